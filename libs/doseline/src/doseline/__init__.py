@@ -1,0 +1,1 @@
+"""Doseline shared runtime kit."""

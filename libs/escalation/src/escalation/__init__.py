@@ -1,0 +1,1 @@
+"""Pure 3+3 dose-escalation rules."""

@@ -1,0 +1,1 @@
+"""Doseline enrollment service."""

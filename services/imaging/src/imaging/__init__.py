@@ -1,0 +1,1 @@
+"""Doseline imaging and outcomes service."""

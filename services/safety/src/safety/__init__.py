@@ -1,0 +1,1 @@
+"""Doseline safety service."""
