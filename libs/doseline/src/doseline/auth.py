@@ -1,0 +1,190 @@
+"""Authentication and authorisation: OAuth2 bearer JWTs, roles and site scope from claims."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from doseline.errors import Forbidden, Unauthorized
+from doseline.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    INVESTIGATOR = "investigator"
+    SAFETY_PHYSICIAN = "safety_physician"
+    PHARMACIST = "pharmacist"
+    MONITOR = "monitor"  # read-only
+    EHR_INTEGRATION = "ehr_integration"  # a hospital system writing on its own account
+    OUTCOMES_ASSESSOR = "outcomes_assessor"  # radiologist, lung-function lab, research nurse
+    ADMIN = "admin"  # configuration: trials, protocols, dictionaries, subscriptions
+
+
+ALL_SITES = "*"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a person or a named system, with roles and the sites they may see."""
+
+    subject: str
+    name: str
+    roles: frozenset[Role]
+    sites: frozenset[str]
+    auth_time: datetime | None
+    token_id: str | None = None
+
+    def has_any(self, roles: Iterable[Role]) -> bool:
+        return bool(self.roles & set(roles))
+
+    def can_access_site(self, site: str) -> bool:
+        return ALL_SITES in self.sites or site in self.sites
+
+    def require_site(self, site: str) -> None:
+        if not self.can_access_site(site):
+            raise Forbidden(f"your account is not authorised for site {site!r}")
+
+    def authenticated_within(self, window: timedelta, *, now: datetime | None = None) -> bool:
+        """True if the person (re-)entered their credentials within `window` (21 CFR 11.200)."""
+        if self.auth_time is None:
+            return False
+        moment = now or datetime.now(UTC)
+        return timedelta(0) <= moment - self.auth_time <= window or (
+            self.auth_time > moment and self.auth_time - moment <= timedelta(seconds=30)
+        )
+
+    @property
+    def audit_name(self) -> str:
+        return f"{self.name} <{self.subject}>"
+
+
+class TokenVerifier:
+    """Checks signature, issuer, audience and expiry; RS256 via JWKS, or HS256 in development."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._leeway = settings.jwt_leeway_seconds
+        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._secret = (
+            settings.jwt_secret.get_secret_value()
+            if settings.jwt_secret is not None and self._jwks is None
+            else None
+        )
+
+    def verify(self, token: str) -> Principal:
+        try:
+            if self._jwks is not None:
+                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = ["RS256"]
+            else:
+                key = self._secret
+                algorithms = ["HS256"]
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired; sign in again") from None
+        except jwt.InvalidTokenError as error:
+            raise Unauthorized(f"the token is not valid: {error}") from None
+        except jwt.PyJWKClientError as error:
+            raise Unauthorized(f"the token's signing key could not be found: {error}") from None
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    raw_roles = claims.get("roles", [])
+    if not isinstance(raw_roles, list):
+        raise Unauthorized("the token's roles claim must be a list")
+    roles = frozenset(Role(role) for role in raw_roles if role in Role.__members__.values())
+    raw_sites = claims.get("sites", [])
+    if not isinstance(raw_sites, list):
+        raise Unauthorized("the token's sites claim must be a list")
+    auth_time = claims.get("auth_time")
+    return Principal(
+        subject=str(claims["sub"]),
+        name=str(claims.get("name") or claims["sub"]),
+        roles=roles,
+        sites=frozenset(str(site) for site in raw_sites),
+        auth_time=datetime.fromtimestamp(auth_time, UTC) if isinstance(auth_time, int) else None,
+        token_id=claims.get("jti"),
+    )
+
+
+def mint_token(
+    *,
+    subject: str,
+    roles: Iterable[Role | str],
+    sites: Iterable[str] = (ALL_SITES,),
+    name: str | None = None,
+    secret: str = DEVELOPMENT_JWT_SECRET,
+    issuer: str = "doseline-dev",
+    audience: str = "doseline",
+    lifetime: timedelta = timedelta(hours=8),
+    auth_time: datetime | None = None,
+    now: datetime | None = None,
+) -> str:
+    """A development HS256 token; production tokens come from the hospital's identity provider."""
+    issued = now or datetime.now(UTC)
+    claims = {
+        "sub": subject,
+        "name": name or subject,
+        "roles": [Role(role).value for role in roles],
+        "sites": list(sites),
+        "iss": issuer,
+        "aud": audience,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + lifetime).timestamp()),
+        "auth_time": int((auth_time or issued).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+_bearer = HTTPBearer(auto_error=False, description="OAuth2 bearer JWT")
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("send an 'Authorization: Bearer <token>' header")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = verifier.verify(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that admits only callers holding at least one of `roles`."""
+    allowed = frozenset(roles)
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.roles & allowed:
+            raise Forbidden(
+                "this action needs one of the roles: "
+                + ", ".join(sorted(role.value for role in allowed)),
+                extra={"required_roles": sorted(role.value for role in allowed)},
+            )
+        return principal
+
+    return dependency
+
+
+READ_ROLES = frozenset(Role) - {Role.EHR_INTEGRATION}

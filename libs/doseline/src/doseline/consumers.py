@@ -1,0 +1,99 @@
+"""Event consumers: dramatiq actors that validate the envelope, claim it in the inbox, call the service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from doseline import inbox
+from doseline.events import Envelope
+from doseline.logging import bind_correlation_id, clear_correlation_id
+from doseline.routing import consumed_by
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Session, Envelope], None]
+
+# A lost DLT notification is a safety problem, so failures are retried for days, not minutes.
+MAX_RETRIES = 1_000
+MAX_BACKOFF_MS = 10 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class ConsumerSet:
+    """The actors bound to one broker for one service."""
+
+    service: str
+    actors: Mapping[str, dramatiq.Actor[..., None]]
+
+    @property
+    def queues(self) -> set[str]:
+        return {actor.queue_name for actor in self.actors.values()}
+
+
+def bind_consumers(
+    broker: dramatiq.Broker,
+    *,
+    service: str,
+    handlers: Mapping[str, Handler],
+    sessions: sessionmaker[Session],
+) -> ConsumerSet:
+    """Declare one actor per route of the routing table that delivers to `service`.
+
+    `handlers` maps event type → handler; every event the routing table sends to the service
+    must have one, and every handler must be routed, or this raises at start-up.
+    """
+    routes = consumed_by(service)
+    missing = sorted(set(routes) - set(handlers))
+    unrouted = sorted(set(handlers) - set(routes))
+    if missing or unrouted:
+        raise RuntimeError(
+            f"{service}: routing table and handlers disagree "
+            f"(routed without handler: {missing}; handler without route: {unrouted})"
+        )
+    by_actor: dict[str, dict[str, Handler]] = {}
+    queues: dict[str, str] = {}
+    for event_type, route in routes.items():
+        by_actor.setdefault(route.actor, {})[event_type] = handlers[event_type]
+        queues[route.actor] = route.queue
+    actors = {
+        name: dramatiq.Actor(
+            _consume(name, table, sessions),
+            broker=broker,
+            actor_name=name,
+            queue_name=queues[name],
+            priority=0,
+            options={"max_retries": MAX_RETRIES, "max_backoff": MAX_BACKOFF_MS},
+        )
+        for name, table in by_actor.items()
+    }
+    return ConsumerSet(service=service, actors=actors)
+
+
+def _consume(
+    consumer: str, handlers: Mapping[str, Handler], sessions: sessionmaker[Session]
+) -> Callable[[dict[str, Any]], None]:
+    def consume(payload: dict[str, Any]) -> None:
+        envelope = Envelope.model_validate(payload)
+        bind_correlation_id(envelope.correlationid)
+        try:
+            handler = handlers.get(envelope.type)
+            if handler is None:
+                log.error("event.unexpected_type", consumer=consumer, event_type=envelope.type)
+                return
+            with sessions() as session, session.begin():
+                if not inbox.claim(session, envelope, consumer=consumer):
+                    log.info("event.duplicate_dropped", consumer=consumer, event_id=envelope.id)
+                    return
+                handler(session, envelope)
+            log.info("event.handled", consumer=consumer, event_id=envelope.id, type=envelope.type)
+        finally:
+            clear_correlation_id()
+
+    consume.__name__ = consumer
+    return consume

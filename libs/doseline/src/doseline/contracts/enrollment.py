@@ -1,0 +1,127 @@
+"""Events published by the enrollment service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from doseline.contracts.registry import register
+from doseline.events import EventContract
+
+StudySubjectId = str  # the system-issued study id, e.g. "HDMSC-RP-01-001"; never a hospital id
+
+
+class _TrialEvent(EventContract):
+    trial_id: str = Field(description="Trial code, e.g. HDMSC-RP-01")
+
+
+@register
+class SubjectScreened(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.subject.screened"
+    description: ClassVar[str] = "A subject's screening was completed, eligible or not."
+
+    subject_id: StudySubjectId
+    eligible: bool
+    screened_on: date
+
+
+@register
+class SubjectEnrolled(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.subject.enrolled"
+    description: ClassVar[str] = "A subject took a slot in a cohort at a dose level."
+
+    subject_id: StudySubjectId
+    cohort_number: int = Field(ge=1)
+    dose_level: int = Field(ge=1)
+    enrolled_at: AwareDatetime
+    protocol_version: str
+    site_time_zone: str = Field(description="IANA zone of the site, for study-day arithmetic")
+
+
+@register
+class InfusionAdministered(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.infusion.administered"
+    description: ClassVar[str] = (
+        "An infusion was given; carries the subject's day 1 and DLT window so consumers "
+        "can evaluate onset days without asking enrollment."
+    )
+
+    subject_id: StudySubjectId
+    infusion_number: int = Field(ge=1)
+    infusions_planned: int = Field(ge=1)
+    is_last: bool
+    administered_at: AwareDatetime
+    dose_level: int = Field(ge=1)
+    dose_cells: str = Field(description="Dose given, decimal string, cells")
+    first_infusion_on: date
+    dlt_window_start: date
+    dlt_window_end: date
+    deviation: str | None = None
+
+
+@register
+class DltWindowClosed(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.dlt_window.closed"
+    description: ClassVar[str] = "A subject's DLT observation window ended; evaluability decided."
+
+    subject_id: StudySubjectId
+    cohort_number: int = Field(ge=1)
+    dose_level: int = Field(ge=1)
+    window_start: date
+    window_end: date
+    evaluable: bool
+    reason: str
+
+
+@register
+class EscalationRecommended(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.escalation.recommended"
+    description: ClassVar[str] = "The 3+3 rules produced a recommendation awaiting signatures."
+
+    recommendation_id: str
+    cohort_number: int = Field(ge=1)
+    outcomes: str = Field(description="Outcome string, e.g. '1NNN 2NTN'")
+    continue_trial: bool
+    next_dose: int | None
+    mtd: int | None
+    reason: str
+    protocol_version: str
+    state_hash: str
+
+
+@register
+class EscalationDecided(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.escalation.decided"
+    description: ClassVar[str] = (
+        "An escalation decision was signed by investigator and safety physician."
+    )
+
+    decision_id: str
+    recommendation_id: str
+    outcome: Literal["escalate", "stay", "de-escalate", "stop"]
+    next_dose: int | None
+    mtd: int | None
+    state_hash: str
+    signed_at: AwareDatetime
+
+
+@register
+class CohortOpened(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.cohort.opened"
+    description: ClassVar[str] = "A cohort opened for enrolment at a dose level."
+
+    cohort_number: int = Field(ge=1)
+    dose_level: int = Field(ge=1)
+    slots: int = Field(ge=1)
+
+
+@register
+class TrialCompleted(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.trial.completed"
+    description: ClassVar[str] = "Dose escalation ended; the MTD (or none) is declared."
+
+    mtd: int | None
+    outcomes: str
+    completed_at: datetime

@@ -1,0 +1,117 @@
+"""Events published by the safety service."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from doseline.contracts.registry import register
+from doseline.events import EventContract
+
+Attribution = Literal["unrelated", "unlikely", "possible", "probable", "definite"]
+
+
+class _AdverseEventFacts(EventContract):
+    trial_id: str
+    subject_id: str
+    ae_id: str
+    ae_version: int = Field(ge=1)
+    ctcae_version: str
+    term_code: str = Field(description="MedDRA code of the CTCAE term")
+    term: str
+    grade: int = Field(ge=1, le=5)
+    serious: bool
+    attribution: Attribution
+    onset_date: date
+
+
+@register
+class AdverseEventRecorded(_AdverseEventFacts):
+    event_type: ClassVar[str] = "safety.ae.recorded"
+    description: ClassVar[str] = "An adverse event was reported."
+
+
+@register
+class AdverseEventUpdated(_AdverseEventFacts):
+    event_type: ClassVar[str] = "safety.ae.updated"
+    description: ClassVar[str] = "A follow-up created a new version of an adverse event."
+
+    reason_for_change: str
+
+
+class _DltFacts(EventContract):
+    trial_id: str
+    subject_id: str
+    dlt_id: str
+    ae_id: str
+    ae_version: int = Field(ge=1)
+    term_code: str
+    term: str
+    grade: int = Field(ge=1, le=5)
+    baseline_grade: int | None = Field(default=None, ge=0, le=5)
+    attribution: Attribution
+    study_day: int
+    rules: list[str] = Field(description="Ids of the DLT rules the event matched")
+    adjudication_sequence: int = Field(
+        ge=1,
+        description=(
+            "Increases with every suspicion or adjudication of this DLT; consumers apply the "
+            "highest sequence they have seen, whatever the order of arrival"
+        ),
+    )
+
+
+@register
+class DltSuspected(_DltFacts):
+    event_type: ClassVar[str] = "safety.dlt.suspected"
+    description: ClassVar[str] = (
+        "An adverse event matched the protocol's DLT rules; adjudication pending."
+    )
+
+
+@register
+class DltConfirmed(_DltFacts):
+    event_type: ClassVar[str] = "safety.dlt.confirmed"
+    description: ClassVar[str] = "A safety physician confirmed a DLT with an electronic signature."
+
+    adjudicated_at: AwareDatetime
+    signature_hash: str
+
+
+@register
+class DltRuledOut(_DltFacts):
+    event_type: ClassVar[str] = "safety.dlt.ruled_out"
+    description: ClassVar[str] = (
+        "A suspected DLT was ruled out with a signature, or an earlier confirmation was "
+        "withdrawn because its adverse event changed."
+    )
+
+    adjudicated_at: AwareDatetime
+    signature_hash: str | None
+
+
+@register
+class SaeReported(EventContract):
+    event_type: ClassVar[str] = "safety.sae.reported"
+    description: ClassVar[str] = "A serious adverse event was reported; its 24-hour clock started."
+
+    trial_id: str
+    subject_id: str
+    ae_id: str
+    criteria: list[str]
+    aware_at: AwareDatetime
+    due_at: AwareDatetime
+
+
+@register
+class SaeOverdue(EventContract):
+    event_type: ClassVar[str] = "safety.sae.overdue"
+    description: ClassVar[str] = "A serious adverse event's reporting clock ran out."
+
+    trial_id: str
+    subject_id: str
+    ae_id: str
+    aware_at: AwareDatetime
+    due_at: AwareDatetime

@@ -1,0 +1,256 @@
+"""The FastAPI application every service builds: errors, auth, sessions, health, readiness, metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from doseline.auth import TokenVerifier
+from doseline.broker import check_broker
+from doseline.db import make_engine
+from doseline.errors import PROBLEM_JSON, DoselineError, problem_type
+from doseline.logging import bind_correlation_id, clear_correlation_id, configure_logging
+from doseline.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from doseline.schema import ServiceSchema
+from doseline.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of every endpoint is returned."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    correlation_id: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
+    for status, description in {
+        400: "Malformed request",
+        401: "Missing, expired or invalid token",
+        403: "Your roles or sites do not allow this",
+        404: "Not found",
+        422: "The request is not valid; `errors` says which fields to fix",
+    }.items()
+}
+
+
+def problem_response(request: Request, error: DoselineError) -> JSONResponse:
+    body = error.to_problem(instance=request.url.path)
+    body["correlation_id"] = request.scope.get("state", {}).get("correlation_id")
+    return JSONResponse(
+        jsonable_encoder(body),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=error.headers,
+    )
+
+
+def _validation_problem(request: Request, error: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": [str(part) for part in item["loc"]], "msg": item["msg"], "type": item["type"]}
+        for item in error.errors()
+    ]
+    malformed = any(item["type"] == "json_invalid" for item in errors)
+    if malformed:
+        detail = "the request body is not valid JSON: " + "; ".join(e["msg"] for e in errors)
+    else:
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
+    problem = DoselineError(
+        detail,
+        status=400 if malformed else 422,
+        slug="malformed-json" if malformed else "invalid-input",
+        title="Malformed JSON" if malformed else "The request is not valid",
+        extra={"errors": errors},
+    )
+    return problem_response(request, problem)
+
+
+def _http_problem(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+    return problem_response(
+        request,
+        DoselineError(
+            str(error.detail),
+            status=error.status_code,
+            slug=slug,
+            title=str(error.detail),
+            headers=dict(error.headers or {}),
+        ),
+    )
+
+
+def _unexpected_problem(request: Request, error: Exception) -> JSONResponse:
+    log.exception("request.unhandled_error", path=request.url.path, error=repr(error))
+    return problem_response(
+        request,
+        DoselineError(
+            "an unexpected error occurred; it has been logged with the correlation id below",
+            status=500,
+            slug="internal-error",
+            title="Internal error",
+        ),
+    )
+
+
+class _RequestContext:
+    """ASGI middleware: correlation id in and out, access log, Prometheus metrics."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(CORRELATION_HEADER.lower().encode(), b"").decode("latin-1")
+        correlation = bind_correlation_id(incoming[:64] if incoming.isprintable() else None)
+        scope.setdefault("state", {})["correlation_id"] = correlation
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append(
+                    (CORRELATION_HEADER.encode(), correlation.encode())
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            method = scope.get("method", "")
+            HTTP_REQUESTS.labels(self.service, template, method, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, template, method).observe(elapsed)
+            if template not in {"/healthz", "/readyz", "/metrics"}:
+                log.info(
+                    "http.request",
+                    method=method,
+                    route=template,
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                )
+            clear_correlation_id()
+
+
+def _session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    with request.app.state.sessions() as session, session.begin():
+        yield session
+
+
+DbSession = Annotated[Session, Depends(_session, scope="function")]
+
+
+def build_app(
+    settings: ServiceSettings,
+    *,
+    schema: ServiceSchema,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    engine: Engine | None = None,
+    version: str = "0.1.0",
+) -> FastAPI:
+    """A service's app: its routers plus everything every Doseline API has in common."""
+    configure_logging(
+        service=settings.service_name, level=settings.log_level, json=settings.log_json
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if engine is None:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    own_engine = engine or make_engine(settings.database_url, application_name=title)
+    app.state.settings = settings
+    app.state.schema = schema
+    app.state.engine = own_engine
+    app.state.sessions = schema.session_factory(own_engine)
+    app.state.token_verifier = TokenVerifier(settings)
+
+    app.add_exception_handler(DoselineError, problem_response)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_problem)
+    app.add_middleware(_RequestContext, service=settings.service_name)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: the database and the broker answer",
+        responses={503: {"model": Problem, "content": {PROBLEM_JSON: {}}}},
+    )
+    def readyz() -> dict[str, Any]:
+        failures: dict[str, str] = {}
+        try:
+            with own_engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 (report any failure as not ready)
+            failures["database"] = type(error).__name__
+        try:
+            check_broker(settings.broker_url)
+        except Exception as error:  # noqa: BLE001
+            failures["broker"] = type(error).__name__
+        if failures:
+            raise DoselineError(
+                "not ready: " + ", ".join(f"{part} unavailable" for part in failures),
+                status=503,
+                slug="not-ready",
+                title="Not ready",
+                extra={"checks": failures},
+            )
+        return {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router, responses=PROBLEM_RESPONSES)
+    return app
+
+
+__all__ = ["PROBLEM_RESPONSES", "DbSession", "Problem", "build_app", "problem_type"]

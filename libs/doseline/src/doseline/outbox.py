@@ -1,0 +1,59 @@
+"""Transactional outbox: events are rows written in the same transaction as the change they announce."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from doseline.events import Envelope, EventContract
+from doseline.logging import correlation_id
+from doseline.schema import ServiceSchema
+
+
+def add(session: Session, envelope: Envelope) -> None:
+    """Queue an envelope for publication when (and only if) the session's transaction commits."""
+    schema = ServiceSchema.of(session)
+    session.execute(
+        insert(schema.kit.outbox).values(
+            event_id=envelope.id,
+            event_type=envelope.type,
+            envelope=envelope.model_dump(mode="json"),
+        )
+    )
+    # NOTIFY is transactional too: the relay wakes only after the commit makes the row visible.
+    session.execute(select(func.pg_notify(schema.notify_channel, envelope.id)))
+
+
+def record_event(
+    session: Session,
+    contract: EventContract,
+    *,
+    subject: str | None,
+) -> Envelope:
+    """Build the envelope for `contract` from this service and add it to the outbox."""
+    schema = ServiceSchema.of(session)
+    envelope = contract.envelope(
+        source=f"urn:doseline:{schema.name}",
+        subject=subject,
+        correlation_id=correlation_id(),
+    )
+    add(session, envelope)
+    return envelope
+
+
+def pending_count(session: Session) -> int:
+    schema = ServiceSchema.of(session)
+    outbox = schema.kit.outbox
+    return (
+        session.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        )
+        or 0
+    )
+
+
+def mark_published(session: Session, event_ids: list[str]) -> None:
+    outbox = ServiceSchema.of(session).kit.outbox
+    session.execute(
+        update(outbox).where(outbox.c.event_id.in_(event_ids)).values(published_at=func.now())
+    )

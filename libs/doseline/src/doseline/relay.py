@@ -1,0 +1,137 @@
+"""The outbox relay: publishes committed outbox rows to the broker, woken by LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import dramatiq
+import psycopg
+import structlog
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from doseline.db import libpq_url
+from doseline.events import Envelope
+from doseline.routing import Route, routes_for
+from doseline.schema import ServiceSchema
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayPass:
+    published: int
+    failed: bool
+
+
+def message_for(envelope: Envelope, route: Route) -> dramatiq.Message[None]:
+    """The dramatiq message that delivers `envelope` to one consuming actor."""
+    return dramatiq.Message(
+        queue_name=route.queue,
+        actor_name=route.actor,
+        args=(envelope.model_dump(mode="json"),),
+        kwargs={},
+        options={},
+    )
+
+
+class OutboxRelay:
+    """Moves a service's outbox rows to the broker, at least once, oldest first.
+
+    Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several relays can run side by side; a
+    row is marked published only after the broker accepted every delivery (RabbitMQ publisher
+    confirms). A broker failure leaves the row unpublished for the next pass: nothing is lost.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        schema: ServiceSchema,
+        broker: dramatiq.Broker,
+        batch_size: int = 100,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._schema = schema
+        self._sessions: sessionmaker[Session] = schema.session_factory(engine)
+        self._broker = broker
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._stop = threading.Event()
+
+    def publish_pending(self) -> RelayPass:
+        """One pass over the unpublished rows; returns how many were published."""
+        outbox = self._schema.kit.outbox
+        published = 0
+        with self._sessions() as session, session.begin():
+            rows = session.execute(
+                select(outbox.c.id, outbox.c.event_id, outbox.c.envelope)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self._batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                envelope = Envelope.model_validate(row.envelope)
+                try:
+                    for route in routes_for(envelope.type):
+                        self._broker.enqueue(message_for(envelope, route))
+                except Exception as error:  # noqa: BLE001 (any broker failure: keep the row, retry later)
+                    session.execute(
+                        update(outbox)
+                        .where(outbox.c.id == row.id)
+                        .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:2000])
+                    )
+                    log.warning("outbox.publish_failed", event_id=row.event_id, error=repr(error))
+                    return RelayPass(published=published, failed=True)
+                session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id)
+                    .values(published_at=func.now(), attempts=outbox.c.attempts + 1)
+                )
+                published += 1
+        if published:
+            log.info("outbox.published", count=published)
+        return RelayPass(published=published, failed=False)
+
+    def drain(self) -> int:
+        """Publish until nothing is pending (or the broker fails); for tests and shutdown."""
+        total = 0
+        while True:
+            result = self.publish_pending()
+            total += result.published
+            if result.failed or result.published == 0:
+                return total
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run_forever(self) -> None:
+        """Publish whenever NOTIFY says a row was committed, and every `poll_seconds` regardless."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(
+                    libpq_url(self._engine.url.render_as_string(hide_password=False)),
+                    autocommit=True,
+                ) as listener:
+                    listener.execute(f'LISTEN "{self._schema.notify_channel}"')
+                    log.info("relay.listening", channel=self._schema.notify_channel)
+                    while not self._stop.is_set():
+                        result = self.publish_pending()
+                        if result.failed:
+                            self._stop.wait(backoff)
+                            backoff = min(backoff * 2, 30.0)
+                            continue
+                        backoff = 0.5
+                        if result.published == self._batch_size:
+                            continue  # more rows waiting; do not sleep
+                        for _ in listener.notifies(timeout=self._poll_seconds, stop_after=1):
+                            pass
+            except (psycopg.OperationalError, DBAPIError, OSError) as error:
+                log.warning("relay.database_unavailable", error=repr(error))
+                self._stop.wait(min(backoff, 5.0))
+                backoff = min(backoff * 2, 30.0)

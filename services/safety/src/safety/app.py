@@ -1,0 +1,26 @@
+"""The safety HTTP API: `create_app(settings)`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from doseline import diagnostics
+from doseline.http import build_app
+from safety.db import schema
+from safety.settings import SAFETYSettings
+
+DESCRIPTION = """CTCAE v5.0 dictionary, adverse events and grading, DLT rules and adjudication, SAE clocks.
+
+Every endpoint but `/healthz` and `/readyz` needs an `Authorization: Bearer <token>` header.
+Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(settings: SAFETYSettings | None = None) -> FastAPI:
+    return build_app(
+        settings or SAFETYSettings(),
+        schema=schema,
+        title="Doseline safety",
+        description=DESCRIPTION,
+        routers=[diagnostics.router],
+    )

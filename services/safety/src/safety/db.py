@@ -1,0 +1,13 @@
+"""The safety service's database schema and declarative base."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+from doseline.schema import ServiceSchema
+
+schema = ServiceSchema("safety")
+
+
+class Base(DeclarativeBase):
+    metadata = schema.metadata
