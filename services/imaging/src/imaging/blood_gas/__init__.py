@@ -1,0 +1,1 @@
+"""Arterial blood gas: unit conversion, P/F ratio, alveolar gas equation and A–a gradient."""
