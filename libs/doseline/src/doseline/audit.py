@@ -139,9 +139,10 @@ def verify(session: Session, *, expected_head: str | None = None) -> VerifyRepor
     for row in rows:
         report.entries += 1
         if row.seq != expected_seq:
+            gap = row.seq - expected_seq
             report.problems.append(
                 f"entry {row.seq}: expected entry {expected_seq} here; "
-                f"{row.seq - expected_seq} entr{'y' if row.seq - expected_seq == 1 else 'ies'} missing"
+                f"{gap} entr{'y' if gap == 1 else 'ies'} missing"
             )
         if row.prev_hash != prev_hash:
             report.problems.append(f"entry {row.seq}: does not link to the entry before it")

@@ -12,7 +12,7 @@ REDIS_SCHEMES = {"redis", "rediss", "valkey"}
 
 
 def make_broker(url: str) -> dramatiq.Broker:
-    """`amqp://` → RabbitMQ (publisher confirms on), `redis://` → Redis/Valkey, `stub://` → StubBroker."""
+    """`amqp://` → RabbitMQ with publisher confirms, `redis://` → Redis/Valkey, `stub://` → stub."""
     scheme = urlparse(url).scheme
     if scheme in RABBITMQ_SCHEMES:
         from dramatiq.brokers.rabbitmq import RabbitmqBroker  # noqa: PLC0415 (pika only when used)
@@ -21,7 +21,7 @@ def make_broker(url: str) -> dramatiq.Broker:
     if scheme in REDIS_SCHEMES:
         from dramatiq.brokers.redis import RedisBroker  # noqa: PLC0415
 
-        return RedisBroker(url=url.replace("valkey://", "redis://", 1))
+        return RedisBroker(url=url.replace("valkey://", "redis://", 1))  # type: ignore[no-untyped-call]
     if scheme == "stub":
         return StubBroker()
     raise ValueError(f"unsupported broker URL scheme {scheme!r}: use amqp://, redis:// or stub://")

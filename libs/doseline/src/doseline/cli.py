@@ -9,6 +9,7 @@ import typer
 
 from doseline.auth import ALL_SITES, Role, mint_token
 from doseline.launcher import main as launch
+from doseline.settings import DEVELOPMENT_JWT_SECRET
 
 app = typer.Typer(name="doseline", help="Doseline development commands.", no_args_is_help=True)
 token_app = typer.Typer(help="Development tokens (HS256, the local key).", no_args_is_help=True)
@@ -27,7 +28,6 @@ def mint(
     ] = None,
 ) -> None:
     """Print a signed development token."""
-    kwargs = {"secret": secret} if secret else {}
     typer.echo(
         mint_token(
             subject=subject,
@@ -35,14 +35,14 @@ def mint(
             roles=role,
             sites=site or [ALL_SITES],
             lifetime=timedelta(minutes=minutes),
-            **kwargs,
+            secret=secret or DEVELOPMENT_JWT_SECRET,
         )
     )
 
 
 @app.command()
 def run() -> None:
-    """Start everything locally (embedded PostgreSQL and broker unless DATABASE_URL / BROKER_URL)."""
+    """Start everything locally (embedded database and broker unless DATABASE_URL / BROKER_URL)."""
     launch()
 
 

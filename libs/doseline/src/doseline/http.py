@@ -1,4 +1,4 @@
-"""The FastAPI application every service builds: errors, auth, sessions, health, readiness, metrics."""
+"""The FastAPI app every service builds: errors, auth, sessions, health, readiness, metrics."""
 
 from __future__ import annotations
 
@@ -142,8 +142,22 @@ class _RequestContext:
                 )
             await send(message)
 
+        started_response = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracking)
+        except Exception as error:
+            # A bug: answer with a problem (and the correlation id) here, inside this
+            # middleware, rather than in Starlette's outermost error middleware.
+            if started_response:
+                raise
+            response = _unexpected_problem(Request(scope), error)
+            await response(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
@@ -210,7 +224,6 @@ def build_app(
     app.add_exception_handler(DoselineError, problem_response)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_problem)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected_problem)
     app.add_middleware(_RequestContext, service=settings.service_name)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
@@ -228,11 +241,11 @@ def build_app(
         try:
             with own_engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except Exception as error:  # noqa: BLE001 (report any failure as not ready)
+        except Exception as error:
             failures["database"] = type(error).__name__
         try:
             check_broker(settings.broker_url)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             failures["broker"] = type(error).__name__
         if failures:
             raise DoselineError(

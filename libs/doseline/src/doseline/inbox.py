@@ -1,4 +1,4 @@
-"""Inbox: an event is handled at most once per consumer, keyed by its id, in the handler's transaction."""
+"""Inbox: each consumer handles an event once, keyed by its id, in the handler's transaction."""
 
 from __future__ import annotations
 

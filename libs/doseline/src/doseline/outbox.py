@@ -1,4 +1,4 @@
-"""Transactional outbox: events are rows written in the same transaction as the change they announce."""
+"""Transactional outbox: events are rows written in the transaction of the change they announce."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ class OutboxRelay:
                 try:
                     for route in routes_for(envelope.type):
                         self._broker.enqueue(message_for(envelope, route))
-                except Exception as error:  # noqa: BLE001 (any broker failure: keep the row, retry later)
+                except Exception as error:
                     session.execute(
                         update(outbox)
                         .where(outbox.c.id == row.id)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from doseline.contracts import enrollment as enrollment_events
-from doseline.contracts import safety as safety_events
 from doseline.contracts import system as system_events
 
 
@@ -32,18 +30,6 @@ ROUTES: Mapping[str, tuple[Route, ...]] = {
         _to("safety", "on_tracer"),
         _to("imaging", "on_tracer"),
     ),
-    # safety needs each subject's day 1 and window to evaluate DLT onset days.
-    enrollment_events.SubjectEnrolled.event_type: (
-        _to("safety", "on_subject_enrolled"),
-        _to("imaging", "on_subject_enrolled"),
-    ),
-    enrollment_events.InfusionAdministered.event_type: (
-        _to("safety", "on_infusion_administered"),
-        _to("imaging", "on_infusion_administered"),
-    ),
-    # enrollment counts only adjudicated DLTs in the escalation rules.
-    safety_events.DltConfirmed.event_type: (_to("enrollment", "on_dlt_adjudicated"),),
-    safety_events.DltRuledOut.event_type: (_to("enrollment", "on_dlt_adjudicated"),),
 }
 
 

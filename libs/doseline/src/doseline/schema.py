@@ -1,4 +1,4 @@
-"""A service's schema: its MetaData plus the kit tables every service has (outbox, inbox, audit, idempotency)."""
+"""A service's schema: its MetaData plus the kit tables (outbox, inbox, audit, idempotency)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import (
     BigInteger,
-    Engine,
     Column,
     DateTime,
+    Engine,
     Index,
     Integer,
     MetaData,
@@ -19,7 +19,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.db import make_session_factory, service_metadata
@@ -115,7 +114,7 @@ class ServiceSchema:
         return f"{self.name}_outbox"
 
     def session_factory(self, engine: Engine) -> sessionmaker[Session]:
-        """Sessions that know their service, so the outbox, inbox and audit writers need no table."""
+        """Sessions that know their service, so kit writers find their own tables."""
         return make_session_factory(engine, info={_INFO_KEY: self})
 
     @staticmethod

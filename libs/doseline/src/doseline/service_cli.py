@@ -1,4 +1,4 @@
-"""The command line every service has: `python -m <service> migrate|api|worker|relay|bootstrap|audit-verify`."""
+"""The command line of every service: `python -m <service> migrate|api|worker|relay|...`."""
 
 from __future__ import annotations
 

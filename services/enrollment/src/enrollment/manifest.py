@@ -10,9 +10,9 @@ from doseline.consumers import Handler
 from doseline.contracts.system import TracerPing
 from doseline.manifest import ServiceManifest
 from doseline.settings import ServiceSettings
-from enrollment.app import create_app
+from enrollment.app import SUMMARY, create_app
 from enrollment.db import schema
-from enrollment.settings import ENROLLMENTSettings
+from enrollment.settings import EnrollmentSettings
 
 
 def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
@@ -23,9 +23,9 @@ SERVICE = ServiceManifest(
     name="enrollment",
     port=8001,
     schema=schema,
-    settings_class=ENROLLMENTSettings,
+    settings_class=EnrollmentSettings,
     create_app=create_app,  # type: ignore[arg-type]
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
-    summary="Trials, protocol, screening, cohorts, dosing, infusions, DLT windows, visits and signed escalation decisions.",
+    summary=SUMMARY,
 )

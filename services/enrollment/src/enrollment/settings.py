@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 from doseline.settings import ServiceSettings
 
 
-class ENROLLMENTSettings(ServiceSettings):
+class EnrollmentSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ENROLLMENT_", extra="ignore", frozen=True)
 
     service_name: ClassVar[str] = "enrollment"

@@ -7,18 +7,22 @@ from fastapi import FastAPI
 from doseline import diagnostics
 from doseline.http import build_app
 from imaging.db import schema
-from imaging.settings import IMAGINGSettings
+from imaging.settings import ImagingSettings
 
-DESCRIPTION = """Chest CT volumetry, pulmonary function, 6-minute walk, blood gas, SGRQ and endpoints over time.
+SUMMARY = (
+    "Chest CT volumetry, pulmonary function, 6-minute walk, blood gas, SGRQ "
+    "and endpoints over time."
+)
+DESCRIPTION = f"""{SUMMARY}
 
 Every endpoint but `/healthz` and `/readyz` needs an `Authorization: Bearer <token>` header.
 Errors are RFC 9457 `application/problem+json`.
 """
 
 
-def create_app(settings: IMAGINGSettings | None = None) -> FastAPI:
+def create_app(settings: ImagingSettings | None = None) -> FastAPI:
     return build_app(
-        settings or IMAGINGSettings(),
+        settings or ImagingSettings(),
         schema=schema,
         title="Doseline imaging and outcomes",
         description=DESCRIPTION,

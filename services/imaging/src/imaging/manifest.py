@@ -10,9 +10,9 @@ from doseline.consumers import Handler
 from doseline.contracts.system import TracerPing
 from doseline.manifest import ServiceManifest
 from doseline.settings import ServiceSettings
-from imaging.app import create_app
+from imaging.app import SUMMARY, create_app
 from imaging.db import schema
-from imaging.settings import IMAGINGSettings
+from imaging.settings import ImagingSettings
 
 
 def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
@@ -23,9 +23,9 @@ SERVICE = ServiceManifest(
     name="imaging",
     port=8003,
     schema=schema,
-    settings_class=IMAGINGSettings,
+    settings_class=ImagingSettings,
     create_app=create_app,  # type: ignore[arg-type]
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
-    summary="Chest CT volumetry, pulmonary function, 6-minute walk, blood gas, SGRQ and endpoints over time.",
+    summary=SUMMARY,
 )

@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 from doseline.settings import ServiceSettings
 
 
-class IMAGINGSettings(ServiceSettings):
+class ImagingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGING_", extra="ignore", frozen=True)
 
     service_name: ClassVar[str] = "imaging"

@@ -7,18 +7,21 @@ from fastapi import FastAPI
 from doseline import diagnostics
 from doseline.http import build_app
 from safety.db import schema
-from safety.settings import SAFETYSettings
+from safety.settings import SafetySettings
 
-DESCRIPTION = """CTCAE v5.0 dictionary, adverse events and grading, DLT rules and adjudication, SAE clocks.
+SUMMARY = (
+    "CTCAE v5.0 dictionary, adverse events and grading, DLT rules and adjudication, SAE clocks."
+)
+DESCRIPTION = f"""{SUMMARY}
 
 Every endpoint but `/healthz` and `/readyz` needs an `Authorization: Bearer <token>` header.
 Errors are RFC 9457 `application/problem+json`.
 """
 
 
-def create_app(settings: SAFETYSettings | None = None) -> FastAPI:
+def create_app(settings: SafetySettings | None = None) -> FastAPI:
     return build_app(
-        settings or SAFETYSettings(),
+        settings or SafetySettings(),
         schema=schema,
         title="Doseline safety",
         description=DESCRIPTION,

@@ -10,9 +10,9 @@ from doseline.consumers import Handler
 from doseline.contracts.system import TracerPing
 from doseline.manifest import ServiceManifest
 from doseline.settings import ServiceSettings
-from safety.app import create_app
+from safety.app import SUMMARY, create_app
 from safety.db import schema
-from safety.settings import SAFETYSettings
+from safety.settings import SafetySettings
 
 
 def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
@@ -23,9 +23,9 @@ SERVICE = ServiceManifest(
     name="safety",
     port=8002,
     schema=schema,
-    settings_class=SAFETYSettings,
+    settings_class=SafetySettings,
     create_app=create_app,  # type: ignore[arg-type]
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
-    summary="CTCAE v5.0 dictionary, adverse events and grading, DLT rules and adjudication, SAE clocks.",
+    summary=SUMMARY,
 )

