@@ -1,0 +1,1 @@
+"""Pulmonary function: GLI reference values (through pyspiro), Hb-corrected DLCO, severity bands."""
