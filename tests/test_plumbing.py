@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import dramatiq
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
@@ -14,10 +13,7 @@ from sqlalchemy import Engine, text
 from doseline import migrations
 from doseline.auth import Role
 from doseline.manifest import ServiceManifest
-from doseline.relay import OutboxRelay
-from doseline.runtime import start_consumers
-from doseline.settings import ServiceSettings
-from doseline.testing.plugin import TokenFactory
+from doseline.testing.plugin import EventPump, TokenFactory
 
 ANONYMOUS = {"/healthz", "/readyz"}
 
@@ -75,32 +71,14 @@ def test_a_tracer_from_one_service_reaches_the_others_over_the_real_broker(
     origin: str,
     api: Callable[..., TestClient],
     auth: TokenFactory,
-    services: dict[str, ServiceManifest],
-    settings_for: Callable[..., ServiceSettings],
-    broker: dramatiq.Broker,
-    clean_db: Engine,
+    deliver_events: EventPump,
 ) -> None:
     admin = auth(Role.ADMIN)
     sent = api(origin).post("/v1/diagnostics/tracer", json={"note": "plumbing"}, headers=admin)
     assert sent.status_code == 202, sent.text
     event_id = sent.json()["event_id"]
 
-    relay = OutboxRelay(engine=clean_db, schema=services[origin].schema, broker=broker)
-    assert relay.drain() == 1
-    queues: set[str] = set()
-    for name, manifest in services.items():
-        sessions = manifest.schema.session_factory(clean_db)
-        queues |= start_consumers(
-            manifest, settings_for(name), broker=broker, sessions=sessions
-        ).queues
-    worker = dramatiq.Worker(broker, queues=queues, worker_threads=2, worker_timeout=100)
-    worker.start()
-    try:
-        for queue in queues:
-            broker.join(queue, timeout=30_000)
-        worker.join()
-    finally:
-        worker.stop()
+    assert deliver_events() == 1
 
     for name in ("enrollment", "safety", "imaging"):
         receipt = api(name).get(f"/v1/diagnostics/tracer/{event_id}", headers=admin)
