@@ -52,25 +52,24 @@ def operating_characteristics(
 ) -> OperatingCharacteristics:
     """Exact operating characteristics by enumerating every path of the trial."""
     probabilities = check_probabilities(design, true_dlt_probabilities)
-    distribution = final_state_distribution(design, probabilities)
-    means, _ = trial_moments(design, distribution.items())
+    means, _ = trial_moments(design, final_state_distribution(design, probabilities))
     return from_quantity_vector(design, means)
 
 
 def final_state_distribution(
     design: Design, probabilities: Sequence[float]
-) -> dict[TrialState, float]:
-    """The exact probability of each state in which the trial stops."""
+) -> list[tuple[TrialState, Decision, float]]:
+    """Each state in which the trial can stop, the decision there, and its exact probability."""
     # Every cohort adds patients, so taking states in order of total patients processes each
     # state once, after all the paths into it have been merged.
     pending: dict[int, dict[TrialState, float]] = {0: {TrialState.empty(design.num_doses): 1.0}}
-    final: dict[TrialState, float] = {}
+    final: list[tuple[TrialState, Decision, float]] = []
     while pending:
         layer = pending.pop(min(pending))
         for state, mass in layer.items():
             decision = decide(design, state)
             if not decision.continue_trial:
-                final[state] = final.get(state, 0.0) + mass
+                final.append((state, decision, mass))
                 continue
             assert decision.next_dose is not None
             dose = decision.next_dose
@@ -103,13 +102,13 @@ def trial_quantities(design: Design, state: TrialState, decision: Decision) -> l
 
 
 def trial_moments(
-    design: Design, weighted_states: Iterable[tuple[TrialState, float]]
+    design: Design, final_states: Iterable[tuple[TrialState, Decision, float]]
 ) -> tuple[list[float], list[float]]:
-    """Weighted first and second moments of every quantity over final states."""
+    """First and second moments of every quantity over weighted final states."""
     terms: list[list[float]] = []
     square_terms: list[list[float]] = []
-    for state, weight in weighted_states:
-        values = trial_quantities(design, state, decide(design, state))
+    for state, decision, weight in final_states:
+        values = trial_quantities(design, state, decision)
         terms.append([weight * value for value in values])
         square_terms.append([weight * value * value for value in values])
     return _column_sums(terms), _column_sums(square_terms)

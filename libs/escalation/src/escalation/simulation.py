@@ -62,7 +62,8 @@ def simulate(
             state = state.with_patients(dose, size, dlts)
         final_states[state] += 1
     means, squares = trial_moments(
-        design, ((state, count / trials) for state, count in final_states.items())
+        design,
+        ((state, decisions[state], count / trials) for state, count in final_states.items()),
     )
     errors = [
         math.sqrt(max(square - mean * mean, 0.0) * trials / (trials - 1) / trials)

@@ -1,0 +1,97 @@
+"""Fixtures for the escalation tests: shared acceptance data, and advice through library or CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from escalation import Design, InvalidHistoryError, OutcomeParseError, recommend
+from escalation.cli import main
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SHARED = REPO_ROOT.parent / "shared"
+
+# (continue, dose): dose is the next dose while continuing, the MTD once stopped (None = no dose).
+Advice = tuple[bool, int | None]
+
+
+@pytest.fixture(scope="session")
+def cases_2dose() -> dict[str, Any]:
+    path = SHARED / "escalation" / "cases-2dose.json"
+    if not path.is_file():
+        pytest.fail(f"acceptance data missing: {path} (the shared folder must sit beside the repo)")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def cli_arguments(design: Design, outcomes: str, *, strict: bool) -> list[str]:
+    """`recommend` arguments for a design, naming only the options that differ from 3+3."""
+    argv = ["recommend", "--num-doses", str(design.num_doses), "--variant", design.variant.value]
+    defaults = Design(num_doses=design.num_doses, variant=design.variant)
+    for name in (
+        "cohort_size",
+        "expansion_size",
+        "max_dlts_to_escalate",
+        "max_dlts_to_expand",
+        "max_dlts_in_expanded",
+        "start_dose",
+        "stop_when_any_dose_has",
+        "max_patients",
+    ):
+        value = getattr(design, name)
+        if value != getattr(defaults, name):
+            argv += [f"--{name.replace('_', '-')}", str(value)]
+    if not design.allow_below_start:
+        argv.append("--no-below-start")
+    argv.append("--strict" if strict else "--lax")
+    return [*argv, "--", outcomes]
+
+
+@pytest.fixture(params=["library", "cli"])
+def advise(
+    request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Advice]:
+    """Ask for a decision through the library or through `python -m escalation recommend`."""
+
+    def through_library(design: Design, outcomes: str, *, strict: bool = True) -> Advice:
+        decision = recommend(design, outcomes, strict=strict)
+        assert (decision.next_dose is None) != decision.continue_trial
+        assert decision.continue_trial or decision.mtd is None or decision.mtd >= 1
+        return decision.continue_trial, (
+            decision.next_dose if decision.continue_trial else decision.mtd
+        )
+
+    def through_cli(design: Design, outcomes: str, *, strict: bool = True) -> Advice:
+        status = main(cli_arguments(design, outcomes, strict=strict))
+        captured = capsys.readouterr()
+        assert status == 0, captured.err
+        result = json.loads(captured.out)
+        return result["continue"], result["next_dose"] if result["continue"] else result["mtd"]
+
+    return through_library if request.param == "library" else through_cli
+
+
+@pytest.fixture(params=["library", "cli"])
+def reject(
+    request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., str]:
+    """Assert the history is refused (library: the error; CLI: status 2, message on stderr)."""
+
+    def through_library(design: Design, outcomes: str, *, strict: bool = True) -> str:
+        with pytest.raises((InvalidHistoryError, OutcomeParseError)) as refused:
+            recommend(design, outcomes, strict=strict)
+        return str(refused.value)
+
+    def through_cli(design: Design, outcomes: str, *, strict: bool = True) -> str:
+        status = main(cli_arguments(design, outcomes, strict=strict))
+        captured = capsys.readouterr()
+        assert status == 2
+        assert captured.out == ""
+        assert captured.err.startswith("error: ")
+        return captured.err
+
+    return through_library if request.param == "library" else through_cli
