@@ -281,6 +281,7 @@ def test_production_tokens_are_rs256_checked_against_the_jwks() -> None:
     try:
         settings = ServiceSettings(
             environment="production",
+            identifier_hash_key="a-production-key-from-the-vault",
             jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json",
             jwt_issuer="https://idp.hospital.example",
         )

@@ -8,6 +8,8 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from doseline.identity import DEVELOPMENT_IDENTIFIER_KEY
+
 DEVELOPMENT_JWT_SECRET = "doseline-development-secret-not-for-production-use"  # noqa: S105
 
 
@@ -47,6 +49,9 @@ class ServiceSettings(BaseSettings):
 
     worker_threads: int = Field(default=4, ge=1, le=64)
 
+    # HMAC key for hospital identifiers (MRN); the same key in every service that matches them.
+    identifier_hash_key: SecretStr = SecretStr(DEVELOPMENT_IDENTIFIER_KEY)
+
     @property
     def schema_name(self) -> str:
         return self.service_name
@@ -63,6 +68,11 @@ class ServiceSettings(BaseSettings):
             raise ValueError(
                 "production requires JWKS_URL (RS256 tokens from the identity provider)"
             )
+        if (
+            self.environment is Environment.PRODUCTION
+            and self.identifier_hash_key.get_secret_value() == DEVELOPMENT_IDENTIFIER_KEY
+        ):
+            raise ValueError("production requires its own IDENTIFIER_HASH_KEY")
         if self.jwt_secret is None and self.jwks_url is None:
             raise ValueError("set JWT_SECRET (development) or JWKS_URL (production)")
         return self

@@ -38,6 +38,13 @@ class SubjectEnrolled(_TrialEvent):
     enrolled_at: AwareDatetime
     protocol_version: str
     site_time_zone: str = Field(description="IANA zone of the site, for study-day arithmetic")
+    hospital_id_hashes: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Keyed hashes (doseline.identity) of the subject's hospital identifiers, so that "
+            "services matching EHR records can find the subject without ever seeing the MRN"
+        ),
+    )
 
 
 @register
