@@ -14,6 +14,6 @@ DEVELOPMENT_IDENTIFIER_KEY = "doseline-development-identifier-key-not-for-produc
 
 
 def hospital_id_hash(key: str, *, system: str, value: str) -> str:
-    """The keyed hash of one hospital identifier; whitespace and case of the value are normalised."""
+    """The keyed hash of one hospital identifier (value trimmed and upper-cased first)."""
     normalised = f"{system.strip()}|{value.strip().upper()}"
     return hmac.new(key.encode(), normalised.encode(), hashlib.sha256).hexdigest()
