@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
@@ -95,6 +96,11 @@ class Launcher:
         if result.returncode != 0:
             raise SystemExit(f"{manifest.name} {command} failed with exit code {result.returncode}")
 
+    def prepare(self, manifest: ServiceManifest, database_url: str, broker_url: str) -> None:
+        env = self.env_for(manifest, database_url, broker_url)
+        self.run_step(manifest, "migrate", env)
+        self.run_step(manifest, "bootstrap", env)
+
     def spawn(self, manifest: ServiceManifest, *args: str, env: dict[str, str]) -> None:
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", manifest.name, *args], env=env
@@ -151,10 +157,14 @@ class Launcher:
                 embedded_valkey(self.state)
             )
             stack.callback(self.terminate_children)
-            for manifest in services.values():
-                env = self.env_for(manifest, database_url, broker_url)
-                self.run_step(manifest, "migrate", env)
-                self.run_step(manifest, "bootstrap", env)
+            # Each service owns its schema, so the services migrate and load side by side.
+            with ThreadPoolExecutor(max_workers=len(services) or 1) as pool:
+                steps = [
+                    pool.submit(self.prepare, manifest, database_url, broker_url)
+                    for manifest in services.values()
+                ]
+                for step in steps:
+                    step.result()
             for manifest in services.values():
                 env = self.env_for(manifest, database_url, broker_url)
                 self.spawn(manifest, "api", "--port", str(manifest.port), env=env)
