@@ -155,7 +155,7 @@ def esc_closed_form(design: Design, probabilities: Sequence[float]) -> Operating
         return math.comb(size, k) * p**k * (1 - p) ** (size - k)
 
     def cdf(size: int, k: int, p: float) -> float:
-        return sum(pmf(size, j, p) for j in range(k + 1)) if k >= 0 else 0.0
+        return sum(pmf(size, j, p) for j in range(min(k, size) + 1))
 
     first_pass = [cdf(a, c, p) for p in probabilities]
     expand = [sum(pmf(a, k, p) for k in range(c + 1, d + 1)) for p in probabilities]
