@@ -1,0 +1,210 @@
+"""The command line, `python -m escalation` and `doseline-escalation`: JSON on stdout."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from escalation.cli import main
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any, str]:
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, json.loads(captured.out) if captured.out else None, captured.err
+
+
+def test_recommend_prints_the_decision(capsys: pytest.CaptureFixture[str]) -> None:
+    status, result, _ = run(
+        ["recommend", "--num-doses", "5", "--variant", "esc", "1NNN 2NTN"], capsys
+    )
+    assert status == 0
+    assert {k: result[k] for k in ("continue", "next_dose", "mtd", "reason")} == {
+        "continue": True,
+        "next_dose": 2,
+        "mtd": None,
+        "reason": "1 DLT in 3 at level 2: treat 3 more at level 2",
+    }
+    assert result["tallies"][1] == {"dose": 2, "patients": 3, "dlts": 1}
+
+
+def test_parse_error_exits_with_status_2_and_the_message_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, result, err = run(
+        ["recommend", "--num-doses", "5", "--variant", "esc", "12NTT Nigel Farage"], capsys
+    )
+    assert (status, result) == (2, None)
+    assert "position 6" in err
+
+
+def test_variant_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(["recommend", "--num-doses", "5", "1NNN"], capsys)
+    assert status == 2
+    assert "variant is required" in err
+
+
+def test_lax_mode_reports_its_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    status, result, _ = run(
+        ["recommend", "--num-doses", "5", "--variant", "esc", "--lax", "1NNN 1NNT"], capsys
+    )
+    assert (status, result["continue"], result["next_dose"]) == (0, True, 2)
+    assert result["warnings"][0].startswith("lax mode")
+
+
+def test_batch_answers_every_line_and_reports_bad_lines_without_stopping(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [
+        {"outcomes": "1NNN 2NTT", "num_doses": 5, "variant": "esc", "strict": True},
+        {"outcomes": "1NNN 2NTT", "num_doses": 5, "variant": "deesc"},
+        "not json",
+        {"outcomes": "1NNN 1NNN", "num_doses": 5, "variant": "esc"},
+        {"outcomes": "1NNN 1NNN", "num_doses": 5, "variant": "esc", "strict": False},
+        {"outcomes": "1NNN", "num_doses": 5},
+        {"outcomes": "1NNN", "num_doses": 5, "variant": "esc", "colour": "red"},
+        {"outcomes": "1NNN 2NNN", "num_doses": 2, "variant": "expand-top", "max_patients": 15},
+    ]
+    stdin = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin + "\n"))
+    status = main(["recommend", "--batch"])
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1
+    assert len(results) == len(lines)
+    assert (results[0]["continue"], results[0]["mtd"]) == (False, 1)
+    assert (results[1]["continue"], results[1]["next_dose"]) == (True, 1)
+    assert results[2]["line"] == 3
+    assert "not a JSON object" in results[2]["error"]
+    assert "patient 4" in results[3]["error"]
+    assert (results[4]["next_dose"], len(results[4]["warnings"])) == (2, 2)
+    assert results[5]["error"] == "variant is required"
+    assert "colour" in results[6]["error"]
+    assert (results[7]["continue"], results[7]["next_dose"]) == (True, 2)
+
+
+def test_batch_of_good_lines_exits_with_status_0(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"outcomes": ""}\n{"outcomes": "1TTT"}\n'))
+    status = main(["recommend", "--batch", "--num-doses", "3", "--variant", "deesc"])
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 0
+    assert [(r["continue"], r["next_dose"], r["mtd"]) for r in results] == [
+        (True, 1, None),
+        (False, None, None),
+    ]
+
+
+def test_paths_prints_the_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    status, tree, _ = run(
+        ["paths", "--num-doses", "2", "--variant", "expand-top", "--cohorts", "2", "1NNN"], capsys
+    )
+    assert status == 0
+    assert tree["outcomes"] == "1NNN"
+    assert [child["outcomes"] for child in tree["children"]] == [
+        "1NNN 2NNN",
+        "1NNN 2TNN",
+        "1NNN 2TTN",
+        "1NNN 2TTT",
+    ]
+    assert tree["children"][0]["children"][0]["decision"]["mtd"] == 2
+
+
+def test_oc_prints_exact_operating_characteristics(capsys: pytest.CaptureFixture[str]) -> None:
+    status, oc, _ = run(["oc", "--variant", "esc", "--probs", "0.05,0.15,0.30,0.45"], capsys)
+    assert status == 0
+    assert oc["design"]["num_doses"] == 4
+    assert round(oc["prob_no_mtd"], 4) == 0.0266
+    assert [round(d["prob_mtd"], 4) for d in oc["doses"]] == [0.1813, 0.4006, 0.2998, 0.0917]
+    assert round(oc["expected_total_patients"], 3) == 12.355
+    assert round(oc["expected_total_dlts"], 3) == 2.523
+
+
+def test_simulate_is_reproducible_and_reports_standard_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["simulate", "--variant", "deesc", "--probs", "0.05,0.15,0.30,0.45"]
+    argv += ["--trials", "2000", "--seed", "11"]
+    status, first, _ = run(argv, capsys)
+    _, second, _ = run(argv, capsys)
+    assert status == 0
+    assert first == second
+    assert (first["trials"], first["seed"]) == (2000, 11)
+    assert 0 < first["standard_errors"]["expected_total_patients"] < 0.2
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["oc", "--variant", "esc", "--probs", "0.1,x"], "--probs must be comma-separated"),
+        (["oc", "--variant", "esc", "--probs", "0.1,0.2", "--num-doses", "3"], "2 true DLT"),
+        (["oc", "--variant", "esc", "--probs", "0.1,1.2"], "must be in [0, 1]"),
+        (
+            ["simulate", "--variant", "esc", "--probs", "0.1", "--trials", "1", "--seed", "1"],
+            "trials must be",
+        ),
+        (
+            ["recommend", "--num-doses", "2", "--variant", "esc", "--start-dose", "3", ""],
+            "start_dose 3",
+        ),
+    ],
+)
+def test_bad_input_exits_with_status_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    status, result, err = run(argv, capsys)
+    assert (status, result) == (2, None)
+    assert fragment in err
+
+
+def test_python_dash_m_escalation_and_the_installed_script_give_the_same_answer() -> None:
+    argv = ["recommend", "--num-doses", "2", "--variant", "expand-top", "1NNN 2NNN"]
+    module = subprocess.run(
+        [sys.executable, "-m", "escalation", *argv], capture_output=True, text=True, check=True
+    )
+    script = Path(sys.executable).with_name("doseline-escalation")
+    assert script.is_file(), "the doseline-escalation script is not installed in this environment"
+    installed = subprocess.run([script, *argv], capture_output=True, text=True, check=True)
+    assert module.stdout == installed.stdout
+    assert json.loads(module.stdout)["next_dose"] == 2
+
+
+def test_batch_through_a_real_process_reports_a_strictness_error_per_line() -> None:
+    stdin = '{"outcomes": "1NNN 2NTT 1N", "num_doses": 3, "variant": "esc"}\n'
+    stdin += '{"outcomes": "1NNN 2NTT 1N", "num_doses": 3, "variant": "deesc"}\n'
+    done = subprocess.run(
+        [sys.executable, "-m", "escalation", "recommend", "--batch"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert done.returncode == 1
+    assert "stopped" in first["error"]
+    assert (second["continue"], second["next_dose"], second["cohort_complete"]) == (True, 1, False)
+
+
+def test_whole_two_dose_table_through_one_batch_process(cases_2dose: dict[str, Any]) -> None:
+    variants = {"ESC": "esc", "DEESC": "deesc", "EXPAND_TOP": "expand-top"}
+    requests, expected = [], []
+    for name, variant in variants.items():
+        for row in cases_2dose[f"derived_2doses_{name}"]:
+            requests.append({"outcomes": row["outcomes"], "num_doses": 2, "variant": variant})
+            expected.append((row["cont"], None if row["rec"] == "none" else int(row["rec"])))
+    done = subprocess.run(
+        [sys.executable, "-m", "escalation", "recommend", "--batch"],
+        input="".join(json.dumps(request) + "\n" for request in requests),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    got = [(r["continue"], r["next_dose"] if r["continue"] else r["mtd"]) for r in results]
+    assert got == expected
