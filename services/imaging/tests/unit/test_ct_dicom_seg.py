@@ -494,6 +494,25 @@ def test_a_corrupt_source_image_is_refused() -> None:
         dicom_seg_volumes(seg, LUNG_AND_LESION, source_images=sources)
 
 
+def test_a_segmentation_frame_without_a_position_is_refused() -> None:
+    dataset = pydicom.dcmread(io.BytesIO(build_seg(ct_series(), acceptance_masks())))
+    del dataset.PerFrameFunctionalGroupsSequence[2].PlanePositionSequence
+    buffer = io.BytesIO()
+    dataset.save_as(buffer)
+    # (0020,9113) is the Plane Position Sequence
+    with pytest.raises(UnreadableFileError, match=re.escape("KeyError: (0020,9113)")):
+        dicom_seg_volumes(buffer.getvalue(), LUNG_AND_LESION)
+
+
+def test_a_source_series_with_malformed_pixel_spacing_is_refused() -> None:
+    images = ct_series()
+    seg = build_seg(images, acceptance_masks())
+    for image in images:
+        image.PixelSpacing = [PIXEL_SPACING_MM]
+    with pytest.raises(UnreadableFileError, match="malformed geometry attributes"):
+        dicom_seg_volumes(seg, LUNG_AND_LESION, source_images=as_files(images))
+
+
 def test_a_missing_file_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFileError, match="cannot be read"):
         dicom_seg_volumes(tmp_path / "absent.dcm", LUNG_AND_LESION)

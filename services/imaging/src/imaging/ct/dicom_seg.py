@@ -37,6 +37,7 @@ from imaging.ct.errors import (
     InvalidGeometryError,
     UnknownLabelError,
     UnreadableFileError,
+    VolumetryError,
 )
 from imaging.ct.file_limits import (
     DEFAULT_READ_LIMITS,
@@ -120,9 +121,16 @@ def dicom_seg_volumes(
             seg = hd.seg.segread(stream, lazy_frame_retrieval=True)
         except _READ_ERRORS as error:
             raise UnreadableFileError(
-                f"segmentation is not a readable DICOM-SEG: {error}"
+                f"segmentation is not a readable DICOM-SEG: {type(error).__name__}: {error}"
             ) from error
-        layout = _frame_layout(seg, tolerance)
+        try:
+            layout = _frame_layout(seg, tolerance)
+        except VolumetryError:
+            raise
+        except _READ_ERRORS as error:
+            raise UnreadableFileError(
+                f"segmentation has malformed geometry attributes: {error}"
+            ) from error
         check_voxel_count((len(layout.frames), layout.rows, layout.columns), limits, "segmentation")
         notes = list(_check_segments(seg, segments))
 
@@ -341,6 +349,17 @@ def _source_series(
     if not sources:
         raise InvalidGeometryError("the source CT series is empty")
     datasets = [_read_source_image(source, index, limits) for index, source in enumerate(sources)]
+    try:
+        return _series_geometry(datasets, tolerance)
+    except VolumetryError:
+        raise
+    except _READ_ERRORS as error:
+        raise UnreadableFileError(
+            f"source CT series has malformed geometry attributes: {error}"
+        ) from error
+
+
+def _series_geometry(datasets: Sequence[Dataset], tolerance: GeometryTolerance) -> _SourceSeries:
     first = datasets[0]
     for what in ("SeriesInstanceUID", "FrameOfReferenceUID", "Rows", "Columns"):
         values = {str(dataset.get(what)) for dataset in datasets}
@@ -420,7 +439,11 @@ def _require_on_source(
     problems: list[str] = []
     if str(seg.get("FrameOfReferenceUID")) != source.frame_of_reference_uid:
         problems.append("frame of reference differs")
-    referenced = {str(item.SeriesInstanceUID) for item in seg.get("ReferencedSeriesSequence") or []}
+    referenced = {
+        str(item.SeriesInstanceUID)
+        for item in seg.get("ReferencedSeriesSequence") or []
+        if item.get("SeriesInstanceUID") is not None
+    }
     if referenced and source.series_instance_uid not in referenced:
         problems.append(
             f"it references series {sorted(referenced)}, not the source series "

@@ -59,7 +59,7 @@ _NIFTI1_HEADER_BYTES: Final = 348
 _NIFTI2_HEADER_BYTES: Final = 540
 _MM_PER_SPATIAL_UNIT: Final = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
 # What nibabel, numpy and the decompressors raise on corrupt or truncated files.
-_READ_ERRORS: Final = (ImageFileError, OSError, EOFError, ValueError, zlib.error, MemoryError)
+_READ_ERRORS: Final = (ImageFileError, OSError, EOFError, ValueError, zlib.error)
 
 
 @dataclass(frozen=True)
