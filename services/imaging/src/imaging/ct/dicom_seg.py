@@ -134,42 +134,10 @@ def dicom_seg_volumes(
         check_voxel_count((len(layout.frames), layout.rows, layout.columns), limits, "segmentation")
         notes = list(_check_segments(seg, segments))
 
-        if source_images is not None:
-            source = _source_series(source_images, limits, tolerance)
-            _require_on_source(seg, layout, source, tolerance)
-            stack = source.stack
-            spacing_source = "source CT series ImagePositionPatient"
-        else:
-            stack = slice_stack(
-                [frame.position for frame in layout.frames],
-                layout.normal,
-                tolerance,
-                what="segmentation (supply the source CT series)",
-            )
-            _require_one_position_per_slice(layout, stack, tolerance)
-            spacing_source = "segmentation frame ImagePositionPatient"
-            if layout.spacing_between_slices is None:
-                notes.append(
-                    "slice spacing from the segmentation's own frame positions, with neither a "
-                    "source series nor SpacingBetweenSlices to confirm it"
-                )
-        disagreement = (
-            layout.spacing_between_slices is not None
-            and abs(layout.spacing_between_slices - stack.spacing_mm) > tolerance.spacing_mm
+        stack, spacing_source, spacing_notes = _slice_geometry(
+            seg, layout, source_images, limits, tolerance
         )
-        if disagreement and source_images is None:
-            # Evenly spaced frames with every other slice omitted look like a regular stack
-            # at twice the spacing; only the source series can tell.
-            raise InvalidGeometryError(
-                f"segmentation frames are {stack.spacing_mm:.6g} mm apart but its "
-                f"SpacingBetweenSlices is {layout.spacing_between_slices:g} mm: frames may be "
-                "missing; supply the source CT series"
-            )
-        if disagreement:
-            notes.append(
-                f"SpacingBetweenSlices {layout.spacing_between_slices:g} mm disagrees with the "
-                f"{stack.spacing_mm:.6g} mm between the source slices; the positions were used"
-            )
+        notes.extend(spacing_notes)
         if layout.segmentation_type is hd.seg.SegmentationTypeValues.FRACTIONAL:
             notes.append(
                 f"fractional segmentation thresholded at {fractional_threshold:g} × "
@@ -186,6 +154,61 @@ def dicom_seg_volumes(
         slice_spacing_source=spacing_source,
         lesion_outside_lung=lesion_outside_lung,
         notes=tuple(notes),
+    )
+
+
+def _slice_geometry(
+    seg: Any,
+    layout: _FrameLayout,
+    source_images: Sequence[FileSource] | None,
+    limits: ReadLimits,
+    tolerance: GeometryTolerance,
+) -> tuple[SliceStack, str, list[str]]:
+    """The slices to count on, where their spacing came from, and notes about it."""
+    notes: list[str] = []
+    if source_images is not None:
+        source = _source_series(source_images, limits, tolerance)
+        _require_on_source(seg, layout, source, tolerance)
+        stack = source.stack
+        if _disagrees(layout.spacing_between_slices, stack, tolerance):
+            notes.append(
+                f"SpacingBetweenSlices {layout.spacing_between_slices:g} mm disagrees with the "
+                f"{stack.spacing_mm:.6g} mm between the source slices; the positions were used"
+            )
+        return stack, "source CT series ImagePositionPatient", notes
+
+    try:
+        stack = slice_stack(
+            [frame.position for frame in layout.frames],
+            layout.normal,
+            tolerance,
+            what="segmentation",
+        )
+    except InvalidGeometryError as error:
+        raise InvalidGeometryError(f"{error}; supply the source CT series") from error
+    _require_one_position_per_slice(layout, stack, tolerance)
+    if layout.spacing_between_slices is None:
+        notes.append(
+            "slice spacing from the segmentation's own frame positions, with neither a "
+            "source series nor SpacingBetweenSlices to confirm it"
+        )
+    elif _disagrees(layout.spacing_between_slices, stack, tolerance):
+        # Evenly spaced frames with every other slice omitted look like a regular stack at
+        # twice the spacing; only the source series can tell.
+        raise InvalidGeometryError(
+            f"segmentation frames are {stack.spacing_mm:.6g} mm apart but its "
+            f"SpacingBetweenSlices is {layout.spacing_between_slices:g} mm: frames may be "
+            "missing; supply the source CT series"
+        )
+    return stack, "segmentation frame ImagePositionPatient", notes
+
+
+def _disagrees(
+    spacing_between_slices: float | None, stack: SliceStack, tolerance: GeometryTolerance
+) -> bool:
+    return (
+        spacing_between_slices is not None
+        and abs(spacing_between_slices - stack.spacing_mm) > tolerance.spacing_mm
     )
 
 
