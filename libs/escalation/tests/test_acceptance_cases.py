@@ -307,4 +307,7 @@ def test_reason_cites_the_rule() -> None:
         "2 DLTs in 3 at level 2, over the limit of 1: level 2 is too toxic: stop;"
         " level 1 is the MTD"
     )
-    assert recommend(design, "1NTT").reason.endswith("no level is the MTD")
+    assert recommend(design, "1NTT").reason == (
+        "2 DLTs in 3 at level 1, over the limit of 1: level 1 is too toxic, and there is no lower"
+        " level: stop; no level is the MTD"
+    )

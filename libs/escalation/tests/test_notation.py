@@ -59,6 +59,7 @@ def test_valid_outcome_strings_give_each_patient_a_dose_and_an_outcome(
         ("1NTx", 3, "unexpected 'x'"),
         ("1ntt", 1, "upper-case N (no DLT) or T (DLT)"),
         ("N", 0, "expected a dose level"),
+        ("1NNN " + "9" * 5000 + "N", 5, "more than 9 digits"),
     ],
 )
 def test_invalid_outcome_string_error_says_what_and_where(

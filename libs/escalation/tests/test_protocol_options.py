@@ -100,6 +100,7 @@ def test_de_escalation_below_the_starting_level_is_a_protocol_choice(
 def test_escalation_only_never_declares_a_level_below_the_start_that_was_never_given() -> None:
     decision = recommend(Design(num_doses=4, variant=ESC, start_dose=2), "2NTT")
     assert (decision.continue_trial, decision.mtd) == (False, None)
+    assert "level 1 was never given" in decision.reason
 
 
 def test_generalised_a_plus_b_design_uses_its_own_thresholds(advise: Advise) -> None:

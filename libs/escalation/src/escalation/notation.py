@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _DIGITS = frozenset("0123456789")
+# Far above any design's number of levels, and far below int()'s own digit limit.
+_MAX_DOSE_DIGITS = 9
 _OUTCOME_LETTERS = {"N": False, "T": True}
 
 
@@ -71,6 +73,12 @@ def _read_cohort(text: str, start: int) -> tuple[Cohort, int]:
         raise OutcomeParseError(
             f"expected a dose level (a positive whole number) at the start of a cohort,"
             f" found {text[start]!r}",
+            text,
+            start,
+        )
+    if position - start > _MAX_DOSE_DIGITS:
+        raise OutcomeParseError(
+            f"dose level {text[start:position]} has more than {_MAX_DOSE_DIGITS} digits",
             text,
             start,
         )

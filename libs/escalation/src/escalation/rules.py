@@ -168,11 +168,14 @@ def _stop_escalation_only(
     # CASES.md ESC: "on >=2/3 or >=2/6 at dose d, stop; MTD = d-1 ... none if d = 1". A level
     # below that was never given (a trial started above level 1) is never declared.
     below = tally.dose - 1
-    if below >= 1:
-        below_tally = state.tally(below)
-        if below_tally.patients > 0 and not is_too_toxic(design, below_tally):
-            return _stop(state, below, f"{seen}: stop")
-    return _stop(state, None, f"{seen}, and no lower level has been tolerated: stop")
+    if below < 1:
+        return _stop(state, None, f"{seen}, and there is no lower level: stop")
+    below_tally = state.tally(below)
+    if below_tally.patients == 0:
+        return _stop(state, None, f"{seen}, and level {below} was never given: stop")
+    if is_too_toxic(design, below_tally):
+        return _stop(state, None, f"{seen}, and level {below} is too toxic too: stop")
+    return _stop(state, below, f"{seen}: stop")
 
 
 def _deescalate(design: Design, state: TrialState, tally: DoseTally, seen: str) -> Decision:
