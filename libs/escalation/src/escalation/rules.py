@@ -111,6 +111,8 @@ def is_too_toxic(design: Design, tally: DoseTally) -> bool:
 
 
 def _rule_for_complete_cohort(design: Design, state: TrialState, tally: DoseTally) -> Decision:
+    """CASES.md §A for A = B = 3: "3, 0 DLTs: escalate"; "3, 1: treat 3 more at the same dose";
+    "6, <= 1: escalate"; "3 or 6, >= 2: ESC stops with MTD = d-1, DEESC/EXPAND_TOP go to d-1"."""
     seen = f"{_dlts(tally.dlts)} in {tally.patients} at level {tally.dose}"
     if tally.patients == design.cohort_size:
         if tally.dlts <= design.max_dlts_to_escalate:
