@@ -1,0 +1,1 @@
+"""DLT observation windows and DLT-evaluability of subjects, with replacement of the others."""

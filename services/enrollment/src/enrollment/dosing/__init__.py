@@ -1,0 +1,1 @@
+"""Dosing: the infusion schedule, administration timing, weight validity and dose per infusion."""

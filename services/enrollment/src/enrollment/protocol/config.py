@@ -1,0 +1,850 @@
+"""The trial protocol as a document: pydantic models of its YAML, validated at load, and its hash.
+
+A protocol file states every rule the enrollment service executes (dose ladder, 3+3 variant,
+infusion and visit schedules, DLT window, evaluability, eligibility criteria, enrolment cap,
+DLT rule set). Nothing here is a constant of the code: the next trial changes the file.
+``load_protocol`` turns YAML into a frozen ``Protocol`` or raises ``ProtocolError`` naming
+every offending field (``dose_escalation.dose_levels[1].per_kg: must be greater than 0``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from escalation import Design, DoseRounding, Variant
+from escalation.dosing import MAX_WEIGHT_KG
+
+# The first format of the document itself; the protocol's own version is ``protocol.version``.
+FORMAT_VERSION = 1
+
+# Protocols shipped with the service (editable installs and the source tree).
+PROTOCOLS_DIR = Path(__file__).resolve().parents[3] / "protocols"
+
+_IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class _Section(BaseModel):
+    """A part of the protocol document: immutable, and unknown keys are errors (typos caught)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Identity, trial and site
+
+
+class ProtocolIdentity(_Section):
+    """Which protocol and which version of it; both are recorded with every decision."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9-]*$")
+    version: str = Field(min_length=1, max_length=32, pattern=r"^\S+$")
+    title: str = Field(min_length=1)
+
+
+class TrialDescription(_Section):
+    """What the registry says the trial is (registry summary: Study Type, Allocation, ...)."""
+
+    title: str = Field(min_length=1)
+    phase: str = Field(min_length=1)
+    study_type: str = Field(min_length=1)
+    allocation: str = Field(min_length=1)
+    masking: str = Field(min_length=1)
+    purpose: str = Field(min_length=1)
+    product: str = Field(min_length=1)
+    route: str = Field(min_length=1)
+    indication: str = Field(min_length=1)
+
+
+class Site(_Section):
+    """The trial site; its IANA time zone turns instants into the site's calendar days."""
+
+    name: str = Field(min_length=1)
+    city: str = Field(min_length=1)
+    country: str = Field(min_length=1)
+    time_zone: str = Field(min_length=1)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name (for example 'Asia/Shanghai')"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def date_of(self, moment: datetime) -> date:
+        """The site's calendar date at ``moment``; a naive datetime is refused (zone unknown)."""
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(
+                f"{moment.isoformat()} has no time zone: give the instant with its UTC offset"
+            )
+        return moment.astimezone(self.zone).date()
+
+
+class Enrolment(_Section):
+    """Planned enrolment (registry summary: "Enrollment 15") and slot reservations."""
+
+    cap: int = Field(ge=1)
+    slot_reservation_expiry_hours: int = Field(ge=1)
+
+    @property
+    def slot_reservation_expiry(self) -> timedelta:
+        return timedelta(hours=self.slot_reservation_expiry_hours)
+
+
+# --------------------------------------------------------------------------------------------
+# Dose ladder and the 3+3 design
+
+
+class DoseLevel(_Section):
+    """One rung of the dose ladder, per kilogram of body weight."""
+
+    level: int = Field(ge=1)
+    label: str = Field(min_length=1)
+    per_kg: Decimal = Field(gt=0, allow_inf_nan=False)
+    # Documentation only: the dose the summary quotes for the reference patient.
+    reference_dose: Decimal = Field(gt=0, allow_inf_nan=False)
+
+
+class DesignOptions(_Section):
+    """The 3+3 rule variant and options, mapped one to one onto ``escalation.Design``."""
+
+    variant: Variant
+    cohort_size: int = Field(default=3, ge=1)
+    expansion_size: int = Field(default=3, ge=1)
+    max_dlts_to_escalate: int = Field(default=0, ge=0)
+    max_dlts_to_expand: int = Field(default=1, ge=0)
+    max_dlts_in_expanded: int = Field(default=1, ge=0)
+    start_dose: int = Field(default=1, ge=1)
+    allow_below_start: bool = True
+    # PROTOCOL.md: the literal "stop as soon as any dose has 6 patients" is optional, off.
+    stop_when_any_dose_has: int | None = Field(default=None, ge=1)
+    max_patients: int | None = Field(default=None, ge=1)
+
+
+class DoseEscalation(_Section):
+    """The per-kg dose ladder and the escalation design that moves between its levels."""
+
+    unit: Literal["cells/kg"]
+    reference_weight_kg: Decimal = Field(gt=0, allow_inf_nan=False)
+    dose_levels: tuple[DoseLevel, ...] = Field(min_length=1)
+    design: DesignOptions
+
+    @model_validator(mode="after")
+    def _ladder_is_consistent(self) -> DoseEscalation:
+        for index, level in enumerate(self.dose_levels):
+            if level.level != index + 1:
+                raise ValueError(
+                    f"dose_levels[{index}] has level {level.level}; levels are numbered 1, 2, ..."
+                    " in order"
+                )
+        for lower, upper in itertools.pairwise(self.dose_levels):
+            if upper.per_kg <= lower.per_kg:
+                raise ValueError(
+                    f"level {upper.level} ({upper.per_kg} cells/kg) is not above level"
+                    f" {lower.level} ({lower.per_kg} cells/kg): the ladder must rise"
+                )
+        for level in self.dose_levels:
+            # The reference dose is written with the precision the summary uses ("2.0×10^7"),
+            # so it must equal per-kg × reference weight at that many significant figures.
+            figures = len(level.reference_dose.as_tuple().digits)
+            expected = DoseRounding(significant_figures=figures).apply(
+                level.per_kg * self.reference_weight_kg
+            )
+            if expected != level.reference_dose:
+                raise ValueError(
+                    f"level {level.level}: reference_dose {level.reference_dose} cells does not"
+                    f" match {level.per_kg} cells/kg × {self.reference_weight_kg} kg ="
+                    f" {level.per_kg * self.reference_weight_kg} cells at {figures} significant"
+                    " figures"
+                )
+        try:
+            self.to_design()
+        except ValueError as error:
+            raise ValueError(f"design: {error}") from None
+        return self
+
+    def to_design(self) -> Design:
+        options = self.design
+        return Design(
+            num_doses=len(self.dose_levels),
+            variant=options.variant,
+            cohort_size=options.cohort_size,
+            expansion_size=options.expansion_size,
+            max_dlts_to_escalate=options.max_dlts_to_escalate,
+            max_dlts_to_expand=options.max_dlts_to_expand,
+            max_dlts_in_expanded=options.max_dlts_in_expanded,
+            start_dose=options.start_dose,
+            allow_below_start=options.allow_below_start,
+            stop_when_any_dose_has=options.stop_when_any_dose_has,
+            max_patients=options.max_patients,
+        )
+
+    def level(self, number: int) -> DoseLevel:
+        """The dose level numbered ``number`` (1 = lowest); an unknown level is a ``KeyError``."""
+        if isinstance(number, bool) or not 1 <= number <= len(self.dose_levels):
+            raise KeyError(
+                f"dose level {number!r} is not on the ladder (levels 1 to {len(self.dose_levels)})"
+            )
+        return self.dose_levels[number - 1]
+
+
+# --------------------------------------------------------------------------------------------
+# Dosing: rounding, weight
+
+
+class Rounding(_Section):
+    """Dose rounding: exactly one of significant figures or decimal places (half up)."""
+
+    significant_figures: int | None = Field(default=3, ge=1, le=100)
+    decimal_places: int | None = Field(default=None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Rounding:
+        if (self.significant_figures is None) == (self.decimal_places is None):
+            raise ValueError(
+                "set exactly one of significant_figures and decimal_places (the other to null)"
+            )
+        return self
+
+    def to_dose_rounding(self) -> DoseRounding:
+        return DoseRounding(
+            significant_figures=self.significant_figures, decimal_places=self.decimal_places
+        )
+
+
+class WeightRange(_Section):
+    """Plausible body weights in kg: anything outside is taken as an entry or unit error."""
+
+    minimum: Decimal = Field(gt=0, allow_inf_nan=False)
+    maximum: Decimal = Field(gt=0, le=MAX_WEIGHT_KG, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WeightRange:
+        if self.minimum >= self.maximum:
+            raise ValueError(f"minimum {self.minimum} kg must be below maximum {self.maximum} kg")
+        return self
+
+
+class WeightRules(_Section):
+    """When a body weight may be used for dosing, and which values are believable."""
+
+    max_age_days: int = Field(ge=0)
+    plausible_range_kg: WeightRange
+
+
+class Dosing(_Section):
+    """Per-patient dose = per-kg dose × measured weight, rounded, optionally at a capped weight."""
+
+    rounding: Rounding
+    weight_cap_kg: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False)
+    weight: WeightRules
+
+    @model_validator(mode="after")
+    def _cap_is_plausible(self) -> Dosing:
+        plausible = self.weight.plausible_range_kg
+        if self.weight_cap_kg is not None and self.weight_cap_kg < plausible.minimum:
+            raise ValueError(
+                f"weight_cap_kg {self.weight_cap_kg} is below the plausible minimum"
+                f" {plausible.minimum} kg: every patient would be dosed at the cap"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Schedules and windows
+
+
+class Window(_Section):
+    """Calendar days allowed before and after a target day, both ends included."""
+
+    before_days: int = Field(ge=0)
+    after_days: int = Field(ge=0)
+
+
+class InfusionRules(_Section):
+    """Planned infusion days (day 1 = first infusion) and the window around each."""
+
+    count: int = Field(ge=1)
+    interval_days: int | None = Field(default=None, ge=1)
+    days: tuple[int, ...] = Field(min_length=1)
+    window: Window
+
+    @model_validator(mode="after")
+    def _days_match(self) -> InfusionRules:
+        if len(self.days) != self.count:
+            raise ValueError(f"days lists {len(self.days)} infusions but count is {self.count}")
+        if self.days[0] != 1:
+            raise ValueError(f"days must start at 1 (the first infusion), not {self.days[0]}")
+        gaps = [later - earlier for earlier, later in itertools.pairwise(self.days)]
+        if any(gap <= 0 for gap in gaps):
+            raise ValueError(f"days {list(self.days)} must increase strictly")
+        if self.interval_days is not None and any(gap != self.interval_days for gap in gaps):
+            raise ValueError(
+                f"days {list(self.days)} are not every {self.interval_days} days (interval_days)"
+            )
+        # Overlapping windows would make an administration date belong to two infusions.
+        reach = self.window.before_days + self.window.after_days
+        if any(gap <= reach for gap in gaps):
+            raise ValueError(
+                f"windows of -{self.window.before_days}/+{self.window.after_days} days overlap"
+                f" for infusion days {list(self.days)}"
+            )
+        return self
+
+
+class DltWindowRules(_Section):
+    """The DLT observation period: ``days`` calendar days, day 1 = the first infusion."""
+
+    starts_on: Literal["first-infusion"]
+    days: int = Field(ge=1)
+
+
+class EvaluabilityRules(_Section):
+    """Who counts for the 3+3 rules (PROTOCOL.md default), and what happens to the others."""
+
+    required_infusions: int = Field(ge=1)
+    requires_completed_window: bool
+    confirmed_dlt_makes_evaluable: bool
+    replace_non_evaluable: bool
+
+
+class Assessment(StrEnum):
+    """Scheduled outcome assessments (PROTOCOL.md, "Outcomes and when they are measured")."""
+
+    CHEST_CT = "chest-ct"
+    BLOOD_GAS = "blood-gas"
+    PULMONARY_FUNCTION = "pulmonary-function"
+    SIX_MINUTE_WALK = "six-minute-walk"
+    SGRQ = "sgrq"
+
+
+class BaselineVisit(_Section):
+    """Baseline: before the first infusion, at most ``window_days_before_first_infusion`` days."""
+
+    id: str = Field(pattern=_IDENTIFIER)
+    label: str = Field(min_length=1)
+    window_days_before_first_infusion: int = Field(ge=0)
+    assessments: tuple[Assessment, ...] = Field(min_length=1)
+
+    @field_validator("assessments")
+    @classmethod
+    def _no_repeats(cls, value: tuple[Assessment, ...]) -> tuple[Assessment, ...]:
+        return _unique_assessments(value)
+
+
+class FollowUpVisit(_Section):
+    """A visit ``months_after_last_infusion`` calendar months after the last infusion."""
+
+    id: str = Field(pattern=_IDENTIFIER)
+    label: str = Field(min_length=1)
+    months_after_last_infusion: int = Field(ge=1)
+    window: Window
+    assessments: tuple[Assessment, ...] = Field(min_length=1)
+
+    @field_validator("assessments")
+    @classmethod
+    def _no_repeats(cls, value: tuple[Assessment, ...]) -> tuple[Assessment, ...]:
+        return _unique_assessments(value)
+
+
+def _unique_assessments(value: tuple[Assessment, ...]) -> tuple[Assessment, ...]:
+    repeated = sorted({a.value for a in value if value.count(a) > 1})
+    if repeated:
+        raise ValueError(f"assessments listed twice: {', '.join(repeated)}")
+    return value
+
+
+class VisitSchedule(_Section):
+    """Baseline and follow-up visits with their windows and assessments."""
+
+    baseline: BaselineVisit
+    follow_up: tuple[FollowUpVisit, ...] = Field(min_length=1)
+    # PROTOCOL.md: adverse events are collected continuously for 1 year, not at visits.
+    adverse_events_continuous_months: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _visits_are_ordered_and_separate(self) -> VisitSchedule:
+        ids = [self.baseline.id, *(visit.id for visit in self.follow_up)]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"visit ids must be unique: {', '.join(repeated)} repeated")
+        months = [visit.months_after_last_infusion for visit in self.follow_up]
+        if any(later <= earlier for earlier, later in itertools.pairwise(months)):
+            raise ValueError(f"follow-up months {months} must increase strictly")
+        first = self.follow_up[0]
+        if first.window.before_days >= _shortest_span_days(0, first.months_after_last_infusion):
+            raise ValueError(
+                f"the {first.id} window opens on or before the last infusion day: follow-up"
+                " visits come after treatment"
+            )
+        for earlier, later in itertools.pairwise(self.follow_up):
+            span = _shortest_span_days(
+                earlier.months_after_last_infusion, later.months_after_last_infusion
+            )
+            if earlier.window.after_days + later.window.before_days >= span:
+                raise ValueError(
+                    f"the windows of {earlier.id} (+{earlier.window.after_days} days) and"
+                    f" {later.id} (-{later.window.before_days} days) can overlap: they may be as"
+                    f" little as {span} days apart"
+                )
+        return self
+
+
+def add_months(start: date, months: int) -> date:
+    """``start`` plus calendar months, clamped to a shorter month's end (Jan 31 + 1 = Feb 28)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    next_month_first = date(year + month // 12, month % 12 + 1, 1)
+    last_day = (next_month_first - timedelta(days=1)).day
+    return date(year, month, min(start.day, last_day))
+
+
+def _shortest_span_days(months_a: int, months_b: int) -> int:
+    # Month lengths repeat over four years apart from century years, and the leap and common
+    # Februaries of one four-year cycle already give every shortest span.
+    start = date(2024, 1, 1)
+    return min(
+        (add_months(day, months_b) - add_months(day, months_a)).days
+        for day in (start + timedelta(days=offset) for offset in range(4 * 366))
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Eligibility criteria
+
+
+class AnswerType(StrEnum):
+    """How a criterion is answered at screening."""
+
+    YES_NO = "yes-no"
+    NUMBER = "number"
+
+
+class DateEvidence(_Section):
+    """A supporting date (e.g. of the diagnostic chest CT): never after the screening date."""
+
+    kind: Literal["date"]
+    label: str = Field(min_length=1)
+    max_age_days: int | None = Field(default=None, ge=0)
+
+
+class GradeEvidence(_Section):
+    """A supporting CTCAE grade of a named term, within the grades the criterion accepts."""
+
+    kind: Literal["ctcae-grade"]
+    label: str = Field(min_length=1)
+    term: str = Field(min_length=1)
+    minimum: int = Field(default=1, ge=1, le=5)
+    maximum: int = Field(default=5, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GradeEvidence:
+        if self.minimum > self.maximum:
+            raise ValueError(f"minimum grade {self.minimum} is above maximum {self.maximum}")
+        return self
+
+
+Evidence = Annotated[DateEvidence | GradeEvidence, Field(discriminator="kind")]
+
+
+class Criterion(_Section):
+    """One inclusion or exclusion criterion, with its answer type and the evidence it needs."""
+
+    id: str = Field(pattern=_IDENTIFIER)
+    text: str = Field(min_length=1)
+    answer: AnswerType
+    minimum: Decimal | None = Field(default=None, allow_inf_nan=False)
+    maximum: Decimal | None = Field(default=None, allow_inf_nan=False)
+    unit: str | None = None
+    evidence: Evidence | None = None
+
+    @model_validator(mode="after")
+    def _bounds_match_answer(self) -> Criterion:
+        bounded = self.minimum is not None or self.maximum is not None
+        if self.answer is AnswerType.NUMBER and not bounded:
+            raise ValueError("a number criterion needs a minimum or a maximum")
+        if self.answer is AnswerType.YES_NO and (bounded or self.unit is not None):
+            raise ValueError("a yes-no criterion takes no minimum, maximum or unit")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"minimum {self.minimum} is above maximum {self.maximum}")
+        return self
+
+
+class EligibilityCriteria(_Section):
+    """Inclusion criteria (all must be met) and exclusion criteria (none may apply)."""
+
+    inclusion: tuple[Criterion, ...] = Field(min_length=1)
+    exclusion: tuple[Criterion, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> EligibilityCriteria:
+        ids = [criterion.id for criterion in self.all]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"criterion ids must be unique: {', '.join(repeated)} repeated")
+        return self
+
+    @property
+    def all(self) -> tuple[Criterion, ...]:
+        return (*self.inclusion, *self.exclusion)
+
+
+# --------------------------------------------------------------------------------------------
+# DLT rule set (data only; the safety service evaluates it)
+
+
+class Attribution(StrEnum):
+    """Relatedness of an adverse event to the product (the five-point CTCAE attribution scale)."""
+
+    UNRELATED = "unrelated"
+    UNLIKELY = "unlikely"
+    POSSIBLE = "possible"
+    PROBABLE = "probable"
+    DEFINITE = "definite"
+
+
+class AeCategory(StrEnum):
+    ANY = "any"
+    HAEMATOLOGICAL = "haematological"
+    NON_HAEMATOLOGICAL = "non-haematological"
+
+
+class CtcaeTerm(_Section):
+    name: str = Field(min_length=1)
+    meddra_code: str = Field(pattern=r"^\d{8}$")
+
+
+class DltCriterion(_Section):
+    """An AE matches when it is in ``category`` (and ``terms``, if listed; not ``except_terms``),
+    and meets every threshold given. Criteria of a rule set combine with OR."""
+
+    id: str = Field(pattern=_IDENTIFIER)
+    text: str = Field(min_length=1)
+    category: AeCategory = AeCategory.ANY
+    terms: tuple[CtcaeTerm, ...] = ()
+    except_terms: tuple[CtcaeTerm, ...] = ()
+    min_grade: int | None = Field(default=None, ge=1, le=5)
+    min_increase_over_baseline: int | None = Field(default=None, ge=1, le=4)
+
+    @model_validator(mode="after")
+    def _has_threshold(self) -> DltCriterion:
+        if self.min_grade is None and self.min_increase_over_baseline is None:
+            raise ValueError("give min_grade, min_increase_over_baseline or both")
+        if self.terms and self.except_terms:
+            raise ValueError("give terms or except_terms, not both")
+        return self
+
+
+class DltRules(_Section):
+    """Which AEs in the DLT window are DLTs (PROTOCOL.md "DLT definition", configurable)."""
+
+    ctcae_version: str = Field(min_length=1)
+    counted_attributions: tuple[Attribution, ...] = Field(min_length=1)
+    criteria: tuple[DltCriterion, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> DltRules:
+        ids = [criterion.id for criterion in self.criteria]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"DLT criterion ids must be unique: {', '.join(repeated)} repeated")
+        if len(set(self.counted_attributions)) != len(self.counted_attributions):
+            raise ValueError("counted_attributions lists a value twice")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# The whole document
+
+
+@dataclass(frozen=True)
+class ProtocolStamp:
+    """What a decision records about the protocol it used: id, version, content hash."""
+
+    protocol_id: str
+    version: str
+    content_hash: str
+
+    def __str__(self) -> str:
+        return f"{self.protocol_id} v{self.version} ({self.content_hash})"
+
+
+class Protocol(_Section):
+    """A validated protocol document. ``content_hash`` identifies exactly the rules it holds."""
+
+    format_version: Literal[1]
+    protocol: ProtocolIdentity
+    trial: TrialDescription
+    site: Site
+    ctcae_version: Literal["5.0"]
+    enrolment: Enrolment
+    dose_escalation: DoseEscalation
+    dosing: Dosing
+    infusions: InfusionRules
+    dlt_window: DltWindowRules
+    evaluability: EvaluabilityRules
+    visits: VisitSchedule
+    eligibility: EligibilityCriteria
+    dlt_rules: DltRules
+
+    @model_validator(mode="after")
+    def _sections_agree(self) -> Protocol:
+        if self.evaluability.required_infusions > self.infusions.count:
+            raise ValueError(
+                f"evaluability.required_infusions {self.evaluability.required_infusions} exceeds"
+                f" infusions.count {self.infusions.count}"
+            )
+        if self.dlt_rules.ctcae_version != self.ctcae_version:
+            raise ValueError(
+                f"dlt_rules.ctcae_version {self.dlt_rules.ctcae_version} differs from the"
+                f" protocol's CTCAE version {self.ctcae_version}"
+            )
+        cap = self.dose_escalation.design.max_patients
+        if cap is not None and cap > self.enrolment.cap:
+            raise ValueError(
+                f"dose_escalation.design.max_patients {cap} exceeds enrolment.cap"
+                f" {self.enrolment.cap}"
+            )
+        return self
+
+    @property
+    def protocol_id(self) -> str:
+        return self.protocol.id
+
+    @property
+    def trial_id(self) -> str:
+        """The trial code; subject ids are issued under it (``HDMSC-RP-01-001``)."""
+        return self.protocol.id
+
+    @property
+    def version(self) -> str:
+        return self.protocol.version
+
+    @property
+    def time_zone(self) -> str:
+        """The site's IANA time zone name."""
+        return self.site.time_zone
+
+    def design(self) -> Design:
+        """The ``escalation.Design`` this protocol's dose ladder and options describe."""
+        return self.dose_escalation.to_design()
+
+    @cached_property
+    def content_hash(self) -> str:
+        """``sha256:`` of the normalised document: comments, layout, key order and number
+        spelling (``3.3e5`` or ``330000``) do not change it; any rule does."""
+        canonical = json.dumps(
+            self.model_dump(mode="python"),
+            default=_canonical_value,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def stamp(self) -> ProtocolStamp:
+        return ProtocolStamp(
+            protocol_id=self.protocol.id,
+            version=self.protocol.version,
+            content_hash=self.content_hash,
+        )
+
+
+def _canonical_value(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no canonical form in a protocol document")
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and errors
+
+
+@dataclass(frozen=True)
+class ProtocolIssue:
+    """One problem in a protocol document: where (field path, and line when known) and what."""
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f" (line {self.line}, column {self.column})" if self.line is not None else ""
+        return f"{self.path}: {self.message}{where}"
+
+
+class ProtocolError(ValueError):
+    """A protocol document that cannot be used; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: Sequence[ProtocolIssue]) -> None:
+        self.issues = tuple(issues)
+        lines = "\n".join(f"  {issue}" for issue in self.issues)
+        super().__init__(f"invalid protocol document ({len(self.issues)} problem(s)):\n{lines}")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML loading that refuses duplicate keys, which plain YAML silently overwrites."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable):
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping",
+                        node.start_mark,
+                        f"found the key {key!r} twice",
+                        key_node.start_mark,
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_protocol(path_or_text: Path | str) -> Protocol:
+    """Read and validate a protocol document.
+
+    A ``Path``, or a one-line string ending in ``.yaml``/``.yml``, is read as a file; any other
+    string is the YAML text itself. Raises ``ProtocolError`` listing every problem.
+    """
+    if isinstance(path_or_text, Path) or _looks_like_a_path(path_or_text):
+        path = Path(path_or_text)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ProtocolError(
+                [ProtocolIssue(str(path), f"cannot read the file: {error.strerror}")]
+            ) from None
+    else:
+        text = path_or_text
+    node, data = _parse_yaml(text)
+    if not isinstance(data, dict):
+        raise ProtocolError(
+            [ProtocolIssue("(document)", "must be a mapping of sections (protocol, trial, ...)")]
+        )
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as error:
+        raise ProtocolError(
+            [_issue(list(detail["loc"]), detail["msg"], node) for detail in error.errors()]
+        ) from None
+
+
+def load_shipped_protocol(name: str) -> Protocol:
+    """A protocol shipped in ``services/enrollment/protocols`` by file stem (``hdmsc-rp-01``)."""
+    return load_protocol(PROTOCOLS_DIR / f"{name}.yaml")
+
+
+def _looks_like_a_path(text: str) -> bool:
+    stripped = text.strip()
+    return "\n" not in stripped and stripped.endswith((".yaml", ".yml"))
+
+
+def _parse_yaml(text: str) -> tuple[Node | None, object]:
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = "; ".join(part for part in (error.context, error.problem) if part)
+        raise ProtocolError(
+            [
+                ProtocolIssue(
+                    "(yaml)",
+                    f"not valid YAML: {problem or 'syntax error'}",
+                    line=mark.line + 1 if mark else None,
+                    column=mark.column + 1 if mark else None,
+                )
+            ]
+        ) from None
+    except yaml.YAMLError as error:
+        raise ProtocolError([ProtocolIssue("(yaml)", f"not valid YAML: {error}")]) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise ProtocolError([ProtocolIssue("(document)", "the document is empty")])
+    return node, data
+
+
+def _issue(loc: list[int | str], message: str, root: Node | None) -> ProtocolIssue:
+    path, node = _locate(loc, root)
+    mark = node.start_mark if node is not None else None
+    return ProtocolIssue(
+        path=path or "(document)",
+        message=_plain_message(message),
+        line=mark.line + 1 if mark else None,
+        column=mark.column + 1 if mark else None,
+    )
+
+
+def _locate(loc: list[int | str], root: Node | None) -> tuple[str, Node | None]:
+    """The dotted field path of a pydantic error location, and the YAML node it points at.
+
+    Pydantic puts union tags (``date``, ``ctcae-grade``) into locations; they name no key of the
+    document, so they are skipped. A missing key is reported at its parent mapping.
+    """
+    path = ""
+    node = root
+    for position, part in enumerate(loc):
+        child = _child(node, part)
+        if child is not None:
+            path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+            node = child
+        elif position == len(loc) - 1:
+            path += f".{part}" if path else str(part)
+    return path, node
+
+
+def _child(node: Node | None, part: int | str) -> Node | None:
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == part:
+                found: Node = value_node
+                return found
+    elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        child: Node = node.value[part]
+        return child
+    return None
+
+
+def _plain_message(message: str) -> str:
+    for prefix, replacement in (
+        ("Value error, ", ""),
+        ("Input should be ", "must be "),
+        ("String should ", "must "),
+        ("Tuple should ", "must "),
+        ("Decimal input should ", "must "),
+    ):
+        if message.startswith(prefix):
+            message = replacement + message.removeprefix(prefix)
+    if message == "Field required":
+        return "is required"
+    if message == "Extra inputs are not permitted":
+        return "is not a field of this section (check the spelling)"
+    return message

@@ -1,0 +1,1 @@
+"""Screening: whether a subject meets the protocol's eligibility criteria, with reasons."""
