@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import tracemalloc
 from pathlib import Path
 from typing import Any, Literal
 
@@ -323,8 +324,33 @@ def test_truncated_files_are_refused(tmp_path: Path, name: str) -> None:
 def test_a_file_that_is_not_nifti_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "labels.mgz"
     nib.MGHImage(acceptance_labels(np.int32), AFFINE).to_filename(path)
-    with pytest.raises(UnreadableFileError, match="not a single-file NIfTI"):
+    with pytest.raises(UnreadableFileError, match="not a readable NIfTI file"):
         label_map_volumes(path, LUNG_1_LESION_2)
+
+
+def test_the_header_of_a_header_and_image_pair_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "labels.hdr"
+    nib.Nifti1Pair(acceptance_labels(), AFFINE).to_filename(path)
+    with pytest.raises(UnreadableFileError, match="not a single-file NIfTI image"):
+        label_map_volumes(path, LUNG_1_LESION_2)
+
+
+def test_a_big_endian_label_map_counts_the_same(tmp_path: Path) -> None:
+    header = nib.Nifti1Header(endianness=">")
+    header.set_xyzt_units(xyz="mm")
+    header.set_data_dtype(np.int16)
+    image = nib.Nifti1Image(acceptance_labels(np.int16), AFFINE, header=header)
+    path = tmp_path / "big_endian.nii.gz"
+    image.to_filename(path)
+    assert nib.load(path).header.endianness == ">"
+    result = label_map_volumes(path, LUNG_1_LESION_2)
+    assert result.voxels is not None
+    assert (result.voxels.lung_voxels, result.voxels.lesion_voxels) == (19_200, 400)
+
+
+def test_count_labels_reads_big_endian_arrays() -> None:
+    data = acceptance_labels(np.int16).astype(">i2")
+    assert count_labels(data) == {0: 128 * 128 * 3 - 19_200, 1: 18_800, 2: 400}
 
 
 def test_a_missing_file_is_unreadable(tmp_path: Path) -> None:
@@ -356,3 +382,29 @@ def test_a_small_compressed_file_declaring_a_huge_volume_is_refused(tmp_path: Pa
         stream.write(b"\x00" * (1024 * 1024 * 8))
     with pytest.raises(FileTooLargeError, match="629145600 voxels"):
         label_map_volumes(path, LUNG_1_LESION_2, limits=ReadLimits(max_voxels=512 * 512 * 1000))
+
+
+@pytest.mark.slow
+def test_a_512_by_512_by_300_label_map_is_counted_exactly_without_a_float_copy(
+    tmp_path: Path,
+) -> None:
+    labels = np.zeros((512, 512, 300), dtype=np.uint8, order="F")
+    labels[100:400, 120:420, 20:280] = 1
+    labels[200:260, 200:260, 100:161] = 2  # ends inside a counting slab, not on its edge
+    path = nifti_file(tmp_path, labels, np.diag([0.7, 0.7, 1.25, 1.0]), name="large.nii")
+    del labels
+
+    tracemalloc.start()
+    try:
+        result = label_map_volumes(path, LUNG_1_LESION_2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert result.voxels is not None
+    assert result.voxels.lung_voxels == 300 * 300 * 260
+    assert result.voxels.lesion_voxels == 60 * 60 * 61
+    assert result.lung_ml == pytest.approx(300 * 300 * 260 * 0.7 * 0.7 * 1.25 / 1000)
+    # A float64 copy of the volume alone would be 629 MB; the memory-mapped uint8 labels are
+    # counted in slabs.
+    assert peak < 100 * 1024**2

@@ -7,23 +7,27 @@ turn a lesion into "other". A declared label that does not occur is not an error
 that has resolved has no voxels) and is reported in the notes.
 
 Voxel volume: |det(affine[:3, :3])| in mm³ (OUTCOMES.md §5.1), after converting the header's
-spatial unit to millimetres. The labels are counted slab by slab on the integer array as stored
-(memory-mapped for an uncompressed .nii file), so no floating-point copy of the volume is made.
+spatial unit to millimetres; the affine is the one nibabel chooses (sform, else qform, else
+pixdim). nibabel parses the header only; the voxel data is then streamed from the file, plain
+or gzip-compressed, and its labels counted chunk by chunk on the integers as stored, so memory
+stays at one chunk whatever the volume's size and no floating-point copy is ever made.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import math
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import nibabel as nib
 import numpy as np
-from nibabel.filebasedimages import ImageFileError
+from nibabel.spatialimages import HeaderDataError
 
 from imaging.ct.errors import (
     InvalidGeometryError,
@@ -52,14 +56,16 @@ from imaging.ct.volumetry import (
     from_voxel_counts,
 )
 
-# Voxels counted per slab: bounds the temporary integer copy np.bincount makes (8 bytes a voxel).
-_SLAB_VOXELS: Final = 1 << 22
+# Voxels counted at a time: bounds the temporary integer copy np.bincount makes (8 bytes a voxel).
+_CHUNK_VOXELS: Final = 1 << 22
 _GZIP_MAGIC: Final = b"\x1f\x8b"
-_NIFTI1_HEADER_BYTES: Final = 348
-_NIFTI2_HEADER_BYTES: Final = 540
+# nibabel's header classes carry no type annotations on from_fileobj.
+_HEADER_CLASSES: Final[dict[int, Any]] = {348: nib.Nifti1Header, 540: nib.Nifti2Header}
+# Single-file NIfTI; "ni1" / "ni2" are header-and-image pairs, which an upload cannot be.
+_SINGLE_FILE_MAGIC: Final = (b"n+1", b"n+2")
 _MM_PER_SPATIAL_UNIT: Final = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
-# What nibabel, numpy and the decompressors raise on corrupt or truncated files.
-_READ_ERRORS: Final = (ImageFileError, OSError, EOFError, ValueError, zlib.error)
+# What nibabel and the decompressors raise on corrupt or truncated files.
+_READ_ERRORS: Final = (HeaderDataError, OSError, EOFError, ValueError, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -99,22 +105,29 @@ def label_map_volumes(
     limits: ReadLimits = DEFAULT_READ_LIMITS,
     tolerance: GeometryTolerance = DEFAULT_TOLERANCE,
 ) -> LungLesionVolumes:
-    """Lung and lesion volumes of a NIfTI label map (.nii or .nii.gz, NIfTI-1 or NIfTI-2).
+    """Lung and lesion volumes of a NIfTI label map (NIfTI-1 or NIfTI-2, plain or gzipped).
 
     With `reference_image` (the CT the labels were drawn on, as NIfTI), the label map must lie
     on the same grid: shape, spacing, orientation and origin within `tolerance`.
     """
-    image = _open_nifti(label_map, limits, "label map")
-    grid, voxel_volume_mm3, notes = _geometry(image, "label map")
-    if reference_image is not None:
-        reference = _open_nifti(reference_image, limits, "reference image")
-        reference_grid, _, _ = _geometry(reference, "reference image")
-        require_same_grid(
-            grid, reference_grid, tolerance, mask_name="label map", image_name="reference image"
-        )
-    data = _integer_labels(image)
-    return volumes_from_label_array(
-        data,
+    checked_file_size(label_map, limits, "label map")
+    with _nifti_stream(label_map, "label map") as stream:
+        header = _read_header(stream, "label map")
+        check_voxel_count(tuple(header.get_data_shape()), limits, "label map")
+        grid, voxel_volume_mm3, notes = _geometry(header, "label map")
+        if reference_image is not None:
+            checked_file_size(reference_image, limits, "reference image")
+            with _nifti_stream(reference_image, "reference image") as reference_stream:
+                reference_header = _read_header(reference_stream, "reference image")
+            reference_grid, _, _ = _geometry(reference_header, "reference image")
+            require_same_grid(
+                grid, reference_grid, tolerance, mask_name="label map", image_name="reference image"
+            )
+        dtype = _label_dtype(header)
+        counts = _count_streamed_labels(stream, header, dtype)
+    return _volumes_from_counts(
+        counts,
+        dtype,
         labels,
         voxel_volume_mm3=voxel_volume_mm3,
         spacing_mm=grid.spacing_mm,
@@ -131,8 +144,71 @@ def volumes_from_label_array(
     notes: tuple[str, ...] = (),
 ) -> LungLesionVolumes:
     """Lung and lesion volumes of a label array already in memory (or memory-mapped)."""
-    counts = count_labels(data)
-    _check_labels(labels, counts, data.dtype)
+    return _volumes_from_counts(
+        count_labels(data),
+        data.dtype,
+        labels,
+        voxel_volume_mm3=voxel_volume_mm3,
+        spacing_mm=spacing_mm,
+        notes=notes,
+    )
+
+
+def count_labels(data: np.ndarray) -> dict[int, int]:
+    """How many voxels carry each label value that occurs (zero counts left out).
+
+    Counts slab by slab along the array's slowest axis, so that each slab is contiguous and the
+    temporary copy stays small; 8- and 16-bit labels are counted with np.bincount on an unsigned
+    view, wider ones with np.unique.
+    """
+    if data.dtype.kind not in "iu":
+        raise NonIntegerLabelError(f"label data must be integers, got {data.dtype}")
+    counts: dict[int, int] = {}
+    for slab in _slabs(data):
+        for value, occurrences in _count_slab(slab).items():
+            counts[value] = counts.get(value, 0) + occurrences
+    return counts
+
+
+def _count_slab(slab: np.ndarray) -> dict[int, int]:
+    values = slab.ravel(order="K")
+    if not values.dtype.isnative:
+        values = values.astype(values.dtype.newbyteorder("="))
+    itemsize = values.dtype.itemsize
+    if itemsize > 2:
+        unique, occurrences = np.unique(values, return_counts=True)
+        return dict(zip(unique.tolist(), occurrences.tolist(), strict=True))
+    bits = 8 * itemsize
+    totals = np.bincount(values.view(np.dtype(f"u{itemsize}")), minlength=1 << bits)
+    present = np.flatnonzero(totals)
+    labels = present.astype(np.int64)
+    if values.dtype.kind == "i":
+        labels = np.where(labels >= 1 << (bits - 1), labels - (1 << bits), labels)
+    return dict(zip(labels.tolist(), totals[present].tolist(), strict=True))
+
+
+def _slabs(data: np.ndarray) -> Iterator[np.ndarray]:
+    if data.size == 0:
+        return
+    axis = int(np.argmax(np.abs(data.strides))) if data.ndim else 0
+    per_index = data.size // data.shape[axis]
+    step = max(1, _CHUNK_VOXELS // max(per_index, 1))
+    for start in range(0, data.shape[axis], step):
+        index = [slice(None)] * data.ndim
+        index[axis] = slice(start, start + step)
+        yield data[tuple(index)]
+
+
+def _volumes_from_counts(
+    counts: dict[int, int],
+    dtype: np.dtype[Any],
+    labels: LabelMapLabels,
+    *,
+    voxel_volume_mm3: float,
+    spacing_mm: tuple[float, float, float],
+    notes: tuple[str, ...],
+) -> LungLesionVolumes:
+    _check_labels(labels, counts, dtype)
     lung_label_voxels = sum(counts.get(label, 0) for label in labels.lung)
     lesion_voxels = sum(counts.get(label, 0) for label in labels.lesion)
     absent = sorted(label for label in labels.lung | labels.lesion if label not in counts)
@@ -155,48 +231,6 @@ def volumes_from_label_array(
     )
 
 
-def count_labels(data: np.ndarray) -> dict[int, int]:
-    """How many voxels carry each label value that occurs (zero counts left out).
-
-    Counts slab by slab along the array's slowest axis, so that each slab is contiguous and the
-    temporary copy stays small; 8- and 16-bit labels are counted with np.bincount on an unsigned
-    view, wider ones with np.unique.
-    """
-    if data.dtype.kind not in "iu":
-        raise NonIntegerLabelError(f"label data must be integers, got {data.dtype}")
-    if data.dtype.itemsize <= 2:
-        bits = 8 * data.dtype.itemsize
-        unsigned = data.view(np.dtype(f"u{data.dtype.itemsize}"))
-        totals = np.zeros(1 << bits, dtype=np.int64)
-        for slab in _slabs(unsigned):
-            totals += np.bincount(slab.ravel(order="K"), minlength=1 << bits)
-        present = np.flatnonzero(totals)
-        values = present.astype(np.int64)
-        if data.dtype.kind == "i":
-            values = np.where(values >= 1 << (bits - 1), values - (1 << bits), values)
-        return {
-            int(value): int(totals[index]) for value, index in zip(values, present, strict=True)
-        }
-    counts: dict[int, int] = {}
-    for slab in _slabs(data):
-        values, occurrences = np.unique(slab, return_counts=True)
-        for value, occurrence in zip(values.tolist(), occurrences.tolist(), strict=True):
-            counts[value] = counts.get(value, 0) + occurrence
-    return counts
-
-
-def _slabs(data: np.ndarray) -> Iterator[np.ndarray]:
-    if data.size == 0:
-        return
-    axis = int(np.argmax(np.abs(data.strides))) if data.ndim else 0
-    per_index = data.size // data.shape[axis]
-    step = max(1, _SLAB_VOXELS // max(per_index, 1))
-    for start in range(0, data.shape[axis], step):
-        index = [slice(None)] * data.ndim
-        index[axis] = slice(start, start + step)
-        yield data[tuple(index)]
-
-
 def _check_labels(labels: LabelMapLabels, counts: dict[int, int], dtype: np.dtype[Any]) -> None:
     limits = np.iinfo(dtype)
     impossible = sorted(label for label in labels.declared if not limits.min <= label <= limits.max)
@@ -212,43 +246,57 @@ def _check_labels(labels: LabelMapLabels, counts: dict[int, int], dtype: np.dtyp
         )
 
 
-def _open_nifti(source: FileSource, limits: ReadLimits, what: str) -> Any:
-    checked_file_size(source, limits, what)
+@contextmanager
+def _nifti_stream(source: FileSource, what: str) -> Iterator[io.BufferedIOBase]:
+    """The file's content as a readable stream, decompressed when it is gzipped."""
+    raw: io.BufferedIOBase
+    if isinstance(source, Path):
+        try:
+            raw = source.open("rb")
+        except OSError as error:
+            raise UnreadableFileError(f"{what} {source} cannot be read: {error}") from error
+    else:
+        raw = io.BytesIO(source)
+    with raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as decompressed:
+                yield decompressed
+        else:
+            yield raw
+
+
+def _read_header(stream: io.BufferedIOBase, what: str) -> Any:
     try:
-        image = nib.load(source) if isinstance(source, Path) else _nifti_from_bytes(source)
+        first = stream.read(4)
+        header_class = _HEADER_CLASSES.get(int.from_bytes(first, "little")) or (
+            _HEADER_CLASSES.get(int.from_bytes(first, "big"))
+        )
+        if header_class is None:
+            raise HeaderDataError("the content does not start with a NIfTI-1 or NIfTI-2 header")
+        stream.seek(0)
+        header = header_class.from_fileobj(stream)
     except _READ_ERRORS as error:
         raise UnreadableFileError(f"{what} is not a readable NIfTI file: {error}") from error
-    if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
+    magic = bytes(header["magic"])[:3]
+    if magic not in _SINGLE_FILE_MAGIC:
         raise UnreadableFileError(
-            f"{what} is a {type(image).__name__}, not a single-file NIfTI-1 or NIfTI-2 image"
+            f"{what} is not a single-file NIfTI image (magic {magic!r}): a header and image "
+            "pair cannot be read from one file"
         )
-    check_voxel_count(tuple(image.shape), limits, what)
-    return image
+    return header
 
 
-def _nifti_from_bytes(content: bytes) -> Any:
-    stream: io.BufferedIOBase = io.BytesIO(content)
-    if content.startswith(_GZIP_MAGIC):
-        stream = gzip.GzipFile(fileobj=stream, mode="rb")
-    first = stream.read(4)
-    stream.seek(0)
-    header_bytes = {int.from_bytes(first, "little"), int.from_bytes(first, "big")}
-    if _NIFTI1_HEADER_BYTES in header_bytes:
-        return nib.Nifti1Image.from_stream(stream)
-    if _NIFTI2_HEADER_BYTES in header_bytes:
-        return nib.Nifti2Image.from_stream(stream)
-    raise ImageFileError("the content does not start with a NIfTI-1 or NIfTI-2 header")
-
-
-def _geometry(image: Any, what: str) -> tuple[GridGeometry, float, tuple[str, ...]]:
+def _geometry(header: Any, what: str) -> tuple[GridGeometry, float, tuple[str, ...]]:
     """The image's grid in millimetres, its voxel volume in mm³, and notes on how they were read."""
     notes: list[str] = []
-    shape = tuple(int(extent) for extent in image.shape)
+    shape = tuple(int(extent) for extent in header.get_data_shape())
     if len(shape) == 4 and shape[3] == 1:
         shape = shape[:3]
     if len(shape) != 3:
         raise InvalidGeometryError(f"{what} must be a 3-D volume, got shape {shape}")
-    spatial_unit = image.header.get_xyzt_units()[0]
+    spatial_unit = header.get_xyzt_units()[0]
     if spatial_unit == "unknown":
         scale = 1.0
         notes.append(f"{what}: spatial unit not set in the NIfTI header; millimetres assumed")
@@ -256,31 +304,54 @@ def _geometry(image: Any, what: str) -> tuple[GridGeometry, float, tuple[str, ..
         scale = _MM_PER_SPATIAL_UNIT[spatial_unit]
     else:
         raise InvalidGeometryError(f"{what} has spatial unit {spatial_unit!r}")
-    if int(image.header["sform_code"]) == 0 and int(image.header["qform_code"]) == 0:
+    if int(header["sform_code"]) == 0 and int(header["qform_code"]) == 0:
         notes.append(f"{what}: neither sform nor qform is set; geometry from pixdim alone")
-    affine = np.array(image.affine, dtype=np.float64)
+    affine = np.array(header.get_best_affine(), dtype=np.float64)
     affine[:3, :] *= scale
     grid = grid_from_affine(shape, affine)
     voxel_volume = abs(float(np.linalg.det(affine[:3, :3])))
     return grid, voxel_volume, tuple(notes)
 
 
-def _integer_labels(image: Any) -> np.ndarray:
-    dtype = image.get_data_dtype()
+def _label_dtype(header: Any) -> np.dtype[Any]:
+    dtype: np.dtype[Any] = header.get_data_dtype()
     if dtype.kind not in "iu":
         raise NonIntegerLabelError(
-            f"the label map stores {dtype} data; a label map must store integers (uint8, int16, …)"
+            f"the label map stores {dtype.newbyteorder('=')} data; a label map must store "
+            "integers (uint8, int16, …)"
         )
-    proxy = image.dataobj
-    if (float(proxy.slope), float(proxy.inter)) != (1.0, 0.0):
+    slope, inter = header.get_slope_inter()
+    if slope not in (None, 1.0) or inter not in (None, 0.0):
         raise NonIntegerLabelError(
-            f"the label map scales its stored integers (scl_slope {proxy.slope}, scl_inter "
-            f"{proxy.inter}), so they are not label values"
+            f"the label map scales its stored integers (scl_slope {slope}, scl_inter {inter}), "
+            "so they are not label values"
         )
+    return dtype
+
+
+def _count_streamed_labels(
+    stream: io.BufferedIOBase, header: Any, dtype: np.dtype[Any]
+) -> dict[int, int]:
+    """Label counts of the voxel data that follows the header, read a chunk at a time."""
+    voxels = math.prod(int(extent) for extent in header.get_data_shape())
     try:
-        data = np.asarray(proxy.get_unscaled())
+        offset = int(header.get_data_offset())
+        if offset < stream.tell():
+            raise HeaderDataError(f"vox_offset {offset} points inside the header")
+        stream.seek(offset)
+        counts: dict[int, int] = {}
+        remaining = voxels
+        while remaining:
+            wanted = min(_CHUNK_VOXELS, remaining)
+            content = stream.read(wanted * dtype.itemsize)
+            if len(content) != wanted * dtype.itemsize:
+                raise EOFError(
+                    f"voxel data ends after {voxels - remaining + len(content) // dtype.itemsize}"
+                    f" of {voxels} voxels"
+                )
+            for value, occurrences in _count_slab(np.frombuffer(content, dtype=dtype)).items():
+                counts[value] = counts.get(value, 0) + occurrences
+            remaining -= wanted
     except _READ_ERRORS as error:
         raise UnreadableFileError(f"the label map's voxel data cannot be read: {error}") from error
-    if data.ndim == 4:
-        data = data[..., 0]
-    return data
+    return counts
