@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+
 from imaging.blood_gas.calculations import (
     MMHG_PER_KPA,
     AlveolarGasEquation,

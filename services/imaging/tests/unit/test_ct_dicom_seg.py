@@ -285,6 +285,13 @@ def test_a_fractional_segmentation_is_thresholded_and_says_so() -> None:
     assert lenient.voxels.lung_voxels == 19_200
 
 
+@pytest.mark.parametrize("threshold", [0.0, -0.5, 1.5])
+def test_a_fractional_threshold_outside_0_to_1_is_refused(threshold: float) -> None:
+    seg = build_seg(ct_series(), acceptance_masks())
+    with pytest.raises(ValueError, match="fractional threshold"):
+        dicom_seg_volumes(seg, LUNG_AND_LESION, fractional_threshold=threshold)
+
+
 def test_slice_spacing_comes_from_positions_not_slice_thickness() -> None:
     images = ct_series()
     for image in images:

@@ -22,7 +22,12 @@ from imaging.ct.errors import (
     UnreadableFileError,
 )
 from imaging.ct.file_limits import ReadLimits
-from imaging.ct.label_map import LabelMapLabels, count_labels, label_map_volumes
+from imaging.ct.label_map import (
+    LabelMapLabels,
+    count_labels,
+    label_map_volumes,
+    volumes_from_label_array,
+)
 from imaging.ct.volumetry import VolumeSource
 
 # nibabel's image and header constructors carry no type annotations.
@@ -72,6 +77,17 @@ def test_the_acceptance_geometry_gives_lung_42_0038_lesion_0_8751_p_0_020833(
     assert result.voxels.lesion_voxels == 400
     assert result.voxels.lesion_outside_lung_mask_voxels == 0
     assert result.voxels.slice_spacing_source == "NIfTI affine"
+
+
+def test_a_label_array_in_memory_gives_the_acceptance_numbers() -> None:
+    result = volumes_from_label_array(
+        acceptance_labels(),
+        LUNG_1_LESION_2,
+        voxel_volume_mm3=SPACING[0] * SPACING[1] * SPACING[2],
+        spacing_mm=SPACING,
+    )
+    assert result.lung_ml == pytest.approx(42.0038, abs=1e-4)
+    assert result.lesion_ml == pytest.approx(0.8751, abs=1e-4)
 
 
 @pytest.mark.parametrize("name", ["labels.nii", "labels.nii.gz"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from imaging.sgrq.scoring import SgrqResponseError, SgrqScores, score
 from imaging.sgrq.weights import ITEMS, Component, Instrument, Response
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from imaging.sgrq.weights import (
     ITEMS,
     MAX_MISSING_ITEMS,
