@@ -258,7 +258,7 @@ class Dosing(_Section):
     """Per-patient dose = per-kg dose × measured weight, rounded, optionally at a capped weight."""
 
     rounding: Rounding
-    weight_cap_kg: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False)
+    weight_cap_kg: Decimal | None = Field(default=None, gt=0, le=MAX_WEIGHT_KG, allow_inf_nan=False)
     weight: WeightRules
 
     @model_validator(mode="after")
