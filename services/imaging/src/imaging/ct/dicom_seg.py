@@ -287,7 +287,7 @@ def _frame_layout(seg: Any, tolerance: GeometryTolerance) -> _FrameLayout:
     frames: list[_Frame] = []
     for index, item in enumerate(per_frame):
         number = index + 1
-        plane_position = _functional_group(item, None, "PlanePositionSequence")
+        plane_position = _functional_group(item, shared, "PlanePositionSequence")
         plane_orientation = _functional_group(item, shared, "PlaneOrientationSequence")
         pixel_measures = _functional_group(item, shared, "PixelMeasuresSequence")
         if plane_position is None or "ImagePositionPatient" not in plane_position:
