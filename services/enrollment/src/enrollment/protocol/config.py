@@ -806,12 +806,14 @@ def _issue(loc: list[int | str], message: str, root: Node | None) -> ProtocolIss
 def _locate(loc: list[int | str], root: Node | None) -> tuple[str, Node | None]:
     """The dotted field path of a pydantic error location, and the YAML node it points at.
 
-    Pydantic puts union tags (``date``, ``ctcae-grade``) into locations; they name no key of the
+    Pydantic puts union tags (the ``kind`` of evidence) into locations; they name no key of the
     document, so they are skipped. A missing key is reported at its parent mapping.
     """
     path = ""
     node = root
     for position, part in enumerate(loc):
+        if _is_union_tag(node, part):
+            continue
         child = _child(node, part)
         if child is not None:
             path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
@@ -819,6 +821,11 @@ def _locate(loc: list[int | str], root: Node | None) -> tuple[str, Node | None]:
         elif position == len(loc) - 1:
             path += f".{part}" if path else str(part)
     return path, node
+
+
+def _is_union_tag(node: Node | None, part: int | str) -> bool:
+    kind = _child(node, "kind")
+    return kind is not None and kind.value == part and _child(node, part) is None
 
 
 def _child(node: Node | None, part: int | str) -> Node | None:
