@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from doseline.contracts import safety as safety_events
 from doseline.contracts import system as system_events
 
 
@@ -30,6 +31,9 @@ ROUTES: Mapping[str, tuple[Route, ...]] = {
         _to("safety", "on_tracer"),
         _to("imaging", "on_tracer"),
     ),
+    # Enrollment recomputes the escalation state from every DLT adjudication.
+    safety_events.DltConfirmed.event_type: (_to("enrollment", "on_dlt_adjudicated"),),
+    safety_events.DltRuledOut.event_type: (_to("enrollment", "on_dlt_adjudicated"),),
 }
 
 

@@ -6,8 +6,15 @@ from fastapi import FastAPI
 
 from doseline import diagnostics
 from doseline.http import build_app
+from enrollment.cohorts import endpoints as cohorts
 from enrollment.db import schema
+from enrollment.dosing import endpoints as dosing
+from enrollment.escalation_state import endpoints as escalation_state
+from enrollment.screening import endpoints as screening
 from enrollment.settings import EnrollmentSettings
+from enrollment.subjects import endpoints as subjects
+from enrollment.trials import endpoints as trials
+from enrollment.visits import endpoints as visits
 
 SUMMARY = (
     "Trials, protocol, screening, cohorts, dosing, infusions, DLT windows, visits "
@@ -26,5 +33,14 @@ def create_app(settings: EnrollmentSettings | None = None) -> FastAPI:
         schema=schema,
         title="Doseline enrollment",
         description=DESCRIPTION,
-        routers=[diagnostics.router],
+        routers=[
+            diagnostics.router,
+            trials.router,
+            subjects.router,
+            screening.router,
+            cohorts.router,
+            dosing.router,
+            escalation_state.router,
+            visits.router,
+        ],
     )

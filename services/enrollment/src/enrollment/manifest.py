@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from doseline import diagnostics
 from doseline.consumers import Handler
+from doseline.contracts.safety import DltConfirmed, DltRuledOut
 from doseline.contracts.system import TracerPing
-from doseline.manifest import ServiceManifest
+from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.settings import ServiceSettings
 from enrollment.app import SUMMARY, create_app
+from enrollment.cohorts.tasks import EXPIRE_RESERVATIONS
 from enrollment.db import schema
+from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
+from enrollment.escalation_state.tasks import on_dlt_adjudicated
 from enrollment.settings import EnrollmentSettings
+from enrollment.trials.service import bootstrap as bootstrap_trials
 
 
 def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
-    return {TracerPing.event_type: diagnostics.on_tracer}
+    return {
+        TracerPing.event_type: diagnostics.on_tracer,
+        DltConfirmed.event_type: on_dlt_adjudicated,
+        DltRuledOut.event_type: on_dlt_adjudicated,
+    }
+
+
+def periodic_jobs(_settings: ServiceSettings) -> Sequence[PeriodicJob]:
+    return (CLOSE_DLT_WINDOWS, EXPIRE_RESERVATIONS)
+
+
+def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
+    """`make run`: HDMSC-RP-01 from the shipped protocol, if absent (idempotent)."""
+    return bootstrap_trials(session)
 
 
 SERVICE = ServiceManifest(
@@ -27,5 +47,7 @@ SERVICE = ServiceManifest(
     create_app=create_app,  # type: ignore[arg-type]
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
+    periodic_jobs=periodic_jobs,
+    bootstrap=bootstrap,
     summary=SUMMARY,
 )

@@ -1,0 +1,1 @@
+"""Cohorts and their slots: enrolment, waitlist and slot reservations."""

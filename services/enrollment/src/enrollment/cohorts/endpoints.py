@@ -1,0 +1,241 @@
+"""HTTP routes of cohorts: enrol, list cohorts, open the next one, waitlist, reservations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.errors import NotFound
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from enrollment.cohorts import repository, service
+from enrollment.cohorts.models import Cohort, SlotReservation
+from enrollment.cohorts.schemas import (
+    CohortOut,
+    EnrolmentCreate,
+    EnrolmentOut,
+    ReservationCreate,
+    ReservationOut,
+    WaitlistCreate,
+    WaitlistEntryOut,
+)
+from enrollment.escalation_state import service as escalation_service
+from enrollment.trials import repository as trials_repository
+
+router = APIRouter(prefix="/v1/trials/{trial_id}", tags=["cohorts"])
+
+Coordinator = Annotated[Principal, Depends(require_roles(Role.COORDINATOR))]
+Opener = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.INVESTIGATOR))]
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+
+
+def cohort_out(session: Session, cohort: Cohort, now: datetime) -> CohortOut:
+    enrolled = repository.enrolled_count(session, cohort.id)
+    reserved = len(repository.active_reservations(session, cohort.id, now=now))
+    free = cohort.slots - enrolled - reserved if cohort.status == "open" else 0
+    return CohortOut(
+        number=cohort.number,
+        dose_level=cohort.dose_level,
+        planned_size=cohort.planned_size,
+        slots=cohort.slots,
+        enrolled=enrolled,
+        reserved=reserved,
+        open_slots=max(free, 0),
+        status=cohort.status,
+        opened_at=cohort.opened_at,
+    )
+
+
+def _idempotent(
+    session: Session,
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    payload: object,
+    create: object,
+) -> JSONResponse:
+    assert callable(create)
+    stored = run_once(
+        session,
+        key=key,
+        principal=principal.subject,
+        method="POST",
+        path=request.url.path,
+        payload=payload,
+        create=create,
+    )
+    headers = dict(stored.headers)
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+@router.post(
+    "/enrolments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnrolmentOut,
+    summary="Enrol a screened, consented subject into the open cohort at its dose level",
+    responses={409: {"description": "Cohort full (`/problems/cohort-full`), or not enrollable"}},
+)
+def enrol(
+    trial_id: str,
+    body: EnrolmentCreate,
+    request: Request,
+    session: DbSession,
+    principal: Coordinator,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        enrolment = service.enrol(
+            session,
+            trial_id=trial_id,
+            subject_id=body.subject_id,
+            principal=principal,
+            now=datetime.now(UTC),
+        )
+        cohort = repository.get_cohort(session, enrolment.cohort_id)
+        assert cohort is not None
+        out = EnrolmentOut(
+            subject_id=enrolment.subject_id,
+            trial_id=trial_id,
+            cohort_number=cohort.number,
+            dose_level=enrolment.dose_level,
+            slot_number=enrolment.slot_number,
+            sequence=enrolment.sequence,
+            protocol_version=enrolment.protocol_version,
+            enrolled_at=enrolment.enrolled_at,
+        )
+        return StoredResponse(201, out.model_dump(mode="json"))
+
+    return _idempotent(session, request, principal, key, body, create)
+
+
+@router.get("/cohorts", response_model=list[CohortOut], summary="Cohorts and their slots")
+def list_cohorts(trial_id: str, session: DbSession, _: Reader) -> list[CohortOut]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    now = datetime.now(UTC)
+    return [cohort_out(session, c, now) for c in repository.cohorts_of(session, trial_id)]
+
+
+@router.post(
+    "/cohorts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CohortOut,
+    summary="Open the next cohort, as the signed escalation decision says",
+    responses={409: {"description": "The decision is not signed by both (escalation gate)"}},
+)
+def open_next_cohort(
+    trial_id: str,
+    request: Request,
+    session: DbSession,
+    principal: Opener,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        now = datetime.now(UTC)
+        cohort = escalation_service.open_next_cohort(
+            session, trial_id=trial_id, principal=principal, now=now
+        )
+        return StoredResponse(201, cohort_out(session, cohort, now).model_dump(mode="json"))
+
+    return _idempotent(session, request, principal, key, {}, create)
+
+
+@router.post(
+    "/waitlist",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WaitlistEntryOut,
+    summary="Put an eligible subject on the ordered waitlist",
+)
+def join_waitlist(
+    trial_id: str,
+    body: WaitlistCreate,
+    request: Request,
+    session: DbSession,
+    principal: Coordinator,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        entry = service.join_waitlist(
+            session, trial_id=trial_id, subject_id=body.subject_id, principal=principal
+        )
+        out = WaitlistEntryOut(
+            subject_id=entry.subject_id,
+            position=entry.position,
+            status=entry.status,
+            added_at=entry.added_at,
+        )
+        return StoredResponse(201, out.model_dump(mode="json"))
+
+    return _idempotent(session, request, principal, key, body, create)
+
+
+@router.get(
+    "/waitlist", response_model=list[WaitlistEntryOut], summary="Subjects waiting, in order"
+)
+def waitlist(trial_id: str, session: DbSession, _: Reader) -> list[WaitlistEntryOut]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    return [
+        WaitlistEntryOut(
+            subject_id=e.subject_id, position=e.position, status=e.status, added_at=e.added_at
+        )
+        for e in repository.waiting(session, trial_id)
+    ]
+
+
+def reservation_out(session: Session, row: SlotReservation, now: datetime) -> ReservationOut:
+    cohort = repository.get_cohort(session, row.cohort_id)
+    assert cohort is not None
+    lapsed = row.status == "active" and row.expires_at <= now
+    return ReservationOut(
+        id=row.id,
+        subject_id=row.subject_id,
+        cohort_number=cohort.number,
+        status="expired" if lapsed else row.status,
+        reserved_at=row.reserved_at,
+        expires_at=row.expires_at,
+    )
+
+
+@router.post(
+    "/reservations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReservationOut,
+    summary="Hold a slot of the open cohort for an eligible subject; it lapses if unused",
+)
+def reserve_slot(
+    trial_id: str,
+    body: ReservationCreate,
+    request: Request,
+    session: DbSession,
+    principal: Coordinator,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        now = datetime.now(UTC)
+        row = service.reserve_slot(
+            session, trial_id=trial_id, subject_id=body.subject_id, principal=principal, now=now
+        )
+        return StoredResponse(201, reservation_out(session, row, now).model_dump(mode="json"))
+
+    return _idempotent(session, request, principal, key, body, create)
+
+
+@router.get(
+    "/reservations", response_model=list[ReservationOut], summary="Slot reservations of a trial"
+)
+def reservations(trial_id: str, session: DbSession, _: Reader) -> list[ReservationOut]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    now = datetime.now(UTC)
+    return [
+        reservation_out(session, row, now)
+        for row in repository.reservations_of_trial(session, trial_id)
+    ]

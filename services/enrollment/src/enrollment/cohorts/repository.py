@@ -1,0 +1,152 @@
+"""Queries of cohorts, enrolments, the waitlist and slot reservations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from enrollment.cohorts.models import Cohort, Enrolment, SlotReservation, WaitlistEntry
+
+
+def lock_latest_cohort(session: Session, trial_id: str) -> Cohort | None:
+    """The trial's newest cohort, locked: every enrolment into it goes through this lock."""
+    return session.scalars(
+        select(Cohort)
+        .where(Cohort.trial_id == trial_id)
+        .order_by(Cohort.number.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def cohort_by_number(session: Session, trial_id: str, number: int) -> Cohort | None:
+    return session.scalars(
+        select(Cohort).where(Cohort.trial_id == trial_id, Cohort.number == number)
+    ).first()
+
+
+def get_cohort(
+    session: Session, cohort_id: uuid.UUID, *, for_update: bool = False
+) -> Cohort | None:
+    statement = select(Cohort).where(Cohort.id == cohort_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalars(statement).first()
+
+
+def cohorts_of(session: Session, trial_id: str) -> list[Cohort]:
+    return list(
+        session.scalars(select(Cohort).where(Cohort.trial_id == trial_id).order_by(Cohort.number))
+    )
+
+
+def enrolled_count(session: Session, cohort_id: uuid.UUID) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(Enrolment).where(Enrolment.cohort_id == cohort_id)
+        )
+        or 0
+    )
+
+
+def trial_enrolled_count(session: Session, trial_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(Enrolment).where(Enrolment.trial_id == trial_id)
+        )
+        or 0
+    )
+
+
+def last_sequence(session: Session, trial_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.coalesce(func.max(Enrolment.sequence), 0)).where(
+                Enrolment.trial_id == trial_id
+            )
+        )
+        or 0
+    )
+
+
+def enrolment_of(session: Session, subject_id: str) -> Enrolment | None:
+    return session.scalars(select(Enrolment).where(Enrolment.subject_id == subject_id)).first()
+
+
+def enrolments_in(session: Session, cohort_id: uuid.UUID) -> list[Enrolment]:
+    return list(
+        session.scalars(
+            select(Enrolment).where(Enrolment.cohort_id == cohort_id).order_by(Enrolment.sequence)
+        )
+    )
+
+
+def active_reservations(
+    session: Session, cohort_id: uuid.UUID, *, now: datetime
+) -> list[SlotReservation]:
+    return list(
+        session.scalars(
+            select(SlotReservation)
+            .where(
+                SlotReservation.cohort_id == cohort_id,
+                SlotReservation.status == "active",
+                SlotReservation.expires_at > now,
+            )
+            .order_by(SlotReservation.reserved_at)
+        )
+    )
+
+
+def lapsed_reservations(session: Session, *, now: datetime) -> list[SlotReservation]:
+    return list(
+        session.scalars(
+            select(SlotReservation)
+            .where(SlotReservation.status == "active", SlotReservation.expires_at <= now)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def reservations_of_trial(session: Session, trial_id: str) -> list[SlotReservation]:
+    return list(
+        session.scalars(
+            select(SlotReservation)
+            .join(Cohort, Cohort.id == SlotReservation.cohort_id)
+            .where(Cohort.trial_id == trial_id)
+            .order_by(SlotReservation.reserved_at)
+        )
+    )
+
+
+def get_reservation(session: Session, reservation_id: uuid.UUID) -> SlotReservation | None:
+    return session.get(SlotReservation, reservation_id)
+
+
+def waiting(session: Session, trial_id: str) -> list[WaitlistEntry]:
+    return list(
+        session.scalars(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.trial_id == trial_id, WaitlistEntry.status == "waiting")
+            .order_by(WaitlistEntry.position)
+        )
+    )
+
+
+def waitlist_entry_of(session: Session, subject_id: str) -> WaitlistEntry | None:
+    return session.scalars(
+        select(WaitlistEntry).where(WaitlistEntry.subject_id == subject_id)
+    ).first()
+
+
+def last_waitlist_position(session: Session, trial_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.coalesce(func.max(WaitlistEntry.position), 0)).where(
+                WaitlistEntry.trial_id == trial_id
+            )
+        )
+        or 0
+    )

@@ -1,0 +1,341 @@
+"""Cohort use cases: open a cohort, enrol into its slots, the waitlist and slot reservations.
+
+Every enrolment locks the trial's newest cohort (`SELECT … FOR UPDATE`): many requests for its
+last slot are served one at a time, so exactly one gets it. The `UNIQUE (cohort_id,
+slot_number)` and `UNIQUE (subject_id)` constraints are the second line of defence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from doseline import audit, outbox
+from doseline.auth import Principal
+from doseline.contracts.enrollment import CohortOpened, SubjectEnrolled
+from doseline.errors import Conflict, NotFound
+from enrollment.cohorts import repository
+from enrollment.cohorts.models import Cohort, Enrolment, SlotReservation, WaitlistEntry
+from enrollment.screening import repository as screening_repository
+from enrollment.subjects import repository as subjects_repository
+from enrollment.subjects.models import Subject
+from enrollment.trials import repository as trials_repository
+from enrollment.trials.models import Trial
+from enrollment.trials.protocols import protocol_of
+
+SYSTEM_ACTOR = "enrollment service <system>"
+
+
+def cohort_by_number(session: Session, trial_id: str, number: int) -> Cohort:
+    cohort = repository.cohort_by_number(session, trial_id, number)
+    if cohort is None:
+        raise NotFound(f"trial {trial_id} has no cohort {number}")
+    return cohort
+
+
+def open_cohort(
+    session: Session,
+    *,
+    trial: Trial,
+    number: int,
+    dose_level: int,
+    size: int,
+    decision_id: uuid.UUID | None,
+    actor: str,
+    now: datetime,
+) -> Cohort:
+    cohort = Cohort(
+        trial_id=trial.id,
+        number=number,
+        dose_level=dose_level,
+        planned_size=size,
+        slots=size,
+        status="open",
+        opened_at=now,
+        opened_by_decision_id=decision_id,
+    )
+    session.add(cohort)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="cohort.open",
+        entity_type="cohort",
+        entity_id=f"{trial.id}/{number}",
+        after={"number": number, "dose_level": dose_level, "slots": size},
+    )
+    outbox.record_event(
+        session,
+        CohortOpened(trial_id=trial.id, cohort_number=number, dose_level=dose_level, slots=size),
+        subject=f"trials/{trial.id}/cohorts/{number}",
+    )
+    return cohort
+
+
+def site_today(trial: Trial, now: datetime) -> date:
+    """The calendar day at the site (the trial's IANA zone) at `now`."""
+    return now.astimezone(ZoneInfo(trial.time_zone)).date()
+
+
+def _enrollable_subject(session: Session, trial: Trial, subject_id: str) -> Subject:
+    """The subject, if it may take a slot: consented, screened eligible, not yet enrolled."""
+    subject = subjects_repository.get_subject(session, subject_id, for_update=True)
+    if subject is None or subject.trial_id != trial.id:
+        raise NotFound(f"trial {trial.id} has no subject {subject_id}")
+    if repository.enrolment_of(session, subject_id) is not None:
+        raise Conflict(f"subject {subject_id} is already enrolled", slug="already-enrolled")
+    if subject.consent_signed_on is None:
+        raise Conflict(
+            f"subject {subject_id} has no consent date; record the signed consent (PATCH the"
+            " subject with consent_signed_on) before enrolment",
+            slug="consent-required",
+            title="Consent required",
+        )
+    screening = screening_repository.latest_screening(session, subject_id)
+    if screening is None:
+        raise Conflict(
+            f"subject {subject_id} has not been screened; record the screening first",
+            slug="screening-required",
+        )
+    if not screening.eligible:
+        raise Conflict(
+            f"subject {subject_id} is not eligible: " + "; ".join(screening.reasons),
+            slug="not-eligible",
+            title="Subject not eligible",
+            extra={"reasons": screening.reasons},
+        )
+    return subject
+
+
+def _cohort_full(trial: Trial, cohort: Cohort, enrolled: int, reserved: int) -> Conflict:
+    if cohort.status == "open":
+        detail = (
+            f"cohort {cohort.number} at dose level {cohort.dose_level} has no free slot"
+            f" ({enrolled} enrolled and {reserved} reserved of {cohort.slots}); the subject can"
+            " join the waitlist and takes a slot if a reservation lapses"
+        )
+    else:
+        detail = (
+            f"cohort {cohort.number} at dose level {cohort.dose_level} is full"
+            f" ({enrolled}/{cohort.slots}); the subject can join the waitlist; the next cohort"
+            f" opens after the escalation decision for cohort {cohort.number} is signed"
+        )
+    return Conflict(
+        detail,
+        slug="cohort-full",
+        title="Cohort full",
+        extra={
+            "trial_id": trial.id,
+            "cohort_number": cohort.number,
+            "dose_level": cohort.dose_level,
+            "slots": cohort.slots,
+            "enrolled": enrolled,
+            "reserved": reserved,
+        },
+    )
+
+
+def enrol(
+    session: Session, *, trial_id: str, subject_id: str, principal: Principal, now: datetime
+) -> Enrolment:
+    trial = trials_repository.get_trial(session, trial_id)
+    if trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    if trial.status != "open":
+        raise Conflict(f"trial {trial_id} is {trial.status}", slug="trial-completed")
+    subject = _enrollable_subject(session, trial, subject_id)
+    if subject.consent_signed_on is not None and subject.consent_signed_on > site_today(trial, now):
+        raise Conflict(
+            f"the consent date {subject.consent_signed_on} is after today at the site",
+            slug="consent-in-future",
+        )
+    cohort = repository.lock_latest_cohort(session, trial_id)
+    if cohort is None:
+        raise Conflict(f"trial {trial_id} has no cohort", slug="no-open-cohort")
+    enrolled = repository.enrolled_count(session, cohort.id)
+    reservations = repository.active_reservations(session, cohort.id, now=now)
+    own = next((r for r in reservations if r.subject_id == subject_id), None)
+    held_by_others = len(reservations) - (1 if own is not None else 0)
+    free = cohort.slots - enrolled - held_by_others
+    if cohort.status != "open" or free <= 0:
+        raise _cohort_full(trial, cohort, enrolled, held_by_others)
+    entry = repository.waitlist_entry_of(session, subject_id)
+    if own is None:
+        queue = repository.waiting(session, trial_id)
+        allowed = {e.subject_id for e in queue[:free]}
+        if queue and subject_id not in allowed:
+            raise Conflict(
+                f"{len(queue)} subject(s) are waiting for a slot; the free slot(s) of cohort"
+                f" {cohort.number} go to the head of the waitlist first"
+                f" ({', '.join(e.subject_id for e in queue[:free])})",
+                slug="waitlist-order",
+            )
+    protocol = protocol_of(session, trial)
+    enrolment = Enrolment(
+        trial_id=trial_id,
+        subject_id=subject_id,
+        cohort_id=cohort.id,
+        slot_number=enrolled + 1,
+        sequence=repository.last_sequence(session, trial_id) + 1,
+        dose_level=cohort.dose_level,
+        protocol_version=protocol.protocol.version,
+        enrolled_by=principal.audit_name,
+        enrolled_at=now,
+    )
+    session.add(enrolment)
+    if own is not None:
+        own.status = "used"
+    if entry is not None and entry.status == "waiting":
+        entry.status = "enrolled"
+    subject.status = "enrolled"
+    if enrolled + 1 >= cohort.slots:
+        cohort.status = "treating"
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.audit_name,
+        action="subject.enrol",
+        entity_type="subject",
+        entity_id=subject_id,
+        after={
+            "cohort_number": cohort.number,
+            "dose_level": cohort.dose_level,
+            "slot_number": enrolment.slot_number,
+            "sequence": enrolment.sequence,
+            "reservation_id": str(own.id) if own is not None else None,
+        },
+    )
+    outbox.record_event(
+        session,
+        SubjectEnrolled(
+            trial_id=trial_id,
+            subject_id=subject_id,
+            cohort_number=cohort.number,
+            dose_level=cohort.dose_level,
+            enrolled_at=now,
+            protocol_version=protocol.protocol.version,
+            site_time_zone=trial.time_zone,
+            hospital_id_hashes=[subject.hospital_id_hash] if subject.hospital_id_hash else [],
+        ),
+        subject=f"subjects/{subject_id}",
+    )
+    return enrolment
+
+
+def add_replacement_slot(
+    session: Session, *, trial: Trial, cohort_id: uuid.UUID, replaced_subject: str, cap: int
+) -> bool:
+    """One more slot in the cohort for a non-evaluable subject, if the enrolment cap allows."""
+    cohort = repository.get_cohort(session, cohort_id, for_update=True)
+    assert cohort is not None
+    enrolled_in_trial = repository.trial_enrolled_count(session, trial.id)
+    if enrolled_in_trial >= cap:
+        return False
+    before = {"slots": cohort.slots, "status": cohort.status}
+    cohort.slots += 1
+    if cohort.status == "treating":
+        cohort.status = "open"
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="cohort.add_replacement_slot",
+        entity_type="cohort",
+        entity_id=f"{trial.id}/{cohort.number}",
+        before=before,
+        after={"slots": cohort.slots, "status": cohort.status},
+        reason=f"subject {replaced_subject} is not DLT-evaluable and is replaced",
+    )
+    return True
+
+
+def join_waitlist(
+    session: Session, *, trial_id: str, subject_id: str, principal: Principal
+) -> WaitlistEntry:
+    trial = trials_repository.get_trial(session, trial_id, for_update=True)
+    if trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    _enrollable_subject(session, trial, subject_id)
+    if repository.waitlist_entry_of(session, subject_id) is not None:
+        raise Conflict(f"subject {subject_id} is already on the waitlist", slug="already-waiting")
+    entry = WaitlistEntry(
+        trial_id=trial_id,
+        subject_id=subject_id,
+        position=repository.last_waitlist_position(session, trial_id) + 1,
+        status="waiting",
+    )
+    session.add(entry)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.audit_name,
+        action="waitlist.join",
+        entity_type="subject",
+        entity_id=subject_id,
+        after={"position": entry.position},
+    )
+    return entry
+
+
+def reserve_slot(
+    session: Session, *, trial_id: str, subject_id: str, principal: Principal, now: datetime
+) -> SlotReservation:
+    trial = trials_repository.get_trial(session, trial_id)
+    if trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    if trial.status != "open":
+        raise Conflict(f"trial {trial_id} is {trial.status}", slug="trial-completed")
+    _enrollable_subject(session, trial, subject_id)
+    cohort = repository.lock_latest_cohort(session, trial_id)
+    if cohort is None:
+        raise Conflict(f"trial {trial_id} has no cohort", slug="no-open-cohort")
+    enrolled = repository.enrolled_count(session, cohort.id)
+    reservations = repository.active_reservations(session, cohort.id, now=now)
+    if any(r.subject_id == subject_id for r in reservations):
+        raise Conflict(f"subject {subject_id} already holds a slot", slug="already-reserved")
+    if cohort.status != "open" or cohort.slots - enrolled - len(reservations) <= 0:
+        raise _cohort_full(trial, cohort, enrolled, len(reservations))
+    expiry = protocol_of(session, trial).enrolment.slot_reservation_expiry
+    reservation = SlotReservation(
+        cohort_id=cohort.id,
+        subject_id=subject_id,
+        status="active",
+        reserved_by=principal.audit_name,
+        reserved_at=now,
+        expires_at=now + expiry,
+    )
+    session.add(reservation)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.audit_name,
+        action="slot.reserve",
+        entity_type="slot_reservation",
+        entity_id=str(reservation.id),
+        after={
+            "subject_id": subject_id,
+            "cohort_number": cohort.number,
+            "expires_at": reservation.expires_at,
+        },
+    )
+    return reservation
+
+
+def expire_reservations(session: Session, now: datetime) -> int:
+    """Periodic sweep: mark lapsed reservations expired (their slots were already free)."""
+    lapsed = repository.lapsed_reservations(session, now=now)
+    for reservation in lapsed:
+        reservation.status = "expired"
+        audit.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="slot.reservation_expire",
+            entity_type="slot_reservation",
+            entity_id=str(reservation.id),
+            before={"status": "active"},
+            after={"status": "expired"},
+            reason=f"not used by {reservation.expires_at.isoformat()}",
+        )
+    return len(lapsed)

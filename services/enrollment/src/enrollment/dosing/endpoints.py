@@ -1,0 +1,302 @@
+"""HTTP routes of dosing: weights, dose preparation and verification, infusion records."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.errors import NotFound
+from doseline.etags import etag
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from enrollment.dlt_windows.models import DltWindow
+from enrollment.dosing import repository, service
+from enrollment.dosing.models import DosePreparation, Infusion
+from enrollment.dosing.schedule import infusion_schedule, infusion_states
+from enrollment.dosing.schemas import (
+    InfusionCorrection,
+    InfusionCreate,
+    InfusionOut,
+    InfusionPlanOut,
+    Interruption,
+    PlannedInfusionOut,
+    PreparationCreate,
+    PreparationOut,
+    WeightCreate,
+    WeightOut,
+)
+from enrollment.subjects import repository as subjects_repository
+from enrollment.trials import repository as trials_repository
+from enrollment.trials.protocols import protocol_of
+
+router = APIRouter(tags=["dosing"])
+
+WeightRecorder = Annotated[
+    Principal,
+    Depends(require_roles(Role.COORDINATOR, Role.PHARMACIST, Role.INVESTIGATOR)),
+]
+Pharmacist = Annotated[Principal, Depends(require_roles(Role.PHARMACIST))]
+Verifier = Annotated[Principal, Depends(require_roles(Role.PHARMACIST, Role.INVESTIGATOR))]
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def _created(
+    session: Session,
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    payload: object,
+    create: Callable[[], StoredResponse],
+) -> JSONResponse:
+    stored = run_once(
+        session,
+        key=key,
+        principal=principal.subject,
+        method="POST",
+        path=request.url.path,
+        payload=payload,
+        create=create,
+    )
+    headers = dict(stored.headers)
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+def preparation_out(session: Session, row: DosePreparation) -> PreparationOut:
+    weight = repository.get_weight(session, row.weight_measurement_id)
+    assert weight is not None
+    return PreparationOut(
+        id=row.id,
+        subject_id=row.subject_id,
+        infusion_number=row.infusion_number,
+        dose_level=row.dose_level,
+        per_kg_dose=row.per_kg_dose,
+        weight_kg=weight.weight_kg,
+        weight_measured_on=weight.measured_on,
+        dose_cells=row.dose_cells,
+        unrounded_cells=row.unrounded_cells,
+        capped=row.capped,
+        product_lot=row.product_lot,
+        protocol_version=row.protocol_version,
+        prepared_by=row.prepared_by,
+        prepared_at=row.prepared_at,
+        verified_by=row.verified_by,
+        verified_at=row.verified_at,
+    )
+
+
+def infusion_out(row: Infusion) -> InfusionOut:
+    return InfusionOut(
+        id=row.id,
+        subject_id=row.subject_id,
+        infusion_number=row.infusion_number,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        site_date=row.site_date,
+        planned_on=row.planned_on,
+        timing=row.timing,
+        dose_given_cells=row.dose_given_cells,
+        product_lot=row.product_lot,
+        interruptions=[Interruption.model_validate(i) for i in row.interruptions],
+        deviation=row.deviation,
+        deviation_reason=row.deviation_reason,
+        recorded_by=row.recorded_by,
+    )
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/weights",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WeightOut,
+    summary="Record a body weight (kg) and the day it was measured",
+)
+def record_weight(
+    subject_id: str,
+    body: WeightCreate,
+    request: Request,
+    session: DbSession,
+    principal: WeightRecorder,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        row = service.record_weight(
+            session,
+            subject_id=subject_id,
+            weight_kg=body.weight_kg,
+            measured_on=body.measured_on,
+            principal=principal,
+            now=datetime.now(UTC),
+        )
+        out = WeightOut(
+            id=row.id,
+            subject_id=row.subject_id,
+            weight_kg=row.weight_kg,
+            measured_on=row.measured_on,
+            recorded_by=row.recorded_by,
+        )
+        return StoredResponse(201, out.model_dump(mode="json"))
+
+    return _created(session, request, principal, key, body, create)
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/dose-preparations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PreparationOut,
+    summary="Prepare the dose of one infusion from the weight (first of two people)",
+)
+def prepare_dose(
+    subject_id: str,
+    body: PreparationCreate,
+    request: Request,
+    session: DbSession,
+    principal: Pharmacist,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        row = service.prepare_dose(
+            session,
+            subject_id=subject_id,
+            infusion_number=body.infusion_number,
+            product_lot=body.product_lot,
+            planned_first_infusion_on=body.first_infusion_on,
+            principal=principal,
+            now=datetime.now(UTC),
+        )
+        return StoredResponse(
+            201,
+            preparation_out(session, row).model_dump(mode="json"),
+            {"ETag": etag(row.version)},
+        )
+
+    return _created(session, request, principal, key, body, create)
+
+
+@router.get(
+    "/v1/dose-preparations/{preparation_id}",
+    response_model=PreparationOut,
+    summary="A dose preparation",
+)
+def get_preparation(preparation_id: uuid.UUID, session: DbSession, _: Reader) -> JSONResponse:
+    row = repository.get_preparation(session, preparation_id)
+    if row is None:
+        raise NotFound(f"no dose preparation {preparation_id}")
+    return JSONResponse(
+        preparation_out(session, row).model_dump(mode="json"), headers={"ETag": etag(row.version)}
+    )
+
+
+@router.post(
+    "/v1/dose-preparations/{preparation_id}/verification",
+    response_model=PreparationOut,
+    summary="Verify a prepared dose (a second person; If-Match)",
+)
+def verify_preparation(
+    preparation_id: uuid.UUID,
+    session: DbSession,
+    principal: Verifier,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    row = service.verify_preparation(
+        session,
+        preparation_id=preparation_id,
+        if_match=if_match,
+        principal=principal,
+        now=datetime.now(UTC),
+    )
+    return JSONResponse(
+        preparation_out(session, row).model_dump(mode="json"), headers={"ETag": etag(row.version)}
+    )
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/infusions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InfusionOut,
+    summary="Record an infusion given (late ones are flagged, a fifth is refused)",
+)
+def record_infusion(
+    subject_id: str,
+    body: InfusionCreate,
+    request: Request,
+    session: DbSession,
+    principal: Pharmacist,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        row, _window = service.record_infusion(
+            session, subject_id=subject_id, body=body, principal=principal, now=datetime.now(UTC)
+        )
+        return StoredResponse(
+            201, infusion_out(row).model_dump(mode="json"), {"ETag": etag(row.version)}
+        )
+
+    return _created(session, request, principal, key, body, create)
+
+
+@router.patch(
+    "/v1/infusions/{infusion_id}",
+    response_model=InfusionOut,
+    summary="Correct an infusion record (If-Match and a reason for change)",
+)
+def correct_infusion(
+    infusion_id: uuid.UUID,
+    body: InfusionCorrection,
+    session: DbSession,
+    principal: Pharmacist,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    row = service.correct_infusion(
+        session, infusion_id=infusion_id, body=body, if_match=if_match, principal=principal
+    )
+    return JSONResponse(
+        infusion_out(row).model_dump(mode="json"), headers={"ETag": etag(row.version)}
+    )
+
+
+@router.get(
+    "/v1/subjects/{subject_id}/infusions",
+    response_model=InfusionPlanOut,
+    summary="The infusion schedule (given, due, missed, upcoming) and the records",
+)
+def infusion_plan(subject_id: str, session: DbSession, _: Reader) -> InfusionPlanOut:
+    subject = subjects_repository.get_subject(session, subject_id)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}")
+    trial = trials_repository.get_trial(session, subject.trial_id)
+    assert trial is not None
+    protocol = protocol_of(session, trial)
+    records = repository.infusions_of(session, subject_id)
+    window = session.get(DltWindow, subject_id)
+    planned: list[PlannedInfusionOut] = []
+    if records and records[0].site_date is not None:
+        schedule = infusion_schedule(protocol.infusions, records[0].site_date)
+        today = protocol.site.date_of(datetime.now(UTC))
+        planned = [
+            PlannedInfusionOut(
+                number=p.number,
+                study_day=p.study_day,
+                planned_on=p.planned_on,
+                window_opens=p.window_opens,
+                window_closes=p.window_closes,
+                state=state.value,
+            )
+            for p, state in infusion_states(schedule, len(records), today)
+        ]
+    return InfusionPlanOut(
+        subject_id=subject_id,
+        first_infusion_on=records[0].site_date if records else None,
+        dlt_window_start=window.starts_on if window else None,
+        dlt_window_end=window.ends_on if window else None,
+        infusions=planned,
+        recorded=[infusion_out(r) for r in records],
+    )

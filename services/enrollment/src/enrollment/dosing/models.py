@@ -1,0 +1,100 @@
+"""ORM rows of body weights, dual-verified dose preparations and infusion records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from enrollment.db import Base
+
+
+class WeightMeasurement(Base):
+    """A body weight in kg and the calendar day it was measured."""
+
+    __tablename__ = "weight_measurements"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    weight_kg: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    measured_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class DosePreparation(Base):
+    """The dose for one infusion, computed from the weight, prepared by one person and verified
+    by another before it may be given."""
+
+    __tablename__ = "dose_preparations"
+    __table_args__ = (UniqueConstraint("subject_id", "infusion_number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    infusion_number: Mapped[int] = mapped_column(Integer)
+    weight_measurement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("weight_measurements.id"))
+    dose_level: Mapped[int] = mapped_column(Integer)
+    per_kg_dose: Mapped[Decimal] = mapped_column(Numeric(30, 6))
+    dose_cells: Mapped[Decimal] = mapped_column(Numeric(30, 6))
+    unrounded_cells: Mapped[Decimal] = mapped_column(Numeric(40, 12))
+    capped: Mapped[bool] = mapped_column(default=False)
+    product_lot: Mapped[str] = mapped_column(String(80))
+    protocol_version: Mapped[str] = mapped_column(String(40))
+    prepared_by: Mapped[str] = mapped_column(String(200))
+    prepared_by_subject: Mapped[str] = mapped_column(String(200))
+    prepared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    verified_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class Infusion(Base):
+    """One infusion of the schedule: given (with its timing flag) or recorded as missed."""
+
+    __tablename__ = "infusions"
+    __table_args__ = (UniqueConstraint("subject_id", "infusion_number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    infusion_number: Mapped[int] = mapped_column(Integer)
+    # given or missed
+    status: Mapped[str] = mapped_column(String(20))
+    preparation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("dose_preparations.id"), nullable=True
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    site_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    timing: Mapped[str] = mapped_column(String(20))
+    dose_given_cells: Mapped[Decimal | None] = mapped_column(Numeric(30, 6), nullable=True)
+    product_lot: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    interruptions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    deviation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    deviation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

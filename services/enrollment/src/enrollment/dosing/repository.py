@@ -1,0 +1,66 @@
+"""Queries of weights, dose preparations and infusions."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from enrollment.dosing.models import DosePreparation, Infusion, WeightMeasurement
+
+
+def latest_weight(session: Session, subject_id: str) -> WeightMeasurement | None:
+    return session.scalars(
+        select(WeightMeasurement)
+        .where(WeightMeasurement.subject_id == subject_id)
+        .order_by(WeightMeasurement.measured_on.desc(), WeightMeasurement.recorded_at.desc())
+        .limit(1)
+    ).first()
+
+
+def get_weight(session: Session, weight_id: uuid.UUID) -> WeightMeasurement | None:
+    return session.get(WeightMeasurement, weight_id)
+
+
+def preparation_for(
+    session: Session, subject_id: str, infusion_number: int
+) -> DosePreparation | None:
+    return session.scalars(
+        select(DosePreparation).where(
+            DosePreparation.subject_id == subject_id,
+            DosePreparation.infusion_number == infusion_number,
+        )
+    ).first()
+
+
+def get_preparation(
+    session: Session, preparation_id: uuid.UUID, *, for_update: bool = False
+) -> DosePreparation | None:
+    statement = select(DosePreparation).where(DosePreparation.id == preparation_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalars(statement).first()
+
+
+def infusions_of(session: Session, subject_id: str) -> list[Infusion]:
+    return list(
+        session.scalars(
+            select(Infusion)
+            .where(Infusion.subject_id == subject_id)
+            .order_by(Infusion.infusion_number)
+        )
+    )
+
+
+def given_count(session: Session, subject_id: str) -> int:
+    return sum(1 for row in infusions_of(session, subject_id) if row.status == "given")
+
+
+def get_infusion(
+    session: Session, infusion_id: uuid.UUID, *, for_update: bool = False
+) -> Infusion | None:
+    statement = select(Infusion).where(Infusion.id == infusion_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalars(statement).first()

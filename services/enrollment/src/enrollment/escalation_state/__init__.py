@@ -1,0 +1,1 @@
+"""The live 3+3 escalation state of a trial: DLT facts, recommendations and signed decisions."""

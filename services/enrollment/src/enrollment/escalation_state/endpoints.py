@@ -1,0 +1,224 @@
+"""HTTP routes of the escalation state: current state, history, decisions, signatures."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.errors import NotFound
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
+from enrollment.cohorts import repository as cohorts_repository
+from enrollment.escalation_state import repository, service
+from enrollment.escalation_state.models import EscalationDecision, EscalationHistory
+from enrollment.escalation_state.schemas import (
+    DecisionOut,
+    DoseLevelState,
+    EscalationStateOut,
+    HistoryEntryOut,
+    Recommendation,
+    SignatureCreate,
+    SignatureOut,
+)
+from enrollment.trials import repository as trials_repository
+from enrollment.trials.protocols import protocol_of
+
+router = APIRouter(prefix="/v1/trials/{trial_id}/escalation", tags=["escalation"])
+
+Signer = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR, Role.SAFETY_PHYSICIAN))]
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+
+
+def decision_out(session: Session, row: EscalationDecision) -> DecisionOut:
+    signatures = repository.signatures_of(session, row.id)
+    signed = {s.role for s in signatures}
+    return DecisionOut(
+        id=row.id,
+        cohort_number=row.cohort_number,
+        outcomes=row.outcomes,
+        outcome=row.outcome,
+        continue_trial=row.continue_trial,
+        next_dose=row.next_dose,
+        next_cohort_size=row.next_cohort_size,
+        mtd=row.mtd,
+        reason=row.reason,
+        state_hash=row.state_hash,
+        protocol_version=row.protocol_version,
+        protocol_hash=row.protocol_hash,
+        status=row.status,
+        decided_at=row.decided_at,
+        next_cohort_opened=row.next_cohort_opened,
+        signatures=[
+            SignatureOut(
+                role=s.role,
+                signer=s.signer,
+                signer_name=s.signer_name,
+                meaning=s.meaning,
+                state_hash=s.state_hash,
+                authenticated_at=s.authenticated_at,
+                signed_at=s.signed_at,
+            )
+            for s in signatures
+        ],
+        missing_signatures=[r.value for r in service.SIGNING_ROLES if r.value not in signed]
+        if row.status == "pending"
+        else [],
+    )
+
+
+def history_out(row: EscalationHistory) -> HistoryEntryOut:
+    return HistoryEntryOut(
+        seq=row.seq,
+        outcomes=row.outcomes,
+        complete_cohorts=row.complete_cohorts,
+        continue_trial=row.continue_trial,
+        next_dose=row.next_dose,
+        mtd=row.mtd,
+        reason=row.reason,
+        protocol_version=row.protocol_version,
+        protocol_hash=row.protocol_hash,
+        state_hash=row.state_hash,
+        cause=row.cause,
+        recorded_at=row.recorded_at,
+    )
+
+
+@router.get(
+    "",
+    response_model=EscalationStateOut,
+    summary="Escalation state: per dose level patients, evaluable, DLTs, open slots; the"
+    " pending recommendation and its reason",
+)
+def escalation_state(trial_id: str, session: DbSession, _: Reader) -> EscalationStateOut:
+    trial = trials_repository.get_trial(session, trial_id)
+    state = repository.get_state(session, trial_id)
+    history = repository.latest_history(session, trial_id)
+    if trial is None or state is None or history is None:
+        raise NotFound(f"no trial {trial_id}")
+    protocol = protocol_of(session, trial)
+    facts = service.gather_facts(session, trial_id)
+    now = datetime.now(UTC)
+    levels = []
+    for level in protocol.dose_escalation.dose_levels:
+        subjects = [s for c in facts.cohorts if c.dose_level == level.level for s in c.subjects]
+        open_slots = 0
+        for cohort in facts.cohort_rows:
+            if cohort.dose_level == level.level and cohort.status == "open":
+                taken = cohorts_repository.enrolled_count(session, cohort.id) + len(
+                    cohorts_repository.active_reservations(session, cohort.id, now=now)
+                )
+                open_slots += max(cohort.slots - taken, 0)
+        levels.append(
+            DoseLevelState(
+                dose_level=level.level,
+                per_kg=level.per_kg,
+                patients=len(subjects),
+                evaluable_patients=sum(1 for s in subjects if s.complete),
+                dlts=sum(1 for s in subjects if s.dlt),
+                open_slots=open_slots,
+            )
+        )
+    pending = repository.pending_decision(session, trial_id)
+    return EscalationStateOut(
+        trial_id=trial_id,
+        trial_status=trial.status,
+        mtd=trial.mtd,
+        outcomes=state.outcomes,
+        state_hash=state.state_hash,
+        protocol_version=history.protocol_version,
+        protocol_hash=history.protocol_hash,
+        dose_levels=levels,
+        recommendation=Recommendation(
+            continue_trial=history.continue_trial,
+            next_dose=history.next_dose,
+            mtd=history.mtd,
+            reason=history.reason,
+        ),
+        pending_decision=decision_out(session, pending) if pending else None,
+        unmatched_dlt_events=len(repository.unmatched_dlts(session, trial_id)),
+    )
+
+
+@router.get(
+    "/history",
+    response_model=Page[HistoryEntryOut],
+    summary="Every escalation state, oldest first, each reproducible from its outcome string",
+)
+def escalation_history(
+    trial_id: str,
+    session: DbSession,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    cursor: str | None = None,
+) -> Page[HistoryEntryOut]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    position = decode_cursor(cursor) or {}
+    after = position.get("seq", 0)
+    rows = repository.history_page(
+        session, trial_id, after_seq=after if isinstance(after, int) else 0, limit=limit + 1
+    )
+    page = page_of(rows, limit=limit, cursor_of=lambda r: {"seq": r.seq})
+    return Page[HistoryEntryOut](
+        items=[history_out(r) for r in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/decisions",
+    response_model=list[DecisionOut],
+    summary="Escalation decisions with their signatures (pending, decided, superseded)",
+)
+def decisions(trial_id: str, session: DbSession, _: Reader) -> list[DecisionOut]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    return [decision_out(session, row) for row in repository.decisions_of(session, trial_id)]
+
+
+@router.post(
+    "/decisions/{decision_id}/signatures",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DecisionOut,
+    summary="Sign a decision (investigator or safety physician, re-authenticated within 5 min)",
+    responses={409: {"description": "State changed, same person twice, or already signed"}},
+)
+def sign_decision(
+    trial_id: str,
+    decision_id: uuid.UUID,
+    body: SignatureCreate,
+    request: Request,
+    session: DbSession,
+    principal: Signer,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        decision, _signature = service.sign_decision(
+            session,
+            trial_id=trial_id,
+            decision_id=decision_id,
+            principal=principal,
+            role=Role(body.role),
+            meaning=body.meaning,
+            signed_state_hash=body.state_hash,
+            now=datetime.now(UTC),
+        )
+        session.flush()
+        return StoredResponse(201, decision_out(session, decision).model_dump(mode="json"))
+
+    stored = run_once(
+        session,
+        key=key,
+        principal=principal.subject,
+        method="POST",
+        path=request.url.path,
+        payload=body,
+        create=create,
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)

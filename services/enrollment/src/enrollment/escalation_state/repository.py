@@ -1,0 +1,183 @@
+"""Queries of the escalation state, its history, DLT facts, decisions and signatures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from enrollment.cohorts.models import Cohort, Enrolment
+from enrollment.dlt_windows.models import DltWindow
+from enrollment.escalation_state.models import (
+    DecisionSignature,
+    DltFact,
+    EscalationDecision,
+    EscalationHistory,
+    EscalationState,
+)
+
+
+def lock_state(session: Session, trial_id: str) -> EscalationState | None:
+    """The trial's escalation row, locked until the transaction ends (one recompute at a time)."""
+    return session.scalars(
+        select(EscalationState).where(EscalationState.trial_id == trial_id).with_for_update()
+    ).first()
+
+
+def get_state(session: Session, trial_id: str) -> EscalationState | None:
+    return session.get(EscalationState, trial_id)
+
+
+def cohorts_of(session: Session, trial_id: str) -> list[Cohort]:
+    return list(
+        session.scalars(select(Cohort).where(Cohort.trial_id == trial_id).order_by(Cohort.number))
+    )
+
+
+def enrolments_of(session: Session, trial_id: str) -> list[Enrolment]:
+    return list(
+        session.scalars(
+            select(Enrolment).where(Enrolment.trial_id == trial_id).order_by(Enrolment.sequence)
+        )
+    )
+
+
+def windows_of(session: Session, trial_id: str) -> dict[str, DltWindow]:
+    rows = session.scalars(select(DltWindow).where(DltWindow.trial_id == trial_id))
+    return {row.subject_id: row for row in rows}
+
+
+def confirmed_dlt_subjects(session: Session, subject_ids: Sequence[str]) -> set[str]:
+    """Subjects with at least one DLT whose latest adjudication is a confirmation."""
+    if not subject_ids:
+        return set()
+    rows = session.scalars(
+        select(DltFact.subject_id).where(
+            DltFact.subject_id.in_(subject_ids), DltFact.status == "confirmed"
+        )
+    )
+    return set(rows)
+
+
+def mark_matched(session: Session, subject_ids: Sequence[str]) -> None:
+    if subject_ids:
+        session.execute(
+            update(DltFact)
+            .where(DltFact.subject_id.in_(subject_ids), DltFact.matched.is_(False))
+            .values(matched=True)
+        )
+
+
+def unmatched_dlts(session: Session, trial_id: str) -> list[DltFact]:
+    return list(
+        session.scalars(
+            select(DltFact)
+            .where(DltFact.trial_id == trial_id, DltFact.matched.is_(False))
+            .order_by(DltFact.received_at)
+        )
+    )
+
+
+def upsert_dlt_fact(session: Session, values: dict[str, object]) -> bool:
+    """Store the adjudication if it is newer than the one stored; False if it is not.
+
+    One statement, so two deliveries racing for the same DLT cannot both win: the higher
+    `adjudication_sequence` is kept whatever the order of arrival.
+    """
+    insert_row = insert(DltFact).values(**values)
+    statement = insert_row.on_conflict_do_update(
+        index_elements=[DltFact.dlt_id],
+        set_={
+            name: insert_row.excluded[name]
+            for name in values
+            if name not in {"dlt_id", "received_at"}
+        },
+        where=DltFact.adjudication_sequence < insert_row.excluded.adjudication_sequence,
+    ).returning(DltFact.dlt_id)
+    return session.execute(statement).first() is not None
+
+
+def latest_history(session: Session, trial_id: str) -> EscalationHistory | None:
+    return session.scalars(
+        select(EscalationHistory)
+        .where(EscalationHistory.trial_id == trial_id)
+        .order_by(EscalationHistory.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def history_page(
+    session: Session, trial_id: str, *, after_seq: int, limit: int
+) -> list[EscalationHistory]:
+    return list(
+        session.scalars(
+            select(EscalationHistory)
+            .where(EscalationHistory.trial_id == trial_id, EscalationHistory.seq > after_seq)
+            .order_by(EscalationHistory.seq)
+            .limit(limit)
+        )
+    )
+
+
+def pending_decision(session: Session, trial_id: str) -> EscalationDecision | None:
+    return session.scalars(
+        select(EscalationDecision).where(
+            EscalationDecision.trial_id == trial_id, EscalationDecision.status == "pending"
+        )
+    ).first()
+
+
+def decided_decision(
+    session: Session, trial_id: str, cohort_number: int
+) -> EscalationDecision | None:
+    return session.scalars(
+        select(EscalationDecision).where(
+            EscalationDecision.trial_id == trial_id,
+            EscalationDecision.cohort_number == cohort_number,
+            EscalationDecision.status == "decided",
+        )
+    ).first()
+
+
+def latest_decision(session: Session, trial_id: str) -> EscalationDecision | None:
+    return session.scalars(
+        select(EscalationDecision)
+        .where(
+            EscalationDecision.trial_id == trial_id,
+            EscalationDecision.status.in_(("pending", "decided")),
+        )
+        .order_by(EscalationDecision.cohort_number.desc(), EscalationDecision.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def get_decision(
+    session: Session, decision_id: uuid.UUID, *, for_update: bool = False
+) -> EscalationDecision | None:
+    statement = select(EscalationDecision).where(EscalationDecision.id == decision_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalars(statement).first()
+
+
+def decisions_of(session: Session, trial_id: str) -> list[EscalationDecision]:
+    return list(
+        session.scalars(
+            select(EscalationDecision)
+            .where(EscalationDecision.trial_id == trial_id)
+            .order_by(EscalationDecision.created_at)
+        )
+    )
+
+
+def signatures_of(session: Session, decision_id: uuid.UUID) -> list[DecisionSignature]:
+    return list(
+        session.scalars(
+            select(DecisionSignature)
+            .where(DecisionSignature.decision_id == decision_id)
+            .order_by(DecisionSignature.signed_at)
+        )
+    )

@@ -1,0 +1,560 @@
+"""Escalation use cases: recompute the state from stored facts, apply DLT adjudications, sign
+decisions, open the next cohort only after both signatures.
+
+Every recompute locks the trial's escalation row (`SELECT … FOR UPDATE`), so DLT events,
+window closures and signatures on one trial are applied one at a time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.orm import Session
+
+from doseline import audit, outbox
+from doseline.auth import Principal, Role
+from doseline.contracts.enrollment import (
+    EscalationDecided,
+    EscalationRecommended,
+    TrialCompleted,
+)
+from doseline.errors import Conflict, DoselineError, Forbidden, NotFound
+from enrollment.cohorts import service as cohorts_service
+from enrollment.cohorts.models import Cohort
+from enrollment.escalation_state import repository
+from enrollment.escalation_state.models import (
+    DecisionSignature,
+    EscalationDecision,
+    EscalationHistory,
+    EscalationState,
+)
+from enrollment.escalation_state.outcomes import (
+    CohortOutcomes,
+    SubjectOutcome,
+    decision_outcome,
+    derive_outcomes,
+    state_document,
+    state_hash,
+)
+from enrollment.trials import repository as trials_repository
+from enrollment.trials.models import Trial
+from enrollment.trials.protocols import protocol_of
+from escalation import Decision, Design, InvalidHistoryError, recommend
+from escalation.rules import DoseTally, patients_for_next_cohort
+
+log = structlog.get_logger(__name__)
+
+SYSTEM_ACTOR = "enrollment service <system>"
+# 21 CFR 11.200: a signature outside a continuous session re-enters the credentials; the
+# issue asks for re-authentication within the last 5 minutes (token `auth_time`).
+SIGNATURE_REAUTHENTICATION = timedelta(minutes=5)
+SIGNING_ROLES = (Role.INVESTIGATOR, Role.SAFETY_PHYSICIAN)
+
+
+@dataclass(frozen=True)
+class TrialFacts:
+    """The stored facts of one trial, as the rules see them."""
+
+    cohorts: tuple[CohortOutcomes, ...]
+    cohort_rows: tuple[Cohort, ...]
+
+
+def gather_facts(session: Session, trial_id: str) -> TrialFacts:
+    cohort_rows = repository.cohorts_of(session, trial_id)
+    enrolments = repository.enrolments_of(session, trial_id)
+    windows = repository.windows_of(session, trial_id)
+    subject_ids = [e.subject_id for e in enrolments]
+    with_dlt = repository.confirmed_dlt_subjects(session, subject_ids)
+    by_cohort: dict[uuid.UUID, list[SubjectOutcome]] = {}
+    for enrolment in enrolments:
+        window = windows.get(enrolment.subject_id)
+        by_cohort.setdefault(enrolment.cohort_id, []).append(
+            SubjectOutcome(
+                subject_id=enrolment.subject_id,
+                sequence=enrolment.sequence,
+                dose_level=enrolment.dose_level,
+                dlt=enrolment.subject_id in with_dlt,
+                window_closed=window is not None and window.status == "closed",
+                evaluable=None if window is None else window.evaluable,
+            )
+        )
+    cohorts = tuple(
+        CohortOutcomes(
+            number=row.number,
+            dose_level=row.dose_level,
+            planned_size=row.planned_size,
+            subjects=tuple(by_cohort.get(row.id, [])),
+        )
+        for row in cohort_rows
+    )
+    return TrialFacts(cohorts=cohorts, cohort_rows=tuple(cohort_rows))
+
+
+def initialise(session: Session, *, trial: Trial, now: datetime) -> EscalationHistory:
+    """The escalation row of a new trial and its first state (no patients yet)."""
+    session.add(EscalationState(trial_id=trial.id, outcomes="", state_hash="", history_seq=0))
+    session.flush()
+    return recompute(session, trial_id=trial.id, cause="trial created", now=now)
+
+
+def recompute(session: Session, *, trial_id: str, cause: str, now: datetime) -> EscalationHistory:
+    """Derive the outcome string, ask `escalation.recommend`, record a changed state, and keep
+    the pending decision in step with it."""
+    state = repository.lock_state(session, trial_id)
+    trial = trials_repository.get_trial(session, trial_id)
+    if state is None or trial is None:
+        raise NotFound(f"trial {trial_id} has no escalation state")
+    protocol = protocol_of(session, trial)
+    design = protocol.design()
+    facts = gather_facts(session, trial_id)
+    repository.mark_matched(session, [s.subject_id for c in facts.cohorts for s in c.subjects])
+    derived = derive_outcomes(facts.cohorts)
+    decision: Decision | None
+    try:
+        decision = recommend(design, derived.outcomes)
+        continue_trial, next_dose, mtd, reason = (
+            decision.continue_trial,
+            decision.next_dose,
+            decision.mtd,
+            decision.reason,
+        )
+    except InvalidHistoryError as error:
+        # Stored facts the design cannot produce (e.g. a replaced patient whose DLT was
+        # confirmed later): keep the state visible and ask people, never guess.
+        log.error("escalation.invalid_history", trial_id=trial_id, error=str(error))
+        decision = None
+        continue_trial, next_dose, mtd = True, None, None
+        reason = f"the stored outcomes are not a history the design allows: {error}"
+    document = state_document(
+        trial_id=trial_id,
+        outcomes=derived.outcomes,
+        complete_cohorts=derived.complete_cohorts,
+        continue_trial=continue_trial,
+        next_dose=next_dose,
+        mtd=mtd,
+        reason=reason,
+        protocol_version=protocol.protocol.version,
+        protocol_hash=protocol.content_hash,
+    )
+    digest = state_hash(document)
+    history = repository.latest_history(session, trial_id)
+    if history is None or digest != state.state_hash:
+        state.history_seq += 1
+        state.outcomes = derived.outcomes
+        state.state_hash = digest
+        state.updated_at = now
+        history = EscalationHistory(
+            trial_id=trial_id,
+            seq=state.history_seq,
+            outcomes=derived.outcomes,
+            complete_cohorts=derived.complete_cohorts,
+            continue_trial=continue_trial,
+            next_dose=next_dose,
+            mtd=mtd,
+            reason=reason,
+            protocol_version=protocol.protocol.version,
+            protocol_hash=protocol.content_hash,
+            state=document,
+            state_hash=digest,
+            cause=cause[:200],
+            recorded_at=now,
+        )
+        session.add(history)
+        session.flush()
+        log.info("escalation.state_changed", trial_id=trial_id, outcomes=derived.outcomes)
+    if trial.status == "open":
+        _keep_decision_in_step(session, trial, facts, derived.complete_cohorts, decision, history)
+    return history
+
+
+def _keep_decision_in_step(
+    session: Session,
+    trial: Trial,
+    facts: TrialFacts,
+    complete_cohorts: int,
+    decision: Decision | None,
+    history: EscalationHistory,
+) -> None:
+    pending = repository.pending_decision(session, trial.id)
+    last = facts.cohorts[-1] if facts.cohorts else None
+    ready = last is not None and complete_cohorts == len(facts.cohorts) and decision is not None
+    if pending is not None and (
+        not ready or pending.state_hash != history.state_hash or last is None
+    ):
+        # The facts changed under an unsigned decision: its signatures no longer hold.
+        pending.status = "superseded"
+        audit.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="escalation.decision.supersede",
+            entity_type="escalation_decision",
+            entity_id=str(pending.id),
+            before={"status": "pending", "state_hash": pending.state_hash},
+            after={"status": "superseded", "current_state_hash": history.state_hash},
+            reason="the escalation state changed before both signatures",
+        )
+        pending = None
+    if not ready or pending is not None or last is None or decision is None:
+        return
+    decided = repository.decided_decision(session, trial.id, last.number)
+    if decided is not None:
+        if decided.state_hash != history.state_hash:
+            log.warning(
+                "escalation.changed_after_signed_decision",
+                trial_id=trial.id,
+                cohort=last.number,
+                signed_hash=decided.state_hash,
+                current_hash=history.state_hash,
+            )
+        return
+    protocol = protocol_of(session, trial)
+    design = protocol.design()
+    size = _next_cohort_size(design, decision)
+    row = EscalationDecision(
+        trial_id=trial.id,
+        cohort_number=last.number,
+        history_id=history.id,
+        outcomes=history.outcomes,
+        outcome=decision_outcome(decision, current_dose=last.dose_level),
+        continue_trial=decision.continue_trial,
+        next_dose=decision.next_dose,
+        next_cohort_size=size,
+        mtd=decision.mtd,
+        reason=decision.reason,
+        state_hash=history.state_hash,
+        protocol_version=history.protocol_version,
+        protocol_hash=history.protocol_hash,
+        status="pending",
+        created_at=history.recorded_at,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="escalation.recommend",
+        entity_type="escalation_decision",
+        entity_id=str(row.id),
+        after=_decision_record(row),
+    )
+    outbox.record_event(
+        session,
+        EscalationRecommended(
+            trial_id=trial.id,
+            recommendation_id=str(row.id),
+            cohort_number=row.cohort_number,
+            outcomes=row.outcomes,
+            continue_trial=row.continue_trial,
+            next_dose=row.next_dose,
+            mtd=row.mtd,
+            reason=row.reason,
+            protocol_version=row.protocol_version,
+            state_hash=row.state_hash,
+        ),
+        subject=f"trials/{trial.id}/escalation/decisions/{row.id}",
+    )
+
+
+def _next_cohort_size(design: Design, decision: Decision) -> int | None:
+    if not decision.continue_trial or decision.next_dose is None:
+        return None
+    tally: DoseTally = decision.tallies[decision.next_dose - 1]
+    return patients_for_next_cohort(design, tally)
+
+
+def _decision_record(row: EscalationDecision) -> dict[str, object]:
+    return {
+        "cohort_number": row.cohort_number,
+        "outcomes": row.outcomes,
+        "outcome": row.outcome,
+        "continue_trial": row.continue_trial,
+        "next_dose": row.next_dose,
+        "next_cohort_size": row.next_cohort_size,
+        "mtd": row.mtd,
+        "reason": row.reason,
+        "state_hash": row.state_hash,
+        "protocol_version": row.protocol_version,
+        "protocol_hash": row.protocol_hash,
+        "status": row.status,
+    }
+
+
+@dataclass(frozen=True)
+class DltAdjudication:
+    trial_id: str
+    subject_id: str
+    dlt_id: str
+    ae_id: str
+    confirmed: bool
+    adjudication_sequence: int
+    grade: int
+    study_day: int
+    adjudicated_at: datetime
+    event_id: str
+
+
+def apply_dlt_adjudication(
+    session: Session, adjudication: DltAdjudication, *, now: datetime
+) -> bool:
+    """Store the adjudication if it is the newest for its DLT, then recompute; False if stale.
+
+    A DLT for a subject this trial has not enrolled is kept (`matched` false, logged as an
+    error) and counts as soon as such a subject is enrolled: a safety fact is never dropped.
+    """
+    state = repository.lock_state(session, adjudication.trial_id)
+    matched = state is not None and any(
+        e.subject_id == adjudication.subject_id
+        for e in repository.enrolments_of(session, adjudication.trial_id)
+    )
+    applied = repository.upsert_dlt_fact(
+        session,
+        {
+            "dlt_id": adjudication.dlt_id,
+            "trial_id": adjudication.trial_id,
+            "subject_id": adjudication.subject_id,
+            "status": "confirmed" if adjudication.confirmed else "ruled_out",
+            "adjudication_sequence": adjudication.adjudication_sequence,
+            "ae_id": adjudication.ae_id,
+            "grade": adjudication.grade,
+            "study_day": adjudication.study_day,
+            "event_id": adjudication.event_id,
+            "adjudicated_at": adjudication.adjudicated_at,
+            "matched": matched,
+            "received_at": now,
+        },
+    )
+    if not applied:
+        log.info(
+            "escalation.stale_dlt_adjudication_ignored",
+            dlt_id=adjudication.dlt_id,
+            sequence=adjudication.adjudication_sequence,
+        )
+        return False
+    if not matched:
+        log.error(
+            "escalation.dlt_for_unknown_subject",
+            trial_id=adjudication.trial_id,
+            subject_id=adjudication.subject_id,
+            dlt_id=adjudication.dlt_id,
+        )
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="dlt.adjudication.apply",
+        entity_type="dlt",
+        entity_id=adjudication.dlt_id,
+        after={
+            "subject_id": adjudication.subject_id,
+            "status": "confirmed" if adjudication.confirmed else "ruled_out",
+            "adjudication_sequence": adjudication.adjudication_sequence,
+            "event_id": adjudication.event_id,
+            "matched": matched,
+        },
+    )
+    if state is not None:
+        recompute(
+            session,
+            trial_id=adjudication.trial_id,
+            cause=f"DLT {adjudication.dlt_id} "
+            + ("confirmed" if adjudication.confirmed else "ruled out"),
+            now=now,
+        )
+    return True
+
+
+def sign_decision(
+    session: Session,
+    *,
+    trial_id: str,
+    decision_id: uuid.UUID,
+    principal: Principal,
+    role: Role,
+    meaning: str,
+    signed_state_hash: str,
+    now: datetime,
+) -> tuple[EscalationDecision, DecisionSignature]:
+    """Add one of the two signatures; with both, the decision takes effect."""
+    if role not in SIGNING_ROLES:
+        raise Forbidden("escalation decisions are signed by an investigator and a safety physician")
+    if role not in principal.roles:
+        raise Forbidden(
+            f"you cannot sign as {role.value}: your token does not carry that role",
+            slug="signing-role-missing",
+        )
+    if not principal.authenticated_within(SIGNATURE_REAUTHENTICATION, now=now):
+        raise DoselineError(
+            "an electronic signature needs you to have entered your credentials within the last"
+            " 5 minutes (21 CFR 11.200); sign in again and retry",
+            status=401,
+            slug="reauthentication-required",
+            title="Re-authentication required",
+        )
+    state = repository.lock_state(session, trial_id)
+    decision = repository.get_decision(session, decision_id, for_update=True)
+    if state is None or decision is None or decision.trial_id != trial_id:
+        raise NotFound(f"trial {trial_id} has no escalation decision {decision_id}")
+    if decision.status != "pending":
+        raise Conflict(
+            f"this decision is {decision.status}; only a pending decision can be signed",
+            slug="decision-not-pending",
+            extra={"decision_status": decision.status},
+        )
+    if signed_state_hash != state.state_hash or decision.state_hash != state.state_hash:
+        raise Conflict(
+            "the escalation state changed since you read it; review the new state and sign its"
+            " hash",
+            slug="state-changed",
+            extra={"current_state_hash": state.state_hash},
+        )
+    signatures = repository.signatures_of(session, decision.id)
+    if any(s.signer == principal.subject for s in signatures):
+        raise Conflict(
+            "you have already signed this decision; the second signature must come from a"
+            " different person",
+            slug="same-signer",
+        )
+    if any(s.role == role.value for s in signatures):
+        raise Conflict(
+            f"this decision already has the {role.value} signature", slug="already-signed"
+        )
+    assert principal.auth_time is not None
+    signature = DecisionSignature(
+        decision_id=decision.id,
+        role=role.value,
+        signer=principal.subject,
+        signer_name=principal.name,
+        meaning=meaning,
+        state_hash=state.state_hash,
+        authenticated_at=principal.auth_time,
+        signed_at=now,
+    )
+    session.add(signature)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.audit_name,
+        action="escalation.decision.sign",
+        entity_type="escalation_decision",
+        entity_id=str(decision.id),
+        after={
+            "role": role.value,
+            "meaning": meaning,
+            "state_hash": state.state_hash,
+            "signed_at": now,
+        },
+    )
+    if len(signatures) + 1 == len(SIGNING_ROLES):
+        _take_effect(session, decision, now=now)
+    return decision, signature
+
+
+def _take_effect(session: Session, decision: EscalationDecision, *, now: datetime) -> None:
+    before = _decision_record(decision)
+    decision.status = "decided"
+    decision.decided_at = now
+    trial = trials_repository.get_trial(session, decision.trial_id, for_update=True)
+    assert trial is not None
+    cohort = cohorts_service.cohort_by_number(session, trial.id, decision.cohort_number)
+    cohort.status = "decided"
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="escalation.decision.take_effect",
+        entity_type="escalation_decision",
+        entity_id=str(decision.id),
+        before=before,
+        after=_decision_record(decision),
+        reason="signed by investigator and safety physician",
+    )
+    outbox.record_event(
+        session,
+        EscalationDecided(
+            trial_id=trial.id,
+            decision_id=str(decision.id),
+            recommendation_id=str(decision.id),
+            outcome=decision.outcome,
+            next_dose=decision.next_dose,
+            mtd=decision.mtd,
+            state_hash=decision.state_hash,
+            signed_at=now,
+        ),
+        subject=f"trials/{trial.id}/escalation/decisions/{decision.id}",
+    )
+    if not decision.continue_trial:
+        trial_before = {"status": trial.status, "mtd": trial.mtd}
+        trial.status = "completed"
+        trial.mtd = decision.mtd
+        trial.completed_at = now
+        audit.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="trial.complete",
+            entity_type="trial",
+            entity_id=trial.id,
+            before=trial_before,
+            after={"status": "completed", "mtd": decision.mtd},
+            reason=decision.reason,
+        )
+        outbox.record_event(
+            session,
+            TrialCompleted(
+                trial_id=trial.id,
+                mtd=decision.mtd,
+                outcomes=decision.outcomes,
+                completed_at=now,
+            ),
+            subject=f"trials/{trial.id}",
+        )
+
+
+def open_next_cohort(
+    session: Session, *, trial_id: str, principal: Principal, now: datetime
+) -> Cohort:
+    """Open the cohort the signed decision calls for; refused while the gate is closed."""
+    state = repository.lock_state(session, trial_id)
+    trial = trials_repository.get_trial(session, trial_id, for_update=True)
+    if state is None or trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    if trial.status != "open":
+        raise Conflict(
+            f"trial {trial_id} is {trial.status}; no cohort can open", slug="trial-completed"
+        )
+    cohorts = repository.cohorts_of(session, trial_id)
+    last = cohorts[-1]
+    decision = repository.decided_decision(session, trial_id, last.number)
+    if decision is None:
+        pending = repository.pending_decision(session, trial_id)
+        if pending is None:
+            detail = (
+                f"cohort {last.number} at dose level {last.dose_level} has no escalation decision"
+                " yet (its DLT windows are still open); the next cohort opens after that decision"
+                " is signed"
+            )
+        else:
+            signed = {s.role for s in repository.signatures_of(session, pending.id)}
+            missing = [r.value for r in SIGNING_ROLES if r.value not in signed]
+            detail = (
+                f"the escalation decision for cohort {last.number} still needs the signature of"
+                f" the {' and the '.join(missing)}; the next cohort opens only after both"
+            )
+        raise Conflict(detail, slug="escalation-gate-closed", title="Escalation gate closed")
+    if decision.next_cohort_opened:
+        raise Conflict(
+            f"the cohort after cohort {last.number} is already open", slug="cohort-already-open"
+        )
+    assert decision.next_dose is not None
+    assert decision.next_cohort_size is not None
+    decision.next_cohort_opened = True
+    return cohorts_service.open_cohort(
+        session,
+        trial=trial,
+        number=last.number + 1,
+        dose_level=decision.next_dose,
+        size=decision.next_cohort_size,
+        decision_id=decision.id,
+        actor=principal.audit_name,
+        now=now,
+    )

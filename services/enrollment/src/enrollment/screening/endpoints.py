@@ -1,0 +1,82 @@
+"""HTTP routes of screening: record a screening, list screen failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse
+
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from enrollment.screening import service
+from enrollment.screening.models import Screening
+from enrollment.screening.schemas import ScreeningCreate, ScreeningOut
+
+router = APIRouter(tags=["screening"])
+
+Screener = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.INVESTIGATOR))]
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+
+
+def screening_out(row: Screening) -> ScreeningOut:
+    return ScreeningOut(
+        id=row.id,
+        subject_id=row.subject_id,
+        screened_on=row.screened_on,
+        status=row.status,
+        eligible=row.eligible,
+        reasons=row.reasons,
+        protocol_version=row.protocol_version,
+        protocol_hash=row.protocol_hash,
+        recorded_by=row.recorded_by,
+        recorded_at=row.recorded_at,
+    )
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/screenings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ScreeningOut,
+    summary="Record a screening: every criterion answered; eligible, ineligible or incomplete",
+)
+def record_screening(
+    subject_id: str,
+    body: ScreeningCreate,
+    request: Request,
+    session: DbSession,
+    principal: Screener,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        row = service.record_screening(
+            session,
+            subject_id=subject_id,
+            screened_on_day=body.screened_on,
+            answers=body.answers,
+            principal=principal,
+            now=datetime.now(UTC),
+        )
+        return StoredResponse(201, screening_out(row).model_dump(mode="json"))
+
+    stored = run_once(
+        session,
+        key=key,
+        principal=principal.subject,
+        method="POST",
+        path=request.url.path,
+        payload=body,
+        create=create,
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
+
+
+@router.get(
+    "/v1/trials/{trial_id}/screen-failures",
+    response_model=list[ScreeningOut],
+    summary="Every screening that found a subject ineligible, with its reasons",
+)
+def screen_failures(trial_id: str, session: DbSession, _: Reader) -> list[ScreeningOut]:
+    return [screening_out(row) for row in service.screen_failures(session, trial_id=trial_id)]

@@ -1,0 +1,34 @@
+"""ORM rows of screenings: every criterion's answer and evidence, and the verdict."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from enrollment.db import Base
+
+
+class Screening(Base):
+    """One screening of a subject: every criterion's answer and evidence, and the verdict."""
+
+    __tablename__ = "screenings"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    screened_on: Mapped[date] = mapped_column(Date)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    # eligible, ineligible or incomplete (a missing answer is never "ineligible")
+    status: Mapped[str] = mapped_column(String(20))
+    reasons: Mapped[list[str]] = mapped_column(JSONB)
+    protocol_version: Mapped[str] = mapped_column(String(40))
+    protocol_hash: Mapped[str] = mapped_column(String(80))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -1,0 +1,42 @@
+"""Request and response models of the screening API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field, StrictBool
+
+
+class AnswerIn(BaseModel):
+    """The answer to one criterion, with the evidence the criterion asks for."""
+
+    value: StrictBool | Decimal = Field(description="true/false, or a number for number criteria")
+    evidence_date: date | None = Field(
+        default=None, description="e.g. the date of the diagnostic chest CT"
+    )
+    evidence_grade: int | None = Field(
+        default=None, description="e.g. the baseline Pneumonitis CTCAE v5.0 grade"
+    )
+
+
+class ScreeningCreate(BaseModel):
+    screened_on: date = Field(description="Calendar day of the screening at the site")
+    answers: dict[str, AnswerIn] = Field(
+        description="Every criterion of the protocol, keyed by criterion id (INC-01, EXC-01, ...)"
+    )
+
+
+class ScreeningOut(BaseModel):
+    id: uuid.UUID
+    subject_id: str
+    screened_on: date
+    status: Literal["eligible", "ineligible", "incomplete"]
+    eligible: bool
+    reasons: list[str]
+    protocol_version: str
+    protocol_hash: str
+    recorded_by: str
+    recorded_at: datetime

@@ -1,0 +1,120 @@
+"""Screening use cases: answer every criterion, decide eligibility with reasons, keep failures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from doseline import audit, outbox
+from doseline.auth import Principal
+from doseline.contracts.enrollment import SubjectScreened
+from doseline.errors import Conflict, InvalidInput, NotFound
+from enrollment.cohorts import repository as cohorts_repository
+from enrollment.cohorts.service import site_today
+from enrollment.screening import repository
+from enrollment.screening.eligibility import (
+    Answer,
+    Eligibility,
+    UnknownCriterionError,
+    assess_eligibility,
+)
+from enrollment.screening.models import Screening
+from enrollment.screening.schemas import AnswerIn
+from enrollment.subjects import repository as subjects_repository
+from enrollment.trials import repository as trials_repository
+from enrollment.trials.protocols import protocol_of
+
+_SUBJECT_STATUS = {
+    Eligibility.ELIGIBLE: "eligible",
+    Eligibility.INELIGIBLE: "screen_failed",
+    Eligibility.INCOMPLETE: "screening",
+}
+
+
+def _answer(value: AnswerIn) -> Answer:
+    number: bool | int | Decimal = value.value
+    return Answer(
+        value=number, evidence_date=value.evidence_date, evidence_grade=value.evidence_grade
+    )
+
+
+def record_screening(
+    session: Session,
+    *,
+    subject_id: str,
+    screened_on_day: date,
+    answers: dict[str, AnswerIn],
+    principal: Principal,
+    now: datetime,
+) -> Screening:
+    subject = subjects_repository.get_subject(session, subject_id, for_update=True)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}")
+    if cohorts_repository.enrolment_of(session, subject_id) is not None:
+        raise Conflict(
+            f"subject {subject_id} is already enrolled; screening is closed",
+            slug="already-enrolled",
+        )
+    trial = trials_repository.get_trial(session, subject.trial_id)
+    assert trial is not None
+    if screened_on_day > site_today(trial, now):
+        raise InvalidInput.at(["body", "screened_on"], "is after today at the site")
+    protocol = protocol_of(session, trial)
+    try:
+        result = assess_eligibility(
+            protocol.eligibility,
+            {key: _answer(value) for key, value in answers.items()},
+            screened_on=screened_on_day,
+        )
+    except UnknownCriterionError as error:
+        raise InvalidInput.at(["body", "answers"], str(error)) from None
+    screening = Screening(
+        subject_id=subject_id,
+        screened_on=screened_on_day,
+        answers={key: value.model_dump(mode="json") for key, value in answers.items()},
+        eligible=result.eligible,
+        status=result.status.value,
+        reasons=[finding.reason for finding in result.findings],
+        protocol_version=protocol.protocol.version,
+        protocol_hash=protocol.content_hash,
+        recorded_by=principal.audit_name,
+        recorded_at=now,
+    )
+    session.add(screening)
+    before = {"status": subject.status}
+    subject.status = _SUBJECT_STATUS[result.status]
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.audit_name,
+        action="subject.screen",
+        entity_type="subject",
+        entity_id=subject_id,
+        before=before,
+        after={
+            "screening_id": str(screening.id),
+            "status": result.status.value,
+            "reasons": screening.reasons,
+            "answers": screening.answers,
+        },
+    )
+    if result.status is not Eligibility.INCOMPLETE:
+        outbox.record_event(
+            session,
+            SubjectScreened(
+                trial_id=trial.id,
+                subject_id=subject_id,
+                eligible=result.eligible,
+                screened_on=screened_on_day,
+            ),
+            subject=f"subjects/{subject_id}",
+        )
+    return screening
+
+
+def screen_failures(session: Session, *, trial_id: str) -> list[Screening]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    return repository.screen_failures(session, trial_id)

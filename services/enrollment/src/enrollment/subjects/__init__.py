@@ -1,0 +1,1 @@
+"""Subjects and their screening: study ids, consent, eligibility answers and screen failures."""

@@ -1,0 +1,153 @@
+"""HTTP routes of subjects: register (study id issued), read, record consent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.errors import NotFound
+from doseline.etags import etag
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.identity import hospital_id_hash
+from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
+from enrollment.subjects import repository, service
+from enrollment.subjects.models import Subject
+from enrollment.subjects.schemas import ConsentUpdate, SubjectCreate, SubjectOut
+from enrollment.trials import repository as trials_repository
+
+router = APIRouter(tags=["subjects"])
+
+Coordinator = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.INVESTIGATOR))]
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+
+
+def subject_out(subject: Subject) -> SubjectOut:
+    return SubjectOut(
+        id=subject.id,
+        trial_id=subject.trial_id,
+        number=subject.number,
+        status=subject.status,
+        consent_signed_on=subject.consent_signed_on,
+        registered_at=subject.registered_at,
+    )
+
+
+@router.post(
+    "/v1/trials/{trial_id}/subjects",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubjectOut,
+    summary="Register a subject; the system issues the study subject id",
+)
+def register_subject(
+    trial_id: str,
+    body: SubjectCreate,
+    request: Request,
+    session: DbSession,
+    principal: Coordinator,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    settings = request.app.state.settings
+
+    def create() -> StoredResponse:
+        subject = service.register_subject(
+            session,
+            trial_id=trial_id,
+            hospital_system=body.hospital_identifier.system if body.hospital_identifier else None,
+            hospital_identifier=(
+                body.hospital_identifier.value if body.hospital_identifier else None
+            ),
+            identifier_key=settings.identifier_hash_key.get_secret_value(),
+            principal=principal,
+            now=datetime.now(UTC),
+        )
+        return StoredResponse(
+            201,
+            subject_out(subject).model_dump(mode="json"),
+            {"ETag": etag(subject.version), "Location": f"/v1/subjects/{subject.id}"},
+        )
+
+    stored = run_once(
+        session,
+        key=key,
+        principal=principal.subject,
+        method="POST",
+        path=request.url.path,
+        # The stored request fingerprint must not be computable from the MRN alone either.
+        payload={
+            "hospital_id_hash": (
+                hospital_id_hash(
+                    settings.identifier_hash_key.get_secret_value(),
+                    system=body.hospital_identifier.system,
+                    value=body.hospital_identifier.value,
+                )
+                if body.hospital_identifier
+                else None
+            )
+        },
+        create=create,
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
+
+
+@router.get(
+    "/v1/trials/{trial_id}/subjects",
+    response_model=Page[SubjectOut],
+    summary="Subjects of a trial, in study-id order",
+)
+def list_subjects(
+    trial_id: str,
+    session: DbSession,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: str | None = None,
+) -> Page[SubjectOut]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    position = decode_cursor(cursor) or {}
+    after = position.get("number", 0)
+    rows = repository.subjects_of(
+        session, trial_id, after=after if isinstance(after, int) else 0, limit=limit + 1
+    )
+    page = page_of(rows, limit=limit, cursor_of=lambda s: {"number": s.number})
+    return Page[SubjectOut](
+        items=[subject_out(s) for s in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/v1/subjects/{subject_id}", response_model=SubjectOut, summary="A subject")
+def get_subject(subject_id: str, session: DbSession, _: Reader) -> JSONResponse:
+    subject = service.get_subject(session, subject_id)
+    return JSONResponse(
+        subject_out(subject).model_dump(mode="json"), headers={"ETag": etag(subject.version)}
+    )
+
+
+@router.patch(
+    "/v1/subjects/{subject_id}",
+    response_model=SubjectOut,
+    summary="Record or correct the consent date (If-Match; a reason when correcting)",
+)
+def record_consent(
+    subject_id: str,
+    body: ConsentUpdate,
+    session: DbSession,
+    principal: Coordinator,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> JSONResponse:
+    subject = service.record_consent(
+        session,
+        subject_id=subject_id,
+        consent_signed_on=body.consent_signed_on,
+        reason=body.reason,
+        if_match=if_match,
+        principal=principal,
+        now=datetime.now(UTC),
+    )
+    return JSONResponse(
+        subject_out(subject).model_dump(mode="json"), headers={"ETag": etag(subject.version)}
+    )

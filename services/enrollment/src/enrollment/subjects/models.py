@@ -1,0 +1,42 @@
+"""ORM rows of subjects: study ids, the keyed hospital-id hash, consent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from enrollment.db import Base
+
+
+class Subject(Base):
+    """A person in a trial, known only by the study id the system issued."""
+
+    __tablename__ = "subjects"
+    __table_args__ = (
+        UniqueConstraint("trial_id", "number"),
+        # Duplicate detection without the MRN: the keyed hash is unique per trial.
+        UniqueConstraint("trial_id", "hospital_id_hash"),
+    )
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    hospital_id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="registered")
+    consent_signed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    registered_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

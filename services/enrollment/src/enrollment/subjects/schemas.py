@@ -1,0 +1,41 @@
+"""Request and response models of the subjects API (no hospital identifier is ever returned)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class HospitalIdentifier(BaseModel):
+    system: str = Field(default="MRN", min_length=1, max_length=60)
+    value: str = Field(min_length=1, max_length=120)
+
+
+class SubjectCreate(BaseModel):
+    hospital_identifier: HospitalIdentifier | None = Field(
+        default=None,
+        description=(
+            "The hospital's identifier (MRN). Kept only as a keyed hash to detect a second "
+            "registration of the same person; never stored in clear, returned or published."
+        ),
+    )
+
+
+class ConsentUpdate(BaseModel):
+    consent_signed_on: date = Field(description="Calendar day the consent form was signed")
+    reason: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=2000,
+        description="Reason for change; required when correcting a recorded date",
+    )
+
+
+class SubjectOut(BaseModel):
+    id: str
+    trial_id: str
+    number: int
+    status: str
+    consent_signed_on: date | None
+    registered_at: datetime

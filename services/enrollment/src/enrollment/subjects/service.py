@@ -1,0 +1,138 @@
+"""Subject use cases: issue study ids, detect duplicates by keyed hash, record consent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from doseline import audit
+from doseline.auth import Principal
+from doseline.errors import Conflict, InvalidInput, NotFound
+from doseline.etags import check_if_match
+from doseline.identity import hospital_id_hash
+from enrollment.cohorts import repository as cohorts_repository
+from enrollment.cohorts.service import site_today
+from enrollment.subjects import repository
+from enrollment.subjects.models import Subject
+from enrollment.trials import repository as trials_repository
+
+
+def study_subject_id(trial_id: str, number: int) -> str:
+    """The system-issued study id: trial code and a three-digit number (HDMSC-RP-01-001)."""
+    return f"{trial_id}-{number:03d}"
+
+
+def register_subject(
+    session: Session,
+    *,
+    trial_id: str,
+    hospital_system: str | None,
+    hospital_identifier: str | None,
+    identifier_key: str,
+    principal: Principal,
+    now: datetime,
+) -> Subject:
+    """A new subject with the next study id; the MRN, if given, is kept only as a keyed hash."""
+    trial = trials_repository.get_trial(session, trial_id, for_update=True)
+    if trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    if trial.status != "open":
+        raise Conflict(f"trial {trial_id} is {trial.status}", slug="trial-completed")
+    digest = None
+    if hospital_identifier is not None:
+        digest = hospital_id_hash(
+            identifier_key, system=hospital_system or "MRN", value=hospital_identifier
+        )
+        duplicate = repository.find_by_hospital_hash(session, trial_id, digest)
+        if duplicate is not None:
+            raise Conflict(
+                f"this hospital identifier already belongs to subject {duplicate.id} of this"
+                " trial; continue with that subject",
+                slug="duplicate-subject",
+                extra={"subject_id": duplicate.id},
+            )
+    trial.last_subject_number += 1
+    subject = Subject(
+        id=study_subject_id(trial_id, trial.last_subject_number),
+        trial_id=trial_id,
+        number=trial.last_subject_number,
+        hospital_id_hash=digest,
+        status="registered",
+        registered_at=now,
+    )
+    session.add(subject)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.audit_name,
+        action="subject.register",
+        entity_type="subject",
+        entity_id=subject.id,
+        # The hash never leaves the service in an audit view either: only whether one exists.
+        after={"number": subject.number, "hospital_identifier_recorded": digest is not None},
+    )
+    return subject
+
+
+def get_subject(session: Session, subject_id: str) -> Subject:
+    subject = repository.get_subject(session, subject_id)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}")
+    return subject
+
+
+def record_consent(
+    session: Session,
+    *,
+    subject_id: str,
+    consent_signed_on: date,
+    reason: str | None,
+    if_match: str | None,
+    principal: Principal,
+    now: datetime,
+) -> Subject:
+    """Record (or correct, with a reason) the date the subject signed the consent form."""
+    subject = repository.get_subject(session, subject_id, for_update=True)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}")
+    check_if_match(if_match, current_version=subject.version)
+    trial = trials_repository.get_trial(session, subject.trial_id)
+    assert trial is not None
+    if consent_signed_on > site_today(trial, now):
+        raise InvalidInput.at(
+            ["body", "consent_signed_on"], "is after today at the site; enter the signing date"
+        )
+    if subject.consent_signed_on is not None and not reason:
+        raise InvalidInput.at(
+            ["body", "reason"],
+            "a consent date is already recorded; give the reason for the correction",
+        )
+    if subject.status == "enrolled" and consent_signed_on > _enrolment_day(session, subject):
+        raise Conflict(
+            "the subject was enrolled before this consent date; a consent date cannot follow"
+            " enrolment",
+            slug="consent-after-enrolment",
+        )
+    before = {"consent_signed_on": subject.consent_signed_on}
+    subject.consent_signed_on = consent_signed_on
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.audit_name,
+        action="subject.record_consent",
+        entity_type="subject",
+        entity_id=subject.id,
+        before=before,
+        after={"consent_signed_on": consent_signed_on},
+        reason=reason,
+    )
+    return subject
+
+
+def _enrolment_day(session: Session, subject: Subject) -> date:
+    trial = trials_repository.get_trial(session, subject.trial_id)
+    enrolment = cohorts_repository.enrolment_of(session, subject.id)
+    assert trial is not None
+    assert enrolment is not None
+    return site_today(trial, enrolment.enrolled_at)

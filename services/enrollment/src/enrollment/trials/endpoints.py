@@ -1,0 +1,134 @@
+"""HTTP routes of trials: create from a protocol document, read, amend the protocol."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.errors import NotFound
+from doseline.etags import check_if_match, etag
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from enrollment.trials import repository, service
+from enrollment.trials.models import Trial
+from enrollment.trials.protocols import protocol_of
+from enrollment.trials.schemas import ProtocolAmendment, ProtocolVersionOut, TrialCreate, TrialOut
+
+router = APIRouter(prefix="/v1/trials", tags=["trials"])
+
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+
+
+def trial_out(session: Session, trial: Trial) -> TrialOut:
+    protocol = protocol_of(session, trial)
+    version = repository.get_protocol_version(session, trial.protocol_version_id)
+    return TrialOut(
+        id=trial.id,
+        site=trial.site,
+        time_zone=trial.time_zone,
+        status=trial.status,
+        mtd=trial.mtd,
+        protocol=ProtocolVersionOut(
+            protocol_id=version.protocol_id,
+            version=version.version,
+            content_hash=version.content_hash,
+            loaded_at=version.loaded_at,
+            loaded_by=version.loaded_by,
+        ),
+        enrolment_cap=protocol.enrolment.cap,
+        dose_levels=len(protocol.dose_escalation.dose_levels),
+        design_variant=protocol.dose_escalation.design.variant.value,
+        created_at=trial.created_at,
+        completed_at=trial.completed_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TrialOut,
+    summary="Create a trial from a protocol document (YAML) or a shipped protocol",
+)
+def create_trial(
+    body: TrialCreate,
+    request: Request,
+    session: DbSession,
+    principal: Admin,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        document = (
+            body.protocol_yaml
+            if body.protocol_yaml is not None
+            else service.read_shipped_protocol(str(body.shipped_protocol))
+        )
+        trial = service.create_trial(
+            session, document=document, actor=principal.audit_name, now=datetime.now(UTC)
+        )
+        return StoredResponse(
+            201,
+            trial_out(session, trial).model_dump(mode="json"),
+            {"ETag": etag(trial.version), "Location": f"/v1/trials/{trial.id}"},
+        )
+
+    stored = run_once(
+        session,
+        key=key,
+        principal=principal.subject,
+        method="POST",
+        path=request.url.path,
+        payload=body,
+        create=create,
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
+
+
+@router.get("", response_model=list[TrialOut], summary="List trials")
+def list_trials(session: DbSession, _: Reader) -> list[TrialOut]:
+    return [trial_out(session, trial) for trial in repository.list_trials(session)]
+
+
+@router.get("/{trial_id}", response_model=TrialOut, summary="A trial and its protocol version")
+def get_trial(trial_id: str, session: DbSession, _: Reader) -> JSONResponse:
+    trial = repository.get_trial(session, trial_id)
+    if trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    return JSONResponse(
+        trial_out(session, trial).model_dump(mode="json"), headers={"ETag": etag(trial.version)}
+    )
+
+
+@router.put(
+    "/{trial_id}/protocol",
+    response_model=TrialOut,
+    summary="Amend the trial's protocol: a new protocol version (If-Match and a reason)",
+)
+def amend_protocol(
+    trial_id: str,
+    body: ProtocolAmendment,
+    session: DbSession,
+    principal: Admin,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> JSONResponse:
+    trial = repository.get_trial(session, trial_id, for_update=True)
+    if trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    check_if_match(if_match, current_version=trial.version)
+    service.amend_protocol(
+        session,
+        trial=trial,
+        document=body.protocol_yaml,
+        reason=body.reason,
+        actor=principal.audit_name,
+        now=datetime.now(UTC),
+    )
+    session.flush()
+    return JSONResponse(
+        trial_out(session, trial).model_dump(mode="json"), headers={"ETag": etag(trial.version)}
+    )

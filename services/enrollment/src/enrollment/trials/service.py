@@ -1,0 +1,191 @@
+"""Trial use cases: create a trial from a protocol document, amend its protocol, bootstrap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from doseline import audit
+from doseline.errors import Conflict, InvalidInput, NotFound
+from enrollment.cohorts import service as cohorts_service
+from enrollment.escalation_state import service as escalation_service
+from enrollment.protocol import Protocol, ProtocolError, load_protocol
+from enrollment.trials import repository
+from enrollment.trials.models import ProtocolVersionRow, Trial
+from enrollment.trials.protocols import shipped_protocol_path
+
+BOOTSTRAP_PROTOCOL = "hdmsc-rp-01"
+BOOTSTRAP_ACTOR = "bootstrap <system>"
+
+
+def read_shipped_protocol(name: str) -> str:
+    path = shipped_protocol_path(name)
+    if not path.is_file():
+        raise NotFound(
+            f"no shipped protocol {name!r}; send the document as protocol_yaml instead",
+            slug="protocol-not-found",
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def parse_protocol(document: str) -> Protocol:
+    """The protocol, or a 422 that lists every offending field."""
+    if "\n" not in document.strip():
+        # load_protocol reads a one-line `*.yaml` string as a file name: never from a request.
+        raise InvalidInput.at(
+            ["body", "protocol_yaml"], "must be the YAML document itself, not a file name"
+        )
+    try:
+        return load_protocol(document)
+    except ProtocolError as error:
+        raise InvalidInput(
+            f"the protocol document is not valid: {error}",
+            slug="invalid-protocol",
+            title="Invalid protocol",
+            extra={
+                "errors": [
+                    {
+                        "loc": ["body", "protocol_yaml", *issue.path.split(".")],
+                        "msg": issue.message,
+                        "line": issue.line,
+                        "column": issue.column,
+                    }
+                    for issue in error.issues
+                ]
+            },
+        ) from None
+
+
+def _store_version(
+    session: Session, protocol: Protocol, document: str, actor: str, now: datetime
+) -> ProtocolVersionRow:
+    existing = repository.find_protocol_version(
+        session, protocol_id=protocol.protocol.id, content_hash=protocol.content_hash
+    )
+    if existing is not None:
+        return existing
+    row = ProtocolVersionRow(
+        protocol_id=protocol.protocol.id,
+        version=protocol.protocol.version,
+        content_hash=protocol.content_hash,
+        document=document,
+        loaded_by=actor,
+        loaded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="protocol.load",
+        entity_type="protocol_version",
+        entity_id=f"{protocol.protocol.id}@{protocol.protocol.version}",
+        after={"content_hash": protocol.content_hash, "version": protocol.protocol.version},
+    )
+    return row
+
+
+def create_trial(session: Session, *, document: str, actor: str, now: datetime) -> Trial:
+    """A trial under `document`, with its first cohort open at the starting dose."""
+    protocol = parse_protocol(document)
+    trial_id = protocol.protocol.id
+    if repository.get_trial(session, trial_id) is not None:
+        raise Conflict(
+            f"trial {trial_id} already exists; amend its protocol instead",
+            slug="trial-exists",
+        )
+    version = _store_version(session, protocol, document, actor, now)
+    trial = Trial(
+        id=trial_id,
+        protocol_version_id=version.id,
+        site=protocol.site.name,
+        time_zone=protocol.site.time_zone,
+        status="open",
+        last_subject_number=0,
+        created_at=now,
+    )
+    session.add(trial)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="trial.create",
+        entity_type="trial",
+        entity_id=trial_id,
+        after={
+            "protocol_version": protocol.protocol.version,
+            "protocol_hash": protocol.content_hash,
+            "site": trial.site,
+            "time_zone": trial.time_zone,
+        },
+    )
+    design = protocol.design()
+    cohorts_service.open_cohort(
+        session,
+        trial=trial,
+        number=1,
+        dose_level=design.start_dose,
+        size=design.cohort_size,
+        decision_id=None,
+        actor=actor,
+        now=now,
+    )
+    escalation_service.initialise(session, trial=trial, now=now)
+    return trial
+
+
+def amend_protocol(
+    session: Session, *, trial: Trial, document: str, reason: str, actor: str, now: datetime
+) -> Trial:
+    """A new protocol version for the trial; decisions already taken keep the version they used."""
+    protocol = parse_protocol(document)
+    if protocol.protocol.id != trial.id:
+        raise InvalidInput.at(
+            ["body", "protocol_yaml"],
+            f"the document is for trial {protocol.protocol.id}, not {trial.id}",
+        )
+    current = repository.get_protocol_version(session, trial.protocol_version_id)
+    if protocol.content_hash == current.content_hash:
+        raise Conflict("the document is the protocol version already in force", slug="no-change")
+    if protocol.protocol.version == current.version:
+        raise InvalidInput.at(
+            ["body", "protocol_yaml"],
+            f"an amendment needs a new version string (version {current.version} is in force)",
+        )
+    version = _store_version(session, protocol, document, actor, now)
+    before = {"protocol_version": current.version, "protocol_hash": current.content_hash}
+    trial.protocol_version_id = version.id
+    trial.time_zone = protocol.site.time_zone
+    trial.site = protocol.site.name
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="trial.amend_protocol",
+        entity_type="trial",
+        entity_id=trial.id,
+        before=before,
+        after={
+            "protocol_version": protocol.protocol.version,
+            "protocol_hash": protocol.content_hash,
+        },
+        reason=reason,
+    )
+    escalation_service.recompute(
+        session,
+        trial_id=trial.id,
+        cause=f"protocol amended to {protocol.protocol.version}",
+        now=now,
+    )
+    return trial
+
+
+def bootstrap(session: Session) -> list[str]:
+    """Create HDMSC-RP-01 from the shipped protocol if it is absent (idempotent)."""
+    document = read_shipped_protocol(BOOTSTRAP_PROTOCOL)
+    protocol = parse_protocol(document)
+    if repository.get_trial(session, protocol.protocol.id) is not None:
+        return [f"trial {protocol.protocol.id} already exists"]
+    create_trial(session, document=document, actor=BOOTSTRAP_ACTOR, now=datetime.now(UTC))
+    return [f"trial {protocol.protocol.id} created from protocol {protocol.protocol.version}"]
