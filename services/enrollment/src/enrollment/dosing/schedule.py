@@ -133,6 +133,7 @@ def classify_administration(
     administration is not after the last one recorded, ``ValueError`` for a naive datetime.
     """
     administered_on = site.date_of(administered_at)
+    previous_days = [site.date_of(moment) for moment in previous_administrations]
     number = len(previous_administrations) + 1
     if number > rules.count:
         raise TooManyInfusionsError(
@@ -150,8 +151,7 @@ def classify_administration(
             f"infusion {number} at {administered_at.isoformat()} is not after infusion"
             f" {number - 1} at {previous_administrations[-1].isoformat()}"
         )
-    first_on = site.date_of(previous_administrations[0]) if previous_administrations else None
-    schedule = infusion_schedule(rules, first_on or administered_on)
+    schedule = infusion_schedule(rules, previous_days[0] if previous_days else administered_on)
     planned = schedule.planned(number)
     offset = (administered_on - planned.planned_on).days
     if offset == 0:
