@@ -1,0 +1,1 @@
+"""Dose-limiting toxicity: the protocol's DLT definition evaluated for one adverse event."""
