@@ -63,7 +63,8 @@ def prefix_of(service: str) -> str:
 
 
 def variables_the_service_reads(manifest: ServiceManifest) -> set[str]:
-    """Its settings fields, plus what `make run`'s launcher hands every service (its contract)."""
+    """The variables a service takes: its settings fields, and those `make run`'s launcher hands
+    every service (among them `<P>STORAGE_DIR`, for the services that keep files)."""
     fields = {
         f"{manifest.env_prefix}{field.upper()}" for field in manifest.settings_class.model_fields
     }
