@@ -1,0 +1,1 @@
+"""Integration tests of the enrollment service against real PostgreSQL."""

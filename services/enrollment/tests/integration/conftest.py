@@ -1,0 +1,182 @@
+"""A site working through the enrollment API: the trial, its people and their tokens."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from doseline.auth import Role
+from doseline.testing.plugin import TokenFactory
+
+TRIAL = "HDMSC-RP-01"
+SITE_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def eligible_answers(ct_date: date, consent_date: date) -> dict[str, Any]:
+    return {
+        "INC-01": {"value": True},
+        "INC-02": {"value": True, "evidence_date": ct_date.isoformat()},
+        "INC-03": {"value": True, "evidence_grade": 2},
+        "INC-04": {"value": True},
+        "INC-05": {"value": 54},
+        "INC-06": {"value": True, "evidence_date": consent_date.isoformat()},
+    }
+
+
+@dataclass
+class Site:
+    api: TestClient
+    auth: TokenFactory
+    sessions: sessionmaker[Session]
+    engine: Engine
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def as_(self, role: Role, person: str, **extra: str) -> dict[str, str]:
+        return {
+            **self.auth(role, subject=person, auth_time=datetime.now(UTC)),
+            "Idempotency-Key": str(uuid.uuid4()),
+            **extra,
+        }
+
+    def ok(self, response: Any, status: int = 200) -> Any:
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def site_day(self, offset_days: int = 0) -> date:
+        return (self.now + timedelta(days=offset_days)).astimezone(SITE_ZONE).date()
+
+    def register(self) -> str:
+        body = self.ok(
+            self.api.post(
+                f"/v1/trials/{TRIAL}/subjects", json={}, headers=self.as_(Role.COORDINATOR, "nurse")
+            ),
+            201,
+        )
+        return str(body["id"])
+
+    def consent(self, subject_id: str, on: date | None = None) -> None:
+        read = self.api.get(f"/v1/subjects/{subject_id}", headers=self.as_(Role.MONITOR, "cra"))
+        self.ok(
+            self.api.patch(
+                f"/v1/subjects/{subject_id}",
+                json={"consent_signed_on": (on or self.site_day(-20)).isoformat()},
+                headers=self.as_(Role.COORDINATOR, "nurse", **{"If-Match": read.headers["ETag"]}),
+            )
+        )
+
+    def screen(self, subject_id: str, answers: dict[str, Any] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = self.ok(
+            self.api.post(
+                f"/v1/subjects/{subject_id}/screenings",
+                json={
+                    "screened_on": self.site_day(-19).isoformat(),
+                    "answers": answers or eligible_answers(self.site_day(-25), self.site_day(-20)),
+                },
+                headers=self.as_(Role.COORDINATOR, "nurse"),
+            ),
+            201,
+        )
+        return body
+
+    def eligible_subject(self) -> str:
+        subject_id = self.register()
+        self.consent(subject_id)
+        self.screen(subject_id)
+        return subject_id
+
+    def enrol(self, subject_id: str) -> Any:
+        return self.api.post(
+            f"/v1/trials/{TRIAL}/enrolments",
+            json={"subject_id": subject_id},
+            headers=self.as_(Role.COORDINATOR, "nurse"),
+        )
+
+    def enrolled_subject(self) -> str:
+        subject_id = self.eligible_subject()
+        self.ok(self.enrol(subject_id), 201)
+        return subject_id
+
+    def weigh(self, subject_id: str, kg: str = "62.5", offset_days: int = -14) -> Any:
+        return self.api.post(
+            f"/v1/subjects/{subject_id}/weights",
+            json={"weight_kg": kg, "measured_on": self.site_day(offset_days).isoformat()},
+            headers=self.as_(Role.COORDINATOR, "nurse"),
+        )
+
+    def prepare(self, subject_id: str, number: int, first_offset_days: int = -12) -> Any:
+        return self.api.post(
+            f"/v1/subjects/{subject_id}/dose-preparations",
+            json={
+                "infusion_number": number,
+                "product_lot": "LOT-7",
+                "first_infusion_on": self.site_day(first_offset_days).isoformat(),
+            },
+            headers=self.as_(Role.PHARMACIST, "pharm-zhao"),
+        )
+
+    def verify(self, prepared: Any, person: str = "pharm-liu") -> Any:
+        return self.api.post(
+            f"/v1/dose-preparations/{prepared.json()['id']}/verification",
+            headers=self.as_(Role.PHARMACIST, person, **{"If-Match": prepared.headers["ETag"]}),
+        )
+
+    def infuse(self, subject_id: str, offset_days: int, cells: str) -> Any:
+        return self.api.post(
+            f"/v1/subjects/{subject_id}/infusions",
+            json={
+                "started_at": (self.now + timedelta(days=offset_days)).isoformat(),
+                "dose_given_cells": cells,
+                "product_lot": "LOT-7",
+            },
+            headers=self.as_(Role.PHARMACIST, "pharm-zhao"),
+        )
+
+    def treat(self, subject_id: str, days: tuple[int, ...] = (-12, -9, -6, -3)) -> None:
+        self.ok(self.weigh(subject_id), 201)
+        for number, day in enumerate(days, start=1):
+            prepared = self.prepare(subject_id, number)
+            self.ok(prepared, 201)
+            self.ok(self.verify(prepared))
+            self.ok(self.infuse(subject_id, day, prepared.json()["dose_cells"]), 201)
+
+    def escalation(self) -> Any:
+        return self.ok(
+            self.api.get(f"/v1/trials/{TRIAL}/escalation", headers=self.as_(Role.MONITOR, "cra"))
+        )
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows in every enrollment table, audit trail, outbox and idempotency keys included."""
+        with self.engine.connect() as connection:
+            tables = connection.scalars(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'enrollment'")
+            ).all()
+            return {
+                table: int(
+                    connection.scalar(text(f'SELECT count(*) FROM enrollment."{table}"')) or 0
+                )
+                for table in tables
+            }
+
+
+@pytest.fixture
+def site(
+    api: Callable[..., TestClient],
+    auth: TokenFactory,
+    sessions: Callable[[str], sessionmaker[Session]],
+    clean_db: Engine,
+) -> Site:
+    client = api("enrollment")
+    created = client.post(
+        "/v1/trials", json={"shipped_protocol": "hdmsc-rp-01"}, headers=auth(Role.ADMIN)
+    )
+    assert created.status_code == 201, created.text
+    return Site(api=client, auth=auth, sessions=sessions("enrollment"), engine=clean_db)
