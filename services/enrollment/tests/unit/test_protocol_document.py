@@ -387,6 +387,13 @@ def test_any_change_of_a_rule_changes_the_hash(
     assert amended(change).content_hash != hdmsc.content_hash
 
 
+def test_a_copy_with_a_changed_rule_does_not_keep_the_original_hash(hdmsc: Protocol) -> None:
+    original = hdmsc.content_hash
+    smaller = hdmsc.model_copy(update={"enrolment": hdmsc.enrolment.model_copy(update={"cap": 12})})
+    assert smaller.content_hash != original
+    assert hdmsc.content_hash == original
+
+
 # ---------------------------------------------------------------------------------------------
 # Errors that point at the field
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -421,6 +421,7 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, last_day))
 
 
+@lru_cache(maxsize=256)
 def _shortest_span_days(months_a: int, months_b: int) -> int:
     # Month lengths repeat over four years apart from century years, and the leap and common
     # Februaries of one four-year cycle already give every shortest span.
@@ -651,10 +652,13 @@ class Protocol(_Section):
         """The ``escalation.Design`` this protocol's dose ladder and options describe."""
         return self.dose_escalation.to_design()
 
-    @cached_property
+    @property
     def content_hash(self) -> str:
         """``sha256:`` of the normalised document: comments, layout, key order and number
-        spelling (``3.3e5`` or ``330000``) do not change it; any rule does."""
+        spelling (``3.3e5`` or ``330000``) do not change it; any rule does.
+
+        Computed on each call (not cached), so a copy with changed values never carries the
+        hash of the original."""
         canonical = json.dumps(
             self.model_dump(mode="python"),
             default=_canonical_value,
