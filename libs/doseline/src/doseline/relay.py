@@ -135,3 +135,8 @@ class OutboxRelay:
                 log.warning("relay.database_unavailable", error=repr(error))
                 self._stop.wait(min(backoff, 5.0))
                 backoff = min(backoff * 2, 30.0)
+            except Exception:
+                # Whatever went wrong, the relay must outlive it: rows stay unpublished, not lost.
+                log.exception("relay.unexpected_error")
+                self._stop.wait(min(backoff, 5.0))
+                backoff = min(backoff * 2, 30.0)
