@@ -626,6 +626,17 @@ def test_the_error_message_lists_every_problem_with_its_field_path(hdmsc_text: s
     assert "dlt_window.days: must be a valid integer" in message
 
 
+def test_a_misspelt_key_is_reported_at_the_key(hdmsc_text: str) -> None:
+    text = hdmsc_text.replace("  weight_cap_kg: null", "  weight_cap: 100")
+    with pytest.raises(ProtocolError) as caught:
+        load_protocol(text)
+    (issue,) = caught.value.issues
+    assert f"{issue.path}: {issue.message}" == (
+        "dosing.weight_cap: is not a field of this section (check the spelling)"
+    )
+    assert (issue.line, issue.column) == (text.splitlines().index("  weight_cap: 100") + 1, 3)
+
+
 # ---------------------------------------------------------------------------------------------
 # YAML itself
 

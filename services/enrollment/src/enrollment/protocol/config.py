@@ -798,6 +798,9 @@ def _parse_yaml(text: str) -> tuple[Node | None, object]:
 
 def _issue(loc: list[int | str], message: str, root: Node | None) -> ProtocolIssue:
     path, node = _locate(loc, root)
+    if message == "Extra inputs are not permitted" and loc:
+        # Point at the misspelt key itself rather than at its value.
+        node = _key(_locate(loc[:-1], root)[1], loc[-1]) or node
     mark = node.start_mark if node is not None else None
     return ProtocolIssue(
         path=path or "(document)",
@@ -830,6 +833,15 @@ def _locate(loc: list[int | str], root: Node | None) -> tuple[str, Node | None]:
 def _is_union_tag(node: Node | None, part: int | str) -> bool:
     kind = _child(node, "kind")
     return kind is not None and kind.value == part and _child(node, part) is None
+
+
+def _key(node: Node | None, part: int | str) -> Node | None:
+    if isinstance(node, MappingNode):
+        for key_node, _ in node.value:
+            if key_node.value == part:
+                found: Node = key_node
+                return found
+    return None
 
 
 def _child(node: Node | None, part: int | str) -> Node | None:
