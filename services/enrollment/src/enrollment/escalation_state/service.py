@@ -228,7 +228,6 @@ def _keep_decision_in_step(
         protocol_version=history.protocol_version,
         protocol_hash=history.protocol_hash,
         status="pending",
-        created_at=history.recorded_at,
     )
     session.add(row)
     session.flush()
