@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from doseline import contracts
+from doseline.contracts import enrollment as enrollment_events
 from doseline.contracts import safety as safety_events
 from doseline.contracts import system as system_events
 
@@ -34,7 +38,35 @@ ROUTES: Mapping[str, tuple[Route, ...]] = {
     # Enrollment recomputes the escalation state from every DLT adjudication.
     safety_events.DltConfirmed.event_type: (_to("enrollment", "on_dlt_adjudicated"),),
     safety_events.DltRuledOut.event_type: (_to("enrollment", "on_dlt_adjudicated"),),
+    # Safety learns subjects, their hospital-id hashes and DLT windows from enrollment.
+    enrollment_events.SubjectEnrolled.event_type: (
+        _to("safety", "on_subject_enrolled"),
+        _to("imaging", "on_subject_enrolled"),
+    ),
+    enrollment_events.InfusionAdministered.event_type: (
+        _to("safety", "on_infusion_administered"),
+        _to("imaging", "on_infusion_administered"),
+    ),
 }
+
+
+# Every public event also goes to the notifications service's ordered event log, which feeds
+# webhooks, the AMQP topic exchange and the cursor feed. Derived from the contract registry so
+# that a new public contract is published without anyone remembering to route it.
+EVENT_LOG_ROUTE = _to("notifications", "record_event")
+
+
+def _with_event_log(routes: Mapping[str, tuple[Route, ...]]) -> dict[str, tuple[Route, ...]]:
+    for module in pkgutil.iter_modules(contracts.__path__):
+        importlib.import_module(f"{contracts.__name__}.{module.name}")
+    combined = dict(routes)
+    for (event_type, _version), contract in sorted(contracts.CONTRACTS.items()):
+        if contract.public and EVENT_LOG_ROUTE not in combined.get(event_type, ()):
+            combined[event_type] = (*combined.get(event_type, ()), EVENT_LOG_ROUTE)
+    return combined
+
+
+ROUTES = _with_event_log(ROUTES)
 
 
 def routes_for(event_type: str) -> tuple[Route, ...]:

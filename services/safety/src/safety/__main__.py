@@ -1,9 +1,67 @@
-"""`python -m safety migrate|api|worker|relay|bootstrap|audit-verify`."""
+"""`python -m safety migrate|api|worker|relay|bootstrap|audit-verify|ctcae-import`."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from doseline.db import make_engine
+from doseline.errors import DoselineError
 from doseline.service_cli import service_cli
+from safety.catalogue import service as catalogue
 from safety.manifest import SERVICE
 
 app = service_cli(SERVICE)
+
+
+@app.command("ctcae-import")
+def ctcae_import(
+    path: Annotated[Path, typer.Argument(help="NCI CTCAE workbook (.xlsx) or its CSV export")],
+    version: Annotated[
+        str | None,
+        typer.Option(help="CTCAE version label, e.g. 5.0 (read from the file if absent)"),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Replace a stored version imported from a different file")
+    ] = False,
+) -> None:
+    """Import a CTCAE dictionary version (idempotent: the same file twice changes nothing)."""
+    settings = SERVICE.settings_class()
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        with Progress(
+            TextColumn("[bold]CTCAE[/bold] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ) as progress:
+            task = progress.add_task(path.name, total=None)
+
+            def on_progress(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            with SERVICE.schema.session_factory(engine)() as session, session.begin():
+                outcome = catalogue.import_file(
+                    session,
+                    path,
+                    version=version,
+                    replace=replace,
+                    actor="cli <ctcae-import>",
+                    on_progress=on_progress,
+                )
+    except DoselineError as error:
+        typer.echo(f"safety: {error.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"safety: CTCAE v{outcome.version} {outcome.status}: {outcome.term_count} terms in "
+        f"{outcome.soc_count} SOCs (sha256 {outcome.source_sha256})"
+    )
+
 
 if __name__ == "__main__":
     app()

@@ -6,8 +6,13 @@ from fastapi import FastAPI
 
 from doseline import diagnostics
 from doseline.http import build_app
+from safety.adjudication import endpoints as adjudication
+from safety.adverse_events import endpoints as adverse_events
+from safety.catalogue import endpoints as catalogue
 from safety.db import schema
+from safety.ehr import endpoints as ehr
 from safety.settings import SafetySettings
+from safety.subjects import endpoints as subjects
 
 SUMMARY = (
     "CTCAE v5.0 dictionary, adverse events and grading, DLT rules and adjudication, SAE clocks."
@@ -25,5 +30,12 @@ def create_app(settings: SafetySettings | None = None) -> FastAPI:
         schema=schema,
         title="Doseline safety",
         description=DESCRIPTION,
-        routers=[diagnostics.router],
+        routers=[
+            diagnostics.router,
+            catalogue.router,
+            adverse_events.router,
+            adjudication.router,
+            ehr.router,
+            subjects.router,
+        ],
     )

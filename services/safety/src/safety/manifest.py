@@ -2,21 +2,77 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from doseline import diagnostics
 from doseline.consumers import Handler
+from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.contracts.system import TracerPing
-from doseline.manifest import ServiceManifest
+from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.settings import ServiceSettings
+from safety.adjudication import evaluation
+from safety.adjudication import service as adjudication
+from safety.adverse_events import service as adverse_events
 from safety.app import SUMMARY, create_app
+from safety.catalogue import service as catalogue
 from safety.db import schema
 from safety.settings import SafetySettings
+from safety.subjects import tasks as subject_tasks
+
+CTCAE_WORKBOOK = Path("ctcae") / "CTCAE_v5.0_2017-11-27.xlsx"
+DEFAULT_TRIAL = "HDMSC-RP-01"
+BOOTSTRAP_ACTOR = "system <bootstrap>"
 
 
 def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
-    return {TracerPing.event_type: diagnostics.on_tracer}
+    return {
+        TracerPing.event_type: diagnostics.on_tracer,
+        SubjectEnrolled.event_type: subject_tasks.on_subject_enrolled,
+        InfusionAdministered.event_type: subject_tasks.on_infusion_administered,
+    }
+
+
+def _raise_overdue(session: Session, now: datetime) -> None:
+    adverse_events.raise_overdue(session, now)
+
+
+def periodic_jobs(_settings: ServiceSettings) -> Sequence[PeriodicJob]:
+    return (PeriodicJob(name="safety.sae_clock", every=timedelta(minutes=1), run=_raise_overdue),)
+
+
+def shared_dir() -> Path:
+    """DOSELINE_SHARED_DIR (set by the launcher), else `<repo>/../shared`."""
+    configured = os.environ.get("DOSELINE_SHARED_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[4].parent / "shared"
+
+
+def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
+    """CTCAE v5.0 from the shared folder when not yet loaded; the default trial's DLT rules."""
+    lines: list[str] = []
+    if catalogue.is_loaded(session, evaluation.CTCAE_VERSION):
+        lines.append(f"CTCAE v{evaluation.CTCAE_VERSION} already loaded")
+    else:
+        workbook = shared_dir() / CTCAE_WORKBOOK
+        if workbook.is_file():
+            outcome = catalogue.import_file(
+                session, workbook, version="5.0", replace=False, actor=BOOTSTRAP_ACTOR
+            )
+            lines.append(
+                f"CTCAE v{outcome.version} {outcome.status}: {outcome.term_count} terms in "
+                f"{outcome.soc_count} SOCs"
+            )
+        else:
+            lines.append(f"CTCAE workbook not found at {workbook}; import it with ctcae-import")
+    rules = adjudication.current_rule_set(session, DEFAULT_TRIAL, actor=BOOTSTRAP_ACTOR)
+    lines.append(f"{DEFAULT_TRIAL} DLT rules at version {rules.number}")
+    return lines
 
 
 SERVICE = ServiceManifest(
@@ -27,5 +83,7 @@ SERVICE = ServiceManifest(
     create_app=create_app,  # type: ignore[arg-type]
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
+    periodic_jobs=periodic_jobs,
+    bootstrap=bootstrap,
     summary=SUMMARY,
 )

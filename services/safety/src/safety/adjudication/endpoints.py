@@ -1,0 +1,122 @@
+"""HTTP API of DLT rule sets and of suspected DLTs and their signed adjudication."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from doseline import idempotency
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.errors import NotFound
+from doseline.etags import check_if_match, etag
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
+from safety.adjudication import repository, service
+from safety.adjudication.schemas import AdjudicationIn, DltOut, DltRulesIn, DltRulesOut
+
+router = APIRouter(tags=["dlt"])
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+SafetyPhysician = Annotated[Principal, Depends(require_roles(Role.SAFETY_PHYSICIAN))]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+@router.get("/v1/trials/{trial_id}/dlt-rules", summary="The trial's current DLT rule set")
+def get_dlt_rules(trial_id: str, response: Response, session: DbSession, _: Reader) -> DltRulesOut:
+    row = repository.latest_rule_set(session, trial_id)
+    if row is None:
+        raise NotFound(
+            f"no DLT rules are registered for trial {trial_id}; the protocol defaults become "
+            "version 1 at the first assessment, or register them with PUT",
+            slug="dlt-rules-not-registered",
+        )
+    response.headers["ETag"] = etag(row.number)
+    return DltRulesOut.of(row)
+
+
+@router.put(
+    "/v1/trials/{trial_id}/dlt-rules",
+    summary="Register a new version of the trial's DLT rules (identical rules change nothing)",
+)
+def put_dlt_rules(
+    trial_id: str,
+    body: DltRulesIn,
+    response: Response,
+    session: DbSession,
+    principal: Admin,
+    if_match: IfMatch = None,
+) -> DltRulesOut:
+    current = repository.latest_rule_set(session, trial_id)
+    if current is not None:
+        check_if_match(if_match, current_version=current.number)
+    row = service.register_rule_set(
+        session, trial_id, body.rules, actor=principal.audit_name, reason=body.reason
+    )
+    response.headers["ETag"] = etag(row.number)
+    return DltRulesOut.of(row)
+
+
+@router.get("/v1/dlts", summary="DLT cases of a trial, by status")
+def list_dlts(
+    session: DbSession,
+    _: Reader,
+    trial_id: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[
+        Literal["suspected", "confirmed", "ruled_out", "withdrawn"] | None, Query()
+    ] = None,
+) -> list[DltOut]:
+    return [
+        DltOut.of(row, list(repository.signatures(session, row.id)))
+        for row in repository.cases(session, trial_id=trial_id, status=status)
+    ]
+
+
+@router.get("/v1/dlts/{dlt_id}", summary="One DLT case with its signatures")
+def get_dlt(dlt_id: uuid.UUID, response: Response, session: DbSession, _: Reader) -> DltOut:
+    row = service.require_case(session, dlt_id)
+    response.headers["ETag"] = etag(row.version)
+    return DltOut.of(row, list(repository.signatures(session, row.id)))
+
+
+@router.post(
+    "/v1/dlts/{dlt_id}/adjudication",
+    summary="Confirm or rule out a suspected DLT with an electronic signature",
+    response_model=DltOut,
+)
+def adjudicate_dlt(
+    dlt_id: uuid.UUID,
+    body: AdjudicationIn,
+    request: Request,
+    session: DbSession,
+    principal: SafetyPhysician,
+    if_match: IfMatch = None,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        case = service.require_case(session, dlt_id, lock=True)
+        check_if_match(if_match, current_version=case.version)
+        service.adjudicate(
+            session,
+            case,
+            decision=body.decision,
+            principal=principal,
+            comment=body.comment,
+            now=datetime.now(UTC),
+        )
+        out = DltOut.of(case, list(repository.signatures(session, case.id)))
+        return StoredResponse(200, out.model_dump(mode="json"), {"ETag": etag(case.version)})
+
+    stored = idempotency.run_once(
+        session,
+        key=key,
+        principal=principal.subject,
+        method="POST",
+        path=request.url.path,
+        payload=body.model_dump(mode="json"),
+        create=create,
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)

@@ -1,0 +1,68 @@
+"""Queries of DLT rule sets, assessments, cases and signatures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from safety.adjudication.models import DltCaseRow, DltRuleSetRow, DltSignatureRow
+
+
+def latest_rule_set(session: Session, trial_id: str) -> DltRuleSetRow | None:
+    return session.scalars(
+        select(DltRuleSetRow)
+        .where(DltRuleSetRow.trial_id == trial_id)
+        .order_by(DltRuleSetRow.number.desc())
+        .limit(1)
+    ).first()
+
+
+def rule_set(session: Session, trial_id: str, number: int) -> DltRuleSetRow | None:
+    return session.get(DltRuleSetRow, (trial_id, number))
+
+
+def lock_trial_rules(session: Session, trial_id: str) -> None:
+    """Serialise rule-set writers of one trial (two PUTs must not both become version n+1)."""
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"dlt_rules:{trial_id}"))))
+
+
+def case_of_ae(session: Session, ae_id: uuid.UUID, *, lock: bool) -> DltCaseRow | None:
+    query = select(DltCaseRow).where(DltCaseRow.ae_id == ae_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def case(session: Session, dlt_id: uuid.UUID, *, lock: bool) -> DltCaseRow | None:
+    query = select(DltCaseRow).where(DltCaseRow.id == dlt_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def cases(session: Session, *, trial_id: str | None, status: str | None) -> Sequence[DltCaseRow]:
+    query = select(DltCaseRow)
+    if trial_id is not None:
+        query = query.where(DltCaseRow.trial_id == trial_id)
+    if status is not None:
+        query = query.where(DltCaseRow.status == status)
+    return session.scalars(query.order_by(DltCaseRow.updated_at, DltCaseRow.id)).all()
+
+
+def signatures(session: Session, dlt_id: uuid.UUID) -> Sequence[DltSignatureRow]:
+    return session.scalars(
+        select(DltSignatureRow)
+        .where(DltSignatureRow.dlt_id == dlt_id)
+        .order_by(DltSignatureRow.signed_at)
+    ).all()
+
+
+def void_signatures(session: Session, dlt_id: uuid.UUID, *, at: object, reason: str) -> None:
+    session.execute(
+        update(DltSignatureRow)
+        .where(DltSignatureRow.dlt_id == dlt_id, DltSignatureRow.voided_at.is_(None))
+        .values(voided_at=at, void_reason=reason)
+    )

@@ -1,0 +1,1 @@
+"""Adverse-event reports, their versions, proposed grades and the SAE reporting clock."""

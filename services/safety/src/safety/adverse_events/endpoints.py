@@ -1,0 +1,245 @@
+"""HTTP API of adverse events: report, follow up, read, SAE clock and grade disagreements."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from doseline import idempotency
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.errors import InvalidInput
+from doseline.etags import check_if_match, etag
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
+from doseline.pagination import Page, decode_cursor, page_of
+from safety.adverse_events import repository, service
+from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
+from safety.adverse_events.schemas import (
+    AdverseEventFollowUp,
+    AdverseEventIn,
+    AdverseEventOut,
+    AdverseEventVersionOut,
+    GradeDisagreementOut,
+    SaeClockOut,
+    SponsorReportIn,
+)
+
+router = APIRouter(tags=["adverse events"])
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+Reporter = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR, Role.COORDINATOR))]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+@router.post(
+    "/v1/adverse-events",
+    status_code=status.HTTP_201_CREATED,
+    summary="Report an adverse event (CTCAE term, grade, seriousness, attribution, outcome)",
+    response_model=AdverseEventOut,
+)
+def report_adverse_event(
+    body: AdverseEventIn,
+    request: Request,
+    session: DbSession,
+    principal: Reporter,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        now = datetime.now(UTC)
+        ae = service.report(session, body, actor=principal.audit_name, source="site", now=now)
+        return StoredResponse(
+            201,
+            adverse_event_out(session, ae, now=now).model_dump(mode="json"),
+            {"ETag": etag(ae.version), "Location": f"/v1/adverse-events/{ae.id}"},
+        )
+
+    stored = idempotency.run_once(
+        session,
+        key=key,
+        principal=principal.subject,
+        method="POST",
+        path=request.url.path,
+        payload=body.model_dump(mode="json"),
+        create=create,
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
+
+
+@router.get(
+    "/v1/adverse-events",
+    summary="Adverse events of a trial or a subject, oldest first",
+)
+def list_adverse_events(
+    session: DbSession,
+    _: Reader,
+    trial_id: Annotated[str | None, Query(max_length=40)] = None,
+    subject_id: Annotated[str | None, Query(max_length=80)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[AdverseEventOut]:
+    position = decode_cursor(cursor)
+    after = None
+    if position is not None:
+        try:
+            after = (datetime.fromisoformat(position["created_at"]), uuid.UUID(position["id"]))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued") from None
+    rows = repository.page(
+        session, trial_id=trial_id, subject_id=subject_id, after=after, limit=limit
+    )
+    now = datetime.now(UTC)
+    items = [adverse_event_out(session, row, now=now) for row in rows]
+    by_id = {row.id: row for row in rows}
+    return page_of(
+        items,
+        limit=limit,
+        cursor_of=lambda item: {
+            "created_at": by_id[item.id].created_at.isoformat(),
+            "id": str(item.id),
+        },
+    )
+
+
+@router.get("/v1/adverse-events/{ae_id}", summary="One adverse event, with every version")
+def get_adverse_event(
+    ae_id: uuid.UUID, response: Response, session: DbSession, _: Reader
+) -> AdverseEventOut:
+    ae = service.require_adverse_event(session, ae_id)
+    response.headers["ETag"] = etag(ae.version)
+    return adverse_event_out(session, ae, now=datetime.now(UTC), with_versions=True)
+
+
+@router.post(
+    "/v1/adverse-events/{ae_id}/follow-ups",
+    summary="Follow up an adverse event: a new version, with the reason for change",
+)
+def follow_up_adverse_event(
+    ae_id: uuid.UUID,
+    body: AdverseEventFollowUp,
+    response: Response,
+    session: DbSession,
+    principal: Reporter,
+    if_match: IfMatch = None,
+) -> AdverseEventOut:
+    ae = service.require_adverse_event(session, ae_id, lock=True)
+    check_if_match(if_match, current_version=ae.version)
+    now = datetime.now(UTC)
+    service.follow_up(
+        session, ae, body, reason=body.reason_for_change, actor=principal.audit_name, now=now
+    )
+    response.headers["ETag"] = etag(ae.version)
+    return adverse_event_out(session, ae, now=now)
+
+
+@router.post(
+    "/v1/adverse-events/{ae_id}/sponsor-report",
+    summary="Record that the serious AE was reported to the sponsor (stops the 24-hour clock)",
+)
+def report_to_sponsor(
+    ae_id: uuid.UUID,
+    body: SponsorReportIn,
+    response: Response,
+    session: DbSession,
+    principal: Reporter,
+    if_match: IfMatch = None,
+) -> AdverseEventOut:
+    ae = service.require_adverse_event(session, ae_id, lock=True)
+    check_if_match(if_match, current_version=ae.version)
+    now = datetime.now(UTC)
+    service.record_sponsor_report(
+        session, ae, reported_at=body.reported_at, actor=principal.audit_name, now=now
+    )
+    response.headers["ETag"] = etag(ae.version)
+    return adverse_event_out(session, ae, now=now)
+
+
+@router.get(
+    "/v1/sae/overdue",
+    summary="Serious AEs whose 24-hour reporting clock ran out without a sponsor report",
+    tags=["serious adverse events"],
+)
+def overdue_saes(
+    session: DbSession, _: Reader, trial_id: Annotated[str | None, Query(max_length=40)] = None
+) -> list[AdverseEventOut]:
+    now = datetime.now(UTC)
+    return [
+        adverse_event_out(session, ae, now=now)
+        for ae in repository.overdue(session, trial_id=trial_id, now=now)
+    ]
+
+
+@router.get(
+    "/v1/trials/{trial_id}/grade-disagreements",
+    summary="AEs whose investigator grade differs from the grade the rules proposed",
+    tags=["grading"],
+)
+def grade_disagreements(trial_id: str, session: DbSession, _: Reader) -> list[GradeDisagreementOut]:
+    return [
+        GradeDisagreementOut(
+            ae_id=ae.id,
+            subject_id=ae.subject_id,
+            ae_version=version.number,
+            term=version.term_name,
+            grade=version.grade,
+            proposed_grade=version.proposed_grade or 0,
+            proposed_grade_reason=version.proposed_grade_reason,
+        )
+        for ae, version in repository.disagreements(session, trial_id)
+    ]
+
+
+def adverse_event_out(
+    session: Session, ae: AdverseEventRow, *, now: datetime, with_versions: bool = False
+) -> AdverseEventOut:
+    current = repository.version(session, ae.id, ae.current_version)
+    clock = service.clock_status(ae, now)
+    sae_clock = None
+    if clock is not None and ae.aware_at is not None and ae.report_due_at is not None:
+        sae_clock = SaeClockOut(
+            aware_at=ae.aware_at,
+            due_at=ae.report_due_at,
+            reported_to_sponsor_at=ae.reported_to_sponsor_at,
+            status=clock,
+        )
+    return AdverseEventOut(
+        id=ae.id,
+        trial_id=ae.trial_id,
+        subject_id=ae.subject_id,
+        source=ae.source,
+        serious=ae.serious,
+        dlt_evaluation=ae.dlt_evaluation,
+        sae_clock=sae_clock,
+        current=version_out(current),
+        versions=[version_out(v) for v in repository.versions(session, ae.id)]
+        if with_versions
+        else None,
+    )
+
+
+def version_out(version: AdverseEventVersionRow) -> AdverseEventVersionOut:
+    values: dict[str, Any] = {
+        "number": version.number,
+        "ctcae_version": version.ctcae_version,
+        "term_code": version.term_code,
+        "term": version.term_name,
+        "verbatim": version.verbatim,
+        "specification": version.specification,
+        "onset_date": version.onset_date,
+        "resolution_date": version.resolution_date,
+        "grade": version.grade,
+        "proposed_grade": version.proposed_grade,
+        "proposed_grade_reason": version.proposed_grade_reason,
+        "seriousness": list(version.seriousness),
+        "attribution": version.attribution,
+        "expected": version.expected,
+        "action_taken": version.action_taken,
+        "outcome": version.outcome,
+        "reason_for_change": version.reason_for_change,
+        "recorded_at": version.recorded_at,
+        "recorded_by": version.recorded_by,
+    }
+    return AdverseEventVersionOut(**values)

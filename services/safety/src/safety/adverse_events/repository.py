@@ -1,0 +1,119 @@
+"""Queries of adverse events and their versions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
+
+
+def adverse_event(
+    session: Session, ae_id: uuid.UUID, *, lock: bool = False
+) -> AdverseEventRow | None:
+    query = select(AdverseEventRow).where(AdverseEventRow.id == ae_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def version(session: Session, ae_id: uuid.UUID, number: int) -> AdverseEventVersionRow:
+    row = session.get(AdverseEventVersionRow, (ae_id, number))
+    if row is None:  # pragma: no cover - versions are written with their event
+        raise LookupError(f"adverse event {ae_id} has no version {number}")
+    return row
+
+
+def versions(session: Session, ae_id: uuid.UUID) -> Sequence[AdverseEventVersionRow]:
+    return session.scalars(
+        select(AdverseEventVersionRow)
+        .where(AdverseEventVersionRow.ae_id == ae_id)
+        .order_by(AdverseEventVersionRow.number)
+    ).all()
+
+
+def page(
+    session: Session,
+    *,
+    trial_id: str | None,
+    subject_id: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[AdverseEventRow]:
+    query = select(AdverseEventRow)
+    if trial_id is not None:
+        query = query.where(AdverseEventRow.trial_id == trial_id)
+    if subject_id is not None:
+        query = query.where(AdverseEventRow.subject_id == subject_id)
+    if after is not None:
+        created, ae_id = after
+        query = query.where(
+            or_(
+                AdverseEventRow.created_at > created,
+                and_(AdverseEventRow.created_at == created, AdverseEventRow.id > ae_id),
+            )
+        )
+    return session.scalars(
+        query.order_by(AdverseEventRow.created_at, AdverseEventRow.id).limit(limit + 1)
+    ).all()
+
+
+def of_subject(session: Session, subject_id: str) -> Sequence[AdverseEventRow]:
+    return session.scalars(
+        select(AdverseEventRow)
+        .where(AdverseEventRow.subject_id == subject_id)
+        .order_by(AdverseEventRow.created_at, AdverseEventRow.id)
+        .with_for_update()
+    ).all()
+
+
+def overdue_unraised(session: Session, now: datetime) -> Sequence[AdverseEventRow]:
+    """Serious events whose clock ran out, not reported and not yet announced; locked."""
+    return session.scalars(
+        select(AdverseEventRow)
+        .where(
+            AdverseEventRow.serious.is_(True),
+            AdverseEventRow.reported_to_sponsor_at.is_(None),
+            AdverseEventRow.overdue_raised_at.is_(None),
+            AdverseEventRow.report_due_at <= now,
+        )
+        .order_by(AdverseEventRow.report_due_at)
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
+def overdue(session: Session, *, trial_id: str | None, now: datetime) -> Sequence[AdverseEventRow]:
+    query = select(AdverseEventRow).where(
+        AdverseEventRow.serious.is_(True),
+        AdverseEventRow.reported_to_sponsor_at.is_(None),
+        AdverseEventRow.report_due_at <= now,
+    )
+    if trial_id is not None:
+        query = query.where(AdverseEventRow.trial_id == trial_id)
+    return session.scalars(query.order_by(AdverseEventRow.report_due_at)).all()
+
+
+def disagreements(
+    session: Session, trial_id: str
+) -> Sequence[tuple[AdverseEventRow, AdverseEventVersionRow]]:
+    rows = session.execute(
+        select(AdverseEventRow, AdverseEventVersionRow)
+        .join(
+            AdverseEventVersionRow,
+            and_(
+                AdverseEventVersionRow.ae_id == AdverseEventRow.id,
+                AdverseEventVersionRow.number == AdverseEventRow.current_version,
+            ),
+        )
+        .where(
+            AdverseEventRow.trial_id == trial_id,
+            AdverseEventVersionRow.proposed_grade.is_not(None),
+            AdverseEventVersionRow.proposed_grade != AdverseEventVersionRow.grade,
+        )
+        .order_by(AdverseEventRow.created_at, AdverseEventRow.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]

@@ -1,0 +1,1 @@
+"""EHR lab intake: FHIR R4 Observations graded into proposed adverse events."""

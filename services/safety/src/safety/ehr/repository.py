@@ -1,0 +1,60 @@
+"""Queries of received lab Observations and proposed adverse events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.ehr.models import LabObservationRow, ProposedAdverseEventRow
+
+
+def observation(session: Session, observation_id: str, version_id: str) -> LabObservationRow | None:
+    return session.scalars(
+        select(LabObservationRow).where(
+            LabObservationRow.observation_id == observation_id,
+            LabObservationRow.version_id == version_id,
+        )
+    ).first()
+
+
+def proposal_for_observation(
+    session: Session, observation_id: str, *, lock: bool
+) -> ProposedAdverseEventRow | None:
+    query = select(ProposedAdverseEventRow).where(
+        ProposedAdverseEventRow.observation_id == observation_id
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def proposal(
+    session: Session, proposal_id: uuid.UUID, *, lock: bool
+) -> ProposedAdverseEventRow | None:
+    query = select(ProposedAdverseEventRow).where(ProposedAdverseEventRow.id == proposal_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def proposals(
+    session: Session,
+    *,
+    trial_id: str | None,
+    subject_id: str | None,
+    status: str | None,
+    limit: int,
+) -> Sequence[ProposedAdverseEventRow]:
+    query = select(ProposedAdverseEventRow)
+    if trial_id is not None:
+        query = query.where(ProposedAdverseEventRow.trial_id == trial_id)
+    if subject_id is not None:
+        query = query.where(ProposedAdverseEventRow.subject_id == subject_id)
+    if status is not None:
+        query = query.where(ProposedAdverseEventRow.status == status)
+    return session.scalars(
+        query.order_by(ProposedAdverseEventRow.updated_at, ProposedAdverseEventRow.id).limit(limit)
+    ).all()

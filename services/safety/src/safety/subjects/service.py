@@ -1,0 +1,172 @@
+"""Subjects from enrollment's events (in any order) and their baseline conditions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from doseline import audit
+from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.errors import Conflict, NotFound
+from safety.subjects import repository
+from safety.subjects.models import SubjectRow
+
+
+@dataclass(frozen=True)
+class BaselineCondition:
+    """A condition present before the first infusion: a CTCAE term and its grade."""
+
+    ctcae_version: str
+    term_code: str
+    term: str
+    grade: int
+
+
+def record_enrolment(session: Session, event: SubjectEnrolled) -> SubjectRow:
+    row = repository.lock_new_subject(session, event.subject_id, event.trial_id)
+    before = snapshot(row)
+    row.trial_id = event.trial_id
+    row.cohort_number = event.cohort_number
+    row.dose_level = event.dose_level
+    row.enrolled_at = event.enrolled_at
+    row.site_time_zone = event.site_time_zone
+    row.protocol_version = event.protocol_version
+    repository.add_hospital_hashes(session, event.subject_id, event.hospital_id_hashes)
+    session.flush()
+    audit.record(
+        session,
+        actor="event <enrollment.subject.enrolled>",
+        action="subject.enrolled",
+        entity_type="subject",
+        entity_id=row.subject_id,
+        before=before,
+        after=snapshot(row),
+    )
+    return row
+
+
+def record_infusion(session: Session, event: InfusionAdministered) -> tuple[SubjectRow, bool]:
+    """Store the subject's day 1 and DLT window; True if the window is new or changed.
+
+    An older infusion arriving after a newer one changes nothing: the newest infusion's
+    window wins, whatever the order of arrival.
+    """
+    row = repository.lock_new_subject(session, event.subject_id, event.trial_id)
+    if event.infusion_number < row.last_infusion_number:
+        return row, False
+    before = snapshot(row)
+    window_changed = (row.first_infusion_on, row.dlt_window_start, row.dlt_window_end) != (
+        event.first_infusion_on,
+        event.dlt_window_start,
+        event.dlt_window_end,
+    )
+    row.trial_id = event.trial_id
+    row.last_infusion_number = event.infusion_number
+    row.first_infusion_on = event.first_infusion_on
+    row.dlt_window_start = event.dlt_window_start
+    row.dlt_window_end = event.dlt_window_end
+    if row.dose_level is None:
+        row.dose_level = event.dose_level
+    session.flush()
+    audit.record(
+        session,
+        actor="event <enrollment.infusion.administered>",
+        action="subject.infusion_recorded",
+        entity_type="subject",
+        entity_id=row.subject_id,
+        before=before,
+        after=snapshot(row),
+    )
+    return row, window_changed
+
+
+def require_known_subject(session: Session, subject_id: str, *, lock: bool = False) -> SubjectRow:
+    """The subject, or 409 when enrollment's event has not reached safety (yet)."""
+    row = (
+        repository.subject_for_update(session, subject_id)
+        if lock
+        else repository.subject(session, subject_id)
+    )
+    if row is None or row.enrolled_at is None:
+        raise Conflict(
+            f"subject {subject_id} is unknown to safety: check the study id; if it is right, "
+            "enrollment's 'subject enrolled' event has not been received yet, retry shortly",
+            slug="subject-unknown-to-safety",
+            extra={"subject_id": subject_id},
+        )
+    return row
+
+
+def require_subject(session: Session, subject_id: str) -> SubjectRow:
+    row = repository.subject(session, subject_id)
+    if row is None:
+        raise NotFound(f"subject {subject_id} is unknown to safety", slug="subject-not-found")
+    return row
+
+
+def set_baseline(
+    session: Session,
+    row: SubjectRow,
+    *,
+    pneumonitis_grade: int | None,
+    oxygen_use: bool | None,
+    conditions: list[BaselineCondition],
+    actor: str,
+    reason: str | None,
+) -> SubjectRow:
+    before = snapshot(row)
+    row.baseline_pneumonitis_grade = pneumonitis_grade
+    row.baseline_oxygen_use = oxygen_use
+    row.baseline_conditions = [
+        {
+            "ctcae_version": c.ctcae_version,
+            "term_code": c.term_code,
+            "term": c.term,
+            "grade": c.grade,
+        }
+        for c in conditions
+    ]
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="subject.baseline_set",
+        entity_type="subject",
+        entity_id=row.subject_id,
+        before=before,
+        after=snapshot(row),
+        reason=reason,
+    )
+    return row
+
+
+def baseline_grade_of(row: SubjectRow, term_code: str, *, pneumonitis_code: str) -> int | None:
+    """The subject's baseline grade of a term (0 = absent at baseline; None = not recorded)."""
+    if term_code == pneumonitis_code and row.baseline_pneumonitis_grade is not None:
+        return row.baseline_pneumonitis_grade
+    for condition in row.baseline_conditions:
+        if condition.get("term_code") == term_code:
+            return int(condition["grade"])
+    if row.baseline_pneumonitis_grade is None and not row.baseline_conditions:
+        return None
+    return 0
+
+
+def snapshot(row: SubjectRow) -> dict[str, Any]:
+    return {
+        "subject_id": row.subject_id,
+        "trial_id": row.trial_id,
+        "cohort_number": row.cohort_number,
+        "dose_level": row.dose_level,
+        "enrolled_at": row.enrolled_at,
+        "site_time_zone": row.site_time_zone,
+        "first_infusion_on": row.first_infusion_on,
+        "dlt_window_start": row.dlt_window_start,
+        "dlt_window_end": row.dlt_window_end,
+        "last_infusion_number": row.last_infusion_number,
+        "baseline_pneumonitis_grade": row.baseline_pneumonitis_grade,
+        "baseline_oxygen_use": row.baseline_oxygen_use,
+        "baseline_conditions": list(row.baseline_conditions or []),
+    }

@@ -1,0 +1,159 @@
+"""A safety desk working through the API: the CTCAE dictionary, enrolled subjects, tokens."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from doseline.auth import Role
+from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.events import EventContract
+from doseline.testing.plugin import TokenFactory
+from safety.catalogue import service as catalogue
+from safety.dictionary.spreadsheet import read_ctcae
+from safety.dictionary.terms import CtcaeDictionary
+from safety.subjects import tasks
+
+TRIAL = "HDMSC-RP-01"
+SITE_ZONE = "Asia/Shanghai"
+WORKBOOK = "CTCAE_v5.0_2017-11-27.xlsx"
+PNEUMONITIS = "10035742"
+HYPOXIA = "10021143"
+RESPIRATORY_FAILURE = "10038695"
+
+
+def site_today() -> date:
+    """Today at the site: onset dates are the site's calendar dates."""
+    return datetime.now(ZoneInfo(SITE_ZONE)).date()
+
+
+def shared_ctcae(name: str) -> Path:
+    """`<repo>/../shared/ctcae/<name>`; a missing file fails the test, never skips it."""
+    path = Path(__file__).resolve().parents[4].parent / "shared" / "ctcae" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"shared CTCAE file missing: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ctcae_v5() -> CtcaeDictionary:
+    return read_ctcae(shared_ctcae(WORKBOOK), version="5.0")
+
+
+@dataclass
+class Desk:
+    """The safety service as its users see it, plus the events enrollment would send."""
+
+    client: TestClient
+    auth: TokenFactory
+    db: sessionmaker[Session]
+
+    def as_(self, role: Role, person: str = "dr-li", **extra: str) -> dict[str, str]:
+        return {
+            **self.auth(role, subject=person, auth_time=datetime.now(UTC)),
+            "Idempotency-Key": str(uuid.uuid4()),
+            **extra,
+        }
+
+    def deliver(self, contract: EventContract, handler: Callable[[Session, Any], None]) -> None:
+        envelope = contract.envelope(
+            source="urn:doseline:enrollment", subject=None, correlation_id="test"
+        )
+        with self.db() as session, session.begin():
+            handler(session, envelope)
+
+    def enrol(self, subject_id: str, *, hashes: list[str] | None = None) -> None:
+        self.deliver(
+            SubjectEnrolled(
+                trial_id=TRIAL,
+                subject_id=subject_id,
+                cohort_number=1,
+                dose_level=1,
+                enrolled_at=datetime.now(UTC) - timedelta(days=60),
+                protocol_version="1.0",
+                site_time_zone=SITE_ZONE,
+                hospital_id_hashes=hashes or [],
+            ),
+            tasks.on_subject_enrolled,
+        )
+
+    def infuse(self, subject_id: str, *, day1: date, number: int = 1) -> None:
+        self.deliver(
+            InfusionAdministered(
+                trial_id=TRIAL,
+                subject_id=subject_id,
+                infusion_number=number,
+                infusions_planned=4,
+                is_last=number == 4,
+                administered_at=datetime.combine(day1, datetime.min.time(), UTC)
+                + timedelta(days=3 * (number - 1), hours=2),
+                dose_level=1,
+                dose_cells="2.00E+7",
+                first_infusion_on=day1,
+                dlt_window_start=day1,
+                dlt_window_end=day1 + timedelta(days=29),
+            ),
+            tasks.on_infusion_administered,
+        )
+
+    def baseline(self, subject_id: str, pneumonitis_grade: int) -> None:
+        current = self.client.get(f"/v1/subjects/{subject_id}", headers=self.as_(Role.INVESTIGATOR))
+        assert current.status_code == 200, current.text
+        response = self.client.put(
+            f"/v1/subjects/{subject_id}/baseline",
+            json={"pneumonitis_grade": pneumonitis_grade, "oxygen_use": False, "conditions": []},
+            headers={**self.as_(Role.INVESTIGATOR), "If-Match": current.headers["ETag"]},
+        )
+        assert response.status_code == 200, response.text
+
+    def report(self, status: int = 201, **overrides: Any) -> dict[str, Any]:
+        response = self.client.post(
+            "/v1/adverse-events", json=ae_body(**overrides), headers=self.as_(Role.INVESTIGATOR)
+        )
+        assert response.status_code == status, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def ae_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "subject_id": "HDMSC-RP-01-001",
+        "term_code": PNEUMONITIS,
+        "verbatim": "worsening radiation pneumonitis, oxygen started",
+        "onset_date": (site_today() - timedelta(days=2)).isoformat(),
+        "grade": 3,
+        "attribution": "possible",
+        "action_taken": "dose_not_changed",
+        "outcome": "not_recovered_not_resolved",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def desk(
+    api: Callable[..., TestClient],
+    auth: TokenFactory,
+    sessions: Callable[[str], sessionmaker[Session]],
+    ctcae_v5: CtcaeDictionary,
+) -> Iterator[Desk]:
+    factory = sessions("safety")
+    with factory() as session, session.begin():
+        catalogue.store_dictionary(
+            session,
+            ctcae_v5,
+            source_file=WORKBOOK,
+            source_sha256=catalogue.file_sha256(shared_ctcae(WORKBOOK)),
+            replace=False,
+            actor="test <fixture>",
+        )
+    yield Desk(client=api("safety"), auth=auth, db=factory)
