@@ -1633,7 +1633,8 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
             grade(
                 1,
                 alt(
-                    "eGFR or CrCl <LLN - 60 ml/min/1.73 m2",
+                    "eGFR (estimated Glomerular Filtration Rate) or CrCl (creatinine clearance) "
+                    "<LLN - 60 ml/min/1.73 m2",
                     ge("60"),
                     lt("1", _LLN),
                     unit=u.GFR_UNIT,
@@ -1675,7 +1676,10 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 ),
             ),
             grade(
-                3, alt("Adult: 4+ proteinuria", ge("4"), unit=u.DIPSTICK_PLUS, when=yes(Fact.ADULT))
+                3,
+                alt(
+                    "Adult: ... 4+ proteinuria", ge("4"), unit=u.DIPSTICK_PLUS, when=yes(Fact.ADULT)
+                ),
             ),
         ),
         exclusions=(
@@ -1709,7 +1713,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
             grade(
                 2,
                 alt(
-                    "Adult: urinary protein 1.0 - <3.5 g/24 hrs",
+                    "Adult: ... urinary protein 1.0 - <3.5 g/24 hrs",
                     ge("1.0"),
                     lt("3.5"),
                     unit=u.GRAM_PER_DAY,
@@ -2016,7 +2020,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 "140",
                 "160",
                 "Adult: Systolic BP 120 - 139 mm Hg",
-                "Adult: Systolic BP 140 - 159 mm Hg if previously WNL",
+                "Adult: Systolic BP 140 - 159 mm Hg ... if previously WNL",
                 "Adult: Systolic BP >=160 mm Hg",
             ),
             (
@@ -2025,9 +2029,9 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 "80",
                 "90",
                 "100",
-                "Adult: diastolic BP 80 - 89 mm Hg",
-                "Adult: diastolic BP 90 - 99 mm Hg if previously WNL",
-                "Adult: diastolic BP >=100 mm Hg",
+                "Adult: ... diastolic BP 80 - 89 mm Hg",
+                "Adult: ... diastolic BP 90 - 99 mm Hg if previously WNL",
+                "Adult: ... diastolic BP >=100 mm Hg",
             ),
         )
     ),
@@ -2186,7 +2190,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
             grade(
                 1,
                 alt(
-                    "3 - 5 units below LLN; asymptomatic",
+                    "3 - 5 units below LLN; ... asymptomatic and intervention not indicated",
                     ge("3", measure=Measure.DECREASE_BELOW_LLN),
                     lt("6", measure=Measure.DECREASE_BELOW_LLN),
                     unit=u.DLCO_TRADITIONAL,
@@ -2241,8 +2245,8 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                     ),
                 ),
                 alt(
-                    "decrease of 3 - 5 units below the baseline value; symptomatic and "
-                    "intervention not indicated",
+                    "a decrease of 3 - 5 units (ml/min/mm Hg) below the baseline value; "
+                    "symptomatic and intervention not indicated",
                     ge("3", measure=Measure.DECREASE_FROM_BASELINE),
                     le("5", measure=Measure.DECREASE_FROM_BASELINE),
                     unit=u.DLCO_TRADITIONAL,
@@ -2255,19 +2259,19 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
             grade(
                 3,
                 alt(
-                    "Asymptomatic decrease of >8 units drop (below LLN)",
+                    "Asymptomatic decrease of >8 units drop",
                     gt("8", measure=Measure.DECREASE_BELOW_LLN),
                     unit=u.DLCO_TRADITIONAL,
                     when=(Requirement(Fact.HAS_BASELINE, False),),
                 ),
                 alt(
-                    "Asymptomatic decrease of >8 units drop (below baseline)",
+                    "Asymptomatic decrease of >8 units drop",
                     gt("8", measure=Measure.DECREASE_FROM_BASELINE),
                     unit=u.DLCO_TRADITIONAL,
                     when=yes(Fact.HAS_BASELINE),
                 ),
                 alt(
-                    ">5 units drop along with the presence of pulmonary symptoms (below LLN)",
+                    ">5 units drop along with the presence of pulmonary symptoms",
                     gt("5", measure=Measure.DECREASE_BELOW_LLN),
                     unit=u.DLCO_TRADITIONAL,
                     when=(
@@ -2276,7 +2280,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                     ),
                 ),
                 alt(
-                    ">5 units drop along with the presence of pulmonary symptoms (below baseline)",
+                    ">5 units drop along with the presence of pulmonary symptoms",
                     gt("5", measure=Measure.DECREASE_FROM_BASELINE),
                     unit=u.DLCO_TRADITIONAL,
                     when=(
