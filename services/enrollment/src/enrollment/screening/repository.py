@@ -24,7 +24,7 @@ def screen_failures(session: Session, trial_id: str) -> list[Screening]:
         session.scalars(
             select(Screening)
             .join(Subject, Subject.id == Screening.subject_id)
-            .where(Subject.trial_id == trial_id, Screening.eligible.is_(False))
+            .where(Subject.trial_id == trial_id, Screening.status == "ineligible")
             .order_by(Screening.recorded_at)
         )
     )
