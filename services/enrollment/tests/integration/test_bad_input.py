@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from doseline.auth import Role
+from enrollment.protocol import PROTOCOLS_DIR
 
 from .conftest import TRIAL, Site
 
@@ -64,12 +65,7 @@ def test_a_request_body_that_is_not_json_is_a_400(site: Site) -> None:
 
 
 def test_an_invalid_protocol_document_names_the_offending_field(site: Site) -> None:
-    document = (
-        (site.api.app.state.settings and None)  # type: ignore[attr-defined]
-        or open(  # noqa: PTH123, SIM115
-            "services/enrollment/protocols/hdmsc-rp-01.yaml", encoding="utf-8"
-        ).read()
-    )
+    document = (PROTOCOLS_DIR / "hdmsc-rp-01.yaml").read_text(encoding="utf-8")
     broken = document.replace('per_kg: "1.0e6"', 'per_kg: "-1"')
     response = site.api.post(
         "/v1/trials", json={"protocol_yaml": broken}, headers=site.as_(Role.ADMIN, "admin")
