@@ -41,12 +41,30 @@ def grade(
             problems.append(str(error))
     if not results:
         raise UngradableResult("; ".join(problems) or "not gradable")
-    best = max(results, key=lambda r: -1 if r.grade is None else r.grade)
+    gradable = [r for r in results if r.grade is not None]
+    undecided = [r for r in results if r.grade is None and r.possible_grades]
+    if gradable and max(r.grade or 0 for r in gradable) >= 1:
+        best = max(gradable, key=lambda r: r.grade or 0)
+        grade_, reason = best.grade, best.reason
+    elif undecided:
+        # The number alone cannot decide (a symptom, a duration): propose the worst possible
+        # grade and say so; the investigator decides.
+        best = max(undecided, key=lambda r: max(r.possible_grades))
+        grade_ = max(best.possible_grades)
+        reason = (
+            f"{best.reason}; proposed at the worst possible grade {grade_} until the "
+            f"investigator answers: {', '.join(best.missing) or 'the clinical criteria'}"
+        )
+    elif gradable:
+        best = gradable[0]
+        grade_, reason = best.grade, best.reason
+    else:
+        raise UngradableResult("; ".join(r.reason for r in results))
     return LabVerdict(
-        grade=best.grade,
+        grade=grade_,
         term_name=best.ctcae_term,
         meddra_code=best.meddra_code,
-        reason=best.reason,
+        reason=reason,
         basis={
             "value": str(value),
             "unit": unit,

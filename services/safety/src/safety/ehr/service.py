@@ -38,6 +38,19 @@ STUDY_SUBJECT_SYSTEM = "urn:doseline:study-subject-id"
 CTCAE_VERSION = "5.0"
 GRADED_STATUSES = frozenset({"final", "amended", "corrected"})
 CORRECTION_STATUSES = frozenset({"amended", "corrected"})
+# FHIR R4 ObservationStatus (a required binding).
+OBSERVATION_STATUSES = frozenset(
+    {
+        "registered",
+        "preliminary",
+        "final",
+        "amended",
+        "corrected",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    }
+)
 MAX_ENTRIES = 5000
 
 
@@ -144,6 +157,11 @@ def parse(resource: Any) -> LabResult:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise EntryRejected(f"not a valid FHIR R4 Observation: {where}: {first['msg']}") from None
+    if str(observation.status) not in OBSERVATION_STATUSES:
+        raise EntryRejected(
+            f"not a valid FHIR R4 Observation: status {observation.status!r} is not one of "
+            + ", ".join(sorted(OBSERVATION_STATUSES))
+        )
     if not observation.id:
         raise EntryRejected("Observation.id is required (it identifies the result)")
     if observation.meta is None or not observation.meta.versionId:
