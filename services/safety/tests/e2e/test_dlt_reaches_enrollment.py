@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,11 +23,18 @@ from doseline.testing.plugin import EventPump, TokenFactory
 from safety.catalogue import service as catalogue
 from safety.dictionary.spreadsheet import read_ctcae
 
-from ..integration.conftest import WORKBOOK, shared_ctcae
-
 TRIAL = "HDMSC-RP-01"
 SITE = ZoneInfo("Asia/Shanghai")
 PNEUMONITIS = "10035742"
+WORKBOOK = "CTCAE_v5.0_2017-11-27.xlsx"
+
+
+def shared_ctcae(name: str) -> Path:
+    """`<repo>/../shared/ctcae/<name>`; a missing file fails the test, never skips it."""
+    path = Path(__file__).resolve().parents[4].parent / "shared" / "ctcae" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"shared CTCAE file missing: {path}")
+    return path
 
 
 def _ok(response: Any, status: int = 200) -> Any:
