@@ -141,9 +141,9 @@ class Site:
         )
 
     def treat(self, subject_id: str, days: tuple[int, ...] = (-12, -9, -6, -3)) -> None:
-        self.ok(self.weigh(subject_id), 201)
+        self.ok(self.weigh(subject_id, offset_days=days[0] - 2), 201)
         for number, day in enumerate(days, start=1):
-            prepared = self.prepare(subject_id, number)
+            prepared = self.prepare(subject_id, number, first_offset_days=days[0])
             self.ok(prepared, 201)
             self.ok(self.verify(prepared))
             self.ok(self.infuse(subject_id, day, prepared.json()["dose_cells"]), 201)

@@ -1,0 +1,240 @@
+"""Treatment as the protocol runs it: study ids and MRN hashes, infusion timing flags, the DLT
+window from the first infusion, replacement of non-evaluable subjects, waitlist, reservations,
+follow-up visits, protocol amendments and the bootstrap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+
+from doseline.auth import Role
+from enrollment.cohorts.tasks import EXPIRE_RESERVATIONS
+from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
+from enrollment.manifest import SERVICE
+from enrollment.protocol import PROTOCOLS_DIR
+
+from .conftest import TRIAL, Site
+
+
+def close_windows(site: Site, days_ahead: int = 20) -> None:
+    with site.sessions() as session, session.begin():
+        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=days_ahead))
+
+
+def outbox_events(site: Site, event_type: str) -> list[dict[str, Any]]:
+    with site.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT envelope FROM enrollment.outbox WHERE event_type = :t ORDER BY id"),
+            {"t": event_type},
+        ).all()
+    return [row.envelope["data"] for row in rows]
+
+
+def test_study_ids_are_issued_in_order_and_the_mrn_is_never_returned(site: Site) -> None:
+    first = site.api.post(
+        f"/v1/trials/{TRIAL}/subjects",
+        json={"hospital_identifier": {"system": "MRN", "value": "wch-0042"}},
+        headers=site.as_(Role.COORDINATOR, "nurse"),
+    )
+    assert first.status_code == 201
+    assert first.json()["id"] == "HDMSC-RP-01-001"
+    assert "wch-0042" not in first.text.lower()
+    again = site.api.post(
+        f"/v1/trials/{TRIAL}/subjects",
+        json={"hospital_identifier": {"system": "MRN", "value": " WCH-0042 "}},
+        headers=site.as_(Role.COORDINATOR, "nurse"),
+    )
+    assert again.status_code == 409
+    assert again.json()["type"] == "/problems/duplicate-subject"
+    assert again.json()["subject_id"] == "HDMSC-RP-01-001"
+    assert site.register() == "HDMSC-RP-01-002"
+    with site.engine.connect() as connection:
+        stored = connection.execute(text("SELECT * FROM enrollment.subjects")).all()
+        audit = connection.execute(text("SELECT record FROM enrollment.audit_log")).all()
+    assert "wch-0042" not in repr(stored).lower()
+    assert all("wch-0042" not in row.record.lower() for row in audit)
+
+
+def test_a_late_infusion_is_recorded_and_flagged_and_the_event_carries_the_window(
+    site: Site,
+) -> None:
+    subject_id = site.enrolled_subject()
+    site.treat(subject_id, days=(-14, -11, -6, -3))
+    plan = site.ok(
+        site.api.get(f"/v1/subjects/{subject_id}/infusions", headers=site.as_(Role.MONITOR, "m"))
+    )
+    timings = [record["timing"] for record in plan["recorded"]]
+    assert timings == ["on-time", "on-time", "outside-window", "outside-window"]
+    assert "outside the window" in plan["recorded"][2]["deviation"]
+    assert plan["dlt_window_start"] == site.site_day(-14).isoformat()
+    assert plan["dlt_window_end"] == (site.site_day(-14) + timedelta(days=29)).isoformat()
+    events = outbox_events(site, "enrollment.infusion.administered")
+    assert [e["infusion_number"] for e in events] == [1, 2, 3, 4]
+    assert events[-1]["is_last"] is True
+    assert {e["first_infusion_on"] for e in events} == {site.site_day(-14).isoformat()}
+    assert {e["dlt_window_end"] for e in events} == {plan["dlt_window_end"]}
+
+
+def test_the_dose_is_the_per_kg_dose_times_the_weight_to_three_significant_figures(
+    site: Site,
+) -> None:
+    subject_id = site.enrolled_subject()
+    site.ok(site.weigh(subject_id, kg="62.5"), 201)
+    prepared = site.ok(site.prepare(subject_id, 1), 201)
+    # 3.3e5 cells/kg × 62.5 kg = 2.0625e7 → 2.06e7 cells (PROTOCOL.md: 3 significant figures)
+    assert Decimal(prepared["dose_cells"]) == Decimal("2.06e7")
+    assert Decimal(prepared["unrounded_cells"]) == Decimal("20625000")
+
+
+def test_a_subject_who_misses_an_infusion_is_not_evaluable_and_is_replaced(site: Site) -> None:
+    subjects = [site.enrolled_subject() for _ in range(3)]
+    site.treat(subjects[0], days=(-12, -9, -6))
+    for subject_id in subjects[1:]:
+        site.treat(subject_id)
+    close_windows(site)
+    state = site.escalation()
+    assert state["outcomes"] == ""
+    assert state["pending_decision"] is None
+    level_1 = state["dose_levels"][0]
+    assert (level_1["patients"], level_1["evaluable_patients"], level_1["open_slots"]) == (3, 2, 1)
+    closed = outbox_events(site, "enrollment.dlt_window.closed")
+    assert [e["evaluable"] for e in closed] == [False, True, True]
+    assert "received 3 of the 4 required infusions" in closed[0]["reason"]
+    replacement = site.enrolled_subject()
+    site.treat(replacement)
+    close_windows(site, days_ahead=21)
+    state = site.escalation()
+    assert state["outcomes"] == "1NNN"
+    assert state["pending_decision"]["outcome"] == "escalate"
+
+
+def test_window_closure_is_idempotent(site: Site) -> None:
+    for _ in range(3):
+        site.treat(site.enrolled_subject())
+    close_windows(site)
+    before = site.row_counts()
+    close_windows(site)
+    assert site.row_counts() == before
+
+
+def test_a_window_still_open_at_the_site_is_not_closed(site: Site) -> None:
+    subject_id = site.enrolled_subject()
+    site.treat(subject_id)
+    close_windows(site, days_ahead=0)
+    assert outbox_events(site, "enrollment.dlt_window.closed") == []
+
+
+def test_the_waitlist_gives_a_free_slot_to_the_first_in_line(site: Site) -> None:
+    for _ in range(3):
+        site.enrolled_subject()
+    first, second = site.eligible_subject(), site.eligible_subject()
+    for subject_id in (first, second):
+        site.ok(
+            site.api.post(
+                f"/v1/trials/{TRIAL}/waitlist",
+                json={"subject_id": subject_id},
+                headers=site.as_(Role.COORDINATOR, "nurse"),
+            ),
+            201,
+        )
+    waiting = site.ok(
+        site.api.get(f"/v1/trials/{TRIAL}/waitlist", headers=site.as_(Role.MONITOR, "m"))
+    )
+    assert [(w["subject_id"], w["position"]) for w in waiting] == [(first, 1), (second, 2)]
+    full = site.enrol(first)
+    assert full.status_code == 409
+    assert full.json()["type"] == "/problems/cohort-full"
+
+
+def test_a_reserved_slot_is_held_for_its_subject_and_lapses_unused(site: Site) -> None:
+    site.enrolled_subject()
+    site.enrolled_subject()
+    holder, other = site.eligible_subject(), site.eligible_subject()
+    reservation = site.ok(
+        site.api.post(
+            f"/v1/trials/{TRIAL}/reservations",
+            json={"subject_id": holder},
+            headers=site.as_(Role.COORDINATOR, "nurse"),
+        ),
+        201,
+    )
+    refused = site.enrol(other)
+    assert refused.status_code == 409
+    assert "reserved" in refused.json()["detail"]
+    with site.sessions() as session, session.begin():
+        EXPIRE_RESERVATIONS.run(session, datetime.now(UTC) + timedelta(hours=73))
+    listed = site.ok(
+        site.api.get(f"/v1/trials/{TRIAL}/reservations", headers=site.as_(Role.MONITOR, "m"))
+    )
+    assert [(r["id"], r["status"]) for r in listed] == [(reservation["id"], "expired")]
+    site.ok(site.enrol(other), 201)
+
+
+def test_follow_up_visits_fall_due_after_the_last_infusion(site: Site) -> None:
+    subject_id = site.enrolled_subject()
+    site.treat(subject_id, days=(-60, -57, -54, -51))
+    site.ok(
+        site.api.post(
+            f"/v1/subjects/{subject_id}/visits",
+            json={"visit_id": "baseline", "visit_date": site.site_day(-61).isoformat()},
+            headers=site.as_(Role.COORDINATOR, "nurse"),
+        ),
+        201,
+    )
+    due = site.ok(
+        site.api.get(
+            f"/v1/trials/{TRIAL}/visits",
+            params={"state": "overdue"},
+            headers=site.as_(Role.MONITOR, "m"),
+        )
+    )
+    assert [v["visit_id"] for v in due] == ["month-1"]
+    recorded = site.ok(
+        site.api.post(
+            f"/v1/subjects/{subject_id}/visits",
+            json={"visit_id": "month-1", "visit_date": site.site_day(-1).isoformat()},
+            headers=site.as_(Role.COORDINATOR, "nurse"),
+        ),
+        201,
+    )
+    assert recorded["in_window"] is False
+    overdue = site.ok(
+        site.api.get(
+            f"/v1/trials/{TRIAL}/visits",
+            params={"state": "overdue"},
+            headers=site.as_(Role.MONITOR, "m"),
+        )
+    )
+    assert overdue == []
+
+
+def test_a_protocol_amendment_is_a_new_version_that_later_states_record(site: Site) -> None:
+    document = (PROTOCOLS_DIR / "hdmsc-rp-01.yaml").read_text(encoding="utf-8")
+    amended = document.replace('version: "1.0"', 'version: "1.1"').replace(
+        "slot_reservation_expiry_hours: 72", "slot_reservation_expiry_hours: 48"
+    )
+    read = site.api.get(f"/v1/trials/{TRIAL}", headers=site.as_(Role.MONITOR, "m"))
+    before = read.json()["protocol"]
+    response = site.api.put(
+        f"/v1/trials/{TRIAL}/protocol",
+        json={"protocol_yaml": amended, "reason": "shorter slot reservations (amendment 1)"},
+        headers=site.as_(Role.ADMIN, "admin", **{"If-Match": read.headers["ETag"]}),
+    )
+    assert response.status_code == 200, response.text
+    after = response.json()["protocol"]
+    assert (before["version"], after["version"]) == ("1.0", "1.1")
+    assert after["content_hash"] != before["content_hash"]
+    history = site.ok(
+        site.api.get(f"/v1/trials/{TRIAL}/escalation/history", headers=site.as_(Role.MONITOR, "m"))
+    )["items"]
+    assert [h["protocol_version"] for h in history] == ["1.0", "1.1"]
+
+
+def test_bootstrap_creates_hdmsc_rp_01_once(site: Site) -> None:
+    with site.sessions() as session, session.begin():
+        assert SERVICE.bootstrap is not None
+        lines = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
+    assert lines == ["trial HDMSC-RP-01 already exists"]
