@@ -6,8 +6,12 @@ from fastapi import FastAPI
 
 from doseline import diagnostics
 from doseline.http import build_app
+from imaging.assessments import endpoints as assessments
+from imaging.ct_analyses import endpoints as ct_analyses
 from imaging.db import schema
+from imaging.schedule import endpoints as schedule
 from imaging.settings import ImagingSettings
+from imaging.subjects import endpoints as subjects
 
 SUMMARY = (
     "Chest CT volumetry, pulmonary function, 6-minute walk, blood gas, SGRQ "
@@ -26,5 +30,11 @@ def create_app(settings: ImagingSettings | None = None) -> FastAPI:
         schema=schema,
         title="Doseline imaging and outcomes",
         description=DESCRIPTION,
-        routers=[diagnostics.router],
+        routers=[
+            diagnostics.router,
+            schedule.router,
+            subjects.router,
+            assessments.router,
+            ct_analyses.router,
+        ],
     )

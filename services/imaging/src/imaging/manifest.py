@@ -2,21 +2,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from doseline import diagnostics
 from doseline.consumers import Handler
+from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.contracts.system import TracerPing
-from doseline.manifest import ServiceManifest
+from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.settings import ServiceSettings
 from imaging.app import SUMMARY, create_app
+from imaging.ct_analyses import tasks as ct_tasks
 from imaging.db import schema
+from imaging.schedule import service as schedule
 from imaging.settings import ImagingSettings
+from imaging.subjects import tasks as subject_tasks
+
+BOOTSTRAP_ACTOR = "system <bootstrap>"
 
 
 def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
-    return {TracerPing.event_type: diagnostics.on_tracer}
+    return {
+        TracerPing.event_type: diagnostics.on_tracer,
+        SubjectEnrolled.event_type: subject_tasks.on_subject_enrolled,
+        InfusionAdministered.event_type: subject_tasks.on_infusion_administered,
+    }
+
+
+def _report_missed_visits(session: Session, now: datetime) -> None:
+    subject_tasks.report_missed_visits(session, now)
+
+
+def periodic_jobs(settings: ServiceSettings) -> Sequence[PeriodicJob]:
+    if not isinstance(settings, ImagingSettings):
+        raise TypeError("imaging runs with ImagingSettings")
+    return (
+        PeriodicJob(
+            name="imaging.ct_analyses",
+            every=timedelta(seconds=2),
+            run=partial(ct_tasks.measure_queued, settings),
+        ),
+        PeriodicJob(
+            name="imaging.missed_visits", every=timedelta(hours=1), run=_report_missed_visits
+        ),
+    )
+
+
+def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
+    """HDMSC-RP-01's visit schedule from the protocol defaults, when not yet registered."""
+    return [schedule.seed_default(session, actor=BOOTSTRAP_ACTOR)]
 
 
 SERVICE = ServiceManifest(
@@ -27,5 +65,7 @@ SERVICE = ServiceManifest(
     create_app=create_app,  # type: ignore[arg-type]
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
+    periodic_jobs=periodic_jobs,
+    bootstrap=bootstrap,
     summary=SUMMARY,
 )

@@ -1,0 +1,1 @@
+"""Outcome assessments: CT volumes, lung function, walk tests, blood gases, SGRQ, over visits."""

@@ -1,0 +1,259 @@
+"""HTTP API of outcome assessments: record each kind, read, list per subject, void."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from doseline import idempotency, pagination
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.errors import InvalidInput
+from doseline.etags import check_if_match, etag
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
+from doseline.pagination import Page
+from imaging.assessments import derivation, repository, service
+from imaging.assessments.derivation import Derived
+from imaging.assessments.schemas import (
+    AssessmentOut,
+    BloodGasIn,
+    CtMeasurementIn,
+    Kind,
+    PulmonaryFunctionIn,
+    SgrqIn,
+    VoidIn,
+    WalkTestIn,
+)
+from imaging.schedule import repository as schedule_repository
+from imaging.schedule import service as schedule_service
+from imaging.subjects import service as subjects
+
+router = APIRouter(tags=["assessments"])
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+Writer = Annotated[
+    Principal,
+    Depends(require_roles(Role.OUTCOMES_ASSESSOR, Role.COORDINATOR, Role.INVESTIGATOR)),
+]
+CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"description": "Recorded; replayed with the same Idempotency-Key"}
+}
+
+
+def _create(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    key: str | None,
+    subject_id: str,
+    body: BaseModel,
+    derive: Callable[[], Derived],
+) -> JSONResponse:
+    performed_at = body.performed_at  # type: ignore[attr-defined]
+
+    def create() -> StoredResponse:
+        row = service.record(
+            session,
+            subject_id=subject_id,
+            performed_at=performed_at,
+            derived=derive(),
+            source="manual",
+            actor=principal.audit_name,
+        )
+        return StoredResponse(
+            201,
+            AssessmentOut.of(row).model_dump(mode="json"),
+            {"ETag": etag(row.version), "Location": f"/v1/assessments/{row.id}"},
+        )
+
+    stored = idempotency.run_once(
+        session,
+        key=key,
+        principal=principal.subject,
+        method="POST",
+        path=request.url.path,
+        payload=body.model_dump(mode="json"),
+        create=create,
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
+
+
+def _references(session: DbSession, subject_id: str) -> schedule_service.ReferenceChoice:
+    subject = subjects.require_known(session, subject_id)
+    return schedule_service.references_of(
+        schedule_repository.trial_settings(session, subject.trial_id)
+    )
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/ct-measurements",
+    summary="Record a radiologist's lung and lesion volumes of one chest CT",
+    status_code=201,
+    response_model=AssessmentOut,
+    responses=CREATED,
+)
+def post_ct_measurement(
+    subject_id: str,
+    body: CtMeasurementIn,
+    request: Request,
+    session: DbSession,
+    principal: Writer,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return _create(
+        request, session, principal, key, subject_id, body,
+        lambda: derivation.ct_measurement(body),
+    )  # fmt: skip
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/pulmonary-function-tests",
+    summary="Record FEV1, FVC, DLCO: predicted, % predicted, z-score, LLN and severity",
+    status_code=201,
+    response_model=AssessmentOut,
+    responses=CREATED,
+)
+def post_pulmonary_function(
+    subject_id: str,
+    body: PulmonaryFunctionIn,
+    request: Request,
+    session: DbSession,
+    principal: Writer,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    references = _references(session, subject_id)
+    return _create(
+        request, session, principal, key, subject_id, body,
+        lambda: derivation.pulmonary_function(body, references),
+    )  # fmt: skip
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/walk-tests",
+    summary="Record a six-minute walk test: distance, % predicted, SpO2, Borg",
+    status_code=201,
+    response_model=AssessmentOut,
+    responses=CREATED,
+)
+def post_walk_test(
+    subject_id: str,
+    body: WalkTestIn,
+    request: Request,
+    session: DbSession,
+    principal: Writer,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    references = _references(session, subject_id)
+    return _create(
+        request, session, principal, key, subject_id, body,
+        lambda: derivation.walk_test(body, references),
+    )  # fmt: skip
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/blood-gases",
+    summary="Record an arterial blood gas: P/F ratio, alveolar PO2, A-a gradient",
+    status_code=201,
+    response_model=AssessmentOut,
+    responses=CREATED,
+)
+def post_blood_gas(
+    subject_id: str,
+    body: BloodGasIn,
+    request: Request,
+    session: DbSession,
+    principal: Writer,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return _create(
+        request, session, principal, key, subject_id, body,
+        lambda: derivation.blood_gas_sample(body),
+    )  # fmt: skip
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/sgrq",
+    summary="Record SGRQ or SGRQ-C item responses: Symptoms, Activity, Impacts, Total",
+    status_code=201,
+    response_model=AssessmentOut,
+    responses=CREATED,
+)
+def post_sgrq(
+    subject_id: str,
+    body: SgrqIn,
+    request: Request,
+    session: DbSession,
+    principal: Writer,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return _create(
+        request, session, principal, key, subject_id, body,
+        lambda: derivation.sgrq_questionnaire(body),
+    )  # fmt: skip
+
+
+@router.get(
+    "/v1/assessments/{assessment_id}",
+    summary="One assessment with its inputs, results and visit",
+)
+def get_assessment(
+    assessment_id: uuid.UUID, response: Response, session: DbSession, _: Reader
+) -> AssessmentOut:
+    row = service.require(session, assessment_id)
+    response.headers["ETag"] = etag(row.version)
+    return AssessmentOut.of(row)
+
+
+@router.get(
+    "/v1/subjects/{subject_id}/assessments",
+    summary="A subject's assessments in the order they were done (voided ones included)",
+)
+def list_assessments(
+    subject_id: str,
+    session: DbSession,
+    _: Reader,
+    kind: Kind | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=pagination.MAX_PAGE_SIZE)] = 100,
+) -> Page[AssessmentOut]:
+    subjects.require_known(session, subject_id)
+    position = pagination.decode_cursor(cursor)
+    after = None
+    if position is not None:
+        try:
+            after = (
+                datetime.fromisoformat(str(position["performed_at"])),
+                uuid.UUID(str(position["id"])),
+            )
+        except (KeyError, ValueError):
+            raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued") from None
+    rows = repository.of_subject(session, subject_id, kind=kind, after=after, limit=limit + 1)
+    return pagination.page_of(
+        [AssessmentOut.of(row) for row in rows],
+        limit=limit,
+        cursor_of=lambda item: {"performed_at": item.performed_at.isoformat(), "id": str(item.id)},
+    )
+
+
+@router.post(
+    "/v1/assessments/{assessment_id}/void",
+    summary="Void an assessment entered in error (kept, with the reason; out of every statistic)",
+)
+def void_assessment(
+    assessment_id: uuid.UUID,
+    body: VoidIn,
+    response: Response,
+    session: DbSession,
+    principal: Writer,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> AssessmentOut:
+    row = service.require(session, assessment_id, lock=True)
+    check_if_match(if_match, current_version=row.version)
+    service.void(session, row, reason=body.reason, actor=principal.audit_name)
+    response.headers["ETag"] = etag(row.version)
+    return AssessmentOut.of(row)

@@ -1,0 +1,78 @@
+"""Queries of outcome assessments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from imaging.assessments.models import AssessmentRow
+
+
+def assessment(
+    session: Session, assessment_id: uuid.UUID, *, lock: bool = False
+) -> AssessmentRow | None:
+    query = select(AssessmentRow).where(AssessmentRow.id == assessment_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def by_fhir_observation(session: Session, observation_id: str) -> AssessmentRow | None:
+    return session.scalars(
+        select(AssessmentRow)
+        .where(AssessmentRow.fhir_observation_id == observation_id)
+        .with_for_update()
+    ).first()
+
+
+def of_subject(
+    session: Session,
+    subject_id: str,
+    *,
+    kind: str | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int | None = None,
+    include_voided: bool = True,
+) -> Sequence[AssessmentRow]:
+    query = select(AssessmentRow).where(AssessmentRow.subject_id == subject_id)
+    if kind is not None:
+        query = query.where(AssessmentRow.kind == kind)
+    if not include_voided:
+        query = query.where(AssessmentRow.status == "recorded")
+    if after is not None:
+        query = query.where(tuple_(AssessmentRow.performed_at, AssessmentRow.id) > after)
+    query = query.order_by(AssessmentRow.performed_at, AssessmentRow.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def recorded_of_trial(session: Session, trial_id: str, kind: str) -> Sequence[AssessmentRow]:
+    return session.scalars(
+        select(AssessmentRow)
+        .where(
+            AssessmentRow.trial_id == trial_id,
+            AssessmentRow.kind == kind,
+            AssessmentRow.status == "recorded",
+        )
+        .order_by(AssessmentRow.subject_id, AssessmentRow.performed_at, AssessmentRow.id)
+    ).all()
+
+
+def has_assessment_at_visit(session: Session, subject_id: str, visit: str) -> bool:
+    return (
+        session.scalars(
+            select(AssessmentRow.id)
+            .where(
+                AssessmentRow.subject_id == subject_id,
+                AssessmentRow.visit == visit,
+                AssessmentRow.status == "recorded",
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )

@@ -1,0 +1,255 @@
+"""Recording, voiding and visit assignment of outcome assessments; their events and audit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from doseline import audit, outbox
+from doseline.contracts.imaging import CtMeasured, OutcomeRecorded
+from doseline.errors import Conflict, InvalidInput, NotFound
+from imaging.assessments import repository
+from imaging.assessments.derivation import Derived
+from imaging.assessments.models import AssessmentRow
+from imaging.schedule import service as schedule_service
+from imaging.schedule.visits import VisitAssignment, VisitSchedule, assign_visit
+from imaging.subjects import service as subjects
+from imaging.subjects.models import SubjectRow
+
+# Clocks of hospital systems drift; an assessment a few minutes "in the future" is accepted.
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def snapshot(row: AssessmentRow) -> dict[str, Any]:
+    return {
+        "kind": row.kind,
+        "subject_id": row.subject_id,
+        "performed_at": row.performed_at,
+        "performed_on": row.performed_on,
+        "visit": row.visit,
+        "out_of_window": row.out_of_window,
+        "inputs": row.inputs,
+        "metrics": row.metrics,
+        "source": row.source,
+        "fhir_observation_id": row.fhir_observation_id,
+        "fhir_version_id": row.fhir_version_id,
+        "status": row.status,
+        "void_reason": row.void_reason,
+    }
+
+
+def _assignment(
+    subject: SubjectRow, row: AssessmentRow, schedule: VisitSchedule | None
+) -> VisitAssignment:
+    return assign_visit(
+        performed_on=row.performed_on,
+        performed_at=row.performed_at,
+        first_infusion_on=subject.first_infusion_on,
+        first_infusion_at=subject.first_infusion_at,
+        last_infusion_on=subjects.last_infusion_on(subject),
+        schedule=schedule,
+    )
+
+
+def _apply(row: AssessmentRow, assignment: VisitAssignment) -> bool:
+    """Store the assignment on the row; True when it changed."""
+    values = {
+        "visit": assignment.visit,
+        "visit_target_on": assignment.target_on,
+        "days_from_target": assignment.days_from_target,
+        "out_of_window": assignment.out_of_window,
+        "pending_reason": assignment.pending_reason,
+    }
+    changed = any(getattr(row, name) != value for name, value in values.items())
+    for name, value in values.items():
+        setattr(row, name, value)
+    return changed
+
+
+def _announce(session: Session, row: AssessmentRow) -> None:
+    subject_ref = f"subjects/{row.subject_id}"
+    outbox.record_event(
+        session,
+        OutcomeRecorded(
+            trial_id=row.trial_id,
+            subject_id=row.subject_id,
+            assessment_id=str(row.id),
+            kind=row.kind,
+            performed_on=row.performed_on,
+            visit=row.visit,
+            out_of_window=row.out_of_window,
+            status=row.status,
+            recorded_at=row.recorded_at,
+        ),
+        subject=subject_ref,
+    )
+    if row.kind == "ct" and row.status == "recorded":
+        outbox.record_event(
+            session,
+            CtMeasured(
+                trial_id=row.trial_id,
+                subject_id=row.subject_id,
+                assessment_id=str(row.id),
+                performed_on=row.performed_on,
+                visit=row.visit,
+                source=row.results["source"],
+                lung_ml=float(row.metrics["lung_ml"] or 0.0),
+                lesion_ml=float(row.metrics["lesion_ml"] or 0.0),
+                lesion_fraction=float(row.metrics["lesion_fraction"] or 0.0),
+            ),
+            subject=subject_ref,
+        )
+
+
+def check_performed_at(performed_at: datetime, *, now: datetime | None = None) -> None:
+    moment = now or datetime.now(UTC)
+    if performed_at > moment + _CLOCK_SKEW:
+        raise InvalidInput.at(
+            ["body", "performed_at"], "lies in the future; give the time the assessment was done"
+        )
+
+
+def record(
+    session: Session,
+    *,
+    subject_id: str,
+    performed_at: datetime,
+    derived: Derived,
+    source: str,
+    actor: str,
+    fhir_observation_id: str | None = None,
+    fhir_version_id: str | None = None,
+) -> AssessmentRow:
+    """Store one assessment with its visit (or pending), audit it and announce it."""
+    check_performed_at(performed_at)
+    # The subject's row lock orders this write with infusion events that reassign visits.
+    subject = subjects.require_known(session, subject_id, lock=True)
+    zone = subject.site_time_zone or "UTC"
+    row = AssessmentRow(
+        id=uuid.uuid4(),
+        trial_id=subject.trial_id,
+        subject_id=subject.subject_id,
+        kind=derived.kind,
+        performed_at=performed_at,
+        performed_on=subjects.site_day(performed_at, zone),
+        inputs=derived.inputs,
+        results=derived.results,
+        metrics=derived.metrics,
+        source=source,
+        fhir_observation_id=fhir_observation_id,
+        fhir_version_id=fhir_version_id,
+        status="recorded",
+        recorded_by=actor,
+        recorded_at=datetime.now(UTC),
+    )
+    _apply(row, _assignment(subject, row, schedule_service.schedule_for(session, subject.trial_id)))
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"assessment.{derived.kind}.record",
+        entity_type="assessment",
+        entity_id=str(row.id),
+        after=snapshot(row),
+    )
+    _announce(session, row)
+    return row
+
+
+def supersede(
+    session: Session,
+    row: AssessmentRow,
+    *,
+    performed_at: datetime,
+    derived: Derived,
+    actor: str,
+    fhir_version_id: str,
+    reason: str,
+) -> AssessmentRow:
+    """Replace the values of an assessment by a newer version of its source record."""
+    check_performed_at(performed_at)
+    if derived.kind != row.kind:
+        raise Conflict(
+            f"this record was a {row.kind} assessment and cannot become a {derived.kind} one"
+        )
+    subject = subjects.require_known(session, row.subject_id, lock=True)
+    before = snapshot(row)
+    row.performed_at = performed_at
+    row.performed_on = subjects.site_day(performed_at, subject.site_time_zone or "UTC")
+    row.inputs = derived.inputs
+    row.results = derived.results
+    row.metrics = derived.metrics
+    row.fhir_version_id = fhir_version_id
+    row.status = "recorded"
+    row.void_reason = None
+    row.recorded_at = datetime.now(UTC)
+    _apply(row, _assignment(subject, row, schedule_service.schedule_for(session, row.trial_id)))
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"assessment.{row.kind}.correct",
+        entity_type="assessment",
+        entity_id=str(row.id),
+        before=before,
+        after=snapshot(row),
+        reason=reason,
+    )
+    _announce(session, row)
+    return row
+
+
+def require(session: Session, assessment_id: uuid.UUID, *, lock: bool = False) -> AssessmentRow:
+    row = repository.assessment(session, assessment_id, lock=lock)
+    if row is None:
+        raise NotFound(f"no assessment {assessment_id}")
+    return row
+
+
+def void(session: Session, row: AssessmentRow, *, reason: str, actor: str) -> AssessmentRow:
+    """Void, never delete (ARCHITECTURE.md): the record stays, out of every statistic."""
+    if row.status == "voided":
+        raise Conflict("this assessment is already voided")
+    before = snapshot(row)
+    row.status = "voided"
+    row.void_reason = reason
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"assessment.{row.kind}.void",
+        entity_type="assessment",
+        entity_id=str(row.id),
+        before=before,
+        after=snapshot(row),
+        reason=reason,
+    )
+    _announce(session, row)
+    return row
+
+
+def reassign_visits(session: Session, subject: SubjectRow, *, actor: str) -> int:
+    """Recompute the visit of every assessment of the subject (after an infusion event or a
+    schedule change); returns how many changed. Each change is audited."""
+    schedule = schedule_service.schedule_for(session, subject.trial_id)
+    changed = 0
+    for row in repository.of_subject(session, subject.subject_id):
+        before = snapshot(row)
+        if _apply(row, _assignment(subject, row, schedule)):
+            changed += 1
+            session.flush()
+            audit.record(
+                session,
+                actor=actor,
+                action="assessment.visit_assigned",
+                entity_type="assessment",
+                entity_id=str(row.id),
+                before=before,
+                after=snapshot(row),
+                reason="visit recomputed from the subject's infusions and the visit schedule",
+            )
+    return changed

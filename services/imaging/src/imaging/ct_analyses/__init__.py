@@ -1,0 +1,1 @@
+"""Uploaded CT segmentations (NIfTI label maps, DICOM-SEG) measured by the worker."""

@@ -1,0 +1,418 @@
+"""CT segmentation uploads: stored with their database row or not at all; measured by the worker.
+
+The request only stores the file and queues the analysis. The worker claims queued analyses
+(`FOR UPDATE SKIP LOCKED`), marks them processing in a committed transaction of their own so the
+progress is visible, measures the file outside any transaction, and records the result (a CT
+assessment) or the error in a second transaction. A file that cannot be measured is deleted from
+storage; its analysis keeps the error. An analysis whose worker died is claimed again after the
+lease (settings.ct_analysis_lease_seconds).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import pydicom
+import structlog
+from pydicom.errors import InvalidDicomError
+from sqlalchemy.orm import Session, sessionmaker
+
+from doseline import audit, idempotency
+from doseline.errors import DoselineError, InvalidInput, NotFound
+from doseline.idempotency import StoredResponse
+from imaging.assessments import derivation
+from imaging.assessments import service as assessments
+from imaging.assessments.schemas import AssessmentOut
+from imaging.ct.dicom_seg import SegmentSelection, dicom_seg_volumes
+from imaging.ct.errors import UnreadableFileError, VolumetryError
+from imaging.ct.file_limits import ReadLimits
+from imaging.ct.label_map import LabelMapLabels, label_map_volumes
+from imaging.ct.volumetry import LesionOutsideLung, LungLesionVolumes
+from imaging.ct_analyses import repository
+from imaging.ct_analyses.models import CtAnalysisRow
+from imaging.ct_analyses.schemas import CtAnalysisOut
+from imaging.ct_analyses.storage import Incoming, ObjectStorage
+from imaging.subjects import service as subjects
+
+log = structlog.get_logger(__name__)
+
+SEGMENTATION_STORAGE_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"
+_NIFTI_HEADER_SIZES = (348, 540)
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    subject_id: str
+    performed_at: datetime
+    file_format: str
+    parameters: dict[str, Any]
+
+
+def _labels(values: list[int] | None, field: str) -> frozenset[int]:
+    if values is None:
+        return frozenset()
+    if any(value < 0 for value in values):
+        raise InvalidInput.at(["query", field], "labels and segment numbers are non-negative")
+    return frozenset(values)
+
+
+def validated_parameters(
+    *,
+    file_format: str,
+    lung_labels: list[int] | None,
+    lesion_labels: list[int] | None,
+    other_labels: list[int] | None,
+    lesion_outside_lung: str,
+) -> dict[str, Any]:
+    """Check the label or segment numbers before a byte of the file is stored."""
+    lung = _labels(lung_labels, "lung_labels")
+    lesion = _labels(lesion_labels, "lesion_labels")
+    other = _labels(other_labels, "other_labels")
+    try:
+        if file_format == "nifti":
+            LabelMapLabels(lung=lung, lesion=lesion, other=other)
+            if lesion_outside_lung != "count_as_lung":
+                raise InvalidInput.at(
+                    ["query", "lesion_outside_lung"],
+                    "a label map gives every voxel one label, so a lesion is inside the lung "
+                    "by construction; leave the policy at count_as_lung",
+                )
+        else:
+            if other:
+                raise InvalidInput.at(["query", "other_labels"], "applies to label maps only")
+            SegmentSelection(lung=lung, lesion=lesion)
+    except VolumetryError as error:
+        raise InvalidInput.at(["query", "lung_labels"], str(error)) from None
+    return {
+        "lung_labels": sorted(lung),
+        "lesion_labels": sorted(lesion),
+        "other_labels": sorted(other),
+        "lesion_outside_lung": lesion_outside_lung,
+    }
+
+
+def check_file_type(file_format: str, incoming: Incoming) -> None:
+    """Refuse at once a file that is plainly not what it claims to be (the worker reads it)."""
+    head = incoming.head
+    if incoming.size_bytes == 0:
+        raise InvalidInput("the upload is empty", slug="unreadable-file", title="Unreadable file")
+    if file_format == "nifti":
+        plain_nifti = len(head) >= 4 and (
+            int.from_bytes(head[:4], "little") in _NIFTI_HEADER_SIZES
+            or int.from_bytes(head[:4], "big") in _NIFTI_HEADER_SIZES
+        )
+        if not (head.startswith(_GZIP_MAGIC) or plain_nifti):
+            raise InvalidInput(
+                "the upload is not a NIfTI file (.nii or .nii.gz)",
+                slug="unreadable-file",
+                title="Unreadable file",
+            )
+    elif not (head.startswith(_ZIP_MAGIC) or head[128:132] == b"DICM"):
+        raise InvalidInput(
+            "the upload is neither a DICOM file (Part 10, 'DICM' at byte 128) nor a ZIP of a "
+            "DICOM-SEG and its source CT series",
+            slug="unreadable-file",
+            title="Unreadable file",
+        )
+
+
+def create(
+    sessions: sessionmaker[Session],
+    storage: ObjectStorage,
+    incoming: Incoming,
+    upload: UploadRequest,
+    *,
+    actor: str,
+    principal: str,
+    idempotency_key: str | None,
+    path: str,
+) -> StoredResponse:
+    """Store the object and its queued analysis together, or neither."""
+    committed_key: str | None = None
+    try:
+        check_file_type(upload.file_format, incoming)
+        with sessions() as session, session.begin():
+
+            def make() -> StoredResponse:
+                nonlocal committed_key
+                subject = subjects.require_known(session, upload.subject_id)
+                assessments.check_performed_at(upload.performed_at)
+                analysis_id = uuid.uuid4()
+                key = f"ct/{analysis_id}"
+                row = CtAnalysisRow(
+                    id=analysis_id,
+                    trial_id=subject.trial_id,
+                    subject_id=subject.subject_id,
+                    performed_at=upload.performed_at,
+                    file_format=upload.file_format,
+                    object_key=key,
+                    size_bytes=incoming.size_bytes,
+                    sha256=incoming.sha256,
+                    parameters=upload.parameters,
+                    status="queued",
+                    attempts=0,
+                    created_by=actor,
+                    created_at=datetime.now(UTC),
+                )
+                session.add(row)
+                session.flush()
+                audit.record(
+                    session,
+                    actor=actor,
+                    action="ct_analysis.upload",
+                    entity_type="ct_analysis",
+                    entity_id=str(row.id),
+                    after=_snapshot(row),
+                )
+                storage.commit(incoming, key)
+                committed_key = key
+                return StoredResponse(
+                    202,
+                    CtAnalysisOut.of(row, None).model_dump(mode="json"),
+                    {"Location": f"/v1/ct-analyses/{row.id}"},
+                )
+
+            # The file's hash stands for its content in the idempotency fingerprint.
+            return idempotency.run_once(
+                session,
+                key=idempotency_key,
+                principal=principal,
+                method="POST",
+                path=path,
+                payload={
+                    "performed_at": upload.performed_at,
+                    "file_format": upload.file_format,
+                    "parameters": upload.parameters,
+                    "sha256": incoming.sha256,
+                },
+                create=make,
+            )
+    except BaseException:
+        if committed_key is not None:
+            storage.delete(committed_key)
+        raise
+    finally:
+        storage.discard(incoming)
+
+
+def _snapshot(row: CtAnalysisRow) -> dict[str, Any]:
+    return {
+        "subject_id": row.subject_id,
+        "performed_at": row.performed_at,
+        "file_format": row.file_format,
+        "object_key": row.object_key,
+        "size_bytes": row.size_bytes,
+        "sha256": row.sha256,
+        "parameters": row.parameters,
+        "status": row.status,
+        "error": row.error,
+        "assessment_id": row.assessment_id,
+    }
+
+
+def read(session: Session, analysis_id: uuid.UUID) -> CtAnalysisOut:
+    row = repository.analysis(session, analysis_id)
+    if row is None:
+        raise NotFound(f"no CT analysis {analysis_id}")
+    assessment = (
+        None
+        if row.assessment_id is None
+        else AssessmentOut.of(assessments.require(session, row.assessment_id))
+    )
+    return CtAnalysisOut.of(row, assessment)
+
+
+def measure(
+    path: Path, file_format: str, parameters: dict[str, Any], limits: ReadLimits
+) -> LungLesionVolumes:
+    """Volumes of a stored upload (pure computation on the file; no database)."""
+    lung = frozenset(parameters["lung_labels"])
+    lesion = frozenset(parameters["lesion_labels"])
+    if file_format == "nifti":
+        labels = LabelMapLabels(
+            lung=lung, lesion=lesion, other=frozenset(parameters["other_labels"])
+        )
+        return label_map_volumes(path, labels, limits=limits)
+    selection = SegmentSelection(lung=lung, lesion=lesion)
+    policy = LesionOutsideLung(parameters["lesion_outside_lung"])
+    if not zipfile.is_zipfile(path):
+        return dicom_seg_volumes(path, selection, lesion_outside_lung=policy, limits=limits)
+    with TemporaryDirectory(prefix="ct-series-") as folder:
+        segmentation, sources = _unpack_series(path, Path(folder), limits)
+        return dicom_seg_volumes(
+            segmentation,
+            selection,
+            source_images=sources,
+            lesion_outside_lung=policy,
+            limits=limits,
+        )
+
+
+def _unpack_series(archive: Path, folder: Path, limits: ReadLimits) -> tuple[Path, list[Path]]:
+    """The one DICOM-SEG of a ZIP and the CT images beside it, extracted under our own names."""
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = [info for info in bundle.infolist() if not info.is_dir()]
+            # A ZIP can declare a small size and expand hugely: check before extracting.
+            expanded = sum(info.file_size for info in members)
+            if expanded > limits.max_file_bytes:
+                raise UnreadableFileError(
+                    f"the ZIP expands to {expanded} bytes, more than the limit of "
+                    f"{limits.max_file_bytes} bytes"
+                )
+            paths = []
+            for index, info in enumerate(members):
+                target = folder / f"{index:05d}.dcm"
+                with bundle.open(info) as source, target.open("wb") as output:
+                    output.write(source.read(limits.max_file_bytes + 1))
+                paths.append(target)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise UnreadableFileError(f"the ZIP cannot be read: {error}") from error
+    segmentations: list[Path] = []
+    images: list[Path] = []
+    for target in paths:
+        try:
+            dataset = pydicom.dcmread(target, stop_before_pixels=True)
+        except (InvalidDicomError, OSError, EOFError, ValueError) as error:
+            raise UnreadableFileError(
+                f"a file in the ZIP is not a DICOM file: {type(error).__name__}: {error}"
+            ) from error
+        sop_class = str(getattr(dataset, "SOPClassUID", ""))
+        (segmentations if sop_class == SEGMENTATION_STORAGE_SOP_CLASS else images).append(target)
+    if len(segmentations) != 1:
+        raise UnreadableFileError(
+            f"the ZIP holds {len(segmentations)} DICOM-SEG objects; it must hold exactly one, "
+            "with the CT images of its source series"
+        )
+    if not images:
+        raise UnreadableFileError("the ZIP holds a DICOM-SEG but no source CT images")
+    return segmentations[0], images
+
+
+def _claim(
+    sessions: sessionmaker[Session], now: datetime, lease: timedelta
+) -> CtAnalysisRow | None:
+    with sessions() as session, session.begin():
+        row = repository.claim_next(session, stale_before=now - lease)
+        if row is None:
+            return None
+        row.status = "processing"
+        row.attempts += 1
+        row.claimed_at = now
+        session.flush()
+        session.expunge(row)
+        return row
+
+
+def _finish(
+    sessions: sessionmaker[Session],
+    storage: ObjectStorage,
+    claimed: CtAnalysisRow,
+    outcome: LungLesionVolumes | str,
+    seconds: float,
+) -> None:
+    actor = f"worker <ct-analysis {claimed.id}>"
+    failed = False
+    with sessions() as session, session.begin():
+        row = repository.analysis(session, claimed.id, lock=True)
+        if row is None or row.status != "processing" or row.claimed_at != claimed.claimed_at:
+            return  # another worker took it over after the lease; its result stands
+        before = _snapshot(row)
+        if isinstance(outcome, str):
+            row.status = "failed"
+            row.error = outcome
+            failed = True
+        else:
+            derived = derivation.ct_from_volumes(
+                outcome,
+                {
+                    "file_format": row.file_format,
+                    "sha256": row.sha256,
+                    "parameters": row.parameters,
+                    "ct_analysis_id": str(row.id),
+                    "uploaded_by": row.created_by,
+                },
+            )
+            assessment = assessments.record(
+                session,
+                subject_id=row.subject_id,
+                performed_at=row.performed_at,
+                derived=derived,
+                source=row.file_format,
+                actor=actor,
+            )
+            row.status = "done"
+            row.assessment_id = assessment.id
+        row.finished_at = datetime.now(UTC)
+        row.processing_seconds = seconds
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action=f"ct_analysis.{row.status}",
+            entity_type="ct_analysis",
+            entity_id=str(row.id),
+            before=before,
+            after=_snapshot(row),
+        )
+    if failed:
+        # Nothing half-stored: the file that could not be measured does not stay in storage.
+        storage.delete(claimed.object_key)
+
+
+def process_next(
+    sessions: sessionmaker[Session],
+    storage: ObjectStorage,
+    *,
+    limits: ReadLimits,
+    lease: timedelta,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> uuid.UUID | None:
+    """Claim, measure and record one analysis; returns its id, or None when none is waiting."""
+    claimed = _claim(sessions, now(), lease)
+    if claimed is None:
+        return None
+    started = time.perf_counter()
+    outcome: LungLesionVolumes | str
+    try:
+        outcome = measure(
+            storage.local_path(claimed.object_key), claimed.file_format, claimed.parameters, limits
+        )
+    except VolumetryError as error:
+        outcome = f"{type(error).__name__}: {error}"
+    except Exception as error:  # a library's unexpected failure on a strange file
+        log.exception("ct_analysis.unexpected_error", analysis_id=str(claimed.id))
+        outcome = f"the file could not be measured ({type(error).__name__}: {error})"
+    seconds = time.perf_counter() - started
+    try:
+        _finish(sessions, storage, claimed, outcome, seconds)
+    except DoselineError as error:
+        # Recording the result was refused (e.g. the volumes are implausible): fail the analysis.
+        _finish(sessions, storage, claimed, f"{error.title}: {error.detail}", seconds)
+    return claimed.id
+
+
+def process_pending(
+    sessions: sessionmaker[Session],
+    storage: ObjectStorage,
+    *,
+    limits: ReadLimits,
+    lease: timedelta,
+    max_analyses: int = 20,
+) -> int:
+    processed = 0
+    while processed < max_analyses:
+        if process_next(sessions, storage, limits=limits, lease=lease) is None:
+            break
+        processed += 1
+    return processed

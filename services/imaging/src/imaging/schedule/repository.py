@@ -1,0 +1,17 @@
+"""Queries of trials' outcome settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from imaging.schedule.models import TrialSettingsRow
+
+
+def trial_settings(
+    session: Session, trial_id: str, *, lock: bool = False
+) -> TrialSettingsRow | None:
+    query = select(TrialSettingsRow).where(TrialSettingsRow.trial_id == trial_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()

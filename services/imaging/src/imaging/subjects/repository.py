@@ -1,0 +1,68 @@
+"""Queries of subjects and of the visits reported missed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from imaging.subjects.models import MissedVisitRow, SubjectRow
+
+
+def subject(session: Session, subject_id: str, *, lock: bool = False) -> SubjectRow | None:
+    query = select(SubjectRow).where(SubjectRow.subject_id == subject_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def lock_new_subject(session: Session, subject_id: str, trial_id: str) -> SubjectRow:
+    """The subject row, created if absent, locked for this transaction (events race)."""
+    session.execute(
+        insert(SubjectRow)
+        .values(subject_id=subject_id, trial_id=trial_id, highest_infusion_number=0, version=1)
+        .on_conflict_do_nothing(index_elements=[SubjectRow.subject_id])
+    )
+    row = subject(session, subject_id, lock=True)
+    if row is None:  # pragma: no cover - the insert above guarantees the row
+        raise LookupError(subject_id)
+    session.refresh(row)
+    return row
+
+
+def subjects_of_trial(session: Session, trial_id: str) -> Sequence[SubjectRow]:
+    return session.scalars(
+        select(SubjectRow).where(SubjectRow.trial_id == trial_id).order_by(SubjectRow.subject_id)
+    ).all()
+
+
+def subjects_after_last_infusion(session: Session) -> Sequence[SubjectRow]:
+    return session.scalars(
+        select(SubjectRow)
+        .where(SubjectRow.last_infusion_at.is_not(None), SubjectRow.site_time_zone.is_not(None))
+        .order_by(SubjectRow.subject_id)
+    ).all()
+
+
+def missed_visits(session: Session, subject_id: str) -> set[str]:
+    return set(
+        session.scalars(select(MissedVisitRow.visit).where(MissedVisitRow.subject_id == subject_id))
+    )
+
+
+def add_missed_visit(session: Session, row: MissedVisitRow) -> bool:
+    """Insert unless already reported (concurrent sweeps); True when this call inserted it."""
+    inserted = session.execute(
+        insert(MissedVisitRow)
+        .values(
+            subject_id=row.subject_id,
+            visit=row.visit,
+            target_on=row.target_on,
+            window_end=row.window_end,
+        )
+        .on_conflict_do_nothing()
+        .returning(MissedVisitRow.visit)
+    ).first()
+    return inserted is not None
