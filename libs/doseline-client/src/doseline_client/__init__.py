@@ -1,0 +1,1 @@
+"""Typed client for Doseline's event feed and webhook subscriptions, and a webhook verifier."""

@@ -1,0 +1,1 @@
+"""Doseline notifications service."""

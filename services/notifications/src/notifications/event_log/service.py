@@ -1,0 +1,102 @@
+"""Use cases of the event log: append a public event (and its deliveries), read the feed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from doseline.errors import InvalidInput, NotFound
+from doseline.events import Envelope
+from doseline.pagination import MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from notifications.deliveries import repository as deliveries
+from notifications.event_log import repository
+from notifications.event_log.cloudevent import cloudevent
+from notifications.event_log.models import LoggedEvent
+from notifications.event_log.patterns import InvalidPattern, check_pattern, matches_any
+from notifications.event_log.schemas import EventPage, FeedEvent
+from notifications.subscriptions import repository as subscriptions
+
+
+def append(session: Session, envelope: Envelope, *, now: datetime | None = None) -> int | None:
+    """Append a public event and schedule its webhook deliveries, in one transaction.
+
+    Returns the event's position, or None if the log already holds it (a redelivery, or a
+    second copy published under the same id): an event is logged and delivered once.
+    """
+    repository.lock_for_append(session)
+    position = repository.insert_if_new(session, envelope)
+    if position is None:
+        return None
+    due = now or datetime.now(UTC)
+    targets = [
+        subscription.id
+        for subscription in subscriptions.active(session)
+        if matches_any(subscription.event_types, envelope.type)
+    ]
+    deliveries.add_for_event(
+        session, position=position, event_id=envelope.id, subscription_ids=targets, due=due
+    )
+    return position
+
+
+def as_feed_event(event: LoggedEvent) -> FeedEvent:
+    return FeedEvent.model_validate(cloudevent(event.envelope, position=event.position))
+
+
+def _cursor_position(cursor: str | None) -> int:
+    decoded = decode_cursor(cursor)
+    if decoded is None:
+        return 0
+    position = decoded.get("p")
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+        raise InvalidInput.at(["query", "after"], "not a cursor this API issued")
+    return position
+
+
+def checked_patterns(patterns: Sequence[str], *, field: list[str | int]) -> list[str]:
+    checked: list[str] = []
+    for index, pattern in enumerate(patterns):
+        try:
+            checked.append(check_pattern(pattern))
+        except InvalidPattern as error:
+            raise InvalidInput.at([*field, index], str(error)) from None
+    return checked
+
+
+def feed(
+    session: Session,
+    *,
+    after: str | None,
+    limit: int,
+    types: Sequence[str],
+    trial_id: str | None,
+    subject_id: str | None,
+) -> EventPage:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput.at(["query", "limit"], f"between 1 and {MAX_PAGE_SIZE}")
+    start = _cursor_position(after)
+    patterns = checked_patterns(types, field=["query", "type"])
+    rows = repository.page_after(
+        session,
+        after=start,
+        limit=limit + 1,
+        patterns=patterns,
+        trial_id=trial_id,
+        subject_id=subject_id,
+    )
+    shown = rows[:limit]
+    last = shown[-1].position if shown else start
+    return EventPage(
+        items=[as_feed_event(row) for row in shown],
+        next_cursor=encode_cursor({"p": last}),
+        has_more=len(rows) > limit,
+    )
+
+
+def one(session: Session, event_id: str) -> FeedEvent:
+    event = repository.by_event_id(session, event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id!r} in the log")
+    return as_feed_event(event)

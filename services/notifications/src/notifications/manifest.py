@@ -1,0 +1,49 @@
+"""What the launcher, the CLI and the tests need to know to run the notifications service."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from doseline.consumers import Handler
+from doseline.manifest import PeriodicJob, ServiceManifest
+from doseline.routing import EVENT_LOG_ROUTE, consumed_by
+from doseline.settings import ServiceSettings
+from notifications.app import SUMMARY, create_app
+from notifications.db import schema
+from notifications.event_log.tasks import record_event_handler
+from notifications.publishing import publishing_for
+from notifications.settings import NotificationsSettings
+
+
+def _own(settings: ServiceSettings) -> NotificationsSettings:
+    if not isinstance(settings, NotificationsSettings):
+        raise TypeError("the notifications service runs with NotificationsSettings")
+    return settings
+
+
+def handlers(settings: ServiceSettings) -> Mapping[str, Handler]:
+    """Every public event (the routing table derives them from the contracts) → the log."""
+    record_event = record_event_handler(publishing_for(_own(settings)).after_append)
+    return {
+        event_type: record_event
+        for event_type, route in consumed_by("notifications").items()
+        if route == EVENT_LOG_ROUTE
+    }
+
+
+def periodic_jobs(settings: ServiceSettings) -> Sequence[PeriodicJob]:
+    return publishing_for(_own(settings)).jobs()
+
+
+SERVICE = ServiceManifest(
+    name="notifications",
+    port=8004,
+    schema=schema,
+    settings_class=NotificationsSettings,
+    create_app=create_app,  # type: ignore[arg-type]
+    migrations=Path(__file__).parent / "migrations",
+    handlers=handlers,
+    periodic_jobs=periodic_jobs,
+    summary=SUMMARY,
+)

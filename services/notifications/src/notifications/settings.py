@@ -1,0 +1,49 @@
+"""Settings of the notifications service (environment variables prefixed NOTIFICATIONS_)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network, IPv6Network
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from doseline.settings import ServiceSettings
+
+# Standard Webhooks v1.0.0, "Retry schedule": after the immediate attempt, retry after 5 s,
+# 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h: deliveries keep trying for about 3 days.
+STANDARD_WEBHOOKS_RETRY_SCHEDULE = (
+    5.0,
+    300.0,
+    1800.0,
+    7200.0,
+    18000.0,
+    36000.0,
+    50400.0,
+    72000.0,
+    86400.0,
+)
+
+
+class NotificationsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore", frozen=True)
+
+    service_name: ClassVar[str] = "notifications"
+
+    retry_schedule_seconds: tuple[float, ...] = Field(
+        default=STANDARD_WEBHOOKS_RETRY_SCHEDULE,
+        min_length=1,
+        description="Delays between attempts after the first; the last failure disables",
+    )
+    retry_jitter: float = Field(default=0.2, ge=0, lt=1, description="± fraction of each delay")
+    max_retry_after_seconds: float = Field(default=86400.0, gt=0)
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    delivery_threads: int = Field(default=8, ge=1, le=64)
+    response_excerpt_chars: int = Field(default=500, ge=0, le=10_000)
+    # Targets on loopback, private, link-local, multicast or reserved addresses are refused
+    # (SSRF) unless every address the host resolves to lies in one of these networks.
+    allowed_target_networks: tuple[IPv4Network | IPv6Network, ...] = ()
+    secret_overlap_hours: float = Field(
+        default=24.0, ge=0, le=24 * 30, description="How long a rotated secret stays valid"
+    )
+    topic_exchange: str = Field(default="doseline.events", min_length=1, max_length=200)

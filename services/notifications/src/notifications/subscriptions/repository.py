@@ -1,0 +1,72 @@
+"""Every query on subscriptions and their secrets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from notifications.subscriptions.models import Subscription, SubscriptionSecret
+
+
+def active(session: Session) -> list[Subscription]:
+    return list(
+        session.scalars(
+            select(Subscription).where(Subscription.active, Subscription.deleted_at.is_(None))
+        )
+    )
+
+
+def get(session: Session, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription | None:
+    query = select(Subscription).where(
+        Subscription.id == subscription_id, Subscription.deleted_at.is_(None)
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).first()
+
+
+def page_after(session: Session, *, after: uuid.UUID | None, limit: int) -> list[Subscription]:
+    query = select(Subscription).where(Subscription.deleted_at.is_(None))
+    if after is not None:
+        query = query.where(Subscription.id > after)
+    return list(session.scalars(query.order_by(Subscription.id).limit(limit)))
+
+
+def add(session: Session, subscription: Subscription) -> None:
+    session.add(subscription)
+    session.flush()
+
+
+def add_secret(session: Session, secret: SubscriptionSecret) -> None:
+    session.add(secret)
+    session.flush()
+
+
+def valid_secrets(
+    session: Session, subscription_id: uuid.UUID, *, at: datetime
+) -> list[SubscriptionSecret]:
+    """Secrets that sign at `at`: the current one and any rotated one still in its overlap."""
+    return list(
+        session.scalars(
+            select(SubscriptionSecret)
+            .where(
+                SubscriptionSecret.subscription_id == subscription_id,
+                or_(SubscriptionSecret.expires_at.is_(None), SubscriptionSecret.expires_at > at),
+            )
+            .order_by(SubscriptionSecret.created_at.desc())
+        )
+    )
+
+
+def current_secret(session: Session, subscription_id: uuid.UUID) -> SubscriptionSecret | None:
+    return session.scalars(
+        select(SubscriptionSecret)
+        .where(
+            SubscriptionSecret.subscription_id == subscription_id,
+            SubscriptionSecret.expires_at.is_(None),
+        )
+        .with_for_update()
+    ).first()

@@ -1,0 +1,119 @@
+"""Request and response models of the subscriptions API."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+EventTypePatterns = list[str]
+
+
+class SubscriptionCreate(_Strict):
+    url: str = Field(min_length=1, max_length=2000, description="https:// endpoint to POST to")
+    event_types: EventTypePatterns = Field(
+        min_length=1,
+        max_length=50,
+        description=(
+            "Event type patterns: `safety.dlt.confirmed`, `safety.dlt.*` (one word), "
+            "`safety.#` (any number of words), `#` (everything)"
+        ),
+        examples=[["safety.dlt.*", "safety.sae.#"]],
+    )
+    description: str = Field(default="", max_length=200)
+
+
+class SubscriptionUpdate(_Strict):
+    url: str | None = Field(default=None, min_length=1, max_length=2000)
+    event_types: EventTypePatterns | None = Field(default=None, min_length=1, max_length=50)
+    description: str | None = Field(default=None, max_length=200)
+    active: bool | None = Field(
+        default=None,
+        description="false pauses deliveries; true resumes them (and re-enables a disabled one)",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> SubscriptionUpdate:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of url, event_types, description, active")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class SecretInfo(BaseModel):
+    created_at: AwareDatetime
+    expires_at: AwareDatetime | None = Field(description="None for the current secret")
+
+
+class SubscriptionOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    description: str
+    event_types: list[str]
+    active: bool
+    disabled_reason: str | None
+    disabled_at: AwareDatetime | None
+    consecutive_failures: int
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    version: int
+    secrets: list[SecretInfo] = Field(description="When each signing secret was made and expires")
+
+
+class SubscriptionCreated(SubscriptionOut):
+    secret: str = Field(
+        description="The `whsec_` signing secret. Shown only now: store it with the receiver."
+    )
+
+
+class SubscriptionPage(BaseModel):
+    items: list[SubscriptionOut]
+    next_cursor: str | None = None
+
+
+class SecretRotation(_Strict):
+    overlap_hours: float | None = Field(
+        default=None,
+        ge=0,
+        le=720,
+        description="How long the old secret keeps signing (default from the settings)",
+    )
+
+
+class SecretRotated(BaseModel):
+    secret: str = Field(description="The new `whsec_` secret. Shown only now.")
+    previous_secret_expires_at: AwareDatetime | None
+
+
+class ReplayRequest(_Strict):
+    event_id: str | None = Field(default=None, min_length=1, max_length=64)
+    from_time: AwareDatetime | None = Field(
+        default=None, description="Replay events that occurred at or after this time"
+    )
+    to_time: AwareDatetime | None = Field(
+        default=None, description="… and before this time (exclusive)"
+    )
+
+    @model_validator(mode="after")
+    def _one_event_or_a_range(self) -> ReplayRequest:
+        if self.event_id is not None:
+            if self.from_time is not None or self.to_time is not None:
+                raise ValueError("send either event_id or from_time and to_time, not both")
+            return self
+        if self.from_time is None or self.to_time is None:
+            raise ValueError("send event_id, or both from_time and to_time")
+        if self.to_time <= self.from_time:
+            raise ValueError("to_time must be after from_time")
+        return self
+
+
+class ReplayScheduled(BaseModel):
+    scheduled: int = Field(description="Deliveries queued for an immediate attempt")
+    event_ids: list[str]
