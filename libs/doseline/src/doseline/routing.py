@@ -35,7 +35,9 @@ ROUTES: Mapping[str, tuple[Route, ...]] = {
         _to("safety", "on_tracer"),
         _to("imaging", "on_tracer"),
     ),
-    # Enrollment recomputes the escalation state from every DLT adjudication.
+    # Enrollment recomputes the escalation state from every DLT adjudication, and keeps a
+    # subject with a suspected DLT pending (never replaced) until it is adjudicated.
+    safety_events.DltSuspected.event_type: (_to("enrollment", "on_dlt_adjudicated"),),
     safety_events.DltConfirmed.event_type: (_to("enrollment", "on_dlt_adjudicated"),),
     safety_events.DltRuledOut.event_type: (_to("enrollment", "on_dlt_adjudicated"),),
     # Safety learns subjects, their hospital-id hashes and DLT windows from enrollment.

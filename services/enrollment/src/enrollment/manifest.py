@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from doseline import diagnostics
 from doseline.consumers import Handler
-from doseline.contracts.safety import DltConfirmed, DltRuledOut
+from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
 from doseline.contracts.system import TracerPing
 from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.settings import ServiceSettings
@@ -25,6 +25,7 @@ from enrollment.trials.service import bootstrap as bootstrap_trials
 def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
     return {
         TracerPing.event_type: diagnostics.on_tracer,
+        DltSuspected.event_type: on_dlt_adjudicated,
         DltConfirmed.event_type: on_dlt_adjudicated,
         DltRuledOut.event_type: on_dlt_adjudicated,
     }

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from doseline.auth import Role
-from doseline.contracts.safety import DltConfirmed, DltRuledOut
+from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
 from doseline.events import Envelope
 from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 from enrollment.escalation_state.tasks import on_dlt_adjudicated
@@ -151,3 +151,38 @@ def test_a_state_change_before_both_signatures_supersedes_the_decision(site: Sit
         )
     )
     assert [d["status"] for d in decisions] == ["superseded", "pending"]
+
+
+def suspicion(subject_id: str, *, sequence: int) -> Envelope:
+    return DltSuspected(
+        trial_id=TRIAL,
+        subject_id=subject_id,
+        dlt_id="DLT-1",
+        ae_id="AE-1",
+        ae_version=1,
+        term_code="10035742",
+        term="Pneumonitis",
+        grade=4,
+        baseline_grade=2,
+        attribution="probable",
+        study_day=9,
+        rules=["DLT-PNEUMONITIS"],
+        adjudication_sequence=sequence,
+    ).envelope(source="urn:doseline:safety", subject=None, correlation_id="test")
+
+
+def test_a_suspected_dlt_keeps_the_window_open_and_the_subject_unreplaced(site: Site) -> None:
+    subject_id = site.enrolled_subject()
+    site.treat(subject_id, days=(-12, -9, -6))
+    deliver(site, suspicion(subject_id, sequence=1))
+    with site.sessions() as session, session.begin():
+        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    state = site.escalation()
+    assert level(state, 1)["evaluable_patients"] == 0
+    assert level(state, 1)["open_slots"] == 2
+    deliver(site, adjudication(subject_id, confirmed=True, sequence=2))
+    with site.sessions() as session, session.begin():
+        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    state = site.escalation()
+    assert (level(state, 1)["evaluable_patients"], level(state, 1)["dlts"]) == (1, 1)
+    assert level(state, 1)["open_slots"] == 2

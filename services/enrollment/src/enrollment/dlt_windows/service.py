@@ -66,14 +66,17 @@ def close_due_windows(session: Session, now: datetime) -> int:
                 days=protocol.dlt_window.days,
             )
             with_dlt = escalation_repository.confirmed_dlt_subjects(session, [window.subject_id])
+            suspected = escalation_repository.suspected_dlt_subjects(session, [window.subject_id])
             assessment = assess_evaluability(
                 protocol.evaluability,
                 dates,
                 infusions_received=dosing_repository.given_count(session, window.subject_id),
                 confirmed_dlt=window.subject_id in with_dlt,
                 today=today,
+                suspected_dlt_pending=window.subject_id in suspected,
             )
             if assessment.status is Evaluability.PENDING:
+                # A suspected DLT awaits adjudication: neither evaluable nor replaced yet.
                 continue
             window.status = "closed"
             window.evaluable = assessment.evaluable

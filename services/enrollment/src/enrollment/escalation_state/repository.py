@@ -62,6 +62,18 @@ def confirmed_dlt_subjects(session: Session, subject_ids: Sequence[str]) -> set[
     return set(rows)
 
 
+def suspected_dlt_subjects(session: Session, subject_ids: Sequence[str]) -> set[str]:
+    """Subjects with a DLT suspected and not yet adjudicated."""
+    if not subject_ids:
+        return set()
+    rows = session.scalars(
+        select(DltFact.subject_id).where(
+            DltFact.subject_id.in_(subject_ids), DltFact.status == "suspected"
+        )
+    )
+    return set(rows)
+
+
 def mark_matched(session: Session, subject_ids: Sequence[str]) -> None:
     if subject_ids:
         session.execute(

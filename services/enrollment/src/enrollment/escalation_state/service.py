@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 import structlog
 from sqlalchemy.orm import Session
@@ -281,13 +282,16 @@ def _decision_record(row: EscalationDecision) -> dict[str, object]:
     }
 
 
+DltStatus = Literal["suspected", "confirmed", "ruled_out"]
+
+
 @dataclass(frozen=True)
 class DltAdjudication:
     trial_id: str
     subject_id: str
     dlt_id: str
     ae_id: str
-    confirmed: bool
+    status: DltStatus
     adjudication_sequence: int
     grade: int
     study_day: int
@@ -314,7 +318,7 @@ def apply_dlt_adjudication(
             "dlt_id": adjudication.dlt_id,
             "trial_id": adjudication.trial_id,
             "subject_id": adjudication.subject_id,
-            "status": "confirmed" if adjudication.confirmed else "ruled_out",
+            "status": adjudication.status,
             "adjudication_sequence": adjudication.adjudication_sequence,
             "ae_id": adjudication.ae_id,
             "grade": adjudication.grade,
@@ -347,7 +351,7 @@ def apply_dlt_adjudication(
         entity_id=adjudication.dlt_id,
         after={
             "subject_id": adjudication.subject_id,
-            "status": "confirmed" if adjudication.confirmed else "ruled_out",
+            "status": adjudication.status,
             "adjudication_sequence": adjudication.adjudication_sequence,
             "event_id": adjudication.event_id,
             "matched": matched,
@@ -357,8 +361,7 @@ def apply_dlt_adjudication(
         recompute(
             session,
             trial_id=adjudication.trial_id,
-            cause=f"DLT {adjudication.dlt_id} "
-            + ("confirmed" if adjudication.confirmed else "ruled out"),
+            cause=f"DLT {adjudication.dlt_id} {adjudication.status.replace('_', ' ')}",
             now=now,
         )
     return True

@@ -1,4 +1,4 @@
-"""Consumer of the safety service's DLT adjudications (confirmed, ruled out)."""
+"""Consumer of the safety service's DLT events: suspected, confirmed, ruled out."""
 
 from __future__ import annotations
 
@@ -6,18 +6,31 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from doseline.contracts.safety import DltConfirmed, DltRuledOut
+from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
 from doseline.events import Envelope
-from enrollment.escalation_state.service import DltAdjudication, apply_dlt_adjudication
+from enrollment.escalation_state.service import (
+    DltAdjudication,
+    DltStatus,
+    apply_dlt_adjudication,
+)
 
 
 def on_dlt_adjudicated(session: Session, envelope: Envelope) -> None:
-    """Apply the adjudication if it is the newest for its DLT (any order of arrival)."""
-    data: DltConfirmed | DltRuledOut
+    """Apply the event if it is the newest for its DLT (any order of arrival)."""
+    data: DltSuspected | DltConfirmed | DltRuledOut
     if envelope.type == DltConfirmed.event_type:
         data = DltConfirmed.from_envelope(envelope)
-    else:
+    elif envelope.type == DltRuledOut.event_type:
         data = DltRuledOut.from_envelope(envelope)
+    else:
+        data = DltSuspected.from_envelope(envelope)
+    status: DltStatus = (
+        "confirmed"
+        if isinstance(data, DltConfirmed)
+        else "ruled_out"
+        if isinstance(data, DltRuledOut)
+        else "suspected"
+    )
     apply_dlt_adjudication(
         session,
         DltAdjudication(
@@ -25,11 +38,12 @@ def on_dlt_adjudicated(session: Session, envelope: Envelope) -> None:
             subject_id=data.subject_id,
             dlt_id=data.dlt_id,
             ae_id=data.ae_id,
-            confirmed=isinstance(data, DltConfirmed),
+            status=status,
             adjudication_sequence=data.adjudication_sequence,
             grade=data.grade,
             study_day=data.study_day,
-            adjudicated_at=data.adjudicated_at,
+            # A suspicion is not adjudicated yet: the time it was raised stands in.
+            adjudicated_at=envelope.time if isinstance(data, DltSuspected) else data.adjudicated_at,
             event_id=envelope.id,
         ),
         now=datetime.now(UTC),
