@@ -102,6 +102,10 @@ _FACT_WORDS: Final[Mapping[Fact, tuple[str, str]]] = MappingProxyType(
             "above 40.0 °C for more than 24 hours",
             "above 40.0 °C for 24 hours or less",
         ),
+        Fact.AT_MYOCARDIAL_INFARCTION_LEVEL: (
+            "at or above the assay's myocardial-infarction level",
+            "below the assay's myocardial-infarction level",
+        ),
     }
 )
 
@@ -110,7 +114,6 @@ _MISSING_WORDS: Final[Mapping[str, str]] = MappingProxyType(
         "lln": "LLN (lower limit of normal)",
         "uln": "ULN (upper limit of normal)",
         "baseline": "baseline value",
-        "mi_level": "assay's myocardial-infarction level",
         "peak_temperature_celsius": "peak temperature (°C)",
         "collection_hours": "collection period (hours)",
     }
@@ -255,7 +258,6 @@ class _Inputs:
     lln: Decimal | None
     uln: Decimal | None
     baseline: Decimal | None
-    mi_level: Decimal | None
     peak_temperature_celsius: Decimal | None
     collection_hours: Decimal | None
     facts: Mapping[Fact, bool | None]
@@ -326,8 +328,6 @@ def _reference(reference: Reference, inputs: _Inputs) -> tuple[Decimal | None, s
             return inputs.uln, "uln"
         case Reference.BASELINE:
             return inputs.baseline, "baseline"
-        case Reference.MI_LEVEL:
-            return inputs.mi_level, "mi_level"
 
 
 def _holds(left: Decimal, op: Op, right: Decimal) -> bool:
@@ -489,7 +489,6 @@ def _working_inputs(
         lln=scaled(lln),
         uln=scaled(uln),
         baseline=scaled(baseline),
-        mi_level=scaled(context.mi_level),
         peak_temperature_celsius=context.peak_temperature_celsius,
         collection_hours=context.collection_hours,
         facts=facts,
@@ -611,6 +610,9 @@ def grade_lab(
             if context.hours_above_40_celsius is None
             else context.hours_above_40_celsius > _FEVER_GRADE_4_HOURS
         ),
+        Fact.AT_MYOCARDIAL_INFARCTION_LEVEL: (
+            None if context.mi_level is None else value >= context.mi_level
+        ),
     }
     if Fact.BASELINE_NORMAL in referenced and baseline_normal is None:
         derived, words = _derive_baseline_normal(criteria, baseline, lln, uln, unit)
@@ -690,6 +692,7 @@ _FACT_QUESTION: Final[Mapping[Fact, str]] = MappingProxyType(
             "whether a temperature ≥38 °C was sustained for more than one hour"
         ),
         Fact.ABOVE_40_CELSIUS_OVER_24_HOURS: "how many hours the temperature was above 40.0 °C",
+        Fact.AT_MYOCARDIAL_INFARCTION_LEVEL: "the assay's myocardial-infarction level",
     }
 )
 
@@ -698,9 +701,15 @@ _Runner = Callable[[Mapping[Fact, bool]], _Pass]
 
 def _fact_input(fact: Fact) -> str:
     """The `grade_lab` / `LabContext` input that answers a fact."""
-    if fact is Fact.ABOVE_40_CELSIUS_OVER_24_HOURS:
-        return "hours_above_40_celsius"
-    return fact.value
+    return _FACT_INPUTS.get(fact, fact.value)
+
+
+_FACT_INPUTS: Final[Mapping[Fact, str]] = MappingProxyType(
+    {
+        Fact.ABOVE_40_CELSIUS_OVER_24_HOURS: "hours_above_40_celsius",
+        Fact.AT_MYOCARDIAL_INFARCTION_LEVEL: "mi_level",
+    }
+)
 
 
 def _rank(outcome: _Pass) -> tuple[bool, int, int]:

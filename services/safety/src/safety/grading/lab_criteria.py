@@ -136,7 +136,6 @@ class Reference(Enum):
     LLN = "LLN"
     ULN = "ULN"
     BASELINE = "baseline"
-    MI_LEVEL = "manufacturer's myocardial infarction level"
 
 
 class Op(Enum):
@@ -163,6 +162,7 @@ class Fact(StrEnum):
     PREVIOUSLY_NORMAL = "previously_normal"
     SUSTAINED_FEVER_OVER_ONE_HOUR = "sustained_fever_over_one_hour"
     ABOVE_40_CELSIUS_OVER_24_HOURS = "above_40_celsius_over_24_hours"
+    AT_MYOCARDIAL_INFARCTION_LEVEL = "at_myocardial_infarction_level"
 
 
 @dataclass(frozen=True)
@@ -1005,7 +1005,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                         "Levels above the upper limit of normal and below the level of myocardial "
                         "infarction as defined by the manufacturer",
                         gt("1", _ULN),
-                        lt("1", Reference.MI_LEVEL),
+                        when=no(Fact.AT_MYOCARDIAL_INFARCTION_LEVEL),
                     ),
                 ),
                 grade(
@@ -1013,12 +1013,15 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                     alt(
                         "Levels consistent with myocardial infarction as defined by the "
                         "manufacturer",
-                        ge("1", Reference.MI_LEVEL),
+                        gt("1", _ULN),
+                        when=yes(Fact.AT_MYOCARDIAL_INFARCTION_LEVEL),
                     ),
                 ),
             ),
             notes=(
-                "The assay manufacturer's myocardial-infarction cut-off is an input (mi_level).",
+                "The assay manufacturer's myocardial-infarction level is an input (mi_level, in "
+                "the value's unit); a level at or above it is 'consistent with myocardial "
+                "infarction'.",
             ),
         )
         for term, name, code, measurement in (

@@ -168,8 +168,15 @@ for _unit_, _spellings in _SPELLINGS.items():
 ALL_UNITS: Final = tuple(_SPELLINGS)
 
 
+# "G/L" is giga per litre in French laboratories and would read as grams per litre once
+# case-folded; it is refused rather than guessed.
+_AMBIGUOUS: Final = frozenset({"G/L", "G/l"})
+
+
 def parse_unit(text: str) -> Unit:
     """The unit a laboratory spelling means; `UnknownUnitError` if it is not recognised."""
+    if "".join(text.split()) in _AMBIGUOUS:
+        raise UnknownUnitError(f"unit {text!r} is ambiguous (giga or grams per litre)")
     unit = _BY_SPELLING.get(_key(text))
     if unit is None:
         raise UnknownUnitError(f"unit {text!r} is not recognised")
