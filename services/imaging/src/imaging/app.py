@@ -9,6 +9,7 @@ from doseline.http import build_app
 from imaging.assessments import endpoints as assessments
 from imaging.ct_analyses import endpoints as ct_analyses
 from imaging.db import schema
+from imaging.reports import endpoints as reports
 from imaging.schedule import endpoints as schedule
 from imaging.settings import ImagingSettings
 from imaging.subjects import endpoints as subjects
@@ -36,5 +37,6 @@ def create_app(settings: ImagingSettings | None = None) -> FastAPI:
             subjects.router,
             assessments.router,
             ct_analyses.router,
+            reports.router,
         ],
     )
