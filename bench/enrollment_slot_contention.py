@@ -86,13 +86,17 @@ def eligible_subject(client: TestClient) -> str:
         "INC-05": {"value": 54},
         "INC-06": {"value": True, "evidence_date": day(-20)},
     }
+    screened = client.post(
+        f"/v1/subjects/{sid}/screenings",
+        json={"screened_on": day(-19), "answers": answers},
+        headers=headers(Role.COORDINATOR, "n"),
+    )
+    screening = ok(screened, 201)
     ok(
         client.post(
-            f"/v1/subjects/{sid}/screenings",
-            json={"screened_on": day(-19), "answers": answers},
-            headers=headers(Role.COORDINATOR, "n"),
-        ),
-        201,
+            f"/v1/subjects/{sid}/screenings/{screening['id']}/sign-off",
+            headers={**headers(Role.INVESTIGATOR, "i"), "If-Match": screened.headers["ETag"]},
+        )
     )
     return sid
 

@@ -72,18 +72,24 @@ class Clinic:
                 headers={**coordinator, "If-Match": read.headers["ETag"]},
             )
         )
-        screening = self.ok(
-            self.api.post(
-                f"/v1/subjects/{sid}/screenings",
-                json={
-                    "screened_on": self.site_day(-19).isoformat(),
-                    "answers": eligible_answers(self.site_day(-25), self.site_day(-20)),
-                },
-                headers=self.headers(Role.COORDINATOR, "nurse-wang"),
-            ),
-            201,
+        screened = self.api.post(
+            f"/v1/subjects/{sid}/screenings",
+            json={
+                "screened_on": self.site_day(-19).isoformat(),
+                "answers": eligible_answers(self.site_day(-25), self.site_day(-20)),
+            },
+            headers=self.headers(Role.COORDINATOR, "nurse-wang"),
         )
+        screening = self.ok(screened, 201)
         assert screening["status"] == "eligible", screening
+        self.ok(
+            self.api.post(
+                f"/v1/subjects/{sid}/screenings/{screening['id']}/sign-off",
+                headers=self.headers(
+                    Role.INVESTIGATOR, "dr-li", **{"If-Match": screened.headers["ETag"]}
+                ),
+            )
+        )
         self.ok(
             self.api.post(
                 f"/v1/trials/{TRIAL}/enrolments",

@@ -74,23 +74,28 @@ class Site:
         )
 
     def screen(self, subject_id: str, answers: dict[str, Any] | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = self.ok(
-            self.api.post(
-                f"/v1/subjects/{subject_id}/screenings",
-                json={
-                    "screened_on": self.site_day(-19).isoformat(),
-                    "answers": answers or eligible_answers(self.site_day(-25), self.site_day(-20)),
-                },
-                headers=self.as_(Role.COORDINATOR, "nurse"),
-            ),
-            201,
+        response = self.api.post(
+            f"/v1/subjects/{subject_id}/screenings",
+            json={
+                "screened_on": self.site_day(-19).isoformat(),
+                "answers": answers or eligible_answers(self.site_day(-25), self.site_day(-20)),
+            },
+            headers=self.as_(Role.COORDINATOR, "nurse"),
         )
+        body: dict[str, Any] = self.ok(response, 201)
+        body["etag"] = response.headers["ETag"]
         return body
+
+    def sign_off(self, subject_id: str, screening: dict[str, Any]) -> Any:
+        return self.api.post(
+            f"/v1/subjects/{subject_id}/screenings/{screening['id']}/sign-off",
+            headers=self.as_(Role.INVESTIGATOR, "dr-li", **{"If-Match": screening["etag"]}),
+        )
 
     def eligible_subject(self) -> str:
         subject_id = self.register()
         self.consent(subject_id)
-        self.screen(subject_id)
+        self.ok(self.sign_off(subject_id, self.screen(subject_id)))
         return subject_id
 
     def enrol(self, subject_id: str) -> Any:

@@ -232,3 +232,24 @@ def test_a_monitor_cannot_enrol(site: Site) -> None:
         403,
         "forbidden",
     )
+
+
+def test_enrolment_waits_for_the_investigators_sign_off(site: Site) -> None:
+    subject_id = site.register()
+    site.consent(subject_id)
+    screening = site.screen(subject_id)
+    refused(site, lambda: site.enrol(subject_id), 409, "eligibility-not-signed-off")
+    coordinator_sign_off = site.api.post(
+        f"/v1/subjects/{subject_id}/screenings/{screening['id']}/sign-off",
+        headers=site.as_(Role.COORDINATOR, "nurse", **{"If-Match": screening["etag"]}),
+    )
+    assert coordinator_sign_off.status_code == 403
+    signed = site.ok(site.sign_off(subject_id, screening))
+    assert signed["signed_off_by"] == "dr-li <dr-li>"
+    site.ok(site.enrol(subject_id), 201)
+
+
+def test_an_incomplete_screening_cannot_be_signed_off(site: Site) -> None:
+    subject_id = site.register()
+    screening = site.screen(subject_id, {"INC-01": {"value": True}})
+    refused(site, lambda: site.sign_off(subject_id, screening), 409, "screening-incomplete")

@@ -107,6 +107,12 @@ def _enrollable_subject(session: Session, trial: Trial, subject_id: str) -> Subj
             title="Subject not eligible",
             extra={"reasons": screening.reasons},
         )
+    if screening.signed_off_at is None:
+        raise Conflict(
+            f"the eligibility of subject {subject_id} is not signed off; an investigator signs"
+            " off the screening before enrolment",
+            slug="eligibility-not-signed-off",
+        )
     return subject
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.etags import etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
 from enrollment.screening import service
@@ -18,6 +20,7 @@ from enrollment.screening.schemas import ScreeningCreate, ScreeningOut
 router = APIRouter(tags=["screening"])
 
 Screener = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.INVESTIGATOR))]
+Investigator = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR))]
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 
 
@@ -33,6 +36,8 @@ def screening_out(row: Screening) -> ScreeningOut:
         protocol_hash=row.protocol_hash,
         recorded_by=row.recorded_by,
         recorded_at=row.recorded_at,
+        signed_off_by=row.signed_off_by,
+        signed_off_at=row.signed_off_at,
     )
 
 
@@ -59,7 +64,9 @@ def record_screening(
             principal=principal,
             now=datetime.now(UTC),
         )
-        return StoredResponse(201, screening_out(row).model_dump(mode="json"))
+        return StoredResponse(
+            201, screening_out(row).model_dump(mode="json"), {"ETag": etag(row.version)}
+        )
 
     stored = run_once(
         session,
@@ -71,6 +78,31 @@ def record_screening(
         create=create,
     )
     return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/screenings/{screening_id}/sign-off",
+    response_model=ScreeningOut,
+    summary="Investigator sign-off of the eligibility verdict (If-Match); enrolment needs it",
+)
+def sign_off(
+    subject_id: str,
+    screening_id: uuid.UUID,
+    session: DbSession,
+    principal: Investigator,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> JSONResponse:
+    row = service.sign_off(
+        session,
+        subject_id=subject_id,
+        screening_id=screening_id,
+        if_match=if_match,
+        principal=principal,
+        now=datetime.now(UTC),
+    )
+    return JSONResponse(
+        screening_out(row).model_dump(mode="json"), headers={"ETag": etag(row.version)}
+    )
 
 
 @router.get(

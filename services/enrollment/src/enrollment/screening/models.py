@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, String, func
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +29,13 @@ class Screening(Base):
     protocol_version: Mapped[str] = mapped_column(String(40))
     protocol_hash: Mapped[str] = mapped_column(String(80))
     recorded_by: Mapped[str] = mapped_column(String(200))
+    # An investigator's sign-off of the eligibility verdict; enrolment waits for it.
+    signed_off_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    signed_off_by_subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

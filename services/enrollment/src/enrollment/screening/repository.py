@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,12 @@ def latest_screening(session: Session, subject_id: str) -> Screening | None:
         .where(Screening.subject_id == subject_id)
         .order_by(Screening.recorded_at.desc())
         .limit(1)
+    ).first()
+
+
+def get_screening(session: Session, screening_id: uuid.UUID) -> Screening | None:
+    return session.scalars(
+        select(Screening).where(Screening.id == screening_id).with_for_update()
     ).first()
 
 

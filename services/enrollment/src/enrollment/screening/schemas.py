@@ -40,3 +40,5 @@ class ScreeningOut(BaseModel):
     protocol_hash: str
     recorded_by: str
     recorded_at: datetime
+    signed_off_by: str | None
+    signed_off_at: datetime | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from doseline import audit, outbox
 from doseline.auth import Principal
 from doseline.contracts.enrollment import SubjectScreened
 from doseline.errors import Conflict, InvalidInput, NotFound
+from doseline.etags import check_if_match
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.service import site_today
 from enrollment.screening import repository
@@ -111,6 +113,54 @@ def record_screening(
             ),
             subject=f"subjects/{subject_id}",
         )
+    return screening
+
+
+def sign_off(
+    session: Session,
+    *,
+    subject_id: str,
+    screening_id: uuid.UUID,
+    if_match: str | None,
+    principal: Principal,
+    now: datetime,
+) -> Screening:
+    """An investigator signs off the eligibility verdict of the subject's latest screening."""
+    screening = repository.get_screening(session, screening_id)
+    if screening is None or screening.subject_id != subject_id:
+        raise NotFound(f"subject {subject_id} has no screening {screening_id}")
+    check_if_match(if_match, current_version=screening.version)
+    latest = repository.latest_screening(session, subject_id)
+    if latest is None or latest.id != screening.id:
+        raise Conflict(
+            "a later screening of this subject exists; sign off that one",
+            slug="screening-superseded",
+        )
+    if screening.status == Eligibility.INCOMPLETE.value:
+        raise Conflict(
+            "the screening is incomplete: answer every criterion first: "
+            + "; ".join(screening.reasons),
+            slug="screening-incomplete",
+        )
+    if screening.signed_off_at is not None:
+        raise Conflict("this screening is already signed off", slug="already-signed-off")
+    screening.signed_off_by = principal.audit_name
+    screening.signed_off_by_subject = principal.subject
+    screening.signed_off_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.audit_name,
+        action="screening.sign_off",
+        entity_type="subject",
+        entity_id=subject_id,
+        before={"signed_off_by": None},
+        after={
+            "screening_id": str(screening.id),
+            "status": screening.status,
+            "signed_off_at": now,
+        },
+    )
     return screening
 
 
