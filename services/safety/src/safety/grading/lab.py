@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
@@ -278,7 +278,7 @@ class _Pass:
     missing: frozenset[str]
     matched: Alternative | None
     excluded: Exclusion | None = None
-    maybe_excluded: frozenset[str] = field(default=frozenset())
+    maybe_excluded: frozenset[str] = frozenset()
 
     @property
     def key(self) -> tuple[object, ...]:
