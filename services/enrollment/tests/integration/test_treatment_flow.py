@@ -238,3 +238,69 @@ def test_bootstrap_creates_hdmsc_rp_01_once(site: Site) -> None:
         assert SERVICE.bootstrap is not None
         lines = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
     assert lines == ["trial HDMSC-RP-01 already exists"]
+
+
+def test_a_non_evaluable_subject_is_not_replaced_once_the_cap_is_reached(site: Site) -> None:
+    document = (PROTOCOLS_DIR / "hdmsc-rp-01.yaml").read_text(encoding="utf-8")
+    capped = document.replace('version: "1.0"', 'version: "1.0-cap3"').replace("cap: 15", "cap: 3")
+    read = site.api.get(f"/v1/trials/{TRIAL}", headers=site.as_(Role.MONITOR, "m"))
+    site.ok(
+        site.api.put(
+            f"/v1/trials/{TRIAL}/protocol",
+            json={"protocol_yaml": capped, "reason": "cap lowered for this test"},
+            headers=site.as_(Role.ADMIN, "admin", **{"If-Match": read.headers["ETag"]}),
+        )
+    )
+    subjects = [site.enrolled_subject() for _ in range(3)]
+    site.treat(subjects[0], days=(-12, -9, -6))
+    for subject_id in subjects[1:]:
+        site.treat(subject_id)
+    close_windows(site)
+    closed = outbox_events(site, "enrollment.dlt_window.closed")
+    assert [e["evaluable"] for e in closed] == [False, True, True]
+    assert site.escalation()["dose_levels"][0]["open_slots"] == 0
+    late = site.eligible_subject()
+    refused = site.enrol(late)
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "/problems/enrolment-cap-reached"
+
+
+def test_an_infusion_record_is_corrected_with_a_reason_and_the_current_etag(site: Site) -> None:
+    subject_id = site.enrolled_subject()
+    site.ok(site.weigh(subject_id), 201)
+    prepared = site.prepare(subject_id, 1)
+    site.ok(site.verify(prepared))
+    infused = site.infuse(subject_id, -12, prepared.json()["dose_cells"])
+    record = site.ok(infused, 201)
+    path = f"/v1/infusions/{record['id']}"
+    change = {"product_lot": "LOT-8", "reason": "lot number mistyped at the bedside"}
+    corrected = site.api.patch(
+        path,
+        json=change,
+        headers=site.as_(Role.PHARMACIST, "pharm-zhao", **{"If-Match": infused.headers["ETag"]}),
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["product_lot"] == "LOT-8"
+    assert corrected.headers["ETag"] != infused.headers["ETag"]
+    stale = site.api.patch(
+        path,
+        json=change,
+        headers=site.as_(Role.PHARMACIST, "pharm-zhao", **{"If-Match": infused.headers["ETag"]}),
+    )
+    assert stale.status_code == 412
+    no_reason = site.api.patch(
+        path,
+        json={"product_lot": "LOT-9"},
+        headers=site.as_(Role.PHARMACIST, "pharm-zhao", **{"If-Match": corrected.headers["ETag"]}),
+    )
+    assert no_reason.status_code == 422
+    with site.engine.connect() as connection:
+        audit = connection.execute(
+            text(
+                "SELECT before, after, reason FROM enrollment.audit_log"
+                " WHERE action = 'infusion.correct'"
+            )
+        ).one()
+    assert audit.before["product_lot"] == "LOT-7"
+    assert audit.after["product_lot"] == "LOT-8"
+    assert audit.reason == "lot number mistyped at the bedside"

@@ -161,6 +161,14 @@ def enrol(
     cohort = repository.lock_latest_cohort(session, trial_id)
     if cohort is None:
         raise Conflict(f"trial {trial_id} has no cohort", slug="no-open-cohort")
+    protocol = protocol_of(session, trial)
+    # Only one cohort takes patients at a time, so the cohort lock also guards the cap.
+    in_trial = repository.trial_enrolled_count(session, trial_id)
+    if in_trial >= protocol.enrolment.cap:
+        raise Conflict(
+            f"the trial has enrolled {in_trial} subjects, its cap of {protocol.enrolment.cap}",
+            slug="enrolment-cap-reached",
+        )
     enrolled = repository.enrolled_count(session, cohort.id)
     reservations = repository.active_reservations(session, cohort.id, now=now)
     own = next((r for r in reservations if r.subject_id == subject_id), None)
@@ -179,7 +187,6 @@ def enrol(
                 f" ({', '.join(e.subject_id for e in queue[:free])})",
                 slug="waitlist-order",
             )
-    protocol = protocol_of(session, trial)
     enrolment = Enrolment(
         trial_id=trial_id,
         subject_id=subject_id,

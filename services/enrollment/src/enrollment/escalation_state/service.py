@@ -23,6 +23,7 @@ from doseline.contracts.enrollment import (
     TrialCompleted,
 )
 from doseline.errors import Conflict, DoselineError, Forbidden, NotFound
+from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts import service as cohorts_service
 from enrollment.cohorts.models import Cohort
 from enrollment.escalation_state import repository
@@ -549,6 +550,15 @@ def open_next_cohort(
         )
     assert decision.next_dose is not None
     assert decision.next_cohort_size is not None
+    cap = protocol_of(session, trial).enrolment.cap
+    enrolled = cohorts_repository.trial_enrolled_count(session, trial_id)
+    if enrolled + decision.next_cohort_size > cap:
+        raise Conflict(
+            f"cohort {last.number + 1} needs {decision.next_cohort_size} subjects, but"
+            f" {enrolled} of the cap of {cap} are enrolled; the protocol cannot continue as"
+            " decided: amend it or stop the trial",
+            slug="enrolment-cap-reached",
+        )
     decision.next_cohort_opened = True
     return cohorts_service.open_cohort(
         session,
