@@ -11,6 +11,7 @@ from safety.adverse_events import endpoints as adverse_events
 from safety.catalogue import endpoints as catalogue
 from safety.db import schema
 from safety.ehr import endpoints as ehr
+from safety.grading_assistance import endpoints as grading
 from safety.settings import SafetySettings
 from safety.subjects import endpoints as subjects
 
@@ -36,6 +37,7 @@ def create_app(settings: SafetySettings | None = None) -> FastAPI:
             adverse_events.router,
             adjudication.router,
             ehr.router,
+            grading.router,
             subjects.router,
         ],
     )

@@ -74,15 +74,21 @@ def _treat(client: TestClient, auth: TokenFactory) -> str:
         "INC-05": {"value": 54},
         "INC-06": {"value": True, "evidence_date": _site_day(-20).isoformat()},
     }
-    screening = _ok(
-        client.post(
-            f"/v1/subjects/{sid}/screenings",
-            json={"screened_on": _site_day(-19).isoformat(), "answers": answers},
-            headers=_headers(auth, Role.COORDINATOR, "nurse-wang"),
-        ),
-        201,
+    screened = client.post(
+        f"/v1/subjects/{sid}/screenings",
+        json={"screened_on": _site_day(-19).isoformat(), "answers": answers},
+        headers=_headers(auth, Role.COORDINATOR, "nurse-wang"),
     )
+    screening = _ok(screened, 201)
     assert screening["status"] == "eligible", screening
+    _ok(
+        client.post(
+            f"/v1/subjects/{sid}/screenings/{screening['id']}/sign-off",
+            headers=_headers(
+                auth, Role.INVESTIGATOR, "dr-li", **{"If-Match": screened.headers["ETag"]}
+            ),
+        )
+    )
     _ok(
         client.post(
             f"/v1/trials/{TRIAL}/enrolments",

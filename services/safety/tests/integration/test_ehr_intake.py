@@ -298,3 +298,20 @@ def test_rejecting_a_proposal_needs_a_reason_and_an_investigator(lab: Desk) -> N
     )
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["status"] == "rejected"
+
+
+def test_a_bundle_of_1000_observations_posted_twice_creates_each_proposed_ae_once(
+    lab: Desk,
+) -> None:
+    values = [0.4, 0.8, 1.2, 1.6, 3.0]  # grades 4, 3, 2, 1, 0
+    resources = [
+        observation(f"anc-{n}", value=values[n % len(values)], low=1.8, high=7.5)
+        for n in range(1000)
+    ]
+    first = post(lab, bundle(*resources))
+    assert first.status_code == 200, first.text
+    assert first.json()["counts"] == {"proposed": 800, "graded": 200}
+    second = post(lab, bundle(*resources))
+    assert second.json()["counts"] == {"duplicate": 1000}
+    with lab.db() as session:
+        assert session.scalar(select(func.count()).select_from(ProposedAdverseEventRow)) == 800

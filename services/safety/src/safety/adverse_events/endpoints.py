@@ -20,6 +20,7 @@ from doseline.pagination import Page, decode_cursor, page_of
 from safety.adverse_events import repository, service
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.adverse_events.schemas import (
+    AdverseEventContent,
     AdverseEventFollowUp,
     AdverseEventIn,
     AdverseEventOut,
@@ -28,6 +29,7 @@ from safety.adverse_events.schemas import (
     SaeClockOut,
     SponsorReportIn,
 )
+from safety.grading_assistance import service as assistance
 
 router = APIRouter(tags=["adverse events"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
@@ -50,7 +52,14 @@ def report_adverse_event(
 ) -> JSONResponse:
     def create() -> StoredResponse:
         now = datetime.now(UTC)
-        ae = service.report(session, body, actor=principal.audit_name, source="site", now=now)
+        ae = service.report(
+            session,
+            body,
+            actor=principal.audit_name,
+            source="site",
+            now=now,
+            proposed=_proposed(body),
+        )
         return StoredResponse(
             201,
             adverse_event_out(session, ae, now=now).model_dump(mode="json"),
@@ -129,7 +138,13 @@ def follow_up_adverse_event(
     check_if_match(if_match, current_version=ae.version)
     now = datetime.now(UTC)
     service.follow_up(
-        session, ae, body, reason=body.reason_for_change, actor=principal.audit_name, now=now
+        session,
+        ae,
+        body,
+        reason=body.reason_for_change,
+        actor=principal.audit_name,
+        now=now,
+        proposed=_proposed(body),
     )
     response.headers["ETag"] = etag(ae.version)
     return adverse_event_out(session, ae, now=now)
@@ -192,6 +207,14 @@ def grade_disagreements(trial_id: str, session: DbSession, _: Reader) -> list[Gr
     ]
 
 
+def _proposed(body: AdverseEventContent) -> service.ProposedGrade | None:
+    if body.clinical_answers is None:
+        return None
+    return assistance.proposal_from_answers(
+        body.term_code, body.clinical_answers, loc=["body", "clinical_answers"]
+    )
+
+
 def adverse_event_out(
     session: Session, ae: AdverseEventRow, *, now: datetime, with_versions: bool = False
 ) -> AdverseEventOut:
@@ -233,6 +256,7 @@ def version_out(version: AdverseEventVersionRow) -> AdverseEventVersionOut:
         "grade": version.grade,
         "proposed_grade": version.proposed_grade,
         "proposed_grade_reason": version.proposed_grade_reason,
+        "grading_basis": version.grading_basis,
         "seriousness": list(version.seriousness),
         "attribution": version.attribution,
         "expected": version.expected,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
@@ -65,6 +65,13 @@ class AdverseEventContent(BaseModel):
     )
     action_taken: ActionTaken
     outcome: Outcome
+    clinical_answers: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Answers to the term's grading form (GET /v1/grading/clinical); the grade they "
+            "propose is stored beside yours, and overlapping reaction terms are flagged"
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> AdverseEventContent:
@@ -105,6 +112,7 @@ class AdverseEventVersionOut(BaseModel):
     grade: int
     proposed_grade: int | None
     proposed_grade_reason: str | None
+    grading_basis: dict[str, Any] | None
     seriousness: list[str]
     attribution: str
     expected: bool | None

@@ -1,0 +1,1 @@
+"""Grading assistance over HTTP: the question forms, proposed grades, the reaction-overlap flag."""

@@ -1,0 +1,110 @@
+"""Proposed grades from structured answers (clinical terms) or a number (lab terms).
+
+The pure graders decide; this module parses the API's answers into their typed models, maps
+MedDRA codes to the clinical terms, and shapes what is stored beside the investigator's grade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from decimal import Decimal
+from typing import Any, Final
+
+from pydantic import TypeAdapter, ValidationError
+
+from doseline.errors import InvalidInput
+from safety.adverse_events.service import ProposedGrade
+from safety.grading.clinical import (
+    ANSWER_MODELS,
+    Answers,
+    ClinicalGrade,
+    ClinicalTerm,
+    grade_clinical,
+)
+from safety.grading.lab import LabGrade, grade_lab
+
+# MedDRA code of each clinically graded term, read from the graders themselves.
+CLINICAL_TERM_BY_CODE: Final[dict[str, ClinicalTerm]] = {
+    grade_clinical(model()).meddra_code: term for term, model in ANSWER_MODELS.items()
+}
+
+
+def parse_answers(term: ClinicalTerm, answers: dict[str, Any], *, loc: list[str]) -> Answers:
+    model = ANSWER_MODELS[term]
+    known = {field.name for field in fields(model)}
+    unknown = sorted(set(answers) - known)
+    if unknown:
+        raise InvalidInput.at(
+            [*loc, unknown[0]],
+            f"not a question of {term.value}; its questions are {', '.join(sorted(known))}",
+        )
+    try:
+        parsed: Answers = TypeAdapter(model).validate_python(answers)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidInput.at([*loc, *[str(p) for p in first["loc"]]], first["msg"]) from None
+    return parsed
+
+
+def clinical_grade(term: ClinicalTerm, answers: dict[str, Any], *, loc: list[str]) -> ClinicalGrade:
+    return grade_clinical(parse_answers(term, answers, loc=loc))
+
+
+def proposal_from_answers(
+    term_code: str, answers: dict[str, Any], *, loc: list[str]
+) -> ProposedGrade:
+    """The proposed grade of an AE report that carries the term's structured answers."""
+    term = CLINICAL_TERM_BY_CODE.get(term_code)
+    if term is None:
+        codes = ", ".join(sorted(CLINICAL_TERM_BY_CODE))
+        raise InvalidInput.at(
+            loc,
+            f"MedDRA {term_code} has no structured grading form; forms exist for {codes}",
+        )
+    graded = clinical_grade(term, answers, loc=loc)
+    return ProposedGrade(
+        grade=graded.grade if graded.grade is not None and graded.grade >= 1 else None,
+        reason=graded.reason,
+        basis={"kind": "clinical", "answers": answers, **clinical_grade_json(graded)},
+    )
+
+
+def clinical_grade_json(graded: ClinicalGrade) -> dict[str, Any]:
+    return {
+        "term": graded.term.value,
+        "ctcae_term": graded.ctcae_term,
+        "meddra_code": graded.meddra_code,
+        "ctcae_version": graded.ctcae_version,
+        "grade": graded.grade,
+        "reason": graded.reason,
+        "decided_by": list(graded.decided_by),
+        "possible_grades": list(graded.possible_grades),
+        "missing": list(graded.missing),
+        "overlap": None
+        if graded.overlap is None
+        else {
+            "message": graded.overlap.message,
+            "candidates": [
+                {**asdict(candidate), "term": candidate.term.value}
+                for candidate in graded.overlap.candidates
+            ],
+        },
+    }
+
+
+def lab_grade(
+    term: str,
+    value: Decimal,
+    unit: str,
+    *,
+    lln: Decimal | None,
+    uln: Decimal | None,
+    baseline: Decimal | None,
+    baseline_normal: bool | None,
+) -> LabGrade:
+    try:
+        return grade_lab(
+            term, value, unit, lln=lln, uln=uln, baseline=baseline, baseline_normal=baseline_normal
+        )
+    except ValueError as error:
+        raise InvalidInput.at(["body", "term"], str(error)) from None
