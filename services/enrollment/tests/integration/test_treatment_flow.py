@@ -304,3 +304,17 @@ def test_an_infusion_record_is_corrected_with_a_reason_and_the_current_etag(site
     assert audit.before["product_lot"] == "LOT-7"
     assert audit.after["product_lot"] == "LOT-8"
     assert audit.reason == "lot number mistyped at the bedside"
+
+
+def test_a_weight_taken_after_the_first_infusion_does_not_change_the_series_dose(
+    site: Site,
+) -> None:
+    subject_id = site.enrolled_subject()
+    site.ok(site.weigh(subject_id, kg="62.5"), 201)
+    first = site.prepare(subject_id, 1)
+    site.ok(site.verify(first))
+    site.ok(site.infuse(subject_id, -12, first.json()["dose_cells"]), 201)
+    site.ok(site.weigh(subject_id, kg="80", offset_days=-10), 201)
+    second = site.ok(site.prepare(subject_id, 2), 201)
+    assert second["dose_cells"] == first.json()["dose_cells"]
+    assert Decimal(second["weight_kg"]) == Decimal("62.5")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,17 @@ def latest_weight(session: Session, subject_id: str) -> WeightMeasurement | None
     return session.scalars(
         select(WeightMeasurement)
         .where(WeightMeasurement.subject_id == subject_id)
+        .order_by(WeightMeasurement.measured_on.desc(), WeightMeasurement.recorded_at.desc())
+        .limit(1)
+    ).first()
+
+
+def latest_weight_on_or_before(
+    session: Session, subject_id: str, day: date
+) -> WeightMeasurement | None:
+    return session.scalars(
+        select(WeightMeasurement)
+        .where(WeightMeasurement.subject_id == subject_id, WeightMeasurement.measured_on <= day)
         .order_by(WeightMeasurement.measured_on.desc(), WeightMeasurement.recorded_at.desc())
         .limit(1)
     ).first()

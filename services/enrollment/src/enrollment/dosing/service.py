@@ -119,6 +119,18 @@ def _first_given(session: Session, subject_id: str) -> Infusion | None:
     return given[0] if given else None
 
 
+def _dosing_weight(session: Session, subject_id: str, first_on: date) -> WeightMeasurement | None:
+    """The weight that doses the whole series: the one infusion 1 was prepared with, or before
+    infusion 1 the latest measured on or before its day (PROTOCOL.md: one weight, measured at
+    most 7 days before the first infusion). A weight taken later never changes the dose."""
+    first_preparation = repository.preparation_for(session, subject_id, 1)
+    if first_preparation is not None:
+        return repository.get_weight(session, first_preparation.weight_measurement_id)
+    return repository.latest_weight_on_or_before(
+        session, subject_id, first_on
+    ) or repository.latest_weight(session, subject_id)
+
+
 def prepare_dose(
     session: Session,
     *,
@@ -154,7 +166,7 @@ def prepare_dose(
             "give the planned date of the first infusion: the weight must be measured at most"
             f" {protocol.dosing.weight.max_age_days} days before it",
         )
-    weight = repository.latest_weight(session, subject_id)
+    weight = _dosing_weight(session, subject_id, first_on)
     if weight is None:
         raise Conflict(
             f"subject {subject_id} has no body weight; record one first", slug="weight-required"
