@@ -9,6 +9,7 @@ from doseline.http import build_app
 from imaging.assessments import endpoints as assessments
 from imaging.ct_analyses import endpoints as ct_analyses
 from imaging.db import schema
+from imaging.fhir import endpoints as fhir
 from imaging.reports import endpoints as reports
 from imaging.schedule import endpoints as schedule
 from imaging.settings import ImagingSettings
@@ -38,5 +39,6 @@ def create_app(settings: ImagingSettings | None = None) -> FastAPI:
             assessments.router,
             ct_analyses.router,
             reports.router,
+            fhir.router,
         ],
     )

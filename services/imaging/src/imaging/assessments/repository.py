@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from imaging.assessments.models import AssessmentRow
@@ -19,6 +19,13 @@ def assessment(
     if lock:
         query = query.with_for_update()
     return session.scalars(query).first()
+
+
+def lock_fhir_observation(session: Session, observation_id: str) -> None:
+    """Serialise deliveries of one FHIR Observation id, including its first one."""
+    session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext(f"imaging.fhir.{observation_id}")))
+    )
 
 
 def by_fhir_observation(session: Session, observation_id: str) -> AssessmentRow | None:

@@ -49,3 +49,14 @@ class MissedVisitRow(Base):
     reported_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class SubjectHospitalIdRow(Base):
+    """A keyed hash of one hospital identifier of a subject, for matching FHIR results."""
+
+    __tablename__ = "subject_hospital_ids"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(
+        ForeignKey("subjects.subject_id", ondelete="RESTRICT"), index=True
+    )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from imaging.subjects.models import MissedVisitRow, SubjectRow
+from imaging.subjects.models import MissedVisitRow, SubjectHospitalIdRow, SubjectRow
 
 
 def subject(session: Session, subject_id: str, *, lock: bool = False) -> SubjectRow | None:
@@ -66,3 +66,17 @@ def add_missed_visit(session: Session, row: MissedVisitRow) -> bool:
         .returning(MissedVisitRow.visit)
     ).first()
     return inserted is not None
+
+
+def add_hospital_hashes(session: Session, subject_id: str, hashes: Iterable[str]) -> None:
+    values = [{"id_hash": h, "subject_id": subject_id} for h in hashes]
+    if values:
+        session.execute(insert(SubjectHospitalIdRow).values(values).on_conflict_do_nothing())
+
+
+def subject_by_hospital_hash(session: Session, id_hash: str) -> SubjectRow | None:
+    return session.scalars(
+        select(SubjectRow)
+        .join(SubjectHospitalIdRow, SubjectHospitalIdRow.subject_id == SubjectRow.subject_id)
+        .where(SubjectHospitalIdRow.id_hash == id_hash)
+    ).first()

@@ -48,6 +48,7 @@ def record_enrolment(session: Session, event: SubjectEnrolled) -> SubjectRow:
     row.dose_level = event.dose_level
     row.enrolled_at = event.enrolled_at
     row.site_time_zone = event.site_time_zone
+    repository.add_hospital_hashes(session, event.subject_id, event.hospital_id_hashes)
     session.flush()
     audit.record(
         session,
