@@ -315,3 +315,9 @@ def test_a_bundle_of_1000_observations_posted_twice_creates_each_proposed_ae_onc
     assert second.json()["counts"] == {"duplicate": 1000}
     with lab.db() as session:
         assert session.scalar(select(func.count()).select_from(ProposedAdverseEventRow)) == 800
+
+
+def test_the_same_observation_twice_in_one_bundle_is_one_proposal(lab: Desk) -> None:
+    response = post(lab, bundle(observation(), observation()))
+    assert outcomes(response) == ["proposed", "duplicate"]
+    assert "earlier in this Bundle" in response.json()["entries"][1]["detail"]

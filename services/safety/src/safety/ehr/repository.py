@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from safety.ehr.models import LabObservationRow, ProposedAdverseEventRow
@@ -18,6 +18,18 @@ def observation(session: Session, observation_id: str, version_id: str) -> LabOb
             LabObservationRow.version_id == version_id,
         )
     ).first()
+
+
+def received_keys(session: Session, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (Observation id, versionId) pairs were received before."""
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(LabObservationRow.observation_id, LabObservationRow.version_id).where(
+            tuple_(LabObservationRow.observation_id, LabObservationRow.version_id).in_(sorted(keys))
+        )
+    ).all()
+    return {(row.observation_id, row.version_id) for row in rows}
 
 
 def proposal_for_observation(

@@ -107,31 +107,79 @@ def resources_of(payload: Any) -> list[tuple[int, Any]]:
 def intake(
     session: Session, payload: Any, *, identifier_key: str, actor: str, now: datetime
 ) -> IntakeResult:
+    resources = resources_of(payload)
+    # One query finds every (id, versionId) received before, so a re-delivered Bundle is cheap.
+    keys = {key for _, resource in resources if (key := _raw_key(resource)) is not None}
+    received = repository.received_keys(session, keys)
+    seen: set[tuple[str, str]] = set()
     entries: list[IntakeEntry] = []
-    for index, resource in resources_of(payload):
-        savepoint = session.begin_nested()
-        try:
-            entry = _process(
+    for index, resource in resources:
+        key = _raw_key(resource)
+        if key is not None and (key in received or key in seen):
+            where = "received before" if key in received else "earlier in this Bundle"
+            entries.append(
+                IntakeEntry(
+                    index=index,
+                    observation_id=key[0],
+                    version_id=key[1],
+                    outcome="duplicate",
+                    status="200 OK",
+                    detail=f"this Observation version was {where}",
+                )
+            )
+            continue
+        if key is not None:
+            seen.add(key)
+        entries.append(
+            _process_isolated(
                 session, index, resource, identifier_key=identifier_key, actor=actor, now=now
             )
-            savepoint.commit()
-        except EntryRejected as rejected:
-            savepoint.rollback()
-            entry = _rejected(index, resource, rejected.detail, rejected.status)
-        except DoselineError as error:
-            savepoint.rollback()
-            entry = _rejected(index, resource, error.detail, f"{error.status} {error.title}")
-        except IntegrityError:
-            # The same Observation delivered concurrently by another request: it got there first.
-            savepoint.rollback()
-            entry = _rejected(
-                index,
-                resource,
-                "delivered concurrently by another request; resend to see its outcome",
-                "409 Conflict",
-            )
-        entries.append(entry)
+        )
     return IntakeResult(entries=entries, counts=dict(Counter(e.outcome for e in entries)))
+
+
+def _raw_key(resource: Any) -> tuple[str, str] | None:
+    if not isinstance(resource, dict):
+        return None
+    observation_id, meta = resource.get("id"), resource.get("meta")
+    version_id = meta.get("versionId") if isinstance(meta, dict) else None
+    if isinstance(observation_id, str) and isinstance(version_id, str):
+        return observation_id, version_id
+    return None
+
+
+def _process_isolated(
+    session: Session,
+    index: int,
+    resource: Any,
+    *,
+    identifier_key: str,
+    actor: str,
+    now: datetime,
+) -> IntakeEntry:
+    """One entry in its own savepoint: a rejected entry leaves nothing behind."""
+    savepoint = session.begin_nested()
+    try:
+        entry = _process(
+            session, index, resource, identifier_key=identifier_key, actor=actor, now=now
+        )
+        savepoint.commit()
+    except EntryRejected as rejected:
+        savepoint.rollback()
+        entry = _rejected(index, resource, rejected.detail, rejected.status)
+    except DoselineError as error:
+        savepoint.rollback()
+        entry = _rejected(index, resource, error.detail, f"{error.status} {error.title}")
+    except IntegrityError:
+        # The same Observation delivered concurrently by another request: it got there first.
+        savepoint.rollback()
+        entry = _rejected(
+            index,
+            resource,
+            "delivered concurrently by another request; resend to see its outcome",
+            "409 Conflict",
+        )
+    return entry
 
 
 def _rejected(index: int, resource: Any, detail: str, status: str) -> IntakeEntry:
