@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from doseline.errors import NotFound
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
 from enrollment.cohorts import repository, service
-from enrollment.cohorts.models import Cohort, SlotReservation
+from enrollment.cohorts.models import SlotReservation
 from enrollment.cohorts.schemas import (
     CohortOut,
     EnrolmentCreate,
@@ -34,18 +35,16 @@ Opener = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.INVES
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 
 
-def cohort_out(session: Session, cohort: Cohort, now: datetime) -> CohortOut:
-    enrolled = repository.enrolled_count(session, cohort.id)
-    reserved = len(repository.active_reservations(session, cohort.id, now=now))
-    free = cohort.slots - enrolled - reserved if cohort.status == "open" else 0
+def cohort_out(summary: service.CohortSummary) -> CohortOut:
+    cohort = summary.cohort
     return CohortOut(
         number=cohort.number,
         dose_level=cohort.dose_level,
         planned_size=cohort.planned_size,
         slots=cohort.slots,
-        enrolled=enrolled,
-        reserved=reserved,
-        open_slots=max(free, 0),
+        enrolled=summary.enrolled,
+        reserved=summary.reserved,
+        open_slots=summary.free,
         status=cohort.status,
         opened_at=cohort.opened_at,
     )
@@ -57,9 +56,8 @@ def _idempotent(
     principal: Principal,
     key: str | None,
     payload: object,
-    create: object,
+    create: Callable[[], StoredResponse],
 ) -> JSONResponse:
-    assert callable(create)
     stored = run_once(
         session,
         key=key,
@@ -117,10 +115,10 @@ def enrol(
 
 @router.get("/cohorts", response_model=list[CohortOut], summary="Cohorts and their slots")
 def list_cohorts(trial_id: str, session: DbSession, _: Reader) -> list[CohortOut]:
-    if trials_repository.get_trial(session, trial_id) is None:
-        raise NotFound(f"no trial {trial_id}")
-    now = datetime.now(UTC)
-    return [cohort_out(session, c, now) for c in repository.cohorts_of(session, trial_id)]
+    return [
+        cohort_out(summary)
+        for summary in service.cohorts_of(session, trial_id=trial_id, now=datetime.now(UTC))
+    ]
 
 
 @router.post(
@@ -142,7 +140,8 @@ def open_next_cohort(
         cohort = escalation_service.open_next_cohort(
             session, trial_id=trial_id, principal=principal, now=now
         )
-        return StoredResponse(201, cohort_out(session, cohort, now).model_dump(mode="json"))
+        summary = service.summarise(session, cohort, now=now)
+        return StoredResponse(201, cohort_out(summary).model_dump(mode="json"))
 
     return _idempotent(session, request, principal, key, {}, create)
 

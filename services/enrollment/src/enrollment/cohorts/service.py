@@ -8,6 +8,7 @@ slot_number)` and `UNIQUE (subject_id)` constraints are the second line of defen
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -73,6 +74,32 @@ def open_cohort(
         subject=f"trials/{trial.id}/cohorts/{number}",
     )
     return cohort
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    cohort: Cohort
+    enrolled: int
+    reserved: int
+    free: int
+
+
+def free_slots(session: Session, cohort: Cohort, *, now: datetime) -> int:
+    """Slots a new subject could take now: none unless the cohort is open."""
+    return summarise(session, cohort, now=now).free
+
+
+def summarise(session: Session, cohort: Cohort, *, now: datetime) -> CohortSummary:
+    enrolled = repository.enrolled_count(session, cohort.id)
+    reserved = len(repository.active_reservations(session, cohort.id, now=now))
+    free = cohort.slots - enrolled - reserved if cohort.status == "open" else 0
+    return CohortSummary(cohort=cohort, enrolled=enrolled, reserved=reserved, free=max(free, 0))
+
+
+def cohorts_of(session: Session, *, trial_id: str, now: datetime) -> list[CohortSummary]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    return [summarise(session, c, now=now) for c in repository.cohorts_of(session, trial_id)]
 
 
 def site_today(trial: Trial, now: datetime) -> date:

@@ -15,7 +15,6 @@ from doseline.errors import NotFound
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
 from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
-from enrollment.cohorts import repository as cohorts_repository
 from enrollment.escalation_state import repository, service
 from enrollment.escalation_state.models import EscalationDecision, EscalationHistory
 from enrollment.escalation_state.schemas import (
@@ -28,7 +27,6 @@ from enrollment.escalation_state.schemas import (
     SignatureOut,
 )
 from enrollment.trials import repository as trials_repository
-from enrollment.trials.protocols import protocol_of
 
 router = APIRouter(prefix="/v1/trials/{trial_id}/escalation", tags=["escalation"])
 
@@ -102,29 +100,17 @@ def escalation_state(trial_id: str, session: DbSession, _: Reader) -> Escalation
     history = repository.latest_history(session, trial_id)
     if trial is None or state is None or history is None:
         raise NotFound(f"no trial {trial_id}")
-    protocol = protocol_of(session, trial)
-    facts = service.gather_facts(session, trial_id)
-    now = datetime.now(UTC)
-    levels = []
-    for level in protocol.dose_escalation.dose_levels:
-        subjects = [s for c in facts.cohorts if c.dose_level == level.level for s in c.subjects]
-        open_slots = 0
-        for cohort in facts.cohort_rows:
-            if cohort.dose_level == level.level and cohort.status == "open":
-                taken = cohorts_repository.enrolled_count(session, cohort.id) + len(
-                    cohorts_repository.active_reservations(session, cohort.id, now=now)
-                )
-                open_slots += max(cohort.slots - taken, 0)
-        levels.append(
-            DoseLevelState(
-                dose_level=level.level,
-                per_kg=level.per_kg,
-                patients=len(subjects),
-                evaluable_patients=sum(1 for s in subjects if s.complete),
-                dlts=sum(1 for s in subjects if s.dlt),
-                open_slots=open_slots,
-            )
+    levels = [
+        DoseLevelState(
+            dose_level=summary.dose_level,
+            per_kg=summary.per_kg,
+            patients=summary.patients,
+            evaluable_patients=summary.evaluable_patients,
+            dlts=summary.dlts,
+            open_slots=summary.open_slots,
         )
+        for summary in service.dose_level_summaries(session, trial, now=datetime.now(UTC))
+    ]
     pending = repository.pending_decision(session, trial_id)
     return EscalationStateOut(
         trial_id=trial_id,

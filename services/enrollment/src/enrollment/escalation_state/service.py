@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Literal
 
 import structlog
@@ -93,6 +94,45 @@ def gather_facts(session: Session, trial_id: str) -> TrialFacts:
         for row in cohort_rows
     )
     return TrialFacts(cohorts=cohorts, cohort_rows=tuple(cohort_rows))
+
+
+@dataclass(frozen=True)
+class DoseLevelSummary:
+    """What the escalation view shows for one dose level."""
+
+    dose_level: int
+    per_kg: Decimal
+    patients: int
+    evaluable_patients: int
+    dlts: int
+    open_slots: int
+
+
+def dose_level_summaries(
+    session: Session, trial: Trial, *, now: datetime
+) -> list[DoseLevelSummary]:
+    """Per dose level: subjects enrolled, DLT-evaluable so far, with a DLT, and open slots."""
+    protocol = protocol_of(session, trial)
+    facts = gather_facts(session, trial.id)
+    summaries = []
+    for level in protocol.dose_escalation.dose_levels:
+        subjects = [s for c in facts.cohorts if c.dose_level == level.level for s in c.subjects]
+        open_slots = sum(
+            cohorts_service.free_slots(session, cohort, now=now)
+            for cohort in facts.cohort_rows
+            if cohort.dose_level == level.level
+        )
+        summaries.append(
+            DoseLevelSummary(
+                dose_level=level.level,
+                per_kg=level.per_kg,
+                patients=len(subjects),
+                evaluable_patients=sum(1 for s in subjects if s.complete),
+                dlts=sum(1 for s in subjects if s.dlt),
+                open_slots=open_slots,
+            )
+        )
+    return summaries
 
 
 def initialise(session: Session, *, trial: Trial, now: datetime) -> EscalationHistory:
