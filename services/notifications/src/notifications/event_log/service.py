@@ -30,9 +30,11 @@ def append(session: Session, envelope: Envelope, *, now: datetime | None = None)
     if position is None:
         return None
     due = now or datetime.now(UTC)
+    # Paused and disabled subscriptions collect deliveries too (they are not attempted), so
+    # re-enabling one sends everything it missed, in order, without a manual replay.
     targets = [
         subscription.id
-        for subscription in subscriptions.active(session)
+        for subscription in subscriptions.not_deleted(session)
         if matches_any(subscription.event_types, envelope.type)
     ]
     deliveries.add_for_event(

@@ -11,12 +11,9 @@ from sqlalchemy.orm import Session
 from notifications.subscriptions.models import Subscription, SubscriptionSecret
 
 
-def active(session: Session) -> list[Subscription]:
-    return list(
-        session.scalars(
-            select(Subscription).where(Subscription.active, Subscription.deleted_at.is_(None))
-        )
-    )
+def not_deleted(session: Session) -> list[Subscription]:
+    """Active, paused and disabled subscriptions: all of them collect deliveries."""
+    return list(session.scalars(select(Subscription).where(Subscription.deleted_at.is_(None))))
 
 
 def get(session: Session, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription | None:
