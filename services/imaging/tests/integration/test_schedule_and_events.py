@@ -1,0 +1,256 @@
+"""Visit schedules per trial, enrollment's events over the broker, missed visits, the worker."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from doseline import outbox
+from doseline.auth import Role
+from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.schema import ServiceSchema
+from doseline.testing.plugin import EventPump
+from imaging.ct_analyses import repository as ct_repository
+from imaging.manifest import SERVICE
+from imaging.subjects import tasks
+
+from .conftest import DAY_1, LAST_INFUSION_DAY, SITE_ZONE, SUBJECT, TRIAL, Desk, at_site
+from .test_ct_uploads import acceptance_masks, analysis, label_map_bytes, upload
+
+ROOM_AIR_GAS = {"ph": 7.40, "pao2": 80, "paco2": 40, "fio2": 0.21}
+SCHEDULE_PATH = f"/v1/trials/{TRIAL}/visit-schedule"
+
+
+def schedule_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "follow_up": [
+            {"code": "month_1", "months_after_last_infusion": 1, "window_days": 3},
+            {"code": "month_6", "months_after_last_infusion": 6, "window_days": 14},
+        ],
+        "reason": "protocol amendment 2: narrower month-1 window",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_bootstrap_registers_hdmsc_rp_01_defaults(desk: Desk) -> None:
+    response = desk.client.get(SCHEDULE_PATH, headers=desk.auth(Role.MONITOR))
+    assert response.status_code == 200, response.text
+    visits = {v["code"]: v for v in response.json()["follow_up"]}
+    assert [v["months_after_last_infusion"] for v in visits.values()] == [1, 2, 3, 6, 12]
+    assert visits["month_3"]["window_days"] == 7
+    assert visits["month_12"]["window_days"] == 14
+    assert response.json()["spirometry_equation"] == "GLI Global 2022"
+    assert response.headers["ETag"] == '"v1"'
+
+
+def test_changing_the_schedule_needs_an_admin_if_match_and_a_reason_and_reassigns_visits(
+    desk: Desk,
+) -> None:
+    desk.enrol()
+    desk.treat()
+    late = desk.post(
+        f"/v1/subjects/{SUBJECT}/blood-gases",
+        {**ROOM_AIR_GAS, "performed_at": at_site(LAST_INFUSION_DAY + timedelta(days=36))},
+    )
+    assert late["out_of_window"] is False  # month 1 target + 5 days, window ±7
+    admin = desk.auth(Role.ADMIN)
+    assert desk.client.put(SCHEDULE_PATH, json=schedule_body(), headers=admin).status_code == 428
+    coordinator = {**desk.auth(Role.COORDINATOR), "If-Match": '"v1"'}
+    assert (
+        desk.client.put(SCHEDULE_PATH, json=schedule_body(), headers=coordinator).status_code == 403
+    )
+    no_reason = desk.client.put(
+        SCHEDULE_PATH, json=schedule_body(reason=None), headers={**admin, "If-Match": '"v1"'}
+    )
+    assert no_reason.status_code == 422
+    changed = desk.client.put(
+        SCHEDULE_PATH, json=schedule_body(), headers={**admin, "If-Match": '"v1"'}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["ETag"] == '"v2"'
+    again = desk.client.get(f"/v1/assessments/{late['id']}", headers=admin)
+    assert again.json()["visit"] == "month_1"
+    assert again.json()["out_of_window"] is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        schedule_body(follow_up=[]),
+        schedule_body(
+            follow_up=[
+                {"code": "month_1", "months_after_last_infusion": 1, "window_days": 7},
+                {"code": "month_1", "months_after_last_infusion": 2, "window_days": 7},
+            ]
+        ),
+        schedule_body(
+            follow_up=[{"code": "baseline", "months_after_last_infusion": 1, "window_days": 7}]
+        ),
+        schedule_body(
+            follow_up=[{"code": "Month 1", "months_after_last_infusion": 1, "window_days": 7}]
+        ),
+        schedule_body(spirometry_equation="GLI-2012"),
+        schedule_body(gli_2012_ethnicity="NORTH_EAST_ASIAN"),
+        schedule_body(spirometry_equation="Knudson 1983"),
+    ],
+)
+def test_incoherent_schedules_and_equation_choices_are_422(
+    desk: Desk, body: dict[str, Any]
+) -> None:
+    response = desk.client.put(
+        SCHEDULE_PATH, json=body, headers={**desk.auth(Role.ADMIN), "If-Match": '"v1"'}
+    )
+    assert response.status_code == 422, response.text
+
+
+def test_a_trial_that_chose_gli_2012_north_east_asian_gets_that_reference(desk: Desk) -> None:
+    changed = desk.client.put(
+        SCHEDULE_PATH,
+        json=schedule_body(spirometry_equation="GLI-2012", gli_2012_ethnicity="NORTH_EAST_ASIAN"),
+        headers={**desk.auth(Role.ADMIN), "If-Match": '"v1"'},
+    )
+    assert changed.status_code == 200, changed.text
+    desk.enrol()
+    body = desk.post(
+        f"/v1/subjects/{SUBJECT}/pulmonary-function-tests",
+        {
+            "sex": "male",
+            "age_years": 60,
+            "height_cm": 170,
+            "fev1_l": 2.5,
+            "performed_at": at_site(DAY_1 - timedelta(days=1)),
+        },
+    )
+    # OUTCOMES.md §2.3: GLI-2012 North-East Asian, FEV1 2.5 L → 79.71 %, z −2.0336.
+    assert body["results"]["fev1"]["percent_predicted"] == pytest.approx(79.71, abs=5e-3)
+    assert body["results"]["fev1"]["z_score"] == pytest.approx(-2.0336, abs=5e-4)
+
+
+def test_a_new_trial_without_a_schedule_keeps_follow_ups_pending(desk: Desk) -> None:
+    desk.deliver(
+        SubjectEnrolled(
+            trial_id="OTHER-01",
+            subject_id="OTHER-01-001",
+            cohort_number=1,
+            dose_level=1,
+            enrolled_at=datetime(2025, 12, 20, tzinfo=UTC),
+            protocol_version="1",
+            site_time_zone=SITE_ZONE,
+        ),
+        tasks.on_subject_enrolled,
+    )
+    desk.treat("OTHER-01-001")
+    body = desk.post(
+        "/v1/subjects/OTHER-01-001/blood-gases",
+        {**ROOM_AIR_GAS, "performed_at": at_site(LAST_INFUSION_DAY + timedelta(days=31))},
+    )
+    assert body["visit_pending_reason"] == "the trial has no visit schedule registered"
+    created = desk.client.put(
+        "/v1/trials/OTHER-01/visit-schedule",
+        json=schedule_body(reason=None),
+        headers=desk.auth(Role.ADMIN),
+    )
+    assert created.status_code == 200, created.text
+    again = desk.client.get(f"/v1/assessments/{body['id']}", headers=desk.as_())
+    assert again.json()["visit"] == "month_1"
+
+
+def test_a_visit_whose_window_closed_empty_is_reported_missed_once(desk: Desk) -> None:
+    desk.enrol()
+    desk.treat()
+    desk.post(
+        f"/v1/subjects/{SUBJECT}/blood-gases",
+        {**ROOM_AIR_GAS, "performed_at": at_site(LAST_INFUSION_DAY + timedelta(days=31))},
+    )
+    # Month 2's window ends on 21 March at the site; the sweep runs on 22 March, 00:30 there.
+    now = datetime.combine(date(2026, 3, 22), time(0, 30), ZoneInfo(SITE_ZONE))
+    with desk.db() as session, session.begin():
+        assert tasks.report_missed_visits(session, now) == 1
+    with desk.db() as session, session.begin():
+        assert tasks.report_missed_visits(session, now + timedelta(hours=1)) == 0
+        table = ServiceSchema.of(session).kit.outbox
+        missed = [
+            row.envelope["data"]
+            for row in session.execute(select(table.c.envelope, table.c.event_type))
+            if row.event_type == "imaging.visit.missed"
+        ]
+    assert missed == [
+        {
+            "trial_id": TRIAL,
+            "subject_id": SUBJECT,
+            "visit": "month_2",
+            "target_on": "2026-03-14",
+            "window_end": "2026-03-21",
+        }
+    ]
+    calendar = desk.client.get(f"/v1/subjects/{SUBJECT}", headers=desk.as_()).json()["calendar"]
+    assert {v["visit"]: v["missed"] for v in calendar}["month_2"] is True
+    assert {v["visit"]: v["assessments"] for v in calendar}["month_1"] == ["blood_gas"]
+
+
+def test_enrollments_events_reach_imaging_over_the_real_broker(
+    desk: Desk, sessions: Any, deliver_events: EventPump
+) -> None:
+    enrollment = sessions("enrollment")
+    given = datetime.combine(LAST_INFUSION_DAY, time(9), ZoneInfo(SITE_ZONE))
+    with enrollment() as session, session.begin():
+        outbox.record_event(
+            session,
+            SubjectEnrolled(
+                trial_id=TRIAL,
+                subject_id=SUBJECT,
+                cohort_number=1,
+                dose_level=2,
+                enrolled_at=datetime(2025, 12, 20, tzinfo=UTC),
+                protocol_version="1.0",
+                site_time_zone=SITE_ZONE,
+            ),
+            subject=f"subjects/{SUBJECT}",
+        )
+        outbox.record_event(
+            session,
+            InfusionAdministered(
+                trial_id=TRIAL,
+                subject_id=SUBJECT,
+                infusion_number=4,
+                infusions_planned=4,
+                is_last=True,
+                administered_at=given,
+                dose_level=2,
+                dose_cells="6.00E+7",
+                first_infusion_on=DAY_1,
+                dlt_window_start=DAY_1,
+                dlt_window_end=DAY_1 + timedelta(days=29),
+            ),
+            subject=f"subjects/{SUBJECT}",
+        )
+    assert deliver_events() >= 2
+    subject = desk.client.get(f"/v1/subjects/{SUBJECT}", headers=desk.as_())
+    assert subject.status_code == 200, subject.text
+    assert subject.json()["dose_level"] == 2
+    assert subject.json()["last_infusion_on"] == LAST_INFUSION_DAY.isoformat()
+
+
+def test_the_worker_job_measures_queued_uploads(desk: Desk) -> None:
+    desk.enrol()
+    created = upload(desk, label_map_bytes(acceptance_masks()), file_format="nifti")
+    (job,) = [j for j in SERVICE.periodic_jobs(desk.settings) if j.name == "imaging.ct_analyses"]
+    with desk.db() as session, session.begin():
+        job.run(session, datetime.now(UTC))
+    assert analysis(desk, created["id"])["status"] == "done"
+
+
+def test_a_claimed_analysis_is_skipped_by_a_second_worker(desk: Desk) -> None:
+    desk.enrol()
+    upload(desk, label_map_bytes(acceptance_masks()), file_format="nifti")
+    stale_before = datetime.now(UTC) - timedelta(minutes=10)
+    with desk.db() as first, first.begin():
+        claimed = ct_repository.claim_next(first, stale_before=stale_before)
+        assert claimed is not None
+        with desk.db() as second, second.begin():
+            assert ct_repository.claim_next(second, stale_before=stale_before) is None
