@@ -16,7 +16,7 @@ from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 from enrollment.manifest import SERVICE
 from enrollment.protocol import PROTOCOLS_DIR
 
-from .conftest import TRIAL, Site
+from .conftest import SITE_ZONE, TRIAL, Site
 
 
 def close_windows(site: Site, days_ahead: int = 20) -> None:
@@ -318,3 +318,35 @@ def test_a_weight_taken_after_the_first_infusion_does_not_change_the_series_dose
     second = site.ok(site.prepare(subject_id, 2), 201)
     assert second["dose_cells"] == first.json()["dose_cells"]
     assert Decimal(second["weight_kg"]) == Decimal("62.5")
+
+
+def test_day_1_is_the_calendar_day_at_the_site_not_in_utc(site: Site) -> None:
+    subject_id = site.enrolled_subject()
+    site.ok(site.weigh(subject_id), 201)
+    prepared = site.prepare(subject_id, 1)
+    site.ok(site.verify(prepared))
+    first_day = site.site_day(-12)
+    # 00:30 in Chengdu is 16:30 UTC on the day before.
+    started = datetime(first_day.year, first_day.month, first_day.day, 0, 30, tzinfo=SITE_ZONE)
+    response = site.api.post(
+        f"/v1/subjects/{subject_id}/infusions",
+        json={
+            "started_at": started.astimezone(UTC).isoformat(),
+            "dose_given_cells": prepared.json()["dose_cells"],
+            "product_lot": "LOT-7",
+        },
+        headers=site.as_(Role.PHARMACIST, "pharm-zhao"),
+    )
+    record = site.ok(response, 201)
+    assert started.astimezone(UTC).date() == first_day - timedelta(days=1)
+    assert record["site_date"] == first_day.isoformat()
+    read = site.api.get(f"/v1/infusions/{record['id']}", headers=site.as_(Role.MONITOR, "m"))
+    assert read.headers["ETag"] == response.headers["ETag"]
+    plan = site.ok(
+        site.api.get(f"/v1/subjects/{subject_id}/infusions", headers=site.as_(Role.MONITOR, "m"))
+    )
+    assert plan["dlt_window_start"] == first_day.isoformat()
+    assert [p["planned_on"] for p in plan["infusions"]] == [
+        (first_day + timedelta(days=d - 1)).isoformat() for d in (1, 4, 7, 10)
+    ]
+    assert [p["state"] for p in plan["infusions"]] == ["given", "missed", "missed", "missed"]

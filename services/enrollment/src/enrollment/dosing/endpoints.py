@@ -12,14 +12,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import NotFound
 from doseline.etags import etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
-from enrollment.dlt_windows.models import DltWindow
-from enrollment.dosing import repository, service
+from enrollment.dosing import service
 from enrollment.dosing.models import DosePreparation, Infusion
-from enrollment.dosing.schedule import infusion_schedule, infusion_states
 from enrollment.dosing.schemas import (
     InfusionCorrection,
     InfusionCreate,
@@ -32,9 +29,6 @@ from enrollment.dosing.schemas import (
     WeightCreate,
     WeightOut,
 )
-from enrollment.subjects import repository as subjects_repository
-from enrollment.trials import repository as trials_repository
-from enrollment.trials.protocols import protocol_of
 
 router = APIRouter(tags=["dosing"])
 
@@ -72,8 +66,7 @@ def _created(
 
 
 def preparation_out(session: Session, row: DosePreparation) -> PreparationOut:
-    weight = repository.get_weight(session, row.weight_measurement_id)
-    assert weight is not None
+    weight = service.weight_of(session, row)
     return PreparationOut(
         id=row.id,
         subject_id=row.subject_id,
@@ -187,9 +180,7 @@ def prepare_dose(
     summary="A dose preparation",
 )
 def get_preparation(preparation_id: uuid.UUID, session: DbSession, _: Reader) -> JSONResponse:
-    row = repository.get_preparation(session, preparation_id)
-    if row is None:
-        raise NotFound(f"no dose preparation {preparation_id}")
+    row = service.get_preparation(session, preparation_id)
     return JSONResponse(
         preparation_out(session, row).model_dump(mode="json"), headers={"ETag": etag(row.version)}
     )
@@ -264,39 +255,39 @@ def correct_infusion(
 
 
 @router.get(
+    "/v1/infusions/{infusion_id}",
+    response_model=InfusionOut,
+    summary="An infusion record (with its ETag, for corrections)",
+)
+def get_infusion(infusion_id: uuid.UUID, session: DbSession, _: Reader) -> JSONResponse:
+    row = service.get_infusion(session, infusion_id)
+    return JSONResponse(
+        infusion_out(row).model_dump(mode="json"), headers={"ETag": etag(row.version)}
+    )
+
+
+@router.get(
     "/v1/subjects/{subject_id}/infusions",
     response_model=InfusionPlanOut,
     summary="The infusion schedule (given, due, missed, upcoming) and the records",
 )
 def infusion_plan(subject_id: str, session: DbSession, _: Reader) -> InfusionPlanOut:
-    subject = subjects_repository.get_subject(session, subject_id)
-    if subject is None:
-        raise NotFound(f"no subject {subject_id}")
-    trial = trials_repository.get_trial(session, subject.trial_id)
-    assert trial is not None
-    protocol = protocol_of(session, trial)
-    records = repository.infusions_of(session, subject_id)
-    window = session.get(DltWindow, subject_id)
-    planned: list[PlannedInfusionOut] = []
-    if records and records[0].site_date is not None:
-        schedule = infusion_schedule(protocol.infusions, records[0].site_date)
-        today = protocol.site.date_of(datetime.now(UTC))
-        planned = [
-            PlannedInfusionOut(
-                number=p.number,
-                study_day=p.study_day,
-                planned_on=p.planned_on,
-                window_opens=p.window_opens,
-                window_closes=p.window_closes,
-                state=state.value,
-            )
-            for p, state in infusion_states(schedule, len(records), today)
-        ]
+    plan = service.infusion_plan(session, subject_id=subject_id, now=datetime.now(UTC))
     return InfusionPlanOut(
         subject_id=subject_id,
-        first_infusion_on=records[0].site_date if records else None,
-        dlt_window_start=window.starts_on if window else None,
-        dlt_window_end=window.ends_on if window else None,
-        infusions=planned,
-        recorded=[infusion_out(r) for r in records],
+        first_infusion_on=plan.first_infusion_on,
+        dlt_window_start=plan.window.starts_on if plan.window else None,
+        dlt_window_end=plan.window.ends_on if plan.window else None,
+        infusions=[
+            PlannedInfusionOut(
+                number=planned.number,
+                study_day=planned.study_day,
+                planned_on=planned.planned_on,
+                window_opens=planned.window_opens,
+                window_closes=planned.window_closes,
+                state=state.value,
+            )
+            for planned, state in plan.states
+        ],
+        recorded=[infusion_out(r) for r in plan.records],
     )

@@ -9,6 +9,7 @@ a fifth infusion is refused.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -28,10 +29,14 @@ from enrollment.dosing.models import DosePreparation, Infusion, WeightMeasuremen
 from enrollment.dosing.schedule import (
     InfusionOrderError,
     InfusionSchedule,
+    InfusionState,
+    PlannedInfusion,
     TooManyInfusionsError,
     WeightError,
     classify_administration,
     dose_per_infusion,
+    infusion_schedule,
+    infusion_states,
     validate_weight,
 )
 from enrollment.dosing.schemas import InfusionCorrection, InfusionCreate
@@ -449,3 +454,54 @@ def correct_infusion(
         reason=body.reason,
     )
     return row
+
+
+def get_infusion(session: Session, infusion_id: uuid.UUID) -> Infusion:
+    row = repository.get_infusion(session, infusion_id)
+    if row is None:
+        raise NotFound(f"no infusion {infusion_id}")
+    return row
+
+
+def get_preparation(session: Session, preparation_id: uuid.UUID) -> DosePreparation:
+    row = repository.get_preparation(session, preparation_id)
+    if row is None:
+        raise NotFound(f"no dose preparation {preparation_id}")
+    return row
+
+
+def weight_of(session: Session, preparation: DosePreparation) -> WeightMeasurement:
+    weight = repository.get_weight(session, preparation.weight_measurement_id)
+    assert weight is not None
+    return weight
+
+
+@dataclass(frozen=True)
+class InfusionPlan:
+    """A subject's infusion records and, once infusion 1 is given, the planned schedule."""
+
+    first_infusion_on: date | None
+    window: DltWindow | None
+    states: tuple[tuple[PlannedInfusion, InfusionState], ...]
+    records: tuple[Infusion, ...]
+
+
+def infusion_plan(session: Session, *, subject_id: str, now: datetime) -> InfusionPlan:
+    subject = subjects_repository.get_subject(session, subject_id)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}")
+    trial = trials_repository.get_trial(session, subject.trial_id)
+    assert trial is not None
+    protocol = protocol_of(session, trial)
+    records = tuple(repository.infusions_of(session, subject_id))
+    first_on = records[0].site_date if records else None
+    states: tuple[tuple[PlannedInfusion, InfusionState], ...] = ()
+    if first_on is not None:
+        schedule = infusion_schedule(protocol.infusions, first_on)
+        states = infusion_states(schedule, len(records), protocol.site.date_of(now))
+    return InfusionPlan(
+        first_infusion_on=first_on,
+        window=session.get(DltWindow, subject_id),
+        states=states,
+        records=records,
+    )
