@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from doseline.identity import hospital_id_hash
 from safety.adverse_events import service as adverse_events
 from safety.adverse_events.schemas import AdverseEventContent, AdverseEventIn
 from safety.catalogue import service as catalogue
+from safety.catalogue.models import CtcaeTermRow
 from safety.ehr import lab_grading, repository
 from safety.ehr.loinc import LOINC_SYSTEM, lab_terms_for
 from safety.ehr.models import LabObservationRow, ProposedAdverseEventRow
@@ -80,6 +81,19 @@ class LabResult:
     effective: datetime | date | None
 
 
+@dataclass
+class _Lookups:
+    """Subjects and CTCAE terms read once per request (the session's identity map is weak)."""
+
+    subjects: dict[tuple[str, str], SubjectRow] = field(default_factory=dict)
+    terms: dict[str, CtcaeTermRow] = field(default_factory=dict)
+
+    def term(self, session: Session, meddra_code: str) -> CtcaeTermRow:
+        if meddra_code not in self.terms:
+            self.terms[meddra_code] = catalogue.require_term(session, CTCAE_VERSION, meddra_code)
+        return self.terms[meddra_code]
+
+
 def resources_of(payload: Any) -> list[tuple[int, Any]]:
     """The Observations of a request: one resource, or the entries of a Bundle."""
     if not isinstance(payload, dict):
@@ -112,6 +126,7 @@ def intake(
     keys = {key for _, resource in resources if (key := _raw_key(resource)) is not None}
     received = repository.received_keys(session, keys)
     seen: set[tuple[str, str]] = set()
+    lookups = _Lookups()
     entries: list[IntakeEntry] = []
     for index, resource in resources:
         key = _raw_key(resource)
@@ -132,7 +147,13 @@ def intake(
             seen.add(key)
         entries.append(
             _process_isolated(
-                session, index, resource, identifier_key=identifier_key, actor=actor, now=now
+                session,
+                index,
+                resource,
+                identifier_key=identifier_key,
+                actor=actor,
+                now=now,
+                lookups=lookups,
             )
         )
     return IntakeResult(entries=entries, counts=dict(Counter(e.outcome for e in entries)))
@@ -156,12 +177,19 @@ def _process_isolated(
     identifier_key: str,
     actor: str,
     now: datetime,
+    lookups: _Lookups,
 ) -> IntakeEntry:
     """One entry in its own savepoint: a rejected entry leaves nothing behind."""
     savepoint = session.begin_nested()
     try:
         entry = _process(
-            session, index, resource, identifier_key=identifier_key, actor=actor, now=now
+            session,
+            index,
+            resource,
+            identifier_key=identifier_key,
+            actor=actor,
+            now=now,
+            lookups=lookups,
         )
         savepoint.commit()
     except EntryRejected as rejected:
@@ -251,7 +279,16 @@ def parse(resource: Any) -> LabResult:
     )
 
 
-def match_subject(session: Session, result: LabResult, *, identifier_key: str) -> SubjectRow:
+def match_subject(
+    session: Session, result: LabResult, *, identifier_key: str, lookups: _Lookups
+) -> SubjectRow:
+    key = (result.identifier_system, result.identifier_value)
+    if key not in lookups.subjects:
+        lookups.subjects[key] = _find_subject(session, result, identifier_key=identifier_key)
+    return lookups.subjects[key]
+
+
+def _find_subject(session: Session, result: LabResult, *, identifier_key: str) -> SubjectRow:
     if result.identifier_system == STUDY_SUBJECT_SYSTEM:
         subject = subjects.subject(session, result.identifier_value)
     else:
@@ -276,6 +313,7 @@ def _process(
     identifier_key: str,
     actor: str,
     now: datetime,
+    lookups: _Lookups,
 ) -> IntakeEntry:
     result = parse(resource)
 
@@ -292,7 +330,7 @@ def _process(
 
     if repository.observation(session, result.observation_id, result.version_id) is not None:
         return entry("duplicate", "200 OK", "this Observation version was received before")
-    subject = match_subject(session, result, identifier_key=identifier_key)
+    subject = match_subject(session, result, identifier_key=identifier_key, lookups=lookups)
     proposal = repository.proposal_for_observation(session, result.observation_id, lock=True)
     if result.status == "entered-in-error":
         if proposal is not None and proposal.status == "proposed":
@@ -353,7 +391,8 @@ def _process(
             return entry(
                 "graded", "201 Created", verdict.reason, term=verdict.term_name, grade=verdict.grade
             )
-        created = _propose(session, subject, result, verdict, onset, actor=actor, now=now)
+        term = lookups.term(session, verdict.meddra_code)
+        created = _propose(session, subject, result, verdict, onset, term, actor=actor, now=now)
         return entry(
             "proposed",
             "201 Created",
@@ -371,7 +410,8 @@ def _process(
         return entry(
             "graded", "200 OK", verdict.reason, proposal_id=proposal.id, grade=verdict.grade
         )
-    _update(session, proposal, result, verdict, onset, actor=actor, now=now)
+    term = lookups.term(session, verdict.meddra_code)
+    _update(session, proposal, result, verdict, onset, term, actor=actor, now=now)
     return entry(
         "updated",
         "200 OK",
@@ -388,11 +428,11 @@ def _propose(
     result: LabResult,
     verdict: lab_grading.LabVerdict,
     onset: date,
+    term: CtcaeTermRow,
     *,
     actor: str,
     now: datetime,
 ) -> ProposedAdverseEventRow:
-    term = catalogue.require_term(session, CTCAE_VERSION, verdict.meddra_code)
     proposal = ProposedAdverseEventRow(
         id=uuid.uuid4(),
         observation_id=result.observation_id,
@@ -428,12 +468,12 @@ def _update(
     result: LabResult,
     verdict: lab_grading.LabVerdict,
     onset: date,
+    term: CtcaeTermRow,
     *,
     actor: str,
     now: datetime,
 ) -> None:
     before = proposal_snapshot(proposal)
-    term = catalogue.require_term(session, CTCAE_VERSION, verdict.meddra_code)
     proposal.observation_version_id = result.version_id
     proposal.term_code = term.meddra_code
     proposal.term_name = term.name
