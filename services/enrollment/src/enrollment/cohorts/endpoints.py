@@ -11,10 +11,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import NotFound
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
-from enrollment.cohorts import repository, service
+from enrollment.cohorts import service
 from enrollment.cohorts.models import SlotReservation
 from enrollment.cohorts.schemas import (
     CohortOut,
@@ -26,7 +25,6 @@ from enrollment.cohorts.schemas import (
     WaitlistEntryOut,
 )
 from enrollment.escalation_state import service as escalation_service
-from enrollment.trials import repository as trials_repository
 
 router = APIRouter(prefix="/v1/trials/{trial_id}", tags=["cohorts"])
 
@@ -96,12 +94,10 @@ def enrol(
             principal=principal,
             now=datetime.now(UTC),
         )
-        cohort = repository.get_cohort(session, enrolment.cohort_id)
-        assert cohort is not None
         out = EnrolmentOut(
             subject_id=enrolment.subject_id,
             trial_id=trial_id,
-            cohort_number=cohort.number,
+            cohort_number=service.cohort_number_of(session, enrolment.cohort_id),
             dose_level=enrolment.dose_level,
             slot_number=enrolment.slot_number,
             sequence=enrolment.sequence,
@@ -179,24 +175,20 @@ def join_waitlist(
     "/waitlist", response_model=list[WaitlistEntryOut], summary="Subjects waiting, in order"
 )
 def waitlist(trial_id: str, session: DbSession, _: Reader) -> list[WaitlistEntryOut]:
-    if trials_repository.get_trial(session, trial_id) is None:
-        raise NotFound(f"no trial {trial_id}")
     return [
         WaitlistEntryOut(
             subject_id=e.subject_id, position=e.position, status=e.status, added_at=e.added_at
         )
-        for e in repository.waiting(session, trial_id)
+        for e in service.waitlist(session, trial_id=trial_id)
     ]
 
 
 def reservation_out(session: Session, row: SlotReservation, now: datetime) -> ReservationOut:
-    cohort = repository.get_cohort(session, row.cohort_id)
-    assert cohort is not None
     lapsed = row.status == "active" and row.expires_at <= now
     return ReservationOut(
         id=row.id,
         subject_id=row.subject_id,
-        cohort_number=cohort.number,
+        cohort_number=service.cohort_number_of(session, row.cohort_id),
         status="expired" if lapsed else row.status,
         reserved_at=row.reserved_at,
         expires_at=row.expires_at,
@@ -231,10 +223,8 @@ def reserve_slot(
     "/reservations", response_model=list[ReservationOut], summary="Slot reservations of a trial"
 )
 def reservations(trial_id: str, session: DbSession, _: Reader) -> list[ReservationOut]:
-    if trials_repository.get_trial(session, trial_id) is None:
-        raise NotFound(f"no trial {trial_id}")
     now = datetime.now(UTC)
     return [
         reservation_out(session, row, now)
-        for row in repository.reservations_of_trial(session, trial_id)
+        for row in service.reservations(session, trial_id=trial_id)
     ]

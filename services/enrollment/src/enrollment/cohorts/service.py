@@ -379,3 +379,21 @@ def expire_reservations(session: Session, now: datetime) -> int:
             reason=f"not used by {reservation.expires_at.isoformat()}",
         )
     return len(lapsed)
+
+
+def cohort_number_of(session: Session, cohort_id: uuid.UUID) -> int:
+    cohort = repository.get_cohort(session, cohort_id)
+    assert cohort is not None
+    return cohort.number
+
+
+def waitlist(session: Session, *, trial_id: str) -> list[WaitlistEntry]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    return repository.waiting(session, trial_id)
+
+
+def reservations(session: Session, *, trial_id: str) -> list[SlotReservation]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    return repository.reservations_of_trial(session, trial_id)

@@ -8,15 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import NotFound
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
 from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
-from enrollment.escalation_state import repository, service
-from enrollment.escalation_state.models import EscalationDecision, EscalationHistory
+from enrollment.escalation_state import service
+from enrollment.escalation_state.models import EscalationHistory
 from enrollment.escalation_state.schemas import (
     DecisionOut,
     DoseLevelState,
@@ -26,7 +24,6 @@ from enrollment.escalation_state.schemas import (
     SignatureCreate,
     SignatureOut,
 )
-from enrollment.trials import repository as trials_repository
 
 router = APIRouter(prefix="/v1/trials/{trial_id}/escalation", tags=["escalation"])
 
@@ -34,9 +31,8 @@ Signer = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR, Role.SAFE
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 
 
-def decision_out(session: Session, row: EscalationDecision) -> DecisionOut:
-    signatures = repository.signatures_of(session, row.id)
-    signed = {s.role for s in signatures}
+def decision_out(view: service.DecisionView) -> DecisionOut:
+    row = view.decision
     return DecisionOut(
         id=row.id,
         cohort_number=row.cohort_number,
@@ -63,11 +59,9 @@ def decision_out(session: Session, row: EscalationDecision) -> DecisionOut:
                 authenticated_at=s.authenticated_at,
                 signed_at=s.signed_at,
             )
-            for s in signatures
+            for s in view.signatures
         ],
-        missing_signatures=[r.value for r in service.SIGNING_ROLES if r.value not in signed]
-        if row.status == "pending"
-        else [],
+        missing_signatures=view.missing_signatures,
     )
 
 
@@ -95,40 +89,34 @@ def history_out(row: EscalationHistory) -> HistoryEntryOut:
     " pending recommendation and its reason",
 )
 def escalation_state(trial_id: str, session: DbSession, _: Reader) -> EscalationStateOut:
-    trial = trials_repository.get_trial(session, trial_id)
-    state = repository.get_state(session, trial_id)
-    history = repository.latest_history(session, trial_id)
-    if trial is None or state is None or history is None:
-        raise NotFound(f"no trial {trial_id}")
-    levels = [
-        DoseLevelState(
-            dose_level=summary.dose_level,
-            per_kg=summary.per_kg,
-            patients=summary.patients,
-            evaluable_patients=summary.evaluable_patients,
-            dlts=summary.dlts,
-            open_slots=summary.open_slots,
-        )
-        for summary in service.dose_level_summaries(session, trial, now=datetime.now(UTC))
-    ]
-    pending = repository.pending_decision(session, trial_id)
+    view = service.escalation_view(session, trial_id=trial_id, now=datetime.now(UTC))
     return EscalationStateOut(
         trial_id=trial_id,
-        trial_status=trial.status,
-        mtd=trial.mtd,
-        outcomes=state.outcomes,
-        state_hash=state.state_hash,
-        protocol_version=history.protocol_version,
-        protocol_hash=history.protocol_hash,
-        dose_levels=levels,
+        trial_status=view.trial.status,
+        mtd=view.trial.mtd,
+        outcomes=view.state.outcomes,
+        state_hash=view.state.state_hash,
+        protocol_version=view.current.protocol_version,
+        protocol_hash=view.current.protocol_hash,
+        dose_levels=[
+            DoseLevelState(
+                dose_level=level.dose_level,
+                per_kg=level.per_kg,
+                patients=level.patients,
+                evaluable_patients=level.evaluable_patients,
+                dlts=level.dlts,
+                open_slots=level.open_slots,
+            )
+            for level in view.levels
+        ],
         recommendation=Recommendation(
-            continue_trial=history.continue_trial,
-            next_dose=history.next_dose,
-            mtd=history.mtd,
-            reason=history.reason,
+            continue_trial=view.current.continue_trial,
+            next_dose=view.current.next_dose,
+            mtd=view.current.mtd,
+            reason=view.current.reason,
         ),
-        pending_decision=decision_out(session, pending) if pending else None,
-        unmatched_dlt_events=len(repository.unmatched_dlts(session, trial_id)),
+        pending_decision=decision_out(view.pending) if view.pending else None,
+        unmatched_dlt_events=view.unmatched_dlts,
     )
 
 
@@ -144,12 +132,13 @@ def escalation_history(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
     cursor: str | None = None,
 ) -> Page[HistoryEntryOut]:
-    if trials_repository.get_trial(session, trial_id) is None:
-        raise NotFound(f"no trial {trial_id}")
     position = decode_cursor(cursor) or {}
     after = position.get("seq", 0)
-    rows = repository.history_page(
-        session, trial_id, after_seq=after if isinstance(after, int) else 0, limit=limit + 1
+    rows = service.history(
+        session,
+        trial_id=trial_id,
+        after_seq=after if isinstance(after, int) else 0,
+        limit=limit + 1,
     )
     page = page_of(rows, limit=limit, cursor_of=lambda r: {"seq": r.seq})
     return Page[HistoryEntryOut](
@@ -163,9 +152,7 @@ def escalation_history(
     summary="Escalation decisions with their signatures (pending, decided, superseded)",
 )
 def decisions(trial_id: str, session: DbSession, _: Reader) -> list[DecisionOut]:
-    if trials_repository.get_trial(session, trial_id) is None:
-        raise NotFound(f"no trial {trial_id}")
-    return [decision_out(session, row) for row in repository.decisions_of(session, trial_id)]
+    return [decision_out(view) for view in service.decisions(session, trial_id=trial_id)]
 
 
 @router.post(
@@ -196,7 +183,8 @@ def sign_decision(
             now=datetime.now(UTC),
         )
         session.flush()
-        return StoredResponse(201, decision_out(session, decision).model_dump(mode="json"))
+        view = service.decision_view(session, decision)
+        return StoredResponse(201, decision_out(view).model_dump(mode="json"))
 
     stored = run_once(
         session,

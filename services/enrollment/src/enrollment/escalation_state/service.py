@@ -135,6 +135,71 @@ def dose_level_summaries(
     return summaries
 
 
+@dataclass(frozen=True)
+class DecisionView:
+    decision: EscalationDecision
+    signatures: tuple[DecisionSignature, ...]
+
+    @property
+    def missing_signatures(self) -> list[str]:
+        if self.decision.status != "pending":
+            return []
+        signed = {s.role for s in self.signatures}
+        return [r.value for r in SIGNING_ROLES if r.value not in signed]
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    """The escalation state as people read it."""
+
+    trial: Trial
+    state: EscalationState
+    current: EscalationHistory
+    levels: list[DoseLevelSummary]
+    pending: DecisionView | None
+    unmatched_dlts: int
+
+
+def _trial(session: Session, trial_id: str) -> Trial:
+    trial = trials_repository.get_trial(session, trial_id)
+    if trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    return trial
+
+
+def decision_view(session: Session, decision: EscalationDecision) -> DecisionView:
+    return DecisionView(decision, tuple(repository.signatures_of(session, decision.id)))
+
+
+def escalation_view(session: Session, *, trial_id: str, now: datetime) -> EscalationView:
+    trial = _trial(session, trial_id)
+    state = repository.get_state(session, trial_id)
+    current = repository.latest_history(session, trial_id)
+    if state is None or current is None:
+        raise NotFound(f"trial {trial_id} has no escalation state")
+    pending = repository.pending_decision(session, trial_id)
+    return EscalationView(
+        trial=trial,
+        state=state,
+        current=current,
+        levels=dose_level_summaries(session, trial, now=now),
+        pending=decision_view(session, pending) if pending is not None else None,
+        unmatched_dlts=len(repository.unmatched_dlts(session, trial_id)),
+    )
+
+
+def history(
+    session: Session, *, trial_id: str, after_seq: int, limit: int
+) -> list[EscalationHistory]:
+    _trial(session, trial_id)
+    return repository.history_page(session, trial_id, after_seq=after_seq, limit=limit)
+
+
+def decisions(session: Session, *, trial_id: str) -> list[DecisionView]:
+    _trial(session, trial_id)
+    return [decision_view(session, row) for row in repository.decisions_of(session, trial_id)]
+
+
 def initialise(session: Session, *, trial: Trial, now: datetime) -> EscalationHistory:
     """The escalation row of a new trial and its first state (no patients yet)."""
     session.add(EscalationState(trial_id=trial.id, outcomes="", state_hash="", history_seq=0))

@@ -9,16 +9,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import NotFound
 from doseline.etags import etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
 from doseline.identity import hospital_id_hash
 from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
-from enrollment.subjects import repository, service
+from enrollment.subjects import service
 from enrollment.subjects.models import Subject
 from enrollment.subjects.schemas import ConsentUpdate, SubjectCreate, SubjectOut
-from enrollment.trials import repository as trials_repository
 
 router = APIRouter(tags=["subjects"])
 
@@ -106,12 +104,10 @@ def list_subjects(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: str | None = None,
 ) -> Page[SubjectOut]:
-    if trials_repository.get_trial(session, trial_id) is None:
-        raise NotFound(f"no trial {trial_id}")
     position = decode_cursor(cursor) or {}
     after = position.get("number", 0)
-    rows = repository.subjects_of(
-        session, trial_id, after=after if isinstance(after, int) else 0, limit=limit + 1
+    rows = service.subjects_of(
+        session, trial_id=trial_id, after=after if isinstance(after, int) else 0, limit=limit + 1
     )
     page = page_of(rows, limit=limit, cursor_of=lambda s: {"number": s.number})
     return Page[SubjectOut](

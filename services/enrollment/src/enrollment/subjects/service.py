@@ -136,3 +136,9 @@ def _enrolment_day(session: Session, subject: Subject) -> date:
     assert trial is not None
     assert enrolment is not None
     return site_today(trial, enrolment.enrolled_at)
+
+
+def subjects_of(session: Session, *, trial_id: str, after: int, limit: int) -> list[Subject]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    return repository.subjects_of(session, trial_id, after=after, limit=limit)

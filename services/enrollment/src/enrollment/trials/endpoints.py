@@ -7,16 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import NotFound
 from doseline.etags import check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
-from enrollment.trials import repository, service
-from enrollment.trials.models import Trial
-from enrollment.trials.protocols import protocol_of
+from enrollment.trials import service
 from enrollment.trials.schemas import ProtocolAmendment, ProtocolVersionOut, TrialCreate, TrialOut
 
 router = APIRouter(prefix="/v1/trials", tags=["trials"])
@@ -25,9 +21,8 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 
 
-def trial_out(session: Session, trial: Trial) -> TrialOut:
-    protocol = protocol_of(session, trial)
-    version = repository.get_protocol_version(session, trial.protocol_version_id)
+def trial_out(view: service.TrialView) -> TrialOut:
+    trial, protocol, version = view.trial, view.protocol, view.version
     return TrialOut(
         id=trial.id,
         site=trial.site,
@@ -73,7 +68,7 @@ def create_trial(
         )
         return StoredResponse(
             201,
-            trial_out(session, trial).model_dump(mode="json"),
+            trial_out(service.view(session, trial)).model_dump(mode="json"),
             {"ETag": etag(trial.version), "Location": f"/v1/trials/{trial.id}"},
         )
 
@@ -91,16 +86,15 @@ def create_trial(
 
 @router.get("", response_model=list[TrialOut], summary="List trials")
 def list_trials(session: DbSession, _: Reader) -> list[TrialOut]:
-    return [trial_out(session, trial) for trial in repository.list_trials(session)]
+    return [trial_out(view) for view in service.list_trials(session)]
 
 
 @router.get("/{trial_id}", response_model=TrialOut, summary="A trial and its protocol version")
 def get_trial(trial_id: str, session: DbSession, _: Reader) -> JSONResponse:
-    trial = repository.get_trial(session, trial_id)
-    if trial is None:
-        raise NotFound(f"no trial {trial_id}")
+    trial = service.get_trial(session, trial_id)
     return JSONResponse(
-        trial_out(session, trial).model_dump(mode="json"), headers={"ETag": etag(trial.version)}
+        trial_out(service.view(session, trial)).model_dump(mode="json"),
+        headers={"ETag": etag(trial.version)},
     )
 
 
@@ -116,9 +110,7 @@ def amend_protocol(
     principal: Admin,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> JSONResponse:
-    trial = repository.get_trial(session, trial_id, for_update=True)
-    if trial is None:
-        raise NotFound(f"no trial {trial_id}")
+    trial = service.get_trial(session, trial_id, for_update=True)
     check_if_match(if_match, current_version=trial.version)
     service.amend_protocol(
         session,
@@ -130,5 +122,6 @@ def amend_protocol(
     )
     session.flush()
     return JSONResponse(
-        trial_out(session, trial).model_dump(mode="json"), headers={"ETag": etag(trial.version)}
+        trial_out(service.view(session, trial)).model_dump(mode="json"),
+        headers={"ETag": etag(trial.version)},
     )

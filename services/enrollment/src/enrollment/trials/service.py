@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol, ProtocolError, load_protocol
 from enrollment.trials import repository
 from enrollment.trials.models import ProtocolVersionRow, Trial
-from enrollment.trials.protocols import shipped_protocol_path
+from enrollment.trials.protocols import protocol_of, shipped_protocol_path
 
 BOOTSTRAP_PROTOCOL = "hdmsc-rp-01"
 BOOTSTRAP_ACTOR = "bootstrap <system>"
@@ -189,3 +190,29 @@ def bootstrap(session: Session) -> list[str]:
         return [f"trial {protocol.protocol.id} already exists"]
     create_trial(session, document=document, actor=BOOTSTRAP_ACTOR, now=datetime.now(UTC))
     return [f"trial {protocol.protocol.id} created from protocol {protocol.protocol.version}"]
+
+
+@dataclass(frozen=True)
+class TrialView:
+    trial: Trial
+    protocol: Protocol
+    version: ProtocolVersionRow
+
+
+def get_trial(session: Session, trial_id: str, *, for_update: bool = False) -> Trial:
+    trial = repository.get_trial(session, trial_id, for_update=for_update)
+    if trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    return trial
+
+
+def view(session: Session, trial: Trial) -> TrialView:
+    return TrialView(
+        trial=trial,
+        protocol=protocol_of(session, trial),
+        version=repository.get_protocol_version(session, trial.protocol_version_id),
+    )
+
+
+def list_trials(session: Session) -> list[TrialView]:
+    return [view(session, trial) for trial in repository.list_trials(session)]
