@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from doseline import audit
 from doseline.auth import Role
 from imaging.assessments.models import AssessmentRow
 from imaging.sgrq.weights import ITEMS, Component, Instrument
@@ -320,3 +321,112 @@ def test_a_monitor_reads_but_cannot_record_and_ehr_systems_cannot_read(treated: 
             f"/v1/subjects/{SUBJECT}/blood-gases", json=body, headers=treated.as_(role)
         )
         assert response.status_code == 201, response.text
+
+
+def test_a_correction_needs_if_match_and_a_reason_and_derives_the_results_again(
+    treated: Desk,
+) -> None:
+    created = treated.post(
+        f"/v1/subjects/{SUBJECT}/pulmonary-function-tests",
+        {**PFT_MAN_60, "fev1_l": 2.0, "performed_at": at_site(DAY_1 - timedelta(days=3))},
+    )
+    path = f"/v1/assessments/{created['id']}/corrections"
+    values = {**PFT_MAN_60, "performed_at": at_site(DAY_1 - timedelta(days=3))}
+    body = {"reason": "FEV1 transcribed from the wrong manoeuvre", "values": values}
+    assert treated.client.post(path, json=body, headers=treated.as_()).status_code == 428
+    current = {**treated.as_(), "If-Match": '"v1"'}
+    bad = treated.client.post(
+        path, json={**body, "values": {**values, "fev1_l": "two"}}, headers=current
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["body", "values", "fev1_l"]
+    corrected = treated.client.post(path, json=body, headers=current)
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["results"]["fev1"]["percent_predicted"] == pytest.approx(82.42, 1e-4)
+    assert corrected.headers["ETag"] == '"v2"'
+    with treated.db() as session:
+        history = audit.entity_history(session, entity_type="assessment", entity_id=created["id"])
+    assert [entry["action"] for entry in history] == [
+        "assessment.pft.record",
+        "assessment.pft.correct",
+    ]
+    assert history[1]["reason"] == "FEV1 transcribed from the wrong manoeuvre"
+    assert history[1]["before"]["metrics"]["fev1_l"] == 2.0
+
+
+def test_dlco_is_corrected_for_haemoglobin_before_gli_2017(treated: Desk) -> None:
+    body = treated.post(
+        f"/v1/subjects/{SUBJECT}/pulmonary-function-tests",
+        {
+            "sex": "male",
+            "age_years": 60,
+            "height_cm": 170,
+            "dlco": 19.4,
+            "haemoglobin": 146,
+            "haemoglobin_unit": "g/L",
+            "performed_at": at_site(DAY_1 - timedelta(days=3)),
+        },
+    )
+    transfer = body["results"]["transfer_factor"]
+    # Cotes: (10.22 + 14.6) / (1.7 × 14.6) for an adult man.
+    assert transfer["correction_factor"] == pytest.approx((10.22 + 14.6) / (1.7 * 14.6))
+    assert transfer["comparison"]["measured"] == pytest.approx(19.4 * transfer["correction_factor"])
+    assert transfer["comparison"]["lms_m"] == pytest.approx(25.20953, abs=1e-4)
+    without_hb = treated.post(
+        f"/v1/subjects/{SUBJECT}/pulmonary-function-tests",
+        {
+            "sex": "male",
+            "age_years": 60,
+            "height_cm": 170,
+            "dlco": 19.4,
+            "performed_at": at_site(DAY_1 - timedelta(days=2)),
+        },
+    )
+    # OUTCOMES.md §2.3: GLI-2017 DLCO 19.4 mL/min/mmHg → 76.96 %, z −1.5049.
+    comparison = without_hb["results"]["transfer_factor"]["comparison"]
+    assert comparison["percent_predicted"] == pytest.approx(76.96, abs=5e-3)
+    assert comparison["z_score"] == pytest.approx(-1.5049, abs=5e-4)
+
+
+def test_sgrq_c_all_worst_answers_score_100(treated: Desk) -> None:
+    answers: dict[str, Any] = {}
+    for item in ITEMS[Instrument.SGRQ_C]:
+        if item.is_true_false:
+            answers[item.item] = True
+        else:
+            answers[item.item] = max(item.weights, key=lambda option: item.weights[option])
+    body = treated.post(
+        f"/v1/subjects/{SUBJECT}/sgrq",
+        {
+            "instrument": "SGRQ-C",
+            "responses": answers,
+            "performed_at": at_site(DAY_1 - timedelta(days=2)),
+        },
+    )
+    assert body["metrics"]["sgrq_total"] == pytest.approx(100.0)
+    assert body["results"]["instrument"] == "SGRQ-C"
+
+
+def test_a_subjects_assessments_are_listed_in_pages_with_a_cursor(treated: Desk) -> None:
+    for days in (5, 4, 3):
+        treated.post(
+            f"/v1/subjects/{SUBJECT}/blood-gases",
+            {**ROOM_AIR_GAS, "performed_at": at_site(DAY_1 - timedelta(days=days))},
+        )
+    first = treated.client.get(
+        f"/v1/subjects/{SUBJECT}/assessments", params={"limit": 2}, headers=treated.as_()
+    ).json()
+    assert len(first["items"]) == 2
+    second = treated.client.get(
+        f"/v1/subjects/{SUBJECT}/assessments",
+        params={"limit": 2, "cursor": first["next_cursor"]},
+        headers=treated.as_(),
+    ).json()
+    assert len(second["items"]) == 1
+    assert second["next_cursor"] is None
+    performed = [item["performed_on"] for item in first["items"] + second["items"]]
+    assert performed == sorted(performed)
+    bad = treated.client.get(
+        f"/v1/subjects/{SUBJECT}/assessments", params={"cursor": "!!"}, headers=treated.as_()
+    )
+    assert bad.status_code == 422

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from doseline import idempotency, pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import InvalidInput
+from doseline.errors import Conflict, InvalidInput
 from doseline.etags import check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
@@ -23,6 +23,7 @@ from imaging.assessments.derivation import Derived
 from imaging.assessments.schemas import (
     AssessmentOut,
     BloodGasIn,
+    CorrectionIn,
     CtMeasurementIn,
     Kind,
     PulmonaryFunctionIn,
@@ -255,5 +256,73 @@ def void_assessment(
     row = service.require(session, assessment_id, lock=True)
     check_if_match(if_match, current_version=row.version)
     service.void(session, row, reason=body.reason, actor=principal.audit_name)
+    response.headers["ETag"] = etag(row.version)
+    return AssessmentOut.of(row)
+
+
+def _corrected(
+    session: DbSession, row_kind: str, subject_id: str, values: dict[str, Any]
+) -> tuple[datetime, Derived]:
+    models: dict[str, type[BaseModel]] = {
+        "ct": CtMeasurementIn,
+        "pft": PulmonaryFunctionIn,
+        "walk": WalkTestIn,
+        "blood_gas": BloodGasIn,
+        "sgrq": SgrqIn,
+    }
+    try:
+        body = models[row_kind].model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidInput.at(
+            ["body", "values", *(str(part) for part in first["loc"])], first["msg"]
+        ) from None
+    performed_at: datetime = body.performed_at  # type: ignore[attr-defined]
+    if isinstance(body, CtMeasurementIn):
+        return performed_at, derivation.ct_measurement(body)
+    if isinstance(body, PulmonaryFunctionIn):
+        return performed_at, derivation.pulmonary_function(body, _references(session, subject_id))
+    if isinstance(body, WalkTestIn):
+        return performed_at, derivation.walk_test(body, _references(session, subject_id))
+    if isinstance(body, BloodGasIn):
+        return performed_at, derivation.blood_gas_sample(body)
+    if isinstance(body, SgrqIn):
+        return performed_at, derivation.sgrq_questionnaire(body)
+    raise InvalidInput.at(["body", "values"], f"no correction for {row_kind} assessments")
+
+
+@router.post(
+    "/v1/assessments/{assessment_id}/corrections",
+    summary="Correct a manually recorded assessment: new values, with the reason for the change",
+    description="Needs If-Match. Results and visit are derived again; the earlier values stay "
+    "in the audit trail. CTs measured from an upload and FHIR results are corrected at their "
+    "source (a new upload, a new Observation version).",
+)
+def correct_assessment(
+    assessment_id: uuid.UUID,
+    body: CorrectionIn,
+    response: Response,
+    session: DbSession,
+    principal: Writer,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> AssessmentOut:
+    row = service.require(session, assessment_id, lock=True)
+    check_if_match(if_match, current_version=row.version)
+    if row.source != "manual":
+        raise Conflict(
+            f"this assessment came from {row.source!r}; correct it at its source "
+            "(upload the corrected segmentation, or send a new Observation version)"
+        )
+    if row.status == "voided":
+        raise Conflict("this assessment is voided; record a new one instead")
+    performed_at, derived = _corrected(session, row.kind, row.subject_id, body.values)
+    service.supersede(
+        session,
+        row,
+        performed_at=performed_at,
+        derived=derived,
+        actor=principal.audit_name,
+        reason=body.reason,
+    )
     response.headers["ETag"] = etag(row.version)
     return AssessmentOut.of(row)

@@ -117,6 +117,17 @@ class SgrqIn(_AssessmentIn):
     )
 
 
+class CorrectionIn(BaseModel):
+    """New values for a manually recorded assessment, with the reason for the change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=2000, description="Reason for change")
+    values: dict[str, Any] = Field(
+        description="The full request body of the assessment's kind (as when it was recorded)"
+    )
+
+
 class VoidIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -167,10 +167,11 @@ def supersede(
     performed_at: datetime,
     derived: Derived,
     actor: str,
-    fhir_version_id: str,
     reason: str,
+    fhir_version_id: str | None = None,
 ) -> AssessmentRow:
-    """Replace the values of an assessment by a newer version of its source record."""
+    """Replace the values of an assessment (a correction, or a newer version of its FHIR
+    source); the earlier values stay in the audit trail."""
     check_performed_at(performed_at)
     if derived.kind != row.kind:
         raise Conflict(
@@ -183,7 +184,8 @@ def supersede(
     row.inputs = derived.inputs
     row.results = derived.results
     row.metrics = derived.metrics
-    row.fhir_version_id = fhir_version_id
+    if fhir_version_id is not None:
+        row.fhir_version_id = fhir_version_id
     row.status = "recorded"
     row.void_reason = None
     row.recorded_at = datetime.now(UTC)

@@ -46,6 +46,7 @@ def put_visit_schedule(
     principal: Admin,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> VisitScheduleOut:
+    repository.lock_trial(session, trial_id)
     existing = repository.trial_settings(session, trial_id, lock=True)
     if existing is not None:
         check_if_match(if_match, current_version=existing.version)

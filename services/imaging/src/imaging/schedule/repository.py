@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from imaging.schedule.models import TrialSettingsRow
@@ -15,3 +15,10 @@ def trial_settings(
     if lock:
         query = query.with_for_update()
     return session.scalars(query).first()
+
+
+def lock_trial(session: Session, trial_id: str) -> None:
+    """Serialise registrations of one trial's settings, its first registration included."""
+    session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext(f"imaging.trial_settings.{trial_id}")))
+    )
