@@ -87,6 +87,11 @@ def test_the_same_ae_with_onset_on_day_40_is_not_a_dlt(treated: Desk, day1: date
     assert ae["dlt_evaluation"] == "not_dlt"
     assert _dlts(treated) == []
     assert _of_type(treated, "safety.dlt.suspected") == []
+    [assessment] = treated.client.get(
+        f"/v1/adverse-events/{ae['id']}/dlt-assessments", headers=treated.as_(Role.MONITOR)
+    ).json()
+    assert (assessment["study_day"], assessment["rule_set_number"]) == (40, 1)
+    assert any("outside the DLT window" in reason for reason in assessment["reasons"])
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,14 @@ from doseline.etags import check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
 from safety.adjudication import repository, service
-from safety.adjudication.schemas import AdjudicationIn, DltOut, DltRulesIn, DltRulesOut
+from safety.adjudication.schemas import (
+    AdjudicationIn,
+    DltAssessmentOut,
+    DltOut,
+    DltRulesIn,
+    DltRulesOut,
+)
+from safety.adverse_events import service as ae_service
 
 router = APIRouter(tags=["dlt"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
@@ -120,3 +127,12 @@ def adjudicate_dlt(
         create=create,
     )
     return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
+
+
+@router.get(
+    "/v1/adverse-events/{ae_id}/dlt-assessments",
+    summary="Every application of the DLT rules to this AE, with the reasons and rule-set version",
+)
+def list_dlt_assessments(ae_id: uuid.UUID, session: DbSession, _: Reader) -> list[DltAssessmentOut]:
+    ae_service.require_adverse_event(session, ae_id)
+    return [DltAssessmentOut.of(row) for row in repository.assessments(session, ae_id)]

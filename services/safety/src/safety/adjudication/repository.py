@@ -8,7 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from safety.adjudication.models import DltCaseRow, DltRuleSetRow, DltSignatureRow
+from safety.adjudication.models import (
+    DltAssessmentRow,
+    DltCaseRow,
+    DltRuleSetRow,
+    DltSignatureRow,
+)
 
 
 def latest_rule_set(session: Session, trial_id: str) -> DltRuleSetRow | None:
@@ -66,3 +71,11 @@ def void_signatures(session: Session, dlt_id: uuid.UUID, *, at: object, reason: 
         .where(DltSignatureRow.dlt_id == dlt_id, DltSignatureRow.voided_at.is_(None))
         .values(voided_at=at, void_reason=reason)
     )
+
+
+def assessments(session: Session, ae_id: uuid.UUID) -> Sequence[DltAssessmentRow]:
+    return session.scalars(
+        select(DltAssessmentRow)
+        .where(DltAssessmentRow.ae_id == ae_id)
+        .order_by(DltAssessmentRow.assessed_at, DltAssessmentRow.id)
+    ).all()

@@ -8,7 +8,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from safety.adjudication.models import DltCaseRow, DltRuleSetRow, DltSignatureRow
+from safety.adjudication.models import (
+    DltAssessmentRow,
+    DltCaseRow,
+    DltRuleSetRow,
+    DltSignatureRow,
+)
 
 
 class DltRulesIn(BaseModel):
@@ -98,4 +103,28 @@ class DltOut(BaseModel):
             baseline_grade=row.baseline_grade,
             adjudication_sequence=row.adjudication_sequence,
             signatures=[SignatureOut.of(s) for s in signatures],
+        )
+
+
+class DltAssessmentOut(BaseModel):
+    """The DLT rules applied to one version of an AE: verdict, reasons, rule-set version."""
+
+    ae_version: int
+    rule_set_number: int
+    is_suspected_dlt: bool
+    study_day: int | None
+    matched_rules: list[str]
+    reasons: list[str]
+    assessed_at: datetime
+
+    @classmethod
+    def of(cls, row: DltAssessmentRow) -> DltAssessmentOut:
+        return cls(
+            ae_version=row.ae_version,
+            rule_set_number=row.rule_set_number,
+            is_suspected_dlt=row.is_suspected_dlt,
+            study_day=row.study_day,
+            matched_rules=list(row.matched_rules),
+            reasons=list(row.reasons),
+            assessed_at=row.assessed_at,
         )
