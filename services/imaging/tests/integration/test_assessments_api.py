@@ -430,3 +430,43 @@ def test_a_subjects_assessments_are_listed_in_pages_with_a_cursor(treated: Desk)
         f"/v1/subjects/{SUBJECT}/assessments", params={"cursor": "!!"}, headers=treated.as_()
     )
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused_as_measurements(treated: Desk, number: str) -> None:
+    performed_at = at_site(DAY_1 - timedelta(days=1))
+    raw = (
+        f'{{"ph": 7.4, "pao2": {number}, "paco2": 40, "fio2": 0.21, '
+        f'"performed_at": "{performed_at}"}}'
+    )
+    response = treated.client.post(
+        f"/v1/subjects/{SUBJECT}/blood-gases",
+        content=raw,
+        headers={**treated.as_(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+
+
+def test_an_assessment_dated_before_1990_is_a_typing_error(treated: Desk) -> None:
+    response = treated.client.post(
+        f"/v1/subjects/{SUBJECT}/blood-gases",
+        json={**ROOM_AIR_GAS, "performed_at": "0001-01-01T00:00:00+05:00"},
+        headers=treated.as_(),
+    )
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/subjects/HDMSC-RP-01-404",
+        "/v1/subjects/HDMSC-RP-01-404/assessments",
+        "/v1/subjects/HDMSC-RP-01-404/outcomes",
+        "/v1/assessments/00000000-0000-0000-0000-000000000000",
+        "/v1/ct-analyses/00000000-0000-0000-0000-000000000000",
+    ],
+)
+def test_reading_what_imaging_does_not_know_is_404(desk: Desk, path: str) -> None:
+    response = desk.client.get(path, headers=desk.as_(Role.MONITOR))
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"

@@ -222,7 +222,7 @@ def list_assessments(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=pagination.MAX_PAGE_SIZE)] = 100,
 ) -> Page[AssessmentOut]:
-    subjects.require_known(session, subject_id)
+    subjects.require_known(session, subject_id, reading=True)
     position = pagination.decode_cursor(cursor)
     after = None
     if position is not None:

@@ -15,7 +15,8 @@ Kind = Literal["ct", "pft", "walk", "blood_gas", "sgrq"]
 
 
 class _AssessmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinity are valid Python JSON but not numbers a measurement can have.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     performed_at: AwareDatetime = Field(
         description="When the assessment was done, with its UTC offset; its site calendar day "

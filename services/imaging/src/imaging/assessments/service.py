@@ -21,6 +21,8 @@ from imaging.subjects.models import SubjectRow
 
 # Clocks of hospital systems drift; an assessment a few minutes "in the future" is accepted.
 _CLOCK_SKEW = timedelta(minutes=5)
+# No assessment of a trial run with this software predates it; earlier dates are typing errors.
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 
 
 def snapshot(row: AssessmentRow) -> dict[str, Any]:
@@ -106,6 +108,10 @@ def _announce(session: Session, row: AssessmentRow) -> None:
 
 def check_performed_at(performed_at: datetime, *, now: datetime | None = None) -> None:
     moment = now or datetime.now(UTC)
+    if performed_at < _EARLIEST:
+        raise InvalidInput.at(
+            ["body", "performed_at"], "lies before 1990; give the time the assessment was done"
+        )
     if performed_at > moment + _CLOCK_SKEW:
         raise InvalidInput.at(
             ["body", "performed_at"], "lies in the future; give the time the assessment was done"

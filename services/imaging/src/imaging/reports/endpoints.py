@@ -47,7 +47,7 @@ MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
     summary="Every outcome of a subject as a time series with change from baseline",
 )
 def get_subject_outcomes(subject_id: str, session: DbSession, _: Reader) -> SubjectOutcomesOut:
-    subject = subjects.require_known(session, subject_id)
+    subject = subjects.require_known(session, subject_id, reading=True)
     return SubjectOutcomesOut(
         subject_id=subject.subject_id,
         trial_id=subject.trial_id,

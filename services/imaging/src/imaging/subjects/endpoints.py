@@ -21,7 +21,7 @@ Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 
 @router.get("/{subject_id}", summary="A subject's dose level, infusions and visit calendar")
 def get_subject(subject_id: str, response: Response, session: DbSession, _: Reader) -> SubjectOut:
-    row = service.require_known(session, subject_id)
+    row = service.require_known(session, subject_id, reading=True)
     rows = assessments.of_subject(session, subject_id, include_voided=False)
     kinds_at: dict[str, list[str]] = {}
     for assessment in rows:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from doseline import audit
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
-from doseline.errors import Conflict
+from doseline.errors import Conflict, NotFound
 from imaging.subjects import repository
 from imaging.subjects.models import SubjectRow
 
@@ -85,15 +85,23 @@ def record_infusion(session: Session, event: InfusionAdministered) -> SubjectRow
     return row
 
 
-def require_known(session: Session, subject_id: str, *, lock: bool = False) -> SubjectRow:
+def require_known(
+    session: Session, subject_id: str, *, lock: bool = False, reading: bool = False
+) -> SubjectRow:
     """A subject enrollment has announced; a 409 that says so otherwise.
 
     Events can arrive after the hospital's data: an assessment for a subject whose enrolment
     event has not arrived is refused, not kept pending, because without it imaging knows
     neither the trial, nor the site's time zone, nor the dose level; the client retries.
+    A read of such a subject is a 404 with the same explanation.
     """
     row = repository.subject(session, subject_id, lock=lock)
     if row is None or row.enrolled_at is None or row.site_time_zone is None:
+        if reading:
+            raise NotFound(
+                f"imaging has not received the enrolment of subject {subject_id!r}; check the "
+                "study subject id, or retry once the enrolment has arrived"
+            )
         raise Conflict(
             f"imaging has not yet received the enrolment of subject {subject_id!r} from "
             "enrollment; check the study subject id, or retry once the enrolment has arrived",
