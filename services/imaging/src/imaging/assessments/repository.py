@@ -44,8 +44,11 @@ def of_subject(
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int | None = None,
     include_voided: bool = True,
+    lock: bool = False,
 ) -> Sequence[AssessmentRow]:
     query = select(AssessmentRow).where(AssessmentRow.subject_id == subject_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
     if kind is not None:
         query = query.where(AssessmentRow.kind == kind)
     if not include_voided:

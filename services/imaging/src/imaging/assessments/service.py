@@ -245,7 +245,7 @@ def reassign_visits(session: Session, subject: SubjectRow, *, actor: str) -> int
     schedule change); returns how many changed. Each change is audited."""
     schedule = schedule_service.schedule_for(session, subject.trial_id)
     changed = 0
-    for row in repository.of_subject(session, subject.subject_id):
+    for row in repository.of_subject(session, subject.subject_id, lock=True):
         before = snapshot(row)
         if _apply(row, _assignment(subject, row, schedule)):
             changed += 1

@@ -69,7 +69,8 @@ def put_visit_schedule(
         reason=body.reason,
         existing=existing,
     )
-    for subject in subjects_repository.subjects_of_trial(session, trial_id):
+    # Locked: an assessment being recorded meanwhile is placed by the schedule it commits after.
+    for subject in subjects_repository.subjects_of_trial(session, trial_id, lock=True):
         assessments.reassign_visits(session, subject, actor=principal.audit_name)
     response.headers["ETag"] = etag(row.version)
     return VisitScheduleOut.of(row)

@@ -32,10 +32,16 @@ def lock_new_subject(session: Session, subject_id: str, trial_id: str) -> Subjec
     return row
 
 
-def subjects_of_trial(session: Session, trial_id: str) -> Sequence[SubjectRow]:
-    return session.scalars(
+def subjects_of_trial(
+    session: Session, trial_id: str, *, lock: bool = False
+) -> Sequence[SubjectRow]:
+    query = (
         select(SubjectRow).where(SubjectRow.trial_id == trial_id).order_by(SubjectRow.subject_id)
-    ).all()
+    )
+    if lock:
+        # In subject-id order, as every other writer locks one subject: no deadlock.
+        query = query.with_for_update()
+    return session.scalars(query).all()
 
 
 def subjects_after_last_infusion(session: Session) -> Sequence[SubjectRow]:
