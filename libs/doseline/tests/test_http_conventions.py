@@ -23,7 +23,7 @@ from doseline.auth import Principal, Role, TokenVerifier, mint_token, require_ro
 from doseline.errors import PreconditionFailed, PreconditionRequired
 from doseline.etags import check_if_match, etag
 from doseline.http import DbSession, build_app
-from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from doseline.manifest import ServiceManifest
 from doseline.settings import ServiceSettings
 from doseline.testing.plugin import TokenFactory
@@ -58,17 +58,9 @@ def _kit_router() -> APIRouter:
             )
             return StoredResponse(201, {"seq": entry.seq, "text": body.text})
 
-        stored = run_once(
-            session,
-            key=key,
-            principal=principal.subject,
-            method="POST",
-            path=request.url.path,
-            payload=body,
-            create=create,
+        return idempotent_response(
+            session, request, principal=principal.subject, key=key, payload=body, create=create
         )
-        headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-        return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
     @router.get("/boom")
     def boom(_: Writer) -> dict[str, str]:

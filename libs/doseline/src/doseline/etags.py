@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Header
+
 from doseline.errors import PreconditionFailed, PreconditionRequired
+
+IfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag from your last read of this resource (required for updates)",
+    ),
+]
 
 
 def etag(version: int) -> str:

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -98,3 +99,28 @@ def run_once(
         )
     )
     return response
+
+
+def idempotent_response(
+    session: Session,
+    request: Request,
+    *,
+    principal: str,
+    key: str | None,
+    payload: object,
+    create: Callable[[], StoredResponse],
+) -> JSONResponse:
+    """`run_once` for an endpoint: the stored (or fresh) response, marked when it is a replay."""
+    stored = run_once(
+        session,
+        key=key,
+        principal=principal,
+        method=request.method,
+        path=request.url.path,
+        payload=payload,
+        create=create,
+    )
+    headers = dict(stored.headers)
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
