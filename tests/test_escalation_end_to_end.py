@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import outbox
@@ -274,6 +275,26 @@ def test_hdmsc_rp_01_reaches_the_mtd_the_escalation_library_declares(
     assert not expected.continue_trial
     assert state["mtd"] == expected.mtd == mtd
     assert state["recommendation"]["reason"] == expected.reason
+
+    with clinic.enrollment_sessions() as session:
+        published = set(
+            session.scalars(
+                text(
+                    "SELECT DISTINCT event_type FROM enrollment.outbox"
+                    " WHERE published_at IS NOT NULL"
+                )
+            )
+        )
+    assert published >= {
+        "enrollment.subject.screened",
+        "enrollment.subject.enrolled",
+        "enrollment.infusion.administered",
+        "enrollment.dlt_window.closed",
+        "enrollment.escalation.recommended",
+        "enrollment.escalation.decided",
+        "enrollment.cohort.opened",
+        "enrollment.trial.completed",
+    }
 
     history = clinic.ok(
         clinic.api.get(f"/v1/trials/{TRIAL}/escalation/history", headers=clinic.auth(Role.MONITOR))
