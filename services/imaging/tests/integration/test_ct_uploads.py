@@ -348,3 +348,20 @@ def test_the_worker_records_a_ct_measured_event_and_an_audit_entry(enrolled: Des
         history = audit.entity_history(session, entity_type="ct_analysis", entity_id=created["id"])
     assert {"imaging.ct.measured", "imaging.outcome.recorded"} <= types
     assert [entry["action"] for entry in history] == ["ct_analysis.upload", "ct_analysis.done"]
+
+
+def test_a_subjects_uploads_are_listed_with_their_progress(enrolled: Desk) -> None:
+    first = upload(enrolled, label_map_bytes(acceptance_masks()), file_format="nifti")
+    run_worker(enrolled)
+    second = upload(enrolled, seg_bytes(ct_series(), acceptance_masks()), file_format="dicom-seg")
+    page = enrolled.client.get(
+        f"/v1/subjects/{SUBJECT}/ct-analyses", params={"limit": 1}, headers=enrolled.as_()
+    ).json()
+    assert [(item["id"], item["status"]) for item in page["items"]] == [(first["id"], "done")]
+    rest = enrolled.client.get(
+        f"/v1/subjects/{SUBJECT}/ct-analyses",
+        params={"limit": 1, "cursor": page["next_cursor"]},
+        headers=enrolled.as_(),
+    ).json()
+    assert [(item["id"], item["status"]) for item in rest["items"]] == [(second["id"], "queued")]
+    assert rest["next_cursor"] is None

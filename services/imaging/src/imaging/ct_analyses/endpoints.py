@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,14 +11,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
+from doseline import pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import PayloadTooLarge
+from doseline.errors import InvalidInput, PayloadTooLarge
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader
-from imaging.ct_analyses import service
+from doseline.pagination import Page
+from imaging.ct_analyses import repository, service
 from imaging.ct_analyses.schemas import CtAnalysisOut, FileFormat, LesionOutsideLungPolicy
 from imaging.ct_analyses.storage import LocalObjectStorage
 from imaging.settings import ImagingSettings
+from imaging.subjects import service as subjects
 
 router = APIRouter(tags=["CT analyses"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
@@ -115,3 +119,33 @@ async def upload_segmentation(
 )
 def get_ct_analysis(analysis_id: uuid.UUID, session: DbSession, _: Reader) -> CtAnalysisOut:
     return service.read(session, analysis_id)
+
+
+@router.get(
+    "/v1/subjects/{subject_id}/ct-analyses",
+    summary="A subject's uploaded segmentations and their progress, oldest first",
+)
+def list_ct_analyses(
+    subject_id: str,
+    session: DbSession,
+    _: Reader,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=pagination.MAX_PAGE_SIZE)] = 50,
+) -> Page[CtAnalysisOut]:
+    subjects.require_known(session, subject_id, reading=True)
+    position = pagination.decode_cursor(cursor)
+    after = None
+    if position is not None:
+        try:
+            after = (
+                datetime.fromisoformat(str(position["created_at"])),
+                uuid.UUID(str(position["id"])),
+            )
+        except (KeyError, ValueError):
+            raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued") from None
+    rows = repository.of_subject(session, subject_id, after=after, limit=limit + 1)
+    return pagination.page_of(
+        [service.read(session, row.id) for row in rows],
+        limit=limit,
+        cursor_of=lambda item: {"created_at": item.created_at.isoformat(), "id": str(item.id)},
+    )

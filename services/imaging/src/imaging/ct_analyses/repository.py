@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from imaging.ct_analyses.models import CtAnalysisRow
@@ -35,3 +36,18 @@ def claim_next(session: Session, *, stale_before: datetime) -> CtAnalysisRow | N
         .limit(1)
         .with_for_update(skip_locked=True)
     ).first()
+
+
+def of_subject(
+    session: Session,
+    subject_id: str,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[CtAnalysisRow]:
+    query = select(CtAnalysisRow).where(CtAnalysisRow.subject_id == subject_id)
+    if after is not None:
+        query = query.where(tuple_(CtAnalysisRow.created_at, CtAnalysisRow.id) > after)
+    return session.scalars(
+        query.order_by(CtAnalysisRow.created_at, CtAnalysisRow.id).limit(limit)
+    ).all()
