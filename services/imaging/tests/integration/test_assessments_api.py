@@ -470,3 +470,39 @@ def test_reading_what_imaging_does_not_know_is_404(desk: Desk, path: str) -> Non
     response = desk.client.get(path, headers=desk.as_(Role.MONITOR))
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def _items_of(component: Component) -> list[str]:
+    return [item.item for item in ITEMS[Instrument.SGRQ] if item.component is component]
+
+
+@pytest.mark.parametrize(
+    ("component", "allowed"),
+    [(Component.SYMPTOMS, 2), (Component.ACTIVITY, 4), (Component.IMPACTS, 6)],
+)
+def test_sgrq_a_component_is_invalid_past_its_missing_item_limit(
+    treated: Desk, component: Component, allowed: int
+) -> None:
+    # Q5 "no attacks" skips Q6; answering Q5 with an attack keeps Q6 an ordinary item here.
+    items = [item for item in _items_of(component) if item not in ("5", "6")]
+    for missing, valid in ((allowed, True), (allowed + 1, False)):
+        answers = _answers(worst=True)
+        for item in items[:missing]:
+            answers[item] = None
+        body = treated.post(
+            f"/v1/subjects/{SUBJECT}/sgrq",
+            {"responses": answers, "performed_at": at_site(DAY_1 - timedelta(days=2))},
+        )
+        score = body["metrics"][f"sgrq_{component.value}"]
+        assert (score is not None) is valid, (missing, body["results"])
+        assert (body["metrics"]["sgrq_total"] is not None) is valid
+
+
+def test_an_idempotency_key_reused_for_a_different_request_is_422(treated: Desk) -> None:
+    headers = treated.as_()
+    path = f"/v1/subjects/{SUBJECT}/blood-gases"
+    body = {**ROOM_AIR_GAS, "performed_at": at_site(DAY_1 - timedelta(days=1))}
+    assert treated.client.post(path, json=body, headers=headers).status_code == 201
+    other = treated.client.post(path, json={**body, "pao2": 70}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["type"] == "/problems/idempotency-key-reused"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -239,3 +240,18 @@ def test_only_hospital_systems_post_observations(treated: Desk) -> None:
         "/v1/fhir/Observation", json=pft_panel(), headers=treated.auth(Role.INVESTIGATOR)
     )
     assert response.status_code == 403
+
+
+def test_simultaneous_deliveries_of_one_observation_record_it_once(treated: Desk, api: Any) -> None:
+    clients = [api("imaging") for _ in range(4)]
+    headers = treated.auth(Role.EHR_INTEGRATION)
+
+    def deliver(client: Any) -> int:
+        response = client.post("/v1/fhir/Observation", json=pft_panel(), headers=headers)
+        status: int = response.status_code
+        return status
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = sorted(pool.map(deliver, clients))
+    assert statuses == [200, 200, 200, 201]
+    assert count(treated) == 1
