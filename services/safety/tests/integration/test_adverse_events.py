@@ -223,3 +223,19 @@ def test_a_serious_ae_starts_a_24_hour_clock_that_the_sponsor_report_stops(
     )
     assert reported.status_code == 200, reported.text
     assert reported.json()["sae_clock"]["status"] == "reported"
+
+
+def test_the_ae_list_pages_with_a_cursor_oldest_first(enrolled: Desk) -> None:
+    created = [enrolled.report(verbatim=f"event {n}")["id"] for n in range(5)]
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"trial_id": "HDMSC-RP-01", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = enrolled.client.get(
+            "/v1/adverse-events", params=params, headers=enrolled.as_(Role.MONITOR)
+        ).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == created

@@ -26,6 +26,7 @@ from safety.adjudication.models import (
     DltRuleSetRow,
     DltSignatureRow,
 )
+from safety.adverse_events import repository as adverse_events
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.catalogue import service as catalogue
 from safety.subjects.models import SubjectRow
@@ -146,8 +147,6 @@ def assess(
 
 def reassess_subject(session: Session, subject: SubjectRow, *, actor: str) -> int:
     """Re-apply the rules to every AE of a subject (new DLT window or baseline)."""
-    from safety.adverse_events import repository as adverse_events  # noqa: PLC0415
-
     count = 0
     for ae in adverse_events.of_subject(session, subject.subject_id):
         version = adverse_events.version(session, ae.id, ae.current_version)
@@ -288,8 +287,6 @@ def adjudicate(
             slug="dlt-not-suspected",
             extra={"status": case.status},
         )
-    from safety.adverse_events import repository as adverse_events  # noqa: PLC0415
-
     ae = adverse_events.adverse_event(session, case.ae_id, lock=True)
     if ae is None:  # pragma: no cover - foreign key
         raise NotFound(f"adverse event {case.ae_id} of DLT {case.id} is missing")

@@ -663,6 +663,3 @@ def _site_date(effective: datetime | date, subject: SubjectRow) -> date:
 def _version_key(version_id: str) -> tuple[int, int, str]:
     """versionIds compare as numbers when they are numbers (FHIR servers count 1, 2, …)."""
     return (1, int(version_id), "") if version_id.isdigit() else (0, 0, version_id)
-
-
-__all__ = ["STUDY_SUBJECT_SYSTEM", "accept", "intake", "reject"]
