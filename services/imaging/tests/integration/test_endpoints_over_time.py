@@ -135,3 +135,23 @@ def test_unknown_metrics_plots_and_formats_are_422(
 ) -> None:
     response = cohort.client.get(path, params=params, headers=cohort.as_())
     assert response.status_code == 422, response.text
+
+
+def test_out_of_window_assessments_can_be_left_out_of_the_statistics(cohort: Desk) -> None:
+    cohort.enrol("HDMSC-RP-01-004", dose_level=1)
+    cohort.treat("HDMSC-RP-01-004")
+    ct(cohort, "HDMSC-RP-01-004", DAY_1 - timedelta(days=2), 400.0)
+    ct(cohort, "HDMSC-RP-01-004", MONTH_1 + timedelta(days=12), 100.0)  # 15 days late
+
+    def n_at_month_1(include: bool) -> int:
+        response = cohort.client.get(
+            "/v1/trials/HDMSC-RP-01/outcome-summary",
+            params={"metric": "lesion_fraction", "include_out_of_window": include},
+            headers=cohort.as_(),
+        )
+        groups = {(g["dose_level"], g["visit"]): g for g in response.json()["groups"]}
+        count: int = groups[(1, "month_1")]["value"]["n"]
+        return count
+
+    assert n_at_month_1(True) == 3
+    assert n_at_month_1(False) == 2

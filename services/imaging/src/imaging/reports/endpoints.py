@@ -65,8 +65,11 @@ def get_outcome_summary(
     session: DbSession,
     _: Reader,
     metric: Annotated[str, Query(max_length=60, examples=["lesion_fraction"])],
+    include_out_of_window: bool = True,
 ) -> TrialSummaryOut:
-    groups = service.trial_summary(session, trial_id, metric)
+    groups = service.trial_summary(
+        session, trial_id, metric, include_out_of_window=include_out_of_window
+    )
     return TrialSummaryOut(
         trial_id=trial_id, metric=metric, groups=[GroupOut.of(g) for g in groups]
     )
@@ -94,9 +97,12 @@ def get_plot(
     session: DbSession,
     _: Reader,
     format: plots.ImageFormat = "png",
+    include_out_of_window: bool = True,
 ) -> Response:
     metric, title, y_label = PLOTS[plot]
-    groups = service.trial_summary(session, trial_id, metric)
+    groups = service.trial_summary(
+        session, trial_id, metric, include_out_of_window=include_out_of_window
+    )
     use_change = plot == "lesion-fraction-change"
     image = plots.line_plot(
         [g for g in groups if not (use_change and g.visit == "baseline")],

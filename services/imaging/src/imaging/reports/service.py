@@ -63,9 +63,12 @@ def require_metric(metric: str) -> str:
     return kind
 
 
-def trial_summary(session: Session, trial_id: str, metric: str) -> list[GroupSummary]:
+def trial_summary(
+    session: Session, trial_id: str, metric: str, *, include_out_of_window: bool = True
+) -> list[GroupSummary]:
     """n, mean, SD, median and IQR of one metric and of its change from baseline, per dose level
-    and visit; one value per subject and visit (the point that represents the visit)."""
+    and visit; one value per subject and visit (the point that represents the visit). Points
+    outside their visit window count unless `include_out_of_window` is false (a SAP choice)."""
     kind = require_metric(metric)
     dose_of = {
         subject.subject_id: subject.dose_level
@@ -80,6 +83,8 @@ def trial_summary(session: Session, trial_id: str, metric: str) -> list[GroupSum
         series = series_of(observations, kind, metric)
         for point in series.points:
             if not point.represents_visit or point.visit is None:
+                continue
+            if point.out_of_window and not include_out_of_window:
                 continue
             group = (dose_of.get(subject_id), point.visit)
             values.setdefault(group, []).append(point.value)
