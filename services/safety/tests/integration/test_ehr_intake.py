@@ -321,3 +321,14 @@ def test_the_same_observation_twice_in_one_bundle_is_one_proposal(lab: Desk) -> 
     response = post(lab, bundle(observation(), observation()))
     assert outcomes(response) == ["proposed", "duplicate"]
     assert "earlier in this Bundle" in response.json()["entries"][1]["detail"]
+
+
+def test_a_preliminary_result_is_not_graded_and_entered_in_error_withdraws_the_proposal(
+    lab: Desk,
+) -> None:
+    assert outcomes(post(lab, observation("prelim", status="preliminary"))) == ["ignored"]
+    post(lab, observation())
+    withdrawn = post(lab, observation(version="2", status="entered-in-error"))
+    assert outcomes(withdrawn) == ["withdrawn"]
+    [proposal] = lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
+    assert proposal["status"] == "withdrawn"
