@@ -170,6 +170,8 @@ def update(
     subscription = _found(session, subscription_id, lock=True)
     check_if_match(if_match, current_version=subscription.version)
     before = _snapshot(subscription)
+    # Every change is flushed as one new version (the ETag moves by exactly one).
+    subscription.updated_at = moment
     if request.url is not None:
         subscription.url = _checked_url(request.url, settings=settings, resolve=resolve)
     if request.event_types is not None:
@@ -188,7 +190,6 @@ def update(
         subscription.active = False
         subscription.disabled_reason = f"paused by {actor}"
         subscription.disabled_at = moment
-    subscription.updated_at = moment
     session.flush()
     audit.record(
         session,
