@@ -9,14 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doseline import audit, outbox
 from doseline.contracts.enrollment import DltWindowClosed
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts import service as cohorts_service
-from enrollment.dlt_windows.models import DltWindow
+from enrollment.dlt_windows import repository
 from enrollment.dlt_windows.rules import (
     DltWindow as WindowDates,
 )
@@ -42,18 +41,7 @@ def close_due_windows(session: Session, now: datetime) -> int:
     for trial in trials_repository.list_trials(session):
         protocol = protocol_of(session, trial)
         today = protocol.site.date_of(now)
-        due = list(
-            session.scalars(
-                select(DltWindow)
-                .where(
-                    DltWindow.trial_id == trial.id,
-                    DltWindow.status == "open",
-                    DltWindow.ends_on < today,
-                )
-                .order_by(DltWindow.ends_on, DltWindow.subject_id)
-                .with_for_update(skip_locked=True)
-            )
-        )
+        due = repository.lock_windows_ending_before(session, trial.id, today)
         if not due:
             continue
         # Take the escalation lock first, as every other writer of the state does.

@@ -22,6 +22,7 @@ from doseline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from doseline.etags import check_if_match
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.models import Enrolment
+from enrollment.dlt_windows import repository as dlt_windows_repository
 from enrollment.dlt_windows.models import DltWindow
 from enrollment.dlt_windows.rules import dlt_window
 from enrollment.dosing import repository
@@ -395,7 +396,7 @@ def _dlt_window_for(
     schedule: InfusionSchedule,
 ) -> DltWindow:
     """The subject's DLT window, opened by the first infusion (day 1)."""
-    existing = session.get(DltWindow, subject_id)
+    existing = dlt_windows_repository.window_of(session, subject_id)
     if existing is not None:
         return existing
     window = dlt_window(protocol.dlt_window, schedule.first_infusion_on)
@@ -501,7 +502,7 @@ def infusion_plan(session: Session, *, subject_id: str, now: datetime) -> Infusi
         states = infusion_states(schedule, len(records), protocol.site.date_of(now))
     return InfusionPlan(
         first_infusion_on=first_on,
-        window=session.get(DltWindow, subject_id),
+        window=dlt_windows_repository.window_of(session, subject_id),
         states=states,
         records=records,
     )

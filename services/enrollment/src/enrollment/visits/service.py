@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doseline import audit
 from doseline.auth import Principal
 from doseline.errors import Conflict, InvalidInput, NotFound
-from enrollment.cohorts.models import Enrolment
 from enrollment.dosing import repository as dosing_repository
 from enrollment.protocol import Protocol
 from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.protocols import protocol_of
+from enrollment.visits import repository
 from enrollment.visits.models import VisitRecord
 from enrollment.visits.schedule import SubjectVisits, VisitStatus, visit_schedule, visit_states
 
@@ -32,12 +31,6 @@ def subject_schedule(session: Session, protocol: Protocol, subject_id: str) -> S
     )
 
 
-def _completed(session: Session, subject_id: str) -> set[str]:
-    return set(
-        session.scalars(select(VisitRecord.visit).where(VisitRecord.subject_id == subject_id))
-    )
-
-
 def trial_visits(
     session: Session, *, trial_id: str, on: date | None, now: datetime
 ) -> list[tuple[str, VisitStatus]]:
@@ -46,17 +39,13 @@ def trial_visits(
         raise NotFound(f"no trial {trial_id}")
     protocol = protocol_of(session, trial)
     day = on or protocol.site.date_of(now)
-    subject_ids = session.scalars(
-        select(Enrolment.subject_id)
-        .where(Enrolment.trial_id == trial_id)
-        .order_by(Enrolment.sequence)
-    )
+    subject_ids = repository.enrolled_subject_ids(session, trial_id)
     result: list[tuple[str, VisitStatus]] = []
     for subject_id in subject_ids:
         schedule = subject_schedule(session, protocol, subject_id)
         if schedule is None:
             continue
-        for status in visit_states(schedule, _completed(session, subject_id), day):
+        for status in visit_states(schedule, repository.completed_visits(session, subject_id), day):
             result.append((subject_id, status))
     return result
 
@@ -91,7 +80,7 @@ def record_visit(
             ["body", "visit_id"],
             f"is not a scheduled visit of this subject (scheduled so far: {known})",
         )
-    if visit_id in _completed(session, subject_id):
+    if visit_id in repository.completed_visits(session, subject_id):
         raise Conflict(f"visit {visit_id} is already recorded", slug="visit-already-recorded")
     row = VisitRecord(
         subject_id=subject_id,
