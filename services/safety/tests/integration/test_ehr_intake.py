@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from doseline import audit
 from doseline.auth import Role
 from doseline.identity import DEVELOPMENT_IDENTIFIER_KEY, hospital_id_hash
 from safety.ehr.models import ProposedAdverseEventRow
@@ -332,3 +333,16 @@ def test_a_preliminary_result_is_not_graded_and_entered_in_error_withdraws_the_p
     assert outcomes(withdrawn) == ["withdrawn"]
     [proposal] = lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
     assert proposal["status"] == "withdrawn"
+
+
+def test_every_delivery_is_in_the_audit_trail_with_each_entry_and_its_outcome(lab: Desk) -> None:
+    post(lab, {**bundle(observation(), observation("normal", value=3.0)), "id": "delivery-7"})
+    post(lab, {**bundle(observation()), "id": "delivery-8"})
+    with lab.db() as session:
+        first = audit.entity_history(session, entity_type="fhir_delivery", entity_id="delivery-7")
+        second = audit.entity_history(session, entity_type="fhir_delivery", entity_id="delivery-8")
+    assert first[0]["after"]["entries"] == [
+        ["obs-1", "1", "proposed", 3],
+        ["normal", "1", "graded", 0],
+    ]
+    assert second[0]["after"]["entries"] == [["obs-1", "1", "duplicate", None]]

@@ -156,7 +156,24 @@ def intake(
                 lookups=lookups,
             )
         )
-    return IntakeResult(entries=entries, counts=dict(Counter(e.outcome for e in entries)))
+    result = IntakeResult(entries=entries, counts=dict(Counter(e.outcome for e in entries)))
+    # One audit entry per delivery: every result received, its version and what became of it
+    # (proposals have their own entries as well).
+    bundle_id = payload.get("id") if isinstance(payload, dict) else None
+    audit.record(
+        session,
+        actor=actor,
+        action="ehr.observations_received",
+        entity_type="fhir_delivery",
+        entity_id=bundle_id if isinstance(bundle_id, str) and bundle_id else str(uuid.uuid4()),
+        after={
+            "counts": result.counts,
+            "entries": [
+                [e.observation_id, e.version_id, e.outcome, e.grade] for e in result.entries
+            ],
+        },
+    )
+    return result
 
 
 def _raw_key(resource: Any) -> tuple[str, str] | None:
