@@ -11,7 +11,6 @@ from doseline.contracts.registry import register
 from doseline.events import EventContract
 
 OutcomeKind = Literal["ct", "pft", "walk", "blood_gas", "sgrq"]
-VisitCode = Literal["baseline", "month_1", "month_2", "month_3", "month_6", "month_12"]
 
 
 class _SubjectOutcomeEvent(EventContract):
