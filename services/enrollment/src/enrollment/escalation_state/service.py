@@ -271,6 +271,15 @@ def recompute(session: Session, *, trial_id: str, cause: str, now: datetime) -> 
         )
         session.add(history)
         session.flush()
+        audit.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="escalation.state_change",
+            entity_type="trial",
+            entity_id=trial_id,
+            after={"seq": history.seq, "state_hash": digest, **document},
+            reason=cause,
+        )
         log.info("escalation.state_changed", trial_id=trial_id, outcomes=derived.outcomes)
     if trial.status == "open":
         _keep_decision_in_step(session, trial, facts, derived.complete_cohorts, decision, history)
