@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
-SRC := libs/escalation/src libs/doseline/src services/enrollment/src services/safety/src services/imaging/src
+SRC := libs/escalation/src libs/doseline/src services/enrollment/src services/safety/src services/imaging/src services/notifications/src libs/doseline-client/src
 
 .PHONY: help uv sync run test lint typecheck contracts pytest bench fmt clean
 
