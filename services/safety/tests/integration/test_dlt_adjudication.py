@@ -291,3 +291,27 @@ def test_dlt_rules_are_versioned_per_trial_and_each_assessment_records_its_versi
 
         versions = sorted(row.rule_set_number for row in session.scalars(select(DltAssessmentRow)))
     assert versions == [1, 2]
+
+
+def test_a_new_baseline_updates_an_open_suspicion_with_a_higher_sequence(
+    treated: Desk, day1: date
+) -> None:
+    treated.report(onset_date=_day(day1, 12))
+    subject = treated.client.get(f"/v1/subjects/{SUBJECT}", headers=treated.as_(Role.MONITOR))
+    changed = treated.client.put(
+        f"/v1/subjects/{SUBJECT}/baseline",
+        json={
+            "pneumonitis_grade": 2,
+            "oxygen_use": False,
+            "conditions": [],
+            "reason": "baseline CT re-read",
+        },
+        headers={**treated.as_(Role.INVESTIGATOR), "If-Match": subject.headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    suspected = _of_type(treated, "safety.dlt.suspected")
+    assert [(e["adjudication_sequence"], e["baseline_grade"]) for e in suspected] == [
+        (1, 1),
+        (2, 2),
+    ]
+    assert suspected[1]["rules"] == ["non-haematological-grade"]

@@ -194,9 +194,22 @@ def _suspect(
         )
         _publish(session, DltSuspected, case, version)
         return
-    if existing.ae_version == version.number and existing.status != "withdrawn":
+    if existing.ae_version == version.number and existing.status in {"confirmed", "ruled_out"}:
         # The same version assessed again (a new window or baseline that does not change the
-        # verdict): a signature on it stays valid.
+        # verdict): the signature on that version stays valid.
+        return
+    facts = (rule_set.number, list(verdict.matched_rules), study_day, verdict.baseline_grade)
+    if (
+        existing.ae_version == version.number
+        and existing.status == "suspected"
+        and facts
+        == (
+            existing.rule_set_number,
+            list(existing.matched_rules),
+            existing.study_day,
+            existing.baseline_grade,
+        )
+    ):
         return
     before = case_snapshot(existing)
     if existing.status in {"confirmed", "ruled_out"}:
@@ -220,7 +233,7 @@ def _suspect(
         entity_id=str(existing.id),
         before=before,
         after=case_snapshot(existing),
-        reason=f"adverse event version {version.number} still meets the DLT rules",
+        reason=f"adverse event version {version.number} meets the DLT rules (reassessed)",
     )
     _publish(session, DltSuspected, existing, version)
 
