@@ -318,7 +318,8 @@ def _keep_decision_in_step(
     decided = repository.decided_decision(session, trial.id, last.number)
     if decided is not None:
         if decided.state_hash != history.state_hash:
-            log.warning(
+            # A safety fact changed under a signed decision: people must review it.
+            log.error(
                 "escalation.changed_after_signed_decision",
                 trial_id=trial.id,
                 cohort=last.number,
