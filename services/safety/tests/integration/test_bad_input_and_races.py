@@ -52,6 +52,7 @@ MISSING = str(uuid.uuid4())
         ("POST", f"/v1/dlts/{MISSING}/adjudication", {"decision": "perhaps"}, 422),
         ("GET", "/v1/trials/NOPE/dlt-rules", None, 404),
         ("PUT", "/v1/trials/NOPE/dlt-rules", {"rules": {"unknown_rule": 1}, "reason": "why"}, 422),
+        ("PUT", f"/v1/trials/{'X' * 41}/dlt-rules", {"rules": {}, "reason": "too long"}, 422),
         ("GET", f"/v1/proposed-adverse-events/{MISSING}", None, 404),
         ("POST", f"/v1/proposed-adverse-events/{MISSING}/rejection", {"reason": "bad sample"}, 404),
         ("GET", "/v1/ctcae/versions/5.0/terms/00000000", None, 404),

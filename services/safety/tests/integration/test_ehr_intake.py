@@ -157,6 +157,7 @@ def test_a_corrected_result_updates_the_earlier_proposal(lab: Desk) -> None:
         (observation(system=MRN_SYSTEM, identifier="MRN-9999"), "no enrolled subject"),
         (observation(code="12345-6"), "no CTCAE lab term"),
         (observation(unit="mg/dL"), "cannot be graded"),
+        (observation(unit="x" * 41), "longer than 40"),
         ({**observation(), "meta": {}}, "versionId"),
         ({**observation(), "id": None}, "Observation.id"),
         ({**observation(), "status": "nonsense"}, "not a valid FHIR R4 Observation"),

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from doseline import idempotency
@@ -50,7 +50,9 @@ def get_dlt_rules(trial_id: str, response: Response, session: DbSession, _: Read
     summary="Register a new version of the trial's DLT rules (identical rules change nothing)",
 )
 def put_dlt_rules(
-    trial_id: str,
+    trial_id: Annotated[
+        str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    ],
     body: DltRulesIn,
     response: Response,
     session: DbSession,

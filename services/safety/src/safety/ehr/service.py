@@ -53,6 +53,7 @@ OBSERVATION_STATUSES = frozenset(
     }
 )
 MAX_ENTRIES = 5000
+MAX_UNIT_LENGTH = 40
 
 
 class EntryRejected(Exception):
@@ -365,6 +366,8 @@ def _process(
         )
     if result.value is None or result.unit is None:
         raise EntryRejected("Observation.valueQuantity with a value and a unit is required")
+    if len(result.unit) > MAX_UNIT_LENGTH:
+        raise EntryRejected(f"valueQuantity unit is longer than {MAX_UNIT_LENGTH} characters")
     if result.effective is None:
         raise EntryRejected("Observation.effective[x] or issued is required (the onset date)")
     loinc, lab_terms = mapped
