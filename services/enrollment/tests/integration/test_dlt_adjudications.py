@@ -186,3 +186,38 @@ def test_a_suspected_dlt_keeps_the_window_open_and_the_subject_unreplaced(site: 
     state = site.escalation()
     assert (level(state, 1)["evaluable_patients"], level(state, 1)["dlts"]) == (1, 1)
     assert level(state, 1)["open_slots"] == 2
+
+
+def test_a_dlt_confirmed_after_the_decision_was_signed_stops_automatic_decisions(
+    site: Site,
+) -> None:
+    first = [site.enrolled_subject() for _ in range(3)]
+    for subject_id in first:
+        site.treat(subject_id)
+    with site.sessions() as session, session.begin():
+        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    state = site.escalation()
+    for role, person in ((Role.INVESTIGATOR, "dr-li"), (Role.SAFETY_PHYSICIAN, "dr-chen")):
+        site.ok(
+            site.api.post(
+                f"/v1/trials/{TRIAL}/escalation/decisions/{state['pending_decision']['id']}/signatures",
+                json={"role": role.value, "meaning": "approve", "state_hash": state["state_hash"]},
+                headers=site.as_(role, person),
+            ),
+            201,
+        )
+    site.ok(
+        site.api.post(f"/v1/trials/{TRIAL}/cohorts", headers=site.as_(Role.INVESTIGATOR, "dr-li")),
+        201,
+    )
+    second = [site.enrolled_subject() for _ in range(3)]
+    for subject_id in second:
+        site.treat(subject_id)
+    deliver(site, adjudication(first[0], confirmed=True, sequence=2))
+    with site.sessions() as session, session.begin():
+        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    state = site.escalation()
+    assert state["outcomes"] == "1TNN 2NNN"
+    assert state["pending_decision"] is None
+    assert "not a history the design allows" in state["recommendation"]["reason"]
+    assert state["recommendation"]["next_dose"] is None
