@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from doseline.auth import Role
-from doseline.testing.plugin import TokenFactory
+from doseline.testing.plugin import EventPump, TokenFactory
 from notifications.deliveries.service import Dispatcher
 from notifications.settings import NotificationsSettings
 
@@ -118,6 +118,7 @@ def test_a_receiver_that_fails_its_first_attempts_gets_the_event_later_under_the
 
 
 def test_a_receiver_that_never_recovers_is_disabled_and_an_event_says_so(
+    deliver_events: EventPump,
     client: TestClient,
     auth: TokenFactory,
     log_db: sessionmaker[Session],
@@ -153,6 +154,12 @@ def test_a_receiver_that_never_recovers_is_disabled_and_an_event_says_so(
     assert announced["data"]["reason"] == "retries_exhausted"
     assert announced["data"]["event_id"] == envelope.id
     assert announced["data"]["target_host"] == "127.0.0.1"
+    # Relayed like any public event, the announcement lands in the log and the feed.
+    assert deliver_events() == 1
+    feed = client.get(
+        "/v1/events", params={"type": "notifications.#"}, headers=auth(Role.MONITOR)
+    ).json()
+    assert [e["id"] for e in feed["items"]] == [announced["id"]]
 
     # Later events wait while it is disabled; re-enabling sends them.
     append(log_db, later := dlt_confirmed(2))
