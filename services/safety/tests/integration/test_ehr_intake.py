@@ -158,6 +158,7 @@ def test_a_corrected_result_updates_the_earlier_proposal(lab: Desk) -> None:
         (observation(code="12345-6"), "no CTCAE lab term"),
         (observation(unit="mg/dL"), "cannot be graded"),
         (observation(unit="x" * 41), "longer than 40"),
+        (observation(value=1e300), "out of range"),
         ({**observation(), "meta": {}}, "versionId"),
         ({**observation(), "id": None}, "Observation.id"),
         ({**observation(), "status": "nonsense"}, "not a valid FHIR R4 Observation"),

@@ -84,6 +84,12 @@ def test_a_lab_value_is_graded_in_either_unit_system(desk: Desk) -> None:
         )
         assert graded.status_code == 200, graded.text
         assert (graded.json()["ctcae_term"], graded.json()["grade"]) == ("Anemia", 3)
+    huge = desk.client.post(
+        "/v1/grading/lab",
+        json={"term": "anemia", "value": "1e400000", "unit": "g/dL"},
+        headers=desk.as_(Role.INVESTIGATOR),
+    )
+    assert huge.status_code == 422
     unknown = desk.client.post(
         "/v1/grading/lab",
         json={"term": "unobtainium", "value": "1", "unit": "g/L"},

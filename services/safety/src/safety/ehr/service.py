@@ -54,6 +54,8 @@ OBSERVATION_STATUSES = frozenset(
 )
 MAX_ENTRIES = 5000
 MAX_UNIT_LENGTH = 40
+# No laboratory quantity in CTCAE reaches 10^15 in any unit it is graded in.
+MAX_MAGNITUDE = 15
 
 
 class EntryRejected(Exception):
@@ -366,6 +368,11 @@ def _process(
         )
     if result.value is None or result.unit is None:
         raise EntryRejected("Observation.valueQuantity with a value and a unit is required")
+    for name, number in (("value", result.value), ("low", result.low), ("high", result.high)):
+        if number is None:
+            continue
+        if not number.is_finite() or number.adjusted() > MAX_MAGNITUDE:
+            raise EntryRejected(f"the {name} {number} is out of range for a laboratory result")
     if len(result.unit) > MAX_UNIT_LENGTH:
         raise EntryRejected(f"valueQuantity unit is longer than {MAX_UNIT_LENGTH} characters")
     if result.effective is None:

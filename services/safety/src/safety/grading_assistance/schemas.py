@@ -56,11 +56,11 @@ class ClinicalGradeOut(BaseModel):
 
 class LabGradeIn(BaseModel):
     term: str = Field(min_length=1, max_length=120, description="Lab term, e.g. anemia")
-    value: Decimal
+    value: Decimal = Field(max_digits=18)
     unit: str = Field(min_length=1, max_length=40)
-    lln: Decimal | None = None
-    uln: Decimal | None = None
-    baseline: Decimal | None = None
+    lln: Decimal | None = Field(default=None, max_digits=18)
+    uln: Decimal | None = Field(default=None, max_digits=18)
+    baseline: Decimal | None = Field(default=None, max_digits=18)
     baseline_normal: bool | None = None
 
 
