@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import InvalidInput
@@ -80,7 +81,9 @@ async def import_dictionary(
     with tempfile.TemporaryDirectory(prefix="ctcae-import-") as folder:
         path = Path(folder) / name
         path.write_bytes(body)
-        outcome = service.import_file(
+        # Reading and storing the workbook runs on a worker thread, off the event loop.
+        outcome = await run_in_threadpool(
+            service.import_file,
             session,
             path,
             version=version,

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import DoselineError, NotFound
@@ -66,7 +67,9 @@ async def receive_observations(
             title="Malformed JSON",
         ) from None
     settings = request.app.state.settings
-    return service.intake(
+    # The database work runs on a worker thread: a large Bundle must not stall the event loop.
+    return await run_in_threadpool(
+        service.intake,
         session,
         payload,
         identifier_key=settings.identifier_hash_key.get_secret_value(),
