@@ -5,10 +5,12 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from doseline.settings import ServiceSettings
+from doseline.settings import Environment, ServiceSettings
+
+DEVELOPMENT_SECRET_KEY = "doseline-development-webhook-secret-key"  # noqa: S105
 
 # Standard Webhooks v1.0.0, "Retry schedule": after the immediate attempt, retry after 5 s,
 # 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h: deliveries keep trying for about 3 days.
@@ -47,3 +49,14 @@ class NotificationsSettings(ServiceSettings):
         default=24.0, ge=0, le=24 * 30, description="How long a rotated secret stays valid"
     )
     topic_exchange: str = Field(default="doseline.events", min_length=1, max_length=200)
+    # Encrypts the webhook signing secrets stored in the database.
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+
+    @model_validator(mode="after")
+    def _production_needs_its_own_secret_key(self) -> NotificationsSettings:
+        if (
+            self.environment is Environment.PRODUCTION
+            and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY
+        ):
+            raise ValueError("production requires its own NOTIFICATIONS_SECRET_KEY")
+        return self

@@ -21,7 +21,7 @@ URL = "http://127.0.0.1:9/hooks/dlt"
 
 
 def test_the_secret_is_shown_when_the_subscription_is_created_and_never_again(
-    client: TestClient, auth: TokenFactory
+    client: TestClient, auth: TokenFactory, log_db: sessionmaker[Session]
 ) -> None:
     created = subscribe(client, auth, URL, "safety.dlt.*", "safety.sae.#")
     assert created["secret"].startswith("whsec_")
@@ -34,6 +34,11 @@ def test_the_secret_is_shown_when_the_subscription_is_created_and_never_again(
     listed = client.get("/v1/subscriptions", headers=auth(Role.ADMIN)).json()["items"]
     assert [s["id"] for s in listed] == [created["id"]]
     assert all("secret" not in s for s in listed)
+    with log_db() as session:
+        [stored] = session.execute(
+            text("SELECT secret FROM notifications.subscription_secrets")
+        ).scalars()
+    assert created["secret"] not in stored
 
 
 def test_a_retried_create_with_the_same_key_returns_the_first_subscription(

@@ -151,3 +151,15 @@ def test_unusable_urls_are_refused_with_a_reason(url: str, reason: str) -> None:
 def test_a_host_that_does_not_resolve_is_refused() -> None:
     with pytest.raises(TargetRefused, match="does not resolve"):
         check_target("https://no-such-host.invalid/dlt", allowed=[])
+
+
+def test_secrets_are_sealed_at_rest_and_open_only_with_the_same_key() -> None:
+    from notifications.subscriptions.secrets import SecretBox
+
+    secret = new_secret()
+    sealed = SecretBox("key-one").seal(secret)
+    assert secret not in sealed
+    assert len(sealed) <= 400
+    assert SecretBox("key-one").open(sealed) == secret
+    with pytest.raises(ValueError, match="NOTIFICATIONS_SECRET_KEY"):
+        SecretBox("key-two").open(sealed)

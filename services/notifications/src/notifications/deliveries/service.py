@@ -33,6 +33,7 @@ from notifications.event_log.cloudevent import body_bytes, cloudevent
 from notifications.settings import NotificationsSettings
 from notifications.subscriptions import repository as subscriptions
 from notifications.subscriptions.models import Subscription
+from notifications.subscriptions.secrets import SecretBox
 from notifications.subscriptions.targets import Resolver, TargetRefused, check_target
 
 log = structlog.get_logger(__name__)
@@ -65,6 +66,7 @@ class Dispatcher:
             headers={"user-agent": "Doseline-Webhooks/1"},
         )
         self._resolve = resolve
+        self._box = SecretBox(settings.secret_key.get_secret_value())
         self._clock = clock
         self._uniform = uniform
         self._pool: ThreadPoolExecutor | None = None
@@ -129,7 +131,8 @@ class Dispatcher:
                 return True
             body = body_bytes(cloudevent(event.envelope, position=event.position))
             secrets = [
-                s.secret for s in subscriptions.valid_secrets(session, subscription.id, at=now)
+                self._box.open(s.secret)
+                for s in subscriptions.valid_secrets(session, subscription.id, at=now)
             ]
             result, latency_ms, excerpt = self._post(
                 subscription.url, event.event_id, body, secrets, now

@@ -37,14 +37,14 @@ class Subscription(Base):
 class SubscriptionSecret(Base):
     """A `whsec_` secret; after a rotation the old one signs too until `expires_at`.
 
-    The secret is kept so deliveries can be signed; the API shows it only when it is created.
+    Stored encrypted (SecretBox) so deliveries can be signed; the API shows it only once.
     """
 
     __tablename__ = "subscription_secrets"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id"))
-    secret: Mapped[str] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(String(400))  # Fernet token of the whsec_ secret
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

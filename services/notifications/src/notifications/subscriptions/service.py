@@ -31,7 +31,7 @@ from notifications.subscriptions.schemas import (
     SubscriptionPage,
     SubscriptionUpdate,
 )
-from notifications.subscriptions.secrets import new_secret
+from notifications.subscriptions.secrets import SecretBox, new_secret
 from notifications.subscriptions.targets import Resolver, TargetRefused, check_target
 
 # One replay request schedules at most this many events; ask again for a later range.
@@ -115,7 +115,7 @@ def create(
         SubscriptionSecret(
             id=uuid.uuid4(),
             subscription_id=subscription.id,
-            secret=secret,
+            secret=SecretBox(settings.secret_key.get_secret_value()).seal(secret),
             created_at=moment,
             expires_at=None,
         ),
@@ -261,7 +261,7 @@ def rotate_secret(
         SubscriptionSecret(
             id=uuid.uuid4(),
             subscription_id=subscription.id,
-            secret=secret,
+            secret=SecretBox(settings.secret_key.get_secret_value()).seal(secret),
             created_at=moment,
             expires_at=None,
         ),
