@@ -38,6 +38,7 @@ class Site:
     auth: TokenFactory
     sessions: sessionmaker[Session]
     engine: Engine
+    trial: str = TRIAL
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def as_(self, role: Role, person: str, **extra: str) -> dict[str, str]:
@@ -57,7 +58,9 @@ class Site:
     def register(self) -> str:
         body = self.ok(
             self.api.post(
-                f"/v1/trials/{TRIAL}/subjects", json={}, headers=self.as_(Role.COORDINATOR, "nurse")
+                f"/v1/trials/{self.trial}/subjects",
+                json={},
+                headers=self.as_(Role.COORDINATOR, "nurse"),
             ),
             201,
         )
@@ -100,7 +103,7 @@ class Site:
 
     def enrol(self, subject_id: str) -> Any:
         return self.api.post(
-            f"/v1/trials/{TRIAL}/enrolments",
+            f"/v1/trials/{self.trial}/enrolments",
             json={"subject_id": subject_id},
             headers=self.as_(Role.COORDINATOR, "nurse"),
         )
@@ -155,7 +158,9 @@ class Site:
 
     def escalation(self) -> Any:
         return self.ok(
-            self.api.get(f"/v1/trials/{TRIAL}/escalation", headers=self.as_(Role.MONITOR, "cra"))
+            self.api.get(
+                f"/v1/trials/{self.trial}/escalation", headers=self.as_(Role.MONITOR, "cra")
+            )
         )
 
     def row_counts(self) -> dict[str, int]:

@@ -350,3 +350,54 @@ def test_day_1_is_the_calendar_day_at_the_site_not_in_utc(site: Site) -> None:
         (first_day + timedelta(days=d - 1)).isoformat() for d in (1, 4, 7, 10)
     ]
     assert [p["state"] for p in plan["infusions"]] == ["given", "missed", "missed", "missed"]
+
+
+def test_a_trial_created_from_its_own_document_runs_its_own_variant(site: Site) -> None:
+    document = (PROTOCOLS_DIR / "hdmsc-rp-01.yaml").read_text(encoding="utf-8")
+    escalation_only = document.replace("id: HDMSC-RP-01", "id: HDMSC-ESC-01").replace(
+        "variant: expand-top", "variant: esc"
+    )
+    created = site.api.post(
+        "/v1/trials",
+        json={"protocol_yaml": escalation_only},
+        headers=site.as_(Role.ADMIN, "admin"),
+    )
+    trial = site.ok(created, 201)
+    assert (trial["id"], trial["design_variant"]) == ("HDMSC-ESC-01", "esc")
+    esc = Site(
+        api=site.api,
+        auth=site.auth,
+        sessions=site.sessions,
+        engine=site.engine,
+        trial="HDMSC-ESC-01",
+    )
+    for cohort in (1, 2):
+        for _ in range(3):
+            esc.treat(esc.enrolled_subject())
+        close_windows(esc)
+        state = esc.escalation()
+        for role, person in ((Role.INVESTIGATOR, "dr-li"), (Role.SAFETY_PHYSICIAN, "dr-chen")):
+            esc.ok(
+                esc.api.post(
+                    f"/v1/trials/{esc.trial}/escalation/decisions/"
+                    f"{state['pending_decision']['id']}/signatures",
+                    json={
+                        "role": role.value,
+                        "meaning": "approve",
+                        "state_hash": state["state_hash"],
+                    },
+                    headers=esc.as_(role, person),
+                ),
+                201,
+            )
+        if cohort == 1:
+            esc.ok(
+                esc.api.post(
+                    f"/v1/trials/{esc.trial}/cohorts", headers=esc.as_(Role.INVESTIGATOR, "i")
+                ),
+                201,
+            )
+    final = esc.escalation()
+    # ESC (CASES.md §C): the top level passed on one cohort is declared at once.
+    assert (final["outcomes"], final["trial_status"], final["mtd"]) == ("1NNN 2NNN", "completed", 2)
+    assert site.escalation()["outcomes"] == ""
