@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import io
 import zipfile
 from collections.abc import Sequence
@@ -365,3 +366,24 @@ def test_a_subjects_uploads_are_listed_with_their_progress(enrolled: Desk) -> No
     ).json()
     assert [(item["id"], item["status"]) for item in rest["items"]] == [(second["id"], "queued")]
     assert rest["next_cursor"] is None
+
+
+def test_a_512_by_512_by_300_label_map_is_measured_by_the_worker(enrolled: Desk) -> None:
+    # A full-size chest CT grid (78.6 million voxels, 0.7 × 0.7 × 1.0 mm): a lung block of
+    # 300 × 400 × 250 voxels labelled 1 with a lesion block of 40 × 50 × 30 labelled 2 inside.
+    data = np.zeros((512, 512, 300), dtype=np.uint8)
+    data[100:400, 50:450, 20:270] = 1
+    data[200:240, 200:250, 100:130] = 2
+    image = nib.Nifti1Image(data, np.diag([0.7, 0.7, 1.0, 1.0]))
+    image.header.set_xyzt_units("mm")
+    buffer = io.BytesIO()
+    image.to_file_map(image.make_file_map({"image": buffer, "header": buffer}))
+    compressed = gzip.compress(buffer.getvalue(), compresslevel=1)
+    created = upload(enrolled, compressed, file_format="nifti")
+    run_worker(enrolled)
+    done = analysis(enrolled, created["id"])
+    assert done["status"] == "done", done["error"]
+    voxel_ml = 0.7 * 0.7 * 1.0 / 1000
+    metrics = done["assessment"]["metrics"]
+    assert metrics["lung_ml"] == pytest.approx(300 * 400 * 250 * voxel_ml)
+    assert metrics["lesion_ml"] == pytest.approx(40 * 50 * 30 * voxel_ml)
