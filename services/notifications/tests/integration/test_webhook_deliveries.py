@@ -290,3 +290,32 @@ def test_the_body_is_compact_json_with_the_log_position_as_sequence(
     body = json.loads(receiver.received[0].body)
     assert int(body["sequence"]) == position
     assert b" " not in receiver.received[0].body.split(b'"data"')[0]
+
+
+def test_the_periodic_sweep_delivers_what_no_commit_hook_started(
+    client: TestClient,
+    auth: TokenFactory,
+    log_db: sessionmaker[Session],
+    receiver: Receiver,
+    fast_settings: NotificationsSettings,
+) -> None:
+    """After a crash between commit and first attempt, the one-second sweep sends the event."""
+    from datetime import UTC, datetime
+
+    from notifications.publishing import Publishing
+
+    subscription = subscribe(client, auth, receiver.url)
+    envelope = dlt_confirmed(1)
+    append(log_db, envelope)  # appended without the consumer's after-commit kick
+    publishing = Publishing(fast_settings)
+    try:
+        [deliver, publish] = publishing.jobs()
+        assert deliver.name == "deliver-webhooks"
+        with log_db() as session, session.begin():
+            deliver.run(session, datetime.now(UTC))
+            publish.run(session, datetime.now(UTC))  # no-op unless the broker is RabbitMQ
+    finally:
+        publishing.dispatcher.close()
+    [got] = receiver.received
+    assert got.headers["webhook-id"] == envelope.id
+    Webhook(subscription["secret"]).verify(got.body, got.headers)
