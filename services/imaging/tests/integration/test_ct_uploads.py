@@ -387,3 +387,56 @@ def test_a_512_by_512_by_300_label_map_is_measured_by_the_worker(enrolled: Desk)
     metrics = done["assessment"]["metrics"]
     assert metrics["lung_ml"] == pytest.approx(300 * 400 * 250 * voxel_ml)
     assert metrics["lesion_ml"] == pytest.approx(40 * 50 * 30 * voxel_ml)
+
+
+def nifti_bytes(data: np.ndarray, spacing: tuple[float, float, float]) -> bytes:
+    image = nib.Nifti1Image(data, np.diag([*spacing, 1.0]))
+    image.header.set_xyzt_units("mm")
+    buffer = io.BytesIO()
+    image.to_file_map(image.make_file_map({"image": buffer, "header": buffer}))
+    return buffer.getvalue()
+
+
+def label_map_with_image(image_spacing: tuple[float, float, float]) -> bytes:
+    ct = np.zeros((128, 128, 3), dtype=np.int16)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("labels.nii", label_map_bytes(acceptance_masks()))
+        bundle.writestr("image.nii.gz", gzip.compress(nifti_bytes(ct, image_spacing)))
+    return buffer.getvalue()
+
+
+def test_a_label_map_with_the_ct_it_was_drawn_on_gives_the_acceptance_volumes(
+    enrolled: Desk,
+) -> None:
+    content = label_map_with_image((PIXEL_SPACING_MM, PIXEL_SPACING_MM, SLICE_SPACING_MM))
+    created = upload(enrolled, content, file_format="nifti", content_type="application/zip")
+    run_worker(enrolled)
+    _assert_acceptance_volumes(analysis(enrolled, created["id"]))
+
+
+def test_a_label_map_that_does_not_match_its_ct_fails_and_nothing_stays_stored(
+    enrolled: Desk,
+) -> None:
+    content = label_map_with_image((PIXEL_SPACING_MM, PIXEL_SPACING_MM, 2.5))
+    created = upload(enrolled, content, file_format="nifti", content_type="application/zip")
+    run_worker(enrolled)
+    failed = analysis(enrolled, created["id"])
+    assert failed["status"] == "failed"
+    assert "GeometryMismatchError" in failed["error"]
+    assert stored_objects(enrolled) == []
+
+
+def test_a_zip_without_labels_and_image_members_fails_saying_what_it_must_hold(
+    enrolled: Desk,
+) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("scan.nii", label_map_bytes(acceptance_masks()))
+    created = upload(
+        enrolled, buffer.getvalue(), file_format="nifti", content_type="application/zip"
+    )
+    run_worker(enrolled)
+    failed = analysis(enrolled, created["id"])
+    assert failed["status"] == "failed"
+    assert "labels.nii[.gz]" in failed["error"]

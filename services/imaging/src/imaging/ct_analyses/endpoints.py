@@ -32,11 +32,17 @@ Writer = Annotated[
 
 UPLOAD_DESCRIPTION = """The request body is the file itself, streamed to storage
 (`Content-Type: application/octet-stream`, `application/dicom` or `application/zip`); nothing
-is measured in the request. `format=nifti`: a NIfTI-1/2 label map (.nii or .nii.gz), labels
-given by `lung_labels`, `lesion_labels` and `other_labels`. `format=dicom-seg`: a DICOM-SEG, or
-a ZIP holding one DICOM-SEG and the CT images of its source series (then the slice spacing is
-the series'); segment numbers given by `lung_labels` and `lesion_labels`. Answers 202 with the
-analysis, queued; poll `GET /v1/ct-analyses/{id}` for its progress and result."""
+is measured in the request.
+
+`format=nifti`: a NIfTI-1/2 label map (.nii or .nii.gz), labels given by `lung_labels`,
+`lesion_labels` and `other_labels`; or a ZIP of `labels.nii[.gz]` and `image.nii[.gz]` (the CT
+it was drawn on), whose grid the label map must match.
+
+`format=dicom-seg`: a DICOM-SEG, or a ZIP holding one DICOM-SEG and the CT images of its source
+series (then the slice spacing is the series'); segment numbers given by `lung_labels` and
+`lesion_labels`.
+
+Answers 202 with the analysis, queued; poll `GET /v1/ct-analyses/{id}` for its progress."""
 
 
 def storage_of(request: Request) -> LocalObjectStorage:

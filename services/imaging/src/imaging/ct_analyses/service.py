@@ -10,13 +10,14 @@ lease (settings.ct_analysis_lease_seconds).
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from tempfile import TemporaryDirectory
 from typing import Any
 
@@ -111,9 +112,10 @@ def check_file_type(file_format: str, incoming: Incoming) -> None:
             int.from_bytes(head[:4], "little") in _NIFTI_HEADER_SIZES
             or int.from_bytes(head[:4], "big") in _NIFTI_HEADER_SIZES
         )
-        if not (head.startswith(_GZIP_MAGIC) or plain_nifti):
+        if not (head.startswith((_GZIP_MAGIC, _ZIP_MAGIC)) or plain_nifti):
             raise InvalidInput(
-                "the upload is not a NIfTI file (.nii or .nii.gz)",
+                "the upload is neither a NIfTI file (.nii or .nii.gz) nor a ZIP of a label map "
+                "and its CT image",
                 slug="unreadable-file",
                 title="Unreadable file",
             )
@@ -242,13 +244,17 @@ def measure(
         labels = LabelMapLabels(
             lung=lung, lesion=lesion, other=frozenset(parameters["other_labels"])
         )
-        return label_map_volumes(path, labels, limits=limits)
+        if not zipfile.is_zipfile(path):
+            return label_map_volumes(path, labels, limits=limits)
+        with TemporaryDirectory(prefix="ct-label-map-") as folder:
+            label_map, image = _label_map_and_image(_extract(path, Path(folder), limits))
+            return label_map_volumes(label_map, labels, reference_image=image, limits=limits)
     selection = SegmentSelection(lung=lung, lesion=lesion)
     policy = LesionOutsideLung(parameters["lesion_outside_lung"])
     if not zipfile.is_zipfile(path):
         return dicom_seg_volumes(path, selection, lesion_outside_lung=policy, limits=limits)
     with TemporaryDirectory(prefix="ct-series-") as folder:
-        segmentation, sources = _unpack_series(path, Path(folder), limits)
+        segmentation, sources = _segmentation_and_series(_extract(path, Path(folder), limits))
         return dicom_seg_volumes(
             segmentation,
             selection,
@@ -258,8 +264,8 @@ def measure(
         )
 
 
-def _unpack_series(archive: Path, folder: Path, limits: ReadLimits) -> tuple[Path, list[Path]]:
-    """The one DICOM-SEG of a ZIP and the CT images beside it, extracted under our own names."""
+def _extract(archive: Path, folder: Path, limits: ReadLimits) -> dict[str, Path]:
+    """Every file of a ZIP, extracted under our own names; keyed by its name in the ZIP."""
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = [info for info in bundle.infolist() if not info.is_dir()]
@@ -270,17 +276,36 @@ def _unpack_series(archive: Path, folder: Path, limits: ReadLimits) -> tuple[Pat
                     f"the ZIP expands to {expanded} bytes, more than the limit of "
                     f"{limits.max_file_bytes} bytes"
                 )
-            paths = []
+            extracted: dict[str, Path] = {}
             for index, info in enumerate(members):
-                target = folder / f"{index:05d}.dcm"
+                target = folder / f"{index:05d}"
                 with bundle.open(info) as source, target.open("wb") as output:
-                    output.write(source.read(limits.max_file_bytes + 1))
-                paths.append(target)
+                    shutil.copyfileobj(source, output)
+                extracted[info.filename] = target
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise UnreadableFileError(f"the ZIP cannot be read: {error}") from error
+    return extracted
+
+
+def _label_map_and_image(files: dict[str, Path]) -> tuple[Path, Path]:
+    """A ZIP of a label map and the CT it was drawn on: `labels.nii[.gz]` and `image.nii[.gz]`."""
+    by_stem: dict[str, Path] = {}
+    for name, target in files.items():
+        stem = PurePosixPath(name).name.removesuffix(".gz").removesuffix(".nii")
+        by_stem[stem] = target
+    if set(by_stem) != {"labels", "image"} or len(files) != 2:
+        raise UnreadableFileError(
+            "a ZIP for format=nifti must hold exactly labels.nii[.gz] (the label map) and "
+            f"image.nii[.gz] (the CT it was drawn on), not {sorted(files)}"
+        )
+    return by_stem["labels"], by_stem["image"]
+
+
+def _segmentation_and_series(files: dict[str, Path]) -> tuple[Path, list[Path]]:
+    """The one DICOM-SEG of a ZIP and the CT images beside it."""
     segmentations: list[Path] = []
     images: list[Path] = []
-    for target in paths:
+    for target in files.values():
         try:
             dataset = pydicom.dcmread(target, stop_before_pixels=True)
         except (InvalidDicomError, OSError, EOFError, ValueError) as error:
