@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +23,19 @@ class Route:
 
     @property
     def queue(self) -> str:
-        return f"{self.service}.events"
+        return f"{queue_namespace()}{self.service}.events"
+
+
+QUEUE_NAMESPACE_VARIABLE = "DOSELINE_QUEUE_NAMESPACE"
+
+
+def queue_namespace() -> str:
+    """A prefix for every consumer queue (empty in production).
+
+    Two test runs sharing one RabbitMQ would otherwise consume each other's events; the test
+    plugin gives each run a namespace of its own.
+    """
+    return os.environ.get(QUEUE_NAMESPACE_VARIABLE, "")
 
 
 def _to(service: str, handler: str) -> Route:

