@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import gzip
 import io
+import uuid
 import zipfile
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -440,3 +441,21 @@ def test_a_zip_without_labels_and_image_members_fails_saying_what_it_must_hold(
     failed = analysis(enrolled, created["id"])
     assert failed["status"] == "failed"
     assert "labels.nii[.gz]" in failed["error"]
+
+
+def test_a_file_the_worker_died_on_three_times_fails_instead_of_being_retried(
+    enrolled: Desk,
+) -> None:
+    created = upload(enrolled, label_map_bytes(acceptance_masks()), file_format="nifti")
+    with enrolled.db() as session, session.begin():
+        row = session.get(CtAnalysisRow, uuid.UUID(created["id"]))
+        assert row is not None
+        # Three claims whose worker never came back, the last one past its lease.
+        row.status = "processing"
+        row.attempts = 3
+        row.claimed_at = datetime.now(UTC) - timedelta(hours=1)
+    run_worker(enrolled)
+    failed = analysis(enrolled, created["id"])
+    assert failed["status"] == "failed"
+    assert "stopped 3 times" in failed["error"]
+    assert stored_objects(enrolled) == []

@@ -49,6 +49,8 @@ SEGMENTATION_STORAGE_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
 _NIFTI_HEADER_SIZES = (348, 540)
+# An analysis claimed this often without finishing (the worker died on it each time) fails.
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -325,18 +327,48 @@ def _segmentation_and_series(files: dict[str, Path]) -> tuple[Path, list[Path]]:
 
 
 def _claim(
-    sessions: sessionmaker[Session], now: datetime, lease: timedelta
+    sessions: sessionmaker[Session], storage: ObjectStorage, now: datetime, lease: timedelta
 ) -> CtAnalysisRow | None:
-    with sessions() as session, session.begin():
-        row = repository.claim_next(session, stale_before=now - lease)
-        if row is None:
-            return None
-        row.status = "processing"
-        row.attempts += 1
-        row.claimed_at = now
-        session.flush()
-        session.expunge(row)
-        return row
+    while True:
+        with sessions() as session, session.begin():
+            row = repository.claim_next(session, stale_before=now - lease)
+            if row is None:
+                return None
+            if row.attempts < MAX_ATTEMPTS:
+                return _start(session, row, now)
+            _give_up(session, row, now)
+            abandoned = row.object_key
+        storage.delete(abandoned)
+
+
+def _give_up(session: Session, row: CtAnalysisRow, now: datetime) -> None:
+    """A file whose measurement stopped the worker MAX_ATTEMPTS times is not tried again."""
+    before = _snapshot(row)
+    row.status = "failed"
+    row.error = (
+        f"the worker stopped {row.attempts} times while measuring this file; upload it again "
+        "or ask an administrator to look at the worker's logs"
+    )
+    row.finished_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=f"worker <ct-analysis {row.id}>",
+        action="ct_analysis.failed",
+        entity_type="ct_analysis",
+        entity_id=str(row.id),
+        before=before,
+        after=_snapshot(row),
+    )
+
+
+def _start(session: Session, row: CtAnalysisRow, now: datetime) -> CtAnalysisRow:
+    row.status = "processing"
+    row.attempts += 1
+    row.claimed_at = now
+    session.flush()
+    session.expunge(row)
+    return row
 
 
 def _finish(
@@ -404,7 +436,7 @@ def process_next(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> uuid.UUID | None:
     """Claim, measure and record one analysis; returns its id, or None when none is waiting."""
-    claimed = _claim(sessions, now(), lease)
+    claimed = _claim(sessions, storage, now(), lease)
     if claimed is None:
         return None
     started = time.perf_counter()
