@@ -35,6 +35,7 @@ MISSING = str(uuid.uuid4())
             422,
         ),
         ("GET", f"/v1/adverse-events/{MISSING}", None, 404),
+        ("GET", f"/v1/adverse-events/{MISSING}/history", None, 404),
         ("GET", "/v1/adverse-events/not-a-uuid", None, 422),
         ("GET", "/v1/adverse-events?cursor=garbage", None, 422),
         ("GET", "/v1/adverse-events?limit=0", None, 422),
@@ -113,6 +114,11 @@ def test_every_change_to_an_ae_is_in_its_audit_trail_with_the_reason(desk: Desk)
     assert history[1]["before"]["grade"] == 2
     assert history[1]["after"]["grade"] == 3
     assert report.intact
+    shown = desk.client.get(f"{url}/history", headers=desk.as_(Role.MONITOR)).json()
+    assert [(e["action"], e["reason"]) for e in shown] == [
+        ("adverse_event.report", None),
+        ("adverse_event.follow_up", "oxygen started"),
+    ]
 
 
 def test_two_safety_physicians_signing_at_once_leave_one_signature(desk: Desk) -> None:

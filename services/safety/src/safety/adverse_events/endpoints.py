@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from doseline import idempotency
+from doseline import audit, idempotency
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import InvalidInput
 from doseline.etags import check_if_match, etag
@@ -25,6 +25,7 @@ from safety.adverse_events.schemas import (
     AdverseEventIn,
     AdverseEventOut,
     AdverseEventVersionOut,
+    AuditEntryOut,
     GradeDisagreementOut,
     SaeClockOut,
     SponsorReportIn,
@@ -120,6 +121,20 @@ def get_adverse_event(
     ae = service.require_adverse_event(session, ae_id)
     response.headers["ETag"] = etag(ae.version)
     return adverse_event_out(session, ae, now=datetime.now(UTC), with_versions=True)
+
+
+@router.get(
+    "/v1/adverse-events/{ae_id}/history",
+    summary="The audit trail of an adverse event (who, what, when, why), oldest first",
+)
+def adverse_event_history(ae_id: uuid.UUID, session: DbSession, _: Reader) -> list[AuditEntryOut]:
+    service.require_adverse_event(session, ae_id)
+    return [
+        AuditEntryOut.model_validate(entry)
+        for entry in audit.entity_history(
+            session, entity_type="adverse_event", entity_id=str(ae_id)
+        )
+    ]
 
 
 @router.post(

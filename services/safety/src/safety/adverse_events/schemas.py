@@ -150,3 +150,15 @@ class GradeDisagreementOut(BaseModel):
     grade: int
     proposed_grade: int
     proposed_grade_reason: str | None
+
+
+class AuditEntryOut(BaseModel):
+    """One entry of the audit trail: who did what, when, why, with the values before and after."""
+
+    seq: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
