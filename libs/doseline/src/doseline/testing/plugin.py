@@ -18,6 +18,8 @@ from typing import Any
 
 import dramatiq
 import pytest
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.common import dq_name, xq_name
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -28,7 +30,7 @@ from doseline.auth import ALL_SITES, Role, mint_token
 from doseline.broker import make_broker
 from doseline.db import make_engine, normalise_database_url
 from doseline.manifest import ServiceManifest, installed_services
-from doseline.routing import QUEUE_NAMESPACE_VARIABLE
+from doseline.routing import QUEUE_NAMESPACE_VARIABLE, queue_namespace
 from doseline.settings import Environment, ServiceSettings
 
 
@@ -161,8 +163,14 @@ def broker(broker_url: str) -> Iterator[dramatiq.Broker]:
     real = make_broker(broker_url)
     dramatiq.set_broker(real)
     yield real
-    for queue in list(real.get_declared_queues()):
+    queues = list(real.get_declared_queues())
+    for queue in queues:
         real.flush(queue)
+    if isinstance(real, RabbitmqBroker) and queue_namespace().startswith("test-"):
+        # This run's queues exist for it alone; leave the shared broker as it was.
+        for queue in queues:
+            for name in (queue, dq_name(queue), xq_name(queue)):
+                real.channel.queue_delete(name)
     real.close()
 
 
