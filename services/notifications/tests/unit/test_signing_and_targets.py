@@ -163,3 +163,21 @@ def test_secrets_are_sealed_at_rest_and_open_only_with_the_same_key() -> None:
     assert SecretBox("key-one").open(sealed) == secret
     with pytest.raises(ValueError, match="NOTIFICATIONS_SECRET_KEY"):
         SecretBox("key-two").open(sealed)
+
+
+def test_the_cncf_cloudevents_sdk_reads_the_body_as_a_structured_cloudevent() -> None:
+    from cloudevents.core.bindings.http import HTTPMessage, from_http
+    from cloudevents.core.formats.json import JSONFormat
+
+    body = body_bytes(cloudevent(ENVELOPE, position=5))
+    event = from_http(
+        HTTPMessage(headers={"content-type": "application/cloudevents+json"}, body=body),
+        JSONFormat(),
+    )
+    assert event.get_id() == ENVELOPE["id"]
+    assert event.get_source() == "urn:doseline:safety"
+    assert event.get_type() == "safety.dlt.confirmed"
+    assert event.get_subject() == "subjects/HDMSC-RP-01-004"
+    assert event.get_extension("sequence") == sequence_of(5)
+    assert event.get_extension("correlationid") == "abc123"
+    assert event.get_data() == ENVELOPE["data"]
