@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.http import DbSession
-from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.cohorts import service
 from enrollment.cohorts.models import SlotReservation
 from enrollment.cohorts.schemas import (
@@ -46,29 +45,6 @@ def cohort_out(summary: service.CohortSummary) -> CohortOut:
         status=cohort.status,
         opened_at=cohort.opened_at,
     )
-
-
-def _idempotent(
-    session: Session,
-    request: Request,
-    principal: Principal,
-    key: str | None,
-    payload: object,
-    create: Callable[[], StoredResponse],
-) -> JSONResponse:
-    stored = run_once(
-        session,
-        key=key,
-        principal=principal.subject,
-        method="POST",
-        path=request.url.path,
-        payload=payload,
-        create=create,
-    )
-    headers = dict(stored.headers)
-    if stored.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
 
 @router.post(
@@ -106,7 +82,9 @@ def enrol(
         )
         return StoredResponse(201, out.model_dump(mode="json"))
 
-    return _idempotent(session, request, principal, key, body, create)
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
 
 
 @router.get("/cohorts", response_model=list[CohortOut], summary="Cohorts and their slots")
@@ -139,7 +117,9 @@ def open_next_cohort(
         summary = service.summarise(session, cohort, now=now)
         return StoredResponse(201, cohort_out(summary).model_dump(mode="json"))
 
-    return _idempotent(session, request, principal, key, {}, create)
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload={}, create=create
+    )
 
 
 @router.post(
@@ -168,7 +148,9 @@ def join_waitlist(
         )
         return StoredResponse(201, out.model_dump(mode="json"))
 
-    return _idempotent(session, request, principal, key, body, create)
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
 
 
 @router.get(
@@ -216,7 +198,9 @@ def reserve_slot(
         )
         return StoredResponse(201, reservation_out(session, row, now).model_dump(mode="json"))
 
-    return _idempotent(session, request, principal, key, body, create)
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
 
 
 @router.get(

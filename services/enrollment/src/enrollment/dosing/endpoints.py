@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.etags import etag
 from doseline.http import DbSession
-from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.dosing import service
 from enrollment.dosing.models import DosePreparation, Infusion
 from enrollment.dosing.schemas import (
@@ -40,29 +39,6 @@ Pharmacist = Annotated[Principal, Depends(require_roles(Role.PHARMACIST))]
 Verifier = Annotated[Principal, Depends(require_roles(Role.PHARMACIST, Role.INVESTIGATOR))]
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
-
-
-def _created(
-    session: Session,
-    request: Request,
-    principal: Principal,
-    key: str | None,
-    payload: object,
-    create: Callable[[], StoredResponse],
-) -> JSONResponse:
-    stored = run_once(
-        session,
-        key=key,
-        principal=principal.subject,
-        method="POST",
-        path=request.url.path,
-        payload=payload,
-        create=create,
-    )
-    headers = dict(stored.headers)
-    if stored.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
 
 def preparation_out(session: Session, row: DosePreparation) -> PreparationOut:
@@ -138,7 +114,9 @@ def record_weight(
         )
         return StoredResponse(201, out.model_dump(mode="json"))
 
-    return _created(session, request, principal, key, body, create)
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
 
 
 @router.post(
@@ -171,7 +149,9 @@ def prepare_dose(
             {"ETag": etag(row.version)},
         )
 
-    return _created(session, request, principal, key, body, create)
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
 
 
 @router.get(
@@ -231,7 +211,9 @@ def record_infusion(
             201, infusion_out(row).model_dump(mode="json"), {"ETag": etag(row.version)}
         )
 
-    return _created(session, request, principal, key, body, create)
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
 
 
 @router.patch(

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.http import DbSession
-from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
 from enrollment.escalation_state import service
 from enrollment.escalation_state.models import EscalationHistory
@@ -186,13 +186,6 @@ def sign_decision(
         view = service.decision_view(session, decision)
         return StoredResponse(201, decision_out(view).model_dump(mode="json"))
 
-    stored = run_once(
-        session,
-        key=key,
-        principal=principal.subject,
-        method="POST",
-        path=request.url.path,
-        payload=body,
-        create=create,
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
     )
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.etags import etag
 from doseline.http import DbSession
-from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.screening import service
 from enrollment.screening.models import Screening
 from enrollment.screening.schemas import ScreeningCreate, ScreeningOut
@@ -68,16 +68,9 @@ def record_screening(
             201, screening_out(row).model_dump(mode="json"), {"ETag": etag(row.version)}
         )
 
-    stored = run_once(
-        session,
-        key=key,
-        principal=principal.subject,
-        method="POST",
-        path=request.url.path,
-        payload=body,
-        create=create,
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
     )
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
 
 
 @router.post(

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.etags import check_if_match, etag
 from doseline.http import DbSession
-from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.trials import service
 from enrollment.trials.schemas import ProtocolAmendment, ProtocolVersionOut, TrialCreate, TrialOut
 
@@ -72,16 +72,9 @@ def create_trial(
             {"ETag": etag(trial.version), "Location": f"/v1/trials/{trial.id}"},
         )
 
-    stored = run_once(
-        session,
-        key=key,
-        principal=principal.subject,
-        method="POST",
-        path=request.url.path,
-        payload=body,
-        create=create,
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
     )
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
 
 
 @router.get("", response_model=list[TrialOut], summary="List trials")

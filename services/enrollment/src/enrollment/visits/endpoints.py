@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.http import DbSession
-from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.visits import service
 from enrollment.visits.schemas import VisitOut, VisitRecordCreate, VisitRecordOut
 
@@ -82,13 +82,6 @@ def record_visit(
         )
         return StoredResponse(201, out.model_dump(mode="json"))
 
-    stored = run_once(
-        session,
-        key=key,
-        principal=principal.subject,
-        method="POST",
-        path=request.url.path,
-        payload=body,
-        create=create,
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
     )
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)

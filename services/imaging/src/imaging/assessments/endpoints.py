@@ -72,16 +72,14 @@ def _create(
             {"ETag": etag(row.version), "Location": f"/v1/assessments/{row.id}"},
         )
 
-    stored = idempotency.run_once(
+    return idempotency.idempotent_response(
         session,
-        key=key,
+        request,
         principal=principal.subject,
-        method="POST",
-        path=request.url.path,
+        key=key,
         payload=body.model_dump(mode="json"),
         create=create,
     )
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
 
 
 def _references(session: DbSession, subject_id: str) -> schedule_service.ReferenceChoice:

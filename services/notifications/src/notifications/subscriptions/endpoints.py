@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from doseline.auth import Principal, Role, require_roles
 from doseline.etags import etag
 from doseline.http import DbSession
-from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from doseline.pagination import MAX_PAGE_SIZE
 from notifications.settings import NotificationsSettings
 from notifications.subscriptions import service
@@ -71,16 +71,14 @@ def create_subscription(
             {"ETag": etag(created.version), "Location": f"{request.url.path}/{created.id}"},
         )
 
-    stored = run_once(
+    return idempotent_response(
         session,
-        key=key,
+        request,
         principal=principal.subject,
-        method="POST",
-        path=request.url.path,
+        key=key,
         payload=body.model_dump(mode="json"),
         create=create,
     )
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
 
 
 @router.get("", summary="Webhook subscriptions")

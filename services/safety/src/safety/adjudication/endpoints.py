@@ -119,16 +119,14 @@ def adjudicate_dlt(
         out = DltOut.of(case, list(repository.signatures(session, case.id)))
         return StoredResponse(200, out.model_dump(mode="json"), {"ETag": etag(case.version)})
 
-    stored = idempotency.run_once(
+    return idempotency.idempotent_response(
         session,
-        key=key,
+        request,
         principal=principal.subject,
-        method="POST",
-        path=request.url.path,
+        key=key,
         payload=body.model_dump(mode="json"),
         create=create,
     )
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
 
 
 @router.get(

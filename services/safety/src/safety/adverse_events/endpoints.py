@@ -67,16 +67,14 @@ def report_adverse_event(
             {"ETag": etag(ae.version), "Location": f"/v1/adverse-events/{ae.id}"},
         )
 
-    stored = idempotency.run_once(
+    return idempotency.idempotent_response(
         session,
-        key=key,
+        request,
         principal=principal.subject,
-        method="POST",
-        path=request.url.path,
+        key=key,
         payload=body.model_dump(mode="json"),
         create=create,
     )
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
 
 
 @router.get(
