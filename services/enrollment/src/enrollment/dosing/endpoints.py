@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.etags import etag
+from doseline.etags import IfMatchHeader, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.dosing import service
@@ -38,7 +38,6 @@ WeightRecorder = Annotated[
 Pharmacist = Annotated[Principal, Depends(require_roles(Role.PHARMACIST))]
 Verifier = Annotated[Principal, Depends(require_roles(Role.PHARMACIST, Role.INVESTIGATOR))]
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def preparation_out(session: Session, row: DosePreparation) -> PreparationOut:
@@ -175,7 +174,7 @@ def verify_preparation(
     preparation_id: uuid.UUID,
     session: DbSession,
     principal: Verifier,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> JSONResponse:
     row = service.verify_preparation(
         session,
@@ -226,7 +225,7 @@ def correct_infusion(
     body: InfusionCorrection,
     session: DbSession,
     principal: Pharmacist,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> JSONResponse:
     row = service.correct_infusion(
         session, infusion_id=infusion_id, body=body, if_match=if_match, principal=principal

@@ -6,11 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.etags import etag
+from doseline.etags import IfMatchHeader, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.screening import service
@@ -83,7 +83,7 @@ def sign_off(
     screening_id: uuid.UUID,
     session: DbSession,
     principal: Investigator,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatchHeader = None,
 ) -> JSONResponse:
     row = service.sign_off(
         session,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.etags import etag
+from doseline.etags import IfMatchHeader, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
 from doseline.identity import hospital_id_hash
@@ -133,7 +133,7 @@ def record_consent(
     body: ConsentUpdate,
     session: DbSession,
     principal: Coordinator,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatchHeader = None,
 ) -> JSONResponse:
     subject = service.record_consent(
         session,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.etags import check_if_match, etag
+from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.trials import service
@@ -101,7 +101,7 @@ def amend_protocol(
     body: ProtocolAmendment,
     session: DbSession,
     principal: Admin,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatchHeader = None,
 ) -> JSONResponse:
     trial = service.get_trial(session, trial_id, for_update=True)
     check_if_match(if_match, current_version=trial.version)

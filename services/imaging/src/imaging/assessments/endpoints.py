@@ -7,14 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from doseline import idempotency, pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import Conflict, InvalidInput
-from doseline.etags import check_if_match, etag
+from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
 from doseline.pagination import Page
@@ -249,7 +249,7 @@ def void_assessment(
     response: Response,
     session: DbSession,
     principal: Writer,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatchHeader = None,
 ) -> AssessmentOut:
     row = service.require(session, assessment_id, lock=True)
     check_if_match(if_match, current_version=row.version)
@@ -302,7 +302,7 @@ def correct_assessment(
     response: Response,
     session: DbSession,
     principal: Writer,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatchHeader = None,
 ) -> AssessmentOut:
     row = service.require(session, assessment_id, lock=True)
     check_if_match(if_match, current_version=row.version)

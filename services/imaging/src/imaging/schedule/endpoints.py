@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.etags import check_if_match, etag
+from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from imaging.assessments import service as assessments
 from imaging.pft.reference import Gli2012Ethnicity, ReferenceEquation
@@ -44,7 +44,7 @@ def put_visit_schedule(
     response: Response,
     session: DbSession,
     principal: Admin,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatchHeader = None,
 ) -> VisitScheduleOut:
     repository.lock_trial(session, trial_id)
     existing = repository.trial_settings(session, trial_id, lock=True)

@@ -6,11 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from doseline.auth import Principal, Role, require_roles
-from doseline.etags import etag
+from doseline.etags import IfMatchHeader, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from doseline.pagination import MAX_PAGE_SIZE
@@ -32,9 +32,6 @@ router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Viewer = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.MONITOR))]
-IfMatch = Annotated[
-    str | None, Header(alias="If-Match", description="ETag from your last read of it")
-]
 
 
 def _settings(request: Request) -> NotificationsSettings:
@@ -111,7 +108,7 @@ def update_subscription(
     session: DbSession,
     principal: Admin,
     settings: Settings,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> SubscriptionOut:
     subscription = service.update(
         session,
@@ -131,7 +128,7 @@ def update_subscription(
     summary="Delete a subscription (pending deliveries are cancelled; the log stays)",
 )
 def delete_subscription(
-    subscription_id: uuid.UUID, session: DbSession, principal: Admin, if_match: IfMatch = None
+    subscription_id: uuid.UUID, session: DbSession, principal: Admin, if_match: IfMatchHeader = None
 ) -> Response:
     service.delete(
         session, subscription_id=subscription_id, if_match=if_match, actor=principal.audit_name

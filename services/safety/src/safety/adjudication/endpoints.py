@@ -6,13 +6,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from doseline import idempotency
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import NotFound
-from doseline.etags import check_if_match, etag
+from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
 from safety.adjudication import repository, service
@@ -29,7 +29,6 @@ router = APIRouter(tags=["dlt"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 SafetyPhysician = Annotated[Principal, Depends(require_roles(Role.SAFETY_PHYSICIAN))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 @router.get("/v1/trials/{trial_id}/dlt-rules", summary="The trial's current DLT rule set")
@@ -57,7 +56,7 @@ def put_dlt_rules(
     response: Response,
     session: DbSession,
     principal: Admin,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> DltRulesOut:
     current = repository.latest_rule_set(session, trial_id)
     if current is not None:
@@ -102,7 +101,7 @@ def adjudicate_dlt(
     request: Request,
     session: DbSession,
     principal: SafetyPhysician,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     def create() -> StoredResponse:

@@ -6,14 +6,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from doseline import audit, idempotency
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import InvalidInput
-from doseline.etags import check_if_match, etag
+from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
 from doseline.pagination import Page, decode_cursor, page_of
@@ -35,7 +35,6 @@ from safety.grading_assistance import service as assistance
 router = APIRouter(tags=["adverse events"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 Reporter = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR, Role.COORDINATOR))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 @router.post(
@@ -145,7 +144,7 @@ def follow_up_adverse_event(
     response: Response,
     session: DbSession,
     principal: Reporter,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> AdverseEventOut:
     ae = service.require_adverse_event(session, ae_id, lock=True)
     check_if_match(if_match, current_version=ae.version)
@@ -173,7 +172,7 @@ def report_to_sponsor(
     response: Response,
     session: DbSession,
     principal: Reporter,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> AdverseEventOut:
     ae = service.require_adverse_event(session, ae_id, lock=True)
     check_if_match(if_match, current_version=ae.version)

@@ -7,13 +7,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import DoselineError, NotFound
-from doseline.etags import check_if_match, etag
+from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from safety.ehr import repository, service
 from safety.ehr.models import ProposedAdverseEventRow
@@ -23,7 +23,6 @@ router = APIRouter(tags=["ehr intake"])
 Integration = Annotated[Principal, Depends(require_roles(Role.EHR_INTEGRATION))]
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 Investigator = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 ACCEPTED_MEDIA = ("application/fhir+json", "application/json")
 MAX_BODY_BYTES = 50 * 1024 * 1024
 
@@ -114,7 +113,7 @@ def accept_proposal(
     response: Response,
     session: DbSession,
     principal: Investigator,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> ProposalOut:
     row = _require(session, proposal_id, lock=True)
     check_if_match(if_match, current_version=row.version)
@@ -133,7 +132,7 @@ def reject_proposal(
     response: Response,
     session: DbSession,
     principal: Investigator,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> ProposalOut:
     row = _require(session, proposal_id, lock=True)
     check_if_match(if_match, current_version=row.version)

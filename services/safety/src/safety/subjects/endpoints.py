@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Response
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import InvalidInput
-from doseline.etags import check_if_match, etag
+from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from safety.adjudication import service as adjudication
 from safety.catalogue import service as catalogue
@@ -38,7 +38,7 @@ def put_baseline(
     response: Response,
     session: DbSession,
     principal: Editor,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatchHeader = None,
 ) -> SubjectOut:
     row = service.require_known_subject(session, subject_id, lock=True)
     check_if_match(if_match, current_version=row.version)
