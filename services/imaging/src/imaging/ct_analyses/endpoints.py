@@ -19,7 +19,7 @@ from doseline.idempotency import IdempotencyKeyHeader
 from doseline.pagination import Page
 from imaging.ct_analyses import repository, service
 from imaging.ct_analyses.schemas import CtAnalysisOut, FileFormat, LesionOutsideLungPolicy
-from imaging.ct_analyses.storage import LocalObjectStorage
+from imaging.ct_analyses.storage import ObjectStorage, storage_from
 from imaging.settings import ImagingSettings
 from imaging.subjects import service as subjects
 
@@ -45,9 +45,14 @@ series (then the slice spacing is the series'); segment numbers given by `lung_l
 Answers 202 with the analysis, queued; poll `GET /v1/ct-analyses/{id}` for its progress."""
 
 
-def storage_of(request: Request) -> LocalObjectStorage:
-    settings: ImagingSettings = request.app.state.settings
-    return LocalObjectStorage(settings.storage_dir)
+def storage_of(request: Request) -> ObjectStorage:
+    # One storage per app: a boto3 client is costly to build and safe to share between threads.
+    storage: ObjectStorage | None = getattr(request.app.state, "object_storage", None)
+    if storage is None:
+        settings: ImagingSettings = request.app.state.settings
+        storage = storage_from(settings)
+        request.app.state.object_storage = storage
+    return storage
 
 
 @router.post(
@@ -60,6 +65,7 @@ def storage_of(request: Request) -> LocalObjectStorage:
         202: {"description": "Stored and queued"},
         409: {"description": "Subject not known to imaging yet"},
         413: {"description": "The file exceeds the upload limit"},
+        503: {"description": "Object storage refused or could not be reached; nothing stored"},
     },
     openapi_extra={
         "requestBody": {

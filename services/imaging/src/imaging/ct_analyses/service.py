@@ -40,7 +40,7 @@ from imaging.ct.volumetry import LesionOutsideLung, LungLesionVolumes
 from imaging.ct_analyses import repository
 from imaging.ct_analyses.models import CtAnalysisRow
 from imaging.ct_analyses.schemas import CtAnalysisOut
-from imaging.ct_analyses.storage import Incoming, ObjectStorage
+from imaging.ct_analyses.storage import Incoming, ObjectStorage, ObjectStorageUnavailable
 from imaging.subjects import service as subjects
 
 log = structlog.get_logger(__name__)
@@ -203,7 +203,7 @@ def create(
             )
     except BaseException:
         if committed_key is not None:
-            storage.delete(committed_key)
+            _remove_object(storage, committed_key)
         raise
     finally:
         storage.discard(incoming)
@@ -338,7 +338,7 @@ def _claim(
                 return _start(session, row, now)
             _give_up(session, row, now)
             abandoned = row.object_key
-        storage.delete(abandoned)
+        _remove_object(storage, abandoned)
 
 
 def _give_up(session: Session, row: CtAnalysisRow, now: datetime) -> None:
@@ -424,7 +424,17 @@ def _finish(
         )
     if failed:
         # Nothing half-stored: the file that could not be measured does not stay in storage.
-        storage.delete(claimed.object_key)
+        _remove_object(storage, claimed.object_key)
+
+
+def _remove_object(storage: ObjectStorage, key: str) -> None:
+    """Delete an object whose row failed or never existed. If the store refuses, the object
+    stays orphaned (no row refers to it) and the failure is logged for an administrator; the
+    outcome that led here is not hidden behind the storage error."""
+    try:
+        storage.delete(key)
+    except ObjectStorageUnavailable:
+        log.exception("ct_analysis.object_not_deleted", object_key=key)
 
 
 def process_next(
@@ -442,9 +452,11 @@ def process_next(
     started = time.perf_counter()
     outcome: LungLesionVolumes | str
     try:
-        outcome = measure(
-            storage.local_path(claimed.object_key), claimed.file_format, claimed.parameters, limits
-        )
+        # A temporary download on S3, removed when the measurement ends.
+        with storage.open_local(claimed.object_key) as path:
+            outcome = measure(path, claimed.file_format, claimed.parameters, limits)
+    except ObjectStorageUnavailable as error:
+        outcome = f"{error.title}: {error.detail}"
     except VolumetryError as error:
         outcome = f"{type(error).__name__}: {error}"
     except Exception as error:  # a library's unexpected failure on a strange file

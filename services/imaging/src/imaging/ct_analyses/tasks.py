@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from imaging.ct.file_limits import ReadLimits
 from imaging.ct_analyses import service
-from imaging.ct_analyses.storage import LocalObjectStorage
+from imaging.ct_analyses.storage import storage_from
 from imaging.db import schema
 from imaging.settings import ImagingSettings
 
@@ -21,7 +21,7 @@ def measure_queued(settings: ImagingSettings, session: Session, _now: datetime) 
     engine = bind if isinstance(bind, Engine) else bind.engine
     service.process_pending(
         schema.session_factory(engine),
-        LocalObjectStorage(settings.storage_dir),
+        storage_from(settings),
         limits=ReadLimits(max_file_bytes=settings.max_upload_bytes, max_voxels=settings.max_voxels),
         lease=timedelta(seconds=settings.ct_analysis_lease_seconds),
     )
