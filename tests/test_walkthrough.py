@@ -694,6 +694,12 @@ def subscribers_read_the_feed_and_receive_a_webhook(
         event = Webhook(created["secret"]).verify(body, headers)
         assert event["subject"] == f"subjects/{sid}"
         assert event["type"] in {"safety.dlt.suspected", "safety.dlt.confirmed"}
+    deliveries = ok(
+        w.notifications.get(f"/v1/subscriptions/{created['id']}/deliveries", headers=admin)
+    )["items"]
+    assert sorted(
+        (d["event_id"], d["status"], d["last_status_code"]) for d in deliveries
+    ) == sorted((event_id, "delivered", 204) for event_id in replayed["event_ids"])
 
 
 def test_hdmsc_rp_01_day_one_from_screening_to_a_signed_escalation_decision(
