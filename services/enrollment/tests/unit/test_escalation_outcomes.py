@@ -75,6 +75,21 @@ def test_only_complete_cohorts_enter_the_outcome_string(
     assert (derived.outcomes, derived.complete_cohorts) == (outcomes, complete)
 
 
+def test_a_suspected_dlt_reported_after_the_window_closed_holds_the_cohort() -> None:
+    closed = [
+        SubjectOutcome(f"S-{n}", n, 1, dlt=False, window_closed=True, evaluable=True)
+        for n in (1, 2)
+    ]
+    suspected = SubjectOutcome(
+        "S-3", 3, 1, dlt=False, window_closed=True, evaluable=True, dlt_pending=True
+    )
+    cohort = CohortOutcomes(number=1, dose_level=1, planned_size=3, subjects=(*closed, suspected))
+    derived = derive_outcomes([cohort])
+    assert (derived.outcomes, derived.complete_cohorts) == ("", 0)
+    assert not suspected.complete
+    assert not suspected.excluded  # held, not replaced
+
+
 def test_a_dlt_makes_a_replaced_subject_count_again() -> None:
     subject = SubjectOutcome("S-1", 1, 1, dlt=True, window_closed=True, evaluable=False)
     assert subject.complete

@@ -29,16 +29,23 @@ class SubjectOutcome:
     dlt: bool
     window_closed: bool
     evaluable: bool | None
+    # A suspected DLT not yet adjudicated holds the subject, even after the window closed:
+    # the cohort must not be judged on a DLT that may still be confirmed.
+    dlt_pending: bool = False
 
     @property
     def excluded(self) -> bool:
         """Non-evaluable (window closed without all infusions and without a DLT): replaced."""
-        return not self.dlt and self.window_closed and self.evaluable is False
+        return (
+            not self.dlt and not self.dlt_pending and self.window_closed and self.evaluable is False
+        )
 
     @property
     def complete(self) -> bool:
         """PROTOCOL.md: evaluable = completed the window (with all infusions), or had a DLT."""
-        return self.dlt or (self.window_closed and self.evaluable is True)
+        if self.dlt:
+            return True
+        return not self.dlt_pending and self.window_closed and self.evaluable is True
 
 
 @dataclass(frozen=True)
