@@ -56,7 +56,13 @@ def embedded_valkey(state: Path) -> Iterator[str]:
     _say(f"starting embedded Valkey broker in {data}")
     # Append-only file on: queued messages survive a restart of `make run`.
     server = ValkeyServer(port=VALKEY_PORT, data_dir=data, persist=True, appendonly="yes")
-    server.start()
+    # Ctrl-C reaches the whole process group; the broker ignores it (the disposition is
+    # inherited) so that it outlives the workers and stops last, on our SIGTERM.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        server.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         yield f"redis://127.0.0.1:{server.port}/0"
     finally:
