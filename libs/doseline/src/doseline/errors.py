@@ -46,7 +46,10 @@ class DoselineError(Exception):
         return problem_type(self.slug)
 
     def to_problem(self, *, instance: str | None = None) -> dict[str, Any]:
+        # Extension members never overwrite the RFC 9457 members (a resource's own `status`,
+        # say, must not replace the HTTP status in the body).
         body: dict[str, Any] = {
+            **self.extra,
             "type": self.type_uri,
             "title": self.title,
             "status": self.status,
@@ -54,7 +57,6 @@ class DoselineError(Exception):
         }
         if instance is not None:
             body["instance"] = instance
-        body.update(self.extra)
         return body
 
 

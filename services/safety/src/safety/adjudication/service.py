@@ -298,7 +298,7 @@ def adjudicate(
         raise Conflict(
             f"this DLT is {case.status.replace('_', ' ')}; only a suspected DLT can be adjudicated",
             slug="dlt-not-suspected",
-            extra={"status": case.status},
+            extra={"dlt_status": case.status},
         )
     ae = adverse_events.adverse_event(session, case.ae_id, lock=True)
     if ae is None:  # pragma: no cover - foreign key
