@@ -1,4 +1,4 @@
-"""Fixtures for the escalation tests: shared acceptance data, and advice through library or CLI."""
+"""Fixtures for the escalation tests: acceptance data, and advice through library or CLI."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from escalation import Design, InvalidHistoryError, OutcomeParseError, recommend
 from escalation.cli import main
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SHARED = REPO_ROOT.parent / "shared"
+# Acceptance data kept beside the tests; data/SOURCE.md says where it comes from.
+DATA = Path(__file__).resolve().parent / "data"
 
 # (continue, dose): dose is the next dose while continuing, the MTD once stopped (None = no dose).
 Advice = tuple[bool, int | None]
@@ -21,10 +21,7 @@ Advice = tuple[bool, int | None]
 
 @pytest.fixture(scope="session")
 def cases_2dose() -> dict[str, Any]:
-    path = SHARED / "escalation" / "cases-2dose.json"
-    if not path.is_file():
-        pytest.fail(f"acceptance data missing: {path} (the shared folder must sit beside the repo)")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((DATA / "cases-2dose.json").read_text(encoding="utf-8"))
     return data
 
 
