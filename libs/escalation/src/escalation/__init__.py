@@ -1,10 +1,15 @@
-"""Pure 3+3 dose-escalation rules: decisions, dose paths, exact operating characteristics.
+"""Pure dose-finding rules: decisions, dose paths, exact operating characteristics.
 
-Also simulation and weight-based dose. Standard library only, so that the services, a
-statistician's notebook and a regulator all run the same rules.
+Designs: A+B (3+3 and its generalisations), BOIN, i3+3, mTPI-2 and the CRM, all behind one
+interface (`DoseFindingDesign`). Also simulation and weight-based dose. Standard library only, so
+that the services, a statistician's notebook and a regulator all run the same rules.
 """
 
-from escalation.characteristics import OperatingCharacteristics, operating_characteristics
+from escalation.characteristics import (
+    OperatingCharacteristics,
+    StateBudgetError,
+    operating_characteristics,
+)
 from escalation.design import Design, Variant
 from escalation.dosing import (
     DoseCalculation,
@@ -13,24 +18,29 @@ from escalation.dosing import (
     weight_based_dose,
 )
 from escalation.history import recommend
+from escalation.interface import DoseFindingDesign
 from escalation.notation import Cohort, OutcomeParseError, format_outcomes, parse_outcomes
-from escalation.paths import PathNode, dose_paths
-from escalation.rules import Decision, DoseTally, InvalidHistoryError
+from escalation.paths import PathBudgetError, PathNode, dose_paths
 from escalation.simulation import SimulationResult, simulate
+from escalation.state import Decision, DoseTally, InvalidHistoryError, TrialState
 
 __all__ = [
     "Cohort",
     "Decision",
     "Design",
     "DoseCalculation",
+    "DoseFindingDesign",
     "DoseRounding",
     "DoseTally",
     "InvalidHistoryError",
     "InvalidWeightError",
     "OperatingCharacteristics",
     "OutcomeParseError",
+    "PathBudgetError",
     "PathNode",
     "SimulationResult",
+    "StateBudgetError",
+    "TrialState",
     "Variant",
     "dose_paths",
     "format_outcomes",

@@ -1,20 +1,49 @@
 """Exact operating characteristics of a design for given true DLT probabilities.
 
-The trial is a Markov chain on `TrialState`: the rules look only at the per-level tallies and the
-level given last. Every path of cohorts is enumerated through `decide`, with paths that reach the
-same state merged (memoisation on the state), so the work grows with the number of distinct
-states, not of paths. The result is the exact distribution of the state the trial stops in; every
-reported quantity is an expectation over it, computed by the same code the simulator uses.
+The general method, for every design: the trial is a Markov chain on `TrialState` (every design
+decides from the per-level tallies, the level given last and, for the CRM, the last cohort's
+DLTs). Every path of cohorts is followed through the design's own `decide`, with paths that reach
+the same state merged, so the work grows with the number of distinct states, not of paths. The
+result is the exact distribution of the state the trial stops in; every reported quantity is an
+expectation over it, computed by the same code the simulator uses.
+
+The number of states can grow quickly with levels and patients, so the enumeration counts them as
+it goes and refuses, naming the projected number and its memory, any run that would exceed its
+state budget (`StateBudgetError`), rather than running out of memory or time.
+
+A+B designs have a second, polynomial method (`escalation.a_plus_b_characteristics`), used by
+default for them; the tests hold it to this enumeration to 1e-12.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
+from escalation import a_plus_b_characteristics
 from escalation.design import Design
-from escalation.rules import Decision, TrialState, decide, patients_for_next_cohort
+from escalation.interface import DoseFindingDesign
+from escalation.limits import DEFAULT_MAX_STATES, STATE_BYTES
+from escalation.state import Decision, TrialState
+
+Method = Literal["auto", "enumeration", "dynamic-programme"]
+
+
+class StateBudgetError(ValueError):
+    """An exact computation that would need more trial states than its budget allows."""
+
+    def __init__(self, projected: int, budget: int) -> None:
+        megabytes = projected * STATE_BYTES / 1e6
+        super().__init__(
+            f"exact operating characteristics of this design would need about {projected:,}"
+            f" trial states (about {megabytes:,.0f} MB), over the budget of {budget:,} states:"
+            " use fewer dose levels, cohorts or patients, raise the budget if the machine has"
+            " the memory, or simulate"
+        )
+        self.projected = projected
+        self.budget = budget
 
 
 @dataclass(frozen=True)
@@ -23,7 +52,9 @@ class OperatingCharacteristics:
 
     ``prob_stop_at`` is the probability that the trial stops while at each level (the level of
     its last cohort). ``prob_mtd_on_single_cohort`` is the probability that the declared MTD was
-    given to one cohort only (CASES.md §G1).
+    given to one cohort only (CASES.md §G1). ``sample_size`` is the distribution of the number of
+    patients the trial treats: (patients, probability) for every possible number, ascending.
+    ``states`` is how many trial states the exact computation processed (0 for estimates).
     """
 
     prob_no_mtd: float
@@ -34,6 +65,8 @@ class OperatingCharacteristics:
     expected_total_patients: float
     expected_total_dlts: float
     prob_mtd_on_single_cohort: float
+    sample_size: tuple[tuple[int, float], ...] = ()
+    states: int = field(default=0, compare=False)
 
     def quantities(self) -> dict[str, float]:
         """Every reported quantity by name, such as ``prob_mtd[2]`` for level 2."""
@@ -44,51 +77,136 @@ class OperatingCharacteristics:
         named["expected_total_patients"] = self.expected_total_patients
         named["expected_total_dlts"] = self.expected_total_dlts
         named["prob_mtd_on_single_cohort"] = self.prob_mtd_on_single_cohort
+        named.update({f"prob_sample_size[{size}]": value for size, value in self.sample_size})
         return named
 
 
 def operating_characteristics(
-    design: Design, true_dlt_probabilities: Sequence[float]
+    design: DoseFindingDesign,
+    true_dlt_probabilities: Sequence[float],
+    *,
+    method: Method = "auto",
+    max_states: int = DEFAULT_MAX_STATES,
 ) -> OperatingCharacteristics:
-    """Exact operating characteristics by enumerating every path of the trial."""
+    """Exact operating characteristics.
+
+    ``method="auto"`` takes the polynomial dynamic programme for A+B designs and the enumeration
+    for every other design; either can be asked for by name (the dynamic programme exists for
+    A+B designs only). ``max_states`` bounds the enumeration (`StateBudgetError` beyond it).
+    """
     probabilities = check_probabilities(design, true_dlt_probabilities)
-    means, _ = trial_moments(design, final_state_distribution(design, probabilities))
-    return from_quantity_vector(design, means)
+    if method == "dynamic-programme" or (method == "auto" and isinstance(design, Design)):
+        if not isinstance(design, Design):
+            raise ValueError(
+                f"the dynamic programme computes A+B designs only, not {design.kind}; use the"
+                " enumeration"
+            )
+        means, sample_size, states = a_plus_b_characteristics.exact_quantities(
+            design, probabilities
+        )
+        return from_vector(design.num_doses, means, sample_size, states=states)
+    if method not in ("auto", "enumeration"):
+        raise ValueError(
+            f"method must be 'auto', 'enumeration' or 'dynamic-programme', not {method!r}"
+        )
+    final, states = final_state_distribution(design, probabilities, max_states=max_states)
+    return summarise(design, final, states=states)
 
 
 def final_state_distribution(
-    design: Design, probabilities: Sequence[float]
-) -> list[tuple[TrialState, Decision, float]]:
-    """Each state in which the trial can stop, the decision there, and its exact probability."""
+    design: DoseFindingDesign,
+    probabilities: Sequence[float],
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+) -> tuple[list[tuple[TrialState, Decision, float]], int]:
+    """Each state in which the trial can stop, the decision there, and its exact probability.
+
+    Also returns the number of states processed. Raises `StateBudgetError` as soon as the states
+    seen, or the number projected from the growth so far, pass ``max_states``.
+    """
     # Every cohort adds patients, so taking states in order of total patients processes each
     # state once, after all the paths into it have been merged.
     pending: dict[int, dict[TrialState, float]] = {0: {TrialState.empty(design.num_doses): 1.0}}
     final: list[tuple[TrialState, Decision, float]] = []
+    binomials: dict[tuple[int, int], list[float]] = {}
+    processed = 0
+    previous_layer = 1
     while pending:
-        layer = pending.pop(min(pending))
+        total = min(pending)
+        layer = pending.pop(total)
+        processed += len(layer)
         for state, mass in layer.items():
-            decision = decide(design, state)
+            decision = design.decide(state)
             if not decision.continue_trial:
                 final.append((state, decision, mass))
                 continue
             assert decision.next_dose is not None
             dose = decision.next_dose
-            size = patients_for_next_cohort(design, state.tally(dose))
-            successors = pending.setdefault(state.total_patients + size, {})
-            for dlts, chance in enumerate(_binomial(size, probabilities[dose - 1])):
+            size = design.next_cohort_size(state, dose)
+            chances = binomials.get((size, dose))
+            if chances is None:
+                chances = binomials[size, dose] = binomial(size, probabilities[dose - 1])
+            successors = pending.setdefault(total + size, {})
+            for dlts, chance in enumerate(chances):
                 if chance > 0.0:
-                    successor = state.with_patients(dose, size, dlts)
+                    successor = design.add_patients(state, dose, size, dlts)
                     successors[successor] = successors.get(successor, 0.0) + mass * chance
-    return final
+        _check_budget(design, pending, processed, len(layer), previous_layer, max_states)
+        previous_layer = max(len(layer), 1)
+    return final, processed
 
 
-def trial_quantities(design: Design, state: TrialState, decision: Decision) -> list[float]:
-    """One finished trial's value of every reported quantity, in `from_quantity_vector` order."""
+def _check_budget(
+    design: DoseFindingDesign,
+    pending: dict[int, dict[TrialState, float]],
+    processed: int,
+    layer: int,
+    previous_layer: int,
+    max_states: int,
+) -> None:
+    held = processed + sum(len(states) for states in pending.values())
+    if held > max_states:
+        raise StateBudgetError(_project(design, pending, held, layer, previous_layer), max_states)
+    # Extrapolate only once the run is large enough for its growth to say something; small runs
+    # finish sooner than any projection.
+    if held > max_states // 100:
+        projected = _project(design, pending, held, layer, previous_layer)
+        if projected > max_states:
+            raise StateBudgetError(projected, max_states)
+
+
+def _project(
+    design: DoseFindingDesign,
+    pending: dict[int, dict[TrialState, float]],
+    held: int,
+    layer: int,
+    previous_layer: int,
+) -> int:
+    """States seen plus the next layers grown at the rate of the last one, up to the last one."""
+    if not pending:
+        return held
+    growth = max(layer / previous_layer, 1.0)
+    nearest = min(pending)
+    remaining = max((design.max_sample_size - nearest) // max(design.cohort_size, 1), 0)
+    size = float(len(pending[nearest]))
+    projected = float(held)
+    for _ in range(remaining):
+        size *= growth
+        projected += size
+        if projected > 1e15:
+            break
+    return int(projected)
+
+
+def trial_quantities(
+    design: DoseFindingDesign, state: TrialState, decision: Decision
+) -> list[float]:
+    """One finished trial's value of every per-level and total quantity (`_from_vector` order)."""
     doses = range(1, design.num_doses + 1)
     mtd = decision.mtd
-    patients = [float(tally.patients) for tally in state.tallies]
-    dlts = [float(tally.dlts) for tally in state.tallies]
-    single_cohort = mtd is not None and state.tally(mtd).patients < design.full_cohort
+    patients = [float(count) for count in state.patients]
+    dlts = [float(count) for count in state.dlts]
+    single_cohort = mtd is not None and state.patients[mtd - 1] <= design.cohort_size
     return [
         float(mtd is None),
         *(float(mtd == dose) for dose in doses),
@@ -102,21 +220,38 @@ def trial_quantities(design: Design, state: TrialState, decision: Decision) -> l
 
 
 def trial_moments(
-    design: Design, final_states: Iterable[tuple[TrialState, Decision, float]]
-) -> tuple[list[float], list[float]]:
-    """First and second moments of every quantity over weighted final states."""
+    design: DoseFindingDesign, final_states: Iterable[tuple[TrialState, Decision, float]]
+) -> tuple[list[float], list[float], dict[int, float]]:
+    """First and second moments of every quantity over weighted final states, and the weight of
+    each total number of patients."""
     terms: list[list[float]] = []
     square_terms: list[list[float]] = []
+    sizes: dict[int, list[float]] = {}
     for state, decision, weight in final_states:
         values = trial_quantities(design, state, decision)
         terms.append([weight * value for value in values])
         square_terms.append([weight * value * value for value in values])
-    return _column_sums(terms), _column_sums(square_terms)
+        sizes.setdefault(state.total_patients, []).append(weight)
+    sample_size = {size: math.fsum(weights) for size, weights in sizes.items()}
+    return _column_sums(terms), _column_sums(square_terms), sample_size
 
 
-def from_quantity_vector(design: Design, values: Sequence[float]) -> OperatingCharacteristics:
+def summarise(
+    design: DoseFindingDesign,
+    final_states: Iterable[tuple[TrialState, Decision, float]],
+    *,
+    states: int,
+) -> OperatingCharacteristics:
+    """Operating characteristics from the exact distribution of final states."""
+    means, _, sample_size = trial_moments(design, final_states)
+    return from_vector(design.num_doses, means, sample_size, states=states)
+
+
+def from_vector(
+    num_doses: int, values: Sequence[float], sample_size: dict[int, float], *, states: int = 0
+) -> OperatingCharacteristics:
     """Rebuild `OperatingCharacteristics` from the flat order of `trial_quantities`."""
-    n = design.num_doses
+    n = num_doses
     return OperatingCharacteristics(
         prob_no_mtd=values[0],
         prob_mtd=tuple(values[1 : 1 + n]),
@@ -126,10 +261,14 @@ def from_quantity_vector(design: Design, values: Sequence[float]) -> OperatingCh
         expected_total_patients=values[1 + 4 * n],
         expected_total_dlts=values[2 + 4 * n],
         prob_mtd_on_single_cohort=values[3 + 4 * n],
+        sample_size=tuple(sorted((size, p) for size, p in sample_size.items() if p > 0.0)),
+        states=states,
     )
 
 
-def check_probabilities(design: Design, probabilities: Sequence[float]) -> tuple[float, ...]:
+def check_probabilities(
+    design: DoseFindingDesign, probabilities: Sequence[float]
+) -> tuple[float, ...]:
     """The true DLT probabilities as floats, one per level, each in [0, 1]."""
     values = tuple(probabilities)
     if len(values) != design.num_doses:
@@ -147,7 +286,8 @@ def check_probabilities(design: Design, probabilities: Sequence[float]) -> tuple
     return tuple(checked)
 
 
-def _binomial(size: int, probability: float) -> list[float]:
+def binomial(size: int, probability: float) -> list[float]:
+    """P(k DLTs among ``size`` patients) for k = 0..size."""
     return [
         math.comb(size, k) * probability**k * (1.0 - probability) ** (size - k)
         for k in range(size + 1)

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import Any, ClassVar
 
+from escalation import rules
+from escalation.interface import DoseFindingDesign
+from escalation.limits import MAX_COHORT_SIZE, MAX_DOSE_LEVELS, require_whole_number
+from escalation.rules import Variant
+from escalation.state import Decision, TrialState
 
-class Variant(StrEnum):
-    """The three 3+3 rule variants of CASES.md ("Rule variants"); a trial must name one."""
-
-    # Escalation only: a dose with too many DLTs stops the trial and the dose below is the MTD,
-    # even if it has only one cohort (R escalation default, clintrials, bcrm esc-only).
-    ESC = "esc"
-    # Korn et al. (1994): a dose with too many DLTs sends the trial one level down to confirm
-    # the level below on a full A+B cohort (R `allow_deescalate = TRUE`, bcrm default).
-    DEESC = "deesc"
-    # DEESC, and the top dose passed on one cohort is first expanded to A+B before it can be
-    # declared (simFastBOIN `mtd_rule = "expand"`; the HDMSC-RP-01 default).
-    EXPAND_TOP = "expand-top"
+__all__ = ["Design", "Variant"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Design:
+class Design(DoseFindingDesign):
     """An A+B design (Lin & Shih 2001) with the 3+3 numbers as defaults.
 
     After ``cohort_size`` (A) patients at a level: at most ``max_dlts_to_escalate`` DLTs escalate;
@@ -29,6 +23,8 @@ class Design:
     make the level too toxic. After A+B patients: at most ``max_dlts_in_expanded`` DLTs escalate,
     more make the level too toxic. The 3+3 design is A = B = 3 with thresholds 0, 1 and 1.
     """
+
+    kind: ClassVar[str] = "a+b"
 
     num_doses: int
     variant: Variant
@@ -66,13 +62,9 @@ class Design:
             raise ValueError(
                 f"allow_below_start must be True or False, not {self.allow_below_start!r}"
             )
-        if self.num_doses < 1:
-            raise ValueError(f"num_doses must be at least 1, not {self.num_doses}")
-        if self.cohort_size < 1 or self.expansion_size < 1:
-            raise ValueError(
-                f"cohort_size and expansion_size must be at least 1, not {self.cohort_size}"
-                f" and {self.expansion_size}"
-            )
+        require_whole_number("num_doses", self.num_doses, minimum=1, maximum=MAX_DOSE_LEVELS)
+        for name in ("cohort_size", "expansion_size"):
+            require_whole_number(name, getattr(self, name), minimum=1, maximum=MAX_COHORT_SIZE)
         self._check_thresholds()
         if not 1 <= self.start_dose <= self.num_doses:
             raise ValueError(
@@ -125,6 +117,56 @@ class Design:
     def lowest_dose(self) -> int:
         """The lowest level the design may treat at (the start level when it may not go below)."""
         return 1 if self.allow_below_start else self.start_dose
+
+    @property
+    def max_sample_size(self) -> int:
+        """A+B patients at every level at the most, or the protocol's cap if it is lower."""
+        most = self.num_doses * self.full_cohort
+        return most if self.max_patients is None else min(most, self.max_patients)
+
+    def decide(self, state: TrialState) -> Decision:
+        return rules.decide(self, state)
+
+    def next_cohort_size(self, state: TrialState, dose: int) -> int:
+        return rules.patients_for_next_cohort(self, state.tally(dose))
+
+    def describe(self) -> str:
+        name = f"{self.cohort_size}+{self.expansion_size}"
+        variant = {
+            Variant.ESC: "escalation only (a level with too many DLTs stops the trial)",
+            Variant.DEESC: "with de-escalation to confirm the level below (Korn et al. 1994)",
+            Variant.EXPAND_TOP: (
+                "with de-escalation, and the top level expanded before it is declared"
+            ),
+        }[self.variant]
+        text = (
+            f"{name} design over {self.num_doses} dose levels, {variant}, starting at level"
+            f" {self.start_dose}: escalate on at most {self.max_dlts_to_escalate} DLT(s) in"
+            f" {self.cohort_size}, expand by {self.expansion_size} on at most"
+            f" {self.max_dlts_to_expand}, tolerate at most {self.max_dlts_in_expanded} in"
+            f" {self.full_cohort}"
+        )
+        if self.stop_when_any_dose_has is not None:
+            text += f"; stop once any level has {self.stop_when_any_dose_has} patients"
+        if self.max_patients is not None:
+            text += f"; at most {self.max_patients} patients"
+        return text + "."
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "design": self.kind,
+            "num_doses": self.num_doses,
+            "variant": self.variant.value,
+            "cohort_size": self.cohort_size,
+            "expansion_size": self.expansion_size,
+            "max_dlts_to_escalate": self.max_dlts_to_escalate,
+            "max_dlts_to_expand": self.max_dlts_to_expand,
+            "max_dlts_in_expanded": self.max_dlts_in_expanded,
+            "start_dose": self.start_dose,
+            "allow_below_start": self.allow_below_start,
+            "stop_when_any_dose_has": self.stop_when_any_dose_has,
+            "max_patients": self.max_patients,
+        }
 
 
 def _require_int(name: str, value: object) -> None:

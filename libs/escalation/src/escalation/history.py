@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from escalation.design import Design
+from escalation.interface import DoseFindingDesign
+from escalation.limits import MAX_HISTORY_PATIENTS
 from escalation.notation import Cohort, parse_outcomes
-from escalation.rules import Decision, InvalidHistoryError, TrialState, decide
+from escalation.state import Decision, InvalidHistoryError, TrialState
 
 LAX_MODE_NOTE = (
     "lax mode: the design cannot produce this history; the advice applies the rules to the"
@@ -15,7 +16,9 @@ LAX_MODE_NOTE = (
 )
 
 
-def recommend(design: Design, outcomes: str | Sequence[Cohort], *, strict: bool = True) -> Decision:
+def recommend(
+    design: DoseFindingDesign, outcomes: str | Sequence[Cohort], *, strict: bool = True
+) -> Decision:
     """The design's decision after ``outcomes``.
 
     The history is replayed one patient at a time, and every patient must be one the design
@@ -27,16 +30,21 @@ def recommend(design: Design, outcomes: str | Sequence[Cohort], *, strict: bool 
     """
     cohorts = parse_outcomes(outcomes) if isinstance(outcomes, str) else tuple(outcomes)
     state, departures = replay(design, cohorts, strict=strict)
-    decision = decide(design, state)
+    decision = design.decide(state)
     if departures:
         return replace(decision, warnings=(LAX_MODE_NOTE, *departures))
     return decision
 
 
 def replay(
-    design: Design, cohorts: Sequence[Cohort], *, strict: bool
+    design: DoseFindingDesign, cohorts: Sequence[Cohort], *, strict: bool
 ) -> tuple[TrialState, tuple[str, ...]]:
-    """The state after ``cohorts``, and (in lax mode) each patient the design did not call for."""
+    """The state after ``cohorts``, and (in lax mode) each patient the design did not call for.
+
+    This is the validation of a history for every design: each patient is checked against the
+    design's decision just before them.
+    """
+    patients = 0
     for cohort in cohorts:
         if not isinstance(cohort, Cohort):
             raise TypeError(f"outcomes must be a string or a sequence of Cohort, not {cohort!r}")
@@ -44,6 +52,12 @@ def replay(
             # R three_plus_three_selector: "maximum dose given exceeds number of doses".
             raise InvalidHistoryError(
                 f"level {cohort.dose} was given, but the design has {design.num_doses} dose levels"
+            )
+        patients += len(cohort.outcomes)
+        if patients > MAX_HISTORY_PATIENTS:
+            raise InvalidHistoryError(
+                f"the history has more than {MAX_HISTORY_PATIENTS} patients, the most a trial"
+                " history may have"
             )
     state = TrialState.empty(design.num_doses)
     departures: list[str] = []
@@ -56,13 +70,13 @@ def replay(
                 if strict:
                     raise InvalidHistoryError(departure)
                 departures.append(departure)
-            state = state.with_patients(cohort.dose, 1, int(dlt))
+            state = design.add_patients(state, cohort.dose, 1, int(dlt))
     return state, tuple(departures)
 
 
-def _departure(design: Design, state: TrialState, patient: int, dose: int) -> str | None:
+def _departure(design: DoseFindingDesign, state: TrialState, patient: int, dose: int) -> str | None:
     try:
-        decision = decide(design, state)
+        decision = design.decide(state)
     except InvalidHistoryError as error:
         return f"before patient {patient}: {error}"
     if not decision.continue_trial:

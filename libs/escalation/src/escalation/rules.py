@@ -1,78 +1,60 @@
-"""The escalation rules: one decision from the trial's per-level tallies (CASES.md §A).
+"""The A+B escalation rules: one decision from the trial's per-level tallies (CASES.md §A).
 
-`decide` is the only place the rules live. Recommendations, dose-transition pathways, exact
-operating characteristics and the simulator all call it on a `TrialState`.
+`decide` is the only place the A+B rules live. Recommendations, dose-transition pathways, exact
+operating characteristics (enumerated, and the polynomial dynamic programme, which the tests hold
+to the enumeration) and the simulator all follow it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from escalation.design import Design, Variant
+from escalation.state import (
+    Decision,
+    DoseTally,
+    InvalidHistoryError,
+    TrialState,
+    count_dlts,
+    stop,
+    treat,
+    wait_for_cohort,
+)
 
+if TYPE_CHECKING:
+    from escalation.design import Design
 
-class InvalidHistoryError(ValueError):
-    """A trial history the design cannot produce (strict mode), or one no rule applies to."""
-
-
-@dataclass(frozen=True, slots=True)
-class DoseTally:
-    """Patients treated and DLTs seen at one dose level."""
-
-    dose: int
-    patients: int
-    dlts: int
-
-
-@dataclass(frozen=True, slots=True)
-class TrialState:
-    """Everything the rules look at: the tally of every level and the level given last."""
-
-    tallies: tuple[DoseTally, ...]
-    current_dose: int | None = None
-
-    @classmethod
-    def empty(cls, num_doses: int) -> TrialState:
-        return cls(tuple(DoseTally(dose, 0, 0) for dose in range(1, num_doses + 1)))
-
-    def tally(self, dose: int) -> DoseTally:
-        return self.tallies[dose - 1]
-
-    @property
-    def total_patients(self) -> int:
-        return sum(tally.patients for tally in self.tallies)
-
-    def with_patients(self, dose: int, patients: int, dlts: int) -> TrialState:
-        """The state after ``patients`` more patients at ``dose``, ``dlts`` of them with a DLT."""
-        old = self.tally(dose)
-        new = DoseTally(dose, old.patients + patients, old.dlts + dlts)
-        return TrialState((*self.tallies[: dose - 1], new, *self.tallies[dose:]), dose)
+__all__ = [
+    "Decision",
+    "DoseTally",
+    "InvalidHistoryError",
+    "TrialState",
+    "Variant",
+    "decide",
+    "is_too_toxic",
+    "patients_for_next_cohort",
+]
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What the design says now.
+class Variant(StrEnum):
+    """The three 3+3 rule variants of CASES.md ("Rule variants"); a trial must name one."""
 
-    While ``continue_trial`` is true, ``next_dose`` is the level for the next patients and ``mtd``
-    is None. Once stopped, ``next_dose`` is None and ``mtd`` is the declared maximum tolerated
-    dose, or None when no level is. ``cohort_complete`` is false while the cohort in progress
-    still awaits outcomes (the trial then stays at its level).
-    """
-
-    continue_trial: bool
-    next_dose: int | None
-    mtd: int | None
-    reason: str
-    tallies: tuple[DoseTally, ...]
-    warnings: tuple[str, ...]
-    cohort_complete: bool
+    # Escalation only: a dose with too many DLTs stops the trial and the dose below is the MTD,
+    # even if it has only one cohort (R escalation default, clintrials, bcrm esc-only).
+    ESC = "esc"
+    # Korn et al. (1994): a dose with too many DLTs sends the trial one level down to confirm
+    # the level below on a full A+B cohort (R `allow_deescalate = TRUE`, bcrm default).
+    DEESC = "deesc"
+    # DEESC, and the top dose passed on one cohort is first expanded to A+B before it can be
+    # declared (simFastBOIN `mtd_rule = "expand"`; the HDMSC-RP-01 default).
+    EXPAND_TOP = "expand-top"
 
 
 def decide(design: Design, state: TrialState) -> Decision:
     """Apply the design's rules to the trial state."""
     dose = state.current_dose
     if dose is None:
-        return _treat(
+        return treat(
             state,
             design.start_dose,
             f"No patients yet: treat {design.cohort_size} at level {design.start_dose},"
@@ -113,12 +95,12 @@ def is_too_toxic(design: Design, tally: DoseTally) -> bool:
 def _rule_for_complete_cohort(design: Design, state: TrialState, tally: DoseTally) -> Decision:
     """CASES.md §A for A = B = 3: "3, 0 DLTs: escalate"; "3, 1: treat 3 more at the same dose";
     "6, <= 1: escalate"; "3 or 6, >= 2: ESC stops with MTD = d-1, DEESC/EXPAND_TOP go to d-1"."""
-    seen = f"{_dlts(tally.dlts)} in {tally.patients} at level {tally.dose}"
+    seen = f"{count_dlts(tally.dlts)} in {tally.patients} at level {tally.dose}"
     if tally.patients == design.cohort_size:
         if tally.dlts <= design.max_dlts_to_escalate:
             return _escalate(design, state, tally, seen)
         if tally.dlts <= design.max_dlts_to_expand:
-            return _treat(
+            return treat(
                 state,
                 tally.dose,
                 f"{seen}: treat {design.expansion_size} more at level {tally.dose}",
@@ -140,28 +122,28 @@ def _escalate(design: Design, state: TrialState, tally: DoseTally, seen: str) ->
     dose = tally.dose
     if dose == design.num_doses:
         if tally.patients == design.cohort_size and design.variant is Variant.EXPAND_TOP:
-            return _treat(
+            return treat(
                 state,
                 dose,
                 f"{seen}, the top level: treat {design.expansion_size} more at level {dose}"
                 " before declaring it the MTD",
             )
-        return _stop(state, dose, f"{seen}, the top level: stop")
+        return stop(state, dose, f"{seen}, the top level: stop")
     above = state.tally(dose + 1)
     if is_too_toxic(design, above):
-        return _stop(
+        return stop(
             state,
             dose,
             f"{seen}, and level {above.dose} is too toxic"
-            f" ({_dlts(above.dlts)} in {above.patients}): stop",
+            f" ({count_dlts(above.dlts)} in {above.patients}): stop",
         )
     if above.patients >= design.full_cohort:
-        return _stop(
+        return stop(
             state,
             dose,
             f"{seen}, and level {above.dose} already has {above.patients} patients: stop",
         )
-    return _treat(state, dose + 1, f"{seen}: escalate to level {dose + 1}")
+    return treat(state, dose + 1, f"{seen}: escalate to level {dose + 1}")
 
 
 def _stop_escalation_only(
@@ -171,13 +153,13 @@ def _stop_escalation_only(
     # below that was never given (a trial started above level 1) is never declared.
     below = tally.dose - 1
     if below < 1:
-        return _stop(state, None, f"{seen}, and there is no lower level: stop")
+        return stop(state, None, f"{seen}, and there is no lower level: stop")
     below_tally = state.tally(below)
     if below_tally.patients == 0:
-        return _stop(state, None, f"{seen}, and level {below} was never given: stop")
+        return stop(state, None, f"{seen}, and level {below} was never given: stop")
     if is_too_toxic(design, below_tally):
-        return _stop(state, None, f"{seen}, and level {below} is too toxic too: stop")
-    return _stop(state, below, f"{seen}: stop")
+        return stop(state, None, f"{seen}, and level {below} is too toxic too: stop")
+    return stop(state, below, f"{seen}: stop")
 
 
 def _deescalate(design: Design, state: TrialState, tally: DoseTally, seen: str) -> Decision:
@@ -190,24 +172,24 @@ def _deescalate(design: Design, state: TrialState, tally: DoseTally, seen: str) 
             if below < 1
             else f"the protocol does not go below the starting level {design.start_dose}"
         )
-        return _stop(state, _korn_mtd(design, state, tally.dose), f"{seen}, and {why}: stop")
+        return stop(state, _korn_mtd(design, state, tally.dose), f"{seen}, and {why}: stop")
     below_tally = state.tally(below)
     if is_too_toxic(design, below_tally):
         # Only off-algorithm (lax) histories get here: never send patients to a too-toxic level.
-        return _stop(
+        return stop(
             state,
             _korn_mtd(design, state, tally.dose),
             f"{seen}, and level {below} is too toxic too: stop",
         )
     if below_tally.patients >= design.full_cohort:
-        return _stop(
+        return stop(
             state,
             _korn_mtd(design, state, tally.dose),
             f"{seen}, and level {below} already has {below_tally.patients} patients: stop",
         )
     more = " more" if below_tally.patients else ""
     size = patients_for_next_cohort(design, below_tally)
-    return _treat(state, below, f"{seen}: de-escalate; treat {size}{more} at level {below}")
+    return treat(state, below, f"{seen}: de-escalate; treat {size}{more} at level {below}")
 
 
 def _korn_mtd(design: Design, state: TrialState, too_toxic_dose: int) -> int | None:
@@ -225,7 +207,7 @@ def _apply_protocol_limits(design: Design, state: TrialState, decision: Decision
     if limit is not None:
         for tally in state.tallies:
             if tally.patients >= limit:
-                return _stop(
+                return stop(
                     state,
                     _early_stop_mtd(design, state),
                     f"{decision.reason}; but level {tally.dose} already has {tally.patients}"
@@ -235,7 +217,7 @@ def _apply_protocol_limits(design: Design, state: TrialState, decision: Decision
     if cap is not None:
         size = patients_for_next_cohort(design, state.tally(decision.next_dose))
         if state.total_patients + size > cap:
-            return _stop(
+            return stop(
                 state,
                 _early_stop_mtd(design, state),
                 f"{decision.reason}; but {size} more would bring the total to"
@@ -274,45 +256,8 @@ def _wait_for_cohort(design: Design, state: TrialState, tally: DoseTally) -> Dec
         evaluated, size = tally.patients - design.cohort_size, design.expansion_size
     reason = (
         f"{evaluated} of {size} patients in the cohort at level {tally.dose} evaluated"
-        f" ({_dlts(tally.dlts)} at the level so far): wait for the cohort to complete"
+        f" ({count_dlts(tally.dlts)} at the level so far): wait for the cohort to complete"
     )
     if is_too_toxic(design, tally):
         reason += f"; level {tally.dose} is already too toxic, whatever the remaining outcomes"
-    return Decision(
-        continue_trial=True,
-        next_dose=tally.dose,
-        mtd=None,
-        reason=reason,
-        tallies=state.tallies,
-        warnings=(),
-        cohort_complete=False,
-    )
-
-
-def _treat(state: TrialState, dose: int, reason: str) -> Decision:
-    return Decision(
-        continue_trial=True,
-        next_dose=dose,
-        mtd=None,
-        reason=reason,
-        tallies=state.tallies,
-        warnings=(),
-        cohort_complete=True,
-    )
-
-
-def _stop(state: TrialState, mtd: int | None, reason: str) -> Decision:
-    verdict = "no level is the MTD" if mtd is None else f"level {mtd} is the MTD"
-    return Decision(
-        continue_trial=False,
-        next_dose=None,
-        mtd=mtd,
-        reason=f"{reason}; {verdict}",
-        tallies=state.tallies,
-        warnings=(),
-        cohort_complete=True,
-    )
-
-
-def _dlts(count: int) -> str:
-    return f"{count} DLT" if count == 1 else f"{count} DLTs"
+    return wait_for_cohort(state, tally.dose, reason)

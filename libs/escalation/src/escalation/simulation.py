@@ -1,4 +1,4 @@
-"""Seeded Monte Carlo simulation of a design: a check on the exact operating characteristics."""
+"""Seeded Monte Carlo simulation of any design: a check on the exact operating characteristics."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from escalation.characteristics import (
     OperatingCharacteristics,
     check_probabilities,
-    from_quantity_vector,
+    from_vector,
     trial_moments,
 )
-from escalation.design import Design
-from escalation.rules import Decision, TrialState, decide, patients_for_next_cohort
+from escalation.interface import DoseFindingDesign
+from escalation.limits import MAX_SIMULATED_TRIALS, require_whole_number
+from escalation.state import Decision, TrialState
 
 
 @dataclass(frozen=True)
@@ -33,35 +34,40 @@ class SimulationResult:
 
 
 def simulate(
-    design: Design, true_dlt_probabilities: Sequence[float], *, trials: int, seed: int
+    design: DoseFindingDesign,
+    true_dlt_probabilities: Sequence[float],
+    *,
+    trials: int,
+    seed: int,
 ) -> SimulationResult:
     """Run ``trials`` simulated trials, drawing each patient's DLT from its level's probability."""
     probabilities = check_probabilities(design, true_dlt_probabilities)
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 2:
-        raise ValueError(f"trials must be a whole number of at least 2, not {trials!r}")
+    require_whole_number("trials", trials, minimum=2, maximum=MAX_SIMULATED_TRIALS)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be a whole number, not {seed!r}")
     # Reproducible simulation, not security: the Mersenne Twister is what a seeded study needs.
     rng = random.Random(seed)  # noqa: S311
+    draw = rng.random
+    # A trial's next step depends on its state alone, so each state's decision and the cohort
+    # it calls for are worked out once, however many simulated trials pass through it.
+    steps: dict[TrialState, tuple[int, int, float] | None] = {}
     decisions: dict[TrialState, Decision] = {}
     final_states: Counter[TrialState] = Counter()
     start = TrialState.empty(design.num_doses)
     for _ in range(trials):
         state = start
         while True:
-            decision = decisions.get(state)
-            if decision is None:
-                decision = decisions[state] = decide(design, state)
-            if not decision.continue_trial:
+            if state not in steps:
+                decision = decisions[state] = design.decide(state)
+                steps[state] = _step(design, state, decision, probabilities)
+            step = steps[state]
+            if step is None:
                 break
-            assert decision.next_dose is not None
-            dose = decision.next_dose
-            size = patients_for_next_cohort(design, state.tally(dose))
-            probability = probabilities[dose - 1]
-            dlts = sum(rng.random() < probability for _ in range(size))
-            state = state.with_patients(dose, size, dlts)
+            dose, size, probability = step
+            dlts = sum(draw() < probability for _ in range(size))
+            state = design.add_patients(state, dose, size, dlts)
         final_states[state] += 1
-    means, squares = trial_moments(
+    means, squares, sample_size = trial_moments(
         design,
         ((state, decisions[state], count / trials) for state, count in final_states.items()),
     )
@@ -69,9 +75,26 @@ def simulate(
         math.sqrt(max(square - mean * mean, 0.0) * trials / (trials - 1) / trials)
         for mean, square in zip(means, squares, strict=True)
     ]
+    # Each sample-size frequency is the mean of an indicator: its variance is p(1 - p).
+    size_errors = {
+        size: math.sqrt(share * (1.0 - share) / (trials - 1)) for size, share in sample_size.items()
+    }
     return SimulationResult(
         trials=trials,
         seed=seed,
-        estimate=from_quantity_vector(design, means),
-        standard_error=from_quantity_vector(design, errors),
+        estimate=from_vector(design.num_doses, means, sample_size),
+        standard_error=from_vector(design.num_doses, errors, size_errors),
     )
+
+
+def _step(
+    design: DoseFindingDesign,
+    state: TrialState,
+    decision: Decision,
+    probabilities: Sequence[float],
+) -> tuple[int, int, float] | None:
+    if not decision.continue_trial:
+        return None
+    assert decision.next_dose is not None
+    dose = decision.next_dose
+    return dose, design.next_cohort_size(state, dose), probabilities[dose - 1]
