@@ -5,6 +5,7 @@ interface (`DoseFindingDesign`). Also simulation and weight-based dose. Standard
 that the services, a statistician's notebook and a regulator all run the same rules.
 """
 
+from escalation.boin import BOIN
 from escalation.characteristics import (
     OperatingCharacteristics,
     StateBudgetError,
@@ -18,13 +19,17 @@ from escalation.dosing import (
     weight_based_dose,
 )
 from escalation.history import recommend
+from escalation.i3plus3 import I3Plus3
 from escalation.interface import DoseFindingDesign
+from escalation.mtpi2 import MTPI2
 from escalation.notation import Cohort, OutcomeParseError, format_outcomes, parse_outcomes
 from escalation.paths import PathBudgetError, PathNode, dose_paths
 from escalation.simulation import SimulationResult, simulate
 from escalation.state import Decision, DoseTally, InvalidHistoryError, TrialState
 
 __all__ = [
+    "BOIN",
+    "MTPI2",
     "Cohort",
     "Decision",
     "Design",
@@ -32,6 +37,7 @@ __all__ = [
     "DoseFindingDesign",
     "DoseRounding",
     "DoseTally",
+    "I3Plus3",
     "InvalidHistoryError",
     "InvalidWeightError",
     "OperatingCharacteristics",

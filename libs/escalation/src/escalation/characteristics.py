@@ -17,7 +17,9 @@ default for them; the tests hold it to this enumeration to 1e-12.
 
 from __future__ import annotations
 
+import gc
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -109,8 +111,9 @@ def operating_characteristics(
         raise ValueError(
             f"method must be 'auto', 'enumeration' or 'dynamic-programme', not {method!r}"
         )
-    final, states = final_state_distribution(design, probabilities, max_states=max_states)
-    return summarise(design, final, states=states)
+    enumeration = _Enumeration(design, probabilities)
+    enumeration.run(max_states)
+    return enumeration.characteristics()
 
 
 def final_state_distribution(
@@ -124,36 +127,128 @@ def final_state_distribution(
     Also returns the number of states processed. Raises `StateBudgetError` as soon as the states
     seen, or the number projected from the growth so far, pass ``max_states``.
     """
-    # Every cohort adds patients, so taking states in order of total patients processes each
-    # state once, after all the paths into it have been merged.
-    pending: dict[int, dict[TrialState, float]] = {0: {TrialState.empty(design.num_doses): 1.0}}
-    final: list[tuple[TrialState, Decision, float]] = []
-    binomials: dict[tuple[int, int], list[float]] = {}
-    processed = 0
-    previous_layer = 1
-    while pending:
-        total = min(pending)
-        layer = pending.pop(total)
-        processed += len(layer)
-        for state, mass in layer.items():
-            decision = design.decide(state)
-            if not decision.continue_trial:
-                final.append((state, decision, mass))
-                continue
-            assert decision.next_dose is not None
-            dose = decision.next_dose
-            size = design.next_cohort_size(state, dose)
-            chances = binomials.get((size, dose))
-            if chances is None:
-                chances = binomials[size, dose] = binomial(size, probabilities[dose - 1])
-            successors = pending.setdefault(total + size, {})
-            for dlts, chance in enumerate(chances):
-                if chance > 0.0:
-                    successor = design.add_patients(state, dose, size, dlts)
-                    successors[successor] = successors.get(successor, 0.0) + mass * chance
-        _check_budget(design, pending, processed, len(layer), previous_layer, max_states)
-        previous_layer = max(len(layer), 1)
-    return final, processed
+    enumeration = _Enumeration(design, check_probabilities(design, probabilities))
+    enumeration.run(max_states)
+    final = [(state, design.decide(state), mass) for state, _, mass in enumeration.final]
+    return final, enumeration.states
+
+
+class _Enumeration:
+    """One enumeration of the trial states of a design for one set of DLT probabilities."""
+
+    def __init__(self, design: DoseFindingDesign, probabilities: Sequence[float]) -> None:
+        self.design = design
+        self.probabilities = probabilities
+        # (final state, its MTD or None, its probability)
+        self.final: list[tuple[TrialState, int | None, float]] = []
+        self.states = 0
+        # Expected patients and DLTs per level, added up cohort by cohort as the mass flows.
+        self.patients: list[list[float]] = [[] for _ in probabilities]
+        self.dlts: list[list[float]] = [[] for _ in probabilities]
+
+    def run(self, max_states: int) -> None:
+        # Millions of short-lived states and no reference cycles: the cyclic garbage collector
+        # would only rescan them, so it waits until the enumeration is over.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._run(max_states)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _run(self, max_states: int) -> None:
+        design = self.design
+        # Every cohort adds patients, so taking states in order of total patients processes each
+        # state once, after all the paths into it have been merged.
+        pending: dict[int, dict[TrialState, float]] = {0: {TrialState.empty(design.num_doses): 1.0}}
+        binomials: dict[tuple[int, int], list[float]] = {}
+        # Designs that keep the default `add_patients` get their successors built here at once:
+        # all of a state's successors share the new patient counts.
+        plain = type(design).add_patients is DoseFindingDesign.add_patients
+        step = design.step
+        final = self.final
+        # The mass of every cohort given, by (level, cohort size): expected patients and DLTs.
+        treated: defaultdict[tuple[int, int], list[float]] = defaultdict(list)
+        previous_layer = 1
+        while pending:
+            total = min(pending)
+            layer = pending.pop(total)
+            self.states += len(layer)
+            for state, mass in layer.items():
+                dose, mtd = step(state)
+                if dose is None:
+                    final.append((state, mtd, mass))
+                    continue
+                size = design.next_cohort_size(state, dose)
+                chances = binomials.get((size, dose))
+                if chances is None:
+                    chances = binomials[size, dose] = binomial(size, self.probabilities[dose - 1])
+                treated[dose, size].append(mass)
+                successors = pending.setdefault(total + size, {})
+                if plain:
+                    index = dose - 1
+                    patients = (
+                        *state.patients[:index],
+                        state.patients[index] + size,
+                        *state.patients[dose:],
+                    )
+                    before, seen, after = state.dlts[:index], state.dlts[index], state.dlts[dose:]
+                    for dlts, chance in enumerate(chances):
+                        if chance > 0.0:
+                            successor = TrialState(
+                                patients, (*before, seen + dlts, *after), dose, 0
+                            )
+                            successors[successor] = successors.get(successor, 0.0) + mass * chance
+                    continue
+                for dlts, chance in enumerate(chances):
+                    if chance > 0.0:
+                        successor = design.add_patients(state, dose, size, dlts)
+                        successors[successor] = successors.get(successor, 0.0) + mass * chance
+            _check_budget(design, pending, self.states, len(layer), previous_layer, max_states)
+            previous_layer = max(len(layer), 1)
+        for (dose, size), masses in treated.items():
+            mass = math.fsum(masses)
+            self.patients[dose - 1].append(mass * size)
+            self.dlts[dose - 1].append(mass * size * self.probabilities[dose - 1])
+
+    def characteristics(self) -> OperatingCharacteristics:
+        """The expectations over the final states, each sum taken with `math.fsum`."""
+        n = self.design.num_doses
+        no_mtd: list[float] = []
+        mtd: list[list[float]] = [[] for _ in range(n)]
+        stop_at: list[list[float]] = [[] for _ in range(n)]
+        single: list[float] = []
+        sizes: dict[int, list[float]] = {}
+        cohort = self.design.cohort_size
+        for state, selected, weight in self.final:
+            if selected is None:
+                no_mtd.append(weight)
+            else:
+                mtd[selected - 1].append(weight)
+                if state.patients[selected - 1] <= cohort:
+                    single.append(weight)
+            if state.current_dose is not None:
+                stop_at[state.current_dose - 1].append(weight)
+            sizes.setdefault(state.total_patients, []).append(weight)
+        patients = [math.fsum(terms) for terms in self.patients]
+        dlts = [math.fsum(terms) for terms in self.dlts]
+        return OperatingCharacteristics(
+            prob_no_mtd=math.fsum(no_mtd),
+            prob_mtd=tuple(math.fsum(terms) for terms in mtd),
+            prob_stop_at=tuple(math.fsum(terms) for terms in stop_at),
+            expected_patients=tuple(patients),
+            expected_dlts=tuple(dlts),
+            expected_total_patients=math.fsum(patients),
+            expected_total_dlts=math.fsum(dlts),
+            prob_mtd_on_single_cohort=math.fsum(single),
+            sample_size=tuple(
+                (size, share)
+                for size, share in sorted((size, math.fsum(w)) for size, w in sizes.items())
+                if share > 0.0
+            ),
+            states=self.states,
+        )
 
 
 def _check_budget(
@@ -198,12 +293,9 @@ def _project(
     return int(projected)
 
 
-def trial_quantities(
-    design: DoseFindingDesign, state: TrialState, decision: Decision
-) -> list[float]:
-    """One finished trial's value of every per-level and total quantity (`_from_vector` order)."""
+def trial_quantities(design: DoseFindingDesign, state: TrialState, mtd: int | None) -> list[float]:
+    """One finished trial's value of every per-level and total quantity (`from_vector` order)."""
     doses = range(1, design.num_doses + 1)
-    mtd = decision.mtd
     patients = [float(count) for count in state.patients]
     dlts = [float(count) for count in state.dlts]
     single_cohort = mtd is not None and state.patients[mtd - 1] <= design.cohort_size
@@ -220,31 +312,20 @@ def trial_quantities(
 
 
 def trial_moments(
-    design: DoseFindingDesign, final_states: Iterable[tuple[TrialState, Decision, float]]
+    design: DoseFindingDesign, final_states: Iterable[tuple[TrialState, int | None, float]]
 ) -> tuple[list[float], list[float], dict[int, float]]:
-    """First and second moments of every quantity over weighted final states, and the weight of
-    each total number of patients."""
+    """First and second moments of every quantity over weighted final states (state, MTD,
+    weight), and the weight of each total number of patients."""
     terms: list[list[float]] = []
     square_terms: list[list[float]] = []
     sizes: dict[int, list[float]] = {}
-    for state, decision, weight in final_states:
-        values = trial_quantities(design, state, decision)
+    for state, mtd, weight in final_states:
+        values = trial_quantities(design, state, mtd)
         terms.append([weight * value for value in values])
         square_terms.append([weight * value * value for value in values])
         sizes.setdefault(state.total_patients, []).append(weight)
     sample_size = {size: math.fsum(weights) for size, weights in sizes.items()}
     return _column_sums(terms), _column_sums(square_terms), sample_size
-
-
-def summarise(
-    design: DoseFindingDesign,
-    final_states: Iterable[tuple[TrialState, Decision, float]],
-    *,
-    states: int,
-) -> OperatingCharacteristics:
-    """Operating characteristics from the exact distribution of final states."""
-    means, _, sample_size = trial_moments(design, final_states)
-    return from_vector(design.num_doses, means, sample_size, states=states)
 
 
 def from_vector(

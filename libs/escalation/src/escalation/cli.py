@@ -152,7 +152,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "reason": decision.reason,
         "cohort_complete": decision.cohort_complete,
         "warnings": list(decision.warnings),
-        "tallies": [dataclasses.asdict(tally) for tally in decision.tallies],
+        "tallies": [tally._asdict() for tally in decision.tallies],
     }
 
 

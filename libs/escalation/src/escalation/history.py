@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from escalation.interface import DoseFindingDesign
 from escalation.limits import MAX_HISTORY_PATIENTS
@@ -32,7 +31,7 @@ def recommend(
     state, departures = replay(design, cohorts, strict=strict)
     decision = design.decide(state)
     if departures:
-        return replace(decision, warnings=(LAX_MODE_NOTE, *departures))
+        return decision._replace(warnings=(LAX_MODE_NOTE, *departures))
     return decision
 
 

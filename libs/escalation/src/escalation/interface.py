@@ -46,6 +46,15 @@ class DoseFindingDesign(ABC):
     def to_document(self) -> dict[str, Any]:
         """Every parameter by name, with ``"design": kind`` (see `escalation.documents`)."""
 
+    def step(self, state: TrialState) -> tuple[int | None, int | None]:
+        """(next level, None) to go on, (None, MTD or None) to stop: `decide` without the words.
+
+        The exact engine and the simulator need only this; designs whose explanation costs more
+        than their rule compute it without the explanation.
+        """
+        decision = self.decide(state)
+        return decision.next_dose, decision.mtd
+
     def add_patients(self, state: TrialState, dose: int, patients: int, dlts: int) -> TrialState:
         """The state after ``patients`` more at ``dose``; designs that remember more override."""
         return state.with_patients(dose, patients, dlts)

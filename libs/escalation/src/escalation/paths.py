@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from escalation.history import recommend, replay
 from escalation.interface import DoseFindingDesign
@@ -134,4 +134,4 @@ def _node(
 
 def _with_warnings(decision: Decision, warnings: tuple[str, ...]) -> Decision:
     # A lax history's departures are in its prefix, which every node below it shares.
-    return replace(decision, warnings=warnings) if warnings else decision
+    return decision._replace(warnings=warnings) if warnings else decision

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 from collections import Counter
@@ -16,7 +17,7 @@ from escalation.characteristics import (
 )
 from escalation.interface import DoseFindingDesign
 from escalation.limits import MAX_SIMULATED_TRIALS, require_whole_number
-from escalation.state import Decision, TrialState
+from escalation.state import TrialState
 
 
 @dataclass(frozen=True)
@@ -47,29 +48,17 @@ def simulate(
         raise ValueError(f"seed must be a whole number, not {seed!r}")
     # Reproducible simulation, not security: the Mersenne Twister is what a seeded study needs.
     rng = random.Random(seed)  # noqa: S311
-    draw = rng.random
-    # A trial's next step depends on its state alone, so each state's decision and the cohort
-    # it calls for are worked out once, however many simulated trials pass through it.
-    steps: dict[TrialState, tuple[int, int, float] | None] = {}
-    decisions: dict[TrialState, Decision] = {}
-    final_states: Counter[TrialState] = Counter()
-    start = TrialState.empty(design.num_doses)
-    for _ in range(trials):
-        state = start
-        while True:
-            if state not in steps:
-                decision = decisions[state] = design.decide(state)
-                steps[state] = _step(design, state, decision, probabilities)
-            step = steps[state]
-            if step is None:
-                break
-            dose, size, probability = step
-            dlts = sum(draw() < probability for _ in range(size))
-            state = design.add_patients(state, dose, size, dlts)
-        final_states[state] += 1
+    # As in the exact enumeration: many short-lived states, no reference cycles.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        selected, final_states = _run(design, probabilities, trials, rng)
+    finally:
+        if collecting:
+            gc.enable()
     means, squares, sample_size = trial_moments(
         design,
-        ((state, decisions[state], count / trials) for state, count in final_states.items()),
+        ((state, selected[state], count / trials) for state, count in final_states.items()),
     )
     errors = [
         math.sqrt(max(square - mean * mean, 0.0) * trials / (trials - 1) / trials)
@@ -87,14 +76,36 @@ def simulate(
     )
 
 
-def _step(
+def _run(
     design: DoseFindingDesign,
-    state: TrialState,
-    decision: Decision,
     probabilities: Sequence[float],
-) -> tuple[int, int, float] | None:
-    if not decision.continue_trial:
-        return None
-    assert decision.next_dose is not None
-    dose = decision.next_dose
-    return dose, design.next_cohort_size(state, dose), probabilities[dose - 1]
+    trials: int,
+    rng: random.Random,
+) -> tuple[dict[TrialState, int | None], Counter[TrialState]]:
+    """The simulated trials: the MTD of each final state, and how many trials ended in it."""
+    draw = rng.random
+    # A trial's next step depends on its state alone, so each state's step and the cohort it
+    # calls for are worked out once, however many simulated trials pass through it.
+    steps: dict[TrialState, tuple[int, int, float] | None] = {}
+    selected: dict[TrialState, int | None] = {}
+    final_states: Counter[TrialState] = Counter()
+    start = TrialState.empty(design.num_doses)
+    for _ in range(trials):
+        state = start
+        while True:
+            if state not in steps:
+                dose, mtd = design.step(state)
+                if dose is None:
+                    selected[state] = mtd
+                    steps[state] = None
+                else:
+                    size = design.next_cohort_size(state, dose)
+                    steps[state] = (dose, size, probabilities[dose - 1])
+            cohort = steps[state]
+            if cohort is None:
+                break
+            dose, size, probability = cohort
+            dlts = sum(draw() < probability for _ in range(size))
+            state = design.add_patients(state, dose, size, dlts)
+        final_states[state] += 1
+    return selected, final_states

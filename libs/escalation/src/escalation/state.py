@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 
 class InvalidHistoryError(ValueError):
     """A trial history the design cannot produce (strict mode), or one no rule applies to."""
 
 
-@dataclass(frozen=True, slots=True)
-class DoseTally:
+class DoseTally(NamedTuple):
     """Patients treated and DLTs seen at one dose level."""
 
     dose: int
@@ -19,14 +18,14 @@ class DoseTally:
     dlts: int
 
 
-@dataclass(frozen=True, slots=True)
-class TrialState:
+class TrialState(NamedTuple):
     """Everything a design looks at: the tally of every level and the level given last.
 
     ``patients`` and ``dlts`` hold one count per level (index = level - 1). ``cohort_dlts`` is
     for designs whose next step depends on the last cohort as well as on the tallies (the CRM's
     coherence restriction); the others leave it at 0, so that states differing only in how they
-    were reached stay one state.
+    were reached stay one state. A named tuple: the exact engine and the simulator hash and
+    compare millions of states, which tuples do in C.
     """
 
     patients: tuple[int, ...]
@@ -37,10 +36,6 @@ class TrialState:
     @classmethod
     def empty(cls, num_doses: int) -> TrialState:
         return cls((0,) * num_doses, (0,) * num_doses)
-
-    @property
-    def num_doses(self) -> int:
-        return len(self.patients)
 
     def tally(self, dose: int) -> DoseTally:
         return DoseTally(dose, self.patients[dose - 1], self.dlts[dose - 1])
@@ -76,23 +71,28 @@ def _tallies(patients: tuple[int, ...], dlts: tuple[int, ...]) -> tuple[DoseTall
     )
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """What the design says now.
 
     While ``continue_trial`` is true, ``next_dose`` is the level for the next patients and ``mtd``
     is None. Once stopped, ``next_dose`` is None and ``mtd`` is the declared maximum tolerated
     dose, or None when no level is. ``cohort_complete`` is false while the cohort in progress
-    still awaits outcomes (the trial then stays at its level).
+    still awaits outcomes (the trial then stays at its level). ``state`` is what it was decided
+    on; ``tallies`` reads it per level.
     """
 
     continue_trial: bool
     next_dose: int | None
     mtd: int | None
     reason: str
-    tallies: tuple[DoseTally, ...]
+    state: TrialState
     warnings: tuple[str, ...]
     cohort_complete: bool
+
+    @property
+    def tallies(self) -> tuple[DoseTally, ...]:
+        """The tally of every level the decision was made on."""
+        return self.state.tallies
 
 
 def treat(state: TrialState, dose: int, reason: str) -> Decision:
@@ -102,7 +102,7 @@ def treat(state: TrialState, dose: int, reason: str) -> Decision:
         next_dose=dose,
         mtd=None,
         reason=reason,
-        tallies=state.tallies,
+        state=state,
         warnings=(),
         cohort_complete=True,
     )
@@ -116,7 +116,7 @@ def stop(state: TrialState, mtd: int | None, reason: str) -> Decision:
         next_dose=None,
         mtd=mtd,
         reason=f"{reason}; {verdict}",
-        tallies=state.tallies,
+        state=state,
         warnings=(),
         cohort_complete=True,
     )
@@ -129,7 +129,7 @@ def wait_for_cohort(state: TrialState, dose: int, reason: str) -> Decision:
         next_dose=dose,
         mtd=None,
         reason=reason,
-        tallies=state.tallies,
+        state=state,
         warnings=(),
         cohort_complete=False,
     )
