@@ -11,6 +11,7 @@ from escalation.characteristics import (
     StateBudgetError,
     operating_characteristics,
 )
+from escalation.crm import CRM, getprior
 from escalation.design import Design, Variant
 from escalation.dosing import (
     DoseCalculation,
@@ -29,6 +30,7 @@ from escalation.state import Decision, DoseTally, InvalidHistoryError, TrialStat
 
 __all__ = [
     "BOIN",
+    "CRM",
     "MTPI2",
     "Cohort",
     "Decision",
@@ -50,6 +52,7 @@ __all__ = [
     "Variant",
     "dose_paths",
     "format_outcomes",
+    "getprior",
     "operating_characteristics",
     "parse_outcomes",
     "recommend",
