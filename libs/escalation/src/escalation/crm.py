@@ -310,7 +310,7 @@ class CRM(DoseFindingDesign):
         log_density = self.log_posterior(patients, dlts, start, stop, stride)
         peak = max(log_density)
         weights = list(map(math.exp, map(sub, log_density, repeat(peak))))
-        mean = sum(map(mul, weights, _GRID[start : stop + 1 : stride])) / sum(weights)
+        mean: float = sum(map(mul, weights, _GRID[start : stop + 1 : stride])) / sum(weights)
         if len(self._posterior_means) >= _MAX_REMEMBERED:
             self._posterior_means.clear()
         self._posterior_means[key] = mean
