@@ -51,7 +51,9 @@ def design_from_document(document: object) -> DoseFindingDesign:
     design = DESIGNS.get(kind) if isinstance(kind, str) else None
     if design is None:
         raise DesignDocumentError("design", f"{kind!r} is not one of {', '.join(DESIGNS)}")
-    fields = {field.name: field for field in dataclasses.fields(design) if field.init}  # type: ignore[arg-type]
+    # Every design is a dataclass; its init fields are the document's keys.
+    dataclass = typing.cast(Any, design)
+    fields = {field.name: field for field in dataclasses.fields(dataclass) if field.init}
     hints = typing.get_type_hints(design)
     values: dict[str, Any] = {}
     for key, value in document.items():
@@ -103,7 +105,7 @@ def _checked(key: str, value: object, hint: object) -> object:
         if option is int and isinstance(value, int) and not isinstance(value, bool):
             return value
         if option is float and _is_number(value):
-            return float(value)  # type: ignore[arg-type]
+            return float(typing.cast(float, value))
         if isinstance(option, type) and issubclass(option, Enum) and isinstance(value, str):
             allowed = [member.value for member in option]
             if value in allowed:
