@@ -208,3 +208,225 @@ def test_whole_two_dose_table_through_one_batch_process(cases_2dose: dict[str, A
     results = [json.loads(line) for line in done.stdout.splitlines()]
     got = [(r["continue"], r["next_dose"] if r["continue"] else r["mtd"]) for r in results]
     assert got == expected
+
+
+BOIN_ARGS = ["--design", "boin", "--target", "0.3", "--num-cohorts", "10"]
+
+
+def test_recommend_takes_the_design(capsys: pytest.CaptureFixture[str]) -> None:
+    status, result, _ = run(["recommend", *BOIN_ARGS, "--num-doses", "5", "1NNN 2NNT"], capsys)
+    assert (status, result["continue"], result["next_dose"]) == (0, True, 2)
+    assert "lambda_e 0.236" in result["reason"]
+
+
+def test_oc_of_a_boin_design_reports_its_states(capsys: pytest.CaptureFixture[str]) -> None:
+    status, oc, _ = run(
+        ["oc", *BOIN_ARGS[:4], "--num-cohorts", "4", "--probs", "0.1,0.3,0.5"], capsys
+    )
+    assert status == 0
+    assert oc["design"]["design"] == "boin"
+    assert oc["states"] > 0
+    assert abs(oc["prob_no_mtd"] + sum(d["prob_mtd"] for d in oc["doses"]) - 1) < 1e-12
+    assert sum(entry["probability"] for entry in oc["sample_size"]) == pytest.approx(1.0)
+
+
+def test_simulate_and_paths_take_the_design(capsys: pytest.CaptureFixture[str]) -> None:
+    crm = ["--design", "crm", "--target", "0.3", "--num-cohorts", "4", "--cohort-size", "3"]
+    crm += ["--skeleton", "0.1,0.3,0.5"]
+    status, result, _ = run(
+        ["simulate", *crm, "--probs", "0.1,0.3,0.5", "--trials", "200", "--seed", "3"], capsys
+    )
+    assert (status, result["trials"]) == (0, 200)
+    status, tree, _ = run(["paths", *crm, "--num-doses", "3", "--cohorts", "1", ""], capsys)
+    assert status == 0
+    assert [child["outcomes"] for child in tree["children"]] == ["1NNN", "1TNN", "1TTN", "1TTT"]
+
+
+def test_a_design_file_gives_the_whole_design(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "design.json"
+    path.write_text(json.dumps({"design": "i3+3", "num_doses": 4, "target": 0.3, "num_cohorts": 6}))
+    status, result, _ = run(["recommend", "--design-file", str(path), "1NNT 1NNT"], capsys)
+    assert (status, result["next_dose"]) == (0, 1)
+    status, _, err = run(["recommend", "--design-file", str(path), "--num-doses", "3", ""], capsys)
+    assert status == 2
+    assert "give no other design option" in err
+
+
+def test_boundaries_print_get_boundary_for_target_0_3(capsys: pytest.CaptureFixture[str]) -> None:
+    status, table, _ = run(["boundaries", "--target", "0.3", "--num-cohorts", "4"], capsys)
+    assert status == 0
+    assert round(table["lambda_e"], 3) == 0.236
+    assert round(table["lambda_d"], 3) == 0.359
+    assert table["boundary_table"] == [
+        {
+            "patients": 3,
+            "escalate_if_dlts_at_most": 0,
+            "deescalate_if_dlts_at_least": 2,
+            "eliminate_if_dlts_at_least": 3,
+        },
+        {
+            "patients": 6,
+            "escalate_if_dlts_at_most": 1,
+            "deescalate_if_dlts_at_least": 3,
+            "eliminate_if_dlts_at_least": 4,
+        },
+        {
+            "patients": 9,
+            "escalate_if_dlts_at_most": 2,
+            "deescalate_if_dlts_at_least": 4,
+            "eliminate_if_dlts_at_least": 5,
+        },
+        {
+            "patients": 12,
+            "escalate_if_dlts_at_most": 2,
+            "deescalate_if_dlts_at_least": 5,
+            "eliminate_if_dlts_at_least": 7,
+        },
+    ]
+    assert len(table["full_boundary_table"]) == 12
+    assert "stop_boundary_at_level_1" not in table
+
+
+def test_boundaries_with_the_extra_safe_rule_print_the_stop_boundary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, table, _ = run(
+        ["boundaries", "--target", "0.3", "--num-cohorts", "2", "--extra-safe"], capsys
+    )
+    assert status == 0
+    assert table["extra_safe_cutoff"] == pytest.approx(0.9)
+    stops = {
+        row["patients"]: row["stop_if_dlts_at_least"] for row in table["stop_boundary_at_level_1"]
+    }
+    # P(rate > 0.3 | 3 of 6) = 0.874 is under 0.9; 4 of 6 gives 0.971.
+    assert (stops[2], stops[3], stops[6]) == (None, 2, 4)
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (
+            ["recommend", "--num-doses", "101", "--variant", "esc", ""],
+            "num_doses must be at most 100",
+        ),
+        (
+            ["recommend", "--num-doses", "3", "--variant", "esc", "--cohort-size", "13", ""],
+            "cohort_size must be at most 12",
+        ),
+        (
+            ["recommend", *BOIN_ARGS[:4], "--num-cohorts", "101", "--num-doses", "3", ""],
+            "num_cohorts must be at most 100",
+        ),
+        (
+            ["paths", "--num-doses", "3", "--variant", "esc", "--cohorts", "101", ""],
+            "cohorts must be at most 100",
+        ),
+        (
+            [
+                "paths",
+                "--num-doses",
+                "3",
+                "--variant",
+                "esc",
+                "--cohorts",
+                "3",
+                "--max-nodes",
+                "2000000",
+                "",
+            ],
+            "--max-nodes must be at most 1000000",
+        ),
+        (
+            [
+                "simulate",
+                "--variant",
+                "esc",
+                "--probs",
+                "0.1",
+                "--trials",
+                "10000001",
+                "--seed",
+                "1",
+            ],
+            "trials must be at most 10000000",
+        ),
+        (
+            ["oc", "--variant", "esc", "--probs", ",".join(["0.1"] * 101)],
+            "--probs has more than 100 values",
+        ),
+        (
+            ["recommend", "--num-doses", "3", "--variant", "esc", "1N" * 10_001],
+            "more than the 20,000",
+        ),
+        (
+            ["recommend", "--num-doses", "3", "--variant", "esc", "--target", "0.3", ""],
+            "--target is not an option of the a+b design",
+        ),
+        (
+            ["boundaries", "--design", "crm", "--target", "0.3", "--num-cohorts", "3"],
+            "boundaries are BOIN's",
+        ),
+    ],
+)
+def test_inputs_beyond_the_documented_maximums_are_refused(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    status, result, err = run(argv, capsys)
+    assert (status, result) == (2, None)
+    assert fragment in err
+
+
+def test_a_pathway_tree_over_its_node_budget_is_refused_with_its_size(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["paths", "--num-doses", "8", "--variant", "deesc", "--cohorts", "16", ""]
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert "would have 17,421 nodes, over the budget of 10,000" in err
+    status, tree, _ = run([*argv[:-1], "--max-nodes", "1000000", ""], capsys)
+    assert status == 0
+    assert tree["outcomes"] == ""
+
+
+@pytest.mark.parametrize("form", [["--probs=-0.1,0.2"], ["--probs", "-0.1,0.2"]])
+def test_negative_probabilities_are_read_and_refused_with_a_clear_message(
+    capsys: pytest.CaptureFixture[str], form: list[str]
+) -> None:
+    status, result, err = run(["oc", "--variant", "esc", *form], capsys)
+    assert (status, result) == (2, None)
+    assert "the DLT probability of level 1 must be in [0, 1], not -0.1" in err
+
+
+def test_a_closed_pipe_ends_the_batch_quietly(tmp_path: Path) -> None:
+    requests = tmp_path / "requests.jsonl"
+    line = json.dumps({"outcomes": "1NNN 2NTN", "num_doses": 5, "variant": "esc"})
+    requests.write_text((line + "\n") * 20_000)
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            "set -o pipefail;"
+            f" {sys.executable} -m escalation recommend --batch < {requests} | head -1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.stderr == ""
+    assert json.loads(done.stdout)["next_dose"] == 2
+    assert done.returncode == 141
+
+
+def test_an_overlong_batch_line_is_refused_and_the_next_is_answered(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    huge = json.dumps({"outcomes": "1N" * 50_000, "num_doses": 3, "variant": "esc"})
+    good = json.dumps({"outcomes": "1NNN", "num_doses": 3, "variant": "esc"})
+    monkeypatch.setattr(sys, "stdin", io.StringIO(huge + "\n" + good + "\n"))
+    status = main(["recommend", "--batch"])
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1
+    assert "more than any request" in results[0]["error"]
+    assert results[1]["next_dose"] == 2

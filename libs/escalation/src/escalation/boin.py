@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
 
-from escalation.beta_binomial import prob_rate_above
+from escalation.beta_binomial import elimination_boundary, prob_rate_above
 from escalation.interval import (
     DEESCALATE,
     ESCALATE,
@@ -138,6 +138,16 @@ class BOIN(IntervalDesign):
                 BoundaryRow(patients, math.floor(lambda_e * patients), deescalate, eliminate)
             )
         return tuple(rows)
+
+    @property
+    def stop_boundaries(self) -> tuple[tuple[int, int | None], ...]:
+        """The extra-safe rule's table for level 1: (n, fewest DLTs that stop the trial), as
+        `BOIN::get.boundary(extrasafe = TRUE)` prints it in ``stop_boundary``."""
+        cutoff = self.elimination_cutoff - self.extra_safe_offset
+        return tuple(
+            (patients, elimination_boundary(self.target, patients, cutoff))
+            for patients in range(1, self.max_sample_size + 1)
+        )
 
     def table_decision(self, dlts: int, patients: int) -> tuple[str, str]:
         if patients == 0:

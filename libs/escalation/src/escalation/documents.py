@@ -34,7 +34,8 @@ class DesignDocumentError(ValueError):
     """A design document that is not a valid design; ``key`` names the entry at fault."""
 
     def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}" if key else problem)
+        named = not key or problem.startswith(key)
+        super().__init__(problem if named else f"{key}: {problem}")
         self.key = key
         self.problem = problem
 
