@@ -320,7 +320,8 @@ def test_boin_five_levels_36_patients_sums_to_one_and_counts_its_states() -> Non
     design = BOIN(num_doses=5, target=0.3, num_cohorts=12)
     oc: OperatingCharacteristics = operating_characteristics(design, (0.05, 0.10, 0.20, 0.30, 0.45))
     assert math.isclose(oc.prob_no_mtd + sum(oc.prob_mtd), 1.0, abs_tol=1e-12)
-    assert oc.states == 59_023
+    # 30,564 states decided on the way, and 22,354 distinct tallies at 36 patients.
+    assert oc.states == 52_918
     assert oc.sample_size[-1][0] == 36
 
 

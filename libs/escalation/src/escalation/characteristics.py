@@ -128,7 +128,7 @@ def final_state_distribution(
     seen, or the number projected from the growth so far, pass ``max_states``.
     """
     enumeration = _Enumeration(design, check_probabilities(design, probabilities))
-    enumeration.run(max_states)
+    enumeration.run(max_states, keep_final_states=True)
     final = [(state, design.decide(state), mass) for state, _, mass in enumeration.final]
     return final, enumeration.states
 
@@ -141,24 +141,32 @@ class _Enumeration:
         self.probabilities = probabilities
         # (final state, its MTD or None, its probability)
         self.final: list[tuple[TrialState, int | None, float]] = []
+        # Trials ended by their last cohort, not kept as states (see `_last_cohort`):
+        # (patients per level, level of the last cohort, MTD or None, probability).
+        self.ended: list[tuple[tuple[int, ...], int, int | None, float]] = []
+        self.final_mtds: dict[tuple[tuple[int, ...], tuple[int, ...]], int | None] = {}
         self.states = 0
         # Expected patients and DLTs per level, added up cohort by cohort as the mass flows.
         self.patients: list[list[float]] = [[] for _ in probabilities]
         self.dlts: list[list[float]] = [[] for _ in probabilities]
 
-    def run(self, max_states: int) -> None:
+    def run(self, max_states: int, *, keep_final_states: bool = False) -> None:
         # Millions of short-lived states and no reference cycles: the cyclic garbage collector
         # would only rescan them, so it waits until the enumeration is over.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._run(max_states)
+            self._run(max_states, keep_final_states)
         finally:
             if collecting:
                 gc.enable()
 
-    def _run(self, max_states: int) -> None:
+    def _run(self, max_states: int, keep_final_states: bool) -> None:
         design = self.design
+        # A cohort that brings a design that ends on its tallies to its sample size ends the
+        # trial: its outcomes are summed up at once instead of being kept as states.
+        shortcut = design.ends_on_tallies and not keep_final_states
+        last = design.max_sample_size
         # Every cohort adds patients, so taking states in order of total patients processes each
         # state once, after all the paths into it have been merged.
         pending: dict[int, dict[TrialState, float]] = {0: {TrialState.empty(design.num_doses): 1.0}}
@@ -185,6 +193,9 @@ class _Enumeration:
                 if chances is None:
                     chances = binomials[size, dose] = binomial(size, self.probabilities[dose - 1])
                 treated[dose, size].append(mass)
+                if shortcut and total + size == last:
+                    self._last_cohort(state, dose, size, chances, mass)
+                    continue
                 successors = pending.setdefault(total + size, {})
                 if plain:
                     index = dose - 1
@@ -207,10 +218,39 @@ class _Enumeration:
                         successors[successor] = successors.get(successor, 0.0) + mass * chance
             _check_budget(design, pending, self.states, len(layer), previous_layer, max_states)
             previous_layer = max(len(layer), 1)
+        self.states += len(self.final_mtds)
         for (dose, size), masses in treated.items():
             mass = math.fsum(masses)
             self.patients[dose - 1].append(mass * size)
             self.dlts[dose - 1].append(mass * size * self.probabilities[dose - 1])
+
+    def _last_cohort(
+        self, state: TrialState, dose: int, size: int, chances: list[float], mass: float
+    ) -> None:
+        """The trials that end after this cohort, one per number of DLTs in it.
+
+        The design declares (`DoseFindingDesign.ends_on_tallies`) that a trial reaching its
+        sample size stops with an MTD from the tallies alone, so each distinct tally is decided
+        once, by the design's own `step`, whatever the paths into it.
+        """
+        index = dose - 1
+        patients = (*state.patients[:index], state.patients[index] + size, *state.patients[dose:])
+        before, seen, after = state.dlts[:index], state.dlts[index], state.dlts[dose:]
+        known = self.final_mtds
+        for dlts, chance in enumerate(chances):
+            if chance > 0.0:
+                tallies = (patients, (*before, seen + dlts, *after))
+                if tallies in known:
+                    mtd = known[tallies]
+                else:
+                    next_dose, mtd = self.design.step(TrialState(*tallies, dose, 0))
+                    if next_dose is not None:
+                        raise AssertionError(
+                            f"{self.design.kind} declares that trials end at"
+                            f" {self.design.max_sample_size} patients but goes on from {tallies}"
+                        )
+                    known[tallies] = mtd
+                self.ended.append((patients, dose, mtd, mass * chance))
 
     def characteristics(self) -> OperatingCharacteristics:
         """The expectations over the final states, each sum taken with `math.fsum`."""
@@ -231,6 +271,17 @@ class _Enumeration:
             if state.current_dose is not None:
                 stop_at[state.current_dose - 1].append(weight)
             sizes.setdefault(state.total_patients, []).append(weight)
+        if self.ended:
+            ended = sizes.setdefault(self.design.max_sample_size, [])
+            for counts, dose, selected, weight in self.ended:
+                if selected is None:
+                    no_mtd.append(weight)
+                else:
+                    mtd[selected - 1].append(weight)
+                    if counts[selected - 1] <= cohort:
+                        single.append(weight)
+                stop_at[dose - 1].append(weight)
+                ended.append(weight)
         patients = [math.fsum(terms) for terms in self.patients]
         dlts = [math.fsum(terms) for terms in self.dlts]
         return OperatingCharacteristics(

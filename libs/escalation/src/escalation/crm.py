@@ -118,6 +118,8 @@ class CRM(DoseFindingDesign):
     """
 
     kind: ClassVar[str] = "crm"
+    # At the sample size the MTD is the model's recommendation on the tallies.
+    ends_on_tallies: ClassVar[bool] = True
 
     num_doses: int
     target: float

@@ -21,6 +21,10 @@ class DoseFindingDesign(ABC):
     """
 
     kind: ClassVar[str]
+    # True when a trial that reaches `max_sample_size` patients always stops there with an MTD
+    # that depends on the tallies alone (not on the level given last): the exact engine then
+    # decides each such tally once. False promises nothing.
+    ends_on_tallies: ClassVar[bool] = False
     num_doses: int
     start_dose: int
     cohort_size: int

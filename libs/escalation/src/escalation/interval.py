@@ -26,7 +26,8 @@ from __future__ import annotations
 from abc import abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from operator import ge
+from typing import Any, ClassVar, NamedTuple
 
 from escalation.beta_binomial import elimination_boundary
 from escalation.interface import DoseFindingDesign
@@ -62,6 +63,9 @@ class _Outcome(NamedTuple):
 @dataclass(frozen=True, kw_only=True)
 class IntervalDesign(DoseFindingDesign):
     """The trial around an interval design's decision table (see the module doc)."""
+
+    # At the sample size the MTD is selected from the tallies (`select`).
+    ends_on_tallies: ClassVar[bool] = True
 
     num_doses: int
     target: float
@@ -144,16 +148,19 @@ class IntervalDesign(DoseFindingDesign):
         )
 
     @cached_property
+    def _most_patients(self) -> int:
+        return self.max_sample_size
+
+    @cached_property
     def _steps(self) -> dict[tuple[int, int, int, int | None], tuple[int, str]]:
         return {}
 
     def eliminated_from(self, state: TrialState) -> int | None:
         """The lowest eliminated level (every level above it is eliminated too), or None."""
-        table = self._elimination_at_least
-        for dose, (patients, dlts) in enumerate(zip(state.patients, state.dlts, strict=True), 1):
-            if dlts >= table[patients]:
-                return dose
-        return None
+        eliminated = list(
+            map(ge, state.dlts, map(self._elimination_at_least.__getitem__, state.patients))
+        )
+        return eliminated.index(True) + 1 if True in eliminated else None
 
     @cached_property
     def _elimination_at_least(self) -> list[int]:
@@ -220,15 +227,15 @@ class IntervalDesign(DoseFindingDesign):
         if dose is None:
             return _Outcome(_START, self.start_dose)
         total = sum(state.patients)
-        if total > self.max_sample_size:
+        most = self._most_patients
+        if total >= most:
+            if total == most:
+                return _Outcome(_FULL)
             raise InvalidHistoryError(
-                f"{total} patients treated; the design treats at most {self.max_sample_size},"
-                " and no rule applies"
+                f"{total} patients treated; the design treats at most {most}, and no rule applies"
             )
         if total % self.cohort_size:
             return _Outcome(_WAIT, dose)
-        if total == self.max_sample_size:
-            return _Outcome(_FULL)
         eliminated = self.eliminated_from(state)
         if eliminated == 1:
             return _Outcome(_TOO_TOXIC)

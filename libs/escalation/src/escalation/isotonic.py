@@ -19,7 +19,6 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -61,10 +60,16 @@ def posterior_estimate(dlts: int, patients: int) -> tuple[float, float]:
     return mean, 1.0 / variance
 
 
-@lru_cache(maxsize=4096)
+# Selection runs once per final state of an enumeration: the estimates are looked up, row n
+# holding (estimate, weight) for 0..n DLTs in n patients.
+_ESTIMATES: list[tuple[tuple[float, float], ...]] = []
+
+
 def _estimates(patients: int) -> tuple[tuple[float, float], ...]:
-    # Selection runs once per final state of an enumeration: the estimates are looked up.
-    return tuple(posterior_estimate(dlts, patients) for dlts in range(patients + 1))
+    while len(_ESTIMATES) <= patients:
+        count = len(_ESTIMATES)
+        _ESTIMATES.append(tuple(posterior_estimate(dlts, count) for dlts in range(count + 1)))
+    return _ESTIMATES[patients]
 
 
 def select_closest_to_target(
@@ -84,10 +89,11 @@ def select_closest_to_target(
     admissible: list[int] = []
     means: list[float] = []
     weights: list[float] = []
+    rows = _ESTIMATES if max(patients) < len(_ESTIMATES) else None
     for index in range(ceiling):
         count = patients[index]
         if count:
-            mean, weight = _estimates(count)[dlts[index]]
+            mean, weight = (rows[count] if rows is not None else _estimates(count))[dlts[index]]
             admissible.append(index + 1)
             means.append(mean)
             weights.append(weight)
