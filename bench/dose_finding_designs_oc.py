@@ -16,6 +16,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 from escalation import (
     BOIN,
@@ -73,6 +74,16 @@ def best_of_turns(
     return best[0], best[1]
 
 
+def exact_afresh(build: Callable[[], DoseFindingDesign], probabilities: tuple[float, ...]) -> None:
+    operating_characteristics(build(), probabilities)
+
+
+def simulation_afresh(
+    build: Callable[[], DoseFindingDesign], probabilities: tuple[float, ...]
+) -> None:
+    simulate(build(), probabilities, trials=TRIALS, seed=SEED)
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
@@ -100,8 +111,8 @@ def main() -> None:
     out("|---|---|---:|---:|---:|---:|---:|\n")
     for name, (build, probabilities) in DESIGNS.items():
         (exact_wall, exact_cpu), (simulation_wall, simulation_cpu) = best_of_turns(
-            lambda: operating_characteristics(build(), probabilities),  # noqa: B023
-            lambda: simulate(build(), probabilities, trials=TRIALS, seed=SEED),  # noqa: B023
+            partial(exact_afresh, build, probabilities),
+            partial(simulation_afresh, build, probabilities),
         )
         exact = operating_characteristics(build(), probabilities)
         result = simulate(build(), probabilities, trials=TRIALS, seed=SEED)
