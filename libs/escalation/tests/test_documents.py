@@ -147,3 +147,17 @@ def test_invalid_documents_are_refused_naming_the_key(
         design_from_document(document)
     assert refused.value.key == key
     assert fragment in str(refused.value)
+
+
+def test_a_crm_skeleton_and_its_calibration_must_agree() -> None:
+    document = {
+        "design": "crm",
+        "num_doses": 3,
+        "target": 0.3,
+        "num_cohorts": 4,
+        "skeleton": [0.1, 0.3, 0.5],
+        "prior_mtd": 2,
+        "skeleton_halfwidth": 0.05,
+    }
+    with pytest.raises(DesignDocumentError, match="is not the one getprior gives"):
+        design_from_document(document)

@@ -13,6 +13,7 @@ from escalation.characteristics import (
 )
 from escalation.crm import CRM, getprior
 from escalation.design import Design, Variant
+from escalation.documents import DesignDocumentError, design_from_document
 from escalation.dosing import (
     DoseCalculation,
     DoseRounding,
@@ -35,6 +36,7 @@ __all__ = [
     "Cohort",
     "Decision",
     "Design",
+    "DesignDocumentError",
     "DoseCalculation",
     "DoseFindingDesign",
     "DoseRounding",
@@ -50,6 +52,7 @@ __all__ = [
     "StateBudgetError",
     "TrialState",
     "Variant",
+    "design_from_document",
     "dose_paths",
     "format_outcomes",
     "getprior",

@@ -19,8 +19,8 @@ over "the current level, and what the levels below can still do":
   sample-size distribution, the cap on patients and the protocol stops are exact.
 
 The nodes are O(levels^2) and each carries at most levels x (A+B) patient counts: 30 levels take
-milliseconds where the enumeration of trial states (`escalation.characteristics`) would need
-billions of states. The tests hold the two to 1e-12 on random designs and probabilities.
+milliseconds where the enumeration of trial states (`escalation.characteristics`) would need more
+states than any machine holds. The tests hold the two to 1e-12 on random designs and probabilities.
 """
 
 from __future__ import annotations

@@ -128,24 +128,23 @@ def _recommend_batch(args: argparse.Namespace) -> int:
     return status
 
 
-def _batch_lines() -> Iterator[str]:
-    """Lines of stdin, none read past _MAX_BATCH_LINE characters (a longer one is refused)."""
+def _batch_lines() -> Iterator[str | None]:
+    """Lines of stdin; None for a line over _MAX_BATCH_LINE characters, which is never held."""
     while True:
         line = sys.stdin.readline(_MAX_BATCH_LINE + 1)
         if not line:
             return
         if len(line) > _MAX_BATCH_LINE and not line.endswith("\n"):
-            # Skip the rest of the oversized line without holding it.
             while (rest := sys.stdin.readline(_MAX_BATCH_LINE)) and not rest.endswith("\n"):
                 pass
-            yield f"\0over {_MAX_BATCH_LINE} characters"
+            yield None
             continue
         yield line
 
 
-def _recommend_line(line: str, defaults: dict[str, Any], *, strict: bool) -> Decision:
-    if line.startswith("\0"):
-        raise ValueError(f"the line is {line[1:]}, more than any request")
+def _recommend_line(line: str | None, defaults: dict[str, Any], *, strict: bool) -> Decision:
+    if line is None:
+        raise ValueError(f"the line is over {_MAX_BATCH_LINE} characters, more than any request")
     try:
         request = json.loads(line)
     except json.JSONDecodeError as error:

@@ -178,12 +178,29 @@ class CRM(DoseFindingDesign):
                 float(self.intercept),
             )
         else:
-            if isinstance(self.skeleton, (str, bytes)):
+            if isinstance(self.skeleton, (str, bytes)):  # a string is a sequence too
                 raise ValueError(f"skeleton must be a list of probabilities, not {self.skeleton!r}")
             skeleton = tuple(self.skeleton)
             for index, value in enumerate(skeleton, 1):
                 require_probability(f"skeleton[{index}]", value)
             skeleton = tuple(float(value) for value in skeleton)
+            if self.prior_mtd is not None and self.skeleton_halfwidth is not None:
+                # Both given (as `to_document` writes them): they must describe one skeleton.
+                calibrated = CRM(
+                    num_doses=self.num_doses,
+                    target=self.target,
+                    num_cohorts=1,
+                    prior_mtd=self.prior_mtd,
+                    skeleton_halfwidth=self.skeleton_halfwidth,
+                    model=self.model,
+                    intercept=self.intercept,
+                ).prior
+                if any(abs(a - b) > 1e-9 for a, b in zip(skeleton, calibrated, strict=False)):
+                    raise ValueError(
+                        f"the skeleton {list(skeleton)} is not the one getprior gives for"
+                        f" prior_mtd {self.prior_mtd} and skeleton_halfwidth"
+                        f" {self.skeleton_halfwidth}: give one or the other"
+                    )
         if len(skeleton) != self.num_doses:
             raise ValueError(
                 f"the skeleton has {len(skeleton)} values for {self.num_doses} dose levels"
