@@ -8,9 +8,37 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
-from escalation import Design, InvalidHistoryError, OutcomeParseError, recommend
+from escalation import Design, InvalidHistoryError, OutcomeParseError, Variant, recommend
 from escalation.cli import main
+
+
+@st.composite
+def a_plus_b_designs(draw: st.DrawFn) -> Design:
+    """Every option of `Design`: any A, B and thresholds, start, floor, protocol stops."""
+    a = draw(st.integers(1, 5))
+    b = draw(st.integers(1, 5))
+    c = draw(st.integers(0, a - 1))
+    d = draw(st.integers(c, a - 1))
+    num_doses = draw(st.integers(1, 5))
+    return Design(
+        num_doses=num_doses,
+        variant=draw(st.sampled_from(Variant)),
+        cohort_size=a,
+        expansion_size=b,
+        max_dlts_to_escalate=c,
+        max_dlts_to_expand=d,
+        max_dlts_in_expanded=draw(st.integers(d, a + b - 1)),
+        start_dose=draw(st.integers(1, num_doses)),
+        allow_below_start=draw(st.booleans()),
+        stop_when_any_dose_has=draw(st.none() | st.none() | st.integers(1, 12)),
+        max_patients=draw(st.none() | st.none() | st.integers(a, 50)),
+    )
+
+
+# `st.from_type(Design)` in any test draws from it.
+st.register_type_strategy(Design, a_plus_b_designs())
 
 # Acceptance data kept beside the tests; data/SOURCE.md says where it comes from.
 DATA = Path(__file__).resolve().parent / "data"

@@ -10,35 +10,11 @@ from hypothesis import strategies as st
 
 from escalation import Design, StateBudgetError, Variant, operating_characteristics
 
-
-@st.composite
-def a_plus_b_designs(draw: st.DrawFn) -> Design:
-    """Every option of `Design`, small enough for the enumeration to run quickly."""
-    a = draw(st.integers(1, 4))
-    b = draw(st.integers(1, 4))
-    c = draw(st.integers(0, a - 1))
-    d = draw(st.integers(c, a - 1))
-    num_doses = draw(st.integers(1, 5))
-    return Design(
-        num_doses=num_doses,
-        variant=draw(st.sampled_from(Variant)),
-        cohort_size=a,
-        expansion_size=b,
-        max_dlts_to_escalate=c,
-        max_dlts_to_expand=d,
-        max_dlts_in_expanded=draw(st.integers(d, a + b - 1)),
-        start_dose=draw(st.integers(1, num_doses)),
-        allow_below_start=draw(st.booleans()),
-        stop_when_any_dose_has=draw(st.none() | st.integers(1, 10)),
-        max_patients=draw(st.none() | st.integers(a, 30)),
-    )
-
-
 probability = st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0)
 
 
 @settings(max_examples=400, deadline=None)
-@given(design=a_plus_b_designs(), data=st.data())
+@given(design=st.from_type(Design), data=st.data())
 def test_dynamic_programme_equals_the_enumeration_to_1e_12(
     design: Design, data: st.DataObject
 ) -> None:

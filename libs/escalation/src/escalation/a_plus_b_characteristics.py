@@ -198,10 +198,7 @@ class _Programme:
         """B more at a level whose first cohort had ``first_dlts`` DLTs, climbing."""
         design = self.design
         treated = self._treat(level, design.expansion_size, counts)
-        chances = self.second[level]
-        allowed = design.max_dlts_in_expanded - first_dlts
-        passed = sum(chances[: allowed + 1]) if allowed >= 0 else 0.0
-        failed = sum(chances[max(allowed + 1, 0) :])
+        passed, failed = self._expanded_outcomes(level, first_dlts)
         if level == design.num_doses:
             self.totals.finish(treated, level, level, single=False, factor=passed)
         else:
@@ -322,14 +319,18 @@ class _Programme:
     def _fresh_expansion(self, level: int, first_dlts: int, counts: Counts) -> None:
         design = self.design
         treated = self._treat(level, design.expansion_size, counts)
-        chances = self.second[level]
-        allowed = design.max_dlts_in_expanded - first_dlts
-        passed = sum(chances[: allowed + 1]) if allowed >= 0 else 0.0
-        failed = sum(chances[max(allowed + 1, 0) :])
+        passed, failed = self._expanded_outcomes(level, first_dlts)
         self.totals.finish(treated, level, level, single=False, factor=passed)
         self._arrive(level - 1, 0, treated, failed, came_from=level, has_full=True)
 
     # -- shared steps --------------------------------------------------------------------------
+
+    def _expanded_outcomes(self, level: int, first_dlts: int) -> tuple[float, float]:
+        """P(A+B at ``level`` pass, fail) given ``first_dlts`` DLTs among the first A."""
+        chances = self.second[level]
+        allowed = self.design.max_dlts_in_expanded - first_dlts
+        passed = sum(chances[: allowed + 1]) if allowed >= 0 else 0.0
+        return passed, sum(chances[max(allowed + 1, 0) :])
 
     def _treat(self, level: int, size: int, counts: Counts) -> Counts:
         """Give ``size`` patients ``level``: their expected patients and DLTs, and the shift."""
