@@ -1,4 +1,4 @@
-"""Lung and lesion found by what a segment is coded as, or a label is named; short, actionable refusals.
+"""Lung and lesion found by their coded meaning or label name; short, actionable refusals.
 
 Segmentations are built with highdicom on a 3-slice copy of pydicom's CT_small (PixelSpacing
 0.661468 mm, 5 mm apart), with each segment's SNOMED CT / DICOM code chosen by the test.
@@ -98,7 +98,7 @@ def coded_seg(segments: Sequence[tuple[str, Code]], masks: np.ndarray) -> bytes:
 
 
 def masks_of(*voxels_per_segment: int) -> np.ndarray:
-    """One mask per segment, each a block on the middle slice with that many voxels (≤ 128 per row)."""
+    """One mask per segment: a block of that many voxels on the middle slice, 100 to a row."""
     masks = np.zeros((3, 128, 128, len(voxels_per_segment)), dtype=bool)
     for index, voxels in enumerate(voxels_per_segment):
         rows, rest = divmod(voxels, 100)
