@@ -9,36 +9,17 @@ from typing import Any
 import pytest
 
 from doseline.auth import Role
-from doseline.contracts.enrollment import SubjectEnrolled
-from doseline.identity import hospital_id_hash
-from imaging.subjects import tasks
 
-from .conftest import SITE_ZONE, SUBJECT, TRIAL, Desk
+from .conftest import SUBJECT, Desk
 
 LOINC = "http://loinc.org"
 MRN = "urn:oid:1.2.156.112604.1.2.1"
 FHIR_JSON = "application/fhir+json"
 
 
-def enrol_with_mrn(desk: Desk, mrn: str = "0012345") -> None:
-    key = desk.settings.identifier_hash_key.get_secret_value()
-    envelope = SubjectEnrolled(
-        trial_id=TRIAL,
-        subject_id=SUBJECT,
-        cohort_number=1,
-        dose_level=1,
-        enrolled_at=datetime(2025, 12, 20, 2, tzinfo=UTC),
-        protocol_version="1.0",
-        site_time_zone=SITE_ZONE,
-        hospital_id_hashes=[hospital_id_hash(key, system=MRN, value=mrn)],
-    ).envelope(source="urn:doseline:enrollment", subject=None, correlation_id="test")
-    with desk.db() as session, session.begin():
-        tasks.on_subject_enrolled(session, envelope)
-
-
 @pytest.fixture
 def enrolled(desk: Desk) -> Desk:
-    enrol_with_mrn(desk)
+    desk.enrol(hospital_ids=[(MRN, "0012345")])
     desk.treat()
     return desk
 

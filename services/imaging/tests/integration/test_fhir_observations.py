@@ -10,12 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from doseline.auth import Role
-from doseline.contracts.enrollment import SubjectEnrolled
-from doseline.identity import hospital_id_hash
 from imaging.assessments.models import AssessmentRow
-from imaging.subjects import tasks
 
-from .conftest import DAY_1, SITE_ZONE, SUBJECT, TRIAL, Desk, at_site
+from .conftest import DAY_1, SUBJECT, Desk, at_site
 
 LOINC = "http://loinc.org"
 MRN_SYSTEM = "urn:oid:1.2.156.112604.1.2.1"
@@ -173,21 +170,7 @@ def test_entered_in_error_voids_the_assessment(treated: Desk) -> None:
 
 
 def test_a_hospital_identifier_finds_the_subject_through_its_keyed_hash(desk: Desk) -> None:
-    mrn_hash = hospital_id_hash(
-        desk.settings.identifier_hash_key.get_secret_value(), system=MRN_SYSTEM, value="0012345"
-    )
-    envelope = SubjectEnrolled(
-        trial_id=TRIAL,
-        subject_id=SUBJECT,
-        cohort_number=1,
-        dose_level=1,
-        enrolled_at=datetime(2025, 12, 20, 2, tzinfo=UTC),
-        protocol_version="1.0",
-        site_time_zone=SITE_ZONE,
-        hospital_id_hashes=[mrn_hash],
-    ).envelope(source="urn:doseline:enrollment", subject=None, correlation_id="test")
-    with desk.db() as session, session.begin():
-        tasks.on_subject_enrolled(session, envelope)
+    desk.enrol(hospital_ids=[(MRN_SYSTEM, "0012345")])
     body = send(desk, gas_panel(subject=(MRN_SYSTEM, "0012345")), 201)
     assert body["subject_id"] == SUBJECT
     assert body["visit"] is None  # the infusions have not arrived yet

@@ -17,32 +17,13 @@ import pytest
 from sqlalchemy import func, select
 
 from doseline.auth import Role
-from doseline.contracts.enrollment import SubjectEnrolled
-from doseline.identity import hospital_id_hash
 from imaging.assessments.models import AssessmentRow
-from imaging.subjects import tasks
 
-from .conftest import SITE_ZONE, SUBJECT, TRIAL, Desk
+from .conftest import SUBJECT, Desk
 
 REAL = Path(__file__).resolve().parents[4] / "tests" / "data" / "real" / "fhir"
 FHIR_JSON = "application/fhir+json"
 TCABS_MRN = ("http://tcabs.example.org/patients", "TCABS-PAT-001")  # Patient-tcabs-patient-example
-
-
-def enrol(desk: Desk, *identifiers: tuple[str, str]) -> None:
-    key = desk.settings.identifier_hash_key.get_secret_value()
-    envelope = SubjectEnrolled(
-        trial_id=TRIAL,
-        subject_id=SUBJECT,
-        cohort_number=1,
-        dose_level=1,
-        enrolled_at=datetime(2025, 12, 20, 2, tzinfo=UTC),
-        protocol_version="1.0",
-        site_time_zone=SITE_ZONE,
-        hospital_id_hashes=[hospital_id_hash(key, system=s, value=v) for s, v in identifiers],
-    ).envelope(source="urn:doseline:enrollment", subject=None, correlation_id="test")
-    with desk.db() as session, session.begin():
-        tasks.on_subject_enrolled(session, envelope)
 
 
 def raw(name: str) -> bytes:
@@ -79,7 +60,7 @@ def recorded(desk: Desk) -> int:
 
 @pytest.fixture
 def tcabs(desk: Desk) -> Desk:
-    enrol(desk, TCABS_MRN)
+    desk.enrol(hospital_ids=[TCABS_MRN])
     return desk
 
 
@@ -143,7 +124,7 @@ GECCO_PANEL = [
 def test_geccos_blood_gas_panel_is_read_with_its_members_and_refused_for_its_unnamed_patient(
     desk: Desk,
 ) -> None:
-    enrol(desk)
+    desk.enrol()
     answer = post(desk, collection(*GECCO_PANEL), 200)
     statuses = [entry["response"]["status"] for entry in answer["entry"]]
     assert statuses == ["200 OK", "422 Unprocessable Entity", *["200 OK"] * 5]
@@ -172,7 +153,7 @@ def test_geccos_blood_gas_panel_is_read_with_its_members_and_refused_for_its_unn
 def test_a_single_observation_that_cannot_be_used_is_a_422_operation_outcome(
     desk: Desk, name: str, fragment: str
 ) -> None:
-    enrol(desk)
+    desk.enrol()
     outcome = post(desk, raw(name), 422)
     assert fragment in diagnostics(outcome)
     assert outcome["issue"][0]["severity"] == "error"
@@ -182,7 +163,7 @@ def test_a_single_observation_that_cannot_be_used_is_a_422_operation_outcome(
 def test_hl7s_transaction_example_is_answered_entry_by_entry_and_records_nothing(
     desk: Desk,
 ) -> None:
-    enrol(desk)
+    desk.enrol()
     answer = post(desk, raw("hl7-r4/bundle-transaction.json"), 200)
     bundle = json.loads(raw("hl7-r4/bundle-transaction.json"))
     assert answer["type"] == "transaction-response"

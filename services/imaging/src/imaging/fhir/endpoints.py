@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from doseline.auth import Principal, Role, require_roles
 from doseline.errors import DoselineError
 from doseline.etags import etag
-from doseline.http import DbSession
+from doseline.http import DbSession, json_body
 from imaging.assessments.schemas import AssessmentOut
 from imaging.fhir import service
 from imaging.fhir.operation_outcomes import FHIR_JSON, of_error, wants_fhir
@@ -38,38 +37,6 @@ outcome Observations (Patient, other results, panel members recorded with their 
 answered 200 with the reason they were skipped."""
 
 
-def _media(request: Request) -> str:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in ACCEPTED_MEDIA:
-        raise DoselineError(
-            f"send the resource as {' or '.join(ACCEPTED_MEDIA)}, not {media or 'no content type'}",
-            status=415,
-            slug="unsupported-media-type",
-            title="Unsupported media type",
-        )
-    return media
-
-
-async def _payload(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise DoselineError(
-            f"the request body exceeds {MAX_BODY_BYTES} bytes; split the Bundle",
-            status=413,
-            slug="payload-too-large",
-            title="Payload too large",
-        )
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DoselineError(
-            f"the request body is not valid JSON: {error}",
-            status=400,
-            slug="malformed-json",
-            title="Malformed JSON",
-        ) from None
-
-
 @router.post(
     "/v1/fhir/Observation",
     summary="Receive a FHIR R4 Observation or a Bundle of them (PFT, spirometry, blood gas, 6MWT)",
@@ -89,8 +56,7 @@ async def _payload(request: Request) -> Any:
 async def post_observation(request: Request, session: DbSession, principal: EhrSystem) -> Response:
     fhir_client = wants_fhir(request.headers.get("accept"), request.headers.get("content-type"))
     try:
-        _media(request)
-        payload = await _payload(request)
+        payload = await json_body(request, media_types=ACCEPTED_MEDIA, max_bytes=MAX_BODY_BYTES)
         return await run_in_threadpool(_receive, request, session, principal, payload)
     except DoselineError as error:
         if not fhir_client:
