@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doseline.auth import Role
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.events import EventContract
+from doseline.identity import hospital_id_hash
 from doseline.testing.plugin import TokenFactory
 from imaging.manifest import bootstrap
 from imaging.settings import ImagingSettings
@@ -51,7 +52,16 @@ class Desk:
         with self.db() as session, session.begin():
             handler(session, envelope)
 
-    def enrol(self, subject_id: str = SUBJECT, *, dose_level: int = 1) -> None:
+    def enrol(
+        self,
+        subject_id: str = SUBJECT,
+        *,
+        dose_level: int = 1,
+        hospital_ids: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Enrolment as enrollment announces it, with the keyed hashes of the subject's hospital
+        identifiers (system, value) when given."""
+        key = self.settings.identifier_hash_key.get_secret_value()
         self.deliver(
             SubjectEnrolled(
                 trial_id=TRIAL,
@@ -61,6 +71,10 @@ class Desk:
                 enrolled_at=datetime(2025, 12, 20, 2, tzinfo=UTC),
                 protocol_version="1.0",
                 site_time_zone=SITE_ZONE,
+                hospital_id_hashes=[
+                    hospital_id_hash(key, system=system, value=value)
+                    for system, value in hospital_ids
+                ],
             ),
             tasks.on_subject_enrolled,
         )

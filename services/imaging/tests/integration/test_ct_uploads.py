@@ -459,3 +459,52 @@ def test_a_file_the_worker_died_on_three_times_fails_instead_of_being_retried(
     assert failed["status"] == "failed"
     assert "stopped 3 times" in failed["error"]
     assert stored_objects(enrolled) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"format": "dicom-seg", "lung_segments": [1]}, "lung_segments"),
+        ({"format": "dicom-seg", "lung_labels": [1], "lesion_labels": [1]}, "lesion_labels"),
+        ({"format": "dicom-seg", "lesion_labels": [0]}, "lesion_labels"),
+        ({"format": "dicom-seg", "other_labels": [3]}, "other_labels"),
+        ({"format": "nifti", "lung_labels": [1]}, "lesion_labels"),
+        ({"format": "nifti", "lesion_labels": [2]}, "lung_labels"),
+        (
+            {"format": "nifti", "lung_labels": [1], "lesion_labels": [2], "other_labels": [2]},
+            "other_labels",
+        ),
+    ],
+)
+def test_a_query_parameter_error_names_the_parameter_the_caller_sent(
+    enrolled: Desk, params: dict[str, Any], parameter: str
+) -> None:
+    response = enrolled.client.post(
+        f"/v1/subjects/{SUBJECT}/ct-analyses",
+        params={"performed_at": at_site(DAY_1), **params},
+        content=label_map_bytes(acceptance_masks()),
+        headers=enrolled.as_(),
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"][0]["loc"] == ["query", parameter]
+    assert problem["detail"].startswith(f"query.{parameter}:")
+    assert stored_objects(enrolled) == []
+
+
+def test_a_dicom_seg_coded_as_lung_and_lesion_needs_no_segment_numbers(enrolled: Desk) -> None:
+    response = enrolled.client.post(
+        f"/v1/subjects/{SUBJECT}/ct-analyses",
+        params={"format": "dicom-seg", "performed_at": at_site(DAY_1 - timedelta(days=5))},
+        content=seg_bytes(ct_series(), acceptance_masks()),
+        headers={**enrolled.as_(), "Content-Type": "application/dicom"},
+    )
+    assert response.status_code == 202, response.text
+    run_worker(enrolled)
+    body = analysis(enrolled, response.json()["id"])
+    _assert_acceptance_volumes(body)
+    segments = body["assessment"]["results"]["voxels"]["segments"]
+    assert [(s["role"], s["number"], s["chosen_by"]) for s in segments] == [
+        ("lung", 1, "coded meaning"),
+        ("lesion", 2, "coded meaning"),
+    ]

@@ -10,12 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from doseline.auth import Role
-from doseline.contracts.enrollment import SubjectEnrolled
-from doseline.identity import hospital_id_hash
 from imaging.assessments.models import AssessmentRow
-from imaging.subjects import tasks
 
-from .conftest import DAY_1, SITE_ZONE, SUBJECT, TRIAL, Desk, at_site
+from .conftest import DAY_1, SUBJECT, Desk, at_site
 
 LOINC = "http://loinc.org"
 MRN_SYSTEM = "urn:oid:1.2.156.112604.1.2.1"
@@ -173,21 +170,7 @@ def test_entered_in_error_voids_the_assessment(treated: Desk) -> None:
 
 
 def test_a_hospital_identifier_finds_the_subject_through_its_keyed_hash(desk: Desk) -> None:
-    mrn_hash = hospital_id_hash(
-        desk.settings.identifier_hash_key.get_secret_value(), system=MRN_SYSTEM, value="0012345"
-    )
-    envelope = SubjectEnrolled(
-        trial_id=TRIAL,
-        subject_id=SUBJECT,
-        cohort_number=1,
-        dose_level=1,
-        enrolled_at=datetime(2025, 12, 20, 2, tzinfo=UTC),
-        protocol_version="1.0",
-        site_time_zone=SITE_ZONE,
-        hospital_id_hashes=[mrn_hash],
-    ).envelope(source="urn:doseline:enrollment", subject=None, correlation_id="test")
-    with desk.db() as session, session.begin():
-        tasks.on_subject_enrolled(session, envelope)
+    desk.enrol(hospital_ids=[(MRN_SYSTEM, "0012345")])
     body = send(desk, gas_panel(subject=(MRN_SYSTEM, "0012345")), 201)
     assert body["subject_id"] == SUBJECT
     assert body["visit"] is None  # the infusions have not arrived yet
@@ -200,13 +183,15 @@ def test_a_hospital_identifier_finds_the_subject_through_its_keyed_hash(desk: De
     [
         ({"resourceType": "Patient"}, "resourceType"),
         ({**pft_panel(), "status": "dreaming"}, "'dreaming' is not recorded"),
-        ({**pft_panel(), "meta": {}}, "versionId"),
-        ({k: v for k, v in pft_panel().items() if k != "id"}, "Observation.id"),
         ({**pft_panel(), "subject": {"reference": "Patient/1"}}, "subject.identifier"),
-        ({**pft_panel(), "effectiveDateTime": "2026-01-01"}, "date only"),
+        ({k: v for k, v in pft_panel().items() if k != "effectiveDateTime"}, "effective[x]"),
         ({**pft_panel(), "status": "preliminary"}, "preliminary"),
         (observation("1234-5", []), "not an outcome"),
-        (pft_panel() | {"component": [_quantity("20150-9", 2.5, "L")]}, "sex"),
+        (
+            pft_panel()
+            | {"component": [_quantity("20150-9", 2.5, "L"), _quantity("8302-2", 170, "cm")]},
+            "sex",
+        ),
         (
             observation(
                 "81458-2",
@@ -255,3 +240,35 @@ def test_simultaneous_deliveries_of_one_observation_record_it_once(treated: Desk
         statuses = sorted(pool.map(deliver, clients))
     assert statuses == [200, 200, 200, 201]
     assert count(treated) == 1
+
+
+def test_a_feed_without_ids_or_versions_is_deduplicated_by_its_content(treated: Desk) -> None:
+    anonymous = {k: v for k, v in pft_panel().items() if k not in ("id", "meta")}
+    first = send(treated, anonymous, 201)
+    again = send(treated, anonymous, 200)
+    assert again["id"] == first["id"]
+    assert first["inputs"]["fhir"]["id"].startswith("sha256:")
+    unversioned = {k: v for k, v in pft_panel(observation_id="pft-2").items() if k != "meta"}
+    assert send(treated, unversioned, 201)["inputs"]["fhir"]["version_id"].startswith("sha256:")
+    changed = unversioned | {
+        "component": [*unversioned["component"][1:], _quantity("20150-9", 2.1, "L")]
+    }
+    conflict = send(treated, changed, 409)
+    assert "amended, corrected or entered-in-error" in conflict["detail"]
+    assert count(treated) == 2
+
+
+def test_a_date_without_a_time_is_the_site_calendar_day(treated: Desk) -> None:
+    body = send(treated, {**pft_panel(), "effectiveDateTime": "2026-01-03"}, 201)
+    assert body["performed_on"] == "2026-01-03"
+    assert datetime.fromisoformat(body["performed_at"]) == datetime(2026, 1, 3, 4, tzinfo=UTC)
+    assert "taken as the site calendar day" in body["inputs"]["fhir"]["notes"][0]
+
+
+def test_a_pft_panel_without_sex_age_and_height_is_recorded_as_measured(treated: Desk) -> None:
+    body = send(treated, pft_panel() | {"component": [_quantity("20150-9", 2.5, "L")]}, 201)
+    assert body["metrics"]["fev1_l"] == pytest.approx(2.5)
+    assert body["metrics"]["fev1_percent_predicted"] is None
+    assert (
+        "sex (76689-9), age (30525-0) and body height" in body["results"]["reference_unavailable"]
+    )

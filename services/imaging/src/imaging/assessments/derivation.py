@@ -60,6 +60,10 @@ METRICS: dict[str, tuple[str, ...]] = {
         "dlco",
         "dlco_percent_predicted",
         "dlco_z",
+        # % predicted as the laboratory reported it, by its own equation: kept apart from the
+        # GLI values this service computes, so that a series never mixes the two.
+        "fev1_percent_predicted_reported",
+        "fvc_percent_predicted_reported",
     ),
     "walk": ("distance_m", "distance_percent_predicted", "spo2_nadir_percent"),
     "blood_gas": ("pao2_mmhg", "paco2_mmhg", "pf_ratio_mmhg", "aa_gradient_mmhg"),
@@ -172,6 +176,47 @@ def pulmonary_function(body: PulmonaryFunctionIn, references: ReferenceChoice) -
         kind="pft",
         inputs=body.model_dump(mode="json", exclude={"performed_at"}),
         results=as_json(report),
+        metrics=metrics,
+    )
+
+
+def pulmonary_function_measured(
+    measured: dict[str, float | None],
+    *,
+    dlco_unit: str,
+    reason: str,
+) -> Derived:
+    """Lung function values recorded as measured, without a reference comparison (`reason`
+    says why: the person's sex, age or height is not known, or only ratios or % predicted were
+    sent). FEV1/FVC is computed when FEV1 and FVC are both given and no ratio was sent."""
+    fev1, fvc, ratio = measured.get("fev1_l"), measured.get("fvc_l"), measured.get("fev1_fvc")
+    if ratio is None and fev1 is not None and fvc is not None:
+        if fev1 > fvc:
+            raise invalid(
+                PftReferenceError(
+                    f"FEV1 {fev1} L exceeds FVC {fvc} L; FEV1 is part of the forced vital capacity"
+                )
+            )
+        ratio = fev1 / fvc
+    metrics: dict[str, float | None] = dict.fromkeys(METRICS["pft"])
+    metrics.update(
+        {
+            "fev1_l": fev1,
+            "fvc_l": fvc,
+            "fev1_fvc": ratio,
+            "dlco": measured.get("dlco"),
+            "fev1_percent_predicted_reported": measured.get("fev1_percent_predicted_reported"),
+            "fvc_percent_predicted_reported": measured.get("fvc_percent_predicted_reported"),
+        }
+    )
+    return Derived(
+        kind="pft",
+        inputs={**measured, "dlco_unit": dlco_unit},
+        results={
+            "measured": {name: value for name, value in metrics.items() if value is not None},
+            "reference": None,
+            "reference_unavailable": reason,
+        },
         metrics=metrics,
     )
 

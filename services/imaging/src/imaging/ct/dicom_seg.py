@@ -5,6 +5,13 @@ file), and only the frames of the selected segments are decoded. For each slice,
 the union of the lung segments' frames and the lesion mask the union of the lesion segments'
 frames, so overlapping segments are counted once (OUTCOMES.md §5.1).
 
+Which segments are lung and which lesion is read from each segment's coded meaning (its
+SegmentedPropertyTypeCodeSequence, looked up in segment_codes), unless the caller numbers them;
+a caller may number one role and leave the other to the codes. A segmentation with lung
+segments and no lesion segment measures a lesion volume of 0; one without a lung segment is
+refused with the segments it does define, so that the caller can number the lung. The segments
+counted, with their labels and codes, are part of the result.
+
 Voxel volume = row spacing × column spacing × slice spacing. PixelSpacing comes from the Pixel
 Measures functional group. The slice spacing comes from slice positions, never SliceThickness
 (geometry.py): from the source CT series when it is given, otherwise from the segmentation's own
@@ -38,6 +45,7 @@ from imaging.ct.errors import (
     UnknownLabelError,
     UnreadableFileError,
     VolumetryError,
+    listed,
 )
 from imaging.ct.file_limits import (
     DEFAULT_READ_LIMITS,
@@ -56,9 +64,11 @@ from imaging.ct.geometry import (
     slice_normal,
     slice_stack,
 )
+from imaging.ct.segment_codes import Role, concept_of_code
 from imaging.ct.volumetry import (
     LesionOutsideLung,
     LungLesionVolumes,
+    SegmentUsed,
     VolumeSource,
     VoxelCounts,
     from_voxel_counts,
@@ -79,8 +89,30 @@ _READ_ERRORS: Final = (
 
 
 @dataclass(frozen=True)
+class SegmentChoice:
+    """Which segments are lung and which are lesion: for each role, the segment numbers the
+    caller gave, or None to find them by their coded meaning (segment_codes)."""
+
+    lung: frozenset[int] | None = None
+    lesion: frozenset[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.lung is not None and not self.lung:
+            raise UnknownLabelError("at least one lung segment is needed")
+        lung, lesion = self.lung or frozenset(), self.lesion or frozenset()
+        shared = lung & lesion
+        if shared:
+            raise UnknownLabelError(f"segment(s) {sorted(shared)} selected as both lung and lesion")
+        if (lung | lesion) and min(lung | lesion) < 1:
+            raise UnknownLabelError("segment numbers start at 1")
+
+
+BY_CODED_MEANING = SegmentChoice()
+
+
+@dataclass(frozen=True)
 class SegmentSelection:
-    """Which segment numbers of the segmentation are lung and which are lesion."""
+    """Which segment numbers of the segmentation are lung and which are lesion, both given."""
 
     lung: frozenset[int]
     lesion: frozenset[int]
@@ -90,16 +122,25 @@ class SegmentSelection:
             raise UnknownLabelError("at least one lung segment is needed")
         if not self.lesion:
             raise UnknownLabelError("at least one lesion segment is needed")
-        shared = self.lung & self.lesion
-        if shared:
-            raise UnknownLabelError(f"segment(s) {sorted(shared)} selected as both lung and lesion")
-        if min(self.lung | self.lesion) < 1:
-            raise UnknownLabelError("segment numbers start at 1")
+        SegmentChoice(lung=self.lung, lesion=self.lesion)
+
+    @property
+    def choice(self) -> SegmentChoice:
+        return SegmentChoice(lung=self.lung, lesion=self.lesion)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """The segment numbers counted for each role, and how each was chosen."""
+
+    lung: frozenset[int]
+    lesion: frozenset[int]
+    used: tuple[SegmentUsed, ...]
 
 
 def dicom_seg_volumes(
     segmentation: FileSource,
-    segments: SegmentSelection,
+    segments: SegmentSelection | SegmentChoice = BY_CODED_MEANING,
     *,
     source_images: Sequence[FileSource] | None = None,
     lesion_outside_lung: LesionOutsideLung = LesionOutsideLung.COUNT_AS_LUNG,
@@ -109,10 +150,13 @@ def dicom_seg_volumes(
 ) -> LungLesionVolumes:
     """Lung and lesion volumes of a DICOM-SEG.
 
-    With `source_images` (the CT series the segmentation was drawn on, one file per slice), the
+    Segments are found by their coded meaning unless `segments` numbers them; a segmentation
+    with a lung segment and no lesion segment measures a lesion volume of 0. With
+    `source_images` (the CT series the segmentation was drawn on, one file per slice), the
     segmentation must share its frame of reference, rows, columns, pixel spacing and orientation,
     and every frame must lie on one of its slices; the slice spacing is then the series'.
     """
+    choice = segments.choice if isinstance(segments, SegmentSelection) else segments
     if not 0.0 < fractional_threshold <= 1.0:
         raise ValueError(f"fractional threshold {fractional_threshold} must be in (0, 1]")
     checked_file_size(segmentation, limits, "segmentation")
@@ -132,7 +176,7 @@ def dicom_seg_volumes(
                 f"segmentation has malformed geometry attributes: {error}"
             ) from error
         check_voxel_count((len(layout.frames), layout.rows, layout.columns), limits, "segmentation")
-        notes = list(_check_segments(seg, segments))
+        resolved, notes = _resolve_segments(seg, choice)
 
         stack, spacing_source, spacing_notes = _slice_geometry(
             seg, layout, source_images, limits, tolerance
@@ -143,7 +187,7 @@ def dicom_seg_volumes(
                 f"fractional segmentation thresholded at {fractional_threshold:g} × "
                 f"MaximumFractionalValue {layout.maximum_fractional_value}"
             )
-        counts = _count_voxels(seg, layout, stack, segments, fractional_threshold, tolerance)
+        counts = _count_voxels(seg, layout, stack, resolved, fractional_threshold, tolerance)
 
     row_spacing, column_spacing = layout.pixel_spacing
     return from_voxel_counts(
@@ -154,6 +198,7 @@ def dicom_seg_volumes(
         slice_spacing_source=spacing_source,
         lesion_outside_lung=lesion_outside_lung,
         notes=tuple(notes),
+        segments=resolved.used,
     )
 
 
@@ -350,20 +395,112 @@ def _single(values: set[tuple[float, ...]], tolerance: float, what: str) -> tupl
     return first
 
 
-def _check_segments(seg: Any, segments: SegmentSelection) -> Iterator[str]:
-    defined = {
-        int(number): seg.get_segment_description(number).segment_label
-        for number in seg.segment_numbers
-    }
-    unknown = sorted((segments.lung | segments.lesion) - defined.keys())
+@dataclass(frozen=True)
+class _Defined:
+    number: int
+    label: str
+    code: tuple[str, str, str] | None
+    """(scheme, value, meaning) of the segmented property type."""
+
+    @property
+    def shown(self) -> str:
+        """ "1 'Lung'", or "1 'first segment' (Bone)" when the label does not say the meaning."""
+        meaning = "" if self.code is None else self.code[2]
+        if not meaning or meaning.lower() == self.label.lower():
+            return f"{self.number} {self.label!r}"
+        return f"{self.number} {self.label!r} ({meaning})"
+
+    def used(self, role: Role, chosen_by: str) -> SegmentUsed:
+        code = None if self.code is None else " ".join(part for part in self.code if part)
+        return SegmentUsed(role.value, self.number, self.label, code, chosen_by)
+
+
+def _defined_segments(seg: Any) -> list[_Defined]:
+    """The segments the segmentation describes, background (number 0) left out."""
+    defined: list[_Defined] = []
+    for item in seg.get("SegmentSequence") or []:
+        number = int(item.SegmentNumber)
+        if number == 0:
+            continue
+        types = item.get("SegmentedPropertyTypeCodeSequence") or []
+        code = None
+        if types:
+            concept = types[0]
+            code = (
+                str(concept.get("CodingSchemeDesignator") or ""),
+                str(concept.get("CodeValue") or concept.get("LongCodeValue") or ""),
+                str(concept.get("CodeMeaning") or ""),
+            )
+        defined.append(_Defined(number, str(item.get("SegmentLabel") or ""), code))
+    return defined
+
+
+def _by_meaning(defined: Sequence[_Defined], role: Role, taken: frozenset[int]) -> list[_Defined]:
+    found = []
+    for segment in defined:
+        if segment.number in taken or segment.code is None:
+            continue
+        concept = concept_of_code(segment.code[0], segment.code[1])
+        if concept is not None and concept.role is role:
+            found.append(segment)
+    return found
+
+
+def _resolve_segments(seg: Any, choice: SegmentChoice) -> tuple[_Resolved, list[str]]:
+    """The segments counted as lung and as lesion: the caller's numbers, else coded meaning."""
+    defined = _defined_segments(seg)
+    by_number = {segment.number: segment for segment in defined}
+    unknown = sorted(
+        ((choice.lung or frozenset()) | (choice.lesion or frozenset())) - by_number.keys()
+    )
     if unknown:
-        shown = ", ".join(f"{number} {label!r}" for number, label in sorted(defined.items()))
         raise UnknownLabelError(
-            f"segment(s) {unknown} are not defined; the segmentation defines {shown}"
+            f"segment(s) {unknown} are not defined; the segmentation defines "
+            + listed([segment.shown for segment in defined])
         )
-    for role, numbers in (("lung", segments.lung), ("lesion", segments.lesion)):
-        shown = ", ".join(f"{number} {defined[number]!r}" for number in sorted(numbers))
-        yield f"{role} segment(s): {shown}"
+    chosen: dict[Role, list[tuple[_Defined, str]]] = {}
+    for role, numbers, other in (
+        (Role.LUNG, choice.lung, choice.lesion),
+        (Role.LESION, choice.lesion, choice.lung),
+    ):
+        if numbers is not None:
+            chosen[role] = [(by_number[number], "request") for number in sorted(numbers)]
+        else:
+            found = _by_meaning(defined, role, other or frozenset())
+            chosen[role] = [(segment, "coded meaning") for segment in found]
+    if not chosen[Role.LUNG]:
+        raise UnknownLabelError(
+            "no segment is coded as lung (SNOMED CT Lung, Right lung, Left lung, Lobe of lung, "
+            "or a lobe); the segmentation defines "
+            + listed([segment.shown for segment in defined])
+            + ". Name the lung segment(s) by number with lung_labels"
+            + (" (and any lesion segments with lesion_labels)" if choice.lesion is None else "")
+        )
+    # The codes and how each segment was chosen are in the result's segments.
+    notes = [
+        f"{role.value} segment(s): "
+        + listed([f"{segment.number} {segment.label!r}" for segment, _ in chosen[role]])
+        for role in (Role.LUNG, Role.LESION)
+        if chosen[role]
+    ]
+    if not chosen[Role.LESION]:
+        notes.append(
+            "no lesion segment: none is coded as a lesion (Lesion, Neoplasm, Mass, Nodule, "
+            "Ground glass opacity, Consolidation, …), so the lesion volume is 0"
+        )
+    used = tuple(
+        segment.used(role, how)
+        for role in (Role.LUNG, Role.LESION)
+        for segment, how in chosen[role]
+    )
+    return (
+        _Resolved(
+            lung=frozenset(segment.number for segment, _ in chosen[Role.LUNG]),
+            lesion=frozenset(segment.number for segment, _ in chosen[Role.LESION]),
+            used=used,
+        ),
+        notes,
+    )
 
 
 def _source_series(
@@ -522,7 +659,7 @@ def _count_voxels(
     seg: Any,
     layout: _FrameLayout,
     stack: SliceStack,
-    segments: SegmentSelection,
+    segments: _Resolved,
     fractional_threshold: float,
     tolerance: GeometryTolerance,
 ) -> VoxelCounts:

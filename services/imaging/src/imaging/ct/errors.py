@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class VolumetryError(ValueError):
     """Base of every CT volumetry error."""
@@ -42,3 +44,23 @@ class LesionOutsideLungError(VolumetryError):
 
 class InvalidMeasurementError(VolumetryError):
     """A radiologist's volume measurement is impossible or implausible."""
+
+
+# Error messages are read by people in a table cell and stored with the analysis: short enough
+# to read (a CT sent as a label map has thousands of values; a segmentation may have 100 segments).
+MAX_MESSAGE_CHARS = 500
+
+
+def listed(items: Sequence[str], *, limit: int = 6) -> str:
+    """The first `limit` items joined by commas, and how many more there are: a short list."""
+    shown = ", ".join(items[:limit])
+    if len(items) <= limit:
+        return shown
+    return f"{shown}, … and {len(items) - limit:,} more ({len(items):,} in all)"
+
+
+def shortened(message: str) -> str:
+    """A message cut to MAX_MESSAGE_CHARS, for a text assembled from parts of unknown length."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[: MAX_MESSAGE_CHARS - 1].rstrip() + "…"

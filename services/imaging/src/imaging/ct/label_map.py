@@ -34,6 +34,7 @@ from imaging.ct.errors import (
     NonIntegerLabelError,
     UnknownLabelError,
     UnreadableFileError,
+    listed,
 )
 from imaging.ct.file_limits import (
     DEFAULT_READ_LIMITS,
@@ -49,6 +50,7 @@ from imaging.ct.geometry import (
     grid_from_affine,
     require_same_grid,
 )
+from imaging.ct.label_names import LabelNames, LabelRoles, from_header_extensions, roles_of
 from imaging.ct.volumetry import (
     LungLesionVolumes,
     VolumeSource,
@@ -66,6 +68,9 @@ _SINGLE_FILE_MAGIC: Final = (b"n+1", b"n+2")
 _MM_PER_SPATIAL_UNIT: Final = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
 # What nibabel and the decompressors raise on corrupt or truncated files.
 _READ_ERRORS: Final = (HeaderDataError, OSError, EOFError, ValueError, zlib.error)
+# More distinct values than any segmentation tool labels (TotalSegmentator's largest task has
+# 117): the data is an image's intensities, most likely the CT itself.
+_MAX_PLAUSIBLE_LABELS: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -96,25 +101,36 @@ class LabelMapLabels:
     def declared(self) -> frozenset[int]:
         return self.lung | self.lesion | self.other
 
+    @property
+    def roles(self) -> LabelRoles:
+        return LabelRoles(lung=self.lung, lesion=self.lesion, other=self.other)
+
 
 def label_map_volumes(
     label_map: FileSource,
-    labels: LabelMapLabels,
+    labels: LabelMapLabels | None = None,
     *,
+    sidecar: LabelNames | None = None,
     reference_image: FileSource | None = None,
     limits: ReadLimits = DEFAULT_READ_LIMITS,
     tolerance: GeometryTolerance = DEFAULT_TOLERANCE,
 ) -> LungLesionVolumes:
     """Lung and lesion volumes of a NIfTI label map (NIfTI-1 or NIfTI-2, plain or gzipped).
 
-    With `reference_image` (the CT the labels were drawn on, as NIfTI), the label map must lie
-    on the same grid: shape, spacing, orientation and origin within `tolerance`.
+    Without `labels`, the lung and lesion labels are found by name (label_names): in `sidecar`
+    when given, else in the label table of the file's own header; a label map that names its
+    lung and no lesion measures a lesion volume of 0. With `reference_image` (the CT the labels
+    were drawn on, as NIfTI), the label map must lie on the same grid: shape, spacing,
+    orientation and origin within `tolerance`.
     """
     checked_file_size(label_map, limits, "label map")
     with _nifti_stream(label_map, "label map") as stream:
         header = _read_header(stream, "label map")
         check_voxel_count(tuple(header.get_data_shape()), limits, "label map")
         grid, voxel_volume_mm3, notes = _geometry(header, "label map")
+        roles, named_by = _roles(labels, sidecar, header)
+        if named_by is not None:
+            notes = (*notes, f"labels named by {named_by}")
         if reference_image is not None:
             checked_file_size(reference_image, limits, "reference image")
             with _nifti_stream(reference_image, "reference image") as reference_stream:
@@ -128,11 +144,26 @@ def label_map_volumes(
     return _volumes_from_counts(
         counts,
         dtype,
-        labels,
+        roles,
         voxel_volume_mm3=voxel_volume_mm3,
         spacing_mm=grid.spacing_mm,
         notes=notes,
     )
+
+
+def _roles(
+    labels: LabelMapLabels | None, sidecar: LabelNames | None, header: Any
+) -> tuple[LabelRoles, str | None]:
+    """The caller's labels, else those the sidecar or the header's label table names."""
+    if labels is not None:
+        return labels.roles, None
+    names = sidecar or from_header_extensions(getattr(header, "extensions", None))
+    if names is None:
+        raise UnknownLabelError(
+            "the label map names none of its labels (no label table in its NIfTI header, no "
+            "JSON sidecar beside it); give the label values with lung_labels and lesion_labels"
+        )
+    return roles_of(names), names.source
 
 
 def volumes_from_label_array(
@@ -147,7 +178,7 @@ def volumes_from_label_array(
     return _volumes_from_counts(
         count_labels(data),
         data.dtype,
-        labels,
+        labels.roles,
         voxel_volume_mm3=voxel_volume_mm3,
         spacing_mm=spacing_mm,
         notes=notes,
@@ -202,7 +233,7 @@ def _slabs(data: np.ndarray) -> Iterator[np.ndarray]:
 def _volumes_from_counts(
     counts: dict[int, int],
     dtype: np.dtype[Any],
-    labels: LabelMapLabels,
+    labels: LabelRoles,
     *,
     voxel_volume_mm3: float,
     spacing_mm: tuple[float, float, float],
@@ -228,19 +259,27 @@ def _volumes_from_counts(
         spacing_mm=spacing_mm,
         slice_spacing_source="NIfTI affine",
         notes=notes,
+        segments=labels.used,
     )
 
 
-def _check_labels(labels: LabelMapLabels, counts: dict[int, int], dtype: np.dtype[Any]) -> None:
+def _check_labels(labels: LabelRoles, counts: dict[int, int], dtype: np.dtype[Any]) -> None:
     limits = np.iinfo(dtype)
-    impossible = sorted(label for label in labels.declared if not limits.min <= label <= limits.max)
+    declared = labels.lung | labels.lesion | labels.other
+    impossible = sorted(label for label in declared if not limits.min <= label <= limits.max)
     if impossible:
         raise UnknownLabelError(
-            f"label(s) {impossible} cannot occur in {dtype} data ({limits.min}..{limits.max})"
+            f"label(s) {impossible[:20]} cannot occur in {dtype} data ({limits.min}..{limits.max})"
         )
-    undeclared = sorted(label for label in counts if label != 0 and label not in labels.declared)
+    if len(counts) > _MAX_PLAUSIBLE_LABELS:
+        raise UnknownLabelError(
+            f"this looks like a CT image, not a label map: {len(counts):,} distinct values "
+            f"from {min(counts):,} to {max(counts):,}; upload the segmentation (one integer "
+            "label per voxel), not the image it was drawn on"
+        )
+    undeclared = sorted(label for label in counts if label != 0 and label not in declared)
     if undeclared:
-        shown = ", ".join(f"{label} ({counts[label]} voxels)" for label in undeclared)
+        shown = listed([f"{label} ({counts[label]:,} voxels)" for label in undeclared])
         raise UnknownLabelError(
             f"the label map holds label(s) {shown} declared neither lung, lesion nor other"
         )

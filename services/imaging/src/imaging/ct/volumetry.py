@@ -70,6 +70,22 @@ class VoxelCounts:
 
 
 @dataclass(frozen=True)
+class SegmentUsed:
+    """A segment (DICOM-SEG) or label (label map) counted as lung or lesion, and why."""
+
+    role: str
+    """lung or lesion"""
+    number: int
+    """The segment number, or the label value of a label map."""
+    label: str
+    """The segment label or label name the file gives; empty when it gives none."""
+    code: str | None
+    """The coded meaning, e.g. 'SCT 39607008 Lung'; None when the file codes none."""
+    chosen_by: str
+    """'coded meaning', 'label name' or 'request' (numbers the caller gave)."""
+
+
+@dataclass(frozen=True)
 class VoxelVolumetry:
     """How a voxel-based result was obtained, for the record and for review."""
 
@@ -81,6 +97,8 @@ class VoxelVolumetry:
     spacing_mm: tuple[float, float, float]
     slice_spacing_source: str
     notes: tuple[str, ...]
+    segments: tuple[SegmentUsed, ...] = ()
+    """The segments or labels counted, lung first; empty for explicitly numbered labels."""
 
     @property
     def lesion_outside_lung_mask_voxels(self) -> int:
@@ -159,6 +177,7 @@ def from_voxel_counts(
     slice_spacing_source: str,
     lesion_outside_lung: LesionOutsideLung = LesionOutsideLung.COUNT_AS_LUNG,
     notes: tuple[str, ...] = (),
+    segments: tuple[SegmentUsed, ...] = (),
 ) -> LungLesionVolumes:
     """Volumes from voxel counts, applying the policy for lesion voxels outside the lung mask."""
     if not math.isfinite(voxel_volume_mm3) or voxel_volume_mm3 <= 0:
@@ -194,6 +213,7 @@ def from_voxel_counts(
             spacing_mm=spacing_mm,
             slice_spacing_source=slice_spacing_source,
             notes=notes,
+            segments=segments,
         ),
     )
 

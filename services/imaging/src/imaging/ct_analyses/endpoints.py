@@ -34,15 +34,33 @@ UPLOAD_DESCRIPTION = """The request body is the file itself, streamed to storage
 (`Content-Type: application/octet-stream`, `application/dicom` or `application/zip`); nothing
 is measured in the request.
 
-`format=nifti`: a NIfTI-1/2 label map (.nii or .nii.gz), labels given by `lung_labels`,
-`lesion_labels` and `other_labels`; or a ZIP of `labels.nii[.gz]` and `image.nii[.gz]` (the CT
-it was drawn on), whose grid the label map must match.
+`format=dicom-seg`: a DICOM-SEG as segmentation tools write it (binary, fractional, or label
+map SOP class 1.2.840.10008.5.1.4.1.1.66.7), alone or in a ZIP, with or without the CT images
+of its source series (with them, the slice spacing is the series'). Lung and lesion segments
+are found by their coded meaning (SNOMED CT Lung, Lobe of lung, Right/Left lung, a lobe;
+Lesion, Neoplasm, Mass, Nodule, Ground glass opacity, Consolidation, …); `lung_labels` and
+`lesion_labels` number them instead, each on its own. No lesion segment: lesion volume 0. No
+lung segment: the analysis fails naming the segments found, so that they can be numbered.
 
-`format=dicom-seg`: a DICOM-SEG, or a ZIP holding one DICOM-SEG and the CT images of its source
-series (then the slice spacing is the series'); segment numbers given by `lung_labels` and
-`lesion_labels`.
+`format=nifti`: a NIfTI-1/2 label map (.nii or .nii.gz), or a ZIP of `labels.nii[.gz]` with
+optionally `image.nii[.gz]` (the CT it was drawn on, whose grid the label map must match) and
+one JSON sidecar naming the labels (nnU-Net `dataset.json`, Decathlon, or dcmqi metadata).
+Labels are given by `lung_labels`, `lesion_labels` and `other_labels` together, or found by
+name in the file's own label table (TotalSegmentator writes one) or the sidecar.
 
+The segments or labels counted are in the result (`assessment.results.voxels.segments`).
 Answers 202 with the analysis, queued; poll `GET /v1/ct-analyses/{id}` for its progress."""
+
+UPLOAD_PARAMETERS = frozenset(
+    {
+        "performed_at",
+        "format",
+        "lung_labels",
+        "lesion_labels",
+        "other_labels",
+        "lesion_outside_lung",
+    }
+)
 
 
 def storage_of(request: Request) -> ObjectStorage:
@@ -83,13 +101,20 @@ async def upload_segmentation(
     principal: Writer,
     performed_at: Annotated[AwareDatetime, Query(description="When the CT was acquired")],
     format: Annotated[FileFormat, Query(description="nifti or dicom-seg")],
-    lung_labels: Annotated[list[int], Query(min_length=1, max_length=50)],
-    lesion_labels: Annotated[list[int], Query(min_length=1, max_length=50)],
-    other_labels: Annotated[list[int] | None, Query(max_length=50)] = None,
+    lung_labels: Annotated[list[int] | None, Query(min_length=1, max_length=50)] = None,
+    lesion_labels: Annotated[list[int] | None, Query(min_length=1, max_length=50)] = None,
+    other_labels: Annotated[list[int] | None, Query(max_length=200)] = None,
     lesion_outside_lung: LesionOutsideLungPolicy = "count_as_lung",
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     settings: ImagingSettings = request.app.state.settings
+    unknown = sorted(set(request.query_params) - UPLOAD_PARAMETERS)
+    if unknown:
+        raise InvalidInput.at(
+            ["query", unknown[0]],
+            f"not a parameter of this upload ({', '.join(unknown[:5])}); it takes "
+            + ", ".join(sorted(UPLOAD_PARAMETERS)),
+        )
     parameters = service.validated_parameters(
         file_format=format,
         lung_labels=lung_labels,

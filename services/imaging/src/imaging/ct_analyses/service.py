@@ -32,10 +32,11 @@ from doseline.idempotency import StoredResponse
 from imaging.assessments import derivation
 from imaging.assessments import service as assessments
 from imaging.assessments.schemas import AssessmentOut
-from imaging.ct.dicom_seg import SegmentSelection, dicom_seg_volumes
-from imaging.ct.errors import UnreadableFileError, VolumetryError
+from imaging.ct.dicom_seg import SegmentChoice, dicom_seg_volumes
+from imaging.ct.errors import UnreadableFileError, VolumetryError, listed, shortened
 from imaging.ct.file_limits import ReadLimits
 from imaging.ct.label_map import LabelMapLabels, label_map_volumes
+from imaging.ct.label_names import LabelNames, from_sidecar
 from imaging.ct.volumetry import LesionOutsideLung, LungLesionVolumes
 from imaging.ct_analyses import repository
 from imaging.ct_analyses.models import CtAnalysisRow
@@ -45,7 +46,11 @@ from imaging.subjects import service as subjects
 
 log = structlog.get_logger(__name__)
 
-SEGMENTATION_STORAGE_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+# Segmentation Storage, and Label Map Segmentation Storage (DICOM 2024, one frame per slice
+# holding every segment's number).
+SEGMENTATION_SOP_CLASSES = frozenset(
+    {"1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7"}
+)
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
 _NIFTI_HEADER_SIZES = (348, 540)
@@ -61,12 +66,24 @@ class UploadRequest:
     parameters: dict[str, Any]
 
 
-def _labels(values: list[int] | None, field: str) -> frozenset[int]:
+def _labels(values: list[int] | None, field: str, *, least: int = 1) -> frozenset[int] | None:
     if values is None:
-        return frozenset()
-    if any(value < 0 for value in values):
-        raise InvalidInput.at(["query", field], "labels and segment numbers are non-negative")
+        return None
+    below = sorted(value for value in values if value < least)
+    if below:
+        raise InvalidInput.at(
+            ["query", field],
+            f"{below[:10]}: label values and segment numbers start at 1 (0 is background)",
+        )
     return frozenset(values)
+
+
+def _no_overlap(first: frozenset[int] | None, second: frozenset[int] | None, field: str) -> None:
+    shared = (first or frozenset()) & (second or frozenset())
+    if shared:
+        raise InvalidInput.at(
+            ["query", field], f"{sorted(shared)} also given in another of the label parameters"
+        )
 
 
 def validated_parameters(
@@ -77,29 +94,43 @@ def validated_parameters(
     other_labels: list[int] | None,
     lesion_outside_lung: str,
 ) -> dict[str, Any]:
-    """Check the label or segment numbers before a byte of the file is stored."""
+    """Check the label or segment numbers before a byte of the file is stored.
+
+    Each error names the query parameter it is about. A label map takes lung_labels and
+    lesion_labels together (with other_labels), or none of them: then the names the file or its
+    sidecar gives are used. A DICOM-SEG takes either, both or none: a role not numbered is
+    found by the segments' coded meaning.
+    """
     lung = _labels(lung_labels, "lung_labels")
     lesion = _labels(lesion_labels, "lesion_labels")
     other = _labels(other_labels, "other_labels")
-    try:
-        if file_format == "nifti":
-            LabelMapLabels(lung=lung, lesion=lesion, other=other)
-            if lesion_outside_lung != "count_as_lung":
-                raise InvalidInput.at(
-                    ["query", "lesion_outside_lung"],
-                    "a label map gives every voxel one label, so a lesion is inside the lung "
-                    "by construction; leave the policy at count_as_lung",
-                )
-        else:
-            if other:
-                raise InvalidInput.at(["query", "other_labels"], "applies to label maps only")
-            SegmentSelection(lung=lung, lesion=lesion)
-    except VolumetryError as error:
-        raise InvalidInput.at(["query", "lung_labels"], str(error)) from None
+    _no_overlap(lung, lesion, "lesion_labels")
+    _no_overlap(lung, other, "other_labels")
+    _no_overlap(lesion, other, "other_labels")
+    if file_format == "nifti":
+        if (lung is None) != (lesion is None):
+            missing = "lesion_labels" if lesion is None else "lung_labels"
+            raise InvalidInput.at(
+                ["query", missing],
+                "a label map takes lung_labels and lesion_labels together, or neither (then "
+                "the names in the file's label table or its sidecar are used)",
+            )
+        if other is not None and lung is None:
+            raise InvalidInput.at(
+                ["query", "other_labels"], "give it with lung_labels and lesion_labels"
+            )
+        if lesion_outside_lung != "count_as_lung":
+            raise InvalidInput.at(
+                ["query", "lesion_outside_lung"],
+                "a label map gives every voxel one label, so a lesion is inside the lung "
+                "by construction; leave the policy at count_as_lung",
+            )
+    elif other is not None:
+        raise InvalidInput.at(["query", "other_labels"], "applies to label maps only")
     return {
-        "lung_labels": sorted(lung),
-        "lesion_labels": sorted(lesion),
-        "other_labels": sorted(other),
+        "lung_labels": None if lung is None else sorted(lung),
+        "lesion_labels": None if lesion is None else sorted(lesion),
+        "other_labels": sorted(other or ()),
         "lesion_outside_lung": lesion_outside_lung,
     }
 
@@ -240,30 +271,39 @@ def measure(
     path: Path, file_format: str, parameters: dict[str, Any], limits: ReadLimits
 ) -> LungLesionVolumes:
     """Volumes of a stored upload (pure computation on the file; no database)."""
-    lung = frozenset(parameters["lung_labels"])
-    lesion = frozenset(parameters["lesion_labels"])
+    lung = _numbers(parameters["lung_labels"])
+    lesion = _numbers(parameters["lesion_labels"])
     if file_format == "nifti":
-        labels = LabelMapLabels(
-            lung=lung, lesion=lesion, other=frozenset(parameters["other_labels"])
-        )
+        labels = None
+        if lung is not None and lesion is not None:
+            labels = LabelMapLabels(
+                lung=lung, lesion=lesion, other=frozenset(parameters["other_labels"])
+            )
         if not zipfile.is_zipfile(path):
             return label_map_volumes(path, labels, limits=limits)
         with TemporaryDirectory(prefix="ct-label-map-") as folder:
-            label_map, image = _label_map_and_image(_extract(path, Path(folder), limits))
-            return label_map_volumes(label_map, labels, reference_image=image, limits=limits)
-    selection = SegmentSelection(lung=lung, lesion=lesion)
+            label_map, image, sidecar = _label_map_members(_extract(path, Path(folder), limits))
+            return label_map_volumes(
+                label_map, labels, sidecar=sidecar, reference_image=image, limits=limits
+            )
+    choice = SegmentChoice(lung=lung, lesion=lesion)
     policy = LesionOutsideLung(parameters["lesion_outside_lung"])
     if not zipfile.is_zipfile(path):
-        return dicom_seg_volumes(path, selection, lesion_outside_lung=policy, limits=limits)
+        return dicom_seg_volumes(path, choice, lesion_outside_lung=policy, limits=limits)
     with TemporaryDirectory(prefix="ct-series-") as folder:
         segmentation, sources = _segmentation_and_series(_extract(path, Path(folder), limits))
         return dicom_seg_volumes(
             segmentation,
-            selection,
-            source_images=sources,
+            choice,
+            source_images=sources or None,
             lesion_outside_lung=policy,
             limits=limits,
         )
+
+
+def _numbers(values: list[int] | None) -> frozenset[int] | None:
+    """Numbers the caller gave for a role; None when the file's own names or codes decide."""
+    return None if values is None else frozenset(values)
 
 
 def _extract(archive: Path, folder: Path, limits: ReadLimits) -> dict[str, Path]:
@@ -289,22 +329,32 @@ def _extract(archive: Path, folder: Path, limits: ReadLimits) -> dict[str, Path]
     return extracted
 
 
-def _label_map_and_image(files: dict[str, Path]) -> tuple[Path, Path]:
-    """A ZIP of a label map and the CT it was drawn on: `labels.nii[.gz]` and `image.nii[.gz]`."""
+def _label_map_members(files: dict[str, Path]) -> tuple[Path, Path | None, LabelNames | None]:
+    """A ZIP of a label map (`labels.nii[.gz]`), optionally the CT it was drawn on
+    (`image.nii[.gz]`) and one JSON sidecar naming its labels."""
     by_stem: dict[str, Path] = {}
+    sidecars: list[tuple[str, Path]] = []
     for name, target in files.items():
-        stem = PurePosixPath(name).name.removesuffix(".gz").removesuffix(".nii")
-        by_stem[stem] = target
-    if set(by_stem) != {"labels", "image"} or len(files) != 2:
+        base = PurePosixPath(name).name
+        if base.lower().endswith(".json"):
+            sidecars.append((base, target))
+            continue
+        by_stem[base.removesuffix(".gz").removesuffix(".nii")] = target
+    if "labels" not in by_stem or set(by_stem) - {"labels", "image"} or len(sidecars) > 1:
         raise UnreadableFileError(
-            "a ZIP for format=nifti must hold exactly labels.nii[.gz] (the label map) and "
-            f"image.nii[.gz] (the CT it was drawn on), not {sorted(files)}"
+            "a ZIP for format=nifti must hold labels.nii[.gz] (the label map), and may hold "
+            "image.nii[.gz] (the CT it was drawn on) and one .json sidecar naming the labels; "
+            f"it holds {listed(sorted(files))}"
         )
-    return by_stem["labels"], by_stem["image"]
+    sidecar = None
+    if sidecars:
+        name, target = sidecars[0]
+        sidecar = from_sidecar(target.read_bytes(), name)
+    return by_stem["labels"], by_stem.get("image"), sidecar
 
 
 def _segmentation_and_series(files: dict[str, Path]) -> tuple[Path, list[Path]]:
-    """The one DICOM-SEG of a ZIP and the CT images beside it."""
+    """The one DICOM-SEG of a ZIP (binary, fractional or label map) and any CT images beside it."""
     segmentations: list[Path] = []
     images: list[Path] = []
     for target in files.values():
@@ -315,14 +365,12 @@ def _segmentation_and_series(files: dict[str, Path]) -> tuple[Path, list[Path]]:
                 f"a file in the ZIP is not a DICOM file: {type(error).__name__}: {error}"
             ) from error
         sop_class = str(getattr(dataset, "SOPClassUID", ""))
-        (segmentations if sop_class == SEGMENTATION_STORAGE_SOP_CLASS else images).append(target)
+        (segmentations if sop_class in SEGMENTATION_SOP_CLASSES else images).append(target)
     if len(segmentations) != 1:
         raise UnreadableFileError(
             f"the ZIP holds {len(segmentations)} DICOM-SEG objects; it must hold exactly one, "
-            "with the CT images of its source series"
+            "with or without the CT images of its source series"
         )
-    if not images:
-        raise UnreadableFileError("the ZIP holds a DICOM-SEG but no source CT images")
     return segmentations[0], images
 
 
@@ -387,7 +435,7 @@ def _finish(
         before = _snapshot(row)
         if isinstance(outcome, str):
             row.status = "failed"
-            row.error = outcome
+            row.error = shortened(outcome)
             failed = True
         else:
             derived = derivation.ct_from_volumes(

@@ -1,33 +1,50 @@
 """FHIR Observation intake: match the subject, derive the outcome, record once per version.
 
-Observation id + meta.versionId identify a delivery. The same id and version again returns the
+An Observation is identified by its id (else its Bundle entry's fullUrl, else a hash of its
+content) and its version (meta.versionId, else meta.lastUpdated, else a hash of its content), so
+that feeds that omit versionId are deduplicated too. The same id and version again returns the
 assessment already recorded (a retried delivery). A new version of a known id with status
 amended or corrected replaces the values (audited as a correction); entered-in-error voids the
 assessment. A version older than the one recorded (numeric versionIds compared as numbers)
 changes nothing. Only final, amended and corrected results are recorded.
+
+The subject is matched through subject.identifier (the study subject id, or a hospital identifier
+through its keyed hash); or, for a `Patient/<id>` reference, through the identifiers of that
+Patient in the same Bundle or contained; or through the same reference from the same sender,
+matched before (remembered as a keyed hash beside the hospital identifiers). A date without a
+time is the site's calendar day, placed at noon in the site's time zone.
+
+Bundles are answered entry by entry (bundles.py), each recorded in a savepoint of its own so
+that one unusable entry does not undo the others.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from doseline.errors import Conflict, InvalidInput
+from doseline.errors import Conflict, DoselineError, InvalidInput
 from doseline.identity import hospital_id_hash
 from imaging.assessments import derivation, repository
 from imaging.assessments import service as assessments
 from imaging.assessments.derivation import Derived
 from imaging.assessments.models import AssessmentRow
-from imaging.fhir import observations
-from imaging.fhir.observations import STUDY_SUBJECT_SYSTEM, ParsedObservation
+from imaging.fhir import bundles, observations
+from imaging.fhir.observations import STUDY_SUBJECT_SYSTEM, ParsedObservation, problem
+from imaging.fhir.operation_outcomes import of_error, operation_outcome, response_entry
 from imaging.schedule import repository as schedule_repository
 from imaging.schedule import service as schedule_service
 from imaging.subjects import repository as subjects_repository
 from imaging.subjects import service as subjects
 
 CORRECTION_STATUSES = frozenset({"amended", "corrected"})
+# The keyed hash of "sender + Patient reference" is kept beside the hospital identifier hashes.
+REFERENCE_SYSTEM = "urn:doseline:fhir-patient-reference"
+DATE_ONLY_HOUR = 12
 
 
 @dataclass(frozen=True)
@@ -38,38 +55,179 @@ class IntakeOutcome:
     """recorded, replayed, corrected, voided or older-version-ignored"""
 
 
-def _subject_id(session: Session, parsed: ParsedObservation, *, identifier_key: str) -> str:
-    if parsed.subject_system == STUDY_SUBJECT_SYSTEM:
-        return parsed.subject_value
+@dataclass(frozen=True)
+class Context:
+    """Who sent the Observation and what else the request carried."""
+
+    identifier_key: str
+    actor: str
+    sender: str
+    index: dict[str, dict[str, Any]]
+    """The Bundle's resources by fullUrl and 'Type/id'; empty for a lone Observation."""
+
+
+def _by_identifier(session: Session, system: str, value: str, key: str) -> str | None:
+    if system == STUDY_SUBJECT_SYSTEM:
+        return value
     subject = subjects_repository.subject_by_hospital_hash(
-        session,
-        hospital_id_hash(identifier_key, system=parsed.subject_system, value=parsed.subject_value),
+        session, hospital_id_hash(key, system=system, value=value)
     )
-    if subject is None:
-        raise Conflict(
-            "no enrolled subject known to imaging has this identifier (system "
-            f"{parsed.subject_system!r}); check it, or resend after the enrolment has arrived",
-            slug="subject-not-known-yet",
-            title="Subject not known to imaging yet",
+    return None if subject is None else subject.subject_id
+
+
+def _subject_id(session: Session, parsed: ParsedObservation, context: Context) -> str:
+    ref = parsed.subject
+    if ref.system is not None and ref.value is not None:
+        found = _by_identifier(session, ref.system, ref.value, context.identifier_key)
+        if found is None:
+            raise Conflict(
+                "no enrolled subject known to imaging has this identifier (system "
+                f"{ref.system!r}); check it, or resend after the enrolment has arrived",
+                slug="subject-not-known-yet",
+                title="Subject not known to imaging yet",
+            )
+        return found
+    reference = str(ref.reference)
+    remembered = hospital_id_hash(
+        context.identifier_key, system=f"{REFERENCE_SYSTEM}:{context.sender}", value=reference
+    )
+    patient = bundles.resolve(reference, context.index, parsed.contained)
+    if patient is not None and patient.get("resourceType") == "Patient":
+        return _by_patient(session, patient, reference, remembered, context)
+    subject = subjects_repository.subject_by_hospital_hash(session, remembered)
+    if subject is not None:
+        return subject.subject_id
+    raise problem(
+        f"the subject {reference} cannot be matched: give Observation.subject.identifier, or send "
+        "the Patient with its identifiers in the same Bundle"
+    )
+
+
+def _by_patient(
+    session: Session, patient: dict[str, Any], reference: str, remembered: str, context: Context
+) -> str:
+    identifiers = [
+        (str(item["system"]), str(item["value"]))
+        for item in patient.get("identifier") or []
+        if isinstance(item, dict) and item.get("system") and item.get("value")
+    ]
+    if not identifiers:
+        raise problem(
+            f"the subject {reference} is a Patient without an identifier (system and value), so "
+            "no enrolled subject can be matched; give Observation.subject.identifier"
         )
-    return subject.subject_id
+    for system, value in identifiers:
+        found = _by_identifier(session, system, value, context.identifier_key)
+        if found is not None:
+            subjects.require_known(session, found)
+            subjects_repository.add_hospital_hashes(session, found, [remembered])
+            return found
+    systems = ", ".join(sorted({system for system, _ in identifiers})[:5])
+    raise Conflict(
+        f"no enrolled subject known to imaging has an identifier of {reference} (systems "
+        f"{systems}); check them, or resend after the enrolment has arrived",
+        slug="subject-not-known-yet",
+        title="Subject not known to imaging yet",
+    )
 
 
-def _derive(session: Session, parsed: ParsedObservation, subject_id: str) -> Derived:
+def _performed_at(
+    session: Session, parsed: ParsedObservation, subject_id: str
+) -> tuple[datetime, str | None]:
+    effective = parsed.effective
+    if isinstance(effective, datetime):
+        return effective, None
+    if effective is None:
+        raise problem(
+            "Observation.effective[x] is required (effectiveDateTime, effectivePeriod or "
+            "effectiveInstant): the time places the result on the visit calendar"
+        )
+    zone = subjects.require_known(session, subject_id).site_time_zone or "UTC"
+    assert isinstance(effective, date)
+    moment = datetime.combine(effective, time(DATE_ONLY_HOUR), ZoneInfo(zone))
+    return moment, (
+        f"effective date {effective.isoformat()} has no time: taken as the site calendar day, "
+        f"at {DATE_ONLY_HOUR}:00 {zone}"
+    )
+
+
+def _members(parsed: ParsedObservation, context: Context) -> ParsedObservation:
+    if not parsed.members:
+        return parsed
+    found = []
+    for reference in parsed.members:
+        resource = bundles.resolve(reference, context.index, parsed.contained)
+        if resource is None:
+            raise problem(
+                f"member {reference} of panel {parsed.observation_id} is neither in this Bundle "
+                "nor contained; send the panel with its member Observations in one Bundle"
+            )
+        try:
+            found.append(observations.parse(resource))
+        except InvalidInput as error:
+            raise problem(f"member {reference}: {error.detail}") from None
+    return observations.with_members(parsed, found)
+
+
+def _derive(
+    session: Session, parsed: ParsedObservation, subject_id: str, performed_at: datetime
+) -> Derived:
     kind = observations.kind_of(parsed)
     if kind == "blood_gas":
-        return derivation.blood_gas_sample(observations.blood_gas(parsed))
+        return derivation.blood_gas_sample(observations.blood_gas(parsed, performed_at))
     subject = subjects.require_known(session, subject_id)
     references = schedule_service.references_of(
         schedule_repository.trial_settings(session, subject.trial_id)
     )
     if kind == "pft":
-        return derivation.pulmonary_function(observations.pulmonary_function(parsed), references)
-    derived = derivation.walk_test(observations.walk_test(parsed), references)
+        return _pulmonary_function(parsed, performed_at, references)
+    derived = derivation.walk_test(observations.walk_test(parsed, performed_at), references)
     derived.inputs["assumed"] = {
         "course_length_m": "standard 30 m course; FHIR carries no course length",
         "stops": "not reported in FHIR; recorded as 0",
     }
+    return derived
+
+
+def _pulmonary_function(
+    parsed: ParsedObservation, performed_at: datetime, references: Any
+) -> Derived:
+    values = observations.spirometry_values(parsed)
+    if values.empty:
+        raise problem(
+            f"the Observation (LOINC {parsed.code}) carries no FEV1, FVC, FEV1/FVC, DLCO or % "
+            "predicted value with a unit"
+        )
+    who = observations.person(parsed, required=False)
+    litres = values.fev1_l is not None or values.fvc_l is not None or values.dlco is not None
+    if who is not None and litres and values.fev1_fvc is None:
+        derived = derivation.pulmonary_function(
+            observations.pulmonary_function(parsed, values, who, performed_at), references
+        )
+    else:
+        reason = (
+            "sex (76689-9), age (30525-0) and body height (8302-2) are not in the Observation, "
+            "so no GLI reference comparison was made"
+            if who is None
+            else "the Observation carries ratios or % predicted only, which the GLI equations "
+            "do not take; recorded as reported"
+        )
+        derived = derivation.pulmonary_function_measured(
+            {
+                "fev1_l": values.fev1_l,
+                "fvc_l": values.fvc_l,
+                "fev1_fvc": values.fev1_fvc,
+                "dlco": values.dlco,
+                "fev1_percent_predicted_reported": values.fev1_percent_predicted,
+                "fvc_percent_predicted_reported": values.fvc_percent_predicted,
+            },
+            dlco_unit=values.dlco_unit,
+            reason=reason,
+        )
+    derived.metrics["fev1_percent_predicted_reported"] = values.fev1_percent_predicted
+    derived.metrics["fvc_percent_predicted_reported"] = values.fvc_percent_predicted
+    if values.phases:
+        derived.inputs["bronchodilator"] = values.phases
     return derived
 
 
@@ -81,49 +239,65 @@ def _newer(offered: str, recorded: str | None) -> bool:
     return offered != recorded
 
 
-def receive(session: Session, payload: Any, *, identifier_key: str, actor: str) -> IntakeOutcome:
-    parsed = observations.parse(payload)
+def receive(
+    session: Session,
+    payload: Any,
+    *,
+    identifier_key: str,
+    actor: str,
+    sender: str = "",
+    full_url: str | None = None,
+    index: dict[str, dict[str, Any]] | None = None,
+) -> IntakeOutcome:
+    context = Context(identifier_key=identifier_key, actor=actor, sender=sender, index=index or {})
+    parsed = observations.parse(payload, full_url=full_url)
     # Two deliveries of one Observation (a first one included) are handled one after the other.
     repository.lock_fhir_observation(session, parsed.observation_id)
     existing = repository.by_fhir_observation(session, parsed.observation_id)
     if existing is not None:
-        return _known(session, existing, parsed, actor=actor, identifier_key=identifier_key)
+        return _known(session, existing, parsed, context)
     if parsed.status not in observations.RECORDED_STATUSES:
-        raise InvalidInput(
+        raise problem(
             f"Observation status {parsed.status!r} is not recorded; only final, amended and "
-            "corrected results are",
-            slug="unusable-observation",
-            title="Unusable FHIR Observation",
+            "corrected results are"
         )
-    subject_id = _subject_id(session, parsed, identifier_key=identifier_key)
-    derived = _derive(session, parsed, subject_id)
-    derived.inputs["fhir"] = {"id": parsed.observation_id, "version_id": parsed.version_id}
+    observations.kind_of(parsed)
+    subject_id = _subject_id(session, parsed, context)
     row = assessments.record(
         session,
         subject_id=subject_id,
-        performed_at=parsed.effective,
-        derived=derived,
         source="fhir",
         actor=actor,
         fhir_observation_id=parsed.observation_id,
         fhir_version_id=parsed.version_id,
+        **_assessment(session, parsed, subject_id, context),
     )
     return IntakeOutcome(row, created=True, action="recorded")
 
 
+def _assessment(
+    session: Session, parsed: ParsedObservation, subject_id: str, context: Context
+) -> dict[str, Any]:
+    """performed_at and the derived outcome, with the FHIR facts that led to them."""
+    parsed = _members(parsed, context)
+    performed_at, placed = _performed_at(session, parsed, subject_id)
+    derived = _derive(session, parsed, subject_id, performed_at)
+    derived.inputs["fhir"] = {
+        "id": parsed.observation_id,
+        "version_id": parsed.version_id,
+        "notes": [*parsed.notes, *([placed] if placed else [])],
+    }
+    return {"performed_at": performed_at, "derived": derived}
+
+
 def _known(
-    session: Session,
-    row: AssessmentRow,
-    parsed: ParsedObservation,
-    *,
-    actor: str,
-    identifier_key: str,
+    session: Session, row: AssessmentRow, parsed: ParsedObservation, context: Context
 ) -> IntakeOutcome:
     if parsed.version_id == row.fhir_version_id:
         return IntakeOutcome(row, created=False, action="replayed")
     if not _newer(parsed.version_id, row.fhir_version_id):
         return IntakeOutcome(row, created=False, action="older-version-ignored")
-    subject_id = _subject_id(session, parsed, identifier_key=identifier_key)
+    subject_id = _subject_id(session, parsed, context)
     if subject_id != row.subject_id:
         raise Conflict(
             f"Observation {parsed.observation_id} was recorded for another subject; a new "
@@ -136,24 +310,64 @@ def _known(
         if row.status == "voided":
             return IntakeOutcome(row, created=False, action="voided")
         row.fhir_version_id = parsed.version_id
-        assessments.void(session, row, reason=reason, actor=actor)
+        assessments.void(session, row, reason=reason, actor=context.actor)
         return IntakeOutcome(row, created=False, action="voided")
     if parsed.status not in CORRECTION_STATUSES:
-        raise InvalidInput(
-            f"a new version of a recorded Observation must be amended, corrected or "
-            f"entered-in-error, not {parsed.status!r}",
-            slug="unusable-observation",
-            title="Unusable FHIR Observation",
+        raise Conflict(
+            f"Observation {parsed.observation_id} was recorded as version {row.fhir_version_id}; "
+            f"a different version must be amended, corrected or entered-in-error, not "
+            f"{parsed.status!r}",
+            slug="observation-version-conflict",
+            title="Another version of a recorded Observation",
         )
-    derived = _derive(session, parsed, row.subject_id)
-    derived.inputs["fhir"] = {"id": parsed.observation_id, "version_id": parsed.version_id}
     assessments.supersede(
         session,
         row,
-        performed_at=parsed.effective,
-        derived=derived,
-        actor=actor,
+        actor=context.actor,
         fhir_version_id=parsed.version_id,
         reason=reason,
+        **_assessment(session, parsed, row.subject_id, context),
     )
     return IntakeOutcome(row, created=False, action="corrected")
+
+
+def receive_bundle(
+    session: Session, bundle: dict[str, Any], *, identifier_key: str, actor: str, sender: str
+) -> dict[str, Any]:
+    """A batch-response or transaction-response Bundle: one entry per entry, in order."""
+    plan = bundles.plan(bundle)
+    answered = []
+    for item in plan.items:
+        if item.action != "outcome":
+            answered.append(
+                response_entry(200, operation_outcome("information", "informational", item.reason))
+            )
+            continue
+        try:
+            with session.begin_nested():
+                outcome = receive(
+                    session,
+                    item.entry.resource,
+                    identifier_key=identifier_key,
+                    actor=actor,
+                    sender=sender,
+                    full_url=item.entry.full_url,
+                    index=plan.index,
+                )
+        except DoselineError as error:
+            answered.append(response_entry(error.status, of_error(error)))
+            continue
+        row = outcome.assessment
+        answered.append(
+            response_entry(
+                201 if outcome.created else 200,
+                operation_outcome(
+                    "information",
+                    "informational",
+                    f"{outcome.action}: {row.kind} assessment {row.id} of subject "
+                    f"{row.subject_id}, visit {row.visit or 'pending'}",
+                ),
+                location=f"/v1/assessments/{row.id}",
+            )
+        )
+    return {"resourceType": "Bundle", "type": plan.response_type, "entry": answered}

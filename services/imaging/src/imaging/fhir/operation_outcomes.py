@@ -1,0 +1,44 @@
+"""Answers in FHIR's own terms: an OperationOutcome per resource, a response Bundle per Bundle."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any, Final
+
+from doseline.errors import DoselineError
+
+FHIR_JSON: Final = "application/fhir+json"
+# FHIR issue-type codes (http://hl7.org/fhir/issue-type) for the HTTP statuses answered here.
+_ISSUE_CODES: Final = {400: "structure", 403: "forbidden", 404: "not-found", 409: "conflict"}
+
+
+def wants_fhir(accept: str | None, content_type: str | None) -> bool:
+    """A client that sends or accepts application/fhir+json is answered in FHIR's terms."""
+    return any(FHIR_JSON in (header or "").lower() for header in (accept, content_type))
+
+
+def operation_outcome(severity: str, code: str, diagnostics: str) -> dict[str, Any]:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
+    }
+
+
+def of_error(error: DoselineError) -> dict[str, Any]:
+    outcome = operation_outcome("error", _ISSUE_CODES.get(error.status, "processing"), error.detail)
+    outcome["issue"][0]["details"] = {"text": error.title, "coding": [{"code": error.slug}]}
+    return outcome
+
+
+def status_line(status: int) -> str:
+    """'201 Created', as Bundle.entry.response.status reads."""
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def response_entry(
+    status: int, outcome: dict[str, Any], *, location: str | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {"status": status_line(status), "outcome": outcome}
+    if location is not None:
+        response["location"] = location
+    return {"response": response}
