@@ -141,10 +141,10 @@ class _Enumeration:
         self.probabilities = probabilities
         # (final state, its MTD or None, its probability)
         self.final: list[tuple[TrialState, int | None, float]] = []
-        # Trials ended by their last cohort, not kept as states (see `_last_cohort`):
-        # (patients per level, level of the last cohort, MTD or None, probability).
-        self.ended: list[tuple[tuple[int, ...], int, int | None, float]] = []
-        self.final_mtds: dict[tuple[tuple[int, ...], tuple[int, ...]], int | None] = {}
+        # Trials ended by their last cohort, not kept as states (see `_last_cohort`): their
+        # probabilities by (MTD or None, level of the last cohort, MTD given to one cohort only).
+        self.ended: defaultdict[tuple[int | None, int, bool], list[float]] = defaultdict(list)
+        self.final_mtds: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int | None, bool]] = {}
         self.states = 0
         # Expected patients and DLTs per level, added up cohort by cohort as the mass flows.
         self.patients: list[list[float]] = [[] for _ in probabilities]
@@ -231,26 +231,22 @@ class _Enumeration:
 
         The design declares (`DoseFindingDesign.ends_on_tallies`) that a trial reaching its
         sample size stops with an MTD from the tallies alone, so each distinct tally is decided
-        once, by the design's own `step`, whatever the paths into it.
+        once, by the design's own `final_mtd`, whatever the paths into it.
         """
         index = dose - 1
         patients = (*state.patients[:index], state.patients[index] + size, *state.patients[dose:])
         before, seen, after = state.dlts[:index], state.dlts[index], state.dlts[dose:]
         known = self.final_mtds
+        ended = self.ended
         for dlts, chance in enumerate(chances):
             if chance > 0.0:
                 tallies = (patients, (*before, seen + dlts, *after))
-                if tallies in known:
-                    mtd = known[tallies]
-                else:
-                    next_dose, mtd = self.design.step(TrialState(*tallies, dose, 0))
-                    if next_dose is not None:
-                        raise AssertionError(
-                            f"{self.design.kind} declares that trials end at"
-                            f" {self.design.max_sample_size} patients but goes on from {tallies}"
-                        )
-                    known[tallies] = mtd
-                self.ended.append((patients, dose, mtd, mass * chance))
+                outcome = known.get(tallies)
+                if outcome is None:
+                    mtd = self.design.final_mtd(*tallies)
+                    single = mtd is not None and patients[mtd - 1] <= self.design.cohort_size
+                    outcome = known[tallies] = (mtd, single)
+                ended[outcome[0], dose, outcome[1]].append(mass * chance)
 
     def characteristics(self) -> OperatingCharacteristics:
         """The expectations over the final states, each sum taken with `math.fsum`."""
@@ -273,13 +269,11 @@ class _Enumeration:
             sizes.setdefault(state.total_patients, []).append(weight)
         if self.ended:
             ended = sizes.setdefault(self.design.max_sample_size, [])
-            for counts, dose, selected, weight in self.ended:
-                if selected is None:
-                    no_mtd.append(weight)
-                else:
-                    mtd[selected - 1].append(weight)
-                    if counts[selected - 1] <= cohort:
-                        single.append(weight)
+            for (selected, dose, one_cohort), weights in self.ended.items():
+                weight = math.fsum(weights)
+                (no_mtd if selected is None else mtd[selected - 1]).append(weight)
+                if one_cohort:
+                    single.append(weight)
                 stop_at[dose - 1].append(weight)
                 ended.append(weight)
         patients = [math.fsum(terms) for terms in self.patients]

@@ -398,6 +398,9 @@ class CRM(DoseFindingDesign):
         distances = [abs(p - target) for p in probabilities]
         return distances.index(min(distances)) + 1, estimate
 
+    def final_mtd(self, patients: tuple[int, ...], dlts: tuple[int, ...]) -> int | None:
+        return self.recommended(patients, dlts)[0]
+
     # -- the trial -----------------------------------------------------------------------------
 
     @cached_property

@@ -59,6 +59,21 @@ class DoseFindingDesign(ABC):
         decision = self.decide(state)
         return decision.next_dose, decision.mtd
 
+    def final_mtd(self, patients: tuple[int, ...], dlts: tuple[int, ...]) -> int | None:
+        """The MTD of a trial that has treated `max_sample_size` patients with these tallies.
+
+        Asked only of designs that end on tallies (`ends_on_tallies`), for which the level
+        given last changes nothing; designs override it when they can answer more directly.
+        """
+        last = max((level for level, count in enumerate(patients, 1) if count), default=None)
+        dose, mtd = self.step(TrialState(patients, dlts, last, 0))
+        if dose is not None:
+            raise ValueError(
+                f"the {self.kind} design goes on after {sum(patients)} patients: it does not end"
+                " on its tallies"
+            )
+        return mtd
+
     def add_patients(self, state: TrialState, dose: int, patients: int, dlts: int) -> TrialState:
         """The state after ``patients`` more at ``dose``; designs that remember more override."""
         return state.with_patients(dose, patients, dlts)

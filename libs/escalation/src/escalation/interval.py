@@ -111,6 +111,9 @@ class IntervalDesign(DoseFindingDesign):
             selection = selections[key] = self.select_from_tallies(state)
         return selection
 
+    def final_mtd(self, patients: tuple[int, ...], dlts: tuple[int, ...]) -> int | None:
+        return self.select_from_tallies(TrialState(patients, dlts)).mtd
+
     @cached_property
     def _selections(self) -> dict[tuple[tuple[int, ...], tuple[int, ...]], Selection]:
         # Final states that differ only in the level given last share their selection.

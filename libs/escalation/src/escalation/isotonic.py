@@ -89,17 +89,23 @@ def select_closest_to_target(
     admissible: list[int] = []
     means: list[float] = []
     weights: list[float] = []
-    rows = _ESTIMATES if max(patients) < len(_ESTIMATES) else None
+    # Whether the estimates already rise: then pooling has nothing to do (the common case).
+    rising = True
     for index in range(ceiling):
         count = patients[index]
         if count:
-            mean, weight = (rows[count] if rows is not None else _estimates(count))[dlts[index]]
+            try:
+                mean, weight = _ESTIMATES[count][dlts[index]]
+            except IndexError:
+                mean, weight = _estimates(count)[dlts[index]]
+            if means and mean < means[-1]:
+                rising = False
             admissible.append(index + 1)
             means.append(mean)
             weights.append(weight)
     if not admissible:
         return Selection(None)
-    fitted = pool_adjacent_violators(means, weights)
+    fitted = means if rising else pool_adjacent_violators(means, weights)
     best = 0
     best_distance = math.inf
     for position, estimate in enumerate(fitted):
