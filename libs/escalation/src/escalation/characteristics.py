@@ -216,7 +216,8 @@ class _Enumeration:
                     if chance > 0.0:
                         successor = design.add_patients(state, dose, size, dlts)
                         successors[successor] = successors.get(successor, 0.0) + mass * chance
-            _check_budget(design, pending, self.states, len(layer), previous_layer, max_states)
+            seen = self.states + len(self.final_mtds)
+            _check_budget(design, pending, seen, len(layer), previous_layer, max_states)
             previous_layer = max(len(layer), 1)
         self.states += len(self.final_mtds)
         for (dose, size), masses in treated.items():
