@@ -82,3 +82,24 @@ def test_the_programme_is_for_a_plus_b_designs_and_names_its_states() -> None:
         design, [0.05, 0.1, 0.2, 0.3, 0.45, 0.6], method="enumeration"
     )
     assert 0 < oc.states < enumerated.states
+
+
+@pytest.mark.parametrize("variant", list(Variant))
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"start_dose": 3, "max_patients": 30},
+        {"cohort_size": 4, "expansion_size": 4, "max_dlts_in_expanded": 2},
+        {"start_dose": 2, "allow_below_start": False, "stop_when_any_dose_has": 6},
+    ],
+)
+def test_seven_levels_equal_the_enumeration(variant: Variant, options: dict[str, int]) -> None:
+    design = Design(num_doses=7, variant=variant, **options)  # type: ignore[arg-type]
+    probabilities = (0.02, 0.06, 0.12, 0.2, 0.3, 0.42, 0.55)
+    programme = operating_characteristics(design, probabilities).quantities()
+    enumeration = operating_characteristics(design, probabilities, method="enumeration")
+    expected = enumeration.quantities()
+    assert set(programme) == set(expected)
+    for name, value in programme.items():
+        assert math.isclose(value, expected[name], rel_tol=1e-12, abs_tol=1e-12), name
