@@ -1,6 +1,6 @@
 """Exact operating characteristics against 1,000,000 simulated trials, for every kind of design.
 
-Slow by nature (8 to 21 s per design, 102 s in all, on the shared 2-CPU machine), so the designs
+Slow by nature (9 to 25 s per design, 100-110 s in all, on the shared 2-CPU machine), so the designs
 are small: the point is that the enumeration, the A+B dynamic programme and the simulator, which
 share only the designs' rules, agree on every reported quantity within 4 standard errors.
 """
