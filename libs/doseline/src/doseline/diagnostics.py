@@ -14,14 +14,14 @@ from doseline.auth import Principal, Role, require_roles
 from doseline.contracts.system import TracerPing
 from doseline.errors import NotFound
 from doseline.events import Envelope
-from doseline.http import DbSession
+from doseline.http import DbSession, RequestModel
 from doseline.schema import ServiceSchema
 
 router = APIRouter(prefix="/v1/diagnostics", tags=["diagnostics"])
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
-class TracerRequest(BaseModel):
+class TracerRequest(RequestModel):
     note: str = Field(default="", max_length=200)
 
 

@@ -14,7 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,6 +32,16 @@ from doseline.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
+
+
+class RequestModel(BaseModel):
+    """The base of every request body model of every Doseline API: unknown fields are refused.
+
+    A misspelt field (``symtomatic`` for ``symptomatic``) is a 422 that names it, never silently
+    dropped; ``tests/test_request_models.py`` walks every OpenAPI operation to keep it so.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Problem(BaseModel):
@@ -297,4 +307,12 @@ async def json_body(request: Request, *, media_types: Sequence[str], max_bytes: 
         ) from None
 
 
-__all__ = ["PROBLEM_RESPONSES", "DbSession", "Problem", "build_app", "json_body", "problem_type"]
+__all__ = [
+    "PROBLEM_RESPONSES",
+    "DbSession",
+    "Problem",
+    "RequestModel",
+    "build_app",
+    "json_body",
+    "problem_type",
+]

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from doseline.http import RequestModel
+
 SUBJECT_ID = Field(min_length=1, max_length=80, description="Study subject id")
 
 
-class EnrolmentCreate(BaseModel):
+class EnrolmentCreate(RequestModel):
     subject_id: str = SUBJECT_ID
 
 
@@ -37,7 +39,7 @@ class CohortOut(BaseModel):
     opened_at: datetime
 
 
-class WaitlistCreate(BaseModel):
+class WaitlistCreate(RequestModel):
     subject_id: str = SUBJECT_ID
 
 
@@ -48,7 +50,7 @@ class WaitlistEntryOut(BaseModel):
     added_at: datetime
 
 
-class ReservationCreate(BaseModel):
+class ReservationCreate(RequestModel):
     subject_id: str = SUBJECT_ID
 
 

@@ -8,8 +8,10 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from doseline.http import RequestModel
 
-class WeightCreate(BaseModel):
+
+class WeightCreate(RequestModel):
     weight_kg: Decimal = Field(gt=0, max_digits=6, decimal_places=2, allow_inf_nan=False)
     measured_on: date = Field(description="Calendar day of the measurement at the site")
 
@@ -22,7 +24,7 @@ class WeightOut(BaseModel):
     recorded_by: str
 
 
-class PreparationCreate(BaseModel):
+class PreparationCreate(RequestModel):
     infusion_number: int = Field(ge=1, le=100)
     product_lot: str = Field(min_length=1, max_length=80)
     first_infusion_on: date | None = Field(
@@ -53,13 +55,13 @@ class PreparationOut(BaseModel):
     verified_at: datetime | None
 
 
-class Interruption(BaseModel):
+class Interruption(RequestModel):
     stopped_at: AwareDatetime
     resumed_at: AwareDatetime | None = None
     reason: str = Field(min_length=1, max_length=500)
 
 
-class InfusionCreate(BaseModel):
+class InfusionCreate(RequestModel):
     started_at: AwareDatetime = Field(description="Actual start, with its UTC offset")
     ended_at: AwareDatetime | None = None
     dose_given_cells: Decimal = Field(gt=0, allow_inf_nan=False)
@@ -70,7 +72,7 @@ class InfusionCreate(BaseModel):
     )
 
 
-class InfusionCorrection(BaseModel):
+class InfusionCorrection(RequestModel):
     ended_at: AwareDatetime | None = None
     product_lot: str | None = Field(default=None, min_length=1, max_length=80)
     interruptions: list[Interruption] | None = Field(default=None, max_length=20)

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from doseline.http import RequestModel
+
 
 class DoseLevelState(BaseModel):
     dose_level: int
@@ -87,7 +89,7 @@ class HistoryEntryOut(BaseModel):
     recorded_at: datetime
 
 
-class SignatureCreate(BaseModel):
+class SignatureCreate(RequestModel):
     role: Literal["investigator", "safety_physician"]
     meaning: str = Field(
         min_length=3,

@@ -9,8 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
+from doseline.http import RequestModel
 
-class AnswerIn(BaseModel):
+
+class AnswerIn(RequestModel):
     """The answer to one criterion, with the evidence the criterion asks for."""
 
     value: StrictBool | Decimal = Field(description="true/false, or a number for number criteria")
@@ -22,7 +24,7 @@ class AnswerIn(BaseModel):
     )
 
 
-class ScreeningCreate(BaseModel):
+class ScreeningCreate(RequestModel):
     screened_on: date = Field(description="Calendar day of the screening at the site")
     answers: dict[str, AnswerIn] = Field(
         description="Every criterion of the protocol, keyed by criterion id (INC-01, EXC-01, ...)"

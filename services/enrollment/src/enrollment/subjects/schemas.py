@@ -6,13 +6,15 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from doseline.http import RequestModel
 
-class HospitalIdentifier(BaseModel):
+
+class HospitalIdentifier(RequestModel):
     system: str = Field(default="MRN", min_length=1, max_length=60)
     value: str = Field(min_length=1, max_length=120)
 
 
-class SubjectCreate(BaseModel):
+class SubjectCreate(RequestModel):
     hospital_identifier: HospitalIdentifier | None = Field(
         default=None,
         description=(
@@ -22,7 +24,7 @@ class SubjectCreate(BaseModel):
     )
 
 
-class ConsentUpdate(BaseModel):
+class ConsentUpdate(RequestModel):
     consent_signed_on: date = Field(description="Calendar day the consent form was signed")
     reason: str | None = Field(
         default=None,

@@ -6,8 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, model_validator
 
+from doseline.http import RequestModel
 
-class TrialCreate(BaseModel):
+
+class TrialCreate(RequestModel):
     """A trial from a protocol document: the YAML text, or the name of a shipped protocol."""
 
     protocol_yaml: str | None = Field(
@@ -26,7 +28,7 @@ class TrialCreate(BaseModel):
         return self
 
 
-class ProtocolAmendment(BaseModel):
+class ProtocolAmendment(RequestModel):
     protocol_yaml: str = Field(max_length=200_000)
     reason: str = Field(min_length=3, max_length=2000, description="Why the protocol changed")
 

@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from doseline.http import RequestModel
+
 
 class VisitOut(BaseModel):
     subject_id: str
@@ -18,7 +20,7 @@ class VisitOut(BaseModel):
     state: str
 
 
-class VisitRecordCreate(BaseModel):
+class VisitRecordCreate(RequestModel):
     visit_id: str = Field(min_length=1, max_length=40, description="e.g. month-1")
     visit_date: date
 

@@ -8,15 +8,16 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from doseline.http import RequestModel
 from imaging.assessments.models import AssessmentRow
 
 Sex = Literal["female", "male"]
 Kind = Literal["ct", "pft", "walk", "blood_gas", "sgrq"]
 
 
-class _AssessmentIn(BaseModel):
+class _AssessmentIn(RequestModel):
     # NaN and infinity are valid Python JSON but not numbers a measurement can have.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(allow_inf_nan=False)
 
     performed_at: AwareDatetime = Field(
         description="When the assessment was done, with its UTC offset; its site calendar day "
@@ -118,10 +119,8 @@ class SgrqIn(_AssessmentIn):
     )
 
 
-class CorrectionIn(BaseModel):
+class CorrectionIn(RequestModel):
     """New values for a manually recorded assessment, with the reason for the change."""
-
-    model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=3, max_length=2000, description="Reason for change")
     values: dict[str, Any] = Field(
@@ -129,9 +128,7 @@ class CorrectionIn(BaseModel):
     )
 
 
-class VoidIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VoidIn(RequestModel):
     reason: str = Field(min_length=3, max_length=2000, description="Why the record is voided")
 
 

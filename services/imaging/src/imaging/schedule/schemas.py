@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from doseline.http import RequestModel
 from imaging.schedule.models import TrialSettingsRow
 
 
-class FollowUpVisitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FollowUpVisitIn(RequestModel):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["month_1"])
     months_after_last_infusion: int = Field(ge=1, le=120)
     window_days: int = Field(ge=0, le=180, description="± days around the target day")
 
 
-class VisitScheduleIn(BaseModel):
+class VisitScheduleIn(RequestModel):
     """The follow-up visits (baseline, before day 1, is implicit) and the trial's equations."""
-
-    model_config = ConfigDict(extra="forbid")
 
     follow_up: list[FollowUpVisitIn] = Field(min_length=1, max_length=30)
     spirometry_equation: Literal["GLI Global 2022", "GLI-2012"] = "GLI Global 2022"

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+from doseline.http import RequestModel
 
 EventTypePatterns = list[str]
 
 
-class SubscriptionCreate(_Strict):
+class SubscriptionCreate(RequestModel):
     url: str = Field(min_length=1, max_length=2000, description="https:// endpoint to POST to")
     event_types: EventTypePatterns = Field(
         min_length=1,
@@ -28,7 +25,7 @@ class SubscriptionCreate(_Strict):
     description: str = Field(default="", max_length=200)
 
 
-class SubscriptionUpdate(_Strict):
+class SubscriptionUpdate(RequestModel):
     url: str | None = Field(default=None, min_length=1, max_length=2000)
     event_types: EventTypePatterns | None = Field(default=None, min_length=1, max_length=50)
     description: str | None = Field(default=None, max_length=200)
@@ -78,7 +75,7 @@ class SubscriptionPage(BaseModel):
     next_cursor: str | None = None
 
 
-class SecretRotation(_Strict):
+class SecretRotation(RequestModel):
     overlap_hours: float | None = Field(
         default=None,
         ge=0,
@@ -92,7 +89,7 @@ class SecretRotated(BaseModel):
     previous_secret_expires_at: AwareDatetime | None
 
 
-class ReplayRequest(_Strict):
+class ReplayRequest(RequestModel):
     event_id: str | None = Field(default=None, min_length=1, max_length=64)
     from_time: AwareDatetime | None = Field(
         default=None, description="Replay events that occurred at or after this time"

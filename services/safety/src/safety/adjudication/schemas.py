@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from doseline.http import RequestModel
 from safety.adjudication.models import (
     DltAssessmentRow,
     DltCaseRow,
@@ -16,7 +17,7 @@ from safety.adjudication.models import (
 )
 
 
-class DltRulesIn(BaseModel):
+class DltRulesIn(RequestModel):
     rules: dict[str, Any] = Field(description="The trial's DLT rule configuration")
     reason: str = Field(min_length=3, max_length=2000, description="Why the rules change")
 
@@ -41,7 +42,7 @@ class DltRulesOut(BaseModel):
         )
 
 
-class AdjudicationIn(BaseModel):
+class AdjudicationIn(RequestModel):
     decision: Literal["confirm", "rule_out"]
     comment: str | None = Field(default=None, max_length=2000)
 

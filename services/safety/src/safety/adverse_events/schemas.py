@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from doseline.http import RequestModel
+
 Attribution = Literal["unrelated", "unlikely", "possible", "probable", "definite"]
 # ICH E2A seriousness criteria.
 SeriousnessCriterion = Literal[
@@ -37,7 +39,7 @@ Outcome = Literal[
 ]
 
 
-class AdverseEventContent(BaseModel):
+class AdverseEventContent(RequestModel):
     """What an investigator or coordinator reports about an adverse event."""
 
     ctcae_version: str = Field(default="5.0", pattern=r"^\d+\.\d+$")
@@ -96,7 +98,7 @@ class AdverseEventFollowUp(AdverseEventContent):
     reason_for_change: str = Field(min_length=3, max_length=2000)
 
 
-class SponsorReportIn(BaseModel):
+class SponsorReportIn(RequestModel):
     reported_at: AwareDatetime = Field(description="When the report reached the sponsor")
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from doseline.http import RequestModel
 from safety.adverse_events.schemas import ActionTaken, Attribution, Outcome, SeriousnessCriterion
 from safety.ehr.models import ProposedAdverseEventRow
 
@@ -84,7 +85,7 @@ class ProposalOut(BaseModel):
         )
 
 
-class AcceptanceIn(BaseModel):
+class AcceptanceIn(RequestModel):
     """The investigator's report built on the proposal; the grade defaults to the proposed one."""
 
     grade: int | None = Field(default=None, ge=1, le=5)
@@ -98,5 +99,5 @@ class AcceptanceIn(BaseModel):
     resolution_date: date | None = None
 
 
-class RejectionIn(BaseModel):
+class RejectionIn(RequestModel):
     reason: str = Field(min_length=3, max_length=2000)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from doseline.http import RequestModel
+
 
 class QuestionOut(BaseModel):
     id: str
@@ -23,7 +25,7 @@ class ClinicalFormOut(BaseModel):
     questions: list[QuestionOut]
 
 
-class ClinicalAnswersIn(BaseModel):
+class ClinicalAnswersIn(RequestModel):
     answers: dict[str, Any] = Field(description="Question id → answer; leave out what is unknown")
 
 
@@ -54,7 +56,7 @@ class ClinicalGradeOut(BaseModel):
     )
 
 
-class LabGradeIn(BaseModel):
+class LabGradeIn(RequestModel):
     term: str = Field(min_length=1, max_length=120, description="Lab term, e.g. anemia")
     value: Decimal = Field(max_digits=18)
     unit: str = Field(min_length=1, max_length=40)

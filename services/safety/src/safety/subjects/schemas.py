@@ -6,16 +6,17 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from doseline.http import RequestModel
 from safety.subjects.models import SubjectRow
 
 
-class BaselineConditionIn(BaseModel):
+class BaselineConditionIn(RequestModel):
     ctcae_version: str = Field(default="5.0", pattern=r"^\d+\.\d+$")
     term_code: str = Field(pattern=r"^\d{8}$", description="MedDRA code of the CTCAE term")
     grade: int = Field(ge=1, le=4, description="Grade of the pre-existing condition at baseline")
 
 
-class BaselineIn(BaseModel):
+class BaselineIn(RequestModel):
     pneumonitis_grade: int | None = Field(
         ge=0, le=4, description="Radiation pneumonitis grade before the first infusion (0 = none)"
     )
