@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from safety.grading.lab import LabContext, LabTerm, grade_lab
+from safety.grading.lab import LabContext, LabInputError, LabTerm, grade_lab
 
 T = LabTerm
 D = Decimal
@@ -667,13 +667,15 @@ VITALS = [
     case(T.HYPOXIA_ARTERIAL_PO2, "55", "mm[Hg]", 3),
     case(T.HYPOXIA_ARTERIAL_PO2, "7.4", "kPa", 0),
     case(T.HYPOXIA_ARTERIAL_PO2, "7.3", "kPa", 3),
-    # Hypertension (adult): SBP 120–139 G1; 140–159 G2 if previously WNL; >=160 G3.
+    # Hypertension (adult): SBP 120–139 G1; 140–159 G2 if previously WNL; >=160 G3. Between two
+    # printed integer bands a value belongs to the more severe one.
     case(T.HYPERTENSION_SYSTOLIC, "119", "mmHg", 0, adult=True),
     case(T.HYPERTENSION_SYSTOLIC, "120", "mmHg", 1, adult=True),
     case(T.HYPERTENSION_SYSTOLIC, "139", "mmHg", 1, adult=True),
-    case(T.HYPERTENSION_SYSTOLIC, "139.5", "mmHg", 1, adult=True),
+    case(T.HYPERTENSION_SYSTOLIC, "139.5", "mmHg", 2, adult=True, previously_normal=True),
     case(T.HYPERTENSION_SYSTOLIC, "140", "mmHg", 2, adult=True, previously_normal=True),
-    case(T.HYPERTENSION_SYSTOLIC, "159.5", "mmHg", 2, adult=True, previously_normal=True),
+    case(T.HYPERTENSION_SYSTOLIC, "159", "mmHg", 2, adult=True, previously_normal=True),
+    case(T.HYPERTENSION_SYSTOLIC, "159.5", "mmHg", 3, adult=True),
     case(T.HYPERTENSION_SYSTOLIC, "160", "mmHg", 3, adult=True),
     case(T.HYPERTENSION_SYSTOLIC, "150", "mmHg", None, adult=True, previously_normal=False),
     case(T.HYPERTENSION_SYSTOLIC, "165", "mmHg", None, adult=False),
@@ -687,17 +689,18 @@ VITALS = [
     case(T.QTC_INTERVAL_PROLONGED, "449", "ms", 0, baseline="420"),
     case(T.QTC_INTERVAL_PROLONGED, "450", "ms", 1, baseline="420"),
     case(T.QTC_INTERVAL_PROLONGED, "480", "ms", 1, baseline="420"),
-    case(T.QTC_INTERVAL_PROLONGED, "480.5", "ms", 1, baseline="440"),
+    case(T.QTC_INTERVAL_PROLONGED, "480.5", "ms", 2, baseline="440"),
     case(T.QTC_INTERVAL_PROLONGED, "481", "ms", 2, baseline="440"),
     case(T.QTC_INTERVAL_PROLONGED, "500", "ms", 2, baseline="440"),
-    case(T.QTC_INTERVAL_PROLONGED, "500.5", "ms", 2, baseline="450"),
+    case(T.QTC_INTERVAL_PROLONGED, "500.5", "ms", 3, baseline="450"),
     case(T.QTC_INTERVAL_PROLONGED, "501", "ms", 3, baseline="450"),
     case(T.QTC_INTERVAL_PROLONGED, "440", "ms", 0, baseline="380"),
     case(T.QTC_INTERVAL_PROLONGED, "441", "ms", 3, baseline="380"),
     case(T.QTC_INTERVAL_PROLONGED, "0.501", "s", 3, baseline="0.45"),
     # Ejection fraction: EF 50–40 or 10–19 point drop G2; 39–20 or >=20 drop G3; <20 G4.
     case(T.EJECTION_FRACTION_DECREASED, "51", "%", 0, baseline="55"),
-    case(T.EJECTION_FRACTION_DECREASED, "50.5", "%", 2, baseline="55"),
+    case(T.EJECTION_FRACTION_DECREASED, "50.5", "%", 0, baseline="55"),
+    case(T.EJECTION_FRACTION_DECREASED, "50", "%", 2, baseline="55"),
     case(T.EJECTION_FRACTION_DECREASED, "51", "%", 0, baseline="60.9"),
     case(T.EJECTION_FRACTION_DECREASED, "51", "%", 2, baseline="61"),
     case(T.EJECTION_FRACTION_DECREASED, "40", "%", 2, baseline="45"),
@@ -723,9 +726,11 @@ VITALS = [
 ]
 
 PULMONARY_AND_IMMUNE = [
-    # FEV1 % predicted: 99–70 G1; 60–69 G2; 50–59 G3; <=49 G4 (half-open integer ranges).
+    # FEV1 % predicted: 99–70 G1; 60–69 G2; 50–59 G3; <=49 G4 (contiguous integer bands; the
+    # printed 99 is inclusive at the edge facing normal values).
     case(T.FORCED_EXPIRATORY_VOLUME_DECREASED, "100", "%", 0),
-    case(T.FORCED_EXPIRATORY_VOLUME_DECREASED, "99.9", "%", 1),
+    case(T.FORCED_EXPIRATORY_VOLUME_DECREASED, "99.9", "%", 0),
+    case(T.FORCED_EXPIRATORY_VOLUME_DECREASED, "99", "%", 1),
     case(T.FORCED_EXPIRATORY_VOLUME_DECREASED, "70", "%", 1),
     case(T.FORCED_EXPIRATORY_VOLUME_DECREASED, "69.9", "%", 2),
     case(T.FORCED_EXPIRATORY_VOLUME_DECREASED, "60", "%", 2),
@@ -734,7 +739,8 @@ PULMONARY_AND_IMMUNE = [
     case(T.FORCED_EXPIRATORY_VOLUME_DECREASED, "49.9", "%", 4),
     case(T.FORCED_EXPIRATORY_VOLUME_DECREASED, "0.65", "1", 2),
     # DLCO below LLN (no baseline): 3–5 units G1, 6–8 G2, >8 G3; symptoms raise 3–5 to G2 and
-    # >5 to G3.
+    # >5 to G3. 5.9 units lies between the printed bands 3–5 and 6–8: the more severe one, as the
+    # follow-up arm '>5 - 8' reads it.
     *(
         case(
             T.CARBON_MONOXIDE_DIFFUSING_CAPACITY_DECREASED,
@@ -747,7 +753,9 @@ PULMONARY_AND_IMMUNE = [
         for value, symptoms, grade in (
             ("22.1", False, 0),
             ("22", False, 1),
-            ("19.1", False, 1),
+            ("20", False, 1),
+            ("19.9", False, 2),
+            ("19.1", False, 2),
             ("19", False, 2),
             ("17", False, 2),
             ("16.9", False, 3),
@@ -796,7 +804,8 @@ PULMONARY_AND_IMMUNE = [
     ),
     # Vital capacity % predicted: 90–75 G1; <75–50 G2; <50 G3.
     case(T.VITAL_CAPACITY_ABNORMAL, "91", "%", 0),
-    case(T.VITAL_CAPACITY_ABNORMAL, "90.9", "%", 1),
+    case(T.VITAL_CAPACITY_ABNORMAL, "90.9", "%", 0),
+    case(T.VITAL_CAPACITY_ABNORMAL, "90", "%", 1),
     case(T.VITAL_CAPACITY_ABNORMAL, "75", "%", 1),
     case(T.VITAL_CAPACITY_ABNORMAL, "74.9", "%", 2),
     case(T.VITAL_CAPACITY_ABNORMAL, "50", "%", 2),
@@ -926,11 +935,14 @@ def test_a_derived_baseline_judgement_is_named() -> None:
     assert result.matched == "1.5 - 3.0 x baseline if baseline was abnormal"
 
 
-def test_creatinine_without_a_baseline_cannot_rule_out_the_baseline_criteria() -> None:
+def test_creatinine_without_a_baseline_gets_its_uln_grade_and_names_what_a_baseline_could_give() -> (
+    None
+):
     result = grade_lab(T.CREATININE_INCREASED, D("2.0"), "mg/dL", uln=D("1.0"))
-    assert result.grade is None
+    assert result.grade == 2
     assert result.possible_grades == (2, 3)
     assert result.missing == ("baseline",)
+    assert "a baseline value could make it grade 3" in result.reason
 
 
 def test_troponin_needs_the_assays_infarction_level() -> None:
@@ -997,51 +1009,69 @@ def test_a_clinical_only_grade_is_never_reached_from_a_number() -> None:
 # --- bad input ---------------------------------------------------------------------------------
 
 
-def test_a_unit_of_another_dimension_is_not_gradable_and_names_the_units() -> None:
-    result = grade_lab(T.HYPERCALCEMIA_IONIZED_CALCIUM, D("6.0"), "mg/dL", uln=D("5.2"))
-    assert result.grade is None
-    assert "mmol/L" in result.reason
-    assert "'mg/dL'" in result.reason
+def test_a_unit_that_cannot_measure_the_analyte_is_refused_naming_the_units() -> None:
+    with pytest.raises(LabInputError) as refused:
+        grade_lab(T.HYPOALBUMINEMIA, D("3.0"), "mmol/L", lln=D("3.5"))
+    assert refused.value.field == "unit"
+    assert "g/dL" in str(refused.value)
+    assert "'mmol/L'" in str(refused.value)
 
 
-def test_an_unrecognised_unit_is_not_gradable() -> None:
-    result = grade_lab(T.NEUTROPHIL_COUNT_DECREASED, D("1.2"), "G/L", lln=D("2"))
-    assert result.grade is None
-    assert "'G/L'" in result.reason
+def test_an_unrecognised_unit_is_refused() -> None:
+    with pytest.raises(LabInputError) as refused:
+        grade_lab(T.NEUTROPHIL_COUNT_DECREASED, D("1.2"), "G/L", lln=D("2"))
+    assert refused.value.field == "unit"
+    assert "'G/L'" in str(refused.value)
 
 
 def test_percent_predicted_dlco_is_refused() -> None:
-    result = grade_lab(T.CARBON_MONOXIDE_DIFFUSING_CAPACITY_DECREASED, D("60"), "%", lln=D("75"))
-    assert result.grade is None
+    with pytest.raises(LabInputError) as refused:
+        grade_lab(T.CARBON_MONOXIDE_DIFFUSING_CAPACITY_DECREASED, D("60"), "%", lln=D("75"))
+    assert refused.value.field == "unit"
+
+
+def test_a_missing_value_is_refused_not_a_type_error() -> None:
+    with pytest.raises(LabInputError) as refused:
+        grade_lab(T.HYPOKALEMIA, unit="mmol/L")
+    assert refused.value.field == "value"
+    with pytest.raises(LabInputError) as no_unit:
+        grade_lab(T.HYPOKALEMIA, D("3.1"))
+    assert no_unit.value.field == "unit"
 
 
 @pytest.mark.parametrize(
-    ("value", "lln", "uln", "problem"),
+    ("value", "lln", "uln", "field", "problem"),
     [
-        ("-1", None, None, "negative"),
-        ("NaN", None, None, "not finite"),
-        ("5", "6", "4", "LLN 6 is above ULN 4"),
+        ("-1", None, None, "value", "negative"),
+        ("NaN", None, None, "value", "not finite"),
+        ("Infinity", None, None, "value", "not finite"),
+        ("3", "-1", None, "lln", "negative"),
+        ("5", "6", "4", "lln", "LLN 6 is above ULN 4"),
     ],
 )
-def test_impossible_inputs_are_not_gradable(
-    value: str, lln: str | None, uln: str | None, problem: str
+def test_impossible_inputs_are_refused_naming_the_input(
+    value: str, lln: str | None, uln: str | None, field: str, problem: str
 ) -> None:
-    result = grade_lab(
-        T.HYPOKALEMIA,
-        D(value),
-        "mmol/L",
-        lln=None if lln is None else D(lln),
-        uln=None if uln is None else D(uln),
-    )
-    assert result.grade is None
-    assert problem in result.reason
+    with pytest.raises(LabInputError) as refused:
+        grade_lab(
+            T.HYPOKALEMIA,
+            D(value),
+            "mmol/L",
+            lln=None if lln is None else D(lln),
+            uln=None if uln is None else D(uln),
+        )
+    assert refused.value.field == field
+    assert problem in str(refused.value)
 
 
 def test_a_baseline_of_zero_cannot_give_a_percentage() -> None:
-    result = grade_lab(T.WEIGHT_LOSS, D("60"), "kg", baseline=D("0"))
-    assert result.grade is None
+    with pytest.raises(LabInputError) as refused:
+        grade_lab(T.WEIGHT_LOSS, D("60"), "kg", baseline=D("0"))
+    assert refused.value.field == "baseline"
 
 
 def test_a_dipstick_reads_whole_plus_signs() -> None:
-    assert grade_lab(T.PROTEINURIA_DIPSTICK, D("1.5"), "+").grade is None
-    assert grade_lab(T.PROTEINURIA_DIPSTICK, D("5"), "+").grade is None
+    for reading in ("1.5", "5"):
+        with pytest.raises(LabInputError) as refused:
+            grade_lab(T.PROTEINURIA_DIPSTICK, D(reading), "+")
+        assert refused.value.field == "value"

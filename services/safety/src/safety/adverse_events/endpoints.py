@@ -220,6 +220,8 @@ def grade_disagreements(trial_id: str, session: DbSession, _: Reader) -> list[Gr
 
 
 def _proposed(body: AdverseEventContent) -> service.ProposedGrade | None:
+    if body.lab is not None:
+        return assistance.proposal_from_lab(body.term_code, body.lab, loc=["body", "lab"])
     if body.clinical_answers is None:
         return None
     return assistance.proposal_from_answers(

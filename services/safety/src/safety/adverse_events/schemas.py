@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from doseline.http import RequestModel
+from safety.grading_assistance.schemas import LabGradeIn
 
 Attribution = Literal["unrelated", "unlikely", "possible", "probable", "definite"]
 # ICH E2A seriousness criteria.
@@ -74,6 +75,13 @@ class AdverseEventContent(RequestModel):
             "propose is stored beside yours, and overlapping reaction terms are flagged"
         ),
     )
+    lab: LabGradeIn | None = Field(
+        default=None,
+        description=(
+            "The lab value the event is about, with the clinical facts its criterion reads (as "
+            "POST /v1/grading/lab takes them); the grade it proposes is stored beside yours"
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> AdverseEventContent:
@@ -87,6 +95,8 @@ class AdverseEventContent(RequestModel):
             )
         if "death" in self.seriousness and self.outcome != "fatal":
             raise ValueError("seriousness 'death' needs outcome 'fatal'")
+        if self.clinical_answers is not None and self.lab is not None:
+            raise ValueError("give clinical_answers or a lab value, not both")
         return self
 
 

@@ -5,7 +5,13 @@ the most severe down and the first one whose criteria hold is the grade (admiral
 criterion is three-valued: it holds, it does not, or it cannot be told because an input is missing.
 
 - A missing number (LLN, ULN, baseline, …) that could change the grade makes the result "not
-  gradable", listing the grades still possible and the inputs needed.
+  gradable", listing the grades still possible and the inputs needed — except that where the
+  value alone decides a grade and a missing baseline could only raise it (QTc, ejection
+  fraction, creatinine, fibrinogen …), that grade is given and `possible_grades` names the higher
+  grades a baseline could give.
+- Inputs that are not a measurement (no value, a negative or non-finite number, LLN above ULN, a
+  unit that cannot measure the analyte) raise `LabInputError` naming the input: an error of the
+  caller, not an ungradable value.
 - A yes/no fact that is unknown is settled by worst case only where admiral does so for v5.0
   (symptoms for hypokalemia, hyponatremia, lipase and amylase; anticoagulation for INR;
   physiologic consequences for hyperuricemia); the assumption is named in the result. Any other
@@ -44,10 +50,12 @@ from safety.grading.lab_criteria import (
 from safety.grading.units import Unit, UnknownUnitError
 
 __all__ = [
+    "LAB_INPUT_TERMS",
     "LOINC_TO_TERM",
     "CriterionText",
     "LabContext",
     "LabGrade",
+    "LabInputError",
     "LabTerm",
     "SupportedTerm",
     "UnknownLabTermError",
@@ -130,6 +138,17 @@ _PERCENT_MEASURES: Final = frozenset(
 class UnknownLabTermError(ValueError):
     """The name or code does not identify exactly one gradable measurement."""
 
+    field = "term"
+
+
+class LabInputError(ValueError):
+    """An input is not a measurement that can be graded; `field` names it (`value`, `uln`, …)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
 
 @dataclass(frozen=True)
 class LabContext:
@@ -166,7 +185,9 @@ class LabGrade:
     """The grade of one measurement, or why it is not gradable.
 
     `grade` is 0 when the value meets no grade of the term, None when it cannot be graded; then
-    `possible_grades` lists what the missing inputs (`missing`) would decide between.
+    `possible_grades` lists what the missing inputs (`missing`) would decide between. A grade
+    given with `possible_grades` is the value's own grade, which the missing baseline could only
+    raise to the higher grades listed.
     """
 
     term: LabTerm
@@ -386,7 +407,9 @@ def _check_all(
     return _Check(_Truth.UNKNOWN, missing) if missing else _Check(_Truth.TRUE)
 
 
-def _one_pass(criteria: LabCriteria, inputs: _Inputs) -> _Pass:
+def _one_pass(criteria: LabCriteria, inputs: _Inputs, blind: frozenset[str] = frozenset()) -> _Pass:
+    """Grades from the most severe down; arms that only the `blind` inputs could decide are
+    passed over (the value's own grade when the baseline is missing)."""
     maybe_excluded: set[str] = set()
     for exclusion in criteria.exclusions:
         check = _check_all(exclusion.comparisons, exclusion.requirements, exclusion.unit, inputs)
@@ -405,6 +428,8 @@ def _one_pass(criteria: LabCriteria, inputs: _Inputs) -> _Pass:
                 alternative.comparisons, alternative.requirements, alternative.unit, inputs
             )
             if check is None or check.truth is _Truth.FALSE:
+                continue
+            if check.truth is _Truth.UNKNOWN and blind and check.missing <= blind:
                 continue
             if check.truth is _Truth.TRUE:
                 candidates.add(rule.grade)
@@ -479,9 +504,19 @@ def _working_inputs(
     working_unit, divisor = unit, Decimal(1)
     if unit.dimension is u.Dimension.EQUIVALENT_CONCENTRATION and criteria.valence:
         working_unit, divisor = u.MILLIMOLE_PER_LITRE, Decimal(criteria.valence)
+    molar = criteria.molar_mass is not None and unit.dimension is u.Dimension.MASS_CONCENTRATION
 
     def scaled(number: Decimal | None) -> Decimal | None:
-        return None if number is None else number / divisor
+        if number is None:
+            return None
+        if molar and criteria.molar_mass is not None:
+            # mg/dL × 10 dL/L ÷ (g/mol) = mmol/L (calcium: mg/dL ÷ 4.008).
+            in_mg_dl = u.convert(number, unit, u.MILLIGRAM_PER_DECILITRE)
+            return in_mg_dl * 10 / criteria.molar_mass
+        return number / divisor
+
+    if molar:
+        working_unit = u.MILLIMOLE_PER_LITRE
 
     return _Inputs(
         value=value / divisor,
@@ -495,7 +530,7 @@ def _working_inputs(
     )
 
 
-def _input_problem(
+def _check_inputs(
     criteria: LabCriteria,
     value: Decimal,
     *,
@@ -503,11 +538,11 @@ def _input_problem(
     uln: Decimal | None,
     baseline: Decimal | None,
     context: LabContext,
-) -> str | None:
+) -> None:
     numbers = {
         "value": value,
-        "LLN": lln,
-        "ULN": uln,
+        "lln": lln,
+        "uln": uln,
         "baseline": baseline,
         "mi_level": context.mi_level,
         "peak_temperature_celsius": context.peak_temperature_celsius,
@@ -515,10 +550,16 @@ def _input_problem(
         "collection_hours": context.collection_hours,
     }
     for name, number in numbers.items():
-        if number is not None and (not number.is_finite() or number < 0):
-            return f"{name} {number} is not a measured quantity (negative or not finite)"
+        if number is None:
+            continue
+        if not isinstance(number, Decimal):
+            raise LabInputError(name, f"{number!r} is not a number")
+        if not number.is_finite() or number < 0:
+            raise LabInputError(
+                name, f"{number} is not a measured quantity (negative or not finite)"
+            )
     if lln is not None and uln is not None and lln > uln:
-        return f"LLN {lln} is above ULN {uln}"
+        raise LabInputError("lln", f"LLN {lln} is above ULN {uln}")
     uses_percent = any(
         comparison.measure in _PERCENT_MEASURES
         for rule in criteria.grades
@@ -526,12 +567,11 @@ def _input_problem(
         for comparison in alternative.comparisons
     )
     if uses_percent and baseline is not None and baseline == 0:
-        return "a percentage change from a baseline of 0 is undefined"
+        raise LabInputError("baseline", "a percentage change from a baseline of 0 is undefined")
     if criteria.term is LabTerm.PROTEINURIA_DIPSTICK and (
         value != value.to_integral() or value > 4
     ):
-        return f"a dipstick reads 0 to 4 plus signs, not {value}"
-    return None
+        raise LabInputError("value", f"a dipstick reads 0 to 4 plus signs, not {value}")
 
 
 def _derive_baseline_normal(
@@ -556,42 +596,19 @@ def _derive_baseline_normal(
     return normal, f"baseline {_format(baseline)} {unit} taken as {words} ({relation})"
 
 
-def grade_lab(
-    term: LabTerm | str,
+def _given_facts(
+    criteria: LabCriteria,
     value: Decimal,
     unit: str,
     *,
-    lln: Decimal | None = None,
-    uln: Decimal | None = None,
-    baseline: Decimal | None = None,
-    baseline_normal: bool | None = None,
-    context: LabContext | None = None,
-) -> LabGrade:
-    """The CTCAE v5.0 grade of `value` (in `unit`) for `term`.
-
-    LLN, ULN, baseline and `context.mi_level` are in the same unit as the value. `baseline` is the
-    subject's pre-treatment value of the same test; `baseline_normal` the laboratory's flag for it
-    (derived from the baseline and the reference range when not given, and said so).
-    """
-    criteria = CRITERIA[resolve_lab_term(term)]
-    context = context or LabContext()
-    try:
-        parsed = u.parse_unit(unit)
-    except UnknownUnitError:
-        parsed = None
-    if parsed is None or parsed not in criteria.units:
-        accepted = ", ".join(str(accepted) for accepted in criteria.units)
-        return _not_gradable(
-            criteria,
-            value,
-            unit,
-            f"{criteria.measurement} is graded in {accepted}, not {unit!r}",
-        )
-    problem = _input_problem(criteria, value, lln=lln, uln=uln, baseline=baseline, context=context)
-    if problem is not None:
-        return _not_gradable(criteria, value, unit, problem)
-
-    referenced = _referenced_facts(criteria)
+    referenced: set[Fact],
+    lln: Decimal | None,
+    uln: Decimal | None,
+    baseline: Decimal | None,
+    baseline_normal: bool | None,
+    context: LabContext,
+) -> tuple[dict[Fact, bool | None], list[str]]:
+    """Every yes/no fact as given (None = unknown), and the derivations said aloud."""
     assumptions: list[str] = []
     given: dict[Fact, bool | None] = {
         Fact.BASELINE_NORMAL: baseline_normal,
@@ -619,13 +636,79 @@ def grade_lab(
         if derived is not None and words is not None:
             given[Fact.BASELINE_NORMAL] = derived
             assumptions.append(words)
+    return given, assumptions
+
+
+def _parsed_unit(criteria: LabCriteria, value: Decimal | None, unit: str | None) -> Unit:
+    """The value's unit, if there is a value and its unit can measure the term's analyte."""
+    if value is None:
+        raise LabInputError("value", f"the {criteria.measurement} value is required")
+    if unit is None:
+        raise LabInputError("unit", f"the unit of the {criteria.measurement} value is required")
+    accepted = ", ".join(str(accepted) for accepted in criteria.units)
+    try:
+        parsed = u.parse_unit(unit)
+    except UnknownUnitError as error:
+        raise LabInputError(
+            "unit", f"{error}; {criteria.measurement} is graded in {accepted}"
+        ) from None
+    if parsed not in criteria.units:
+        raise LabInputError(
+            "unit",
+            f"{unit!r} cannot measure {criteria.measurement}; it is graded in {accepted}",
+        )
+    return parsed
+
+
+def grade_lab(
+    term: LabTerm | str,
+    value: Decimal | None = None,
+    unit: str | None = None,
+    *,
+    lln: Decimal | None = None,
+    uln: Decimal | None = None,
+    baseline: Decimal | None = None,
+    baseline_normal: bool | None = None,
+    context: LabContext | None = None,
+) -> LabGrade:
+    """The CTCAE v5.0 grade of `value` (in `unit`) for `term`.
+
+    LLN, ULN, baseline and `context.mi_level` are in the same unit as the value. `baseline` is the
+    subject's pre-treatment value of the same test; `baseline_normal` the laboratory's flag for it
+    (derived from the baseline and the reference range when not given, and said so).
+
+    Raises `UnknownLabTermError` for a term that is not graded from numbers and `LabInputError`
+    (naming the input) for inputs that are not a measurement of the term.
+    """
+    criteria = CRITERIA[resolve_lab_term(term)]
+    context = context or LabContext()
+    parsed = _parsed_unit(criteria, value, unit)
+    if value is None or unit is None:
+        raise AssertionError("_parsed_unit refuses a missing value or unit")
+    _check_inputs(criteria, value, lln=lln, uln=uln, baseline=baseline, context=context)
+
+    referenced = _referenced_facts(criteria)
+    given, assumptions = _given_facts(
+        criteria,
+        value,
+        unit,
+        referenced=referenced,
+        lln=lln,
+        uln=uln,
+        baseline=baseline,
+        baseline_normal=baseline_normal,
+        context=context,
+    )
 
     inputs = _working_inputs(
         criteria, value, parsed, lln=lln, uln=uln, baseline=baseline, context=context, facts=given
     )
 
-    def run(assignment: Mapping[Fact, bool]) -> _Pass:
-        return _one_pass(criteria, replace(inputs, facts={**given, **assignment}))
+    def runner(blind: frozenset[str]) -> _Runner:
+        def run(assignment: Mapping[Fact, bool]) -> _Pass:
+            return _one_pass(criteria, replace(inputs, facts={**given, **assignment}), blind)
+
+        return run
 
     unknown = sorted(fact for fact in referenced if given[fact] is None)
     settled = [f for f in unknown if f in criteria.worst_case or f in _DEFAULT_FACTS]
@@ -634,20 +717,28 @@ def grade_lab(
     # Grade once for every way the open facts could be answered, settling the other unknown
     # facts by worst case (or the default population) each time; the grade is known only if all
     # ways agree.
-    outcomes: list[tuple[_Pass, dict[Fact, bool]]] = []
-    for answers in itertools.product((True, False), repeat=len(open_facts)):
-        open_assignment = dict(zip(open_facts, answers, strict=True))
-        outcomes.append(_settle(settled, open_assignment, run))
+    def every_way(run: _Runner) -> list[tuple[_Pass, dict[Fact, bool]]]:
+        return [
+            _settle(settled, dict(zip(open_facts, answers, strict=True)), run)
+            for answers in itertools.product((True, False), repeat=len(open_facts))
+        ]
+
+    def named_assumptions(run: _Runner, first: _Pass, chosen: dict[Fact, bool]) -> list[str]:
+        open_assignment = dict(zip(open_facts, (True,) * len(open_facts), strict=True))
+        return [
+            _assumption_words(fact, assumed, criteria)
+            for fact, assumed in chosen.items()
+            if run({**open_assignment, **chosen, fact: not assumed}).key != first.key
+        ]
+
+    run = runner(frozenset())
+    outcomes = every_way(run)
     passes = [outcome for outcome, _ in outcomes]
     agreed = all(p.key == passes[0].key for p in passes)
 
     if agreed:
         first, chosen = outcomes[0]
-        open_assignment = dict(zip(open_facts, (True,) * len(open_facts), strict=True))
-        for fact, assumed in chosen.items():
-            flipped = run({**open_assignment, **chosen, fact: not assumed})
-            if flipped.key != first.key:
-                assumptions.append(_assumption_words(fact, assumed, criteria))
+        assumptions += named_assumptions(run, first, chosen)
         if first.excluded is not None:
             return _not_gradable(
                 criteria, value, unit, first.excluded.reason, assumptions=tuple(assumptions)
@@ -655,9 +746,42 @@ def grade_lab(
         if not first.missing and not first.maybe_excluded:
             return _graded(criteria, value, unit, first, tuple(assumptions))
 
+    possible = sorted(frozenset().union(*(p.candidates for p in passes if p.excluded is None)))
+    if baseline is None and _has_value_alone_arm(criteria):
+        # The value's own grade, which a baseline could only raise.
+        blind_run = runner(_BASELINE_INPUTS)
+        blind_outcomes = every_way(blind_run)
+        blind_first, blind_chosen = blind_outcomes[0]
+        decided = (
+            all(p.key == blind_first.key for p, _ in blind_outcomes)
+            and blind_first.excluded is None
+            and not blind_first.missing
+            and not blind_first.maybe_excluded
+            and not _needs_baseline(blind_first.matched)
+            and all(g >= blind_first.floor for g in possible)
+        )
+        if decided:
+            higher = tuple(g for g in possible if g > blind_first.floor)
+            graded = _graded(
+                criteria,
+                value,
+                unit,
+                blind_first,
+                (*assumptions, *named_assumptions(blind_run, blind_first, blind_chosen)),
+            )
+            if not higher:
+                return graded
+            arms = _baseline_arms(criteria, higher)
+            return replace(
+                graded,
+                reason=f"{graded.reason}; a baseline value could make it grade "
+                f"{' or '.join(str(g) for g in higher)} ({'; '.join(arms)})",
+                missing=("baseline",),
+                possible_grades=(blind_first.floor, *higher),
+            )
+
     missing_numbers = frozenset().union(*(p.missing | p.maybe_excluded for p in passes))
     mattering_facts = [] if agreed else open_facts
-    possible = sorted(frozenset().union(*(p.candidates for p in passes if p.excluded is None)))
     needed = [_MISSING_WORDS.get(name, name) for name in sorted(missing_numbers)]
     needed += [_FACT_QUESTION[fact] for fact in mattering_facts]
     details = []
@@ -697,6 +821,47 @@ _FACT_QUESTION: Final[Mapping[Fact, str]] = MappingProxyType(
 )
 
 _Runner = Callable[[Mapping[Fact, bool]], _Pass]
+
+# Inputs that say where the subject started: without them the value's own grade may still stand.
+_BASELINE_INPUTS: Final = frozenset({"baseline"})
+_BASELINE_FACTS: Final = frozenset({Fact.BASELINE_NORMAL, Fact.HAS_BASELINE})
+_BASELINE_MEASURES: Final = frozenset(
+    {
+        Measure.INCREASE_OVER_BASELINE,
+        Measure.DECREASE_FROM_BASELINE,
+        Measure.PERCENT_DECREASE_FROM_BASELINE,
+        Measure.PERCENT_INCREASE_FROM_BASELINE,
+    }
+)
+
+
+def _needs_baseline(alternative: Alternative | None) -> bool:
+    """Whether an arm compares with the baseline or applies only for a kind of baseline."""
+    if alternative is None:
+        return False
+    return any(r.fact in _BASELINE_FACTS for r in alternative.requirements) or any(
+        c.measure in _BASELINE_MEASURES or c.reference is Reference.BASELINE
+        for c in alternative.comparisons
+    )
+
+
+def _has_value_alone_arm(criteria: LabCriteria) -> bool:
+    """Whether some arm of the term grades without any baseline (QTc's ms arms, EF's % arms)."""
+    return any(
+        not _needs_baseline(alternative)
+        for rule in criteria.grades
+        for alternative in rule.alternatives
+    )
+
+
+def _baseline_arms(criteria: LabCriteria, grades: tuple[int, ...]) -> list[str]:
+    return [
+        f"grade {rule.grade}: '{alternative.text}'"
+        for rule in criteria.grades
+        if rule.grade in grades
+        for alternative in rule.alternatives
+        if _needs_baseline(alternative)
+    ]
 
 
 def _fact_input(fact: Fact) -> str:
@@ -780,3 +945,60 @@ def _graded(
         assumptions=assumptions,
         clinical_criteria=_clinical_above(criteria, outcome.floor),
     )
+
+
+# Which CTCAE terms each input of `grade_lab` / `LabContext` is read by (for the API's schema).
+_INPUT_FACTS: Final[Mapping[str, Fact]] = MappingProxyType(
+    {
+        "baseline_normal": Fact.BASELINE_NORMAL,
+        "symptomatic": Fact.SYMPTOMATIC,
+        "on_anticoagulation": Fact.ON_ANTICOAGULATION,
+        "physiologic_consequences": Fact.PHYSIOLOGIC_CONSEQUENCES,
+        "intervention_initiated": Fact.INTERVENTION_INITIATED,
+        "at_rest": Fact.AT_REST,
+        "pulmonary_symptoms": Fact.PULMONARY_SYMPTOMS,
+        "adult": Fact.ADULT,
+        "previously_normal": Fact.PREVIOUSLY_NORMAL,
+        "sustained_fever_over_one_hour": Fact.SUSTAINED_FEVER_OVER_ONE_HOUR,
+        "hours_above_40_celsius": Fact.ABOVE_40_CELSIUS_OVER_24_HOURS,
+        "mi_level": Fact.AT_MYOCARDIAL_INFARCTION_LEVEL,
+    }
+)
+_INPUT_MEASURES: Final[Mapping[str, frozenset[Measure]]] = MappingProxyType(
+    {
+        "lln": frozenset({Measure.DECREASE_BELOW_LLN}),
+        "uln": frozenset({Measure.INCREASE_OVER_ULN}),
+        "baseline": _BASELINE_MEASURES,
+        "peak_temperature_celsius": frozenset({Measure.PEAK_TEMPERATURE_CELSIUS}),
+        "collection_hours": frozenset({Measure.COLLECTION_HOURS}),
+    }
+)
+_INPUT_REFERENCES: Final[Mapping[str, Reference]] = MappingProxyType(
+    {"lln": Reference.LLN, "uln": Reference.ULN, "baseline": Reference.BASELINE}
+)
+
+
+def _reads(criteria: LabCriteria, name: str) -> bool:
+    alternatives = [a for rule in criteria.grades for a in rule.alternatives]
+    comparisons = [c for a in alternatives for c in a.comparisons] + [
+        c for exclusion in criteria.exclusions for c in exclusion.comparisons
+    ]
+    if name in _INPUT_FACTS:
+        return _INPUT_FACTS[name] in _referenced_facts(criteria)
+    reference = _INPUT_REFERENCES.get(name)
+    return any(
+        c.measure in _INPUT_MEASURES[name] or (reference is not None and c.reference is reference)
+        for c in comparisons
+    )
+
+
+LAB_INPUT_TERMS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        name: tuple(
+            sorted(
+                {criteria.ctcae_term for criteria in CRITERIA.values() if _reads(criteria, name)}
+            )
+        )
+        for name in (*_INPUT_MEASURES, *_INPUT_FACTS)
+    }
+)

@@ -8,9 +8,15 @@ Reading rules (CTCAE-LAB-GRADING.md, "Reading conventions"), applied uniformly:
 - A semicolon means OR: each alternative of a grade is its own `Alternative`.
 - "a – b" ranges: the bound shared with the less severe grade is exclusive (ALT G2 ">3.0 – 5.0 ×ULN"
   is 3× < x ≤ 5×; neutrophils G2 "<1500 – 1000" is 1000 ≤ x < 1500).
-- Integer ranges "a – b" with no operator are read as the half-open interval [a, b + 1), as CTCAE
-  v6.0 rewrote Hyponatremia "125-129" into "125 - <130": a real value such as 129.6 then belongs to
-  exactly one grade (129.6 → the 125–129 grade; QTc 480.5 → the 450–480 grade).
+- Ranges printed in integer steps ("450 - 480 ms", "481 - 500 ms"; "3 - 5 units below LLN",
+  ">5 - 8 units") are contiguous: a value between two printed bands belongs to the more severe
+  one, with no gap and no overlap, and every arm of a term reads its bands the same way (QTc
+  480.5 ms → the 481–500 grade; Hyponatremia 129.6 → the 125–129 grade, as v6.0 rewrote it
+  "125 - <130"). At the edge facing normal values the printed number is inclusive (FEV1 "99 -
+  70%" ends at 99%).
+- Semicolon arms are alternatives: every arm that applies is evaluated and the most severe grade
+  wins. An arm qualified "if baseline normal/abnormal" applies only then; an unqualified arm
+  always applies (Fibrinogen decreased: the × LLN arm whatever the baseline).
 - "-" grades do not exist and have no record; grade text the number cannot decide (life-threatening,
   transfusion indicated, hospitalization …) is kept in `clinical` so the result can name it.
 - Conventional and SI thresholds are both kept as NCI wrote them; a value is compared with the
@@ -237,6 +243,8 @@ class LabCriteria:
     notes: tuple[str, ...] = ()
     # mEq/L is accepted for electrolytes as mmol/L × valence.
     valence: int | None = None
+    # g/mol: a mass concentration is converted to mmol/L by it when NCI wrote mmol/L only.
+    molar_mass: Decimal | None = None
 
     @property
     def defined_grades(self) -> tuple[int, ...]:
@@ -317,7 +325,9 @@ _TEMPERATURE_UNITS: Final = (u.CELSIUS, u.FAHRENHEIT)
 _PERCENT_UNITS: Final = (u.PERCENT, u.ONE)
 
 _INTEGER_RANGES: Final = (
-    "Integer ranges 'a - b' are read as [a, b + 1), as v6.0 rewrote Hyponatremia '125 - <130'."
+    "Bands printed in integer steps are contiguous: a value between two printed bands belongs to "
+    "the more severe one (no gap, no overlap); at the edge facing normal values the printed "
+    "number is inclusive."
 )
 _NO_MOLAR: Final = (
     "NCI gives this threshold in one unit system only; values are accepted in units of the same "
@@ -463,6 +473,7 @@ def _electrolyte(
     *,
     units: tuple[Unit, ...] = (u.MILLIMOLE_PER_LITRE, u.MILLIEQUIVALENT_PER_LITRE),
     valence: int | None = 1,
+    molar_mass: Decimal | None = None,
     worst_case: frozenset[Fact] = frozenset(),
     notes: tuple[str, ...] = (),
 ) -> LabCriteria:
@@ -477,11 +488,18 @@ def _electrolyte(
         worst_case=worst_case,
         notes=notes,
         valence=valence,
+        molar_mass=molar_mass,
     )
 
 
 _MMOL = u.MILLIMOLE_PER_LITRE
 _MGDL = u.MILLIGRAM_PER_DECILITRE
+# Calcium 40.08 g/mol: mg/dL × 10 / 40.08 = mmol/L, i.e. mg/dL ÷ 4.008.
+_CALCIUM_MOLAR_MASS: Final = Decimal("40.08")
+_IONIZED_CALCIUM_IN_MG_DL: Final = (
+    "NCI writes ionized calcium in mmol/L only; a value in mg/dL (and its LLN, ULN and baseline) "
+    "is converted by calcium's molar mass, 40.08 g/mol: mg/dL ÷ 4.008 = mmol/L."
+)
 
 _TABLE: Final[tuple[LabCriteria, ...]] = (
     # --- Hematology ----------------------------------------------------------------------------
@@ -1102,7 +1120,11 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
         # two readings is taken and named.
         worst_case=frozenset({Fact.ON_ANTICOAGULATION}),
         notes=(
-            "The absolute thresholds apply off anticoagulation and the ×baseline thresholds on it.",
+            "Clinical decision, departing from a literal reading: NCI leaves the absolute arms "
+            "('>1.2 - 1.5', '>1.5 - 2.5', '>2.5') unqualified, so read literally a subject on "
+            "warfarin at its therapeutic INR of 2 - 3 would always have grade 2 - 3. The absolute "
+            "thresholds therefore apply off anticoagulation only and the × baseline thresholds on "
+            "it, as the 'if on anticoagulation' qualifier intends (and as admiral grades INR).",
         ),
     ),
     LabCriteria(
@@ -1119,7 +1141,6 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                     "<1.0 - 0.75 x LLN",
                     ge("0.75", _LLN),
                     lt("1.0", _LLN),
-                    when=yes(Fact.BASELINE_NORMAL),
                 ),
                 alt(
                     "if abnormal, <25% decrease from baseline",
@@ -1134,7 +1155,6 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                     "<0.75 - 0.5 x LLN",
                     ge("0.5", _LLN),
                     lt("0.75", _LLN),
-                    when=yes(Fact.BASELINE_NORMAL),
                 ),
                 alt(
                     "if abnormal, 25 - <50% decrease from baseline",
@@ -1149,7 +1169,6 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                     "<0.5 - 0.25 x LLN",
                     ge("0.25", _LLN),
                     lt("0.5", _LLN),
-                    when=yes(Fact.BASELINE_NORMAL),
                 ),
                 alt(
                     "if abnormal, 50 - <75% decrease from baseline",
@@ -1160,7 +1179,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
             ),
             grade(
                 4,
-                alt("<0.25 x LLN", lt("0.25", _LLN), when=yes(Fact.BASELINE_NORMAL)),
+                alt("<0.25 x LLN", lt("0.25", _LLN)),
                 alt(
                     "if abnormal, 75% decrease from baseline",
                     ge("75", measure=Measure.PERCENT_DECREASE_FROM_BASELINE),
@@ -1170,8 +1189,9 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
             ),
         ),
         notes=(
-            "'If abnormal' is read as 'if the baseline was abnormal' (below LLN): then the "
-            "decrease from baseline grades instead of the multiples of LLN.",
+            "The × LLN arms and the absolute <50 mg/dL arm are unqualified and apply whatever the "
+            "baseline; 'if abnormal' is read as 'if the baseline was abnormal' (below LLN), and "
+            "then the decrease from baseline is graded as well: the more severe grade wins.",
         ),
     ),
     # --- Electrolytes --------------------------------------------------------------------------
@@ -1387,9 +1407,10 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
             ),
             _DEATH,
         ),
-        units=(_MMOL, u.MILLIEQUIVALENT_PER_LITRE),
+        units=(_MMOL, u.MILLIEQUIVALENT_PER_LITRE, _MGDL),
         valence=2,
-        notes=("Ionized calcium thresholds exist in mmol/L only.",),
+        molar_mass=_CALCIUM_MOLAR_MASS,
+        notes=(_IONIZED_CALCIUM_IN_MG_DL,),
     ),
     _electrolyte(
         LabTerm.HYPOCALCEMIA_CORRECTED_CALCIUM,
@@ -1462,9 +1483,10 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
             ),
             _DEATH,
         ),
-        units=(_MMOL, u.MILLIEQUIVALENT_PER_LITRE),
+        units=(_MMOL, u.MILLIEQUIVALENT_PER_LITRE, _MGDL),
         valence=2,
-        notes=("Ionized calcium thresholds exist in mmol/L only.",),
+        molar_mass=_CALCIUM_MOLAR_MASS,
+        notes=(_IONIZED_CALCIUM_IN_MG_DL,),
     ),
     _electrolyte(
         LabTerm.HYPERMAGNESEMIA,
@@ -1951,7 +1973,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                     alt(
                         g1_text,
                         ge(g1_low),
-                        lt(g2_low),
+                        le(g1_high),
                         unit=u.MILLIMETRE_OF_MERCURY,
                         when=yes(Fact.ADULT),
                     ),
@@ -1960,8 +1982,8 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                     2,
                     alt(
                         g2_text,
-                        ge(g2_low),
-                        lt(g3_low),
+                        gt(g1_high),
+                        le(g2_high),
                         unit=u.MILLIMETRE_OF_MERCURY,
                         when=(
                             Requirement(Fact.ADULT, True),
@@ -1977,7 +1999,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 ),
                 grade(
                     3,
-                    alt(g3_text, ge(g3_low), unit=u.MILLIMETRE_OF_MERCURY, when=yes(Fact.ADULT)),
+                    alt(g3_text, gt(g2_high), unit=u.MILLIMETRE_OF_MERCURY, when=yes(Fact.ADULT)),
                     clinical=(
                         "medical intervention indicated",
                         "more than one drug or more intensive therapy than previously used "
@@ -2001,7 +2023,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 Exclusion(
                     f"'{g2_text}': the pressure is grade 2 only if it was previously within "
                     "normal limits; otherwise the grade follows the treatment criteria",
-                    comparisons=(ge(g2_low), lt(g3_low)),
+                    comparisons=(gt(g1_high), le(g2_high)),
                     requirements=(
                         Requirement(Fact.ADULT, True),
                         Requirement(Fact.PREVIOUSLY_NORMAL, False),
@@ -2015,13 +2037,13 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 "higher of the two ('Systolic … or diastolic …').",
             ),
         )
-        for term, measurement, g1_low, g2_low, g3_low, g1_text, g2_text, g3_text in (
+        for term, measurement, g1_low, g1_high, g2_high, g1_text, g2_text, g3_text in (
             (
                 LabTerm.HYPERTENSION_SYSTOLIC,
                 "Systolic blood pressure",
                 "120",
-                "140",
-                "160",
+                "139",
+                "159",
                 "Adult: Systolic BP 120 - 139 mm Hg",
                 "Adult: Systolic BP 140 - 159 mm Hg ... if previously WNL",
                 "Adult: Systolic BP >=160 mm Hg",
@@ -2030,8 +2052,8 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 LabTerm.HYPERTENSION_DIASTOLIC,
                 "Diastolic blood pressure",
                 "80",
-                "90",
-                "100",
+                "89",
+                "99",
                 "Adult: ... diastolic BP 80 - 89 mm Hg",
                 "Adult: ... diastolic BP 90 - 99 mm Hg if previously WNL",
                 "Adult: ... diastolic BP >=100 mm Hg",
@@ -2046,11 +2068,11 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
         direction=Direction.HIGH,
         units=(u.MILLISECOND, u.SECOND),
         grades=(
-            grade(1, alt("Average QTc 450 - 480 ms", ge("450"), lt("481"), unit=u.MILLISECOND)),
-            grade(2, alt("Average QTc 481 - 500 ms", ge("481"), lt("501"), unit=u.MILLISECOND)),
+            grade(1, alt("Average QTc 450 - 480 ms", ge("450"), le("480"), unit=u.MILLISECOND)),
+            grade(2, alt("Average QTc 481 - 500 ms", gt("480"), le("500"), unit=u.MILLISECOND)),
             grade(
                 3,
-                alt("Average QTc >= 501 ms", ge("501"), unit=u.MILLISECOND),
+                alt("Average QTc >= 501 ms", gt("500"), unit=u.MILLISECOND),
                 alt(
                     ">60 ms change from baseline",
                     gt("60", measure=Measure.INCREASE_OVER_BASELINE),
@@ -2075,11 +2097,11 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
         grades=(
             grade(
                 2,
-                alt("Resting ejection fraction (EF) 50 - 40%", ge("40"), lt("51"), unit=u.PERCENT),
+                alt("Resting ejection fraction (EF) 50 - 40%", ge("40"), le("50"), unit=u.PERCENT),
                 alt(
                     "10 - 19% drop from baseline",
                     ge("10", measure=Measure.DECREASE_FROM_BASELINE),
-                    lt("20", measure=Measure.DECREASE_FROM_BASELINE),
+                    le("19", measure=Measure.DECREASE_FROM_BASELINE),
                     unit=u.PERCENT,
                 ),
             ),
@@ -2088,7 +2110,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 alt("Resting ejection fraction (EF) 39 - 20%", ge("20"), lt("40"), unit=u.PERCENT),
                 alt(
                     ">=20% drop from baseline",
-                    ge("20", measure=Measure.DECREASE_FROM_BASELINE),
+                    gt("19", measure=Measure.DECREASE_FROM_BASELINE),
                     unit=u.PERCENT,
                 ),
             ),
@@ -2175,7 +2197,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
         direction=Direction.LOW,
         units=_PERCENT_UNITS,
         grades=(
-            grade(1, alt("FEV1% ... 99 - 70% predicted", ge("70"), lt("100"), unit=u.PERCENT)),
+            grade(1, alt("FEV1% ... 99 - 70% predicted", ge("70"), le("99"), unit=u.PERCENT)),
             grade(2, alt("FEV1 60 - 69%", ge("60"), lt("70"), unit=u.PERCENT)),
             grade(3, alt("50 - 59%", ge("50"), lt("60"), unit=u.PERCENT)),
             grade(4, alt("<= 49%", lt("50"), unit=u.PERCENT)),
@@ -2195,7 +2217,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 alt(
                     "3 - 5 units below LLN; ... asymptomatic and intervention not indicated",
                     ge("3", measure=Measure.DECREASE_BELOW_LLN),
-                    lt("6", measure=Measure.DECREASE_BELOW_LLN),
+                    le("5", measure=Measure.DECREASE_BELOW_LLN),
                     unit=u.DLCO_TRADITIONAL,
                     when=(
                         Requirement(Fact.HAS_BASELINE, False),
@@ -2218,7 +2240,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 2,
                 alt(
                     "6 - 8 units below LLN",
-                    ge("6", measure=Measure.DECREASE_BELOW_LLN),
+                    gt("5", measure=Measure.DECREASE_BELOW_LLN),
                     le("8", measure=Measure.DECREASE_BELOW_LLN),
                     unit=u.DLCO_TRADITIONAL,
                     when=(
@@ -2240,7 +2262,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
                 alt(
                     "3 - 5 units below LLN; symptomatic and intervention not indicated",
                     ge("3", measure=Measure.DECREASE_BELOW_LLN),
-                    lt("6", measure=Measure.DECREASE_BELOW_LLN),
+                    le("5", measure=Measure.DECREASE_BELOW_LLN),
                     unit=u.DLCO_TRADITIONAL,
                     when=(
                         Requirement(Fact.HAS_BASELINE, False),
@@ -2299,9 +2321,9 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
             "1 mmol/min/kPa = 2.986 ml/min/mm Hg.",
             "'For follow-up': with a baseline DLCO the decrease from baseline grades; without one, "
             "the distance below LLN.",
-            "'3 - 5 units below LLN' and '6 - 8' are read as [3, 6) and [6, 8] (grade 3 starts "
-            "'>8'); 'symptomatic and intervention not indicated' makes a 3–5 unit decrease "
-            "grade 2.",
+            "'3 - 5 units below LLN' and '6 - 8' are read as [3, 5] and (5, 8] (grade 3 starts "
+            "'>8'), the same bands as the follow-up arms '3 - 5' and '>5 - 8' below baseline; "
+            "'symptomatic and intervention not indicated' makes a 3–5 unit decrease grade 2.",
             "Pulmonary symptoms (e.g. >grade 2 hypoxia or dyspnea) are an input; unknown "
             "symptoms leave the grade open rather than assumed.",
         ),
@@ -2314,7 +2336,7 @@ _TABLE: Final[tuple[LabCriteria, ...]] = (
         direction=Direction.LOW,
         units=_PERCENT_UNITS,
         grades=(
-            grade(1, alt("90 - 75% of predicted value", ge("75"), lt("91"), unit=u.PERCENT)),
+            grade(1, alt("90 - 75% of predicted value", ge("75"), le("90"), unit=u.PERCENT)),
             grade(
                 2,
                 alt("<75 - 50% of predicted value", ge("50"), lt("75"), unit=u.PERCENT),

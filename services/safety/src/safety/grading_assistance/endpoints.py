@@ -58,25 +58,16 @@ def grade_clinical_term(term: ClinicalTerm, body: ClinicalAnswersIn, _: Grader) 
     return ClinicalGradeOut.model_validate(service.clinical_grade_json(graded))
 
 
-@router.post("/lab", summary="Grade a lab value (CTCAE v5.0), naming any worst-case assumption")
+@router.post(
+    "/lab",
+    summary="Grade a lab value (CTCAE v5.0) with the clinical facts its criterion reads",
+    description="Every fact a CTCAE criterion reads can be given (see the request schema: each "
+    "names the terms that read it). A fact left out that could change the grade leaves it open "
+    "(`grade` null, `possible_grades` and `missing` say what would decide it) or is settled by "
+    "the worst case, named in `assumptions`. Where the value alone decides a grade that a "
+    "missing baseline could only raise, that grade is given and `possible_grades` lists the "
+    "higher ones. Inputs that are not a measurement are a 422 naming the field.",
+)
 def grade_lab_value(body: LabGradeIn, _: Grader) -> LabGradeOut:
-    graded = service.lab_grade(
-        body.term,
-        body.value,
-        body.unit,
-        lln=body.lln,
-        uln=body.uln,
-        baseline=body.baseline,
-        baseline_normal=body.baseline_normal,
-    )
-    return LabGradeOut(
-        term=graded.term.value,
-        ctcae_term=graded.ctcae_term,
-        meddra_code=graded.meddra_code,
-        ctcae_version=graded.ctcae_version,
-        grade=graded.grade,
-        reason=graded.reason,
-        assumptions=list(graded.assumptions),
-        missing=list(graded.missing),
-        possible_grades=list(graded.possible_grades),
-    )
+    graded = service.lab_grade(body, loc=["body"])
+    return LabGradeOut.model_validate(service.lab_grade_json(graded))

@@ -7,7 +7,6 @@ MedDRA codes to the clinical terms, and shapes what is stored beside the investi
 from __future__ import annotations
 
 from dataclasses import asdict, fields
-from decimal import Decimal
 from typing import Any, Final
 
 from pydantic import TypeAdapter, ValidationError
@@ -21,7 +20,14 @@ from safety.grading.clinical import (
     ClinicalTerm,
     grade_clinical,
 )
-from safety.grading.lab import LabGrade, grade_lab
+from safety.grading.lab import (
+    LabContext,
+    LabGrade,
+    LabInputError,
+    UnknownLabTermError,
+    grade_lab,
+)
+from safety.grading_assistance.schemas import LabFactsIn, LabGradeIn
 
 # MedDRA code of each clinically graded term, read from the graders themselves.
 CLINICAL_TERM_BY_CODE: Final[dict[str, ClinicalTerm]] = {
@@ -92,19 +98,63 @@ def clinical_grade_json(graded: ClinicalGrade) -> dict[str, Any]:
     }
 
 
-def lab_grade(
-    term: str,
-    value: Decimal,
-    unit: str,
-    *,
-    lln: Decimal | None,
-    uln: Decimal | None,
-    baseline: Decimal | None,
-    baseline_normal: bool | None,
-) -> LabGrade:
+def lab_context(facts: LabFactsIn) -> LabContext:
+    """The grader's context from the facts of a request (same names)."""
+    return LabContext(**{field.name: getattr(facts, field.name) for field in fields(LabContext)})
+
+
+def lab_grade(body: LabGradeIn, *, loc: list[str]) -> LabGrade:
+    """The grade of a measurement with its facts; inputs that are not a measurement are a 422."""
     try:
         return grade_lab(
-            term, value, unit, lln=lln, uln=uln, baseline=baseline, baseline_normal=baseline_normal
+            body.term,
+            body.value,
+            body.unit,
+            lln=body.lln,
+            uln=body.uln,
+            baseline=body.baseline,
+            baseline_normal=body.baseline_normal,
+            context=lab_context(body),
         )
-    except ValueError as error:
-        raise InvalidInput.at(["body", "term"], str(error)) from None
+    except LabInputError as error:
+        raise InvalidInput.at([*loc, error.field], error.message) from None
+    except UnknownLabTermError as error:
+        raise InvalidInput.at([*loc, "term"], str(error)) from None
+
+
+def lab_grade_json(graded: LabGrade) -> dict[str, Any]:
+    return {
+        "term": graded.term.value,
+        "ctcae_term": graded.ctcae_term,
+        "meddra_code": graded.meddra_code,
+        "ctcae_version": graded.ctcae_version,
+        "grade": graded.grade,
+        "reason": graded.reason,
+        "matched": graded.matched,
+        "assumptions": list(graded.assumptions),
+        "missing": list(graded.missing),
+        "possible_grades": list(graded.possible_grades),
+        "clinical_criteria": [
+            {"grade": item.grade, "text": item.text} for item in graded.clinical_criteria
+        ],
+    }
+
+
+def proposal_from_lab(term_code: str, lab: LabGradeIn, *, loc: list[str]) -> ProposedGrade:
+    """The proposed grade of an AE report that carries the lab value it is about."""
+    graded = lab_grade(lab, loc=loc)
+    if graded.meddra_code != term_code:
+        raise InvalidInput.at(
+            [*loc, "term"],
+            f"{lab.term!r} grades CTCAE {graded.ctcae_term} (MedDRA {graded.meddra_code}), "
+            f"not the reported term {term_code}",
+        )
+    return ProposedGrade(
+        grade=graded.grade if graded.grade is not None and graded.grade >= 1 else None,
+        reason=graded.reason,
+        basis={
+            "kind": "lab",
+            "inputs": lab.model_dump(mode="json", exclude_none=True),
+            **lab_grade_json(graded),
+        },
+    )
