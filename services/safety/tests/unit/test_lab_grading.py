@@ -935,9 +935,7 @@ def test_a_derived_baseline_judgement_is_named() -> None:
     assert result.matched == "1.5 - 3.0 x baseline if baseline was abnormal"
 
 
-def test_creatinine_without_a_baseline_gets_its_uln_grade_and_names_what_a_baseline_could_give() -> (
-    None
-):
+def test_creatinine_without_a_baseline_gets_its_uln_grade_and_what_a_baseline_could_give() -> None:
     result = grade_lab(T.CREATININE_INCREASED, D("2.0"), "mg/dL", uln=D("1.0"))
     assert result.grade == 2
     assert result.possible_grades == (2, 3)
