@@ -1,4 +1,7 @@
-"""`python -m safety migrate|api|worker|relay|bootstrap|audit-verify|ctcae-import`."""
+"""`python -m safety migrate|api|worker|relay|bootstrap|audit-verify|ctcae-import|…`.
+
+`grading-agreement` grades a CSV of lab cases against their expected grades.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from doseline.db import make_engine
 from doseline.errors import DoselineError
 from doseline.service_cli import service_cli
 from safety.catalogue import service as catalogue
+from safety.grading.agreement import CaseFileError, agreement, read_cases, render
 from safety.manifest import SERVICE
 
 app = service_cli(SERVICE)
@@ -61,6 +65,28 @@ def ctcae_import(
         f"safety: CTCAE v{outcome.version} {outcome.status}: {outcome.term_count} terms in "
         f"{outcome.soc_count} SOCs (sha256 {outcome.source_sha256})"
     )
+
+
+@app.command("grading-agreement")
+def grading_agreement(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV of cases: term, value, unit, expected_grade [, lln, uln, baseline, "
+            "baseline_normal, facts, case_id, note]"
+        ),
+    ],
+) -> None:
+    """Grade a CSV of lab cases and print, per term, where Doseline differs from the expected
+    grade, with NCI's criterion text (exit status 1 when any case differs)."""
+    try:
+        report = agreement(read_cases(path.read_text(encoding="utf-8-sig")))
+    except (CaseFileError, OSError, UnicodeDecodeError) as error:
+        typer.echo(f"safety: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(render(report))
+    if report.differing or report.unreadable:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

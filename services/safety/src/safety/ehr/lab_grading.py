@@ -8,6 +8,8 @@ from typing import Any
 
 from safety.grading.lab import LabGrade, grade_lab
 from safety.grading.lab_criteria import LabTerm
+from safety.grading_assistance.schemas import LabFactsIn
+from safety.grading_assistance.service import lab_context
 
 
 class UngradableResult(ValueError):
@@ -28,15 +30,25 @@ def grade(
     *,
     value: Decimal,
     unit: str,
-    lln: Decimal | None,
-    uln: Decimal | None,
+    facts: LabFactsIn,
 ) -> LabVerdict:
     """Potassium feeds Hyperkalemia and Hypokalemia: at most one can grade ≥ 1 for a value."""
     results: list[LabGrade] = []
     problems: list[str] = []
     for term in terms:
         try:
-            results.append(grade_lab(term, value, unit, lln=lln, uln=uln))
+            results.append(
+                grade_lab(
+                    term,
+                    value,
+                    unit,
+                    lln=facts.lln,
+                    uln=facts.uln,
+                    baseline=facts.baseline,
+                    baseline_normal=facts.baseline_normal,
+                    context=lab_context(facts),
+                )
+            )
         except ValueError as error:
             problems.append(str(error))
     if not results:
@@ -68,8 +80,9 @@ def grade(
         basis={
             "value": str(value),
             "unit": unit,
-            "lln": str(lln) if lln is not None else None,
-            "uln": str(uln) if uln is not None else None,
+            "lln": str(facts.lln) if facts.lln is not None else None,
+            "uln": str(facts.uln) if facts.uln is not None else None,
+            "facts": facts.model_dump(mode="json", exclude_none=True),
             "ctcae_version": best.ctcae_version,
             "matched": best.matched,
             "assumptions": list(best.assumptions),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -18,6 +19,23 @@ def observation(session: Session, observation_id: str, version_id: str) -> LabOb
             LabObservationRow.version_id == version_id,
         )
     ).first()
+
+
+def pre_treatment_results(
+    session: Session, subject_id: str, loinc: str, *, on_or_before: date, other_than: str
+) -> Sequence[LabObservationRow]:
+    """A subject's results of one test up to a date, latest first (the baseline candidates)."""
+    return session.scalars(
+        select(LabObservationRow)
+        .where(
+            LabObservationRow.subject_id == subject_id,
+            LabObservationRow.loinc == loinc,
+            LabObservationRow.effective_on <= on_or_before,
+            LabObservationRow.observation_id != other_than,
+            LabObservationRow.status.in_(("final", "amended", "corrected")),
+        )
+        .order_by(LabObservationRow.effective_on.desc(), LabObservationRow.received_at.desc())
+    ).all()
 
 
 def received_keys(session: Session, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:

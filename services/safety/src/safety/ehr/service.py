@@ -4,6 +4,13 @@ Each Observation (alone or in a Bundle) is processed on its own, with its own ou
 FHIR batch: one unusable entry never fails the others. Observation id + meta.versionId are
 received once; a later version with status amended/corrected updates the earlier proposal
 (COMPLIANCE-AND-API.md §5.7: ingest result status and version, re-run grading on corrections).
+
+The clinical facts a CTCAE criterion reads come with the result: `Observation.referenceRange`
+(LLN, ULN); components, or contained Observations the result names in `hasMember`, coded in
+`urn:doseline:ctcae-fact` with the fact's name (`symptomatic`, `mi_level`, …, as POST
+/v1/grading/lab takes them) and a valueBoolean or valueQuantity; `effectivePeriod` (the
+collection period of a urine output). The baseline, unless given, is the subject's latest result
+of the same LOINC code on or before the first infusion, from what this service received.
 """
 
 from __future__ import annotations
@@ -32,10 +39,13 @@ from safety.ehr import lab_grading, repository
 from safety.ehr.loinc import LOINC_SYSTEM, lab_terms_for
 from safety.ehr.models import LabObservationRow, ProposedAdverseEventRow
 from safety.ehr.schemas import AcceptanceIn, EntryOutcome, IntakeEntry, IntakeResult
+from safety.grading import units
+from safety.grading_assistance.schemas import LabFactsIn
 from safety.subjects import repository as subjects
 from safety.subjects.models import SubjectRow
 
 STUDY_SUBJECT_SYSTEM = "urn:doseline:study-subject-id"
+FACT_SYSTEM = "urn:doseline:ctcae-fact"
 CTCAE_VERSION = "5.0"
 GRADED_STATUSES = frozenset({"final", "amended", "corrected"})
 CORRECTION_STATUSES = frozenset({"amended", "corrected"})
@@ -82,6 +92,8 @@ class LabResult:
     low: Decimal | None
     high: Decimal | None
     effective: datetime | date | None
+    facts: dict[str, Any] = field(default_factory=dict)
+    collection_hours: Decimal | None = None
 
 
 @dataclass
@@ -278,8 +290,13 @@ def parse(resource: Any) -> LabResult:
     low = ranges[0].low.value if ranges and ranges[0].low is not None else None
     high = ranges[0].high.value if ranges and ranges[0].high is not None else None
     effective: datetime | date | None = observation.effectiveDateTime
-    if effective is None and observation.effectivePeriod is not None:
-        effective = observation.effectivePeriod.start
+    collection_hours: Decimal | None = None
+    period = observation.effectivePeriod
+    if effective is None and period is not None:
+        effective = period.start
+        if period.start is not None and period.end is not None:
+            seconds = Decimal(str((period.end - period.start).total_seconds()))
+            collection_hours = round(seconds / 3600, 4)
     if effective is None:
         effective = observation.issued
     return LabResult(
@@ -296,7 +313,100 @@ def parse(resource: Any) -> LabResult:
         low=Decimal(str(low)) if low is not None else None,
         high=Decimal(str(high)) if high is not None else None,
         effective=effective,
+        facts=_facts(resource),
+        collection_hours=collection_hours,
     )
+
+
+def _facts(resource: dict[str, Any]) -> dict[str, Any]:
+    """Facts coded in FACT_SYSTEM: from components and from contained Observations in hasMember.
+
+    Components and members in other code systems (a panel's LOINC parts) are not facts.
+    """
+    sources: list[tuple[str, Any]] = [
+        (f"component[{index}]", component)
+        for index, component in enumerate(resource.get("component") or [])
+    ]
+    contained = {
+        f"#{item.get('id')}": item
+        for item in resource.get("contained") or []
+        if isinstance(item, dict) and item.get("resourceType") == "Observation"
+    }
+    for index, member in enumerate(resource.get("hasMember") or []):
+        reference = member.get("reference") if isinstance(member, dict) else None
+        if reference in contained:
+            sources.append((f"hasMember[{index}] ({reference})", contained[reference]))
+    found: dict[str, Any] = {}
+    for where, source in sources:
+        codings = (source.get("code") or {}).get("coding") or []
+        names = [c.get("code") for c in codings if c.get("system") == FACT_SYSTEM]
+        if not names:
+            continue
+        name = str(names[0])
+        if "valueBoolean" in source:
+            value: Any = source["valueBoolean"]
+        elif "valueQuantity" in source:
+            value = (source["valueQuantity"] or {}).get("value")
+        else:
+            value = source.get("valueInteger")
+        if value is None:
+            raise EntryRejected(f"{where}: fact {name!r} needs a valueBoolean or valueQuantity")
+        if name in found:
+            raise EntryRejected(f"{where}: fact {name!r} is given twice")
+        found[name] = value
+    for name in ("lln", "uln"):
+        if name in found:
+            raise EntryRejected(
+                f"fact {name!r}: give the reference range in Observation.referenceRange"
+            )
+    return found
+
+
+def lab_facts(
+    session: Session, result: LabResult, subject: SubjectRow, *, loinc: str
+) -> LabFactsIn:
+    """Everything the criterion may read: the result's facts, its range, the subject's baseline."""
+    given: dict[str, Any] = {"lln": result.low, "uln": result.high, **result.facts}
+    if "collection_hours" not in given and result.collection_hours is not None:
+        given["collection_hours"] = result.collection_hours
+    if "baseline" not in given and result.unit is not None:
+        given["baseline"] = _subject_baseline(session, result, subject, loinc=loinc)
+    try:
+        return LabFactsIn.model_validate(given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        raise EntryRejected(
+            f"fact {name!r}: {first['msg']} (facts are coded in {FACT_SYSTEM}: "
+            f"{', '.join(sorted(set(LabFactsIn.model_fields) - {'lln', 'uln'}))})"
+        ) from None
+
+
+def _subject_baseline(
+    session: Session, result: LabResult, subject: SubjectRow, *, loinc: str
+) -> Decimal | None:
+    """The subject's latest result of this test on or before the first infusion, in its unit."""
+    if subject.first_infusion_on is None or result.unit is None:
+        return None
+    earlier = repository.pre_treatment_results(
+        session,
+        subject.subject_id,
+        loinc,
+        on_or_before=subject.first_infusion_on,
+        other_than=result.observation_id,
+    )
+    try:
+        unit = units.parse_unit(result.unit)
+    except units.UnknownUnitError:
+        return None
+    for row in earlier:
+        try:
+            their_unit = units.parse_unit(row.unit)
+        except units.UnknownUnitError:
+            continue
+        if their_unit.dimension is unit.dimension:
+            return round(units.convert(row.value, their_unit, unit), 6)
+    return None
 
 
 def match_subject(
@@ -378,10 +488,9 @@ def _process(
     if result.effective is None:
         raise EntryRejected("Observation.effective[x] or issued is required (the onset date)")
     loinc, lab_terms = mapped
+    facts = lab_facts(session, result, subject, loinc=loinc)
     try:
-        verdict = lab_grading.grade(
-            lab_terms, value=result.value, unit=result.unit, lln=result.low, uln=result.high
-        )
+        verdict = lab_grading.grade(lab_terms, value=result.value, unit=result.unit, facts=facts)
     except lab_grading.UngradableResult as error:
         raise EntryRejected(f"the result cannot be graded: {error}") from None
     onset = _site_date(result.effective, subject)

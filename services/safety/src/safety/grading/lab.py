@@ -506,20 +506,21 @@ def _working_inputs(
         working_unit, divisor = u.MILLIMOLE_PER_LITRE, Decimal(criteria.valence)
     molar = criteria.molar_mass is not None and unit.dimension is u.Dimension.MASS_CONCENTRATION
 
-    def scaled(number: Decimal | None) -> Decimal | None:
-        if number is None:
-            return None
+    def working(number: Decimal) -> Decimal:
         if molar and criteria.molar_mass is not None:
             # mg/dL × 10 dL/L ÷ (g/mol) = mmol/L (calcium: mg/dL ÷ 4.008).
             in_mg_dl = u.convert(number, unit, u.MILLIGRAM_PER_DECILITRE)
             return in_mg_dl * 10 / criteria.molar_mass
         return number / divisor
 
+    def scaled(number: Decimal | None) -> Decimal | None:
+        return None if number is None else working(number)
+
     if molar:
         working_unit = u.MILLIMOLE_PER_LITRE
 
     return _Inputs(
-        value=value / divisor,
+        value=working(value),
         unit=working_unit,
         lln=scaled(lln),
         uln=scaled(uln),

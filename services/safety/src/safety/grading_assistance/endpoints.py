@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from doseline.auth import Principal, Role, require_roles
+from doseline.errors import DoselineError, InvalidInput
 from safety.grading.clinical import ANSWER_MODELS, ClinicalTerm, grade_clinical, questions_for
 from safety.grading_assistance import service
 from safety.grading_assistance.schemas import (
+    AgreementOut,
     ClinicalAnswersIn,
     ClinicalFormOut,
     ClinicalGradeOut,
@@ -23,6 +26,7 @@ Grader = Annotated[
     Principal,
     Depends(require_roles(Role.INVESTIGATOR, Role.COORDINATOR, Role.SAFETY_PHYSICIAN)),
 ]
+SafetyPhysician = Annotated[Principal, Depends(require_roles(Role.SAFETY_PHYSICIAN))]
 
 
 def _form(term: ClinicalTerm) -> ClinicalFormOut:
@@ -71,3 +75,35 @@ def grade_clinical_term(term: ClinicalTerm, body: ClinicalAnswersIn, _: Grader) 
 def grade_lab_value(body: LabGradeIn, _: Grader) -> LabGradeOut:
     graded = service.lab_grade(body, loc=["body"])
     return LabGradeOut.model_validate(service.lab_grade_json(graded))
+
+
+MAX_CASE_FILE_BYTES = 5_000_000
+
+
+@router.post(
+    "/lab/agreement",
+    summary="Validate lab grading before go-live: grade a CSV of cases against expected grades",
+    description="The body is a CSV file (text/csv), one case per line: `term`, `value`, `unit`, "
+    "`expected_grade` (0-5, or empty for 'not gradable'), and optionally `lln`, `uln`, "
+    "`baseline`, `baseline_normal`, `facts` (`name=value; ...`, the facts of POST "
+    "/v1/grading/lab), `case_id`, `note`. The answer lists, per CTCAE term, every case whose "
+    "Doseline grade differs, with NCI's criterion text. Unknown columns or facts are a 422.",
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {}}}},
+)
+async def lab_agreement(request: Request, _: SafetyPhysician) -> AgreementOut:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "text/csv":
+        raise DoselineError(
+            f"send the cases as text/csv, not {media or 'no content type'}",
+            status=415,
+            slug="unsupported-media-type",
+            title="Unsupported media type",
+        )
+    raw = await request.body()
+    if len(raw) > MAX_CASE_FILE_BYTES:
+        raise InvalidInput.at(["body"], f"the file is larger than {MAX_CASE_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput.at(["body"], "the CSV file is not UTF-8 text") from None
+    return await run_in_threadpool(service.lab_agreement, text)

@@ -202,3 +202,35 @@ class LabGradeOut(BaseModel):
     clinical_criteria: list[CriterionTextOut] = Field(
         description="NCI wording above the grade that no number decides (for the investigator)"
     )
+
+
+class DifferingCaseOut(BaseModel):
+    case_id: str
+    row: int = Field(description="Line of the CSV file (the header is line 1)")
+    value: Decimal
+    unit: str
+    expected_grade: int | None
+    doseline_grade: int | None
+    reason: str
+    note: str
+
+
+class TermAgreementOut(BaseModel):
+    term: str
+    ctcae_term: str
+    measurement: str
+    criterion: list[str] = Field(description="NCI's criterion text, grade by grade, with notes")
+    cases: int
+    differing: list[DifferingCaseOut]
+
+
+class AgreementOut(BaseModel):
+    """Where Doseline's grade differs from the expected grade of a case file, term by term."""
+
+    cases: int
+    agreeing: int
+    differing: int
+    terms: list[TermAgreementOut]
+    unreadable: list[DifferingCaseOut] = Field(
+        description="Rows whose term Doseline does not grade from numbers"
+    )

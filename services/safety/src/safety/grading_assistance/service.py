@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from doseline.errors import InvalidInput
 from safety.adverse_events.service import ProposedGrade
+from safety.grading.agreement import CaseFileError, CaseOutcome, agreement, read_cases
 from safety.grading.clinical import (
     ANSWER_MODELS,
     Answers,
@@ -27,7 +28,13 @@ from safety.grading.lab import (
     UnknownLabTermError,
     grade_lab,
 )
-from safety.grading_assistance.schemas import LabFactsIn, LabGradeIn
+from safety.grading_assistance.schemas import (
+    AgreementOut,
+    DifferingCaseOut,
+    LabFactsIn,
+    LabGradeIn,
+    TermAgreementOut,
+)
 
 # MedDRA code of each clinically graded term, read from the graders themselves.
 CLINICAL_TERM_BY_CODE: Final[dict[str, ClinicalTerm]] = {
@@ -157,4 +164,44 @@ def proposal_from_lab(term_code: str, lab: LabGradeIn, *, loc: list[str]) -> Pro
             "inputs": lab.model_dump(mode="json", exclude_none=True),
             **lab_grade_json(graded),
         },
+    )
+
+
+def _differing(outcome: CaseOutcome) -> DifferingCaseOut:
+    case = outcome.case
+    return DifferingCaseOut(
+        case_id=case.case_id,
+        row=case.row,
+        value=case.value,
+        unit=case.unit,
+        expected_grade=case.expected_grade,
+        doseline_grade=outcome.grade,
+        reason=outcome.reason,
+        note=case.note,
+    )
+
+
+def lab_agreement(text: str) -> AgreementOut:
+    """Grade a CSV of cases (safety.grading.agreement) and report the differences per term."""
+    try:
+        cases = read_cases(text)
+    except CaseFileError as error:
+        raise InvalidInput.at(["body"], str(error)) from None
+    report = agreement(cases)
+    return AgreementOut(
+        cases=report.cases,
+        agreeing=report.agreeing,
+        differing=report.differing,
+        terms=[
+            TermAgreementOut(
+                term=term.term.value,
+                ctcae_term=term.ctcae_term,
+                measurement=term.measurement,
+                criterion=list(term.criterion),
+                cases=term.cases,
+                differing=[_differing(outcome) for outcome in term.differing],
+            )
+            for term in report.terms
+        ],
+        unreadable=[_differing(outcome) for outcome in report.unreadable],
     )
