@@ -95,7 +95,7 @@ def criterion_text(term: LabTerm) -> tuple[str, ...]:
     criteria = CRITERIA[term]
     lines = [
         f"Grade {rule.grade}: "
-        + "; ".join([a.text for a in rule.alternatives] + list(rule.clinical))
+        + "; ".join(dict.fromkeys([a.text for a in rule.alternatives] + list(rule.clinical)))
         for rule in criteria.grades
     ]
     return (*lines, *(f"Note: {note}" for note in criteria.notes))

@@ -114,6 +114,11 @@ _FACT_WORDS: Final[Mapping[Fact, tuple[str, str]]] = MappingProxyType(
             "at or above the assay's myocardial-infarction level",
             "below the assay's myocardial-infarction level",
         ),
+        Fact.INTERVENTION_INDICATED: ("intervention indicated", "no intervention indicated"),
+        Fact.HOSPITALIZATION_INDICATED: (
+            "hospitalization indicated",
+            "no hospitalization indicated",
+        ),
     }
 )
 
@@ -170,6 +175,8 @@ class LabContext:
     hours_above_40_celsius: Decimal | None = None
     collection_hours: Decimal | None = None
     mi_level: Decimal | None = None
+    intervention_indicated: bool | None = None
+    hospitalization_indicated: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -631,7 +638,13 @@ def _given_facts(
         Fact.AT_MYOCARDIAL_INFARCTION_LEVEL: (
             None if context.mi_level is None else value >= context.mi_level
         ),
+        Fact.INTERVENTION_INDICATED: context.intervention_indicated,
+        Fact.HOSPITALIZATION_INDICATED: context.hospitalization_indicated,
     }
+    # A clinical arm that is not stated is not met; nothing is assumed about it.
+    for fact in criteria.stated_only:
+        if given[fact] is None:
+            given[fact] = False
     if Fact.BASELINE_NORMAL in referenced and baseline_normal is None:
         derived, words = _derive_baseline_normal(criteria, baseline, lln, uln, unit)
         if derived is not None and words is not None:
@@ -818,6 +831,8 @@ _FACT_QUESTION: Final[Mapping[Fact, str]] = MappingProxyType(
         ),
         Fact.ABOVE_40_CELSIUS_OVER_24_HOURS: "how many hours the temperature was above 40.0 °C",
         Fact.AT_MYOCARDIAL_INFARCTION_LEVEL: "the assay's myocardial-infarction level",
+        Fact.INTERVENTION_INDICATED: "whether an intervention is indicated",
+        Fact.HOSPITALIZATION_INDICATED: "whether hospitalization is indicated",
     }
 )
 
@@ -963,6 +978,8 @@ _INPUT_FACTS: Final[Mapping[str, Fact]] = MappingProxyType(
         "sustained_fever_over_one_hour": Fact.SUSTAINED_FEVER_OVER_ONE_HOUR,
         "hours_above_40_celsius": Fact.ABOVE_40_CELSIUS_OVER_24_HOURS,
         "mi_level": Fact.AT_MYOCARDIAL_INFARCTION_LEVEL,
+        "intervention_indicated": Fact.INTERVENTION_INDICATED,
+        "hospitalization_indicated": Fact.HOSPITALIZATION_INDICATED,
     }
 )
 _INPUT_MEASURES: Final[Mapping[str, frozenset[Measure]]] = MappingProxyType(

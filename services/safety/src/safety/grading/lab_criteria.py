@@ -169,6 +169,8 @@ class Fact(StrEnum):
     SUSTAINED_FEVER_OVER_ONE_HOUR = "sustained_fever_over_one_hour"
     ABOVE_40_CELSIUS_OVER_24_HOURS = "above_40_celsius_over_24_hours"
     AT_MYOCARDIAL_INFARCTION_LEVEL = "at_myocardial_infarction_level"
+    INTERVENTION_INDICATED = "intervention_indicated"
+    HOSPITALIZATION_INDICATED = "hospitalization_indicated"
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,9 @@ class LabCriteria:
     valence: int | None = None
     # g/mol: a mass concentration is converted to mmol/L by it when NCI wrote mmol/L only.
     molar_mass: Decimal | None = None
+    # Facts of arms that apply only when stated (unknown = the arm is not met, nothing assumed):
+    # "symptomatic", "intervention initiated", "hospitalization indicated" of the electrolytes.
+    stated_only: frozenset[Fact] = frozenset()
 
     @property
     def defined_grades(self) -> tuple[int, ...]:
@@ -463,6 +468,36 @@ def _uln_multiple(
     return LabCriteria(term, name, code, measurement, Direction.HIGH, units, tuple(rules))
 
 
+# Clinical arms of the electrolytes ("<value arm>; hospitalization indicated") a caller can state.
+_STATED_ARMS: Final[Mapping[str, Fact]] = MappingProxyType(
+    {
+        "symptomatic": Fact.SYMPTOMATIC,
+        "intervention initiated": Fact.INTERVENTION_INITIATED,
+        "intervention indicated": Fact.INTERVENTION_INDICATED,
+        "hospitalization indicated": Fact.HOSPITALIZATION_INDICATED,
+    }
+)
+
+
+def _with_stated_arms(
+    rules: tuple[GradeRule, ...], direction: Direction, worst_case: frozenset[Fact]
+) -> tuple[tuple[GradeRule, ...], frozenset[Fact]]:
+    """Each clinical arm NCI wrote beside the numbers as an alternative that applies when stated
+    (with the value beyond the normal limit); the facts it reads, unless settled by worst case."""
+    abnormal = gt("1", _ULN) if direction is Direction.HIGH else lt("1", _LLN)
+    stated: set[Fact] = set()
+    out: list[GradeRule] = []
+    for rule in rules:
+        arms = tuple(
+            alt(text, abnormal, when=yes(_STATED_ARMS[text]))
+            for text in rule.clinical
+            if text in _STATED_ARMS
+        )
+        stated |= {arm.requirements[0].fact for arm in arms}
+        out.append(GradeRule(rule.grade, rule.alternatives + arms, rule.clinical))
+    return tuple(out), frozenset(stated - worst_case)
+
+
 def _electrolyte(
     term: LabTerm,
     name: str,
@@ -477,6 +512,7 @@ def _electrolyte(
     worst_case: frozenset[Fact] = frozenset(),
     notes: tuple[str, ...] = (),
 ) -> LabCriteria:
+    grades, stated_only = _with_stated_arms(rules, direction, worst_case)
     return LabCriteria(
         term=term,
         ctcae_term=name,
@@ -484,11 +520,12 @@ def _electrolyte(
         measurement=measurement,
         direction=direction,
         units=units,
-        grades=rules,
+        grades=grades,
         worst_case=worst_case,
         notes=notes,
         valence=valence,
         molar_mass=molar_mass,
+        stated_only=stated_only,
     )
 
 

@@ -108,6 +108,20 @@ class LabFactsIn(RequestModel):
         default=None,
         description=_read_by("intervention_initiated", "An intervention has been initiated."),
     )
+    intervention_indicated: bool | None = Field(
+        default=None,
+        description=_read_by(
+            "intervention_indicated",
+            "An intervention is indicated (the clinical arm NCI writes beside the numbers).",
+        ),
+    )
+    hospitalization_indicated: bool | None = Field(
+        default=None,
+        description=_read_by(
+            "hospitalization_indicated",
+            "Hospitalization is indicated (the clinical arm NCI writes beside the numbers).",
+        ),
+    )
     at_rest: bool | None = Field(
         default=None,
         description=_read_by(
