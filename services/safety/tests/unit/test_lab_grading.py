@@ -1062,6 +1062,13 @@ def test_impossible_inputs_are_refused_naming_the_input(
     assert problem in str(refused.value)
 
 
+def test_a_float_is_refused_rather_than_graded_with_binary_rounding() -> None:
+    with pytest.raises(LabInputError) as refused:
+        grade_lab(T.HYPOKALEMIA, 3.1, "mmol/L")  # type: ignore[arg-type]
+    assert refused.value.field == "value"
+    assert "Decimal('3.1')" in str(refused.value)
+
+
 def test_a_baseline_of_zero_cannot_give_a_percentage() -> None:
     with pytest.raises(LabInputError) as refused:
         grade_lab(T.WEIGHT_LOSS, D("60"), "kg", baseline=D("0"))

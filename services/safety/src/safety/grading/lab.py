@@ -561,7 +561,8 @@ def _check_inputs(
         if number is None:
             continue
         if not isinstance(number, Decimal):
-            raise LabInputError(name, f"{number!r} is not a number")
+            # A float has already lost the laboratory's decimal digits (0.1 + 0.2 != 0.3).
+            raise LabInputError(name, f"{number!r} is not a Decimal; pass Decimal('{number}')")
         if not number.is_finite() or number < 0:
             raise LabInputError(
                 name, f"{number} is not a measured quantity (negative or not finite)"
