@@ -48,6 +48,10 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(default=100, ge=1, le=10_000)
 
     worker_threads: int = Field(default=4, ge=1, le=64)
+    # JSON bodies: typed endpoints (a model per request) and raw documents (FHIR resources and
+    # Bundles, read whole); larger bodies are a 413 before anything is parsed.
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_raw_json_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
 
     # HMAC key for hospital identifiers (MRN); the same key in every service that matches them.
     identifier_hash_key: SecretStr = SecretStr(DEVELOPMENT_IDENTIFIER_KEY)
