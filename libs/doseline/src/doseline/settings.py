@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "doseline-dev"
     jwt_audience: str = "doseline"
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # A token whose `exp - iat` is longer than this is refused, whoever signed it.
+    jwt_max_lifetime_hours: float = Field(default=12, gt=0, le=24 * 30)
 
     # Outbox relay: LISTEN/NOTIFY wakes it; polling is only the fallback.
     relay_poll_seconds: float = Field(default=5.0, gt=0)
