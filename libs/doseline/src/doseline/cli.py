@@ -22,7 +22,9 @@ def mint(
     subject: Annotated[str, typer.Option(help="User id (the token's sub)")] = "dev-user",
     name: Annotated[str | None, typer.Option(help="Display name for audit trails")] = None,
     site: Annotated[list[str] | None, typer.Option(help="Site(s) the user may see")] = None,
-    minutes: Annotated[int, typer.Option(min=1, max=24 * 60, help="Lifetime")] = 480,
+    minutes: Annotated[
+        int, typer.Option(min=1, max=12 * 60, help="Lifetime (services refuse more than 12 h)")
+    ] = 480,
     secret: Annotated[
         str | None, typer.Option(envvar="DOSELINE_JWT_SECRET", help="Signing key (dev default)")
     ] = None,
