@@ -353,3 +353,31 @@ def test_an_infusion_recorded_while_the_job_closes_the_window_is_not_lost(site: 
     assert cohort(site)["open_slots"] == 0
     run_the_job(site)
     assert site.escalation()["outcomes"] == "1NNN"
+
+
+def test_a_flag_is_lifted_when_the_replaced_subject_turns_out_not_evaluable_after_all(
+    site: Site,
+) -> None:
+    subjects = [enrolled(site) for _ in range(3)]
+    treat(site, subjects[0], range(1, 4))
+    for subject_id in subjects[1:]:
+        treat(site, subject_id)
+    run_the_job(site)
+    replacement = enrolled(site)
+    deliver(site, adjudication(subjects[0], confirmed=True, sequence=2))
+    [slot] = cohort(site)["replacement_slots"]
+    assert (slot["status"], slot["occupant_subject_id"]) == ("flagged", replacement)
+
+    deliver(site, adjudication(subjects[0], confirmed=False, sequence=3))
+
+    [slot] = cohort(site)["replacement_slots"]
+    assert (slot["status"], slot["occupant_subject_id"], slot["premise_failed"]) == (
+        "open",
+        None,
+        None,
+    )
+    assert site.escalation()["replacement_slots_to_review"] == []
+    assert audit_actions(site, f"{TRIAL}/1")[-1] == "cohort.restore_replacement_slot"
+    treat(site, replacement)
+    run_the_job(site)
+    assert site.escalation()["outcomes"] == "1NNN"

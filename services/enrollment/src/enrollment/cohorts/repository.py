@@ -159,13 +159,15 @@ def last_waitlist_position(session: Session, trial_id: str) -> int:
     )
 
 
-def open_replacement_slot_for(session: Session, subject_id: str) -> ReplacementSlot | None:
-    """The open replacement slot a non-evaluable subject opened, locked."""
+def replacement_slot_for(
+    session: Session, subject_id: str, *, status: str
+) -> ReplacementSlot | None:
+    """The newest replacement slot the subject opened that has `status`, locked."""
     return session.scalars(
         select(ReplacementSlot)
         .where(
             ReplacementSlot.replaced_subject_id == subject_id,
-            ReplacementSlot.status == "open",
+            ReplacementSlot.status == status,
         )
         .order_by(ReplacementSlot.opened_at.desc())
         .limit(1)

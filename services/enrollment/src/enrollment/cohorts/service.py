@@ -339,7 +339,7 @@ def withdraw_replacement_slot(
 
     A slot held by an active reservation counts as taken: the reserved subject was promised it.
     """
-    slot = repository.open_replacement_slot_for(session, replaced_subject)
+    slot = repository.replacement_slot_for(session, replaced_subject, status="open")
     if slot is None:
         return None
     cohort = repository.get_cohort(session, slot.cohort_id, for_update=True)
@@ -420,6 +420,39 @@ def withdraw_replacement_slot(
             reason=premise_failed,
         ),
         subject=f"trials/{trial.id}/cohorts/{cohort.number}",
+    )
+    return slot
+
+
+def restore_flagged_replacement_slot(
+    session: Session, *, trial: Trial, replaced_subject: str, reason: str, now: datetime
+) -> ReplacementSlot | None:
+    """A flagged slot whose premise holds again (the subject is not evaluable after all): its
+    occupant replaces the subject as first intended, and the flag is lifted."""
+    slot = repository.replacement_slot_for(session, replaced_subject, status="flagged")
+    if slot is None:
+        return None
+    cohort = repository.get_cohort(session, slot.cohort_id)
+    assert cohort is not None
+    before = {
+        "replacement_slot_status": slot.status,
+        "premise_failed": slot.premise_failed,
+        "occupant_subject_id": slot.occupant_subject_id,
+    }
+    slot.status = "open"
+    slot.premise_failed = None
+    slot.occupant_subject_id = None
+    slot.changed_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="cohort.restore_replacement_slot",
+        entity_type="cohort",
+        entity_id=f"{trial.id}/{cohort.number}",
+        before=before,
+        after={"replacement_slot_id": str(slot.id), "replacement_slot_status": "open"},
+        reason=f"subject {replaced_subject} is not DLT-evaluable again: {reason}",
     )
     return slot
 

@@ -108,7 +108,16 @@ def _replace_if_due(
             protocol.enrolment.cap,
         ),
     )
-    if decision.replace and not window.replaced:
+    if decision.replace and window.replaced:
+        # A slot flagged when a late fact made the subject evaluable: valid again.
+        cohorts_service.restore_flagged_replacement_slot(
+            session,
+            trial=trial,
+            replaced_subject=window.subject_id,
+            reason=assessment.reason,
+            now=now,
+        )
+    elif decision.replace:
         window.replaced = cohorts_service.add_replacement_slot(
             session,
             trial=trial,
