@@ -381,3 +381,33 @@ def test_a_flag_is_lifted_when_the_replaced_subject_turns_out_not_evaluable_afte
     treat(site, replacement)
     run_the_job(site)
     assert site.escalation()["outcomes"] == "1NNN"
+
+
+def test_a_weight_or_a_consent_correction_after_the_window_closed_changes_no_judgement(
+    site: Site,
+) -> None:
+    """Both re-assess the closed window (under the same locks); neither enters evaluability
+    under this protocol, so the subject stays not evaluable and its replacement slot stays."""
+    subjects = [enrolled(site) for _ in range(3)]
+    treat(site, subjects[0], range(1, 4))
+    run_the_job(site)
+    before = plan(site, subjects[0])
+
+    site.ok(site.weigh(subjects[0], kg="68.0", offset_days=-2), 201)
+    read = site.api.get(f"/v1/subjects/{subjects[0]}", headers=site.as_(Role.MONITOR, "cra"))
+    site.ok(
+        site.api.patch(
+            f"/v1/subjects/{subjects[0]}",
+            json={"consent_signed_on": day(site, -56), "reason": "transcription error"},
+            headers=site.as_(Role.COORDINATOR, "nurse", **{"If-Match": read.headers["ETag"]}),
+        )
+    )
+
+    after = plan(site, subjects[0])
+    assert (after["dlt_evaluable"], after["dlt_evaluability_reason"]) == (
+        before["dlt_evaluable"],
+        before["dlt_evaluability_reason"],
+    )
+    assert after["dlt_evaluable"] is False
+    assert [s["status"] for s in cohort(site)["replacement_slots"]] == ["open"]
+    assert outbox(site, "enrollment.dlt_window.reassessed") == []
