@@ -241,8 +241,14 @@ def test_a_replacement_slot_already_taken_is_flagged_for_the_investigator_not_re
     assert (event["replaced_subject_id"], event["occupant_subject_id"]) == (second, replacement)
     assert audit_actions(site, f"{TRIAL}/1")[-1] == "cohort.flag_replacement_slot"
     # Nobody is un-enrolled by software: the replacement keeps its slot and its treatment.
-    site.ok(infuse(site, replacement, 1), 201)
-    assert level_1(site)["patients"] == 4
+    treat(site, replacement)
+    run_the_job(site)
+    assert (level_1(site)["patients"], level_1(site)["evaluable_patients"]) == (4, 4)
+    # Four evaluable subjects in a cohort of three is no history the 3+3 rules know: no
+    # decision is recommended while the flag stands.
+    state = site.escalation()
+    assert (state["outcomes"], state["pending_decision"]) == ("", None)
+    assert [s["id"] for s in state["replacement_slots_to_review"]] == [slot["id"]]
 
 
 def test_a_dlt_confirmed_after_the_window_closed_withdraws_the_replacement_and_a_ruling_out_restores_it(  # noqa: E501
