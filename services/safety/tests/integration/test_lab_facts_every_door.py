@@ -238,6 +238,22 @@ def test_fhir_intake_reads_facts_from_components_and_contained_members(desk: Des
     assert "symtomatic" in entries[3]["detail"]
 
 
+def test_fhir_intake_grades_a_troponin_against_the_assays_infarction_cut_off(desk: Desk) -> None:
+    desk.enrol(SUBJECT)
+    troponin = {"code": "67151-1", "unit": "ng/L", "high": 14}
+    below, at, unknown = _intake(
+        desk,
+        _observation("tnt-1", value=40, component=[_fact("mi_level", 52)], **troponin),
+        _observation("tnt-2", value=60, component=[_fact("mi_level", 52)], **troponin),
+        _observation("tnt-3", value=60, **troponin),
+    )
+    assert (below["grade"], at["grade"]) == (1, 3)
+    assert "myocardial infarction" in at["detail"]
+    # Without the cut-off the number cannot decide: the worst grade is proposed and said so.
+    assert unknown["grade"] == 3
+    assert "mi_level" in unknown["detail"]
+
+
 def test_fhir_intake_takes_the_baseline_from_the_subjects_pre_treatment_result(
     desk: Desk,
 ) -> None:

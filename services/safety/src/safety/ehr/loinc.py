@@ -46,6 +46,12 @@ LOINC_TO_LAB_TERMS: Final[Mapping[str, tuple[LabTerm, ...]]] = MappingProxyType(
         "3040-3": (_L.LIPASE_INCREASED,),  # Lipase
         "1798-8": (_L.SERUM_AMYLASE_INCREASED,),  # Amylase
         "2532-0": (_L.BLOOD_LACTATE_DEHYDROGENASE_INCREASED,),  # Lactate dehydrogenase
+        # Troponins: the assay's myocardial-infarction cut-off comes with the result as the fact
+        # `mi_level` (a component in urn:doseline:ctcae-fact), since it is the manufacturer's.
+        "10839-9": (_L.CARDIAC_TROPONIN_I_INCREASED,),  # Troponin I.cardiac [Mass/volume]
+        "89579-7": (_L.CARDIAC_TROPONIN_I_INCREASED,),  # Troponin I.cardiac, high sensitivity
+        "6598-7": (_L.CARDIAC_TROPONIN_T_INCREASED,),  # Troponin T.cardiac [Mass/volume]
+        "67151-1": (_L.CARDIAC_TROPONIN_T_INCREASED,),  # Troponin T.cardiac, high sensitivity
         "1751-7": (_L.HYPOALBUMINEMIA,),  # Albumin [Mass/volume] in Serum or Plasma
         "2093-3": (_L.CHOLESTEROL_HIGH,),  # Cholesterol [Mass/volume] in Serum or Plasma
         "2571-8": (_L.HYPERTRIGLYCERIDEMIA,),  # Triglyceride [Mass/volume]
