@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from doseline import audit
+from doseline import audit, outbox, sitetime
+from doseline.contracts.protocol import ProtocolActivated
 from doseline.errors import Conflict, InvalidInput, NotFound
 from enrollment.cohorts import service as cohorts_service
 from enrollment.escalation_state import service as escalation_service
@@ -87,6 +89,39 @@ def _store_version(
     return row
 
 
+def publish_activation(
+    session: Session,
+    *,
+    trial: Trial,
+    protocol: Protocol,
+    activation: Literal["initial", "amendment"],
+    effective_from: date | None,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """Tell every service the rules now in force: the protocol's rules, version and hash.
+
+    The trial row's version (bumped by every activation, under the trial's row lock) orders the
+    activations, so consumers can take them in any order."""
+    session.flush()
+    outbox.record_event(
+        session,
+        ProtocolActivated(
+            trial_id=trial.id,
+            protocol_id=protocol.protocol.id,
+            protocol_version=protocol.protocol.version,
+            content_hash=protocol.content_hash,
+            sequence=trial.version,
+            activation=activation,
+            effective_from=effective_from,
+            activated_at=now,
+            reason=reason,
+            rules=protocol.trial_rules(),
+        ),
+        subject=f"trials/{trial.id}/protocol",
+    )
+
+
 def create_trial(session: Session, *, document: str, actor: str, now: datetime) -> Trial:
     """A trial under `document`, with its first cohort open at the starting dose."""
     protocol = parse_protocol(document)
@@ -133,14 +168,44 @@ def create_trial(session: Session, *, document: str, actor: str, now: datetime) 
         now=now,
     )
     escalation_service.initialise(session, trial=trial, now=now)
+    publish_activation(
+        session,
+        trial=trial,
+        protocol=protocol,
+        activation="initial",
+        effective_from=None,
+        reason=None,
+        now=now,
+    )
     return trial
 
 
 def amend_protocol(
-    session: Session, *, trial: Trial, document: str, reason: str, actor: str, now: datetime
+    session: Session,
+    *,
+    trial: Trial,
+    document: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    effective_from: date | None = None,
 ) -> Trial:
-    """A new protocol version for the trial; decisions already taken keep the version they used."""
+    """A new protocol version for the trial; decisions already taken keep the version they used.
+
+    ``effective_from`` is the first site date the version governs (default: today at the site).
+    It may lie in the past (an amendment that applies to events already reported, which safety
+    then re-assesses); it may not lie in the future, because enrollment applies the new version
+    from now on."""
     protocol = parse_protocol(document)
+    today = sitetime.site_today(trial.time_zone, now)
+    if effective_from is None:
+        effective_from = today
+    elif effective_from > today:
+        raise InvalidInput.at(
+            ["body", "effective_from"],
+            f"is after today's date at the site ({today.isoformat()}); amend the protocol on the"
+            " day it comes into force",
+        )
     if protocol.protocol.id != trial.id:
         raise InvalidInput.at(
             ["body", "protocol_yaml"],
@@ -170,8 +235,18 @@ def amend_protocol(
         after={
             "protocol_version": protocol.protocol.version,
             "protocol_hash": protocol.content_hash,
+            "effective_from": effective_from.isoformat(),
         },
         reason=reason,
+    )
+    publish_activation(
+        session,
+        trial=trial,
+        protocol=protocol,
+        activation="amendment",
+        effective_from=effective_from,
+        reason=reason,
+        now=now,
     )
     escalation_service.recompute(
         session,

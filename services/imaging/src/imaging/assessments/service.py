@@ -133,14 +133,13 @@ def record(
     check_performed_at(performed_at)
     # The subject's row lock orders this write with infusion events that reassign visits.
     subject = subjects.require_known(session, subject_id, lock=True)
-    zone = subject.site_time_zone or "UTC"
     row = AssessmentRow(
         id=uuid.uuid4(),
         trial_id=subject.trial_id,
         subject_id=subject.subject_id,
         kind=derived.kind,
         performed_at=performed_at,
-        performed_on=subjects.site_day(performed_at, zone),
+        performed_on=subjects.site_day(performed_at, subject.site_time_zone),
         inputs=derived.inputs,
         results=derived.results,
         metrics=derived.metrics,
@@ -186,7 +185,7 @@ def supersede(
     subject = subjects.require_known(session, row.subject_id, lock=True)
     before = snapshot(row)
     row.performed_at = performed_at
-    row.performed_on = subjects.site_day(performed_at, subject.site_time_zone or "UTC")
+    row.performed_on = subjects.site_day(performed_at, subject.site_time_zone)
     row.inputs = derived.inputs
     row.results = derived.results
     row.metrics = derived.metrics
