@@ -64,7 +64,10 @@ ROUTES: Mapping[str, tuple[Route, ...]] = {
         _to("imaging", "on_infusion_administered"),
     ),
     # Every trial rule other services apply comes from the protocol version in force.
-    protocol_events.ProtocolActivated.event_type: (_to("safety", "on_protocol_activated"),),
+    protocol_events.ProtocolActivated.event_type: (
+        _to("safety", "on_protocol_activated"),
+        _to("imaging", "on_protocol_activated"),
+    ),
 }
 
 

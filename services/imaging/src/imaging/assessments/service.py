@@ -150,7 +150,8 @@ def record(
         recorded_by=actor,
         recorded_at=datetime.now(UTC),
     )
-    _apply(row, _assignment(subject, row, schedule_service.schedule_for(session, subject.trial_id)))
+    schedule = schedule_service.schedule_for(session, subject.trial_id, row.performed_on)
+    _apply(row, _assignment(subject, row, schedule))
     session.add(row)
     session.flush()
     audit.record(
@@ -194,7 +195,8 @@ def supersede(
     row.status = "recorded"
     row.void_reason = None
     row.recorded_at = datetime.now(UTC)
-    _apply(row, _assignment(subject, row, schedule_service.schedule_for(session, row.trial_id)))
+    schedule = schedule_service.schedule_for(session, row.trial_id, row.performed_on)
+    _apply(row, _assignment(subject, row, schedule))
     session.flush()
     audit.record(
         session,
@@ -242,9 +244,10 @@ def void(session: Session, row: AssessmentRow, *, reason: str, actor: str) -> As
 def reassign_visits(session: Session, subject: SubjectRow, *, actor: str) -> int:
     """Recompute the visit of every assessment of the subject (after an infusion event or a
     schedule change); returns how many changed. Each change is audited."""
-    schedule = schedule_service.schedule_for(session, subject.trial_id)
     changed = 0
     for row in repository.of_subject(session, subject.subject_id, lock=True):
+        # The protocol version in force on the day of the assessment places it.
+        schedule = schedule_service.schedule_for(session, subject.trial_id, row.performed_on)
         before = snapshot(row)
         if _apply(row, _assignment(subject, row, schedule)):
             changed += 1

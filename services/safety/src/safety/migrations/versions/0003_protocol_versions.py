@@ -74,7 +74,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dlt_protocol_reviews")),
         sa.UniqueConstraint(
-            "dlt_id", "protocol_sequence", name=op.f("uq_dlt_protocol_reviews_dlt_id")
+            "dlt_id", "protocol_sequence", name=op.f("uq_dlt_protocol_reviews_dlt_id_protocol_sequence")
         ),
         schema=SCHEMA,
     )
