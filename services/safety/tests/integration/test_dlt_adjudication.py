@@ -88,6 +88,8 @@ def test_grade_3_pneumonitis_over_baseline_1_possibly_related_on_day_12_is_a_sus
     [suspected] = _of_type(treated, "safety.dlt.suspected")
     assert suspected["adjudication_sequence"] == 1
     assert suspected["study_day"] == 12
+    assert (suspected["rules"], suspected["protocol_version"]) == (["DLT-04"], "1.0")
+    assert suspected["protocol_hash"] == SHIPPED_PROTOCOL.content_hash
 
 
 def test_the_same_ae_with_onset_on_day_40_is_not_a_dlt(treated: Desk, day1: date) -> None:

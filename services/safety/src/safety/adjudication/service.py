@@ -434,6 +434,8 @@ def _publish(
         "attribution": version.attribution,
         "study_day": case.study_day,
         "rules": list(case.matched_rules),
+        "protocol_version": case.protocol_version,
+        "protocol_hash": case.protocol_hash,
         "adjudication_sequence": case.adjudication_sequence,
     }
     outbox.record_event(session, contract(**facts, **extra), subject=f"subjects/{case.subject_id}")
