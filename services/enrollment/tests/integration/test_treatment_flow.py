@@ -276,6 +276,24 @@ def test_bootstrap_creates_hdmsc_rp_01_once(site: Site) -> None:
     assert lines == ["trial HDMSC-RP-01 already exists"]
 
 
+def test_bootstrap_publishes_the_protocol_of_a_trial_that_predates_protocol_events(
+    site: Site,
+) -> None:
+    with site.engine.begin() as connection:
+        connection.execute(
+            text("DELETE FROM enrollment.outbox WHERE event_type = 'enrollment.protocol.activated'")
+        )
+    assert SERVICE.bootstrap is not None
+    with site.sessions() as session, session.begin():
+        lines = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
+    assert lines == ["trial HDMSC-RP-01 already exists", "protocol 1.0 of HDMSC-RP-01 published"]
+    [published] = outbox_events(site, "enrollment.protocol.activated")
+    assert (published["protocol_version"], published["effective_from"]) == ("1.0", None)
+    with site.sessions() as session, session.begin():
+        again = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
+    assert again == ["trial HDMSC-RP-01 already exists"]
+
+
 def test_a_non_evaluable_subject_is_not_replaced_once_the_cap_is_reached(site: Site) -> None:
     document = (PROTOCOLS_DIR / "hdmsc-rp-01.yaml").read_text(encoding="utf-8")
     capped = document.replace('version: "1.0"', 'version: "1.0-cap3"').replace("cap: 15", "cap: 3")

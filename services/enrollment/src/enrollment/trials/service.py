@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doseline import audit, outbox, sitetime
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.errors import Conflict, InvalidInput, NotFound
+from doseline.schema import ServiceSchema
 from enrollment.cohorts import service as cohorts_service
 from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol, ProtocolError, load_protocol
@@ -261,10 +263,39 @@ def bootstrap(session: Session) -> list[str]:
     """Create HDMSC-RP-01 from the shipped protocol if it is absent (idempotent)."""
     document = read_shipped_protocol(BOOTSTRAP_PROTOCOL)
     protocol = parse_protocol(document)
-    if repository.get_trial(session, protocol.protocol.id) is not None:
-        return [f"trial {protocol.protocol.id} already exists"]
+    trial = repository.get_trial(session, protocol.protocol.id)
+    if trial is not None:
+        lines = [f"trial {protocol.protocol.id} already exists"]
+        if not _activation_published(session, trial.id):
+            # A trial created before protocol versions were published: its consumers (safety,
+            # imaging) have no rules until the version in force is published once.
+            current = protocol_of(session, trial)
+            publish_activation(
+                session,
+                trial=trial,
+                protocol=current,
+                activation="initial",
+                effective_from=None,
+                reason="version in force published for a trial that predates protocol events",
+                now=datetime.now(UTC),
+            )
+            lines.append(f"protocol {current.protocol.version} of {trial.id} published")
+        return lines
     create_trial(session, document=document, actor=BOOTSTRAP_ACTOR, now=datetime.now(UTC))
     return [f"trial {protocol.protocol.id} created from protocol {protocol.protocol.version}"]
+
+
+def _activation_published(session: Session, trial_id: str) -> bool:
+    table = ServiceSchema.of(session).kit.outbox
+    found = session.execute(
+        select(table.c.id)
+        .where(
+            table.c.event_type == ProtocolActivated.event_type,
+            table.c.envelope["data"]["trial_id"].astext == trial_id,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 @dataclass(frozen=True)
