@@ -39,11 +39,13 @@ from doseline import migrations
 from doseline.auth import Role, mint_token
 from doseline.broker import make_broker
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.protocol import ProtocolActivated
 from doseline.db import make_engine, normalise_database_url
 from doseline.manifest import installed_services
 from doseline.relay import OutboxRelay
 from doseline.runtime import start_consumers
 from doseline.settings import Environment
+from enrollment.protocol import load_shipped_protocol
 from notifications.manifest import SERVICE as NOTIFICATIONS
 from notifications.publishing import publishing_for
 from notifications.settings import NotificationsSettings
@@ -51,6 +53,7 @@ from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 from safety.manifest import SERVICE as SAFETY
+from safety.protocols import tasks as safety_protocols
 from safety.settings import SafetySettings
 from safety.subjects import tasks as safety_subjects
 
@@ -164,7 +167,23 @@ def prepare_safety(database_url: str) -> None:
             replace=False,
             actor="bench <setup>",
         )
+    protocol = load_shipped_protocol("hdmsc-rp-01")
     for contract, handler in (
+        (
+            # The trial's protocol first, as enrollment publishes it: safety's DLT rules.
+            ProtocolActivated(
+                trial_id=TRIAL,
+                protocol_id=protocol.protocol.id,
+                protocol_version=protocol.protocol.version,
+                content_hash=protocol.content_hash,
+                sequence=1,
+                activation="initial",
+                effective_from=None,
+                activated_at=datetime.now(UTC) - timedelta(days=30),
+                rules=protocol.trial_rules(),
+            ),
+            safety_protocols.on_protocol_activated,
+        ),
         (
             SubjectEnrolled(
                 trial_id=TRIAL,

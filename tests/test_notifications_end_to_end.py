@@ -31,10 +31,12 @@ from doseline import outbox
 from doseline.auth import Role
 from doseline.broker import make_broker
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.protocol import ProtocolActivated
 from doseline.events import Envelope
 from doseline.relay import OutboxRelay, message_for
 from doseline.routing import EVENT_LOG_ROUTE
 from doseline.testing.plugin import EventPump, TokenFactory
+from enrollment.protocol import load_shipped_protocol
 from notifications.event_log.models import LoggedEvent
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
@@ -111,7 +113,25 @@ def treated_subject(
             actor="test <fixture>",
         )
     day1 = datetime.now(ZoneInfo(SITE_ZONE)).date() - timedelta(days=45)
+    protocol = load_shipped_protocol("hdmsc-rp-01")
     with sessions("enrollment")() as session, session.begin():
+        # The trial's protocol, as enrollment publishes it when the trial is created: the DLT
+        # rules safety applies come from it alone.
+        outbox.record_event(
+            session,
+            ProtocolActivated(
+                trial_id=TRIAL,
+                protocol_id=protocol.protocol.id,
+                protocol_version=protocol.protocol.version,
+                content_hash=protocol.content_hash,
+                sequence=1,
+                activation="initial",
+                effective_from=None,
+                activated_at=datetime.now(UTC) - timedelta(days=60),
+                rules=protocol.trial_rules(),
+            ),
+            subject=f"trials/{TRIAL}/protocol",
+        )
         outbox.record_event(
             session,
             SubjectEnrolled(

@@ -457,8 +457,10 @@ def safety_physician_confirms_a_dlt(w: Walkthrough, sid: str) -> None:
             "/v1/dlts", params={"status": "suspected", "subject_id": sid}, headers=w.investigator
         )
     )
-    # CTCAE v5.0 grade 3 (non-haematological) and two grades over the baseline of 1, day 11.
-    assert dlt["matched_rules"] == ["non-haematological-grade", "worsening-over-baseline"]
+    # Pneumonitis two grades over the baseline of 1, day 11: the protocol's DLT-04 (pneumonitis
+    # is judged against its baseline only, never by the general grade >= 3 rule).
+    assert dlt["matched_rules"] == ["DLT-04"]
+    assert dlt["protocol_version"] == "1.0"
     assert (dlt["study_day"], dlt["baseline_grade"], dlt["signatures"]) == (11, 1, [])
 
     signer = w.safety_physician

@@ -51,15 +51,6 @@ class Principal:
         if not self.can_access_site(site):
             raise Forbidden(f"your account is not authorised for site {site!r}")
 
-    def authenticated_within(self, window: timedelta, *, now: datetime | None = None) -> bool:
-        """True if the person (re-)entered their credentials within `window` (21 CFR 11.200)."""
-        if self.auth_time is None:
-            return False
-        moment = now or datetime.now(UTC)
-        return timedelta(0) <= moment - self.auth_time <= window or (
-            self.auth_time > moment and self.auth_time - moment <= timedelta(seconds=30)
-        )
-
     @property
     def audit_name(self) -> str:
         return f"{self.name} <{self.subject}>"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from doseline import contracts
 from doseline.contracts import enrollment as enrollment_events
+from doseline.contracts import protocol as protocol_events
 from doseline.contracts import safety as safety_events
 from doseline.contracts import system as system_events
 
@@ -61,6 +62,11 @@ ROUTES: Mapping[str, tuple[Route, ...]] = {
     enrollment_events.InfusionAdministered.event_type: (
         _to("safety", "on_infusion_administered"),
         _to("imaging", "on_infusion_administered"),
+    ),
+    # Every trial rule other services apply comes from the protocol version in force.
+    protocol_events.ProtocolActivated.event_type: (
+        _to("safety", "on_protocol_activated"),
+        _to("imaging", "on_protocol_activated"),
     ),
 }
 

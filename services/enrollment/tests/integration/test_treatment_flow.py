@@ -244,6 +244,42 @@ def test_a_protocol_amendment_is_a_new_version_that_later_states_record(site: Si
         site.api.get(f"/v1/trials/{TRIAL}/escalation/history", headers=site.as_(Role.MONITOR, "m"))
     )["items"]
     assert [h["protocol_version"] for h in history] == ["1.0", "1.1"]
+    # Each activation is published with the rules, version, hash and an increasing sequence.
+    activations = outbox_events(site, "enrollment.protocol.activated")
+    assert [(a["protocol_version"], a["activation"]) for a in activations] == [
+        ("1.0", "initial"),
+        ("1.1", "amendment"),
+    ]
+    assert activations[0]["sequence"] < activations[1]["sequence"]
+    assert activations[1]["content_hash"] == after["content_hash"]
+    assert activations[0]["effective_from"] is None
+    assert activations[1]["effective_from"] == site.site_day().isoformat()
+    assert activations[1]["reason"] == "shorter slot reservations (amendment 1)"
+    assert activations[1]["rules"]["dlt_window"] == {"starts_on": "first-infusion", "days": 30}
+    assert activations[1]["rules"]["sites"] == [
+        {"name": "West China Hospital", "time_zone": "Asia/Shanghai"}
+    ]
+
+
+def test_an_amendment_cannot_take_effect_in_the_future(site: Site) -> None:
+    document = (PROTOCOLS_DIR / "hdmsc-rp-01.yaml").read_text(encoding="utf-8")
+    amended = document.replace('version: "1.0"', 'version: "1.1"')
+    amended = amended.replace(
+        "slot_reservation_expiry_hours: 72", "slot_reservation_expiry_hours: 48"
+    )
+    read = site.api.get(f"/v1/trials/{TRIAL}", headers=site.as_(Role.MONITOR, "m"))
+    response = site.api.put(
+        f"/v1/trials/{TRIAL}/protocol",
+        json={
+            "protocol_yaml": amended,
+            "reason": "amendment 1",
+            "effective_from": site.site_day(1).isoformat(),
+        },
+        headers=site.as_(Role.ADMIN, "admin", **{"If-Match": read.headers["ETag"]}),
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "effective_from"]
+    assert len(outbox_events(site, "enrollment.protocol.activated")) == 1
 
 
 def test_bootstrap_creates_hdmsc_rp_01_once(site: Site) -> None:
@@ -251,6 +287,24 @@ def test_bootstrap_creates_hdmsc_rp_01_once(site: Site) -> None:
         assert SERVICE.bootstrap is not None
         lines = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
     assert lines == ["trial HDMSC-RP-01 already exists"]
+
+
+def test_bootstrap_publishes_the_protocol_of_a_trial_that_predates_protocol_events(
+    site: Site,
+) -> None:
+    with site.engine.begin() as connection:
+        connection.execute(
+            text("DELETE FROM enrollment.outbox WHERE event_type = 'enrollment.protocol.activated'")
+        )
+    assert SERVICE.bootstrap is not None
+    with site.sessions() as session, session.begin():
+        lines = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
+    assert lines == ["trial HDMSC-RP-01 already exists", "protocol 1.0 of HDMSC-RP-01 published"]
+    [published] = outbox_events(site, "enrollment.protocol.activated")
+    assert (published["protocol_version"], published["effective_from"]) == ("1.0", None)
+    with site.sessions() as session, session.begin():
+        again = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
+    assert again == ["trial HDMSC-RP-01 already exists"]
 
 
 def test_a_non_evaluable_subject_is_not_replaced_once_the_cap_is_reached(site: Site) -> None:

@@ -82,7 +82,13 @@ def test_there_is_no_infusion_outside_the_planned_four(hdmsc: Protocol, number: 
 
 @pytest.mark.parametrize(
     ("day", "expected"),
-    [(date(2026, 5, 3), 0), (FIRST_ON, 1), (date(2026, 5, 13), 10), (date(2026, 6, 2), 30)],
+    [
+        (date(2026, 5, 2), -2),
+        (date(2026, 5, 3), -1),
+        (FIRST_ON, 1),
+        (date(2026, 5, 13), 10),
+        (date(2026, 6, 2), 30),
+    ],
 )
 def test_study_day_1_is_the_first_infusion(day: date, expected: int) -> None:
     assert study_day(FIRST_ON, day) == expected

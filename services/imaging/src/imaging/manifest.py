@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from doseline import diagnostics
 from doseline.consumers import Handler
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.protocol import ProtocolActivated
 from doseline.contracts.system import TracerPing
 from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.settings import ServiceSettings
 from imaging.app import SUMMARY, create_app
 from imaging.ct_analyses import tasks as ct_tasks
 from imaging.db import schema
+from imaging.protocols import tasks as protocol_tasks
 from imaging.schedule import service as schedule
 from imaging.settings import ImagingSettings
 from imaging.subjects import tasks as subject_tasks
@@ -30,6 +32,7 @@ def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
         TracerPing.event_type: diagnostics.on_tracer,
         SubjectEnrolled.event_type: subject_tasks.on_subject_enrolled,
         InfusionAdministered.event_type: subject_tasks.on_infusion_administered,
+        ProtocolActivated.event_type: protocol_tasks.on_protocol_activated,
     }
 
 

@@ -254,3 +254,64 @@ def test_a_claimed_analysis_is_skipped_by_a_second_worker(desk: Desk) -> None:
         assert claimed is not None
         with desk.db() as second, second.begin():
             assert ct_repository.claim_next(second, stale_before=stale_before) is None
+
+
+def _activation(
+    sequence: int, version: str, month_1_window: int, effective_from: date | None
+) -> Any:
+    from doseline.contracts.protocol import ProtocolActivated
+    from enrollment.protocol import load_protocol, load_shipped_protocol
+
+    shipped = load_shipped_protocol("hdmsc-rp-01")
+    document = shipped.model_dump(mode="json")
+    document["protocol"]["version"] = version
+    document["visits"]["follow_up"][0]["window"] = {
+        "before_days": month_1_window,
+        "after_days": month_1_window,
+    }
+    import yaml
+
+    protocol = load_protocol(yaml.safe_dump(document, allow_unicode=True))
+    return ProtocolActivated(
+        trial_id=TRIAL,
+        protocol_id=protocol.protocol.id,
+        protocol_version=version,
+        content_hash=protocol.content_hash,
+        sequence=sequence,
+        activation="initial" if sequence == 1 else "amendment",
+        effective_from=effective_from,
+        activated_at=datetime.now(UTC),
+        rules=protocol.trial_rules(),
+    )
+
+
+def test_the_visit_schedule_of_the_protocol_version_in_force_places_each_assessment(
+    desk: Desk,
+) -> None:
+    from imaging.protocols import tasks as protocol_tasks
+
+    desk.enrol()
+    desk.treat()
+    late = desk.post(
+        f"/v1/subjects/{SUBJECT}/blood-gases",
+        {**ROOM_AIR_GAS, "performed_at": at_site(LAST_INFUSION_DAY + timedelta(days=36))},
+    )
+    assert (late["visit"], late["out_of_window"]) == ("month_1", False)  # registered schedule
+    # The protocol arrives (its visit ids are the document's): it now places the assessment.
+    initial = _activation(1, "1.0", 7, None)
+    desk.deliver(initial, protocol_tasks.on_protocol_activated)
+    desk.deliver(initial, protocol_tasks.on_protocol_activated)  # redelivered: no change
+    placed = desk.client.get(f"/v1/assessments/{late['id']}", headers=desk.auth(Role.MONITOR))
+    assert (placed.json()["visit"], placed.json()["out_of_window"]) == ("month-1", False)
+    # Amendment 1.1 narrows the month-1 window to ±3 days from the day of this assessment on.
+    performed_on = LAST_INFUSION_DAY + timedelta(days=36)
+    amendment = _activation(2, "1.1", 3, performed_on)
+    desk.deliver(amendment, protocol_tasks.on_protocol_activated)
+    again = desk.client.get(f"/v1/assessments/{late['id']}", headers=desk.auth(Role.MONITOR))
+    assert (again.json()["visit"], again.json()["out_of_window"]) == ("month-1", True)
+    # An assessment from before the amendment's effective date keeps version 1.0's window.
+    earlier = desk.post(
+        f"/v1/subjects/{SUBJECT}/blood-gases",
+        {**ROOM_AIR_GAS, "performed_at": at_site(LAST_INFUSION_DAY + timedelta(days=35))},
+    )
+    assert (earlier["visit"], earlier["out_of_window"]) == ("month-1", False)

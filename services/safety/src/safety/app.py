@@ -12,11 +12,13 @@ from safety.catalogue import endpoints as catalogue
 from safety.db import schema
 from safety.ehr import endpoints as ehr
 from safety.grading_assistance import endpoints as grading
+from safety.protocols import endpoints as protocols
 from safety.settings import SafetySettings
 from safety.subjects import endpoints as subjects
 
 SUMMARY = (
-    "CTCAE v5.0 dictionary, adverse events and grading, DLT rules and adjudication, SAE clocks."
+    "CTCAE v5.0 dictionary, adverse events and grading, DLT rules (from the protocol) and "
+    "adjudication, SAE clocks."
 )
 DESCRIPTION = f"""{SUMMARY}
 
@@ -38,6 +40,7 @@ def create_app(settings: SafetySettings | None = None) -> FastAPI:
             adjudication.router,
             ehr.router,
             grading.router,
+            protocols.router,
             subjects.router,
         ],
     )

@@ -11,16 +11,17 @@ from sqlalchemy.orm import Session
 from doseline import diagnostics
 from doseline.consumers import Handler
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.protocol import ProtocolActivated
 from doseline.contracts.system import TracerPing
 from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.settings import ServiceSettings
 from safety.adjudication import evaluation
-from safety.adjudication import service as adjudication
 from safety.adverse_events import service as adverse_events
 from safety.app import SUMMARY, create_app
 from safety.catalogue import service as catalogue
 from safety.db import schema
 from safety.dictionary import shipped
+from safety.protocols import tasks as protocol_tasks
 from safety.settings import SafetySettings
 from safety.subjects import tasks as subject_tasks
 
@@ -33,6 +34,7 @@ def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
         TracerPing.event_type: diagnostics.on_tracer,
         SubjectEnrolled.event_type: subject_tasks.on_subject_enrolled,
         InfusionAdministered.event_type: subject_tasks.on_infusion_administered,
+        ProtocolActivated.event_type: protocol_tasks.on_protocol_activated,
     }
 
 
@@ -45,7 +47,8 @@ def periodic_jobs(_settings: ServiceSettings) -> Sequence[PeriodicJob]:
 
 
 def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
-    """CTCAE v5.0 from the packaged NCI workbook if not yet loaded; the default DLT rules."""
+    """CTCAE v5.0 from the packaged NCI workbook if not yet loaded. The DLT rules are not seeded:
+    they arrive with enrollment's protocol event (enrollment.protocol.activated)."""
     lines: list[str] = []
     if catalogue.is_loaded(session, evaluation.CTCAE_VERSION):
         lines.append(f"CTCAE v{evaluation.CTCAE_VERSION} already loaded")
@@ -61,8 +64,6 @@ def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
             f"CTCAE v{outcome.version} {outcome.status} from NCI's workbook: "
             f"{outcome.term_count} terms in {outcome.soc_count} SOCs"
         )
-    rules = adjudication.current_rule_set(session, DEFAULT_TRIAL, actor=BOOTSTRAP_ACTOR)
-    lines.append(f"{DEFAULT_TRIAL} DLT rules at version {rules.number}")
     return lines
 
 

@@ -4,6 +4,7 @@ from safety.adjudication import models as adjudication_models
 from safety.adverse_events import models as adverse_events_models
 from safety.catalogue import models as catalogue_models
 from safety.ehr import models as ehr_models
+from safety.protocols import models as protocols_models
 from safety.subjects import models as subjects_models
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     "adverse_events_models",
     "catalogue_models",
     "ehr_models",
+    "protocols_models",
     "subjects_models",
 ]

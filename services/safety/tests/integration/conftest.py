@@ -10,17 +10,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.auth import Role
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.protocol import ProtocolActivated
 from doseline.events import EventContract
 from doseline.testing.plugin import TokenFactory
+from enrollment.protocol import Protocol, load_protocol, load_shipped_protocol
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 from safety.dictionary.terms import CtcaeDictionary
+from safety.protocols import tasks as protocol_tasks
 from safety.subjects import tasks
 
 TRIAL = "HDMSC-RP-01"
@@ -62,6 +66,31 @@ class Desk:
         )
         with self.db() as session, session.begin():
             handler(session, envelope)
+
+    def activate(
+        self,
+        protocol: Protocol,
+        *,
+        sequence: int,
+        effective_from: date | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Enrollment's event for a protocol version coming into force (as trials/service.py)."""
+        self.deliver(
+            ProtocolActivated(
+                trial_id=TRIAL,
+                protocol_id=protocol.protocol.id,
+                protocol_version=protocol.protocol.version,
+                content_hash=protocol.content_hash,
+                sequence=sequence,
+                activation="initial" if sequence == 1 else "amendment",
+                effective_from=effective_from,
+                activated_at=datetime.now(UTC),
+                reason=reason,
+                rules=protocol.trial_rules(),
+            ),
+            protocol_tasks.on_protocol_activated,
+        )
 
     def enrol(self, subject_id: str, *, hashes: list[str] | None = None) -> None:
         self.deliver(
@@ -148,4 +177,20 @@ def desk(
             replace=False,
             actor="test <fixture>",
         )
-    yield Desk(client=api("safety"), auth=auth, db=factory)
+    desk = Desk(client=api("safety"), auth=auth, db=factory)
+    # The trial's protocol, as enrollment publishes it when the trial is created: the only
+    # source of the DLT rules safety applies.
+    desk.activate(SHIPPED_PROTOCOL, sequence=1)
+    yield desk
+
+
+SHIPPED_PROTOCOL = load_shipped_protocol("hdmsc-rp-01")
+
+
+def amended(protocol: Protocol, version: str, edit: Callable[[dict[str, Any]], None]) -> Protocol:
+    """A copy of ``protocol`` with a new version string and ``edit`` applied to its document."""
+    document = protocol.model_dump(mode="json")
+    document["protocol"]["version"] = version
+    edit(document)
+
+    return load_protocol(yaml.safe_dump(document, allow_unicode=True))

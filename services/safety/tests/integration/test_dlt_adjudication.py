@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,10 +12,14 @@ from sqlalchemy import select
 
 from doseline.audit import canonical_json
 from doseline.auth import Role
+from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.protocol import ProtocolActivated
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.manifest import SERVICE
+from safety.protocols import tasks as protocol_tasks
+from safety.subjects import tasks as subject_tasks
 
-from .conftest import Desk, ae_body, site_today
+from .conftest import SHIPPED_PROTOCOL, Desk, ae_body, amended, site_today
 
 SUBJECT = "HDMSC-RP-01-001"
 
@@ -76,10 +81,15 @@ def test_grade_3_pneumonitis_over_baseline_1_possibly_related_on_day_12_is_a_sus
     assert dlt["status"] == "suspected"
     assert dlt["study_day"] == 12
     assert dlt["baseline_grade"] == 1
-    assert set(dlt["matched_rules"]) == {"non-haematological-grade", "worsening-over-baseline"}
+    # PROTOCOL.md: pneumonitis is judged against the baseline only (DLT-04 of the protocol).
+    assert dlt["matched_rules"] == ["DLT-04"]
+    assert dlt["protocol_version"] == "1.0"
+    assert dlt["protocol_hash"] == SHIPPED_PROTOCOL.content_hash
     [suspected] = _of_type(treated, "safety.dlt.suspected")
     assert suspected["adjudication_sequence"] == 1
     assert suspected["study_day"] == 12
+    assert (suspected["rules"], suspected["protocol_version"]) == (["DLT-04"], "1.0")
+    assert suspected["protocol_hash"] == SHIPPED_PROTOCOL.content_hash
 
 
 def test_the_same_ae_with_onset_on_day_40_is_not_a_dlt(treated: Desk, day1: date) -> None:
@@ -90,7 +100,8 @@ def test_the_same_ae_with_onset_on_day_40_is_not_a_dlt(treated: Desk, day1: date
     [assessment] = treated.client.get(
         f"/v1/adverse-events/{ae['id']}/dlt-assessments", headers=treated.as_(Role.MONITOR)
     ).json()
-    assert (assessment["study_day"], assessment["rule_set_number"]) == (40, 1)
+    assert (assessment["study_day"], assessment["protocol_version"]) == (40, "1.0")
+    assert assessment["protocol_hash"] == SHIPPED_PROTOCOL.content_hash
     assert any("outside the DLT window" in reason for reason in assessment["reasons"])
 
 
@@ -243,60 +254,165 @@ def test_an_ae_reported_before_the_dlt_window_is_known_is_assessed_when_it_arriv
     assert len(_of_type(desk, "safety.dlt.suspected")) == 1
 
 
-def test_dlt_rules_are_versioned_per_trial_and_each_assessment_records_its_version(
+def _pneumonitis_rule(min_increase: int) -> Callable[[dict[str, Any]], None]:
+    def edit(document: dict[str, Any]) -> None:
+        for criterion in document["dlt_rules"]["criteria"]:
+            if criterion["id"] == "DLT-04":
+                criterion["min_increase_over_baseline"] = min_increase
+
+    return edit
+
+
+def _assessments(desk: Desk, ae_id: str) -> list[dict[str, Any]]:
+    response = desk.client.get(
+        f"/v1/adverse-events/{ae_id}/dlt-assessments", headers=desk.as_(Role.MONITOR)
+    )
+    assert response.status_code == 200, response.text
+    result: list[dict[str, Any]] = response.json()
+    return result
+
+
+def test_an_ae_waits_for_the_protocol_and_is_assessed_when_its_rules_arrive(
+    desk: Desk, day1: date
+) -> None:
+    other_trial = "HDMSC-RP-02"
+    desk.deliver(
+        SubjectEnrolled(
+            trial_id=other_trial,
+            subject_id="HDMSC-RP-02-001",
+            cohort_number=1,
+            dose_level=1,
+            enrolled_at=datetime.now(UTC) - timedelta(days=60),
+            protocol_version="1.0",
+            site_time_zone="Asia/Shanghai",
+        ),
+        subject_tasks.on_subject_enrolled,
+    )
+    desk.deliver(
+        InfusionAdministered(
+            trial_id=other_trial,
+            subject_id="HDMSC-RP-02-001",
+            infusion_number=1,
+            infusions_planned=4,
+            is_last=False,
+            administered_at=datetime.combine(day1, datetime.min.time(), UTC),
+            dose_level=1,
+            dose_cells="2.00E+7",
+            first_infusion_on=day1,
+            dlt_window_start=day1,
+            dlt_window_end=day1 + timedelta(days=29),
+        ),
+        subject_tasks.on_infusion_administered,
+    )
+    ae = desk.report(subject_id="HDMSC-RP-02-001", onset_date=_day(day1, 12), grade=4)
+    # Safety has no DLT rules of its own: without the trial's protocol the AE waits.
+    assert ae["dlt_evaluation"] == "awaiting_protocol"
+    assert _assessments(desk, ae["id"]) == []
+    missing = desk.client.get(
+        f"/v1/trials/{other_trial}/protocol-versions", headers=desk.as_(Role.MONITOR)
+    )
+    assert missing.status_code == 404
+    protocol = amended(SHIPPED_PROTOCOL, "1.0", lambda d: d["protocol"].update(id=other_trial))
+    envelope = ProtocolActivated(
+        trial_id=other_trial,
+        protocol_id=other_trial,
+        protocol_version="1.0",
+        content_hash=protocol.content_hash,
+        sequence=1,
+        activation="initial",
+        effective_from=None,
+        activated_at=datetime.now(UTC),
+        rules=protocol.trial_rules(),
+    )
+    desk.deliver(envelope, protocol_tasks.on_protocol_activated)
+    desk.deliver(envelope, protocol_tasks.on_protocol_activated)  # redelivered: stored once
+    [assessment] = _assessments(desk, ae["id"])
+    assert assessment["is_suspected_dlt"]
+    assert assessment["matched_rules"] == ["DLT-04", "DLT-05"]  # no baseline recorded: from 0
+    assert assessment["protocol_version"] == "1.0"
+    versions = desk.client.get(
+        f"/v1/trials/{other_trial}/protocol-versions", headers=desk.as_(Role.MONITOR)
+    ).json()
+    assert [(v["sequence"], v["protocol_version"]) for v in versions] == [(1, "1.0")]
+    assert versions[0]["rules"]["dlt_rules"]["criteria"][3]["id"] == "DLT-04"
+
+
+def test_an_amendment_judges_new_and_open_aes_by_its_rules_and_lists_adjudicated_ones(
+    desk: Desk, day1: date
+) -> None:
+    for number, subject in enumerate(("HDMSC-RP-01-001", "HDMSC-RP-01-002", "HDMSC-RP-01-003")):
+        desk.enrol(subject)
+        desk.infuse(subject, day1=day1)
+        desk.baseline(subject, 1)
+        del number
+    adjudicated = desk.report(subject_id="HDMSC-RP-01-001", onset_date=_day(day1, 12))
+    open_ae = desk.report(subject_id="HDMSC-RP-01-002", onset_date=_day(day1, 12))
+    [confirmed_case] = [d for d in _dlts(desk) if d["ae_id"] == adjudicated["id"]]
+    signed = _adjudicate(desk, confirmed_case["id"], "confirm", auth_time=datetime.now(UTC))
+    assert signed.status_code == 200, signed.text
+
+    # Amendment 1.1: pneumonitis is a DLT only 3 grades over baseline (or at grade 4).
+    stricter = amended(SHIPPED_PROTOCOL, "1.1", _pneumonitis_rule(3))
+    desk.activate(stricter, sequence=2, effective_from=day1, reason="DSMB request")
+
+    # The open suspicion is re-assessed under 1.1 and withdrawn.
+    [open_case] = [d for d in _dlts(desk) if d["ae_id"] == open_ae["id"]]
+    assert open_case["status"] == "withdrawn"
+    latest = _assessments(desk, open_ae["id"])[-1]
+    assert (latest["protocol_version"], latest["is_suspected_dlt"]) == ("1.1", False)
+    # The signed adjudication is not changed; it is listed for review instead.
+    [still] = [d for d in _dlts(desk) if d["ae_id"] == adjudicated["id"]]
+    assert still["status"] == "confirmed"
+    assert still["signatures"][0]["voided_at"] is None
+    assert still["protocol_version"] == "1.0"
+    [review] = desk.client.get(
+        "/v1/trials/HDMSC-RP-01/dlt-reviews", headers=desk.as_(Role.SAFETY_PHYSICIAN)
+    ).json()
+    assert review["dlt_id"] == still["id"]
+    assert (review["adjudication"], review["adjudicated_matched_rules"]) == (
+        "confirmed",
+        ["DLT-04"],
+    )
+    assert (review["protocol_version"], review["would_be_suspected"]) == ("1.1", False)
+    assert review["would_match_rules"] == []
+    # A new AE is judged by 1.1.
+    new = desk.report(subject_id="HDMSC-RP-01-003", onset_date=_day(day1, 13))
+    assert new["dlt_evaluation"] == "not_dlt"
+    assert _assessments(desk, new["id"])[-1]["protocol_version"] == "1.1"
+    # Version 1.0 delivered again (late, out of order) changes nothing: 1.1 stays in force.
+    desk.activate(SHIPPED_PROTOCOL, sequence=1)
+    assert (
+        desk.report(subject_id="HDMSC-RP-01-003", onset_date=_day(day1, 14))["dlt_evaluation"]
+        == "not_dlt"
+    )
+    assert (
+        len(
+            desk.client.get(
+                "/v1/trials/HDMSC-RP-01/dlt-reviews", headers=desk.as_(Role.MONITOR)
+            ).json()
+        )
+        == 1
+    )
+
+
+def test_an_amendment_effective_from_a_later_date_leaves_earlier_aes_to_the_old_version(
     treated: Desk, day1: date
 ) -> None:
-    admin = treated.auth(Role.ADMIN, subject="admin")
-    url = "/v1/trials/HDMSC-RP-01/dlt-rules"
-    assert treated.client.get(url, headers=admin).status_code == 404
-    treated.report(onset_date=_day(day1, 12))
-    current = treated.client.get(url, headers=admin)
-    assert current.json()["number"] == 1
-    stricter = {**current.json()["rules"], "non_haematological_min_grade": 4}
-    no_if_match = treated.client.put(
-        url, json={"rules": stricter, "reason": "DSMB request"}, headers=admin
-    )
-    assert no_if_match.status_code == 428
-    bad = treated.client.put(
-        url,
-        json={"rules": {"window_days": 0}, "reason": "typo"},
-        headers={**admin, "If-Match": current.headers["ETag"]},
-    )
-    assert bad.status_code == 422
-    assert bad.json()["errors"][0]["loc"] == ["body", "rules", "window_days"]
-    put = treated.client.put(
-        url,
-        json={"rules": stricter, "reason": "DSMB request"},
-        headers={**admin, "If-Match": current.headers["ETag"]},
-    )
-    assert put.status_code == 200, put.text
-    assert put.json()["number"] == 2
-    same = treated.client.put(
-        url,
-        json={"rules": stricter, "reason": "again"},
-        headers={**admin, "If-Match": put.headers["ETag"]},
-    )
-    assert same.json()["number"] == 2
-    refused = treated.client.put(
-        url,
-        json={"rules": stricter, "reason": "DSMB request"},
-        headers={**treated.as_(Role.INVESTIGATOR), "If-Match": put.headers["ETag"]},
-    )
-    assert refused.status_code == 403
-    # Grade 3 pneumonitis over baseline 1 still matches the worsening rule under version 2.
-    ae = treated.report(onset_date=_day(day1, 13))
-    assert ae["dlt_evaluation"] == "suspected_dlt"
-    with treated.db() as session:
-        from safety.adjudication.models import DltAssessmentRow
-
-        versions = sorted(row.rule_set_number for row in session.scalars(select(DltAssessmentRow)))
-    assert versions == [1, 2]
+    early = treated.report(onset_date=_day(day1, 5))
+    looser = amended(SHIPPED_PROTOCOL, "1.1", _pneumonitis_rule(1))
+    treated.activate(looser, sequence=2, effective_from=day1 + timedelta(days=9))
+    # Onset before day 10: still version 1.0, not re-assessed.
+    assert [a["protocol_version"] for a in _assessments(treated, early["id"])] == ["1.0"]
+    before = treated.report(onset_date=_day(day1, 9), grade=2)
+    after = treated.report(onset_date=_day(day1, 10), grade=2)
+    assert (before["dlt_evaluation"], after["dlt_evaluation"]) == ("not_dlt", "suspected_dlt")
+    assert _assessments(treated, after["id"])[-1]["matched_rules"] == ["DLT-04"]
 
 
 def test_a_new_baseline_updates_an_open_suspicion_with_a_higher_sequence(
     treated: Desk, day1: date
 ) -> None:
-    treated.report(onset_date=_day(day1, 12))
+    treated.report(onset_date=_day(day1, 12), grade=4)
     subject = treated.client.get(f"/v1/subjects/{SUBJECT}", headers=treated.as_(Role.MONITOR))
     changed = treated.client.put(
         f"/v1/subjects/{SUBJECT}/baseline",
@@ -314,4 +430,5 @@ def test_a_new_baseline_updates_an_open_suspicion_with_a_higher_sequence(
         (1, 1),
         (2, 2),
     ]
-    assert suspected[1]["rules"] == ["non-haematological-grade"]
+    # Baseline 2 -> grade 4: two grades over baseline (DLT-04) and grade 4 (DLT-05).
+    assert suspected[1]["rules"] == ["DLT-04", "DLT-05"]

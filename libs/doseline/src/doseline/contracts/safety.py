@@ -53,7 +53,15 @@ class _DltFacts(EventContract):
     baseline_grade: int | None = Field(default=None, ge=0, le=5)
     attribution: Attribution
     study_day: int
-    rules: list[str] = Field(description="Ids of the DLT rules the event matched")
+    rules: list[str] = Field(
+        description="Ids of the protocol's DLT criteria the event matched (e.g. DLT-04)"
+    )
+    protocol_version: str | None = Field(
+        default=None, description="The protocol version whose DLT rules were applied"
+    )
+    protocol_hash: str | None = Field(
+        default=None, description="Content hash of that protocol version"
+    )
     adjudication_sequence: int = Field(
         ge=1,
         description=(

@@ -10,11 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from doseline import audit, outbox
+from doseline import audit, outbox, sitetime
 from doseline.auth import Principal
 from doseline.contracts.enrollment import (
     CohortOpened,
@@ -122,7 +121,7 @@ def cohorts_of(session: Session, *, trial_id: str, now: datetime) -> list[Cohort
 
 def site_today(trial: Trial, now: datetime) -> date:
     """The calendar day at the site (the trial's IANA zone) at `now`."""
-    return now.astimezone(ZoneInfo(trial.time_zone)).date()
+    return sitetime.site_today(trial.time_zone, now)
 
 
 def _enrollable_subject(session: Session, trial: Trial, subject_id: str) -> Subject:

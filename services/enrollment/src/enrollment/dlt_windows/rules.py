@@ -9,10 +9,12 @@ non-evaluable subject is replaced while enrolment is under the cap (15).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
-from enrollment.protocol.config import DltWindowRules, Enrolment, EvaluabilityRules
+from doseline import sitetime
+from doseline.contracts.protocol import DltWindowRules
+from enrollment.protocol.config import Enrolment, EvaluabilityRules
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,8 @@ class DltWindow:
     days: int
 
     def study_day(self, day: date) -> int:
-        """Day 1 is the first infusion; the day before it is day 0."""
-        return (day - self.start).days + 1
+        """CDISC study day: day 1 is the first infusion, the day before it day -1."""
+        return sitetime.study_day(self.first_infusion_on, day)
 
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
@@ -41,7 +43,7 @@ def dlt_window(rules: DltWindowRules, first_infusion_on: date) -> DltWindow:
     return DltWindow(
         first_infusion_on=first_infusion_on,
         start=first_infusion_on,
-        end=first_infusion_on + timedelta(days=rules.days - 1),
+        end=sitetime.study_date(first_infusion_on, rules.days),
         days=rules.days,
     )
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from doseline import sitetime
 from enrollment.protocol.config import InfusionRules, Protocol, Site, WeightRules
 from escalation import DoseCalculation, weight_based_dose
 from escalation.dosing import parse_weight
@@ -79,9 +80,7 @@ class InfusionSchedule:
         return self.infusions[-1]
 
 
-def study_day(first_infusion_on: date, day: date) -> int:
-    """Study day of ``day``: 1 on the first infusion, 0 the day before (no day 0 skipping)."""
-    return (day - first_infusion_on).days + 1
+study_day = sitetime.study_day
 
 
 def infusion_schedule(rules: InfusionRules, first_infusion_on: date) -> InfusionSchedule:
@@ -90,7 +89,7 @@ def infusion_schedule(rules: InfusionRules, first_infusion_on: date) -> Infusion
     after = timedelta(days=rules.window.after_days)
     infusions = []
     for number, day in enumerate(rules.days, start=1):
-        planned_on = first_infusion_on + timedelta(days=day - 1)
+        planned_on = sitetime.study_date(first_infusion_on, day)
         if number == 1:
             # The first infusion defines day 1, so it cannot be early or late.
             opens, closes = planned_on, planned_on

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -23,7 +23,8 @@ from doseline.contracts.enrollment import (
     EscalationRecommended,
     TrialCompleted,
 )
-from doseline.errors import Conflict, DoselineError, Forbidden, NotFound
+from doseline.errors import Conflict, Forbidden, NotFound
+from doseline.signatures import require_fresh_authentication
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts import service as cohorts_service
 from enrollment.cohorts.models import Cohort, ReplacementSlot
@@ -51,9 +52,6 @@ from escalation.rules import DoseTally, patients_for_next_cohort
 log = structlog.get_logger(__name__)
 
 SYSTEM_ACTOR = "enrollment service <system>"
-# 21 CFR 11.200: a signature outside a continuous session re-enters the credentials; the
-# issue asks for re-authentication within the last 5 minutes (token `auth_time`).
-SIGNATURE_REAUTHENTICATION = timedelta(minutes=5)
 SIGNING_ROLES = (Role.INVESTIGATOR, Role.SAFETY_PHYSICIAN)
 
 
@@ -526,14 +524,7 @@ def sign_decision(
             f"you cannot sign as {role.value}: your token does not carry that role",
             slug="signing-role-missing",
         )
-    if not principal.authenticated_within(SIGNATURE_REAUTHENTICATION, now=now):
-        raise DoselineError(
-            "an electronic signature needs you to have entered your credentials within the last"
-            " 5 minutes (21 CFR 11.200); sign in again and retry",
-            status=401,
-            slug="reauthentication-required",
-            title="Re-authentication required",
-        )
+    require_fresh_authentication(principal, now=now)
     state = repository.lock_state(session, trial_id)
     decision = repository.get_decision(session, decision_id, for_update=True)
     if state is None or decision is None or decision.trial_id != trial_id:

@@ -20,12 +20,24 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from doseline import sitetime
+from doseline.contracts.protocol import (
+    AeReportingPeriod,
+    DltRules,
+    DltWindowRules,
+    FollowUpVisitRule,
+    InfusionScheduleRules,
+    SiteRules,
+    StudyDayConvention,
+    TrialRules,
+    VisitRules,
+)
+from doseline.contracts.protocol import Window as RulesWindow
 from escalation import Design, DoseRounding, Variant
 from escalation.dosing import MAX_WEIGHT_KG
 
@@ -81,25 +93,15 @@ class Site(_Section):
     @field_validator("time_zone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not sitetime.is_known_time_zone(value):
             raise ValueError(
                 f"{value!r} is not an IANA time zone name (for example 'Asia/Shanghai')"
             ) from None
         return value
 
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
-
     def date_of(self, moment: datetime) -> date:
         """The site's calendar date at ``moment``; a naive datetime is refused (zone unknown)."""
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValueError(
-                f"{moment.isoformat()} has no time zone: give the instant with its UTC offset"
-            )
-        return moment.astimezone(self.zone).date()
+        return sitetime.site_date(moment, self.time_zone)
 
 
 class Enrolment(_Section):
@@ -314,13 +316,6 @@ class InfusionRules(_Section):
         return self
 
 
-class DltWindowRules(_Section):
-    """The DLT observation period: ``days`` calendar days, day 1 = the first infusion."""
-
-    starts_on: Literal["first-infusion"]
-    days: int = Field(ge=1)
-
-
 class EvaluabilityRules(_Section):
     """Who counts for the 3+3 rules (PROTOCOL.md default), and what happens to the others."""
 
@@ -516,64 +511,8 @@ class EligibilityCriteria(_Section):
 # DLT rule set (data only; the safety service evaluates it)
 
 
-class Attribution(StrEnum):
-    """Relatedness of an adverse event to the product (the five-point CTCAE attribution scale)."""
-
-    UNRELATED = "unrelated"
-    UNLIKELY = "unlikely"
-    POSSIBLE = "possible"
-    PROBABLE = "probable"
-    DEFINITE = "definite"
-
-
-class AeCategory(StrEnum):
-    ANY = "any"
-    HAEMATOLOGICAL = "haematological"
-    NON_HAEMATOLOGICAL = "non-haematological"
-
-
-class CtcaeTerm(_Section):
-    name: str = Field(min_length=1)
-    meddra_code: str = Field(pattern=r"^\d{8}$")
-
-
-class DltCriterion(_Section):
-    """An AE matches when it is in ``category`` (and ``terms``, if listed; not ``except_terms``),
-    and meets every threshold given. Criteria of a rule set combine with OR."""
-
-    id: str = Field(pattern=_IDENTIFIER)
-    text: str = Field(min_length=1)
-    category: AeCategory = AeCategory.ANY
-    terms: tuple[CtcaeTerm, ...] = ()
-    except_terms: tuple[CtcaeTerm, ...] = ()
-    min_grade: int | None = Field(default=None, ge=1, le=5)
-    min_increase_over_baseline: int | None = Field(default=None, ge=1, le=4)
-
-    @model_validator(mode="after")
-    def _has_threshold(self) -> DltCriterion:
-        if self.min_grade is None and self.min_increase_over_baseline is None:
-            raise ValueError("give min_grade, min_increase_over_baseline or both")
-        if self.terms and self.except_terms:
-            raise ValueError("give terms or except_terms, not both")
-        return self
-
-
-class DltRules(_Section):
-    """Which AEs in the DLT window are DLTs (PROTOCOL.md "DLT definition", configurable)."""
-
-    ctcae_version: str = Field(min_length=1)
-    counted_attributions: tuple[Attribution, ...] = Field(min_length=1)
-    criteria: tuple[DltCriterion, ...] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unique(self) -> DltRules:
-        ids = [criterion.id for criterion in self.criteria]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"DLT criterion ids must be unique: {', '.join(repeated)} repeated")
-        if len(set(self.counted_attributions)) != len(self.counted_attributions):
-            raise ValueError("counted_attributions lists a value twice")
-        return self
+# The models are the kit's (doseline.contracts.protocol): the document is validated with the
+# same definitions the protocol event carries to safety, so the two cannot disagree.
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,6 +538,7 @@ class Protocol(_Section):
     protocol: ProtocolIdentity
     trial: TrialDescription
     site: Site
+    study_day: StudyDayConvention
     ctcae_version: Literal["5.0"]
     enrolment: Enrolment
     dose_escalation: DoseEscalation
@@ -667,6 +607,37 @@ class Protocol(_Section):
             ensure_ascii=False,
         )
         return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def trial_rules(self) -> TrialRules:
+        """Every rule other services apply, as the protocol event carries them."""
+        visits = self.visits
+        return TrialRules(
+            study_day=self.study_day,
+            sites=(SiteRules(name=self.site.name, time_zone=self.site.time_zone),),
+            dlt_window=self.dlt_window,
+            dlt_rules=self.dlt_rules,
+            ae_reporting_period=AeReportingPeriod(
+                months_after_last_infusion=visits.adverse_events_continuous_months
+            ),
+            infusions=InfusionScheduleRules(
+                days=self.infusions.days,
+                window=RulesWindow(**self.infusions.window.model_dump()),
+            ),
+            visits=VisitRules(
+                baseline_id=visits.baseline.id,
+                baseline_days_before_first_infusion=visits.baseline.window_days_before_first_infusion,
+                baseline_assessments=tuple(a.value for a in visits.baseline.assessments),
+                follow_up=tuple(
+                    FollowUpVisitRule(
+                        id=visit.id,
+                        months_after_last_infusion=visit.months_after_last_infusion,
+                        window=RulesWindow(**visit.window.model_dump()),
+                        assessments=tuple(a.value for a in visit.assessments),
+                    )
+                    for visit in visits.follow_up
+                ),
+            ),
+        )
 
     def stamp(self) -> ProtocolStamp:
         return ProtocolStamp(

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.etags import IfMatchHeader, etag
 from doseline.http import DbSession
-from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, run_once
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from doseline.identity import hospital_id_hash
 from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
 from enrollment.subjects import service
@@ -69,12 +69,11 @@ def register_subject(
             {"ETag": etag(subject.version), "Location": f"/v1/subjects/{subject.id}"},
         )
 
-    stored = run_once(
+    return idempotent_response(
         session,
+        request,
         key=key,
         principal=principal.subject,
-        method="POST",
-        path=request.url.path,
         # The stored request fingerprint must not be computable from the MRN alone either.
         payload={
             "hospital_id_hash": (
@@ -89,7 +88,6 @@ def register_subject(
         },
         create=create,
     )
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
 
 
 @router.get(

@@ -112,6 +112,7 @@ def amend_protocol(
         reason=body.reason,
         actor=principal.audit_name,
         now=datetime.now(UTC),
+        effective_from=body.effective_from,
     )
     session.flush()
     return JSONResponse(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -31,6 +31,13 @@ class TrialCreate(RequestModel):
 class ProtocolAmendment(RequestModel):
     protocol_yaml: str = Field(max_length=200_000)
     reason: str = Field(min_length=3, max_length=2000, description="Why the protocol changed")
+    effective_from: date | None = Field(
+        default=None,
+        description=(
+            "First site date the new version governs (facts dated from then on are judged by "
+            "it); default today at the site; may be in the past, not in the future"
+        ),
+    )
 
 
 class ProtocolVersionOut(BaseModel):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doseline import audit
+from doseline import audit, outbox, sitetime
+from doseline.contracts.protocol import ProtocolActivated
 from doseline.errors import Conflict, InvalidInput, NotFound
+from doseline.schema import ServiceSchema
 from enrollment.cohorts import service as cohorts_service
 from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol, ProtocolError, load_protocol
@@ -87,6 +91,39 @@ def _store_version(
     return row
 
 
+def publish_activation(
+    session: Session,
+    *,
+    trial: Trial,
+    protocol: Protocol,
+    activation: Literal["initial", "amendment"],
+    effective_from: date | None,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """Tell every service the rules now in force: the protocol's rules, version and hash.
+
+    The trial row's version (bumped by every activation, under the trial's row lock) orders the
+    activations, so consumers can take them in any order."""
+    session.flush()
+    outbox.record_event(
+        session,
+        ProtocolActivated(
+            trial_id=trial.id,
+            protocol_id=protocol.protocol.id,
+            protocol_version=protocol.protocol.version,
+            content_hash=protocol.content_hash,
+            sequence=trial.version,
+            activation=activation,
+            effective_from=effective_from,
+            activated_at=now,
+            reason=reason,
+            rules=protocol.trial_rules(),
+        ),
+        subject=f"trials/{trial.id}/protocol",
+    )
+
+
 def create_trial(session: Session, *, document: str, actor: str, now: datetime) -> Trial:
     """A trial under `document`, with its first cohort open at the starting dose."""
     protocol = parse_protocol(document)
@@ -133,14 +170,44 @@ def create_trial(session: Session, *, document: str, actor: str, now: datetime) 
         now=now,
     )
     escalation_service.initialise(session, trial=trial, now=now)
+    publish_activation(
+        session,
+        trial=trial,
+        protocol=protocol,
+        activation="initial",
+        effective_from=None,
+        reason=None,
+        now=now,
+    )
     return trial
 
 
 def amend_protocol(
-    session: Session, *, trial: Trial, document: str, reason: str, actor: str, now: datetime
+    session: Session,
+    *,
+    trial: Trial,
+    document: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    effective_from: date | None = None,
 ) -> Trial:
-    """A new protocol version for the trial; decisions already taken keep the version they used."""
+    """A new protocol version for the trial; decisions already taken keep the version they used.
+
+    ``effective_from`` is the first site date the version governs (default: today at the site).
+    It may lie in the past (an amendment that applies to events already reported, which safety
+    then re-assesses); it may not lie in the future, because enrollment applies the new version
+    from now on."""
     protocol = parse_protocol(document)
+    today = sitetime.site_today(trial.time_zone, now)
+    if effective_from is None:
+        effective_from = today
+    elif effective_from > today:
+        raise InvalidInput.at(
+            ["body", "effective_from"],
+            f"is after today's date at the site ({today.isoformat()}); amend the protocol on the"
+            " day it comes into force",
+        )
     if protocol.protocol.id != trial.id:
         raise InvalidInput.at(
             ["body", "protocol_yaml"],
@@ -170,8 +237,18 @@ def amend_protocol(
         after={
             "protocol_version": protocol.protocol.version,
             "protocol_hash": protocol.content_hash,
+            "effective_from": effective_from.isoformat(),
         },
         reason=reason,
+    )
+    publish_activation(
+        session,
+        trial=trial,
+        protocol=protocol,
+        activation="amendment",
+        effective_from=effective_from,
+        reason=reason,
+        now=now,
     )
     escalation_service.recompute(
         session,
@@ -186,10 +263,39 @@ def bootstrap(session: Session) -> list[str]:
     """Create HDMSC-RP-01 from the shipped protocol if it is absent (idempotent)."""
     document = read_shipped_protocol(BOOTSTRAP_PROTOCOL)
     protocol = parse_protocol(document)
-    if repository.get_trial(session, protocol.protocol.id) is not None:
-        return [f"trial {protocol.protocol.id} already exists"]
+    trial = repository.get_trial(session, protocol.protocol.id)
+    if trial is not None:
+        lines = [f"trial {protocol.protocol.id} already exists"]
+        if not _activation_published(session, trial.id):
+            # A trial created before protocol versions were published: its consumers (safety,
+            # imaging) have no rules until the version in force is published once.
+            current = protocol_of(session, trial)
+            publish_activation(
+                session,
+                trial=trial,
+                protocol=current,
+                activation="initial",
+                effective_from=None,
+                reason="version in force published for a trial that predates protocol events",
+                now=datetime.now(UTC),
+            )
+            lines.append(f"protocol {current.protocol.version} of {trial.id} published")
+        return lines
     create_trial(session, document=document, actor=BOOTSTRAP_ACTOR, now=datetime.now(UTC))
     return [f"trial {protocol.protocol.id} created from protocol {protocol.protocol.version}"]
+
+
+def _activation_published(session: Session, trial_id: str) -> bool:
+    table = ServiceSchema.of(session).kit.outbox
+    found = session.execute(
+        select(table.c.id)
+        .where(
+            table.c.event_type == ProtocolActivated.event_type,
+            table.c.envelope["data"]["trial_id"].astext == trial_id,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 @dataclass(frozen=True)

@@ -133,14 +133,13 @@ def record(
     check_performed_at(performed_at)
     # The subject's row lock orders this write with infusion events that reassign visits.
     subject = subjects.require_known(session, subject_id, lock=True)
-    zone = subject.site_time_zone or "UTC"
     row = AssessmentRow(
         id=uuid.uuid4(),
         trial_id=subject.trial_id,
         subject_id=subject.subject_id,
         kind=derived.kind,
         performed_at=performed_at,
-        performed_on=subjects.site_day(performed_at, zone),
+        performed_on=subjects.site_day(performed_at, subject.site_time_zone),
         inputs=derived.inputs,
         results=derived.results,
         metrics=derived.metrics,
@@ -151,7 +150,8 @@ def record(
         recorded_by=actor,
         recorded_at=datetime.now(UTC),
     )
-    _apply(row, _assignment(subject, row, schedule_service.schedule_for(session, subject.trial_id)))
+    schedule = schedule_service.schedule_for(session, subject.trial_id, row.performed_on)
+    _apply(row, _assignment(subject, row, schedule))
     session.add(row)
     session.flush()
     audit.record(
@@ -186,7 +186,7 @@ def supersede(
     subject = subjects.require_known(session, row.subject_id, lock=True)
     before = snapshot(row)
     row.performed_at = performed_at
-    row.performed_on = subjects.site_day(performed_at, subject.site_time_zone or "UTC")
+    row.performed_on = subjects.site_day(performed_at, subject.site_time_zone)
     row.inputs = derived.inputs
     row.results = derived.results
     row.metrics = derived.metrics
@@ -195,7 +195,8 @@ def supersede(
     row.status = "recorded"
     row.void_reason = None
     row.recorded_at = datetime.now(UTC)
-    _apply(row, _assignment(subject, row, schedule_service.schedule_for(session, row.trial_id)))
+    schedule = schedule_service.schedule_for(session, row.trial_id, row.performed_on)
+    _apply(row, _assignment(subject, row, schedule))
     session.flush()
     audit.record(
         session,
@@ -243,9 +244,10 @@ def void(session: Session, row: AssessmentRow, *, reason: str, actor: str) -> As
 def reassign_visits(session: Session, subject: SubjectRow, *, actor: str) -> int:
     """Recompute the visit of every assessment of the subject (after an infusion event or a
     schedule change); returns how many changed. Each change is audited."""
-    schedule = schedule_service.schedule_for(session, subject.trial_id)
     changed = 0
     for row in repository.of_subject(session, subject.subject_id, lock=True):
+        # The protocol version in force on the day of the assessment places it.
+        schedule = schedule_service.schedule_for(session, subject.trial_id, row.performed_on)
         before = snapshot(row)
         if _apply(row, _assignment(subject, row, schedule)):
             changed += 1

@@ -23,10 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from doseline import sitetime
 from doseline.errors import Conflict, DoselineError, InvalidInput
 from doseline.identity import hospital_id_hash
 from imaging.assessments import derivation, repository
@@ -142,9 +142,9 @@ def _performed_at(
             "Observation.effective[x] is required (effectiveDateTime, effectivePeriod or "
             "effectiveInstant): the time places the result on the visit calendar"
         )
-    zone = subjects.require_known(session, subject_id).site_time_zone or "UTC"
+    zone = subjects.require_known(session, subject_id).site_time_zone
     assert isinstance(effective, date)
-    moment = datetime.combine(effective, time(DATE_ONLY_HOUR), ZoneInfo(zone))
+    moment = sitetime.site_datetime(effective, time(DATE_ONLY_HOUR), zone)
     return moment, (
         f"effective date {effective.isoformat()} has no time: taken as the site calendar day, "
         f"at {DATE_ONLY_HOUR}:00 {zone}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from doseline import audit
 from doseline.errors import InvalidInput, NotFound
 from imaging.pft.reference import Gli2012Ethnicity, ReferenceEquation
+from imaging.protocols import service as protocols
 from imaging.schedule import repository
 from imaging.schedule.models import TrialSettingsRow
 from imaging.schedule.visits import (
@@ -57,7 +59,14 @@ def references_of(row: TrialSettingsRow | None) -> ReferenceChoice:
     )
 
 
-def schedule_for(session: Session, trial_id: str) -> VisitSchedule | None:
+def schedule_for(session: Session, trial_id: str, on: date | None = None) -> VisitSchedule | None:
+    """The visit schedule that places an assessment done on site date ``on`` (None: now).
+
+    The protocol version in force on that date, as enrollment published it, when any has
+    arrived; otherwise the schedule registered for the trial through this service's API."""
+    from_protocol = protocols.schedule_in_force(session, trial_id, on)
+    if from_protocol is not None:
+        return from_protocol
     row = repository.trial_settings(session, trial_id)
     return None if row is None else schedule_of(row)
 

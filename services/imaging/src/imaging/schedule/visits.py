@@ -31,9 +31,17 @@ class VisitScheduleError(ValueError):
 
 @dataclass(frozen=True)
 class FollowUpVisit:
+    """A visit's target and window: ``window_days`` before the target, and after it too unless
+    ``window_after_days`` says otherwise (a protocol may give the two sides separately)."""
+
     code: str
     months_after_last_infusion: int
     window_days: int
+    window_after_days: int | None = None
+
+    @property
+    def after_days(self) -> int:
+        return self.window_days if self.window_after_days is None else self.window_after_days
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ class VisitSchedule:
                 raise VisitScheduleError(
                     f"{visit.code}: months after the last infusion must be ≥ 1"
                 )
-            if visit.window_days < 0:
+            if visit.window_days < 0 or visit.after_days < 0:
                 raise VisitScheduleError(f"{visit.code}: the window cannot be negative")
 
     def visit(self, code: str) -> FollowUpVisit | None:
@@ -114,8 +122,8 @@ def calendar(last_infusion_on: date, schedule: VisitSchedule) -> list[PlannedVis
     planned = []
     for visit in sorted(schedule.follow_up, key=lambda v: v.months_after_last_infusion):
         target = target_day(last_infusion_on, visit)
-        window = timedelta(days=visit.window_days)
-        planned.append(PlannedVisit(visit.code, target, target - window, target + window))
+        before, after = timedelta(days=visit.window_days), timedelta(days=visit.after_days)
+        planned.append(PlannedVisit(visit.code, target, target - before, target + after))
     return planned
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from doseline import audit
+from doseline import audit, sitetime
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.errors import Conflict, NotFound
 from imaging.subjects import repository
@@ -29,9 +28,9 @@ def snapshot(row: SubjectRow) -> dict[str, Any]:
     }
 
 
-def site_day(moment: datetime, zone: str) -> date:
+def site_day(moment: datetime, zone: str | None) -> date:
     """The site's calendar day of an instant (PROTOCOL.md visit days are site days)."""
-    return moment.astimezone(ZoneInfo(zone)).date()
+    return sitetime.site_date(moment, zone)
 
 
 def last_infusion_on(row: SubjectRow) -> date | None:

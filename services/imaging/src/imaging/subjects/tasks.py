@@ -34,11 +34,13 @@ def report_missed_visits(session: Session, now: datetime) -> int:
     recorded at them. Idempotent: a visit already reported is skipped."""
     reported = 0
     for subject in repository.subjects_after_last_infusion(session):
-        schedule = schedule_service.schedule_for(session, subject.trial_id)
         last_on = service.last_infusion_on(subject)
-        if schedule is None or last_on is None or subject.site_time_zone is None:
+        if last_on is None or subject.site_time_zone is None:
             continue
         today = service.site_day(now, subject.site_time_zone)
+        schedule = schedule_service.schedule_for(session, subject.trial_id, today)
+        if schedule is None:
+            continue
         already = repository.missed_visits(session, subject.subject_id)
         for visit in calendar(last_on, schedule):
             if visit.window_end >= today or visit.code in already:

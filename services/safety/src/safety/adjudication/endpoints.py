@@ -1,4 +1,4 @@
-"""HTTP API of DLT rule sets and of suspected DLTs and their signed adjudication."""
+"""HTTP API of suspected DLTs, their assessments and their signed adjudication."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from doseline import idempotency
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import NotFound
 from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
@@ -20,8 +19,6 @@ from safety.adjudication.schemas import (
     AdjudicationIn,
     DltAssessmentOut,
     DltOut,
-    DltRulesIn,
-    DltRulesOut,
 )
 from safety.adverse_events import service as ae_service
 
@@ -29,43 +26,6 @@ router = APIRouter(tags=["dlt"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 SafetyPhysician = Annotated[Principal, Depends(require_roles(Role.SAFETY_PHYSICIAN))]
-
-
-@router.get("/v1/trials/{trial_id}/dlt-rules", summary="The trial's current DLT rule set")
-def get_dlt_rules(trial_id: str, response: Response, session: DbSession, _: Reader) -> DltRulesOut:
-    row = repository.latest_rule_set(session, trial_id)
-    if row is None:
-        raise NotFound(
-            f"no DLT rules are registered for trial {trial_id}; the protocol defaults become "
-            "version 1 at the first assessment, or register them with PUT",
-            slug="dlt-rules-not-registered",
-        )
-    response.headers["ETag"] = etag(row.number)
-    return DltRulesOut.of(row)
-
-
-@router.put(
-    "/v1/trials/{trial_id}/dlt-rules",
-    summary="Register a new version of the trial's DLT rules (identical rules change nothing)",
-)
-def put_dlt_rules(
-    trial_id: Annotated[
-        str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    ],
-    body: DltRulesIn,
-    response: Response,
-    session: DbSession,
-    principal: Admin,
-    if_match: IfMatchHeader = None,
-) -> DltRulesOut:
-    current = repository.latest_rule_set(session, trial_id)
-    if current is not None:
-        check_if_match(if_match, current_version=current.number)
-    row = service.register_rule_set(
-        session, trial_id, body.rules, actor=principal.audit_name, reason=body.reason
-    )
-    response.headers["ETag"] = etag(row.number)
-    return DltRulesOut.of(row)
 
 
 @router.get("/v1/dlts", summary="DLT cases of a trial, by status")
@@ -130,7 +90,7 @@ def adjudicate_dlt(
 
 @router.get(
     "/v1/adverse-events/{ae_id}/dlt-assessments",
-    summary="Every application of the DLT rules to this AE, with the reasons and rule-set version",
+    summary="Every application of the DLT rules to this AE: protocol version, criteria, reasons",
 )
 def list_dlt_assessments(ae_id: uuid.UUID, session: DbSession, _: Reader) -> list[DltAssessmentOut]:
     ae_service.require_adverse_event(session, ae_id)

@@ -1,10 +1,9 @@
-"""ORM rows of DLT rule sets, assessments, DLT cases and the electronic signatures on them."""
+"""ORM rows of DLT assessments, DLT cases and the electronic signatures on them."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -13,28 +12,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from safety.db import Base
 
 
-class DltRuleSetRow(Base):
-    """One version of a trial's DLT rule configuration; versions are never changed."""
-
-    __tablename__ = "dlt_rule_sets"
-
-    trial_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    number: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str] = mapped_column(Text)
-
-
 class DltAssessmentRow(Base):
-    """The DLT rules applied to one version of an adverse event, with the rule-set version used."""
+    """The DLT rules applied to one version of an adverse event: the protocol version whose rules
+    were used (sequence, version, content hash) and the criteria (``matched_rules``) met."""
 
     __tablename__ = "dlt_assessments"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     ae_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("adverse_events.id"), index=True)
     ae_version: Mapped[int] = mapped_column(Integer)
-    rule_set_number: Mapped[int] = mapped_column(Integer)
+    protocol_sequence: Mapped[int] = mapped_column(Integer)
+    protocol_version: Mapped[str] = mapped_column(String(40))
+    protocol_hash: Mapped[str] = mapped_column(String(80))
     is_suspected_dlt: Mapped[bool] = mapped_column(Boolean)
     study_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
     matched_rules: Mapped[list[str]] = mapped_column(JSONB, default=list)
@@ -53,7 +42,9 @@ class DltCaseRow(Base):
     subject_id: Mapped[str] = mapped_column(String(80), index=True)
     status: Mapped[str] = mapped_column(String(20))
     ae_version: Mapped[int] = mapped_column(Integer)
-    rule_set_number: Mapped[int] = mapped_column(Integer)
+    protocol_sequence: Mapped[int] = mapped_column(Integer)
+    protocol_version: Mapped[str] = mapped_column(String(40))
+    protocol_hash: Mapped[str] = mapped_column(String(80))
     matched_rules: Mapped[list[str]] = mapped_column(JSONB, default=list)
     study_day: Mapped[int] = mapped_column(Integer)
     baseline_grade: Mapped[int | None] = mapped_column(Integer, nullable=True)

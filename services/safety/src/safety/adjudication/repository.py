@@ -1,37 +1,18 @@
-"""Queries of DLT rule sets, assessments, cases and signatures."""
+"""Queries of DLT assessments, cases and signatures."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from safety.adjudication.models import (
     DltAssessmentRow,
     DltCaseRow,
-    DltRuleSetRow,
     DltSignatureRow,
 )
-
-
-def latest_rule_set(session: Session, trial_id: str) -> DltRuleSetRow | None:
-    return session.scalars(
-        select(DltRuleSetRow)
-        .where(DltRuleSetRow.trial_id == trial_id)
-        .order_by(DltRuleSetRow.number.desc())
-        .limit(1)
-    ).first()
-
-
-def rule_set(session: Session, trial_id: str, number: int) -> DltRuleSetRow | None:
-    return session.get(DltRuleSetRow, (trial_id, number))
-
-
-def lock_trial_rules(session: Session, trial_id: str) -> None:
-    """Serialise rule-set writers of one trial (two PUTs must not both become version n+1)."""
-    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"dlt_rules:{trial_id}"))))
 
 
 def case_of_ae(session: Session, ae_id: uuid.UUID, *, lock: bool) -> DltCaseRow | None:
@@ -79,3 +60,12 @@ def assessments(session: Session, ae_id: uuid.UUID) -> Sequence[DltAssessmentRow
         .where(DltAssessmentRow.ae_id == ae_id)
         .order_by(DltAssessmentRow.assessed_at, DltAssessmentRow.id)
     ).all()
+
+
+def latest_assessment(session: Session, ae_id: uuid.UUID) -> DltAssessmentRow | None:
+    return session.scalars(
+        select(DltAssessmentRow)
+        .where(DltAssessmentRow.ae_id == ae_id)
+        .order_by(DltAssessmentRow.assessed_at.desc(), DltAssessmentRow.id.desc())
+        .limit(1)
+    ).first()

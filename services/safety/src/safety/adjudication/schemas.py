@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -12,34 +12,8 @@ from doseline.http import RequestModel
 from safety.adjudication.models import (
     DltAssessmentRow,
     DltCaseRow,
-    DltRuleSetRow,
     DltSignatureRow,
 )
-
-
-class DltRulesIn(RequestModel):
-    rules: dict[str, Any] = Field(description="The trial's DLT rule configuration")
-    reason: str = Field(min_length=3, max_length=2000, description="Why the rules change")
-
-
-class DltRulesOut(BaseModel):
-    trial_id: str
-    number: int = Field(description="Rule-set version; every assessment records it")
-    rules: dict[str, Any]
-    created_at: datetime
-    created_by: str
-    reason: str
-
-    @classmethod
-    def of(cls, row: DltRuleSetRow) -> DltRulesOut:
-        return cls(
-            trial_id=row.trial_id,
-            number=row.number,
-            rules=row.rules,
-            created_at=row.created_at,
-            created_by=row.created_by,
-            reason=row.reason,
-        )
 
 
 class AdjudicationIn(RequestModel):
@@ -82,8 +56,9 @@ class DltOut(BaseModel):
     subject_id: str
     status: Literal["suspected", "confirmed", "ruled_out", "withdrawn"]
     ae_version: int
-    rule_set_number: int
-    matched_rules: list[str]
+    protocol_version: str = Field(description="Protocol version whose DLT rules raised the case")
+    protocol_hash: str
+    matched_rules: list[str] = Field(description="The protocol's DLT criteria met (e.g. DLT-04)")
     study_day: int
     baseline_grade: int | None
     adjudication_sequence: int
@@ -98,7 +73,8 @@ class DltOut(BaseModel):
             subject_id=row.subject_id,
             status=row.status,
             ae_version=row.ae_version,
-            rule_set_number=row.rule_set_number,
+            protocol_version=row.protocol_version,
+            protocol_hash=row.protocol_hash,
             matched_rules=list(row.matched_rules),
             study_day=row.study_day,
             baseline_grade=row.baseline_grade,
@@ -108,10 +84,11 @@ class DltOut(BaseModel):
 
 
 class DltAssessmentOut(BaseModel):
-    """The DLT rules applied to one version of an AE: verdict, reasons, rule-set version."""
+    """The DLT rules applied to one version of an AE: verdict, reasons, protocol version."""
 
     ae_version: int
-    rule_set_number: int
+    protocol_version: str
+    protocol_hash: str
     is_suspected_dlt: bool
     study_day: int | None
     matched_rules: list[str]
@@ -122,7 +99,8 @@ class DltAssessmentOut(BaseModel):
     def of(cls, row: DltAssessmentRow) -> DltAssessmentOut:
         return cls(
             ae_version=row.ae_version,
-            rule_set_number=row.rule_set_number,
+            protocol_version=row.protocol_version,
+            protocol_hash=row.protocol_hash,
             is_suspected_dlt=row.is_suspected_dlt,
             study_day=row.study_day,
             matched_rules=list(row.matched_rules),

@@ -9,89 +9,39 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from doseline import audit, outbox
+from doseline import audit, outbox, signatures
 from doseline.audit import canonical_json
 from doseline.auth import Principal
 from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
-from doseline.errors import Conflict, DoselineError, NotFound
+from doseline.errors import Conflict, NotFound
 from safety.adjudication import evaluation, repository
 from safety.adjudication.models import (
     DltAssessmentRow,
     DltCaseRow,
-    DltRuleSetRow,
     DltSignatureRow,
 )
 from safety.adverse_events import repository as adverse_events
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.catalogue import service as catalogue
+from safety.protocols import repository as protocols_repository
+from safety.protocols import service as protocols
+from safety.protocols.models import ProtocolVersionRow
+from safety.subjects import service as subjects
 from safety.subjects.models import SubjectRow
 
 Decision = Literal["confirm", "rule_out"]
-_REAUTHENTICATE = 'Bearer realm="doseline", error="insufficient_user_authentication"'
-
-# 21 CFR 11.200: a signing outside a continuous session uses all components; the signer must have
-# entered their credentials within this window.
-REAUTHENTICATION_WINDOW = timedelta(minutes=5)
 
 # 21 CFR 11.50(b): the meaning of each signature, shown wherever the signature is shown.
 MEANINGS: dict[Decision, str] = {
     "confirm": "I confirm this event is a dose-limiting toxicity",
     "rule_out": "I confirm this event is not a dose-limiting toxicity",
 }
-
-
-# ---------------------------------------------------------------------------- rule sets
-
-
-def current_rule_set(session: Session, trial_id: str, *, actor: str) -> DltRuleSetRow:
-    """The trial's newest rule set; the protocol's defaults become version 1 if none exists."""
-    row = repository.latest_rule_set(session, trial_id)
-    if row is not None:
-        return row
-    return register_rule_set(
-        session,
-        trial_id,
-        evaluation.default_rules(),
-        actor=actor,
-        reason="protocol default DLT definition (PROTOCOL.md)",
-    )
-
-
-def register_rule_set(
-    session: Session, trial_id: str, rules: dict[str, Any], *, actor: str, reason: str
-) -> DltRuleSetRow:
-    """A new version of the trial's rules; identical rules to the current version change nothing."""
-    normalised = evaluation.normalise_rules(rules)
-    repository.lock_trial_rules(session, trial_id)
-    latest = repository.latest_rule_set(session, trial_id)
-    if latest is not None and canonical_json(latest.rules) == canonical_json(normalised):
-        return latest
-    row = DltRuleSetRow(
-        trial_id=trial_id,
-        number=1 if latest is None else latest.number + 1,
-        rules=normalised,
-        created_at=datetime.now(UTC),
-        created_by=actor,
-        reason=reason,
-    )
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="dlt_rules.register",
-        entity_type="dlt_rule_set",
-        entity_id=f"{trial_id}/{row.number}",
-        before=latest.rules if latest is not None else None,
-        after=row.rules,
-        reason=reason,
-    )
-    return row
 
 
 # ---------------------------------------------------------------------------- assessment
@@ -105,29 +55,27 @@ def assess(
     *,
     actor: str,
 ) -> DltAssessmentRow | None:
-    """Apply the trial's DLT rules to this version; raise, reopen or withdraw a DLT case."""
+    """Apply the DLT rules in force at the AE's onset; raise, reopen or withdraw a DLT case."""
     if subject.first_infusion_on is None or subject.dlt_window_end is None:
         # Enrollment's infusion event has not arrived: keep the AE, assess when it does.
         ae.dlt_evaluation = "awaiting_dlt_window"
         session.flush()
         return None
-    rule_set = current_rule_set(session, ae.trial_id, actor=actor)
-    term = catalogue.require_term(session, version.ctcae_version, version.term_code)
-    verdict = evaluation.evaluate(
-        rule_set.rules,
-        term=catalogue.as_term(term),
-        grade=version.grade,
-        attribution=version.attribution,
-        onset_date=version.onset_date,
-        ctcae_version=version.ctcae_version,
-        subject=subject,
-    )
+    protocol = protocols.rules_in_force(session, ae.trial_id, version.onset_date)
+    if protocol is None:
+        # Enrollment's protocol event has not arrived: safety has no DLT rules of its own.
+        ae.dlt_evaluation = "awaiting_protocol"
+        session.flush()
+        return None
+    verdict = _verdict(session, protocol, version, subject)
     now = datetime.now(UTC)
     assessment = DltAssessmentRow(
         id=uuid.uuid4(),
         ae_id=ae.id,
         ae_version=version.number,
-        rule_set_number=rule_set.number,
+        protocol_sequence=protocol.sequence,
+        protocol_version=protocol.protocol_version,
+        protocol_hash=protocol.content_hash,
         is_suspected_dlt=verdict.is_suspected_dlt,
         study_day=verdict.study_day,
         matched_rules=list(verdict.matched_rules),
@@ -139,10 +87,28 @@ def assess(
     session.flush()
     existing = repository.case_of_ae(session, ae.id, lock=True)
     if verdict.is_suspected_dlt:
-        _suspect(session, ae, version, rule_set, verdict, existing, actor=actor, now=now)
+        _suspect(session, ae, version, protocol, verdict, existing, actor=actor, now=now)
     elif existing is not None and existing.status in {"suspected", "confirmed", "ruled_out"}:
         _withdraw(session, ae, version, existing, actor=actor, now=now)
     return assessment
+
+
+def _verdict(
+    session: Session,
+    protocol: protocols.RulesInForce,
+    version: AdverseEventVersionRow,
+    subject: SubjectRow,
+) -> evaluation.Verdict:
+    term = catalogue.require_term(session, version.ctcae_version, version.term_code)
+    return evaluation.evaluate(
+        protocol,
+        term=catalogue.as_term(term),
+        grade=version.grade,
+        attribution=version.attribution,
+        onset_date=version.onset_date,
+        ctcae_version=version.ctcae_version,
+        subject=subject,
+    )
 
 
 def reassess_subject(session: Session, subject: SubjectRow, *, actor: str) -> int:
@@ -155,11 +121,89 @@ def reassess_subject(session: Session, subject: SubjectRow, *, actor: str) -> in
     return count
 
 
+ADJUDICATED = frozenset({"confirmed", "ruled_out"})
+
+
+@dataclass(frozen=True)
+class AmendmentOutcome:
+    reassessed: int
+    listed_for_review: int
+
+
+def apply_protocol_version(session: Session, row: ProtocolVersionRow) -> AmendmentOutcome:
+    """A protocol version arrived: every AE it now governs is judged by it.
+
+    Open AEs (no DLT case, or a suspected one) are re-assessed, which may raise, update or
+    withdraw a suspicion. An adjudicated (signed) DLT is never changed by an amendment: when
+    the new rules would give another verdict, it is listed for a safety physician's review."""
+    actor = f"event <enrollment.protocol.activated> ({row.protocol_version})"
+    reassessed = listed = 0
+    # The trial's subjects were locked (in id order) before the version was stored, so no AE
+    # of theirs is being written meanwhile.
+    for ae_id in adverse_events.ids_of_trial(session, row.trial_id):
+        ae = adverse_events.adverse_event(session, ae_id, lock=True)
+        if ae is None:  # pragma: no cover - listed above in this transaction
+            continue
+        version = adverse_events.version(session, ae.id, ae.current_version)
+        governing = protocols.rules_in_force(session, ae.trial_id, version.onset_date)
+        if governing is None or governing.sequence != row.sequence:
+            continue
+        subject = subjects.require_known_subject(session, ae.subject_id)
+        case = repository.case_of_ae(session, ae.id, lock=True)
+        if case is None or case.status not in ADJUDICATED or case.ae_version != version.number:
+            assess(session, ae, version, subject, actor=actor)
+            reassessed += 1
+            continue
+        if case.protocol_sequence == row.sequence or subject.first_infusion_on is None:
+            continue
+        verdict = _verdict(session, governing, version, subject)
+        if verdict.is_suspected_dlt and set(verdict.matched_rules) == set(case.matched_rules):
+            continue
+        protocols_repository.add_review(
+            session,
+            {
+                "id": uuid.uuid4(),
+                "dlt_id": case.id,
+                "trial_id": case.trial_id,
+                "subject_id": case.subject_id,
+                "ae_id": ae.id,
+                "ae_version": version.number,
+                "adjudication": case.status,
+                "adjudicated_under_version": case.protocol_version,
+                "adjudicated_matched_rules": list(case.matched_rules),
+                "protocol_sequence": governing.sequence,
+                "protocol_version": governing.protocol_version,
+                "protocol_hash": governing.content_hash,
+                "would_be_suspected": verdict.is_suspected_dlt,
+                "would_match_rules": list(verdict.matched_rules),
+                "reasons": list(verdict.reasons),
+                "status": "open",
+                "created_at": datetime.now(UTC),
+            },
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="dlt.review_requested",
+            entity_type="dlt",
+            entity_id=str(case.id),
+            after={
+                "adjudication": case.status,
+                "protocol_version": governing.protocol_version,
+                "would_be_suspected": verdict.is_suspected_dlt,
+                "would_match_rules": list(verdict.matched_rules),
+            },
+            reason="the amended DLT rules give another verdict; the signed adjudication stands",
+        )
+        listed += 1
+    return AmendmentOutcome(reassessed=reassessed, listed_for_review=listed)
+
+
 def _suspect(
     session: Session,
     ae: AdverseEventRow,
     version: AdverseEventVersionRow,
-    rule_set: DltRuleSetRow,
+    protocol: protocols.RulesInForce,
     verdict: evaluation.Verdict,
     existing: DltCaseRow | None,
     *,
@@ -175,7 +219,9 @@ def _suspect(
             subject_id=ae.subject_id,
             status="suspected",
             ae_version=version.number,
-            rule_set_number=rule_set.number,
+            protocol_sequence=protocol.sequence,
+            protocol_version=protocol.protocol_version,
+            protocol_hash=protocol.content_hash,
             matched_rules=list(verdict.matched_rules),
             study_day=study_day,
             baseline_grade=verdict.baseline_grade,
@@ -198,13 +244,13 @@ def _suspect(
         # The same version assessed again (a new window or baseline that does not change the
         # verdict): the signature on that version stays valid.
         return
-    facts = (rule_set.number, list(verdict.matched_rules), study_day, verdict.baseline_grade)
+    facts = (protocol.sequence, list(verdict.matched_rules), study_day, verdict.baseline_grade)
     if (
         existing.ae_version == version.number
         and existing.status == "suspected"
         and facts
         == (
-            existing.rule_set_number,
+            existing.protocol_sequence,
             list(existing.matched_rules),
             existing.study_day,
             existing.baseline_grade,
@@ -218,7 +264,9 @@ def _suspect(
         )
     existing.status = "suspected"
     existing.ae_version = version.number
-    existing.rule_set_number = rule_set.number
+    existing.protocol_sequence = protocol.sequence
+    existing.protocol_version = protocol.protocol_version
+    existing.protocol_hash = protocol.content_hash
     existing.matched_rules = list(verdict.matched_rules)
     existing.study_day = study_day
     existing.baseline_grade = verdict.baseline_grade
@@ -285,15 +333,7 @@ def adjudicate(
     now: datetime,
 ) -> DltSignatureRow:
     """A safety physician's signed decision on a suspected DLT (21 CFR 11.50, 11.70, 11.200)."""
-    if not principal.authenticated_within(REAUTHENTICATION_WINDOW, now=now):
-        raise DoselineError(
-            "signing needs a fresh authentication: sign in again (within the last "
-            f"{int(REAUTHENTICATION_WINDOW.total_seconds() // 60)} minutes) and resend",
-            status=401,
-            slug="reauthentication-required",
-            title="Re-authentication required to sign",
-            headers={"WWW-Authenticate": _REAUTHENTICATE},
-        )
+    signatures.require_fresh_authentication(principal, now=now)
     if case.status != "suspected":
         raise Conflict(
             f"this DLT is {case.status.replace('_', ' ')}; only a suspected DLT can be adjudicated",
@@ -354,7 +394,8 @@ def case_snapshot(case: DltCaseRow) -> dict[str, Any]:
         "ae_id": str(case.ae_id),
         "status": case.status,
         "ae_version": case.ae_version,
-        "rule_set_number": case.rule_set_number,
+        "protocol_version": case.protocol_version,
+        "protocol_hash": case.protocol_hash,
         "matched_rules": list(case.matched_rules),
         "study_day": case.study_day,
         "baseline_grade": case.baseline_grade,
@@ -393,6 +434,8 @@ def _publish(
         "attribution": version.attribution,
         "study_day": case.study_day,
         "rules": list(case.matched_rules),
+        "protocol_version": case.protocol_version,
+        "protocol_hash": case.protocol_hash,
         "adjudication_sequence": case.adjudication_sequence,
     }
     outbox.record_event(session, contract(**facts, **extra), subject=f"subjects/{case.subject_id}")

@@ -117,3 +117,14 @@ def disagreements(
         .order_by(AdverseEventRow.created_at, AdverseEventRow.id)
     ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def ids_of_trial(session: Session, trial_id: str) -> list[uuid.UUID]:
+    """The ids of every adverse event of a trial, oldest first (not locked)."""
+    return list(
+        session.scalars(
+            select(AdverseEventRow.id)
+            .where(AdverseEventRow.trial_id == trial_id)
+            .order_by(AdverseEventRow.created_at, AdverseEventRow.id)
+        ).all()
+    )

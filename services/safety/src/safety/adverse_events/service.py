@@ -6,11 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from doseline import audit, outbox
+from doseline import audit, outbox, sitetime
 from doseline.contracts.safety import (
     AdverseEventRecorded,
     AdverseEventUpdated,
@@ -50,11 +49,7 @@ def subject_subject_uri(subject_id: str) -> str:
 
 def site_today(subject: SubjectRow, now: datetime) -> date:
     """Today's calendar date at the subject's site (onset dates are site dates)."""
-    try:
-        zone = ZoneInfo(subject.site_time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return now.astimezone(zone).date()
+    return sitetime.site_today(subject.site_time_zone, now)
 
 
 def validate_content(

@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from doseline import audit
+from doseline import audit, sitetime
 from doseline.errors import Conflict, DoselineError, InvalidInput
 from doseline.identity import hospital_id_hash
 from safety.adverse_events import service as adverse_events
@@ -789,11 +788,7 @@ def _site_date(effective: datetime | date, subject: SubjectRow) -> date:
         return effective
     if effective.tzinfo is None:
         raise EntryRejected("Observation.effectiveDateTime needs a time-zone offset")
-    try:
-        zone = ZoneInfo(subject.site_time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return effective.astimezone(zone).date()
+    return sitetime.site_date(effective, subject.site_time_zone)
 
 
 def _version_key(version_id: str) -> tuple[int, int, str]:

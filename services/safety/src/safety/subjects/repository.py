@@ -53,3 +53,15 @@ def lock_new_subject(session: Session, subject_id: str, trial_id: str) -> Subjec
         raise LookupError(subject_id)
     session.refresh(row)
     return row
+
+
+def lock_subjects_of_trial(session: Session, trial_id: str) -> list[SubjectRow]:
+    """Every subject of the trial, locked in id order (the order every writer locks them in)."""
+    return list(
+        session.scalars(
+            select(SubjectRow)
+            .where(SubjectRow.trial_id == trial_id)
+            .order_by(SubjectRow.subject_id)
+            .with_for_update()
+        ).all()
+    )

@@ -142,6 +142,11 @@ def set_baseline(
     return row
 
 
+# The subject record keeps the baseline grade of the disease under study in its own field
+# (`baseline_pneumonitis_grade`); this is its CTCAE v5.0 MedDRA code.
+PNEUMONITIS_CODE = "10035742"
+
+
 def baseline_grade_of(row: SubjectRow, term_code: str, *, pneumonitis_code: str) -> int | None:
     """The subject's baseline grade of a term (0 = absent at baseline; None = not recorded)."""
     if term_code == pneumonitis_code and row.baseline_pneumonitis_grade is not None:

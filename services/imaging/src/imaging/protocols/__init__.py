@@ -1,0 +1,1 @@
+"""Protocol versions as enrollment publishes them: the visit schedule imaging applies."""

@@ -1,0 +1,67 @@
+"""Queries of received protocol versions and of amendment reviews."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from safety.protocols.models import DltReviewRow, ProtocolVersionRow
+
+
+def lock_trial(session: Session, trial_id: str) -> None:
+    """Storing a version of a trial excludes every assessment that reads the trial's versions."""
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"protocol:{trial_id}"))))
+
+
+def share_trial(session: Session, trial_id: str) -> None:
+    """Reading a trial's versions waits for a version being stored (then sees it)."""
+    session.execute(
+        select(func.pg_advisory_xact_lock_shared(func.hashtext(f"protocol:{trial_id}")))
+    )
+
+
+def insert_version(session: Session, values: dict[str, object]) -> bool:
+    """Store a version once; False when this (trial, sequence) was already received."""
+    inserted = session.execute(
+        insert(ProtocolVersionRow)
+        .values(**values)
+        .on_conflict_do_nothing(
+            index_elements=[ProtocolVersionRow.trial_id, ProtocolVersionRow.sequence]
+        )
+        .returning(ProtocolVersionRow.sequence)
+    ).first()
+    return inserted is not None
+
+
+def version(session: Session, trial_id: str, sequence: int) -> ProtocolVersionRow | None:
+    return session.get(ProtocolVersionRow, (trial_id, sequence))
+
+
+def versions(session: Session, trial_id: str) -> Sequence[ProtocolVersionRow]:
+    return session.scalars(
+        select(ProtocolVersionRow)
+        .where(ProtocolVersionRow.trial_id == trial_id)
+        .order_by(ProtocolVersionRow.sequence)
+    ).all()
+
+
+def reviews(
+    session: Session, *, trial_id: str, status: str | None = None
+) -> Sequence[DltReviewRow]:
+    query = select(DltReviewRow).where(DltReviewRow.trial_id == trial_id)
+    if status is not None:
+        query = query.where(DltReviewRow.status == status)
+    return session.scalars(query.order_by(DltReviewRow.created_at, DltReviewRow.id)).all()
+
+
+def add_review(session: Session, values: dict[str, object]) -> None:
+    session.execute(
+        insert(DltReviewRow)
+        .values(**values)
+        .on_conflict_do_nothing(
+            index_elements=[DltReviewRow.dlt_id, DltReviewRow.protocol_sequence]
+        )
+    )

@@ -1,0 +1,102 @@
+"""Protocol versions received from enrollment, and the rules in force at a date.
+
+Enrollment publishes ``enrollment.protocol.activated`` whenever a protocol version comes into
+force (trial created, protocol amended). Safety stores each activation once (a redelivery or a
+duplicate changes nothing) and, whatever order they arrive in, applies to an adverse event the
+version in force at its onset date: of the versions effective on or before that site date, the
+one activated last (``doseline.contracts.protocol.in_force_at``). Safety has no DLT rules of its
+own: until a trial's protocol has arrived, its adverse events wait (``awaiting_protocol``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+from sqlalchemy.orm import Session
+
+from doseline import audit
+from doseline.audit import canonical_json
+from doseline.contracts.protocol import ProtocolActivated, TrialRules, in_force_at
+from safety.protocols import repository
+from safety.protocols.models import ProtocolVersionRow
+from safety.subjects import repository as subjects_repository
+
+
+@dataclass(frozen=True)
+class RulesInForce:
+    """A protocol version's rules, with what every assessment records about it."""
+
+    sequence: int
+    protocol_version: str
+    content_hash: str
+    rules: TrialRules
+
+    @property
+    def label(self) -> str:
+        return f"protocol {self.protocol_version} ({self.content_hash[:19]}…)"
+
+
+@lru_cache(maxsize=128)
+def _parse(rules_json: str) -> TrialRules:
+    return TrialRules.model_validate_json(rules_json)
+
+
+def rules_of(row: ProtocolVersionRow) -> RulesInForce:
+    return RulesInForce(
+        sequence=row.sequence,
+        protocol_version=row.protocol_version,
+        content_hash=row.content_hash,
+        rules=_parse(canonical_json(row.rules)),
+    )
+
+
+def rules_in_force(session: Session, trial_id: str, day: date) -> RulesInForce | None:
+    """The rules that govern facts of site date ``day`` in the trial (None: none received)."""
+    repository.share_trial(session, trial_id)
+    row = in_force_at(repository.versions(session, trial_id), day)
+    return None if row is None else rules_of(row)
+
+
+def record(session: Session, event: ProtocolActivated) -> ProtocolVersionRow | None:
+    """Store an activation; None when it had been received before (idempotent).
+
+    Lock order, as every writer of AEs: the trial's subjects, then the trial's versions."""
+    subjects_repository.lock_subjects_of_trial(session, event.trial_id)
+    repository.lock_trial(session, event.trial_id)
+    stored = repository.insert_version(
+        session,
+        {
+            "trial_id": event.trial_id,
+            "sequence": event.sequence,
+            "protocol_id": event.protocol_id,
+            "protocol_version": event.protocol_version,
+            "content_hash": event.content_hash,
+            "activation": event.activation,
+            "effective_from": event.effective_from,
+            "activated_at": event.activated_at,
+            "reason": event.reason,
+            "rules": event.rules.model_dump(mode="json"),
+            "received_at": datetime.now(UTC),
+        },
+    )
+    if not stored:
+        return None
+    row = repository.version(session, event.trial_id, event.sequence)
+    assert row is not None  # inserted above, in this transaction
+    audit.record(
+        session,
+        actor="event <enrollment.protocol.activated>",
+        action="protocol.received",
+        entity_type="protocol_version",
+        entity_id=f"{event.trial_id}#{event.sequence}",
+        after={
+            "protocol_version": event.protocol_version,
+            "content_hash": event.content_hash,
+            "activation": event.activation,
+            "effective_from": event.effective_from,
+        },
+        reason=event.reason,
+    )
+    return row

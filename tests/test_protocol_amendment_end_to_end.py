@@ -1,0 +1,318 @@
+"""A protocol amendment changes the pneumonitis DLT rule, and safety applies it: over HTTP and
+the real broker.
+
+The DLT rules are read from the shipped protocol document, the one place they are written.
+Enrollment creates HDMSC-RP-01 from it and publishes `enrollment.protocol.activated`; safety
+applies those rules. Three subjects, each with baseline pneumonitis grade 1, worsen to grade 3
+(two grades over baseline: DLT-04, a suspected DLT under version 1.0). One suspicion is
+confirmed with a signature, one is left open. The protocol is amended through the enrollment
+API (version 1.1: pneumonitis is a DLT only three grades over baseline, or at grade 4). Safety
+then applies 1.1 to a new AE (not a DLT), re-assesses the open one (withdrawn), and lists the
+signed one for a safety physician's review without changing it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from doseline import sitetime
+from doseline.auth import Role
+from doseline.contracts.protocol import DltRules
+from doseline.testing.plugin import EventPump, TokenFactory
+from safety.catalogue import service as catalogue
+from safety.dictionary import shipped
+from safety.dictionary.spreadsheet import read_ctcae
+
+TRIAL = "HDMSC-RP-01"
+ZONE = "Asia/Shanghai"
+PNEUMONITIS = "10035742"
+WORKBOOK = "CTCAE_v5.0_2017-11-27.xlsx"
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "services" / "enrollment" / "protocols" / "hdmsc-rp-01.yaml"
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _headers(auth: TokenFactory, role: Role, person: str, **extra: str) -> dict[str, str]:
+    return {
+        **auth(role, subject=person, auth_time=datetime.now(UTC)),
+        "Idempotency-Key": str(uuid.uuid4()),
+        **extra,
+    }
+
+
+def _site_day(offset: int) -> date:
+    return sitetime.site_today(ZONE, datetime.now(UTC) + timedelta(days=offset))
+
+
+def _treat(client: TestClient, auth: TokenFactory, *, day1_offset: int) -> str:
+    """Register, consent, screen, enrol, weigh, and give the first infusion."""
+    nurse = _headers(auth, Role.COORDINATOR, "nurse-wang")
+    sid = str(_ok(client.post(f"/v1/trials/{TRIAL}/subjects", json={}, headers=nurse), 201)["id"])
+    read = client.get(f"/v1/subjects/{sid}", headers=nurse)
+    _ok(
+        client.patch(
+            f"/v1/subjects/{sid}",
+            json={"consent_signed_on": _site_day(day1_offset - 8).isoformat()},
+            headers={**nurse, "If-Match": read.headers["ETag"]},
+        )
+    )
+    answers = {
+        "INC-01": {"value": True},
+        "INC-02": {"value": True, "evidence_date": _site_day(day1_offset - 12).isoformat()},
+        "INC-03": {"value": True, "evidence_grade": 1},
+        "INC-04": {"value": True},
+        "INC-05": {"value": 61},
+        "INC-06": {"value": True, "evidence_date": _site_day(day1_offset - 8).isoformat()},
+    }
+    screened = client.post(
+        f"/v1/subjects/{sid}/screenings",
+        json={"screened_on": _site_day(day1_offset - 7).isoformat(), "answers": answers},
+        headers=_headers(auth, Role.COORDINATOR, "nurse-wang"),
+    )
+    screening = _ok(screened, 201)
+    assert screening["status"] == "eligible", screening
+    _ok(
+        client.post(
+            f"/v1/subjects/{sid}/screenings/{screening['id']}/sign-off",
+            headers=_headers(
+                auth, Role.INVESTIGATOR, "dr-li", **{"If-Match": screened.headers["ETag"]}
+            ),
+        )
+    )
+    _ok(
+        client.post(
+            f"/v1/trials/{TRIAL}/enrolments",
+            json={"subject_id": sid},
+            headers=_headers(auth, Role.COORDINATOR, "nurse-wang"),
+        ),
+        201,
+    )
+    _ok(
+        client.post(
+            f"/v1/subjects/{sid}/weights",
+            json={"weight_kg": "58.0", "measured_on": _site_day(day1_offset - 2).isoformat()},
+            headers=_headers(auth, Role.COORDINATOR, "nurse-wang"),
+        ),
+        201,
+    )
+    prepared = client.post(
+        f"/v1/subjects/{sid}/dose-preparations",
+        json={
+            "infusion_number": 1,
+            "product_lot": "LOT-9",
+            "first_infusion_on": _site_day(day1_offset).isoformat(),
+        },
+        headers=_headers(auth, Role.PHARMACIST, "pharm-zhao"),
+    )
+    preparation = _ok(prepared, 201)
+    _ok(
+        client.post(
+            f"/v1/dose-preparations/{preparation['id']}/verification",
+            headers=_headers(
+                auth, Role.PHARMACIST, "pharm-liu", **{"If-Match": prepared.headers["ETag"]}
+            ),
+        )
+    )
+    _ok(
+        client.post(
+            f"/v1/subjects/{sid}/infusions",
+            json={
+                "started_at": (datetime.now(UTC) + timedelta(days=day1_offset)).isoformat(),
+                "dose_given_cells": preparation["dose_cells"],
+                "product_lot": "LOT-9",
+            },
+            headers=_headers(auth, Role.PHARMACIST, "pharm-zhao"),
+        ),
+        201,
+    )
+    return sid
+
+
+def _baseline(safety: TestClient, auth: TokenFactory, subject_id: str, grade: int) -> None:
+    etag = safety.get(f"/v1/subjects/{subject_id}", headers=auth(Role.MONITOR)).headers["ETag"]
+    _ok(
+        safety.put(
+            f"/v1/subjects/{subject_id}/baseline",
+            json={"pneumonitis_grade": grade, "oxygen_use": False, "conditions": []},
+            headers={**_headers(auth, Role.INVESTIGATOR, "dr-li"), "If-Match": etag},
+        )
+    )
+
+
+def _pneumonitis(
+    safety: TestClient, auth: TokenFactory, subject_id: str, onset: date, grade: int
+) -> dict[str, Any]:
+    body: dict[str, Any] = _ok(
+        safety.post(
+            "/v1/adverse-events",
+            json={
+                "subject_id": subject_id,
+                "term_code": PNEUMONITIS,
+                "verbatim": "radiation pneumonitis worse, oxygen started",
+                "onset_date": onset.isoformat(),
+                "grade": grade,
+                "attribution": "possible",
+                "action_taken": "dose_not_changed",
+                "outcome": "not_recovered_not_resolved",
+            },
+            headers=_headers(auth, Role.INVESTIGATOR, "dr-li"),
+        ),
+        201,
+    )
+    return body
+
+
+def _case_of(safety: TestClient, auth: TokenFactory, ae_id: str) -> dict[str, Any]:
+    [case] = [
+        dlt
+        for dlt in _ok(
+            safety.get("/v1/dlts", params={"trial_id": TRIAL}, headers=auth(Role.MONITOR))
+        )
+        if dlt["ae_id"] == ae_id
+    ]
+    return dict(case)
+
+
+def _latest_assessment(safety: TestClient, auth: TokenFactory, ae_id: str) -> dict[str, Any]:
+    assessments = _ok(
+        safety.get(f"/v1/adverse-events/{ae_id}/dlt-assessments", headers=auth(Role.MONITOR))
+    )
+    return dict(assessments[-1])
+
+
+def test_an_amended_pneumonitis_rule_reaches_safety_and_is_applied_new_open_and_adjudicated(
+    api: Callable[..., TestClient],
+    auth: TokenFactory,
+    sessions: Callable[[str], sessionmaker[Session]],
+    deliver_events: EventPump,
+) -> None:
+    with sessions("safety")() as session, session.begin():
+        catalogue.store_dictionary(
+            session,
+            read_ctcae(shipped.workbook(), version="5.0"),
+            source_file=WORKBOOK,
+            source_sha256=catalogue.file_sha256(shipped.workbook()),
+            replace=False,
+            actor="test <fixture>",
+        )
+    enrollment, safety = api("enrollment"), api("safety")
+    admin = auth(Role.ADMIN, subject="admin")
+
+    # The DLT rules of the shipped protocol: pneumonitis is judged against its baseline only.
+    document_text = SHIPPED.read_text(encoding="utf-8")
+    shipped_rules = yaml.safe_load(document_text)["dlt_rules"]
+    criteria = {criterion["id"]: criterion for criterion in shipped_rules["criteria"]}
+    assert criteria["DLT-04"]["terms"][0]["meddra_code"] == PNEUMONITIS
+    assert criteria["DLT-04"]["min_increase_over_baseline"] == 2
+    assert criteria["DLT-01"]["except_terms"][0]["meddra_code"] == PNEUMONITIS
+
+    trial = _ok(
+        enrollment.post("/v1/trials", json={"shipped_protocol": "hdmsc-rp-01"}, headers=admin), 201
+    )
+    day1_offset = -10
+    subjects = [_treat(enrollment, auth, day1_offset=day1_offset) for _ in range(3)]
+    assert deliver_events() > 0
+
+    # Safety received version 1.0 with exactly the document's DLT rules.
+    [initial] = _ok(safety.get(f"/v1/trials/{TRIAL}/protocol-versions", headers=auth(Role.MONITOR)))
+    assert (initial["protocol_version"], initial["content_hash"]) == (
+        "1.0",
+        trial["protocol"]["content_hash"],
+    )
+    assert initial["rules"]["dlt_rules"] == DltRules.model_validate(shipped_rules).model_dump(
+        mode="json"
+    )
+
+    day1 = _site_day(day1_offset)
+    for subject_id in subjects:
+        _baseline(safety, auth, subject_id, 1)
+    signed_ae = _pneumonitis(safety, auth, subjects[0], day1 + timedelta(days=3), grade=3)
+    open_ae = _pneumonitis(safety, auth, subjects[1], day1 + timedelta(days=4), grade=3)
+    assert (signed_ae["dlt_evaluation"], open_ae["dlt_evaluation"]) == (
+        "suspected_dlt",
+        "suspected_dlt",
+    )
+    signed_case = _case_of(safety, auth, signed_ae["id"])
+    assert (signed_case["matched_rules"], signed_case["protocol_version"]) == (["DLT-04"], "1.0")
+    etag = safety.get(f"/v1/dlts/{signed_case['id']}", headers=auth(Role.MONITOR)).headers["ETag"]
+    _ok(
+        safety.post(
+            f"/v1/dlts/{signed_case['id']}/adjudication",
+            json={"decision": "confirm", "comment": "source documents reviewed"},
+            headers=_headers(auth, Role.SAFETY_PHYSICIAN, "dr-chen", **{"If-Match": etag}),
+        )
+    )
+    assert deliver_events() > 0
+
+    # Amendment 1.1 through the enrollment API: pneumonitis three grades over baseline.
+    amended_text = document_text.replace('  version: "1.0"', '  version: "1.1"', 1).replace(
+        "      min_increase_over_baseline: 2", "      min_increase_over_baseline: 3", 1
+    )
+    assert amended_text.count("min_increase_over_baseline: 3") == 1
+    current = enrollment.get(f"/v1/trials/{TRIAL}", headers=admin)
+    amended = _ok(
+        enrollment.put(
+            f"/v1/trials/{TRIAL}/protocol",
+            json={
+                "protocol_yaml": amended_text,
+                "reason": "DSMB: pneumonitis DLT only three grades over baseline",
+                "effective_from": day1.isoformat(),
+            },
+            headers={**admin, "If-Match": current.headers["ETag"]},
+        )
+    )
+    assert amended["protocol"]["version"] == "1.1"
+    assert deliver_events() > 0
+
+    versions = _ok(safety.get(f"/v1/trials/{TRIAL}/protocol-versions", headers=auth(Role.MONITOR)))
+    assert [(v["protocol_version"], v["activation"]) for v in versions] == [
+        ("1.0", "initial"),
+        ("1.1", "amendment"),
+    ]
+    assert versions[1]["content_hash"] == amended["protocol"]["content_hash"]
+    assert versions[1]["effective_from"] == day1.isoformat()
+
+    # The open suspicion is re-assessed under 1.1: no longer a DLT, withdrawn.
+    reassessed = _latest_assessment(safety, auth, open_ae["id"])
+    assert (reassessed["protocol_version"], reassessed["is_suspected_dlt"]) == ("1.1", False)
+    assert reassessed["protocol_hash"] == amended["protocol"]["content_hash"]
+    assert _case_of(safety, auth, open_ae["id"])["status"] == "withdrawn"
+
+    # The signed confirmation is not changed: it is listed for the safety physician.
+    still = _case_of(safety, auth, signed_ae["id"])
+    assert (still["status"], still["protocol_version"]) == ("confirmed", "1.0")
+    assert [s["voided_at"] for s in still["signatures"]] == [None]
+    [review] = _ok(
+        safety.get(f"/v1/trials/{TRIAL}/dlt-reviews", headers=auth(Role.SAFETY_PHYSICIAN))
+    )
+    assert (review["dlt_id"], review["adjudication"]) == (still["id"], "confirmed")
+    assert (review["protocol_version"], review["would_be_suspected"]) == ("1.1", False)
+    assert (review["adjudicated_matched_rules"], review["would_match_rules"]) == (["DLT-04"], [])
+
+    # A new AE is judged by 1.1: grade 3 over baseline 1 is no longer a DLT.
+    new_ae = _pneumonitis(safety, auth, subjects[2], day1 + timedelta(days=5), grade=3)
+    assert new_ae["dlt_evaluation"] == "not_dlt"
+    assessment = _latest_assessment(safety, auth, new_ae["id"])
+    assert (assessment["protocol_version"], assessment["matched_rules"]) == ("1.1", [])
+    assert any("DLT-04" in reason and "+3" in reason for reason in assessment["reasons"])
+    # ... while grade 4 is (three grades over baseline under 1.1, and grade 4: DLT-05).
+    worse = _pneumonitis(safety, auth, subjects[2], day1 + timedelta(days=6), grade=4)
+    assert worse["dlt_evaluation"] == "suspected_dlt"
+    assert _latest_assessment(safety, auth, worse["id"])["matched_rules"] == ["DLT-04", "DLT-05"]
+
+    # Enrollment still counts the signed DLT: the amendment did not undo it.
+    assert deliver_events() > 0
+    state = _ok(enrollment.get(f"/v1/trials/{TRIAL}/escalation", headers=auth(Role.MONITOR)))
+    assert state["dose_levels"][0]["dlts"] == 1
