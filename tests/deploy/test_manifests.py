@@ -38,9 +38,10 @@ DOCKERIGNORE = DEPLOY / "Dockerfile.dockerignore"
 K8S_BASE = DEPLOY / "k8s" / "base"
 K8S_PRODUCTION = DEPLOY / "k8s" / "overlays" / "production"
 
-# The runtime shape every service follows; a fourth service (notifications) joins by appearing
-# in the deployment files, and the tests below then check it like the others.
-REQUIRED_SERVICES = frozenset({"enrollment", "safety", "imaging"})
+# Every service installed in the workspace (its `doseline.services` entry point, the registry
+# `make run` starts from) must be deployed; a new service fails these tests until every deploy
+# file runs it.
+REQUIRED_SERVICES = frozenset(installed_services())
 PARTS = ("migrate", "api", "worker", "relay")
 LONG_RUNNING_PARTS = ("api", "worker", "relay")
 API_PORT = 8000
@@ -435,8 +436,30 @@ def _services_in_kubernetes() -> set[str]:
     }
 
 
-# Every service named anywhere in the deployment, plus the three that must always be there: a
-# service that is deployed in one place but not the other fails the tests below by name.
+def _services_in_production_overlay() -> set[str]:
+    """The services the production overlay itself names: release tag, replicas and settings."""
+    overlay = load_yaml(K8S_PRODUCTION / "kustomization.yaml")
+    tagged = {image["name"].removeprefix("doseline/") for image in overlay.get("images", [])}
+    scaled = {replica["name"].rsplit("-", 1)[0] for replica in overlay.get("replicas", [])}
+    configured = {
+        generator["name"].removesuffix("-config")
+        for generator in overlay.get("configMapGenerator", [])
+    }
+    return tagged & scaled & configured
+
+
+def deploy_files_missing(service: str) -> list[str]:
+    """The deploy files that do not run `service` (empty when every one does)."""
+    where = {
+        "deploy/compose.yaml": _services_in_compose(),
+        "deploy/k8s/base": _services_in_kubernetes(),
+        "deploy/k8s/overlays/production": _services_in_production_overlay(),
+    }
+    return [name for name, services in where.items() if service not in services]
+
+
+# Every installed service plus every service named anywhere in the deployment: a service that is
+# deployed in one place but not the other fails the tests below by name.
 SERVICES = sorted(REQUIRED_SERVICES | _services_in_compose() | _services_in_kubernetes())
 
 
@@ -477,9 +500,35 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Monkey
 # --- the services that are deployed --------------------------------------------------------------
 
 
-def test_compose_and_kubernetes_deploy_the_same_services_and_at_least_the_three() -> None:
+def test_the_required_services_are_the_installed_service_manifests() -> None:
+    assert set(REQUIRED_SERVICES) >= {"enrollment", "safety", "imaging", "notifications"}
+
+
+def test_compose_and_kubernetes_deploy_the_same_services_and_every_installed_one() -> None:
     assert _services_in_compose() == _services_in_kubernetes()
     assert _services_in_compose() >= REQUIRED_SERVICES
+
+
+@pytest.mark.parametrize("service", sorted(REQUIRED_SERVICES))
+def test_every_installed_service_is_in_every_deploy_file(service: str) -> None:
+    assert deploy_files_missing(service) == [], f"{service} is not deployed by these files"
+
+
+def test_a_service_missing_from_a_deploy_file_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check above, against a compose file that lost one service: it must say which file.
+    document = load_yaml(COMPOSE_FILE)
+    document["services"] = {
+        name: part
+        for name, part in document["services"].items()
+        if not name.startswith("notifications-")
+    }
+    trimmed = tmp_path / "compose.yaml"
+    trimmed.write_text(yaml.safe_dump(document), encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "COMPOSE_FILE", trimmed)
+    assert deploy_files_missing("notifications") == ["deploy/compose.yaml"]
+    assert deploy_files_missing("safety") == []
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -805,6 +854,8 @@ def test_production_settings_pass_the_service_production_guard(
         f"{prefix}DATABASE_URL": "postgresql+psycopg://doseline@db.internal:5432/doseline",
         f"{prefix}BROKER_URL": "amqps://doseline@mq.internal:5671/%2F",
         f"{prefix}IDENTIFIER_HASH_KEY": secrets.token_hex(32),
+        # notifications: the key that encrypts the stored webhook signing secrets.
+        f"{prefix}SECRET_KEY": secrets.token_hex(32),
     }
     readable = variables_the_service_reads(manifests[service])
     for name, value in environment.items():
