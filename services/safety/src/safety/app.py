@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from doseline import diagnostics
 from doseline.http import build_app
+from doseline.site_scope import site_scope_dependency
 from safety.adjudication import endpoints as adjudication
 from safety.adverse_events import endpoints as adverse_events
 from safety.catalogue import endpoints as catalogue
@@ -14,6 +15,7 @@ from safety.ehr import endpoints as ehr
 from safety.grading_assistance import endpoints as grading
 from safety.settings import SafetySettings
 from safety.subjects import endpoints as subjects
+from safety.subjects.scope import SCOPED_PARAMETERS
 
 SUMMARY = (
     "CTCAE v5.0 dictionary, adverse events and grading, DLT rules and adjudication, SAE clocks."
@@ -40,4 +42,5 @@ def create_app(settings: SafetySettings | None = None) -> FastAPI:
             grading.router,
             subjects.router,
         ],
+        router_dependencies=[site_scope_dependency(SCOPED_PARAMETERS)],
     )

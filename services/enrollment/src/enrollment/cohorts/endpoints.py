@@ -24,6 +24,7 @@ from enrollment.cohorts.schemas import (
     WaitlistEntryOut,
 )
 from enrollment.escalation_state import service as escalation_service
+from enrollment.subjects.scope import require_visible_subject, visible
 
 router = APIRouter(prefix="/v1/trials/{trial_id}", tags=["cohorts"])
 
@@ -62,6 +63,8 @@ def enrol(
     principal: Coordinator,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
+    require_visible_subject(session, principal, body.subject_id)
+
     def create() -> StoredResponse:
         enrolment = service.enrol(
             session,
@@ -136,6 +139,8 @@ def join_waitlist(
     principal: Coordinator,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
+    require_visible_subject(session, principal, body.subject_id)
+
     def create() -> StoredResponse:
         entry = service.join_waitlist(
             session, trial_id=trial_id, subject_id=body.subject_id, principal=principal
@@ -156,12 +161,13 @@ def join_waitlist(
 @router.get(
     "/waitlist", response_model=list[WaitlistEntryOut], summary="Subjects waiting, in order"
 )
-def waitlist(trial_id: str, session: DbSession, _: Reader) -> list[WaitlistEntryOut]:
+def waitlist(trial_id: str, session: DbSession, principal: Reader) -> list[WaitlistEntryOut]:
+    entries = service.waitlist(session, trial_id=trial_id)
     return [
         WaitlistEntryOut(
             subject_id=e.subject_id, position=e.position, status=e.status, added_at=e.added_at
         )
-        for e in service.waitlist(session, trial_id=trial_id)
+        for e in visible(session, principal, trial_id, entries, "subject_id")
     ]
 
 
@@ -191,6 +197,8 @@ def reserve_slot(
     principal: Coordinator,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
+    require_visible_subject(session, principal, body.subject_id)
+
     def create() -> StoredResponse:
         now = datetime.now(UTC)
         row = service.reserve_slot(
@@ -206,9 +214,10 @@ def reserve_slot(
 @router.get(
     "/reservations", response_model=list[ReservationOut], summary="Slot reservations of a trial"
 )
-def reservations(trial_id: str, session: DbSession, _: Reader) -> list[ReservationOut]:
+def reservations(trial_id: str, session: DbSession, principal: Reader) -> list[ReservationOut]:
     now = datetime.now(UTC)
+    rows = service.reservations(session, trial_id=trial_id)
     return [
         reservation_out(session, row, now)
-        for row in service.reservations(session, trial_id=trial_id)
+        for row in visible(session, principal, trial_id, rows, "subject_id")
     ]

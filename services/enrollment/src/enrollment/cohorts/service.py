@@ -20,6 +20,7 @@ from doseline.contracts.enrollment import CohortOpened, SubjectEnrolled
 from doseline.errors import Conflict, NotFound
 from enrollment.cohorts import repository
 from enrollment.cohorts.models import Cohort, Enrolment, SlotReservation, WaitlistEntry
+from enrollment.protocol import Protocol
 from enrollment.screening import repository as screening_repository
 from enrollment.subjects import repository as subjects_repository
 from enrollment.subjects.models import Subject
@@ -253,16 +254,28 @@ def enrol(
         SubjectEnrolled(
             trial_id=trial_id,
             subject_id=subject_id,
+            site_id=subject.site_id,
             cohort_number=cohort.number,
             dose_level=cohort.dose_level,
             enrolled_at=now,
             protocol_version=protocol.protocol.version,
-            site_time_zone=trial.time_zone,
+            site_time_zone=_site_zone(protocol, subject.site_id),
             hospital_id_hashes=[subject.hospital_id_hash] if subject.hospital_id_hash else [],
         ),
         subject=f"subjects/{subject_id}",
     )
     return enrolment
+
+
+def _site_zone(protocol: Protocol, site_id: str) -> str:
+    """The subject's site's zone; a site the protocol in force no longer lists is a conflict."""
+    site = protocol.site_by_id(site_id)
+    if site is None:
+        raise Conflict(
+            f"site {site_id!r} is not in protocol version {protocol.version}",
+            slug="site-not-in-protocol",
+        )
+    return site.time_zone
 
 
 def add_replacement_slot(

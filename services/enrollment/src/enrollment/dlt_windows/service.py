@@ -27,6 +27,7 @@ from enrollment.dlt_windows.rules import (
 from enrollment.dosing import repository as dosing_repository
 from enrollment.escalation_state import repository as escalation_repository
 from enrollment.escalation_state import service as escalation_service
+from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.protocols import protocol_of
 
@@ -112,6 +113,7 @@ def close_due_windows(session: Session, now: datetime) -> int:
                 DltWindowClosed(
                     trial_id=trial.id,
                     subject_id=window.subject_id,
+                    site_id=_site_of(session, window.subject_id),
                     cohort_number=cohort.number,
                     dose_level=enrolment.dose_level,
                     window_start=window.starts_on,
@@ -131,3 +133,9 @@ def close_due_windows(session: Session, now: datetime) -> int:
             session, trial_id=trial.id, cause="DLT window(s) closed", now=now
         )
     return closed
+
+
+def _site_of(session: Session, subject_id: str) -> str:
+    site_id = subjects_repository.site_of_subject(session, subject_id)
+    assert site_id is not None, subject_id  # a DLT window exists only for a registered subject
+    return site_id

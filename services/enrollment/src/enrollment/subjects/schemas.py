@@ -13,6 +13,15 @@ class HospitalIdentifier(BaseModel):
 
 
 class SubjectCreate(BaseModel):
+    site_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description=(
+            "The site the subject belongs to, one of the protocol's `sites` and of your token's;"
+            " the protocol's first (default) site when left out"
+        ),
+    )
     hospital_identifier: HospitalIdentifier | None = Field(
         default=None,
         description=(
@@ -35,6 +44,7 @@ class ConsentUpdate(BaseModel):
 class SubjectOut(BaseModel):
     id: str
     trial_id: str
+    site_id: str
     number: int
     status: str
     consent_signed_on: date | None

@@ -71,7 +71,7 @@ def put_dlt_rules(
 @router.get("/v1/dlts", summary="DLT cases of a trial, by status")
 def list_dlts(
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     trial_id: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[
         Literal["suspected", "confirmed", "ruled_out", "withdrawn"] | None, Query()
@@ -79,7 +79,7 @@ def list_dlts(
 ) -> list[DltOut]:
     return [
         DltOut.of(row, list(repository.signatures(session, row.id)))
-        for row in repository.cases(session, trial_id=trial_id, status=status)
+        for row in repository.cases(session, trial_id=trial_id, status=status, principal=principal)
     ]
 
 

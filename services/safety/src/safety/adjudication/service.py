@@ -29,6 +29,7 @@ from safety.adjudication.models import (
 from safety.adverse_events import repository as adverse_events
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.catalogue import service as catalogue
+from safety.subjects import repository as subjects_repository
 from safety.subjects.models import SubjectRow
 
 Decision = Literal["confirm", "rule_out"]
@@ -383,6 +384,7 @@ def _publish(
     facts: dict[str, Any] = {
         "trial_id": case.trial_id,
         "subject_id": case.subject_id,
+        "site_id": subjects_repository.site_of_subject(session, case.subject_id),
         "dlt_id": str(case.id),
         "ae_id": str(case.ae_id),
         "ae_version": version.number,

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from doseline.auth import Principal
 from safety.ehr.models import LabObservationRow, ProposedAdverseEventRow
+from safety.subjects.scope import subject_in_scope
 
 
 def observation(session: Session, observation_id: str, version_id: str) -> LabObservationRow | None:
@@ -59,8 +61,11 @@ def proposals(
     subject_id: str | None,
     status: str | None,
     limit: int,
+    principal: Principal | None = None,
 ) -> Sequence[ProposedAdverseEventRow]:
-    query = select(ProposedAdverseEventRow)
+    query = select(ProposedAdverseEventRow).where(
+        subject_in_scope(ProposedAdverseEventRow.subject_id, principal)
+    )
     if trial_id is not None:
         query = query.where(ProposedAdverseEventRow.trial_id == trial_id)
     if subject_id is not None:
