@@ -69,7 +69,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         clone = Path(workdir) / "doseline"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-        (Path(workdir) / "shared").symlink_to(ROOT.parent / "shared")
 
         first, first_ready = _start(clone)
         status, body = _get(

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +48,7 @@ from notifications.manifest import SERVICE as NOTIFICATIONS
 from notifications.publishing import publishing_for
 from notifications.settings import NotificationsSettings
 from safety.catalogue import service as catalogue
+from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 from safety.manifest import SERVICE as SAFETY
 from safety.settings import SafetySettings
@@ -59,7 +59,7 @@ TRIAL = "HDMSC-RP-01"
 SUBJECT = "HDMSC-RP-01-001"
 SITE_ZONE = "Asia/Shanghai"
 PNEUMONITIS = "10035742"
-WORKBOOK = Path(__file__).resolve().parents[2] / "shared" / "ctcae" / "CTCAE_v5.0_2017-11-27.xlsx"
+WORKBOOK = shipped.workbook()
 
 
 def _free_port() -> int:
@@ -169,6 +169,7 @@ def prepare_safety(database_url: str) -> None:
             SubjectEnrolled(
                 trial_id=TRIAL,
                 subject_id=SUBJECT,
+                site_id="WCH",
                 cohort_number=1,
                 dose_level=1,
                 enrolled_at=datetime.now(UTC) - timedelta(days=25),
@@ -181,6 +182,7 @@ def prepare_safety(database_url: str) -> None:
             InfusionAdministered(
                 trial_id=TRIAL,
                 subject_id=SUBJECT,
+                site_id="WCH",
                 infusion_number=1,
                 infusions_planned=4,
                 is_last=False,
@@ -268,8 +270,6 @@ def measure(port: int, secret: str, receipts: Receipts) -> list[float]:
 
 
 def main() -> None:
-    if not WORKBOOK.is_file():
-        raise FileNotFoundError(f"CTCAE workbook missing: {WORKBOOK}")
     with scratch_database() as database_url, broker_url() as broker_address:
         common: dict[str, Any] = {
             "database_url": database_url,

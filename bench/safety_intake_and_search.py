@@ -8,8 +8,8 @@
    twice: wall time and Observations per second; the second post creates nothing.
 
 Needs the machine's PostgreSQL (BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/
-postgres); a scratch database is created and dropped. The CTCAE workbook is read from
-DOSELINE_SHARED_DIR or <repo>/../shared.
+postgres); a scratch database is created and dropped. The CTCAE workbook is the one the safety
+package ships.
 Usage: uv run --frozen python bench/safety_intake_and_search.py
 """
 
@@ -35,7 +35,8 @@ from doseline.db import make_engine, normalise_database_url
 from doseline.settings import Environment
 from safety.catalogue import repository as catalogue_repository
 from safety.catalogue import service as catalogue
-from safety.manifest import SERVICE, shared_dir
+from safety.dictionary import shipped
+from safety.manifest import SERVICE
 from safety.settings import SafetySettings
 from safety.subjects import tasks
 
@@ -83,7 +84,7 @@ def _bundle(today: date) -> dict[str, Any]:
 
 
 def bench_import(sessions: sessionmaker[Session]) -> None:
-    workbook = shared_dir() / "ctcae" / "CTCAE_v5.0_2017-11-27.xlsx"
+    workbook = shipped.workbook()
     timings: list[tuple[str, float, catalogue.ImportOutcome]] = []
     for label in ("first import", "re-import"):
         started = time.perf_counter()
@@ -131,6 +132,7 @@ def bench_intake(sessions: sessionmaker[Session], client: TestClient) -> None:
         envelope = SubjectEnrolled(
             trial_id="HDMSC-RP-01",
             subject_id=f"HDMSC-RP-01-{n:03d}",
+            site_id="WCH",
             cohort_number=1,
             dose_level=1,
             enrolled_at=datetime.now(UTC) - timedelta(days=30),

@@ -37,6 +37,7 @@ from doseline.routing import EVENT_LOG_ROUTE
 from doseline.testing.plugin import EventPump, TokenFactory
 from notifications.event_log.models import LoggedEvent
 from safety.catalogue import service as catalogue
+from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 from safety.manifest import SERVICE as SAFETY
 
@@ -46,14 +47,6 @@ SITE_ZONE = "Asia/Shanghai"
 PNEUMONITIS = "10035742"
 WORKBOOK = "CTCAE_v5.0_2017-11-27.xlsx"
 REPOSITORY = Path(__file__).resolve().parents[1]
-
-
-def shared_ctcae(name: str) -> Path:
-    """`<repo>/../shared/ctcae/<name>`; a missing file fails the test, never skips it."""
-    path = REPOSITORY.parent / "shared" / "ctcae" / name
-    if not path.is_file():
-        raise FileNotFoundError(f"shared CTCAE file missing: {path}")
-    return path
 
 
 @dataclass
@@ -111,9 +104,9 @@ def treated_subject(
     with sessions("safety")() as session, session.begin():
         catalogue.store_dictionary(
             session,
-            read_ctcae(shared_ctcae(WORKBOOK), version="5.0"),
+            read_ctcae(shipped.workbook(), version="5.0"),
             source_file=WORKBOOK,
-            source_sha256=catalogue.file_sha256(shared_ctcae(WORKBOOK)),
+            source_sha256=catalogue.file_sha256(shipped.workbook()),
             replace=False,
             actor="test <fixture>",
         )

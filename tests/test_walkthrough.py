@@ -32,7 +32,6 @@ from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 TRIAL = "HDMSC-RP-01"
 PNEUMONITIS = "10035742"
 NEUTROPHILS_LOINC = "751-8"
-CTCAE_WORKBOOK = "CTCAE_v5.0_2017-11-27.xlsx"
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
@@ -286,7 +285,6 @@ def neutrophil_observation(observation_id: str, mrn: str) -> dict[str, Any]:
 @pytest.fixture
 def walkthrough(
     loopback_allowed: None,
-    shared: Path,
     api: Callable[..., TestClient],
     auth: TokenFactory,
     deliver_events: EventPump,
@@ -296,8 +294,6 @@ def walkthrough(
 ) -> Walkthrough:
     """What `make run` does before "ready": each service's bootstrap (the trial, CTCAE v5.0
     and the DLT rules, the visit schedule)."""
-    if not (shared / "ctcae" / CTCAE_WORKBOOK).is_file():
-        raise FileNotFoundError(f"shared CTCAE workbook missing: {shared / 'ctcae'}")
     for name in ("enrollment", "safety", "imaging"):
         bootstrap = services[name].bootstrap
         assert bootstrap is not None, name

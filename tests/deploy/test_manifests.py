@@ -69,9 +69,7 @@ def variables_the_service_reads(manifest: ServiceManifest) -> set[str]:
     fields = {
         f"{manifest.env_prefix}{field.upper()}" for field in manifest.settings_class.model_fields
     }
-    launched = Launcher(root=REPO, shared=REPO.parent / "shared").env_for(
-        manifest, "postgresql://", "redis://"
-    )
+    launched = Launcher(root=REPO).env_for(manifest, "postgresql://", "redis://")
     return fields | {name for name in launched if name.startswith(manifest.env_prefix)}
 
 

@@ -141,6 +141,25 @@ def test_an_expired_token_gets_401(kit_app: TestClient, auth: TokenFactory) -> N
     assert "expired" in body["detail"]
 
 
+def test_a_token_living_longer_than_the_maximum_gets_401(
+    kit_app: TestClient, auth: TokenFactory
+) -> None:
+    decade = auth(Role.COORDINATOR, lifetime=timedelta(days=3650))
+    body = _problem(kit_app.post("/v1/notes", json={"text": "x"}, headers=decade), 401)
+    assert "12 hours" in body["detail"]
+    twelve = auth(Role.COORDINATOR, lifetime=timedelta(hours=12))
+    assert kit_app.post("/v1/notes", json={"text": "x"}, headers=twelve).status_code == 201
+
+
+def test_a_token_issued_in_the_future_gets_401(kit_app: TestClient, auth: TokenFactory) -> None:
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    body = _problem(
+        kit_app.post("/v1/notes", json={"text": "x"}, headers=auth(Role.COORDINATOR, now=tomorrow)),
+        401,
+    )
+    assert "not yet valid" in body["detail"]
+
+
 @pytest.mark.parametrize(
     "token_kwargs",
     [

@@ -86,6 +86,7 @@ class TokenVerifier:
         if unknown:
             raise ValueError(f"SPONSOR_WIDE_ROLES names unknown roles: {sorted(unknown)}")
         self._sponsor_wide = frozenset(Role(role) for role in settings.sponsor_wide_roles)
+        self._max_lifetime = timedelta(hours=settings.jwt_max_lifetime_hours)
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
         self._secret = (
             settings.jwt_secret.get_secret_value()
@@ -116,7 +117,19 @@ class TokenVerifier:
             raise Unauthorized(f"the token is not valid: {error}") from None
         except jwt.PyJWKClientError as error:
             raise Unauthorized(f"the token's signing key could not be found: {error}") from None
+        self._check_lifetime(claims)
         return principal_from_claims(claims, sponsor_wide_roles=self._sponsor_wide)
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+            raise Unauthorized("the token's iat and exp claims must be numbers")
+        if timedelta(seconds=expires - issued) > self._max_lifetime:
+            hours = self._max_lifetime.total_seconds() / 3600
+            raise Unauthorized(
+                f"the token lives longer than the {hours:g} hours this service accepts; "
+                "ask for a shorter-lived token"
+            )
 
 
 def principal_from_claims(

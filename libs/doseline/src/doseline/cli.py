@@ -34,7 +34,9 @@ def mint(
             ),
         ),
     ] = None,
-    minutes: Annotated[int, typer.Option(min=1, max=24 * 60, help="Lifetime")] = 480,
+    minutes: Annotated[
+        int, typer.Option(min=1, max=12 * 60, help="Lifetime (services refuse more than 12 h)")
+    ] = 480,
     secret: Annotated[
         str | None, typer.Option(envvar="DOSELINE_JWT_SECRET", help="Signing key (dev default)")
     ] = None,

@@ -44,6 +44,8 @@ def make_engine(url: str, *, pool_size: int = 10, application_name: str = "dosel
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
+        # Statement parameters are request content: never in exception messages or logs.
+        hide_parameters=True,
         connect_args={"application_name": application_name},
     )
 

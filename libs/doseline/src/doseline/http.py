@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -13,17 +14,21 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from doseline.auth import TokenVerifier
 from doseline.broker import check_broker
 from doseline.db import make_engine
-from doseline.errors import PROBLEM_JSON, DoselineError, problem_type
+from doseline.errors import PROBLEM_JSON, DoselineError, ServiceUnavailable, problem_type
+from doseline.hygiene import BodyLimits, InputHygiene
 from doseline.logging import bind_correlation_id, clear_correlation_id, configure_logging
 from doseline.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from doseline.schema import ServiceSchema
@@ -53,7 +58,10 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         401: "Missing, expired or invalid token",
         403: "Your roles or sites do not allow this",
         404: "Not found",
+        413: "The request body is larger than this operation accepts",
+        415: "The body is not in a media type this operation accepts",
         422: "The request is not valid; `errors` says which fields to fix",
+        503: "The database or broker is unavailable; retry after `Retry-After` seconds",
     }.items()
 }
 
@@ -89,8 +97,22 @@ def _validation_problem(request: Request, error: RequestValidationError) -> JSON
     return problem_response(request, problem)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in (*request.app.state.api_routes, *request.app.router.routes):
+        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 def _http_problem(request: Request, error: StarletteHTTPException) -> JSONResponse:
     slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem_response(
         request,
         DoselineError(
@@ -98,13 +120,55 @@ def _http_problem(request: Request, error: StarletteHTTPException) -> JSONRespon
             status=error.status_code,
             slug=slug,
             title=str(error.detail),
-            headers=dict(error.headers or {}),
+            headers=headers,
         ),
     )
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(error: Exception) -> bool:
+    """The database could not be reached or dropped the connection (not a bad statement)."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
 def _unexpected_problem(request: Request, error: Exception) -> JSONResponse:
-    log.exception("request.unhandled_error", path=request.url.path, error=repr(error))
+    if _database_unavailable(error):
+        log.warning(
+            "request.database_unavailable", path=request.url.path, error=type(error).__name__
+        )
+        return problem_response(
+            request,
+            ServiceUnavailable(
+                "the database is unavailable; retry shortly",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ),
+        )
+    if isinstance(error, DataError):
+        # A value the column cannot hold that validation let through: the client's to fix, but a
+        # gap in validation too, so it is logged (without the statement's parameters).
+        log.warning("request.value_out_of_range", path=request.url.path, error=type(error).__name__)
+        return problem_response(
+            request,
+            DoselineError(
+                "a value in the request is out of the range that can be stored; check numbers "
+                "and text lengths",
+                status=422,
+                slug="invalid-input",
+                title="The request is not valid",
+            ),
+        )
+    # The exception's type and where it was raised, never its message: messages (a driver's
+    # error, a formatted ValueError) can quote request content.
+    log.error(
+        "request.unhandled_error",
+        path=request.url.path,
+        error=type(error).__name__,
+        frames="".join(traceback.format_tb(error.__traceback__)),
+    )
     return problem_response(
         request,
         DoselineError(
@@ -228,6 +292,17 @@ def build_app(
     app.add_exception_handler(DoselineError, problem_response)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_problem)  # type: ignore[arg-type]
+    # Every operation of the service's routers, with its full path (FastAPI keeps included
+    # routers as one opaque route each).
+    app.state.api_routes = [
+        route for router in routers for route in router.routes if isinstance(route, APIRoute)
+    ]
+    app.add_middleware(
+        InputHygiene,
+        limits=BodyLimits(typed=settings.max_json_body_bytes, raw=settings.max_raw_json_body_bytes),
+        routes=app.state.api_routes,
+        render=lambda scope, error: problem_response(Request(scope), error),
+    )
     app.add_middleware(_RequestContext, service=settings.service_name)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")

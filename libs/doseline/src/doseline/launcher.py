@@ -71,9 +71,8 @@ def embedded_valkey(state: Path) -> Iterator[str]:
 
 
 class Launcher:
-    def __init__(self, *, root: Path, shared: Path) -> None:
+    def __init__(self, *, root: Path) -> None:
         self.root = root
-        self.shared = shared
         self.state = root / ".state"
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.stop = threading.Event()
@@ -89,7 +88,6 @@ class Launcher:
                 f"{prefix}BROKER_URL": broker_url,
                 f"{prefix}LOG_JSON": os.environ.get(f"{prefix}LOG_JSON", "false"),
                 f"{prefix}STORAGE_DIR": str(self.state / "objects" / manifest.name),
-                "DOSELINE_SHARED_DIR": str(self.shared),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -210,6 +208,4 @@ class Launcher:
 
 
 def main() -> None:
-    root = Path.cwd()
-    shared = Path(os.environ.get("DOSELINE_SHARED_DIR", root.parent / "shared")).resolve()
-    sys.exit(Launcher(root=root, shared=shared).run())
+    sys.exit(Launcher(root=Path.cwd()).run())

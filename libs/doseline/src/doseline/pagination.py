@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from doseline.errors import InvalidInput
+from doseline.hygiene import BIGINT, control_character_in
 
 MAX_PAGE_SIZE = 500
 
@@ -36,9 +37,20 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         raise InvalidInput.at(
             ["query", "cursor"], "not a cursor this API issued; start again without one"
         ) from None
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not all(_storable(item) for item in value.values()):
         raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued")
     return value
+
+
+def _storable(value: Any) -> bool:
+    """A cursor position the database can compare: what `encode_cursor` writes, within range."""
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return -BIGINT <= value < BIGINT
+    if isinstance(value, str):
+        return control_character_in(value) is None
+    return isinstance(value, float)
 
 
 def page_of(items: Sequence[T], *, limit: int, cursor_of: Callable[[T], dict[str, Any]]) -> Page[T]:

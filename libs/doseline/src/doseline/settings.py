@@ -48,12 +48,18 @@ class ServiceSettings(BaseSettings):
     # Holders of these roles see every site (sponsor staff: monitors, safety physicians),
     # whatever their token's `sites` claim; empty to rely on the claim alone.
     sponsor_wide_roles: tuple[str, ...] = DEFAULT_SPONSOR_WIDE_ROLES
+    # A token whose `exp - iat` is longer than this is refused, whoever signed it.
+    jwt_max_lifetime_hours: float = Field(default=12, gt=0, le=24 * 30)
 
     # Outbox relay: LISTEN/NOTIFY wakes it; polling is only the fallback.
     relay_poll_seconds: float = Field(default=5.0, gt=0)
     relay_batch_size: int = Field(default=100, ge=1, le=10_000)
 
     worker_threads: int = Field(default=4, ge=1, le=64)
+    # JSON bodies: typed endpoints (a model per request) and raw documents (FHIR resources and
+    # Bundles, read whole); larger bodies are a 413 before anything is parsed.
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_raw_json_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
 
     # HMAC key for hospital identifiers (MRN); the same key in every service that matches them.
     identifier_hash_key: SecretStr = SecretStr(DEVELOPMENT_IDENTIFIER_KEY)

@@ -50,6 +50,19 @@ def test_study_ids_are_issued_in_order_and_the_mrn_is_never_returned(site: Site)
     assert again.status_code == 409
     assert again.json()["type"] == "/problems/duplicate-subject"
     assert again.json()["subject_id"] == "HDMSC-RP-01-001"
+    # The same MRN as other systems send it: another case of the system, a Unicode hyphen,
+    # full-width digits, an invisible zero-width space.
+    for system, value in [
+        ("mrn", "WCH\u20100042"),
+        ("Mrn", "ＷＣＨ-００４２"),
+        ("MRN", "WCH-0042\u200b"),
+    ]:
+        disguised = site.api.post(
+            f"/v1/trials/{TRIAL}/subjects",
+            json={"hospital_identifier": {"system": system, "value": value}},
+            headers=site.as_(Role.COORDINATOR, "nurse"),
+        )
+        assert disguised.status_code == 409, (system, value, disguised.text)
     assert site.register() == "HDMSC-RP-01-002"
     with site.engine.connect() as connection:
         stored = connection.execute(text("SELECT * FROM enrollment.subjects")).all()

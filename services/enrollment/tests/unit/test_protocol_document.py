@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from doseline.testing.plugin import reference_file
 from enrollment.protocol import (
     AeCategory,
     AnswerType,
@@ -27,18 +28,12 @@ from enrollment.protocol import (
 )
 from escalation import Design, DoseRounding, Variant, recommend
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-SHARED = REPO_ROOT.parent / "shared"
-
 Document = dict[str, Any]
 Amend = Callable[[Callable[[Document], None]], Protocol]
 
 
-def shared_text(relative: str) -> str:
-    path = SHARED / relative
-    if not path.is_file():
-        raise FileNotFoundError(f"shared reference {path} is missing; these tests need it")
-    return path.read_text(encoding="utf-8")
+def reference_text(relative: str) -> str:
+    return reference_file(relative).read_text(encoding="utf-8")
 
 
 def problems(text: str) -> list[str]:
@@ -92,7 +87,9 @@ def _times_ten_to_the(text: str) -> list[Decimal]:
 
 
 def test_dose_ladder_equals_the_table_in_protocol_md(hdmsc: Protocol) -> None:
-    rows = [line for line in shared_text("docs/PROTOCOL.md").splitlines() if "cells/kg |" in line]
+    rows = [
+        line for line in reference_text("docs/PROTOCOL.md").splitlines() if "cells/kg |" in line
+    ]
     table = [tuple(_times_ten_to_the(row)) for row in rows]
     assert table == [(Decimal("3.3e5"), Decimal("2.0e7")), (Decimal("1.0e6"), Decimal("6.0e7"))]
     ladder = [(level.per_kg, level.reference_dose) for level in hdmsc.dose_escalation.dose_levels]
@@ -162,7 +159,7 @@ OUTCOME_COLUMNS = ("baseline", "month-1", "month-2", "month-3", "month-6", "mont
 def test_assessments_per_visit_are_exactly_protocol_md_outcome_table(hdmsc: Protocol) -> None:
     expected: dict[str, set[Assessment]] = {visit: set() for visit in OUTCOME_COLUMNS}
     found = set()
-    for line in shared_text("docs/PROTOCOL.md").splitlines():
+    for line in reference_text("docs/PROTOCOL.md").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if cells[0] in OUTCOME_ROWS:
             found.add(cells[0])
@@ -274,7 +271,7 @@ def test_dlt_terms_carry_their_ctcae_v5_meddra_codes(hdmsc: Protocol) -> None:
         for criterion in hdmsc.dlt_rules.criteria
         for term in (*criterion.terms, *criterion.except_terms)
     }
-    csv = shared_text("ctcae/CTCAE_v5.0.csv")
+    csv = reference_text("ctcae/CTCAE_v5.0.csv")
     for name, code in codes.items():
         assert re.search(rf"^{code},[^\n]*?,{re.escape(name)},", csv, re.MULTILINE), name
 

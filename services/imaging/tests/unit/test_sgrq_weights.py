@@ -1,13 +1,13 @@
-"""The SGRQ / SGRQ-C weight tables in the code equal the published tables in the shared data."""
+"""The SGRQ / SGRQ-C weight tables in the code equal the published tables (tests/data/reference)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from doseline.testing.plugin import reference_file
 from imaging.sgrq.weights import (
     ITEMS,
     MAX_MISSING_ITEMS,
@@ -16,14 +16,10 @@ from imaging.sgrq.weights import (
     ItemWeights,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-SHARED_WEIGHTS = REPO_ROOT.parent / "shared" / "outcomes" / "sgrq_weights.json"
 
-
-def _shared_tables() -> dict[str, Any]:
-    if not SHARED_WEIGHTS.is_file():
-        raise FileNotFoundError(f"shared SGRQ weight table missing: {SHARED_WEIGHTS}")
-    tables: dict[str, Any] = json.loads(SHARED_WEIGHTS.read_text(encoding="utf-8"))
+def _published_tables() -> dict[str, Any]:
+    path = reference_file("outcomes/sgrq_weights.json")
+    tables: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return tables
 
 
@@ -35,17 +31,17 @@ def _as_json(item: ItemWeights) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("instrument", list(Instrument))
-def test_item_weights_equal_the_shared_table(instrument: Instrument) -> None:
-    shared = _shared_tables()[instrument.value]
+def test_item_weights_equal_the_published_table(instrument: Instrument) -> None:
+    published = _published_tables()[instrument.value]
     ours = {item.item: _as_json(item) for item in ITEMS[instrument]}
-    assert ours == shared
+    assert ours == published
 
 
 @pytest.mark.parametrize("instrument", list(Instrument))
-def test_missing_item_limits_equal_the_shared_table(instrument: Instrument) -> None:
-    shared = _shared_tables()["max_missing"][instrument.value]
+def test_missing_item_limits_equal_the_published_table(instrument: Instrument) -> None:
+    published = _published_tables()["max_missing"][instrument.value]
     ours = {component.value: limit for component, limit in MAX_MISSING_ITEMS[instrument].items()}
-    assert ours == shared
+    assert ours == published
 
 
 @pytest.mark.parametrize(

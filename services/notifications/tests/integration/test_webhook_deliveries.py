@@ -263,7 +263,11 @@ def test_a_target_that_now_resolves_to_an_internal_address_is_refused_at_deliver
 ) -> None:
     subscription = subscribe(client, auth, receiver.url)
     append(log_db, dlt_confirmed(1))
-    strict = settings_for("notifications", **{**FAST, "allowed_target_networks": []})
+    # Retries a minute apart: one drain makes exactly one attempt, however slow the machine.
+    strict = settings_for(
+        "notifications",
+        **{**FAST, "allowed_target_networks": [], "retry_schedule_seconds": (60.0, 120.0)},
+    )
     assert isinstance(strict, NotificationsSettings)
     refusing = Dispatcher(strict)
     try:

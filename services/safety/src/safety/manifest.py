@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,10 +20,10 @@ from safety.adverse_events import service as adverse_events
 from safety.app import SUMMARY, create_app
 from safety.catalogue import service as catalogue
 from safety.db import schema
+from safety.dictionary import shipped
 from safety.settings import SafetySettings
 from safety.subjects import tasks as subject_tasks
 
-CTCAE_WORKBOOK = Path("ctcae") / "CTCAE_v5.0_2017-11-27.xlsx"
 DEFAULT_TRIAL = "HDMSC-RP-01"
 BOOTSTRAP_ACTOR = "system <bootstrap>"
 
@@ -45,31 +44,23 @@ def periodic_jobs(_settings: ServiceSettings) -> Sequence[PeriodicJob]:
     return (PeriodicJob(name="safety.sae_clock", every=timedelta(minutes=1), run=_raise_overdue),)
 
 
-def shared_dir() -> Path:
-    """DOSELINE_SHARED_DIR (set by the launcher), else `<repo>/../shared`."""
-    configured = os.environ.get("DOSELINE_SHARED_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[4].parent / "shared"
-
-
 def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
-    """CTCAE v5.0 from the shared folder when not yet loaded; the default trial's DLT rules."""
+    """CTCAE v5.0 from the packaged NCI workbook if not yet loaded; the default DLT rules."""
     lines: list[str] = []
     if catalogue.is_loaded(session, evaluation.CTCAE_VERSION):
         lines.append(f"CTCAE v{evaluation.CTCAE_VERSION} already loaded")
     else:
-        workbook = shared_dir() / CTCAE_WORKBOOK
-        if workbook.is_file():
-            outcome = catalogue.import_file(
-                session, workbook, version="5.0", replace=False, actor=BOOTSTRAP_ACTOR
-            )
-            lines.append(
-                f"CTCAE v{outcome.version} {outcome.status}: {outcome.term_count} terms in "
-                f"{outcome.soc_count} SOCs"
-            )
-        else:
-            lines.append(f"CTCAE workbook not found at {workbook}; import it with ctcae-import")
+        outcome = catalogue.import_file(
+            session,
+            shipped.workbook(),
+            version=shipped.VERSION,
+            replace=False,
+            actor=BOOTSTRAP_ACTOR,
+        )
+        lines.append(
+            f"CTCAE v{outcome.version} {outcome.status} from NCI's workbook: "
+            f"{outcome.term_count} terms in {outcome.soc_count} SOCs"
+        )
     rules = adjudication.current_rule_set(session, DEFAULT_TRIAL, actor=BOOTSTRAP_ACTOR)
     lines.append(f"{DEFAULT_TRIAL} DLT rules at version {rules.number}")
     return lines

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,20 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from doseline.auth import Role
 from doseline.testing.plugin import EventPump, TokenFactory
 from safety.catalogue import service as catalogue
+from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 
 TRIAL = "HDMSC-RP-01"
 SITE = ZoneInfo("Asia/Shanghai")
 PNEUMONITIS = "10035742"
 WORKBOOK = "CTCAE_v5.0_2017-11-27.xlsx"
-
-
-def shared_ctcae(name: str) -> Path:
-    """`<repo>/../shared/ctcae/<name>`; a missing file fails the test, never skips it."""
-    path = Path(__file__).resolve().parents[4].parent / "shared" / "ctcae" / name
-    if not path.is_file():
-        raise FileNotFoundError(f"shared CTCAE file missing: {path}")
-    return path
 
 
 def _ok(response: Any, status: int = 200) -> Any:
@@ -148,9 +140,9 @@ def test_a_confirmed_dlt_reaches_enrollment_and_changes_its_escalation_state(
     with sessions("safety")() as session, session.begin():
         catalogue.store_dictionary(
             session,
-            read_ctcae(shared_ctcae(WORKBOOK), version="5.0"),
+            read_ctcae(shipped.workbook(), version="5.0"),
             source_file=WORKBOOK,
-            source_sha256=catalogue.file_sha256(shared_ctcae(WORKBOOK)),
+            source_sha256=catalogue.file_sha256(shipped.workbook()),
             replace=False,
             actor="test <fixture>",
         )

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.events import EventContract
 from doseline.testing.plugin import TokenFactory
 from safety.catalogue import service as catalogue
+from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 from safety.dictionary.terms import CtcaeDictionary
 from safety.subjects import tasks
@@ -36,17 +36,9 @@ def site_today() -> date:
     return datetime.now(ZoneInfo(SITE_ZONE)).date()
 
 
-def shared_ctcae(name: str) -> Path:
-    """`<repo>/../shared/ctcae/<name>`; a missing file fails the test, never skips it."""
-    path = Path(__file__).resolve().parents[4].parent / "shared" / "ctcae" / name
-    if not path.is_file():
-        raise FileNotFoundError(f"shared CTCAE file missing: {path}")
-    return path
-
-
 @pytest.fixture(scope="session")
 def ctcae_v5() -> CtcaeDictionary:
-    return read_ctcae(shared_ctcae(WORKBOOK), version="5.0")
+    return read_ctcae(shipped.workbook(), version="5.0")
 
 
 @dataclass
@@ -154,7 +146,7 @@ def desk(
             session,
             ctcae_v5,
             source_file=WORKBOOK,
-            source_sha256=catalogue.file_sha256(shared_ctcae(WORKBOOK)),
+            source_sha256=catalogue.file_sha256(shipped.workbook()),
             replace=False,
             actor="test <fixture>",
         )

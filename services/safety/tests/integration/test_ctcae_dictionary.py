@@ -14,12 +14,13 @@ from typer.testing import CliRunner
 
 from doseline.auth import Role
 from doseline.settings import ServiceSettings
-from doseline.testing.plugin import TokenFactory
+from doseline.testing.plugin import TokenFactory, reference_file
 from safety.__main__ import app as cli
 from safety.catalogue.models import CtcaeTermRow
+from safety.dictionary import shipped
 from safety.manifest import SERVICE
 
-from .conftest import HYPOXIA, RESPIRATORY_FAILURE, WORKBOOK, Desk, shared_ctcae
+from .conftest import HYPOXIA, RESPIRATORY_FAILURE, WORKBOOK, Desk
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -40,7 +41,7 @@ def test_the_nci_workbook_gives_837_terms_in_26_socs_and_the_csv_the_same_dictio
     sessions: Callable[[str], sessionmaker[Session]],
 ) -> None:
     client = api("safety")
-    first = _import(client, auth, shared_ctcae(WORKBOOK))
+    first = _import(client, auth, shipped.workbook())
     assert first.status_code == 200, first.text
     assert first.json() | {"source_sha256": "-"} == {
         "version": "5.0",
@@ -56,7 +57,7 @@ def test_the_nci_workbook_gives_837_terms_in_26_socs_and_the_csv_the_same_dictio
         }
         assert session.scalar(select(func.count(func.distinct(CtcaeTermRow.soc_name)))) == 26
 
-    csv = shared_ctcae("CTCAE_v5.0.csv")
+    csv = reference_file("ctcae/CTCAE_v5.0.csv")
     replaced = _import(client, auth, csv, version="5.0", replace="true")
     assert replaced.status_code == 200, replaced.text
     assert replaced.json()["status"] == "replaced"
@@ -72,9 +73,9 @@ def test_reimporting_the_same_file_changes_nothing_and_a_different_file_needs_re
     api: Callable[..., TestClient], auth: TokenFactory
 ) -> None:
     client = api("safety")
-    assert _import(client, auth, shared_ctcae(WORKBOOK)).json()["status"] == "imported"
-    assert _import(client, auth, shared_ctcae(WORKBOOK)).json()["status"] == "unchanged"
-    refused = _import(client, auth, shared_ctcae("CTCAE_v5.0.csv"), version="5.0")
+    assert _import(client, auth, shipped.workbook()).json()["status"] == "imported"
+    assert _import(client, auth, shipped.workbook()).json()["status"] == "unchanged"
+    refused = _import(client, auth, reference_file("ctcae/CTCAE_v5.0.csv"), version="5.0")
     assert refused.status_code == 409
     assert refused.headers["content-type"] == "application/problem+json"
     assert "replace" in refused.json()["detail"]
@@ -163,7 +164,7 @@ def test_only_an_administrator_imports(api: Callable[..., TestClient], auth: Tok
     response = api("safety").post(
         "/v1/ctcae/imports",
         params={"filename": WORKBOOK},
-        content=shared_ctcae(WORKBOOK).read_bytes(),
+        content=shipped.workbook().read_bytes(),
         headers=auth(Role.INVESTIGATOR),
     )
     assert response.status_code == 403
@@ -176,10 +177,10 @@ def test_the_cli_imports_with_a_progress_bar_and_bootstrap_skips_a_loaded_dictio
 ) -> None:
     settings = settings_for("safety")
     monkeypatch.setenv("SAFETY_DATABASE_URL", settings.database_url)
-    result = CliRunner().invoke(cli, ["ctcae-import", str(shared_ctcae(WORKBOOK))])
+    result = CliRunner().invoke(cli, ["ctcae-import", str(shipped.workbook())])
     assert result.exit_code == 0, result.output
     assert "837 terms in 26 SOCs" in result.output
-    again = CliRunner().invoke(cli, ["ctcae-import", str(shared_ctcae(WORKBOOK))])
+    again = CliRunner().invoke(cli, ["ctcae-import", str(shipped.workbook())])
     assert "unchanged" in again.output
     with sessions("safety")() as session, session.begin():
         assert SERVICE.bootstrap is not None
@@ -187,16 +188,14 @@ def test_the_cli_imports_with_a_progress_bar_and_bootstrap_skips_a_loaded_dictio
     assert lines[0] == "CTCAE v5.0 already loaded"
 
 
-def test_bootstrap_imports_the_shared_workbook_when_the_dictionary_is_empty(
+def test_bootstrap_imports_the_packaged_nci_workbook_when_the_dictionary_is_empty(
     settings_for: Callable[..., ServiceSettings],
     sessions: Callable[[str], sessionmaker[Session]],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("DOSELINE_SHARED_DIR", str(shared_ctcae(WORKBOOK).parents[1]))
     with sessions("safety")() as session, session.begin():
         assert SERVICE.bootstrap is not None
         lines = SERVICE.bootstrap(settings_for("safety"), session)
-    assert lines[0] == "CTCAE v5.0 imported: 837 terms in 26 SOCs"
+    assert lines[0] == "CTCAE v5.0 imported from NCI's workbook: 837 terms in 26 SOCs"
 
 
 def test_the_cli_reports_a_bad_file_plainly(

@@ -9,6 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from doseline.testing.plugin import reference_file
+from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import (
     DictionaryImportError,
     read_ctcae,
@@ -17,10 +19,8 @@ from safety.dictionary.spreadsheet import (
 )
 from safety.dictionary.terms import CtcaeDictionary
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-SHARED_CTCAE = REPO_ROOT.parent / "shared" / "ctcae"
-NCI_XLSX = SHARED_CTCAE / "CTCAE_v5.0_2017-11-27.xlsx"
-NCI_CSV = SHARED_CTCAE / "CTCAE_v5.0.csv"
+NCI_XLSX = shipped.workbook()
+NCI_CSV = reference_file("ctcae/CTCAE_v5.0.csv")
 
 NBSP = "\u00a0"
 HEADER = [
@@ -65,7 +65,7 @@ COUGH_ROW = [
 
 def _require(path: Path) -> Path:
     if not path.is_file():
-        raise FileNotFoundError(f"shared CTCAE file missing: {path}")
+        raise FileNotFoundError(f"CTCAE file missing: {path}")
     return path
 
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 from safety.dictionary.terms import CtcaeDictionary
 from safety.grading.validation import UndefinedGradeError, grade_problem, require_defined_grade
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-NCI_XLSX = REPO_ROOT.parent / "shared" / "ctcae" / "CTCAE_v5.0_2017-11-27.xlsx"
-
 
 @pytest.fixture(scope="module")
 def nci() -> CtcaeDictionary:
-    if not NCI_XLSX.is_file():
-        raise FileNotFoundError(f"shared CTCAE workbook missing: {NCI_XLSX}")
-    return read_ctcae(NCI_XLSX)
+    return read_ctcae(shipped.workbook())
 
 
 def test_hypoxia_grade_1_is_refused_naming_grades_2_to_5(nci: CtcaeDictionary) -> None:

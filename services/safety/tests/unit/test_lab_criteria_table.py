@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from doseline.testing.plugin import reference_file
+from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 from safety.dictionary.terms import CtcaeDictionary
 from safety.grading import units as u
 from safety.grading.lab import LOINC_TO_TERM, supported_terms
 from safety.grading.lab_criteria import CRITERIA, LabCriteria, Measure, Reference
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-SHARED = REPO_ROOT.parent / "shared"
-NCI_XLSX = SHARED / "ctcae" / "CTCAE_v5.0_2017-11-27.xlsx"
-LAB_REFERENCE = SHARED / "docs" / "reference" / "CTCAE-LAB-GRADING.md"
-
-
-def _require(path: Path) -> Path:
-    if not path.is_file():
-        raise FileNotFoundError(f"shared reference file missing: {path}")
-    return path
+LAB_REFERENCE = "docs/CTCAE-LAB-GRADING.md"
 
 
 @pytest.fixture(scope="module")
 def nci() -> CtcaeDictionary:
-    return read_ctcae(_require(NCI_XLSX))
+    return read_ctcae(shipped.workbook())
 
 
 def _squash(text: str) -> str:
@@ -97,7 +89,7 @@ def test_absolute_thresholds_always_say_their_unit(criteria: LabCriteria) -> Non
 
 
 def test_every_term_of_the_reference_table_is_supported() -> None:
-    text = _require(LAB_REFERENCE).read_text(encoding="utf-8")
+    text = reference_file(LAB_REFERENCE).read_text(encoding="utf-8")
     table_codes = set(re.findall(r"^\| [A-Za-z]+ \| [^|]*\((\d{8})\)", text, flags=re.MULTILINE))
     assert len(table_codes) == 58
     assert table_codes == {term.meddra_code for term in supported_terms()}
@@ -115,7 +107,7 @@ def test_terms_graded_per_analyte_are_split_like_admiral() -> None:
 
 
 def test_loinc_codes_come_from_the_reference_and_map_to_supported_terms() -> None:
-    outcomes = _require(SHARED / "docs" / "reference" / "OUTCOMES.md").read_text(encoding="utf-8")
+    outcomes = reference_file("docs/OUTCOMES.md").read_text(encoding="utf-8")
     for code, terms in LOINC_TO_TERM.items():
         assert code in outcomes
         assert terms

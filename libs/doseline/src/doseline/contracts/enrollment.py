@@ -89,6 +89,60 @@ class DltWindowClosed(_SubjectTrialEvent):
 
 
 @register
+class DltWindowReassessed(_SubjectTrialEvent):
+    event_type: ClassVar[str] = "enrollment.dlt_window.reassessed"
+    description: ClassVar[str] = (
+        "A fact that arrived after a subject's DLT window closed (an infusion, a DLT "
+        "adjudication, a correction) changed the subject's evaluability; `status` is the new "
+        "judgement (`pending` re-opens the window until a suspected DLT is adjudicated)."
+    )
+
+    subject_id: StudySubjectId
+    cohort_number: int = Field(ge=1)
+    dose_level: int = Field(ge=1)
+    window_start: date
+    window_end: date
+    status: Literal["evaluable", "not-evaluable", "pending"]
+    previous_evaluable: bool | None = Field(
+        description="Evaluability the closed window held before the late fact"
+    )
+    reason: str
+    late_fact: str = Field(description="The fact that re-opened the computation")
+
+
+@register
+class ReplacementSlotWithdrawn(_SubjectTrialEvent):
+    event_type: ClassVar[str] = "enrollment.replacement_slot.withdrawn"
+    description: ClassVar[str] = (
+        "A replacement slot opened for a subject judged not DLT-evaluable was withdrawn, still "
+        "empty, because a late fact showed the subject needs no replacement."
+    )
+
+    replacement_slot_id: str
+    cohort_number: int = Field(ge=1)
+    dose_level: int = Field(ge=1)
+    replaced_subject_id: StudySubjectId
+    slots: int = Field(ge=1, description="Slots of the cohort after the withdrawal")
+    reason: str
+
+
+@register
+class ReplacementSlotFlagged(_SubjectTrialEvent):
+    event_type: ClassVar[str] = "enrollment.replacement_slot.flagged"
+    description: ClassVar[str] = (
+        "A replacement slot turned out to rest on a wrong premise after a subject had taken "
+        "it; the investigator must review the cohort."
+    )
+
+    replacement_slot_id: str
+    cohort_number: int = Field(ge=1)
+    dose_level: int = Field(ge=1)
+    replaced_subject_id: StudySubjectId
+    occupant_subject_id: StudySubjectId
+    reason: str
+
+
+@register
 class EscalationRecommended(_TrialEvent):
     event_type: ClassVar[str] = "enrollment.escalation.recommended"
     description: ClassVar[str] = "The 3+3 rules produced a recommendation awaiting signatures."

@@ -42,18 +42,15 @@ def repository_root() -> Path:
     return here
 
 
-def shared_dir() -> Path:
-    """`../shared` next to the repository (or DOSELINE_SHARED_DIR); tests fail if it is missing."""
-    configured = os.environ.get("DOSELINE_SHARED_DIR")
-    path = Path(configured) if configured else repository_root().parent / "shared"
-    if not path.is_dir():
-        raise FileNotFoundError(f"shared material not found at {path}; set DOSELINE_SHARED_DIR")
+def reference_file(relative: str) -> Path:
+    """`tests/data/reference/<relative>`: published reference material the tests compare against.
+
+    A missing file fails the test that needs it, never skips it.
+    """
+    path = repository_root() / "tests" / "data" / "reference" / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"reference file {path} is missing from the repository")
     return path
-
-
-@pytest.fixture(scope="session")
-def shared() -> Path:
-    return shared_dir()
 
 
 @pytest.fixture(scope="session")

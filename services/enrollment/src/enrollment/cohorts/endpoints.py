@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from enrollment.cohorts.schemas import (
     CohortOut,
     EnrolmentCreate,
     EnrolmentOut,
+    ReplacementSlotOut,
     ReservationCreate,
     ReservationOut,
     WaitlistCreate,
@@ -45,6 +46,9 @@ def cohort_out(summary: service.CohortSummary) -> CohortOut:
         open_slots=summary.free,
         status=cohort.status,
         opened_at=cohort.opened_at,
+        replacement_slots=[
+            ReplacementSlotOut.of(slot, cohort.number) for slot in summary.replacement_slots
+        ],
     )
 
 
@@ -220,4 +224,23 @@ def reservations(trial_id: str, session: DbSession, principal: Reader) -> list[R
     return [
         reservation_out(session, row, now)
         for row in visible(session, principal, trial_id, rows, "subject_id")
+    ]
+
+
+@router.get(
+    "/replacement-slots",
+    response_model=list[ReplacementSlotOut],
+    summary="Replacement slots of non-evaluable subjects; ?status=flagged lists those to review",
+)
+def replacement_slots(
+    trial_id: str,
+    session: DbSession,
+    _: Reader,
+    slot_status: Annotated[
+        Literal["open", "withdrawn", "flagged"] | None, Query(alias="status")
+    ] = None,
+) -> list[ReplacementSlotOut]:
+    return [
+        ReplacementSlotOut.of(slot, service.cohort_number_of(session, slot.cohort_id))
+        for slot in service.replacement_slots(session, trial_id=trial_id, status=slot_status)
     ]

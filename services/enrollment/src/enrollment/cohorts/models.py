@@ -1,11 +1,11 @@
-"""ORM rows of cohorts, enrolments (slots), the waitlist and slot reservations."""
+"""ORM rows of cohorts, enrolments (slots), replacement slots, the waitlist and reservations."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enrollment.db import Base
@@ -55,6 +55,33 @@ class Enrolment(Base):
     protocol_version: Mapped[str] = mapped_column(String(40))
     enrolled_by: Mapped[str] = mapped_column(String(200))
     enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReplacementSlot(Base):
+    """The slot a cohort gained because a subject was judged not DLT-evaluable, and what became
+    of it when a late fact (an infusion, a DLT, a correction) showed the judgement was wrong.
+
+    `open`: the premise holds. `withdrawn`: the premise failed while the slot was empty, so the
+    cohort lost it again. `flagged`: the premise failed after someone took the slot; the
+    investigator must review the cohort (`occupant_subject_id` is who took it).
+    """
+
+    __tablename__ = "replacement_slots"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id"), index=True)
+    cohort_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    replaced_subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    # open, withdrawn or flagged
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    premise_failed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    occupant_subject_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class WaitlistEntry(Base):

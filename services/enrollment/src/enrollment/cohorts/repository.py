@@ -1,4 +1,4 @@
-"""Queries of cohorts, enrolments, the waitlist and slot reservations."""
+"""Queries of cohorts, enrolments, replacement slots, the waitlist and slot reservations."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from enrollment.cohorts.models import Cohort, Enrolment, SlotReservation, WaitlistEntry
+from enrollment.cohorts.models import (
+    Cohort,
+    Enrolment,
+    ReplacementSlot,
+    SlotReservation,
+    WaitlistEntry,
+)
 
 
 def lock_latest_cohort(session: Session, trial_id: str) -> Cohort | None:
@@ -33,7 +39,8 @@ def get_cohort(
 ) -> Cohort | None:
     statement = select(Cohort).where(Cohort.id == cohort_id)
     if for_update:
-        statement = statement.with_for_update()
+        # Locked rows are read afresh: a row loaded earlier in the session may be stale.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return session.scalars(statement).first()
 
 
@@ -149,4 +156,39 @@ def last_waitlist_position(session: Session, trial_id: str) -> int:
             )
         )
         or 0
+    )
+
+
+def replacement_slot_for(
+    session: Session, subject_id: str, *, status: str
+) -> ReplacementSlot | None:
+    """The newest replacement slot the subject opened that has `status`, locked."""
+    return session.scalars(
+        select(ReplacementSlot)
+        .where(
+            ReplacementSlot.replaced_subject_id == subject_id,
+            ReplacementSlot.status == status,
+        )
+        .order_by(ReplacementSlot.opened_at.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def replacement_slots_of_trial(
+    session: Session, trial_id: str, *, status: str | None = None
+) -> list[ReplacementSlot]:
+    statement = select(ReplacementSlot).where(ReplacementSlot.trial_id == trial_id)
+    if status is not None:
+        statement = statement.where(ReplacementSlot.status == status)
+    return list(session.scalars(statement.order_by(ReplacementSlot.opened_at)))
+
+
+def replacement_slots_in(session: Session, cohort_id: uuid.UUID) -> list[ReplacementSlot]:
+    return list(
+        session.scalars(
+            select(ReplacementSlot)
+            .where(ReplacementSlot.cohort_id == cohort_id)
+            .order_by(ReplacementSlot.opened_at)
+        )
     )

@@ -16,10 +16,21 @@ from sqlalchemy.orm import Session
 
 from doseline import audit, outbox
 from doseline.auth import Principal
-from doseline.contracts.enrollment import CohortOpened, SubjectEnrolled
+from doseline.contracts.enrollment import (
+    CohortOpened,
+    ReplacementSlotFlagged,
+    ReplacementSlotWithdrawn,
+    SubjectEnrolled,
+)
 from doseline.errors import Conflict, NotFound
 from enrollment.cohorts import repository
-from enrollment.cohorts.models import Cohort, Enrolment, SlotReservation, WaitlistEntry
+from enrollment.cohorts.models import (
+    Cohort,
+    Enrolment,
+    ReplacementSlot,
+    SlotReservation,
+    WaitlistEntry,
+)
 from enrollment.protocol import Protocol
 from enrollment.screening import repository as screening_repository
 from enrollment.subjects import repository as subjects_repository
@@ -83,6 +94,7 @@ class CohortSummary:
     enrolled: int
     reserved: int
     free: int
+    replacement_slots: tuple[ReplacementSlot, ...]
 
 
 def free_slots(session: Session, cohort: Cohort, *, now: datetime) -> int:
@@ -94,7 +106,13 @@ def summarise(session: Session, cohort: Cohort, *, now: datetime) -> CohortSumma
     enrolled = repository.enrolled_count(session, cohort.id)
     reserved = len(repository.active_reservations(session, cohort.id, now=now))
     free = cohort.slots - enrolled - reserved if cohort.status == "open" else 0
-    return CohortSummary(cohort=cohort, enrolled=enrolled, reserved=reserved, free=max(free, 0))
+    return CohortSummary(
+        cohort=cohort,
+        enrolled=enrolled,
+        reserved=reserved,
+        free=max(free, 0),
+        replacement_slots=tuple(repository.replacement_slots_in(session, cohort.id)),
+    )
 
 
 def cohorts_of(session: Session, *, trial_id: str, now: datetime) -> list[CohortSummary]:
@@ -267,6 +285,12 @@ def enrol(
     return enrolment
 
 
+def _site_of_subject(session: Session, subject_id: str) -> str:
+    site_id = subjects_repository.site_of_subject(session, subject_id)
+    assert site_id is not None, subject_id  # a replacement slot names a registered subject
+    return site_id
+
+
 def _site_zone(protocol: Protocol, site_id: str) -> str:
     """The subject's site's zone; a site the protocol in force no longer lists is a conflict."""
     site = protocol.site_by_id(site_id)
@@ -279,7 +303,14 @@ def _site_zone(protocol: Protocol, site_id: str) -> str:
 
 
 def add_replacement_slot(
-    session: Session, *, trial: Trial, cohort_id: uuid.UUID, replaced_subject: str, cap: int
+    session: Session,
+    *,
+    trial: Trial,
+    cohort_id: uuid.UUID,
+    replaced_subject: str,
+    reason: str,
+    cap: int,
+    now: datetime,
 ) -> bool:
     """One more slot in the cohort for a non-evaluable subject, if the enrolment cap allows."""
     cohort = repository.get_cohort(session, cohort_id, for_update=True)
@@ -291,6 +322,16 @@ def add_replacement_slot(
     cohort.slots += 1
     if cohort.status == "treating":
         cohort.status = "open"
+    slot = ReplacementSlot(
+        trial_id=trial.id,
+        cohort_id=cohort.id,
+        replaced_subject_id=replaced_subject,
+        status="open",
+        reason=reason,
+        opened_at=now,
+    )
+    session.add(slot)
+    session.flush()
     audit.record(
         session,
         actor=SYSTEM_ACTOR,
@@ -298,10 +339,152 @@ def add_replacement_slot(
         entity_type="cohort",
         entity_id=f"{trial.id}/{cohort.number}",
         before=before,
-        after={"slots": cohort.slots, "status": cohort.status},
+        after={
+            "slots": cohort.slots,
+            "status": cohort.status,
+            "replacement_slot_id": str(slot.id),
+        },
         reason=f"subject {replaced_subject} is not DLT-evaluable and is replaced",
     )
     return True
+
+
+def withdraw_replacement_slot(
+    session: Session, *, trial: Trial, replaced_subject: str, premise_failed: str, now: datetime
+) -> ReplacementSlot | None:
+    """The replacement slot `replaced_subject` opened, now that a late fact showed the subject
+    is not non-evaluable after all: withdrawn if it is still free, else flagged for the
+    investigator (someone took it; nobody is un-enrolled by software). None if there was none.
+
+    A slot held by an active reservation counts as taken: the reserved subject was promised it.
+    """
+    slot = repository.replacement_slot_for(session, replaced_subject, status="open")
+    if slot is None:
+        return None
+    cohort = repository.get_cohort(session, slot.cohort_id, for_update=True)
+    assert cohort is not None
+    enrolments = repository.enrolments_in(session, cohort.id)
+    reservations = repository.active_reservations(session, cohort.id, now=now)
+    free = cohort.slots - len(enrolments) - len(reservations)
+    cohort_before = {"slots": cohort.slots, "status": cohort.status}
+    slot.premise_failed = premise_failed
+    slot.changed_at = now
+    entity_id = f"{trial.id}/{cohort.number}"
+    if free >= 1:
+        cohort.slots -= 1
+        if cohort.status == "open" and len(enrolments) >= cohort.slots:
+            cohort.status = "treating"
+        slot.status = "withdrawn"
+        session.flush()
+        audit.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="cohort.withdraw_replacement_slot",
+            entity_type="cohort",
+            entity_id=entity_id,
+            before={**cohort_before, "replacement_slot_status": "open"},
+            after={
+                "slots": cohort.slots,
+                "status": cohort.status,
+                "replacement_slot_id": str(slot.id),
+                "replacement_slot_status": "withdrawn",
+            },
+            reason=f"subject {replaced_subject} no longer needs a replacement: {premise_failed}",
+        )
+        outbox.record_event(
+            session,
+            ReplacementSlotWithdrawn(
+                trial_id=trial.id,
+                site_id=_site_of_subject(session, replaced_subject),
+                replacement_slot_id=str(slot.id),
+                cohort_number=cohort.number,
+                dose_level=cohort.dose_level,
+                replaced_subject_id=replaced_subject,
+                slots=cohort.slots,
+                reason=premise_failed,
+            ),
+            subject=f"trials/{trial.id}/cohorts/{cohort.number}",
+        )
+        return slot
+    occupant = reservations[-1].subject_id if reservations else enrolments[-1].subject_id
+    slot.status = "flagged"
+    slot.occupant_subject_id = occupant
+    session.flush()
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="cohort.flag_replacement_slot",
+        entity_type="cohort",
+        entity_id=entity_id,
+        before={**cohort_before, "replacement_slot_status": "open"},
+        after={
+            **cohort_before,
+            "replacement_slot_id": str(slot.id),
+            "replacement_slot_status": "flagged",
+            "occupant_subject_id": occupant,
+        },
+        reason=(
+            f"subject {replaced_subject} no longer needs a replacement ({premise_failed}), but"
+            f" subject {occupant} already holds the slot: the investigator reviews the cohort"
+        ),
+    )
+    outbox.record_event(
+        session,
+        ReplacementSlotFlagged(
+            trial_id=trial.id,
+            # The replaced subject's site; the occupant may be another site's subject.
+            site_id=_site_of_subject(session, replaced_subject),
+            replacement_slot_id=str(slot.id),
+            cohort_number=cohort.number,
+            dose_level=cohort.dose_level,
+            replaced_subject_id=replaced_subject,
+            occupant_subject_id=occupant,
+            reason=premise_failed,
+        ),
+        subject=f"trials/{trial.id}/cohorts/{cohort.number}",
+    )
+    return slot
+
+
+def restore_flagged_replacement_slot(
+    session: Session, *, trial: Trial, replaced_subject: str, reason: str, now: datetime
+) -> ReplacementSlot | None:
+    """A flagged slot whose premise holds again (the subject is not evaluable after all): its
+    occupant replaces the subject as first intended, and the flag is lifted."""
+    slot = repository.replacement_slot_for(session, replaced_subject, status="flagged")
+    if slot is None:
+        return None
+    cohort = repository.get_cohort(session, slot.cohort_id)
+    assert cohort is not None
+    before = {
+        "replacement_slot_status": slot.status,
+        "premise_failed": slot.premise_failed,
+        "occupant_subject_id": slot.occupant_subject_id,
+    }
+    slot.status = "open"
+    slot.premise_failed = None
+    slot.occupant_subject_id = None
+    slot.changed_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="cohort.restore_replacement_slot",
+        entity_type="cohort",
+        entity_id=f"{trial.id}/{cohort.number}",
+        before=before,
+        after={"replacement_slot_id": str(slot.id), "replacement_slot_status": "open"},
+        reason=f"subject {replaced_subject} is not DLT-evaluable again: {reason}",
+    )
+    return slot
+
+
+def replacement_slots(
+    session: Session, *, trial_id: str, status: str | None = None
+) -> list[ReplacementSlot]:
+    if trials_repository.get_trial(session, trial_id) is None:
+        raise NotFound(f"no trial {trial_id}")
+    return repository.replacement_slots_of_trial(session, trial_id, status=status)
 
 
 def join_waitlist(

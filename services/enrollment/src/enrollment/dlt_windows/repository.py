@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from enrollment.dlt_windows.models import DltWindow
@@ -12,6 +12,31 @@ from enrollment.dlt_windows.models import DltWindow
 
 def window_of(session: Session, subject_id: str) -> DltWindow | None:
     return session.get(DltWindow, subject_id)
+
+
+def lock_window(session: Session, subject_id: str) -> DltWindow | None:
+    """The subject's window, locked and read afresh (not from the session's identity map)."""
+    return session.scalars(
+        select(DltWindow)
+        .where(DltWindow.subject_id == subject_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def any_window_due(session: Session, trial_id: str, day: date) -> bool:
+    """Whether an open window of the trial ended before `day` (no lock taken)."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    DltWindow.trial_id == trial_id,
+                    DltWindow.status == "open",
+                    DltWindow.ends_on < day,
+                )
+            )
+        )
+    )
 
 
 def lock_windows_ending_before(session: Session, trial_id: str, day: date) -> list[DltWindow]:
@@ -27,5 +52,6 @@ def lock_windows_ending_before(session: Session, trial_id: str, day: date) -> li
             )
             .order_by(DltWindow.ends_on, DltWindow.subject_id)
             .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
     )

@@ -1,39 +1,134 @@
-"""DLT window closure: evaluability at the end of each window, replacement, escalation recompute.
+"""DLT window closure and re-assessment: evaluability at the end of each window, replacement,
+escalation recompute, and the same computation re-opened by a fact that arrives late.
 
-Run by a scheduled worker job, never by a request: a window ends when the site's calendar day
-(the trial's IANA zone) is past its last day, whatever anyone is doing.
+Windows are closed by a scheduled worker job, never by a request: a window ends when the site's
+calendar day (the trial's IANA zone) is past its last day, whatever anyone is doing. Facts keep
+arriving after that (an infusion entered late, a DLT adjudicated late, a correction); each one
+re-assesses the closed window at once, in the transaction that records it, so no closed
+computation ever silently ignores a fact (docs/adr/0006-late-facts-reopen-evaluability.md).
+
+Lock order, for every writer: the trial's escalation state, then DLT windows, then cohorts,
+all before the first audit entry (the audit trail's lock is held from the first entry of a
+transaction to its commit, so a row lock taken after it can deadlock with an enrolment).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
 
 import structlog
 from sqlalchemy.orm import Session
 
 from doseline import audit, outbox
-from doseline.contracts.enrollment import DltWindowClosed
+from doseline.contracts.enrollment import DltWindowClosed, DltWindowReassessed
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts import service as cohorts_service
+from enrollment.cohorts.models import Cohort, Enrolment, ReplacementSlot
 from enrollment.dlt_windows import repository
+from enrollment.dlt_windows.models import DltWindow
 from enrollment.dlt_windows.rules import (
     DltWindow as WindowDates,
 )
 from enrollment.dlt_windows.rules import (
     Evaluability,
+    EvaluabilityAssessment,
     assess_evaluability,
     replacement,
 )
 from enrollment.dosing import repository as dosing_repository
 from enrollment.escalation_state import repository as escalation_repository
 from enrollment.escalation_state import service as escalation_service
+from enrollment.protocol import Protocol
 from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
+from enrollment.trials.models import Trial
 from enrollment.trials.protocols import protocol_of
 
 log = structlog.get_logger(__name__)
 
 SYSTEM_ACTOR = "DLT window job <system>"
+REASSESSMENT_ACTOR = "enrollment service <system>"
+_EVENT_STATUS: dict[Evaluability, Literal["evaluable", "not-evaluable", "pending"]] = {
+    Evaluability.EVALUABLE: "evaluable",
+    Evaluability.NOT_EVALUABLE: "not-evaluable",
+    Evaluability.PENDING: "pending",
+}
+
+
+def _assess(
+    session: Session, protocol: Protocol, window: DltWindow, *, today: date
+) -> EvaluabilityAssessment:
+    """The subject's evaluability from every fact stored now."""
+    dates = WindowDates(
+        first_infusion_on=window.starts_on,
+        start=window.starts_on,
+        end=window.ends_on,
+        days=protocol.dlt_window.days,
+    )
+    subject = [window.subject_id]
+    return assess_evaluability(
+        protocol.evaluability,
+        dates,
+        infusions_received=dosing_repository.given_count(session, window.subject_id),
+        confirmed_dlt=window.subject_id
+        in escalation_repository.confirmed_dlt_subjects(session, subject),
+        today=today,
+        suspected_dlt_pending=window.subject_id
+        in escalation_repository.suspected_dlt_subjects(session, subject),
+    )
+
+
+def _cohort_of(session: Session, subject_id: str) -> tuple[Enrolment, Cohort]:
+    enrolment = cohorts_repository.enrolment_of(session, subject_id)
+    assert enrolment is not None
+    cohort = cohorts_repository.get_cohort(session, enrolment.cohort_id)
+    assert cohort is not None
+    return enrolment, cohort
+
+
+def _replace_if_due(
+    session: Session,
+    *,
+    trial: Trial,
+    protocol: Protocol,
+    window: DltWindow,
+    cohort: Cohort,
+    assessment: EvaluabilityAssessment,
+    now: datetime,
+) -> str:
+    """Open a replacement slot for a non-evaluable subject if the protocol and the cap allow;
+    returns the replacement decision's reason."""
+    decision = replacement(
+        protocol.evaluability,
+        protocol.enrolment,
+        assessment,
+        enrolled=min(
+            cohorts_repository.trial_enrolled_count(session, trial.id),
+            protocol.enrolment.cap,
+        ),
+    )
+    if decision.replace and window.replaced:
+        # A slot flagged when a late fact made the subject evaluable: valid again.
+        cohorts_service.restore_flagged_replacement_slot(
+            session,
+            trial=trial,
+            replaced_subject=window.subject_id,
+            reason=assessment.reason,
+            now=now,
+        )
+    elif decision.replace:
+        window.replaced = cohorts_service.add_replacement_slot(
+            session,
+            trial=trial,
+            cohort_id=cohort.id,
+            replaced_subject=window.subject_id,
+            reason=decision.reason,
+            cap=protocol.enrolment.cap,
+            now=now,
+        )
+    return decision.reason
 
 
 def close_due_windows(session: Session, now: datetime) -> int:
@@ -42,28 +137,20 @@ def close_due_windows(session: Session, now: datetime) -> int:
     for trial in trials_repository.list_trials(session):
         protocol = protocol_of(session, trial)
         today = protocol.site.date_of(now)
+        if not repository.any_window_due(session, trial.id, today):
+            continue
+        # The escalation lock first, as every other writer of the state and of the windows
+        # takes it: an infusion being recorded for a due window is either committed before
+        # this job counts infusions, or re-assesses the window the job closed.
+        escalation_repository.lock_state(session, trial.id)
         due = repository.lock_windows_ending_before(session, trial.id, today)
         if not due:
             continue
-        # Take the escalation lock first, as every other writer of the state does.
-        escalation_repository.lock_state(session, trial.id)
+        cohort_ids = {_cohort_of(session, window.subject_id)[1].id for window in due}
+        for cohort_id in sorted(cohort_ids):
+            cohorts_repository.get_cohort(session, cohort_id, for_update=True)
         for window in due:
-            dates = WindowDates(
-                first_infusion_on=window.starts_on,
-                start=window.starts_on,
-                end=window.ends_on,
-                days=protocol.dlt_window.days,
-            )
-            with_dlt = escalation_repository.confirmed_dlt_subjects(session, [window.subject_id])
-            suspected = escalation_repository.suspected_dlt_subjects(session, [window.subject_id])
-            assessment = assess_evaluability(
-                protocol.evaluability,
-                dates,
-                infusions_received=dosing_repository.given_count(session, window.subject_id),
-                confirmed_dlt=window.subject_id in with_dlt,
-                today=today,
-                suspected_dlt_pending=window.subject_id in suspected,
-            )
+            assessment = _assess(session, protocol, window, today=today)
             if assessment.status is Evaluability.PENDING:
                 # A suspected DLT awaits adjudication: neither evaluable nor replaced yet.
                 continue
@@ -71,27 +158,16 @@ def close_due_windows(session: Session, now: datetime) -> int:
             window.evaluable = assessment.evaluable
             window.reason = assessment.reason
             window.closed_at = now
-            enrolment = cohorts_repository.enrolment_of(session, window.subject_id)
-            assert enrolment is not None
-            cohort = cohorts_repository.get_cohort(session, enrolment.cohort_id)
-            assert cohort is not None
-            decision = replacement(
-                protocol.evaluability,
-                protocol.enrolment,
-                assessment,
-                enrolled=min(
-                    cohorts_repository.trial_enrolled_count(session, trial.id),
-                    protocol.enrolment.cap,
-                ),
+            enrolment, cohort = _cohort_of(session, window.subject_id)
+            replacement_reason = _replace_if_due(
+                session,
+                trial=trial,
+                protocol=protocol,
+                window=window,
+                cohort=cohort,
+                assessment=assessment,
+                now=now,
             )
-            if decision.replace:
-                window.replaced = cohorts_service.add_replacement_slot(
-                    session,
-                    trial=trial,
-                    cohort_id=cohort.id,
-                    replaced_subject=window.subject_id,
-                    cap=protocol.enrolment.cap,
-                )
             session.flush()
             audit.record(
                 session,
@@ -105,7 +181,7 @@ def close_due_windows(session: Session, now: datetime) -> int:
                     "evaluable": window.evaluable,
                     "reason": window.reason,
                     "replaced": window.replaced,
-                    "replacement": decision.reason,
+                    "replacement": replacement_reason,
                 },
             )
             outbox.record_event(
@@ -133,6 +209,170 @@ def close_due_windows(session: Session, now: datetime) -> int:
             session, trial_id=trial.id, cause="DLT window(s) closed", now=now
         )
     return closed
+
+
+@dataclass(frozen=True)
+class Reassessment:
+    """What a late fact changed in a closed window's judgement."""
+
+    subject_id: str
+    trial_id: str
+    status: Evaluability
+    previous_evaluable: bool | None
+    reason: str
+    # The evaluability changed (or the window re-opened): the escalation state must follow.
+    changed: bool
+    replacement_slot: ReplacementSlot | None
+
+
+def hold_for_late_fact(session: Session, *, subject_id: str) -> None:
+    """Take the locks a re-assessment of the subject's window may need, in the order every
+    writer takes them: call it before the use case writes its first audit entry.
+
+    Waits for a DLT-window job that is closing windows of the trial right now, so the window
+    is then read as the job left it (closed without this fact), and re-assessed."""
+    if repository.window_of(session, subject_id) is None:
+        return
+    enrolment = cohorts_repository.enrolment_of(session, subject_id)
+    assert enrolment is not None
+    escalation_repository.lock_state(session, enrolment.trial_id)
+    repository.lock_window(session, subject_id)
+    cohorts_repository.get_cohort(session, enrolment.cohort_id, for_update=True)
+
+
+def reassess_window(
+    session: Session, *, subject_id: str, late_fact: str, now: datetime
+) -> Reassessment | None:
+    """Re-assess the subject's closed DLT window with every fact stored now.
+
+    Does not recompute the escalation state (the caller does, once, after all its facts are
+    stored). None when there is nothing to re-assess: no window, or a window still open (the
+    job judges it at its end, with every fact stored by then). `hold_for_late_fact` must have
+    run first in the transaction, before its first audit entry.
+
+    - not evaluable → evaluable (a late fourth infusion, a late confirmed DLT): the window
+      says so, and the replacement slot it opened is withdrawn if still free, or flagged for
+      the investigator if someone took it;
+    - evaluable → not evaluable (a confirmed DLT ruled out for a subject short of infusions):
+      replaced, as the job would have;
+    - → pending (a suspected DLT raised late for a non-evaluable subject): the window re-opens
+      and its replacement slot is withdrawn (or flagged) until the DLT is adjudicated; the job
+      closes the window again then.
+    """
+    # Read as `hold_for_late_fact` locked it (a window created by this transaction is open).
+    window = repository.window_of(session, subject_id)
+    if window is None or window.status != "closed":
+        return None
+    enrolment, cohort = _cohort_of(session, subject_id)
+    trial = trials_repository.get_trial(session, enrolment.trial_id)
+    assert trial is not None
+    protocol = protocol_of(session, trial)
+    # A closed window stays completed: judge it as of a day after its end, whatever the clock.
+    today = max(protocol.site.date_of(now), window.ends_on + timedelta(days=1))
+    assessment = _assess(session, protocol, window, today=today)
+    before = {
+        "status": window.status,
+        "evaluable": window.evaluable,
+        "reason": window.reason,
+        "replaced": window.replaced,
+    }
+    pending = assessment.status is Evaluability.PENDING
+    changed = pending or assessment.evaluable != window.evaluable
+    if not changed and assessment.reason == window.reason:
+        return None
+    previous_evaluable = window.evaluable
+    slot: ReplacementSlot | None = None
+    window.reason = assessment.reason
+    if pending:
+        window.status = "open"
+        window.evaluable = None
+        window.closed_at = None
+    else:
+        window.evaluable = assessment.evaluable
+    if changed and (pending or assessment.evaluable) and window.replaced:
+        slot = cohorts_service.withdraw_replacement_slot(
+            session,
+            trial=trial,
+            replaced_subject=subject_id,
+            premise_failed=f"{late_fact}: the subject is {assessment.status} ({assessment.reason})",
+            now=now,
+        )
+        if slot is not None and slot.status == "withdrawn":
+            window.replaced = False
+    elif changed and assessment.status is Evaluability.NOT_EVALUABLE:
+        _replace_if_due(
+            session,
+            trial=trial,
+            protocol=protocol,
+            window=window,
+            cohort=cohort,
+            assessment=assessment,
+            now=now,
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor=REASSESSMENT_ACTOR,
+        action="dlt_window.reassess",
+        entity_type="subject",
+        entity_id=subject_id,
+        before=before,
+        after={
+            "status": window.status,
+            "evaluable": window.evaluable,
+            "reason": window.reason,
+            "replaced": window.replaced,
+            "replacement_slot": None if slot is None else slot.status,
+        },
+        reason=f"late fact: {late_fact}",
+    )
+    if changed:
+        outbox.record_event(
+            session,
+            DltWindowReassessed(
+                trial_id=trial.id,
+                subject_id=subject_id,
+                site_id=_site_of(session, subject_id),
+                cohort_number=cohort.number,
+                dose_level=enrolment.dose_level,
+                window_start=window.starts_on,
+                window_end=window.ends_on,
+                status=_EVENT_STATUS[assessment.status],
+                previous_evaluable=previous_evaluable,
+                reason=assessment.reason,
+                late_fact=late_fact,
+            ),
+            subject=f"subjects/{subject_id}",
+        )
+    log.info(
+        "dlt_window.reassessed",
+        subject_id=subject_id,
+        status=assessment.status.value,
+        changed=changed,
+        replacement_slot=None if slot is None else slot.status,
+    )
+    return Reassessment(
+        subject_id=subject_id,
+        trial_id=trial.id,
+        status=assessment.status,
+        previous_evaluable=previous_evaluable,
+        reason=assessment.reason,
+        changed=changed,
+        replacement_slot=slot,
+    )
+
+
+def reopen_for_late_fact(
+    session: Session, *, subject_id: str, late_fact: str, now: datetime
+) -> Reassessment | None:
+    """Re-assess the subject's closed window after a late fact, and bring the escalation state
+    in step when the judgement changed. Called in the transaction that records the fact."""
+    result = reassess_window(session, subject_id=subject_id, late_fact=late_fact, now=now)
+    if result is not None and result.changed:
+        escalation_service.recompute(
+            session, trial_id=result.trial_id, cause=f"late fact: {late_fact}", now=now
+        )
+    return result
 
 
 def _site_of(session: Session, subject_id: str) -> str:

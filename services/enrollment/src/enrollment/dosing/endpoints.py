@@ -259,6 +259,9 @@ def infusion_plan(subject_id: str, session: DbSession, _: Reader) -> InfusionPla
         first_infusion_on=plan.first_infusion_on,
         dlt_window_start=plan.window.starts_on if plan.window else None,
         dlt_window_end=plan.window.ends_on if plan.window else None,
+        dlt_window_status=plan.window.status if plan.window else None,
+        dlt_evaluable=plan.window.evaluable if plan.window else None,
+        dlt_evaluability_reason=plan.window.reason if plan.window else None,
         infusions=[
             PlannedInfusionOut(
                 number=planned.number,

@@ -109,5 +109,13 @@ class InfusionPlanOut(BaseModel):
     first_infusion_on: date | None
     dlt_window_start: date | None
     dlt_window_end: date | None
+    dlt_window_status: str | None = Field(
+        description="open, or closed once the site's date is past its last day"
+    )
+    dlt_evaluable: bool | None = Field(
+        description="DLT-evaluability decided when the window closed (and re-assessed when a"
+        " fact arrives late); null while the window is open"
+    )
+    dlt_evaluability_reason: str | None
     infusions: list[PlannedInfusionOut]
     recorded: list[InfusionOut]

@@ -23,6 +23,7 @@ from doseline.etags import check_if_match
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.models import Enrolment
 from enrollment.dlt_windows import repository as dlt_windows_repository
+from enrollment.dlt_windows import service as dlt_windows_service
 from enrollment.dlt_windows.models import DltWindow
 from enrollment.dlt_windows.rules import dlt_window
 from enrollment.dosing import repository
@@ -88,6 +89,7 @@ def record_weight(
     now: datetime,
 ) -> WeightMeasurement:
     subject, _trial, protocol = _subject(session, subject_id)
+    dlt_windows_service.hold_for_late_fact(session, subject_id=subject.id)
     if measured_on > protocol.site.date_of(now):
         raise InvalidInput.at(["body", "measured_on"], "is after today at the site")
     try:
@@ -116,6 +118,12 @@ def record_weight(
         entity_type="subject",
         entity_id=subject.id,
         after={"weight_kg": weight_kg, "measured_on": measured_on, "weight_id": str(row.id)},
+    )
+    dlt_windows_service.reopen_for_late_fact(
+        session,
+        subject_id=subject.id,
+        late_fact=f"weight of {measured_on.isoformat()} recorded by {principal.audit_name}",
+        now=now,
     )
     return row
 
@@ -269,6 +277,7 @@ def record_infusion(
 ) -> tuple[Infusion, DltWindow]:
     subject, trial, protocol = _subject(session, subject_id)
     enrolment = _enrolment(session, subject_id)
+    dlt_windows_service.hold_for_late_fact(session, subject_id=subject.id)
     if body.started_at > now:
         raise InvalidInput.at(["body", "started_at"], "is in the future")
     if body.ended_at is not None and body.ended_at < body.started_at:
@@ -385,6 +394,14 @@ def record_infusion(
             deviation=row.deviation,
         ),
         subject=f"subjects/{subject.id}",
+    )
+    # Entered after the window was closed (back-dated, or simply late): the closed judgement
+    # is re-opened with this infusion counted, never left standing without it.
+    dlt_windows_service.reopen_for_late_fact(
+        session,
+        subject_id=subject.id,
+        late_fact=f"infusion {number} recorded by {principal.audit_name}",
+        now=now,
     )
     return row, window_row
 

@@ -13,6 +13,7 @@ from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
+from enrollment.cohorts.schemas import ReplacementSlotOut
 from enrollment.escalation_state import service
 from enrollment.escalation_state.models import EscalationHistory
 from enrollment.escalation_state.schemas import (
@@ -117,6 +118,9 @@ def escalation_state(trial_id: str, session: DbSession, _: Reader) -> Escalation
         ),
         pending_decision=decision_out(view.pending) if view.pending else None,
         unmatched_dlt_events=view.unmatched_dlts,
+        replacement_slots_to_review=[
+            ReplacementSlotOut.of(slot, number) for slot, number in view.slots_to_review
+        ],
     )
 
 

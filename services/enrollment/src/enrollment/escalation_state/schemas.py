@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from enrollment.cohorts.schemas import ReplacementSlotOut
+
 
 class DoseLevelState(BaseModel):
     dose_level: int
@@ -69,6 +71,13 @@ class EscalationStateOut(BaseModel):
     pending_decision: DecisionOut | None
     unmatched_dlt_events: int = Field(
         description="DLT adjudications for subject ids this trial has not enrolled (kept)"
+    )
+    replacement_slots_to_review: list[ReplacementSlotOut] = Field(
+        description=(
+            "Replacement slots taken by a subject before a late fact showed the replaced"
+            " subject was evaluable after all: the cohort has more subjects than the design"
+            " asked for, so no decision is recommended for it until the investigator reviews it"
+        )
     )
 
 

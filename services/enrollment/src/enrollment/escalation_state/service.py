@@ -26,7 +26,7 @@ from doseline.contracts.enrollment import (
 from doseline.errors import Conflict, DoselineError, Forbidden, NotFound
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts import service as cohorts_service
-from enrollment.cohorts.models import Cohort
+from enrollment.cohorts.models import Cohort, ReplacementSlot
 from enrollment.escalation_state import repository
 from enrollment.escalation_state.models import (
     DecisionSignature,
@@ -160,6 +160,8 @@ class EscalationView:
     levels: list[DoseLevelSummary]
     pending: DecisionView | None
     unmatched_dlts: int
+    # (slot, cohort number) of replacement slots flagged for the investigator
+    slots_to_review: list[tuple[ReplacementSlot, int]]
 
 
 def _trial(session: Session, trial_id: str) -> Trial:
@@ -187,6 +189,12 @@ def escalation_view(session: Session, *, trial_id: str, now: datetime) -> Escala
         levels=dose_level_summaries(session, trial, now=now),
         pending=decision_view(session, pending) if pending is not None else None,
         unmatched_dlts=len(repository.unmatched_dlts(session, trial_id)),
+        slots_to_review=[
+            (slot, cohorts_service.cohort_number_of(session, slot.cohort_id))
+            for slot in cohorts_repository.replacement_slots_of_trial(
+                session, trial_id, status="flagged"
+            )
+        ],
     )
 
 
@@ -420,7 +428,28 @@ class DltAdjudication:
 def apply_dlt_adjudication(
     session: Session, adjudication: DltAdjudication, *, now: datetime
 ) -> bool:
-    """Store the adjudication if it is the newest for its DLT, then recompute; False if stale.
+    """Store the adjudication if it is the newest for its DLT, then recompute; False if stale."""
+    if not store_dlt_adjudication(session, adjudication, now=now):
+        return False
+    recompute_after_dlt(session, adjudication, now=now)
+    return True
+
+
+def recompute_after_dlt(session: Session, adjudication: DltAdjudication, *, now: datetime) -> None:
+    if repository.get_state(session, adjudication.trial_id) is not None:
+        recompute(
+            session,
+            trial_id=adjudication.trial_id,
+            cause=f"DLT {adjudication.dlt_id} {adjudication.status.replace('_', ' ')}",
+            now=now,
+        )
+
+
+def store_dlt_adjudication(
+    session: Session, adjudication: DltAdjudication, *, now: datetime
+) -> bool:
+    """Store the adjudication if it is the newest for its DLT (under the escalation lock);
+    False if stale. The caller recomputes the state.
 
     A DLT for a subject this trial has not enrolled is kept (`matched` false, logged as an
     error) and counts as soon as such a subject is enrolled: a safety fact is never dropped.
@@ -475,13 +504,6 @@ def apply_dlt_adjudication(
             "matched": matched,
         },
     )
-    if state is not None:
-        recompute(
-            session,
-            trial_id=adjudication.trial_id,
-            cause=f"DLT {adjudication.dlt_id} {adjudication.status.replace('_', ' ')}",
-            now=now,
-        )
     return True
 
 

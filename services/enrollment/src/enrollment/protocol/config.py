@@ -71,7 +71,7 @@ class TrialDescription(_Section):
 
 
 # The id a protocol written before `sites` (one `site:` section) gives its only site; subjects
-# registered before sites existed belong to it (migration 0004).
+# registered before sites existed belong to it (migration 0005_sites).
 LEGACY_SITE_ID = "default"
 
 

@@ -13,6 +13,7 @@ from doseline.etags import check_if_match
 from doseline.identity import hospital_id_hash
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.service import site_today
+from enrollment.dlt_windows import service as dlt_windows_service
 from enrollment.protocol import Protocol, Site
 from enrollment.subjects import repository
 from enrollment.subjects.models import Subject
@@ -138,6 +139,8 @@ def record_consent(
             " enrolment",
             slug="consent-after-enrolment",
         )
+    if subject.consent_signed_on is not None:
+        dlt_windows_service.hold_for_late_fact(session, subject_id=subject.id)
     before = {"consent_signed_on": subject.consent_signed_on}
     subject.consent_signed_on = consent_signed_on
     session.flush()
@@ -151,6 +154,13 @@ def record_consent(
         after={"consent_signed_on": consent_signed_on},
         reason=reason,
     )
+    if before["consent_signed_on"] is not None:
+        dlt_windows_service.reopen_for_late_fact(
+            session,
+            subject_id=subject.id,
+            late_fact=f"consent date corrected by {principal.audit_name}: {reason}",
+            now=now,
+        )
     return subject
 
 

@@ -1,7 +1,7 @@
 """Subjects belong to a site
 
-Revision ID: 0004_sites
-Revises: 0003
+Revision ID: 0005_sites
+Revises: 0004
 Create Date: 2026-12-07 14:30:00
 
 Subjects registered before sites existed belong to the default site of their trial's protocol in
@@ -15,8 +15,8 @@ import yaml
 from alembic import op
 
 
-revision: str = '0004_sites'
-down_revision: str | None = '0003'
+revision: str = '0005_sites'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

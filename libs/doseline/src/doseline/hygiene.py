@@ -1,0 +1,221 @@
+"""Input hygiene for every service, before any endpoint sees a request.
+
+One ASGI middleware, so that no service can forget it:
+
+- the path and query string may not hold control characters (a NUL, an escape, a DEL): 422
+  naming the parameter;
+- a JSON body (typed endpoints, and the raw FHIR doors alike) is read up to a size limit (413
+  beyond it), parsed once with a nesting limit, and refused with 422 naming the field when a
+  string holds a control character other than tab, line feed or carriage return, when an integer
+  cannot be stored in a 64-bit column, or when it uses the non-standard NaN / Infinity constants;
+- a body sent to an endpoint that takes JSON in another media type is a 415.
+
+Problems never repeat the offending value: request content stays out of responses and logs.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from doseline.errors import DoselineError, InvalidInput, PayloadTooLarge
+
+MAX_DEPTH = 64
+BIGINT = 2**63
+ALLOWED_IN_TEXT = frozenset("\t\n\r")
+JSON_MEDIA_SUFFIX = "+json"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class UnsupportedMediaType(DoselineError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+def control_character_in(text: str, *, allowed: frozenset[str] = frozenset()) -> str | None:
+    """The first control character of `text` (as U+XXXX) that is not `allowed`, else None."""
+    for character in text:
+        if character not in allowed and unicodedata.category(character) == "Cc":
+            return f"U+{ord(character):04X}"
+    return None
+
+
+def is_json_media(content_type: str) -> bool:
+    media = content_type.split(";", maxsplit=1)[0].strip().lower()
+    return media == "application/json" or media.endswith(JSON_MEDIA_SUFFIX)
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """`typed`: endpoints whose body FastAPI validates against a model; `raw`: every other JSON
+    body read whole by the middleware (the FHIR doors keep their own, equal or smaller, limit)."""
+
+    typed: int
+    raw: int
+
+
+def _check_location(scope: Scope) -> None:
+    path = scope.get("path", "")
+    found = control_character_in(path)
+    if found:
+        raise InvalidInput.at(["path"], f"contains the control character {found}; remove it")
+    query = scope.get("query_string", b"").decode("utf-8", errors="replace")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        where = ["query", name if control_character_in(name) is None else "?"]
+        found = control_character_in(name) or control_character_in(value)
+        if found:
+            raise InvalidInput.at(where, f"contains the control character {found}; remove it")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidInput.at(["body"], f"{name} is not a JSON number; send a finite number or null")
+
+
+def _walk(value: Any) -> Iterator[tuple[list[str | int], Any]]:
+    """Every value in a parsed JSON document with its location, depth first, without recursion."""
+    stack: list[tuple[list[str | int], Any]] = [(["body"], value)]
+    while stack:
+        location, item = stack.pop()
+        yield location, item
+        if isinstance(item, dict):
+            for key, child in item.items():
+                stack.append(([*location, key], child))
+        elif isinstance(item, list):
+            for index, child in enumerate(item):
+                stack.append(([*location, index], child))
+
+
+def check_json(raw: bytes) -> None:
+    """Refuse a JSON document that no Doseline endpoint could store; malformed JSON is left to
+    the endpoint, which answers 400 with the parser's message."""
+    try:
+        document = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InvalidInput.at(
+            ["body"], f"nests arrays or objects deeper than {MAX_DEPTH} levels"
+        ) from None
+    except (ValueError, UnicodeDecodeError):
+        return
+    for location, item in _walk(document):
+        # The document itself is at depth 1: ["body"].
+        if len(location) > MAX_DEPTH:
+            raise InvalidInput.at(location[:MAX_DEPTH], f"nests deeper than {MAX_DEPTH} levels")
+        if isinstance(item, str):
+            found = control_character_in(item, allowed=ALLOWED_IN_TEXT)
+            if found:
+                raise InvalidInput.at(location, f"contains the control character {found}")
+        elif isinstance(item, dict):
+            for key in item:
+                found = control_character_in(key)
+                if found:
+                    raise InvalidInput.at(location, f"a member name contains {found}")
+        elif isinstance(item, int) and not isinstance(item, bool) and not -BIGINT <= item < BIGINT:
+            raise InvalidInput.at(location, "is beyond the range of a 64-bit integer")
+
+
+class InputHygiene:
+    """ASGI middleware applying the rules of this module to every HTTP request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limits: BodyLimits,
+        routes: Sequence[APIRoute],
+        render: Callable[[Scope, DoselineError], ASGIApp],
+    ) -> None:
+        self.app = app
+        self.limits = limits
+        self.routes = routes
+        self.render = render
+
+    def _route(self, scope: Scope) -> APIRoute | None:
+        for route in self.routes:
+            if route.matches(scope)[0] == Match.FULL:
+                return route
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            _check_location(scope)
+            receive = await self._checked_body(scope, receive)
+        except DoselineError as error:
+            await self.render(scope, error)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _checked_body(self, scope: Scope, receive: Receive) -> Receive:
+        if scope.get("method") not in BODY_METHODS:
+            return receive
+        headers = {name.lower(): value for name, value in scope.get("headers") or []}
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        route = self._route(scope)
+        typed = route is not None and route.body_field is not None
+        if content_type and not is_json_media(content_type):
+            if typed and _declared_length(headers) != 0:
+                raise UnsupportedMediaType(
+                    f"send this body as application/json, not {content_type.split(';')[0]}"
+                )
+            return receive
+        limit = self.limits.typed if typed else self.limits.raw
+        declared = _declared_length(headers)
+        if declared is not None and declared > limit:
+            raise PayloadTooLarge(f"the request body exceeds {limit} bytes; send less")
+        body, more = await _read(receive, limit)
+        if more:
+            raise PayloadTooLarge(f"the request body exceeds {limit} bytes; send less")
+        if body:
+            check_json(body)
+        return _replay(body, receive)
+
+
+def _declared_length(headers: dict[bytes, bytes]) -> int | None:
+    value = headers.get(b"content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+async def _read(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The body up to `limit` bytes, and whether more was sent."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
