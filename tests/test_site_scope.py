@@ -160,6 +160,7 @@ LISTS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("enrollment", "GET", "/v1/trials/{trial_id}/waitlist"): {},
     ("enrollment", "GET", "/v1/trials/{trial_id}/reservations"): {},
     ("enrollment", "GET", "/v1/trials/{trial_id}/visits"): {},
+    ("enrollment", "GET", "/v1/trials/{trial_id}/replacement-slots"): {},
     ("safety", "GET", "/v1/adverse-events"): {"trial_id": TRIAL},
     ("safety", "GET", "/v1/sae/overdue"): {},
     ("safety", "GET", "/v1/trials/{trial_id}/grade-disagreements"): {},

@@ -235,12 +235,14 @@ def reservations(trial_id: str, session: DbSession, principal: Reader) -> list[R
 def replacement_slots(
     trial_id: str,
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     slot_status: Annotated[
         Literal["open", "withdrawn", "flagged"] | None, Query(alias="status")
     ] = None,
 ) -> list[ReplacementSlotOut]:
+    # A slot names the replaced subject: it belongs to that subject's site.
+    slots = service.replacement_slots(session, trial_id=trial_id, status=slot_status)
     return [
         ReplacementSlotOut.of(slot, service.cohort_number_of(session, slot.cohort_id))
-        for slot in service.replacement_slots(session, trial_id=trial_id, status=slot_status)
+        for slot in visible(session, principal, trial_id, slots, "replaced_subject_id")
     ]
