@@ -124,6 +124,7 @@ def service_path(url: str, path: Path, storage_dir: Path) -> dict[str, float]:
         enrolled = SubjectEnrolled(
             trial_id="HDMSC-RP-01",
             subject_id=SUBJECT,
+            site_id="WCH",
             cohort_number=1,
             dose_level=1,
             enrolled_at=datetime(2026, 1, 1, tzinfo=UTC),
@@ -136,6 +137,7 @@ def service_path(url: str, path: Path, storage_dir: Path) -> dict[str, float]:
         infusion = InfusionAdministered(
             trial_id="HDMSC-RP-01",
             subject_id=SUBJECT,
+            site_id="WCH",
             infusion_number=1,
             infusions_planned=4,
             is_last=False,

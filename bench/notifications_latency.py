@@ -188,6 +188,7 @@ def prepare_safety(database_url: str) -> None:
             SubjectEnrolled(
                 trial_id=TRIAL,
                 subject_id=SUBJECT,
+                site_id="WCH",
                 cohort_number=1,
                 dose_level=1,
                 enrolled_at=datetime.now(UTC) - timedelta(days=25),
@@ -200,6 +201,7 @@ def prepare_safety(database_url: str) -> None:
             InfusionAdministered(
                 trial_id=TRIAL,
                 subject_id=SUBJECT,
+                site_id="WCH",
                 infusion_number=1,
                 infusions_planned=4,
                 is_last=False,

@@ -132,6 +132,7 @@ def bench_intake(sessions: sessionmaker[Session], client: TestClient) -> None:
         envelope = SubjectEnrolled(
             trial_id="HDMSC-RP-01",
             subject_id=f"HDMSC-RP-01-{n:03d}",
+            site_id="WCH",
             cohort_number=1,
             dose_level=1,
             enrolled_at=datetime.now(UTC) - timedelta(days=30),

@@ -149,6 +149,7 @@ class Clinic:
                 DltConfirmed(
                     trial_id=TRIAL,
                     subject_id=subject_id,
+                    site_id="WCH",
                     dlt_id=f"DLT-{self.dlt_sequence}",
                     ae_id=f"AE-{self.dlt_sequence}",
                     ae_version=1,

@@ -137,6 +137,7 @@ def treated_subject(
             SubjectEnrolled(
                 trial_id=TRIAL,
                 subject_id=SUBJECT,
+                site_id="WCH",
                 cohort_number=1,
                 dose_level=1,
                 enrolled_at=datetime.now(UTC) - timedelta(days=50),
@@ -153,6 +154,7 @@ def treated_subject(
             InfusionAdministered(
                 trial_id=TRIAL,
                 subject_id=SUBJECT,
+                site_id="WCH",
                 infusion_number=1,
                 infusions_planned=4,
                 is_last=False,

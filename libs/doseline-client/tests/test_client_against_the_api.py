@@ -38,6 +38,7 @@ def _log(sessions: Callable[[str], sessionmaker[Session]], count: int, kind: str
             envelope = SaeReported(
                 trial_id="HDMSC-RP-01",
                 subject_id=f"HDMSC-RP-01-00{n % 9 + 1}",
+                site_id="WCH",
                 ae_id=f"ae-{n}",
                 criteria=["hospitalisation"],
                 aware_at="2026-03-02T09:30:00Z",

@@ -44,12 +44,22 @@ class Principal:
     def has_any(self, roles: Iterable[Role]) -> bool:
         return bool(self.roles & set(roles))
 
+    @property
+    def all_sites(self) -> bool:
+        """Sponsor-wide: the token says `*`, or the caller holds a sponsor-wide role."""
+        return ALL_SITES in self.sites
+
     def can_access_site(self, site: str) -> bool:
         return ALL_SITES in self.sites or site in self.sites
 
     def require_site(self, site: str) -> None:
+        """For a site named openly (registering a subject there): 403, the site is no secret."""
         if not self.can_access_site(site):
-            raise Forbidden(f"your account is not authorised for site {site!r}")
+            raise Forbidden(
+                f"your account is not authorised for site {site!r}",
+                slug="site-not-authorised",
+                extra={"site_id": site, "your_sites": sorted(self.sites)},
+            )
 
     @property
     def audit_name(self) -> str:
@@ -63,6 +73,10 @@ class TokenVerifier:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
+        unknown = set(settings.sponsor_wide_roles) - {role.value for role in Role}
+        if unknown:
+            raise ValueError(f"SPONSOR_WIDE_ROLES names unknown roles: {sorted(unknown)}")
+        self._sponsor_wide = frozenset(Role(role) for role in settings.sponsor_wide_roles)
         self._max_lifetime = timedelta(hours=settings.jwt_max_lifetime_hours)
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
         self._secret = (
@@ -95,7 +109,7 @@ class TokenVerifier:
         except jwt.PyJWKClientError as error:
             raise Unauthorized(f"the token's signing key could not be found: {error}") from None
         self._check_lifetime(claims)
-        return principal_from_claims(claims)
+        return principal_from_claims(claims, sponsor_wide_roles=self._sponsor_wide)
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         issued, expires = claims["iat"], claims["exp"]
@@ -109,20 +123,28 @@ class TokenVerifier:
             )
 
 
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
+def principal_from_claims(
+    claims: dict[str, Any], *, sponsor_wide_roles: Iterable[Role] = ()
+) -> Principal:
     raw_roles = claims.get("roles", [])
     if not isinstance(raw_roles, list):
         raise Unauthorized("the token's roles claim must be a list")
     roles = frozenset(Role(role) for role in raw_roles if role in Role.__members__.values())
+    # No claim means no site: a token must name the sites its holder acts for.
     raw_sites = claims.get("sites", [])
+    if raw_sites == ALL_SITES:
+        raw_sites = [ALL_SITES]
     if not isinstance(raw_sites, list):
-        raise Unauthorized("the token's sites claim must be a list")
+        raise Unauthorized("the token's sites claim must be a list of site ids, or '*'")
+    sites = frozenset(str(site) for site in raw_sites)
+    if roles & frozenset(sponsor_wide_roles):
+        sites |= {ALL_SITES}
     auth_time = claims.get("auth_time")
     return Principal(
         subject=str(claims["sub"]),
         name=str(claims.get("name") or claims["sub"]),
         roles=roles,
-        sites=frozenset(str(site) for site in raw_sites),
+        sites=sites,
         auth_time=datetime.fromtimestamp(auth_time, UTC) if isinstance(auth_time, int) else None,
         token_id=claims.get("jti"),
     )
@@ -164,12 +186,25 @@ def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send an 'Authorization: Bearer <token>' header")
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = verifier.verify(credentials.credentials)
     request.state.principal = principal
     return principal
+
+
+def principal_of(request: Request) -> Principal:
+    """The caller of `request`, verified from its bearer token (outside dependency injection)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    credentials = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip()) if token else None
+    )
+    return current_principal(request, credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -95,3 +95,19 @@ class EventContract(BaseModel):
                 f"not {envelope.type} ({envelope.dataschema})"
             )
         return cls.model_validate(envelope.data)
+
+
+SITE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class SubjectEvent(EventContract):
+    """An event about one subject: it names the subject's site, so that every consumer (the
+    feed, webhooks, the other services' projections) can keep it within the sites of a caller.
+    """
+
+    site_id: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=SITE_ID_PATTERN,
+        description="The site the subject belongs to (an id from the protocol's `sites`)",
+    )

@@ -269,8 +269,11 @@ def build_app(
     routers: Sequence[APIRouter],
     engine: Engine | None = None,
     version: str = "0.1.0",
+    router_dependencies: Sequence[Any] = (),
 ) -> FastAPI:
-    """A service's app: its routers plus everything every Doseline API has in common."""
+    """A service's app: its routers plus everything every Doseline API has in common.
+
+    `router_dependencies` run before every endpoint of `routers` (the site-scope guard)."""
     configure_logging(
         service=settings.service_name, level=settings.log_level, json=settings.log_json
     )
@@ -348,7 +351,9 @@ def build_app(
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:
-        app.include_router(router, responses=PROBLEM_RESPONSES)
+        app.include_router(
+            router, responses=PROBLEM_RESPONSES, dependencies=list(router_dependencies)
+        )
     return app
 
 

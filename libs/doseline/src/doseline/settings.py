@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from doseline.identity import DEVELOPMENT_IDENTIFIER_KEY
 
+# Kept here, not imported from doseline.auth, which imports these settings.
+DEFAULT_SPONSOR_WIDE_ROLES = ("monitor", "safety_physician")
+
 DEVELOPMENT_JWT_SECRET = "doseline-development-secret-not-for-production-use"  # noqa: S105
 
 
@@ -42,6 +45,9 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "doseline-dev"
     jwt_audience: str = "doseline"
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # Holders of these roles see every site (sponsor staff: monitors, safety physicians),
+    # whatever their token's `sites` claim; empty to rely on the claim alone.
+    sponsor_wide_roles: tuple[str, ...] = DEFAULT_SPONSOR_WIDE_ROLES
     # A token whose `exp - iat` is longer than this is refused, whoever signed it.
     jwt_max_lifetime_hours: float = Field(default=12, gt=0, le=24 * 30)
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from doseline import diagnostics
 from doseline.http import build_app
+from doseline.site_scope import site_scope_dependency
 from enrollment.cohorts import endpoints as cohorts
 from enrollment.db import schema
 from enrollment.dosing import endpoints as dosing
@@ -13,6 +14,7 @@ from enrollment.escalation_state import endpoints as escalation_state
 from enrollment.screening import endpoints as screening
 from enrollment.settings import EnrollmentSettings
 from enrollment.subjects import endpoints as subjects
+from enrollment.subjects.scope import SCOPED_PARAMETERS
 from enrollment.trials import endpoints as trials
 from enrollment.visits import endpoints as visits
 
@@ -43,4 +45,5 @@ def create_app(settings: EnrollmentSettings | None = None) -> FastAPI:
             escalation_state.router,
             visits.router,
         ],
+        router_dependencies=[site_scope_dependency(SCOPED_PARAMETERS)],
     )

@@ -24,6 +24,7 @@ def adjudication(
     facts: dict[str, Any] = {
         "trial_id": TRIAL,
         "subject_id": subject_id,
+        "site_id": "WCH",
         "dlt_id": dlt_id,
         "ae_id": "AE-1",
         "ae_version": sequence,
@@ -157,6 +158,7 @@ def suspicion(subject_id: str, *, sequence: int) -> Envelope:
     return DltSuspected(
         trial_id=TRIAL,
         subject_id=subject_id,
+        site_id="WCH",
         dlt_id="DLT-1",
         ae_id="AE-1",
         ae_version=1,

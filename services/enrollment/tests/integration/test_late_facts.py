@@ -294,6 +294,7 @@ def test_a_dlt_suspected_after_the_window_closed_reopens_it_until_adjudicated(si
         DltSuspected(
             trial_id=TRIAL,
             subject_id=subjects[0],
+            site_id="WCH",
             dlt_id="DLT-1",
             ae_id="AE-1",
             ae_version=1,

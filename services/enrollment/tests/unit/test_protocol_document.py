@@ -436,8 +436,12 @@ def _delete(path: str) -> Callable[[Document], None]:
     [
         (_set("enrolment.cap", 0), "enrolment.cap: must be greater than or equal to 1"),
         (
-            _set("site.time_zone", "China/Chengdu"),
-            "site.time_zone: 'China/Chengdu' is not an IANA time zone name",
+            _set("sites.1.time_zone", "China/Chengdu"),
+            "sites[1].time_zone: 'China/Chengdu' is not an IANA time zone name",
+        ),
+        (
+            _set("sites.1.id", "WCH"),
+            "sites: the site ids ['WCH'] are listed more than once",
         ),
         (
             _set("dose_escalation.design.variant", "rolling-6"),

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from doseline import diagnostics
 from doseline.http import build_app
+from doseline.site_scope import site_scope_dependency
 from imaging.assessments import endpoints as assessments
 from imaging.ct_analyses import endpoints as ct_analyses
 from imaging.db import schema
@@ -14,6 +15,7 @@ from imaging.reports import endpoints as reports
 from imaging.schedule import endpoints as schedule
 from imaging.settings import ImagingSettings
 from imaging.subjects import endpoints as subjects
+from imaging.subjects.scope import SCOPED_PARAMETERS
 
 SUMMARY = (
     "Chest CT volumetry, pulmonary function, 6-minute walk, blood gas, SGRQ "
@@ -41,4 +43,5 @@ def create_app(settings: ImagingSettings | None = None) -> FastAPI:
             reports.router,
             fhir.router,
         ],
+        router_dependencies=[site_scope_dependency(SCOPED_PARAMETERS)],
     )

@@ -66,6 +66,7 @@ class Desk:
             SubjectEnrolled(
                 trial_id=TRIAL,
                 subject_id=subject_id,
+                site_id="WCH",
                 cohort_number=dose_level,
                 dose_level=dose_level,
                 enrolled_at=datetime(2025, 12, 20, 2, tzinfo=UTC),
@@ -87,6 +88,7 @@ class Desk:
             InfusionAdministered(
                 trial_id=TRIAL,
                 subject_id=subject_id,
+                site_id="WCH",
                 infusion_number=number,
                 infusions_planned=4,
                 is_last=number == 4,

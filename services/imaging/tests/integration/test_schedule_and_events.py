@@ -136,6 +136,7 @@ def test_a_new_trial_without_a_schedule_keeps_follow_ups_pending(desk: Desk) -> 
         SubjectEnrolled(
             trial_id="OTHER-01",
             subject_id="OTHER-01-001",
+            site_id="WCH",
             cohort_number=1,
             dose_level=1,
             enrolled_at=datetime(2025, 12, 20, tzinfo=UTC),
@@ -183,6 +184,7 @@ def test_a_visit_whose_window_closed_empty_is_reported_missed_once(desk: Desk) -
         {
             "trial_id": TRIAL,
             "subject_id": SUBJECT,
+            "site_id": "WCH",
             "visit": "month_2",
             "target_on": "2026-03-14",
             "window_end": "2026-03-21",
@@ -204,6 +206,7 @@ def test_enrollments_events_reach_imaging_over_the_real_broker(
             SubjectEnrolled(
                 trial_id=TRIAL,
                 subject_id=SUBJECT,
+                site_id="WCH",
                 cohort_number=1,
                 dose_level=2,
                 enrolled_at=datetime(2025, 12, 20, tzinfo=UTC),
@@ -217,6 +220,7 @@ def test_enrollments_events_reach_imaging_over_the_real_broker(
             InfusionAdministered(
                 trial_id=TRIAL,
                 subject_id=SUBJECT,
+                site_id="WCH",
                 infusion_number=4,
                 infusions_planned=4,
                 is_last=True,

@@ -6,9 +6,11 @@ from fastapi import FastAPI
 
 from doseline import diagnostics
 from doseline.http import build_app
+from doseline.site_scope import site_scope_dependency
 from notifications.db import schema
 from notifications.deliveries import endpoints as deliveries
 from notifications.event_log import endpoints as event_log
+from notifications.scope import SCOPED_PARAMETERS
 from notifications.settings import NotificationsSettings
 from notifications.subscriptions import endpoints as subscriptions
 
@@ -30,4 +32,5 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         title="Doseline notifications",
         description=DESCRIPTION,
         routers=[diagnostics.router, event_log.router, subscriptions.router, deliveries.router],
+        router_dependencies=[site_scope_dependency(SCOPED_PARAMETERS)],
     )

@@ -129,6 +129,7 @@ def dlt_confirmed(number: int, *, subject_id: str = "HDMSC-RP-01-004") -> Envelo
     return DltConfirmed(
         trial_id="HDMSC-RP-01",
         subject_id=subject_id,
+        site_id="WCH",
         dlt_id=f"dlt-{number}",
         ae_id=f"ae-{number}",
         ae_version=1,

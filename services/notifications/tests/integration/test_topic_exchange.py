@@ -70,6 +70,7 @@ def test_a_queue_bound_to_safety_dlt_star_receives_dlts_and_nothing_else(
     sae = SaeReported(
         trial_id="HDMSC-RP-01",
         subject_id="HDMSC-RP-01-004",
+        site_id="WCH",
         ae_id="ae-1",
         criteria=["hospitalisation"],
         aware_at=dlt.time,

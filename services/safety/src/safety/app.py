@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from doseline import diagnostics
 from doseline.http import build_app
+from doseline.site_scope import site_scope_dependency
 from safety.adjudication import endpoints as adjudication
 from safety.adverse_events import endpoints as adverse_events
 from safety.catalogue import endpoints as catalogue
@@ -15,6 +16,7 @@ from safety.grading_assistance import endpoints as grading
 from safety.protocols import endpoints as protocols
 from safety.settings import SafetySettings
 from safety.subjects import endpoints as subjects
+from safety.subjects.scope import SCOPED_PARAMETERS
 
 SUMMARY = (
     "CTCAE v5.0 dictionary, adverse events and grading, DLT rules (from the protocol) and "
@@ -43,4 +45,5 @@ def create_app(settings: SafetySettings | None = None) -> FastAPI:
             protocols.router,
             subjects.router,
         ],
+        router_dependencies=[site_scope_dependency(SCOPED_PARAMETERS)],
     )

@@ -97,6 +97,7 @@ class Desk:
             SubjectEnrolled(
                 trial_id=TRIAL,
                 subject_id=subject_id,
+                site_id="WCH",
                 cohort_number=1,
                 dose_level=1,
                 enrolled_at=datetime.now(UTC) - timedelta(days=60),
@@ -112,6 +113,7 @@ class Desk:
             InfusionAdministered(
                 trial_id=TRIAL,
                 subject_id=subject_id,
+                site_id="WCH",
                 infusion_number=number,
                 infusions_planned=4,
                 is_last=number == 4,

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from doseline.contracts.registry import register
-from doseline.events import EventContract
+from doseline.events import EventContract, SubjectEvent
 
 StudySubjectId = str  # the system-issued study id, e.g. "HDMSC-RP-01-001"; never a hospital id
 
@@ -17,8 +17,12 @@ class _TrialEvent(EventContract):
     trial_id: str = Field(description="Trial code, e.g. HDMSC-RP-01")
 
 
+class _SubjectTrialEvent(_TrialEvent, SubjectEvent):
+    """A trial event about one subject, naming the subject's site."""
+
+
 @register
-class SubjectScreened(_TrialEvent):
+class SubjectScreened(_SubjectTrialEvent):
     event_type: ClassVar[str] = "enrollment.subject.screened"
     description: ClassVar[str] = "A subject's screening was completed, eligible or not."
 
@@ -28,7 +32,7 @@ class SubjectScreened(_TrialEvent):
 
 
 @register
-class SubjectEnrolled(_TrialEvent):
+class SubjectEnrolled(_SubjectTrialEvent):
     event_type: ClassVar[str] = "enrollment.subject.enrolled"
     description: ClassVar[str] = "A subject took a slot in a cohort at a dose level."
 
@@ -37,7 +41,9 @@ class SubjectEnrolled(_TrialEvent):
     dose_level: int = Field(ge=1)
     enrolled_at: AwareDatetime
     protocol_version: str
-    site_time_zone: str = Field(description="IANA zone of the site, for study-day arithmetic")
+    site_time_zone: str = Field(
+        description="IANA zone of the subject's site, for study-day arithmetic"
+    )
     hospital_id_hashes: list[str] = Field(
         default_factory=list,
         description=(
@@ -48,7 +54,7 @@ class SubjectEnrolled(_TrialEvent):
 
 
 @register
-class InfusionAdministered(_TrialEvent):
+class InfusionAdministered(_SubjectTrialEvent):
     event_type: ClassVar[str] = "enrollment.infusion.administered"
     description: ClassVar[str] = (
         "An infusion was given; carries the subject's day 1 and DLT window so consumers "
@@ -69,7 +75,7 @@ class InfusionAdministered(_TrialEvent):
 
 
 @register
-class DltWindowClosed(_TrialEvent):
+class DltWindowClosed(_SubjectTrialEvent):
     event_type: ClassVar[str] = "enrollment.dlt_window.closed"
     description: ClassVar[str] = "A subject's DLT observation window ended; evaluability decided."
 
@@ -83,7 +89,7 @@ class DltWindowClosed(_TrialEvent):
 
 
 @register
-class DltWindowReassessed(_TrialEvent):
+class DltWindowReassessed(_SubjectTrialEvent):
     event_type: ClassVar[str] = "enrollment.dlt_window.reassessed"
     description: ClassVar[str] = (
         "A fact that arrived after a subject's DLT window closed (an infusion, a DLT "
@@ -105,7 +111,7 @@ class DltWindowReassessed(_TrialEvent):
 
 
 @register
-class ReplacementSlotWithdrawn(_TrialEvent):
+class ReplacementSlotWithdrawn(_SubjectTrialEvent):
     event_type: ClassVar[str] = "enrollment.replacement_slot.withdrawn"
     description: ClassVar[str] = (
         "A replacement slot opened for a subject judged not DLT-evaluable was withdrawn, still "
@@ -121,7 +127,7 @@ class ReplacementSlotWithdrawn(_TrialEvent):
 
 
 @register
-class ReplacementSlotFlagged(_TrialEvent):
+class ReplacementSlotFlagged(_SubjectTrialEvent):
     event_type: ClassVar[str] = "enrollment.replacement_slot.flagged"
     description: ClassVar[str] = (
         "A replacement slot turned out to rest on a wrong premise after a subject had taken "

@@ -8,12 +8,12 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from doseline.contracts.registry import register
-from doseline.events import EventContract
+from doseline.events import SubjectEvent
 
 OutcomeKind = Literal["ct", "pft", "walk", "blood_gas", "sgrq"]
 
 
-class _SubjectOutcomeEvent(EventContract):
+class _SubjectOutcomeEvent(SubjectEvent):
     trial_id: str = Field(description="Trial code, e.g. HDMSC-RP-01")
     subject_id: str = Field(description="Study subject id; never a hospital identifier")
 

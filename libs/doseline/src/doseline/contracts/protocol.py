@@ -171,6 +171,9 @@ class AeReportingPeriod(RulesSection):
 class SiteRules(RulesSection):
     """A site and its IANA time zone: study days and windows are counted in its calendar."""
 
+    id: str | None = Field(
+        default=None, min_length=1, description="The site id tokens and subject events carry"
+    )
     name: str = Field(min_length=1)
     time_zone: str = Field(min_length=1)
 

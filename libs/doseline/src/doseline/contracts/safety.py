@@ -8,12 +8,12 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from doseline.contracts.registry import register
-from doseline.events import EventContract
+from doseline.events import SubjectEvent
 
 Attribution = Literal["unrelated", "unlikely", "possible", "probable", "definite"]
 
 
-class _AdverseEventFacts(EventContract):
+class _AdverseEventFacts(SubjectEvent):
     trial_id: str
     subject_id: str
     ae_id: str
@@ -41,7 +41,7 @@ class AdverseEventUpdated(_AdverseEventFacts):
     reason_for_change: str
 
 
-class _DltFacts(EventContract):
+class _DltFacts(SubjectEvent):
     trial_id: str
     subject_id: str
     dlt_id: str
@@ -101,7 +101,7 @@ class DltRuledOut(_DltFacts):
 
 
 @register
-class SaeReported(EventContract):
+class SaeReported(SubjectEvent):
     event_type: ClassVar[str] = "safety.sae.reported"
     description: ClassVar[str] = "A serious adverse event was reported; its 24-hour clock started."
 
@@ -114,7 +114,7 @@ class SaeReported(EventContract):
 
 
 @register
-class SaeOverdue(EventContract):
+class SaeOverdue(SubjectEvent):
     event_type: ClassVar[str] = "safety.sae.overdue"
     description: ClassVar[str] = "A serious adverse event's reporting clock ran out."
 

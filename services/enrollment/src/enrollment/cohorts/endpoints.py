@@ -25,6 +25,7 @@ from enrollment.cohorts.schemas import (
     WaitlistEntryOut,
 )
 from enrollment.escalation_state import service as escalation_service
+from enrollment.subjects.scope import require_visible_subject, visible
 
 router = APIRouter(prefix="/v1/trials/{trial_id}", tags=["cohorts"])
 
@@ -66,6 +67,8 @@ def enrol(
     principal: Coordinator,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
+    require_visible_subject(session, principal, body.subject_id)
+
     def create() -> StoredResponse:
         enrolment = service.enrol(
             session,
@@ -140,6 +143,8 @@ def join_waitlist(
     principal: Coordinator,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
+    require_visible_subject(session, principal, body.subject_id)
+
     def create() -> StoredResponse:
         entry = service.join_waitlist(
             session, trial_id=trial_id, subject_id=body.subject_id, principal=principal
@@ -160,12 +165,13 @@ def join_waitlist(
 @router.get(
     "/waitlist", response_model=list[WaitlistEntryOut], summary="Subjects waiting, in order"
 )
-def waitlist(trial_id: str, session: DbSession, _: Reader) -> list[WaitlistEntryOut]:
+def waitlist(trial_id: str, session: DbSession, principal: Reader) -> list[WaitlistEntryOut]:
+    entries = service.waitlist(session, trial_id=trial_id)
     return [
         WaitlistEntryOut(
             subject_id=e.subject_id, position=e.position, status=e.status, added_at=e.added_at
         )
-        for e in service.waitlist(session, trial_id=trial_id)
+        for e in visible(session, principal, trial_id, entries, "subject_id")
     ]
 
 
@@ -195,6 +201,8 @@ def reserve_slot(
     principal: Coordinator,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
+    require_visible_subject(session, principal, body.subject_id)
+
     def create() -> StoredResponse:
         now = datetime.now(UTC)
         row = service.reserve_slot(
@@ -210,11 +218,12 @@ def reserve_slot(
 @router.get(
     "/reservations", response_model=list[ReservationOut], summary="Slot reservations of a trial"
 )
-def reservations(trial_id: str, session: DbSession, _: Reader) -> list[ReservationOut]:
+def reservations(trial_id: str, session: DbSession, principal: Reader) -> list[ReservationOut]:
     now = datetime.now(UTC)
+    rows = service.reservations(session, trial_id=trial_id)
     return [
         reservation_out(session, row, now)
-        for row in service.reservations(session, trial_id=trial_id)
+        for row in visible(session, principal, trial_id, rows, "subject_id")
     ]
 
 
@@ -226,12 +235,14 @@ def reservations(trial_id: str, session: DbSession, _: Reader) -> list[Reservati
 def replacement_slots(
     trial_id: str,
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     slot_status: Annotated[
         Literal["open", "withdrawn", "flagged"] | None, Query(alias="status")
     ] = None,
 ) -> list[ReplacementSlotOut]:
+    # A slot names the replaced subject: it belongs to that subject's site.
+    slots = service.replacement_slots(session, trial_id=trial_id, status=slot_status)
     return [
         ReplacementSlotOut.of(slot, service.cohort_number_of(session, slot.cohort_id))
-        for slot in service.replacement_slots(session, trial_id=trial_id, status=slot_status)
+        for slot in visible(session, principal, trial_id, slots, "replaced_subject_id")
     ]

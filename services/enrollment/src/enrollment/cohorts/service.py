@@ -30,6 +30,7 @@ from enrollment.cohorts.models import (
     SlotReservation,
     WaitlistEntry,
 )
+from enrollment.protocol import Protocol
 from enrollment.screening import repository as screening_repository
 from enrollment.subjects import repository as subjects_repository
 from enrollment.subjects.models import Subject
@@ -270,16 +271,34 @@ def enrol(
         SubjectEnrolled(
             trial_id=trial_id,
             subject_id=subject_id,
+            site_id=subject.site_id,
             cohort_number=cohort.number,
             dose_level=cohort.dose_level,
             enrolled_at=now,
             protocol_version=protocol.protocol.version,
-            site_time_zone=trial.time_zone,
+            site_time_zone=_site_zone(protocol, subject.site_id),
             hospital_id_hashes=[subject.hospital_id_hash] if subject.hospital_id_hash else [],
         ),
         subject=f"subjects/{subject_id}",
     )
     return enrolment
+
+
+def _site_of_subject(session: Session, subject_id: str) -> str:
+    site_id = subjects_repository.site_of_subject(session, subject_id)
+    assert site_id is not None, subject_id  # a replacement slot names a registered subject
+    return site_id
+
+
+def _site_zone(protocol: Protocol, site_id: str) -> str:
+    """The subject's site's zone; a site the protocol in force no longer lists is a conflict."""
+    site = protocol.site_by_id(site_id)
+    if site is None:
+        raise Conflict(
+            f"site {site_id!r} is not in protocol version {protocol.version}",
+            slug="site-not-in-protocol",
+        )
+    return site.time_zone
 
 
 def add_replacement_slot(
@@ -375,6 +394,7 @@ def withdraw_replacement_slot(
             session,
             ReplacementSlotWithdrawn(
                 trial_id=trial.id,
+                site_id=_site_of_subject(session, replaced_subject),
                 replacement_slot_id=str(slot.id),
                 cohort_number=cohort.number,
                 dose_level=cohort.dose_level,
@@ -411,6 +431,8 @@ def withdraw_replacement_slot(
         session,
         ReplacementSlotFlagged(
             trial_id=trial.id,
+            # The replaced subject's site; the occupant may be another site's subject.
+            site_id=_site_of_subject(session, replaced_subject),
             replacement_slot_id=str(slot.id),
             cohort_number=cohort.number,
             dose_level=cohort.dose_level,

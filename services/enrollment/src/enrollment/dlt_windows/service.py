@@ -41,6 +41,7 @@ from enrollment.dosing import repository as dosing_repository
 from enrollment.escalation_state import repository as escalation_repository
 from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol
+from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.models import Trial
 from enrollment.trials.protocols import protocol_of
@@ -188,6 +189,7 @@ def close_due_windows(session: Session, now: datetime) -> int:
                 DltWindowClosed(
                     trial_id=trial.id,
                     subject_id=window.subject_id,
+                    site_id=_site_of(session, window.subject_id),
                     cohort_number=cohort.number,
                     dose_level=enrolment.dose_level,
                     window_start=window.starts_on,
@@ -330,6 +332,7 @@ def reassess_window(
             DltWindowReassessed(
                 trial_id=trial.id,
                 subject_id=subject_id,
+                site_id=_site_of(session, subject_id),
                 cohort_number=cohort.number,
                 dose_level=enrolment.dose_level,
                 window_start=window.starts_on,
@@ -370,3 +373,9 @@ def reopen_for_late_fact(
             session, trial_id=result.trial_id, cause=f"late fact: {late_fact}", now=now
         )
     return result
+
+
+def _site_of(session: Session, subject_id: str) -> str:
+    site_id = subjects_repository.site_of_subject(session, subject_id)
+    assert site_id is not None, subject_id  # a DLT window exists only for a registered subject
+    return site_id

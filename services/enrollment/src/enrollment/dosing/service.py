@@ -381,6 +381,7 @@ def record_infusion(
         InfusionAdministered(
             trial_id=trial.id,
             subject_id=subject.id,
+            site_id=subject.site_id,
             infusion_number=number,
             infusions_planned=protocol.infusions.count,
             is_last=timing.is_last,

@@ -82,9 +82,20 @@ class TrialDescription(_Section):
     indication: str = Field(min_length=1)
 
 
-class Site(_Section):
-    """The trial site; its IANA time zone turns instants into the site's calendar days."""
+# The id a protocol written before `sites` (one `site:` section) gives its only site; subjects
+# registered before sites existed belong to it (migration 0005_sites).
+LEGACY_SITE_ID = "default"
 
+
+class Site(_Section):
+    """A trial site; its IANA time zone turns instants into the site's calendar days."""
+
+    id: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Stable id, carried by tokens (`sites` claim) and by every subject event",
+    )
     name: str = Field(min_length=1)
     city: str = Field(min_length=1)
     country: str = Field(min_length=1)
@@ -537,7 +548,7 @@ class Protocol(_Section):
     format_version: Literal[1]
     protocol: ProtocolIdentity
     trial: TrialDescription
-    site: Site
+    sites: list[Site] = Field(min_length=1)
     study_day: StudyDayConvention
     ctcae_version: Literal["5.0"]
     enrolment: Enrolment
@@ -549,6 +560,27 @@ class Protocol(_Section):
     visits: VisitSchedule
     eligibility: EligibilityCriteria
     dlt_rules: DltRules
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_site_is_a_list_of_one(cls, data: Any) -> Any:
+        # Documents written before `sites` have one `site:` section, without an id.
+        if isinstance(data, dict) and "site" in data and "sites" not in data:
+            data = dict(data)
+            legacy = data.pop("site")
+            data["sites"] = [
+                {"id": LEGACY_SITE_ID, **legacy} if isinstance(legacy, dict) else legacy
+            ]
+        return data
+
+    @field_validator("sites")
+    @classmethod
+    def _site_ids_are_unique(cls, sites: list[Site]) -> list[Site]:
+        ids = [site.id for site in sites]
+        duplicates = sorted({site_id for site_id in ids if ids.count(site_id) > 1})
+        if duplicates:
+            raise ValueError(f"the site ids {duplicates} are listed more than once")
+        return sites
 
     @model_validator(mode="after")
     def _sections_agree(self) -> Protocol:
@@ -584,8 +616,16 @@ class Protocol(_Section):
         return self.protocol.version
 
     @property
+    def site(self) -> Site:
+        """The default site: the first listed, where a subject registered without one goes."""
+        return self.sites[0]
+
+    def site_by_id(self, site_id: str) -> Site | None:
+        return next((site for site in self.sites if site.id == site_id), None)
+
+    @property
     def time_zone(self) -> str:
-        """The site's IANA time zone name."""
+        """The default site's IANA time zone name."""
         return self.site.time_zone
 
     def design(self) -> Design:
@@ -613,7 +653,10 @@ class Protocol(_Section):
         visits = self.visits
         return TrialRules(
             study_day=self.study_day,
-            sites=(SiteRules(name=self.site.name, time_zone=self.site.time_zone),),
+            sites=tuple(
+                SiteRules(id=site.id, name=site.name, time_zone=site.time_zone)
+                for site in self.sites
+            ),
             dlt_window=self.dlt_window,
             dlt_rules=self.dlt_rules,
             ae_reporting_period=AeReportingPeriod(

@@ -16,6 +16,7 @@ from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempoten
 from enrollment.screening import service
 from enrollment.screening.models import Screening
 from enrollment.screening.schemas import ScreeningCreate, ScreeningOut
+from enrollment.subjects.scope import visible
 
 router = APIRouter(tags=["screening"])
 
@@ -103,5 +104,6 @@ def sign_off(
     response_model=list[ScreeningOut],
     summary="Every screening that found a subject ineligible, with its reasons",
 )
-def screen_failures(trial_id: str, session: DbSession, _: Reader) -> list[ScreeningOut]:
-    return [screening_out(row) for row in service.screen_failures(session, trial_id=trial_id)]
+def screen_failures(trial_id: str, session: DbSession, principal: Reader) -> list[ScreeningOut]:
+    rows = service.screen_failures(session, trial_id=trial_id)
+    return [screening_out(row) for row in visible(session, principal, trial_id, rows, "subject_id")]

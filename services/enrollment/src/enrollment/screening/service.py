@@ -108,6 +108,7 @@ def record_screening(
             SubjectScreened(
                 trial_id=trial.id,
                 subject_id=subject_id,
+                site_id=subject.site_id,
                 eligible=result.eligible,
                 screened_on=screened_on_day,
             ),

@@ -28,6 +28,7 @@ def subject_out(subject: Subject) -> SubjectOut:
     return SubjectOut(
         id=subject.id,
         trial_id=subject.trial_id,
+        site_id=subject.site_id,
         number=subject.number,
         status=subject.status,
         consent_signed_on=subject.consent_signed_on,
@@ -55,6 +56,7 @@ def register_subject(
         subject = service.register_subject(
             session,
             trial_id=trial_id,
+            site_id=body.site_id,
             hospital_system=body.hospital_identifier.system if body.hospital_identifier else None,
             hospital_identifier=(
                 body.hospital_identifier.value if body.hospital_identifier else None
@@ -76,6 +78,7 @@ def register_subject(
         principal=principal.subject,
         # The stored request fingerprint must not be computable from the MRN alone either.
         payload={
+            "site_id": body.site_id,
             "hospital_id_hash": (
                 hospital_id_hash(
                     settings.identifier_hash_key.get_secret_value(),
@@ -84,7 +87,7 @@ def register_subject(
                 )
                 if body.hospital_identifier
                 else None
-            )
+            ),
         },
         create=create,
     )
@@ -98,14 +101,18 @@ def register_subject(
 def list_subjects(
     trial_id: str,
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: str | None = None,
 ) -> Page[SubjectOut]:
     position = decode_cursor(cursor) or {}
     after = position.get("number", 0)
     rows = service.subjects_of(
-        session, trial_id=trial_id, after=after if isinstance(after, int) else 0, limit=limit + 1
+        session,
+        trial_id=trial_id,
+        principal=principal,
+        after=after if isinstance(after, int) else 0,
+        limit=limit + 1,
     )
     page = page_of(rows, limit=limit, cursor_of=lambda s: {"number": s.number})
     return Page[SubjectOut](

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -26,11 +27,14 @@ class Subject(Base):
         UniqueConstraint("trial_id", "number"),
         # Duplicate detection without the MRN: the keyed hash is unique per trial.
         UniqueConstraint("trial_id", "hospital_id_hash"),
+        Index("ix_subjects_trial_id_site_id", "trial_id", "site_id"),
     )
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id"))
     number: Mapped[int] = mapped_column(Integer)
+    # One of the protocol's `sites`; every read and write of the subject is limited to it.
+    site_id: Mapped[str] = mapped_column(String(40))
     hospital_id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="registered")
     consent_signed_on: Mapped[date | None] = mapped_column(Date, nullable=True)

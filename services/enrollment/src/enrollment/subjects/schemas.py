@@ -15,6 +15,15 @@ class HospitalIdentifier(RequestModel):
 
 
 class SubjectCreate(RequestModel):
+    site_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description=(
+            "The site the subject belongs to, one of the protocol's `sites` and of your token's;"
+            " the protocol's first (default) site when left out"
+        ),
+    )
     hospital_identifier: HospitalIdentifier | None = Field(
         default=None,
         description=(
@@ -37,6 +46,7 @@ class ConsentUpdate(RequestModel):
 class SubjectOut(BaseModel):
     id: str
     trial_id: str
+    site_id: str
     number: int
     status: str
     consent_signed_on: date | None

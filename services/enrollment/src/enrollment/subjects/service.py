@@ -14,9 +14,11 @@ from doseline.identity import hospital_id_hash
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.service import site_today
 from enrollment.dlt_windows import service as dlt_windows_service
+from enrollment.protocol import Protocol, Site
 from enrollment.subjects import repository
 from enrollment.subjects.models import Subject
 from enrollment.trials import repository as trials_repository
+from enrollment.trials.protocols import protocol_of
 
 
 def study_subject_id(trial_id: str, number: int) -> str:
@@ -28,6 +30,7 @@ def register_subject(
     session: Session,
     *,
     trial_id: str,
+    site_id: str | None,
     hospital_system: str | None,
     hospital_identifier: str | None,
     identifier_key: str,
@@ -40,6 +43,8 @@ def register_subject(
         raise NotFound(f"no trial {trial_id}")
     if trial.status != "open":
         raise Conflict(f"trial {trial_id} is {trial.status}", slug="trial-completed")
+    site = _registration_site(protocol_of(session, trial), site_id)
+    principal.require_site(site.id)
     digest = None
     if hospital_identifier is not None:
         digest = hospital_id_hash(
@@ -58,6 +63,7 @@ def register_subject(
         id=study_subject_id(trial_id, trial.last_subject_number),
         trial_id=trial_id,
         number=trial.last_subject_number,
+        site_id=site.id,
         hospital_id_hash=digest,
         status="registered",
         registered_at=now,
@@ -71,9 +77,27 @@ def register_subject(
         entity_type="subject",
         entity_id=subject.id,
         # The hash never leaves the service in an audit view either: only whether one exists.
-        after={"number": subject.number, "hospital_identifier_recorded": digest is not None},
+        after={
+            "number": subject.number,
+            "site_id": subject.site_id,
+            "hospital_identifier_recorded": digest is not None,
+        },
     )
     return subject
+
+
+def _registration_site(protocol: Protocol, site_id: str | None) -> Site:
+    """The site named, or the protocol's default (first) site; a 422 listing them otherwise."""
+    if site_id is None:
+        return protocol.site
+    site = protocol.site_by_id(site_id)
+    if site is None:
+        known = [s.id for s in protocol.sites]
+        raise InvalidInput.at(
+            ["body", "site_id"],
+            f"{site_id!r} is not a site of this trial; use one of {known}",
+        )
+    return site
 
 
 def get_subject(session: Session, subject_id: str) -> Subject:
@@ -148,7 +172,9 @@ def _enrolment_day(session: Session, subject: Subject) -> date:
     return site_today(trial, enrolment.enrolled_at)
 
 
-def subjects_of(session: Session, *, trial_id: str, after: int, limit: int) -> list[Subject]:
+def subjects_of(
+    session: Session, *, trial_id: str, principal: Principal, after: int, limit: int
+) -> list[Subject]:
     if trials_repository.get_trial(session, trial_id) is None:
         raise NotFound(f"no trial {trial_id}")
-    return repository.subjects_of(session, trial_id, after=after, limit=limit)
+    return repository.subjects_of(session, trial_id, principal=principal, after=after, limit=limit)

@@ -16,6 +16,7 @@ from doseline.schema import ServiceSchema
 from enrollment.cohorts import service as cohorts_service
 from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol, ProtocolError, load_protocol
+from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository
 from enrollment.trials.models import ProtocolVersionRow, Trial
 from enrollment.trials.protocols import protocol_of, shipped_protocol_path
@@ -220,6 +221,15 @@ def amend_protocol(
         raise InvalidInput.at(
             ["body", "protocol_yaml"],
             f"an amendment needs a new version string (version {current.version} is in force)",
+        )
+    kept = {site.id for site in protocol.sites}
+    dropped = sorted(set(subjects_repository.sites_of_trial_subjects(session, trial.id).values()))
+    dropped = [site_id for site_id in dropped if site_id not in kept]
+    if dropped:
+        raise Conflict(
+            f"the amendment drops the sites {dropped}, which have subjects; keep them listed",
+            slug="site-has-subjects",
+            extra={"sites": dropped},
         )
     version = _store_version(session, protocol, document, actor, now)
     before = {"protocol_version": current.version, "protocol_hash": current.content_hash}

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
+from enrollment.subjects import repository as subjects_repository
 from enrollment.visits import service
 from enrollment.visits.schemas import VisitOut, VisitRecordCreate, VisitRecordOut
 
@@ -28,10 +29,11 @@ Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 def trial_visits(
     trial_id: str,
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     state: Literal["done", "upcoming", "due", "overdue"] | None = None,
     on: Annotated[date | None, Query(description="Site date; default today at the site")] = None,
 ) -> list[VisitOut]:
+    visible_subjects = subjects_repository.visible_subject_ids(session, trial_id, principal)
     return [
         VisitOut(
             subject_id=subject_id,
@@ -46,7 +48,7 @@ def trial_visits(
         for subject_id, status_ in service.trial_visits(
             session, trial_id=trial_id, on=on, now=datetime.now(UTC)
         )
-        if state is None or status_.state.value == state
+        if (state is None or status_.state.value == state) and subject_id in visible_subjects
     ]
 
 

@@ -16,6 +16,7 @@ from imaging.assessments.derivation import Derived
 from imaging.assessments.models import AssessmentRow
 from imaging.schedule import service as schedule_service
 from imaging.schedule.visits import VisitAssignment, VisitSchedule, assign_visit
+from imaging.subjects import repository as subjects_repository
 from imaging.subjects import service as subjects
 from imaging.subjects.models import SubjectRow
 
@@ -73,11 +74,14 @@ def _apply(row: AssessmentRow, assignment: VisitAssignment) -> bool:
 
 def _announce(session: Session, row: AssessmentRow) -> None:
     subject_ref = f"subjects/{row.subject_id}"
+    site_id = subjects_repository.site_of_subject(session, row.subject_id)
+    assert site_id is not None, row.subject_id  # assessments exist only for known subjects
     outbox.record_event(
         session,
         OutcomeRecorded(
             trial_id=row.trial_id,
             subject_id=row.subject_id,
+            site_id=site_id,
             assessment_id=str(row.id),
             kind=row.kind,
             performed_on=row.performed_on,
@@ -94,6 +98,7 @@ def _announce(session: Session, row: AssessmentRow) -> None:
             CtMeasured(
                 trial_id=row.trial_id,
                 subject_id=row.subject_id,
+                site_id=site_id,
                 assessment_id=str(row.id),
                 performed_on=row.performed_on,
                 visit=row.visit,

@@ -89,6 +89,7 @@ def _receive(request: Request, session: Any, principal: Principal, payload: Any)
             identifier_key=key,
             actor=principal.audit_name,
             sender=principal.subject,
+            can_access_site=principal.can_access_site,
         )
         return JSONResponse(answer, status_code=200, media_type=FHIR_JSON)
     # One Observation: its savepoint keeps the request's transaction usable after a refusal.
@@ -99,6 +100,7 @@ def _receive(request: Request, session: Any, principal: Principal, payload: Any)
             identifier_key=key,
             actor=principal.audit_name,
             sender=principal.subject,
+            can_access_site=principal.can_access_site,
         )
     row = outcome.assessment
     session.flush()

@@ -20,6 +20,7 @@ that one unusable entry does not undo the others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -64,6 +65,24 @@ class Context:
     sender: str
     index: dict[str, dict[str, Any]]
     """The Bundle's resources by fullUrl and 'Type/id'; empty for a lone Observation."""
+    can_access_site: Callable[[str], bool]
+    """The sender's site scope: a subject of another site is, for them, no subject at all."""
+
+
+def _not_known(detail: str) -> Conflict:
+    return Conflict(
+        "no enrolled subject known to imaging has this identifier (system "
+        f"{detail!r}); check it, or resend after the enrolment has arrived",
+        slug="subject-not-known-yet",
+        title="Subject not known to imaging yet",
+    )
+
+
+def _require_visible(session: Session, subject_id: str, context: Context) -> None:
+    """An Observation already recorded for a subject of another site than the sender's."""
+    site_id = subjects_repository.site_of_subject(session, subject_id)
+    if site_id is not None and not context.can_access_site(site_id):
+        raise _not_known(STUDY_SUBJECT_SYSTEM)
 
 
 def _by_identifier(session: Session, system: str, value: str, key: str) -> str | None:
@@ -76,16 +95,26 @@ def _by_identifier(session: Session, system: str, value: str, key: str) -> str |
 
 
 def _subject_id(session: Session, parsed: ParsedObservation, context: Context) -> str:
+    """The subject an Observation is about; one of another site than the sender's answers what
+    an identifier no subject has answers, along the same path."""
+    subject_id = _matched_subject_id(session, parsed, context)
+    site_id = subjects_repository.site_of_subject(session, subject_id)
+    if site_id is not None and not context.can_access_site(site_id):
+        ref = parsed.subject
+        if ref.system == STUDY_SUBJECT_SYSTEM:
+            raise subjects.not_known_yet(subject_id)
+        if ref.system is not None:
+            raise _not_known(ref.system)
+        raise _unmatched(str(ref.reference))
+    return subject_id
+
+
+def _matched_subject_id(session: Session, parsed: ParsedObservation, context: Context) -> str:
     ref = parsed.subject
     if ref.system is not None and ref.value is not None:
         found = _by_identifier(session, ref.system, ref.value, context.identifier_key)
         if found is None:
-            raise Conflict(
-                "no enrolled subject known to imaging has this identifier (system "
-                f"{ref.system!r}); check it, or resend after the enrolment has arrived",
-                slug="subject-not-known-yet",
-                title="Subject not known to imaging yet",
-            )
+            raise _not_known(ref.system)
         return found
     reference = str(ref.reference)
     remembered = hospital_id_hash(
@@ -97,7 +126,11 @@ def _subject_id(session: Session, parsed: ParsedObservation, context: Context) -
     subject = subjects_repository.subject_by_hospital_hash(session, remembered)
     if subject is not None:
         return subject.subject_id
-    raise problem(
+    raise _unmatched(reference)
+
+
+def _unmatched(reference: str) -> DoselineError:
+    return problem(
         f"the subject {reference} cannot be matched: give Observation.subject.identifier, or send "
         "the Patient with its identifiers in the same Bundle"
     )
@@ -246,15 +279,23 @@ def receive(
     identifier_key: str,
     actor: str,
     sender: str = "",
+    can_access_site: Callable[[str], bool] = lambda _site: True,
     full_url: str | None = None,
     index: dict[str, dict[str, Any]] | None = None,
 ) -> IntakeOutcome:
-    context = Context(identifier_key=identifier_key, actor=actor, sender=sender, index=index or {})
+    context = Context(
+        identifier_key=identifier_key,
+        actor=actor,
+        sender=sender,
+        index=index or {},
+        can_access_site=can_access_site,
+    )
     parsed = observations.parse(payload, full_url=full_url)
     # Two deliveries of one Observation (a first one included) are handled one after the other.
     repository.lock_fhir_observation(session, parsed.observation_id)
     existing = repository.by_fhir_observation(session, parsed.observation_id)
     if existing is not None:
+        _require_visible(session, existing.subject_id, context)
         return _known(session, existing, parsed, context)
     if parsed.status not in observations.RECORDED_STATUSES:
         raise problem(
@@ -332,7 +373,13 @@ def _known(
 
 
 def receive_bundle(
-    session: Session, bundle: dict[str, Any], *, identifier_key: str, actor: str, sender: str
+    session: Session,
+    bundle: dict[str, Any],
+    *,
+    identifier_key: str,
+    actor: str,
+    sender: str,
+    can_access_site: Callable[[str], bool] = lambda _site: True,
 ) -> dict[str, Any]:
     """A batch-response or transaction-response Bundle: one entry per entry, in order."""
     plan = bundles.plan(bundle)
@@ -351,6 +398,7 @@ def receive_bundle(
                     identifier_key=identifier_key,
                     actor=actor,
                     sender=sender,
+                    can_access_site=can_access_site,
                     full_url=item.entry.full_url,
                     index=plan.index,
                 )

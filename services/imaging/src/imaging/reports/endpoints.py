@@ -63,12 +63,16 @@ def get_subject_outcomes(subject_id: str, session: DbSession, _: Reader) -> Subj
 def get_outcome_summary(
     trial_id: TrialId,
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     metric: Annotated[str, Query(max_length=60, examples=["lesion_fraction"])],
     include_out_of_window: bool = True,
 ) -> TrialSummaryOut:
     groups = service.trial_summary(
-        session, trial_id, metric, include_out_of_window=include_out_of_window
+        session,
+        trial_id,
+        metric,
+        include_out_of_window=include_out_of_window,
+        can_access_site=principal.can_access_site,
     )
     return TrialSummaryOut(
         trial_id=trial_id, metric=metric, groups=[GroupOut.of(g) for g in groups]
@@ -95,13 +99,17 @@ def get_plot(
         "dlco-percent-predicted",
     ],
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     format: plots.ImageFormat = "png",
     include_out_of_window: bool = True,
 ) -> Response:
     metric, title, y_label = PLOTS[plot]
     groups = service.trial_summary(
-        session, trial_id, metric, include_out_of_window=include_out_of_window
+        session,
+        trial_id,
+        metric,
+        include_out_of_window=include_out_of_window,
+        can_access_site=principal.can_access_site,
     )
     use_change = plot == "lesion-fraction-change"
     image = plots.line_plot(

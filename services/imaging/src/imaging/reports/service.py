@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -64,18 +64,27 @@ def require_metric(metric: str) -> str:
 
 
 def trial_summary(
-    session: Session, trial_id: str, metric: str, *, include_out_of_window: bool = True
+    session: Session,
+    trial_id: str,
+    metric: str,
+    *,
+    include_out_of_window: bool = True,
+    can_access_site: Callable[[str], bool] = lambda _site: True,
 ) -> list[GroupSummary]:
     """n, mean, SD, median and IQR of one metric and of its change from baseline, per dose level
     and visit; one value per subject and visit (the point that represents the visit). Points
-    outside their visit window count unless `include_out_of_window` is false (a SAP choice)."""
+    outside their visit window count unless `include_out_of_window` is false (a SAP choice).
+    Only the subjects of the sites `can_access_site` admits are counted (site scope)."""
     kind = require_metric(metric)
     dose_of = {
         subject.subject_id: subject.dose_level
         for subject in subjects_repository.subjects_of_trial(session, trial_id)
+        if can_access_site(subject.site_id)
     }
     by_subject: dict[str, list[Observation]] = {}
     for row in assessments.recorded_of_trial(session, trial_id, kind):
+        if row.subject_id not in dose_of:
+            continue
         by_subject.setdefault(row.subject_id, []).append(observation(row))
     values: dict[tuple[int | None, str], list[float]] = {}
     changes: dict[tuple[int | None, str], list[float]] = {}

@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Date, DateTime, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from doseline.subject_projection import HospitalIdHash, SubjectProjection
 from imaging.db import Base
 
 
-class SubjectRow(Base):
-    """A subject by study id; enrolment and infusion facts arrive by event, in any order."""
+class SubjectRow(SubjectProjection, Base):
+    """A subject by study id (`doseline.subject_projection`)."""
 
     __tablename__ = "subjects"
 
-    subject_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    trial_id: Mapped[str] = mapped_column(String(40), index=True)
-    cohort_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    dose_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    site_time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    first_infusion_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    first_infusion_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
-    last_infusion_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
-    # The highest infusion number seen: an older infusion event arriving late changes nothing.
-    highest_infusion_number: Mapped[int] = mapped_column(Integer, default=0)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (a class-level directive)
+        return {"version_id_col": cls.__table__.c.version}
 
 
 class MissedVisitRow(Base):
@@ -51,12 +38,11 @@ class MissedVisitRow(Base):
     )
 
 
-class SubjectHospitalIdRow(Base):
+class SubjectHospitalIdRow(HospitalIdHash, Base):
     """A keyed hash of one hospital identifier of a subject, for matching FHIR results."""
 
     __tablename__ = "subject_hospital_ids"
 
-    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject_id: Mapped[str] = mapped_column(
         ForeignKey("subjects.subject_id", ondelete="RESTRICT"), index=True
     )

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from doseline import subject_projection
 from imaging.subjects.models import MissedVisitRow, SubjectHospitalIdRow, SubjectRow
 
 
@@ -18,18 +19,8 @@ def subject(session: Session, subject_id: str, *, lock: bool = False) -> Subject
     return session.scalars(query).first()
 
 
-def lock_new_subject(session: Session, subject_id: str, trial_id: str) -> SubjectRow:
-    """The subject row, created if absent, locked for this transaction (events race)."""
-    session.execute(
-        insert(SubjectRow)
-        .values(subject_id=subject_id, trial_id=trial_id, highest_infusion_number=0, version=1)
-        .on_conflict_do_nothing(index_elements=[SubjectRow.subject_id])
-    )
-    row = subject(session, subject_id, lock=True)
-    if row is None:  # pragma: no cover - the insert above guarantees the row
-        raise LookupError(subject_id)
-    session.refresh(row)
-    return row
+def site_of_subject(session: Session, subject_id: str) -> str | None:
+    return subject_projection.site_of_subject(session, SubjectRow, subject_id)
 
 
 def subjects_of_trial(
@@ -75,14 +66,10 @@ def add_missed_visit(session: Session, row: MissedVisitRow) -> bool:
 
 
 def add_hospital_hashes(session: Session, subject_id: str, hashes: Iterable[str]) -> None:
-    values = [{"id_hash": h, "subject_id": subject_id} for h in hashes]
-    if values:
-        session.execute(insert(SubjectHospitalIdRow).values(values).on_conflict_do_nothing())
+    subject_projection.add_hospital_hashes(session, SubjectHospitalIdRow, subject_id, hashes)
 
 
 def subject_by_hospital_hash(session: Session, id_hash: str) -> SubjectRow | None:
-    return session.scalars(
-        select(SubjectRow)
-        .join(SubjectHospitalIdRow, SubjectHospitalIdRow.subject_id == SubjectRow.subject_id)
-        .where(SubjectHospitalIdRow.id_hash == id_hash)
-    ).first()
+    return subject_projection.subject_by_hospital_hash(
+        session, SubjectRow, SubjectHospitalIdRow, id_hash
+    )

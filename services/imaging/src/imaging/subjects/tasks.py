@@ -64,6 +64,7 @@ def report_missed_visits(session: Session, now: datetime) -> int:
                     VisitMissed(
                         trial_id=subject.trial_id,
                         subject_id=subject.subject_id,
+                        site_id=subject.site_id,
                         visit=visit.code,
                         target_on=visit.target_on,
                         window_end=visit.window_end,

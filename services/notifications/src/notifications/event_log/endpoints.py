@@ -41,7 +41,7 @@ Reader = Annotated[
 )
 def list_events(
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     after: Annotated[str | None, Query(description="`next_cursor` of the last page read")] = None,
     event_type: Annotated[
         list[str] | None,
@@ -61,6 +61,7 @@ def list_events(
         types=event_type or [],
         trial_id=trial,
         subject_id=subject,
+        principal=principal,
     )
 
 

@@ -24,6 +24,9 @@ class LoggedEvent(Base):
     subject: Mapped[str | None] = mapped_column(String(200))
     trial_id: Mapped[str | None] = mapped_column(String(64))
     subject_id: Mapped[str | None] = mapped_column(String(64))
+    # The subject's site for an event about a subject; None for trial-level events, which
+    # every reader of the trial sees.
+    site_id: Mapped[str | None] = mapped_column(String(40))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -34,6 +37,7 @@ class LoggedEvent(Base):
         Index("ix_event_log_event_type_position", "event_type", "position"),
         Index("ix_event_log_trial_id_position", "trial_id", "position"),
         Index("ix_event_log_subject_id_position", "subject_id", "position"),
+        Index("ix_event_log_site_id_position", "site_id", "position"),
         Index("ix_event_log_occurred_at", "occurred_at"),
     )
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, literal, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from doseline.auth import ALL_SITES, Principal
 from doseline.events import Envelope
+from doseline.site_scope import in_scope
 from notifications.event_log.models import LoggedEvent
 from notifications.event_log.patterns import pattern_regex
 
@@ -32,6 +34,7 @@ def insert_if_new(session: Session, envelope: Envelope) -> int | None:
     data = envelope.data
     trial_id = data.get("trial_id")
     subject_id = data.get("subject_id")
+    site_id = data.get("site_id")
     position: int | None = session.execute(
         insert(LoggedEvent)
         .values(
@@ -41,6 +44,7 @@ def insert_if_new(session: Session, envelope: Envelope) -> int | None:
             subject=envelope.subject,
             trial_id=trial_id if isinstance(trial_id, str) else None,
             subject_id=subject_id if isinstance(subject_id, str) else None,
+            site_id=site_id if isinstance(site_id, str) else None,
             occurred_at=envelope.time,
             envelope=envelope.model_dump(mode="json"),
         )
@@ -56,6 +60,18 @@ def type_filter(patterns: Sequence[str]) -> ColumnElement[bool]:
     )
 
 
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """Trial-level events, and the events about subjects of the caller's sites."""
+    return or_(LoggedEvent.site_id.is_(None), in_scope(LoggedEvent.site_id, principal))
+
+
+def within_sites(sites: Sequence[str]) -> ColumnElement[bool]:
+    """The events a subscription serving `sites` (`*`: every site) may receive."""
+    if ALL_SITES in sites:
+        return true()
+    return or_(LoggedEvent.site_id.is_(None), LoggedEvent.site_id.in_(sorted(sites)))
+
+
 def page_after(
     session: Session,
     *,
@@ -64,8 +80,9 @@ def page_after(
     patterns: Sequence[str],
     trial_id: str | None,
     subject_id: str | None,
+    principal: Principal,
 ) -> list[LoggedEvent]:
-    query = select(LoggedEvent).where(LoggedEvent.position > after)
+    query = select(LoggedEvent).where(LoggedEvent.position > after, visible_to(principal))
     if patterns:
         query = query.where(type_filter(patterns))
     if trial_id is not None:
@@ -84,7 +101,13 @@ def by_position(session: Session, position: int) -> LoggedEvent | None:
 
 
 def positions_between(
-    session: Session, *, patterns: Sequence[str], start: datetime, end: datetime, limit: int
+    session: Session,
+    *,
+    patterns: Sequence[str],
+    sites: Sequence[str],
+    start: datetime,
+    end: datetime,
+    limit: int,
 ) -> list[tuple[int, str]]:
     """(position, event id) of the events of these types that occurred in [start, end)."""
     rows = session.execute(
@@ -93,6 +116,7 @@ def positions_between(
             LoggedEvent.occurred_at >= start,
             LoggedEvent.occurred_at < end,
             type_filter(patterns),
+            within_sites(sites),
         )
         .order_by(LoggedEvent.position)
         .limit(limit)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from doseline.auth import ALL_SITES, Principal
 from doseline.errors import InvalidInput, NotFound
 from doseline.events import Envelope
 from doseline.pagination import MAX_PAGE_SIZE, decode_cursor, encode_cursor
@@ -36,11 +37,17 @@ def append(session: Session, envelope: Envelope, *, now: datetime | None = None)
         subscription.id
         for subscription in subscriptions.not_deleted(session)
         if matches_any(subscription.event_types, envelope.type)
+        and serves_site(subscription.sites, envelope.data.get("site_id"))
     ]
     deliveries.add_for_event(
         session, position=position, event_id=envelope.id, subscription_ids=targets, due=due
     )
     return position
+
+
+def serves_site(sites: Sequence[str], site_id: object) -> bool:
+    """Whether a subscription serving `sites` receives an event of `site_id` (None: trial-level)."""
+    return site_id is None or ALL_SITES in sites or site_id in sites
 
 
 def as_feed_event(event: LoggedEvent) -> FeedEvent:
@@ -75,6 +82,7 @@ def feed(
     types: Sequence[str],
     trial_id: str | None,
     subject_id: str | None,
+    principal: Principal,
 ) -> EventPage:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput.at(["query", "limit"], f"between 1 and {MAX_PAGE_SIZE}")
@@ -87,6 +95,7 @@ def feed(
         patterns=patterns,
         trial_id=trial_id,
         subject_id=subject_id,
+        principal=principal,
     )
     shown = rows[:limit]
     last = shown[-1].position if shown else start

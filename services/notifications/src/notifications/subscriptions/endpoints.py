@@ -60,7 +60,11 @@ def create_subscription(
 ) -> JSONResponse:
     def create() -> StoredResponse:
         created = service.create(
-            session, request=body, actor=principal.audit_name, settings=settings
+            session,
+            request=body,
+            actor=principal.audit_name,
+            settings=settings,
+            principal=principal,
         )
         return StoredResponse(
             201,
@@ -81,11 +85,11 @@ def create_subscription(
 @router.get("", summary="Webhook subscriptions")
 def list_subscriptions(
     session: DbSession,
-    _: Viewer,
+    principal: Viewer,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> SubscriptionPage:
-    return service.page(session, cursor=cursor, limit=limit)
+    return service.page(session, cursor=cursor, limit=limit, principal=principal)
 
 
 @router.get("/{subscription_id}", summary="One webhook subscription")

@@ -19,6 +19,9 @@ class Subscription(Base):
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(200), default="")
     event_types: Mapped[list[str]] = mapped_column(JSONB)
+    # The sites whose subjects' events it receives (`["*"]`: every site); trial-level events
+    # reach every subscription.
+    sites: Mapped[list[str]] = mapped_column(JSONB, default=lambda: ["*"])
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

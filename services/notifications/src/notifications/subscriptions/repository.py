@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
+from doseline.auth import Principal
 from notifications.subscriptions.models import Subscription, SubscriptionSecret
 
 
@@ -25,8 +26,28 @@ def get(session: Session, subscription_id: uuid.UUID, *, lock: bool = False) -> 
     return session.scalars(query).first()
 
 
-def page_after(session: Session, *, after: uuid.UUID | None, limit: int) -> list[Subscription]:
-    query = select(Subscription).where(Subscription.deleted_at.is_(None))
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """Subscriptions serving only sites of the caller (all of them for sponsor-wide callers)."""
+    if principal.all_sites:
+        return true()
+    condition: ColumnElement[bool] = Subscription.sites.contained_by(sorted(principal.sites))
+    return condition
+
+
+def sites_of(session: Session, value: str) -> list[str] | None:
+    """The sites a subscription serves, for the site-scope guard (None: no such subscription)."""
+    try:
+        key = uuid.UUID(value)
+    except ValueError:
+        return None
+    sites = session.scalars(select(Subscription.sites).where(Subscription.id == key)).first()
+    return None if sites is None else list(sites)
+
+
+def page_after(
+    session: Session, *, after: uuid.UUID | None, limit: int, principal: Principal
+) -> list[Subscription]:
+    query = select(Subscription).where(Subscription.deleted_at.is_(None), visible_to(principal))
     if after is not None:
         query = query.where(Subscription.id > after)
     return list(session.scalars(query.order_by(Subscription.id).limit(limit)))

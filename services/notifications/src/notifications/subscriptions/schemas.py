@@ -23,6 +23,17 @@ class SubscriptionCreate(RequestModel):
         examples=[["safety.dlt.*", "safety.sae.#"]],
     )
     description: str = Field(default="", max_length=200)
+    sites: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description=(
+            'Sites whose subjects\' events it receives, `["*"]` for every site; each must be one'
+            " of your token's. Default: your token's sites. Trial-level events reach every"
+            " subscription."
+        ),
+        examples=[["WCH"]],
+    )
 
 
 class SubscriptionUpdate(RequestModel):
@@ -54,6 +65,7 @@ class SubscriptionOut(BaseModel):
     url: str
     description: str
     event_types: list[str]
+    sites: list[str]
     active: bool
     disabled_reason: str | None
     disabled_at: AwareDatetime | None

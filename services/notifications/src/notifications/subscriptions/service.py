@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from doseline import audit
+from doseline.auth import ALL_SITES, Principal
 from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.etags import check_if_match
 from doseline.pagination import MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from notifications.deliveries import repository as deliveries
 from notifications.event_log import repository as event_log
-from notifications.event_log.service import checked_patterns
+from notifications.event_log.service import checked_patterns, serves_site
 from notifications.settings import NotificationsSettings
 from notifications.subscriptions import repository
 from notifications.subscriptions.models import Subscription, SubscriptionSecret
@@ -55,9 +56,19 @@ def _snapshot(subscription: Subscription) -> dict[str, Any]:
         "url": subscription.url,
         "description": subscription.description,
         "event_types": list(subscription.event_types),
+        "sites": list(subscription.sites),
         "active": subscription.active,
         "disabled_reason": subscription.disabled_reason,
     }
+
+
+def _checked_sites(requested: list[str] | None, principal: Principal) -> list[str]:
+    """The sites a new subscription serves: those asked for, each one of the caller's (403)."""
+    if requested is None:
+        return sorted(principal.sites) if not principal.all_sites else [ALL_SITES]
+    for site_id in requested:
+        principal.require_site(site_id)
+    return [ALL_SITES] if ALL_SITES in requested else sorted(set(requested))
 
 
 def view(session: Session, subscription: Subscription, *, now: datetime) -> SubscriptionOut:
@@ -67,6 +78,7 @@ def view(session: Session, subscription: Subscription, *, now: datetime) -> Subs
         url=subscription.url,
         description=subscription.description,
         event_types=list(subscription.event_types),
+        sites=list(subscription.sites),
         active=subscription.active,
         disabled_reason=subscription.disabled_reason,
         disabled_at=subscription.disabled_at,
@@ -91,17 +103,20 @@ def create(
     request: SubscriptionCreate,
     actor: str,
     settings: NotificationsSettings,
+    principal: Principal,
     resolve: Resolver | None = None,
     now: datetime | None = None,
 ) -> SubscriptionCreated:
     moment = now or datetime.now(UTC)
     url = _checked_url(request.url, settings=settings, resolve=resolve)
     patterns = checked_patterns(request.event_types, field=["body", "event_types"])
+    sites = _checked_sites(request.sites, principal)
     subscription = Subscription(
         id=uuid.uuid4(),
         url=url,
         description=request.description,
         event_types=sorted(set(patterns)),
+        sites=sites,
         active=True,
         consecutive_failures=0,
         created_by=actor,
@@ -136,7 +151,9 @@ def one(session: Session, subscription_id: uuid.UUID) -> Subscription:
     return _found(session, subscription_id)
 
 
-def page(session: Session, *, cursor: str | None, limit: int) -> SubscriptionPage:
+def page(
+    session: Session, *, cursor: str | None, limit: int, principal: Principal
+) -> SubscriptionPage:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput.at(["query", "limit"], f"between 1 and {MAX_PAGE_SIZE}")
     decoded = decode_cursor(cursor)
@@ -146,7 +163,7 @@ def page(session: Session, *, cursor: str | None, limit: int) -> SubscriptionPag
             after = uuid.UUID(str(decoded.get("id")))
         except ValueError:
             raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued") from None
-    rows = repository.page_after(session, after=after, limit=limit + 1)
+    rows = repository.page_after(session, after=after, limit=limit + 1, principal=principal)
     shown = rows[:limit]
     now = datetime.now(UTC)
     return SubscriptionPage(
@@ -290,7 +307,8 @@ def replay(
     events: Sequence[tuple[int, str]]
     if request.event_id is not None:
         event = event_log.by_event_id(session, request.event_id)
-        if event is None:
+        if event is None or not serves_site(subscription.sites, event.site_id):
+            # An event of a site the subscription does not serve is, for it, not in the log.
             raise InvalidInput.at(["body", "event_id"], "no event with this id in the log")
         events = [(event.position, event.event_id)]
     else:
@@ -299,6 +317,7 @@ def replay(
         events = event_log.positions_between(
             session,
             patterns=subscription.event_types,
+            sites=subscription.sites,
             start=request.from_time,
             end=request.to_time,
             limit=MAX_REPLAY_EVENTS + 1,

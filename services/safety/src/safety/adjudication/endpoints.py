@@ -31,7 +31,7 @@ SafetyPhysician = Annotated[Principal, Depends(require_roles(Role.SAFETY_PHYSICI
 @router.get("/v1/dlts", summary="DLT cases of a trial, by status")
 def list_dlts(
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     trial_id: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[
         Literal["suspected", "confirmed", "ruled_out", "withdrawn"] | None, Query()
@@ -39,7 +39,7 @@ def list_dlts(
 ) -> list[DltOut]:
     return [
         DltOut.of(row, list(repository.signatures(session, row.id)))
-        for row in repository.cases(session, trial_id=trial_id, status=status)
+        for row in repository.cases(session, trial_id=trial_id, status=status, principal=principal)
     ]
 
 

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from doseline.auth import Principal
 from safety.adjudication.models import (
     DltAssessmentRow,
     DltCaseRow,
     DltSignatureRow,
 )
+from safety.subjects.scope import subject_in_scope
 
 
 def case_of_ae(session: Session, ae_id: uuid.UUID, *, lock: bool) -> DltCaseRow | None:
@@ -29,8 +31,14 @@ def case(session: Session, dlt_id: uuid.UUID, *, lock: bool) -> DltCaseRow | Non
     return session.scalars(query).first()
 
 
-def cases(session: Session, *, trial_id: str | None, status: str | None) -> Sequence[DltCaseRow]:
-    query = select(DltCaseRow)
+def cases(
+    session: Session,
+    *,
+    trial_id: str | None,
+    status: str | None,
+    principal: Principal | None = None,
+) -> Sequence[DltCaseRow]:
+    query = select(DltCaseRow).where(subject_in_scope(DltCaseRow.subject_id, principal))
     if trial_id is not None:
         query = query.where(DltCaseRow.trial_id == trial_id)
     if status is not None:

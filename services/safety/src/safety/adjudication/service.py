@@ -32,6 +32,7 @@ from safety.catalogue import service as catalogue
 from safety.protocols import repository as protocols_repository
 from safety.protocols import service as protocols
 from safety.protocols.models import ProtocolVersionRow
+from safety.subjects import repository as subjects_repository
 from safety.subjects import service as subjects
 from safety.subjects.models import SubjectRow
 
@@ -424,6 +425,7 @@ def _publish(
     facts: dict[str, Any] = {
         "trial_id": case.trial_id,
         "subject_id": case.subject_id,
+        "site_id": subjects_repository.site_of_subject(session, case.subject_id),
         "dlt_id": str(case.id),
         "ae_id": str(case.ae_id),
         "ae_version": version.number,

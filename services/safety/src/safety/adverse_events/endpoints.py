@@ -31,6 +31,7 @@ from safety.adverse_events.schemas import (
     SponsorReportIn,
 )
 from safety.grading_assistance import service as assistance
+from safety.subjects.scope import require_visible_subject
 
 router = APIRouter(tags=["adverse events"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
@@ -50,6 +51,8 @@ def report_adverse_event(
     principal: Reporter,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
+    require_visible_subject(session, principal, body.subject_id)
+
     def create() -> StoredResponse:
         now = datetime.now(UTC)
         ae = service.report(
@@ -82,7 +85,7 @@ def report_adverse_event(
 )
 def list_adverse_events(
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     trial_id: Annotated[str | None, Query(max_length=40)] = None,
     subject_id: Annotated[str | None, Query(max_length=80)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
@@ -96,7 +99,12 @@ def list_adverse_events(
         except (KeyError, TypeError, ValueError):
             raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued") from None
     rows = repository.page(
-        session, trial_id=trial_id, subject_id=subject_id, after=after, limit=limit
+        session,
+        trial_id=trial_id,
+        subject_id=subject_id,
+        after=after,
+        limit=limit,
+        principal=principal,
     )
     now = datetime.now(UTC)
     items = [adverse_event_out(session, row, now=now) for row in rows]
@@ -190,12 +198,14 @@ def report_to_sponsor(
     tags=["serious adverse events"],
 )
 def overdue_saes(
-    session: DbSession, _: Reader, trial_id: Annotated[str | None, Query(max_length=40)] = None
+    session: DbSession,
+    principal: Reader,
+    trial_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[AdverseEventOut]:
     now = datetime.now(UTC)
     return [
         adverse_event_out(session, ae, now=now)
-        for ae in repository.overdue(session, trial_id=trial_id, now=now)
+        for ae in repository.overdue(session, trial_id=trial_id, now=now, principal=principal)
     ]
 
 
@@ -204,7 +214,9 @@ def overdue_saes(
     summary="AEs whose investigator grade differs from the grade the rules proposed",
     tags=["grading"],
 )
-def grade_disagreements(trial_id: str, session: DbSession, _: Reader) -> list[GradeDisagreementOut]:
+def grade_disagreements(
+    trial_id: str, session: DbSession, principal: Reader
+) -> list[GradeDisagreementOut]:
     return [
         GradeDisagreementOut(
             ae_id=ae.id,
@@ -215,7 +227,7 @@ def grade_disagreements(trial_id: str, session: DbSession, _: Reader) -> list[Gr
             proposed_grade=version.proposed_grade or 0,
             proposed_grade_reason=version.proposed_grade_reason,
         )
-        for ae, version in repository.disagreements(session, trial_id)
+        for ae, version in repository.disagreements(session, trial_id, principal)
     ]
 
 

@@ -9,7 +9,9 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from doseline.auth import Principal
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
+from safety.subjects.scope import subject_in_scope
 
 
 def adverse_event(
@@ -43,8 +45,9 @@ def page(
     subject_id: str | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    principal: Principal | None = None,
 ) -> Sequence[AdverseEventRow]:
-    query = select(AdverseEventRow)
+    query = select(AdverseEventRow).where(subject_in_scope(AdverseEventRow.subject_id, principal))
     if trial_id is not None:
         query = query.where(AdverseEventRow.trial_id == trial_id)
     if subject_id is not None:
@@ -86,8 +89,11 @@ def overdue_unraised(session: Session, now: datetime) -> Sequence[AdverseEventRo
     ).all()
 
 
-def overdue(session: Session, *, trial_id: str | None, now: datetime) -> Sequence[AdverseEventRow]:
+def overdue(
+    session: Session, *, trial_id: str | None, now: datetime, principal: Principal | None = None
+) -> Sequence[AdverseEventRow]:
     query = select(AdverseEventRow).where(
+        subject_in_scope(AdverseEventRow.subject_id, principal),
         AdverseEventRow.serious.is_(True),
         AdverseEventRow.reported_to_sponsor_at.is_(None),
         AdverseEventRow.report_due_at <= now,
@@ -98,7 +104,7 @@ def overdue(session: Session, *, trial_id: str | None, now: datetime) -> Sequenc
 
 
 def disagreements(
-    session: Session, trial_id: str
+    session: Session, trial_id: str, principal: Principal | None = None
 ) -> Sequence[tuple[AdverseEventRow, AdverseEventVersionRow]]:
     rows = session.execute(
         select(AdverseEventRow, AdverseEventVersionRow)
@@ -111,6 +117,7 @@ def disagreements(
         )
         .where(
             AdverseEventRow.trial_id == trial_id,
+            subject_in_scope(AdverseEventRow.subject_id, principal),
             AdverseEventVersionRow.proposed_grade.is_not(None),
             AdverseEventVersionRow.proposed_grade != AdverseEventVersionRow.grade,
         )

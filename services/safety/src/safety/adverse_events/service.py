@@ -24,6 +24,7 @@ from safety.adverse_events.schemas import AdverseEventContent, AdverseEventIn
 from safety.catalogue import service as catalogue
 from safety.catalogue.models import CtcaeTermRow
 from safety.grading.validation import require_defined_grade
+from safety.subjects import repository as subjects_repository
 from safety.subjects import service as subjects
 from safety.subjects.models import SubjectRow
 
@@ -118,7 +119,7 @@ def report(
     )
     outbox.record_event(
         session,
-        AdverseEventRecorded(**_event_facts(ae, version)),
+        AdverseEventRecorded(**_event_facts(session, ae, version)),
         subject=subject_subject_uri(ae.subject_id),
     )
     if ae.serious:
@@ -166,7 +167,7 @@ def follow_up(
     )
     outbox.record_event(
         session,
-        AdverseEventUpdated(**_event_facts(ae, version), reason_for_change=reason),
+        AdverseEventUpdated(**_event_facts(session, ae, version), reason_for_change=reason),
         subject=subject_subject_uri(ae.subject_id),
     )
     if ae.serious and not was_serious:
@@ -232,6 +233,7 @@ def raise_overdue(session: Session, now: datetime) -> int:
             SaeOverdue(
                 trial_id=ae.trial_id,
                 subject_id=ae.subject_id,
+                site_id=site_of(session, ae.subject_id),
                 ae_id=str(ae.id),
                 aware_at=ae.aware_at,
                 due_at=ae.report_due_at,
@@ -287,6 +289,7 @@ def _announce_sae(session: Session, ae: AdverseEventRow, version: AdverseEventVe
         SaeReported(
             trial_id=ae.trial_id,
             subject_id=ae.subject_id,
+            site_id=site_of(session, ae.subject_id),
             ae_id=str(ae.id),
             criteria=list(version.seriousness),
             aware_at=ae.aware_at,
@@ -336,10 +339,20 @@ def _new_version(
     return version
 
 
-def _event_facts(ae: AdverseEventRow, version: AdverseEventVersionRow) -> dict[str, Any]:
+def site_of(session: Session, subject_id: str) -> str:
+    """The site of a subject safety holds adverse events for (its events name the site)."""
+    site_id = subjects_repository.site_of_subject(session, subject_id)
+    assert site_id is not None, subject_id  # AEs are only recorded for known subjects
+    return site_id
+
+
+def _event_facts(
+    session: Session, ae: AdverseEventRow, version: AdverseEventVersionRow
+) -> dict[str, Any]:
     return {
         "trial_id": ae.trial_id,
         "subject_id": ae.subject_id,
+        "site_id": site_of(session, ae.subject_id),
         "ae_id": str(ae.id),
         "ae_version": version.number,
         "ctcae_version": version.ctcae_version,

@@ -74,13 +74,14 @@ async def receive_observations(
         identifier_key=settings.identifier_hash_key.get_secret_value(),
         actor=principal.audit_name,
         now=datetime.now(UTC),
+        principal=principal,
     )
 
 
 @router.get("/v1/proposed-adverse-events", summary="AEs proposed from lab results, by status")
 def list_proposals(
     session: DbSession,
-    _: Reader,
+    principal: Reader,
     trial_id: Annotated[str | None, Query(max_length=40)] = None,
     subject_id: Annotated[str | None, Query(max_length=80)] = None,
     status: Annotated[
@@ -89,7 +90,12 @@ def list_proposals(
     limit: Annotated[int, Query(ge=1, le=2000)] = 100,
 ) -> list[ProposalOut]:
     rows = repository.proposals(
-        session, trial_id=trial_id, subject_id=subject_id, status=status, limit=limit
+        session,
+        trial_id=trial_id,
+        subject_id=subject_id,
+        status=status,
+        limit=limit,
+        principal=principal,
     )
     return [ProposalOut.of(row) for row in rows]
 

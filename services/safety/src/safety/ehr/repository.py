@@ -9,7 +9,9 @@ from datetime import date
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from doseline.auth import Principal
 from safety.ehr.models import LabObservationRow, ProposedAdverseEventRow
+from safety.subjects.scope import subject_in_scope
 
 
 def observation(session: Session, observation_id: str, version_id: str) -> LabObservationRow | None:
@@ -77,8 +79,11 @@ def proposals(
     subject_id: str | None,
     status: str | None,
     limit: int,
+    principal: Principal | None = None,
 ) -> Sequence[ProposedAdverseEventRow]:
-    query = select(ProposedAdverseEventRow)
+    query = select(ProposedAdverseEventRow).where(
+        subject_in_scope(ProposedAdverseEventRow.subject_id, principal)
+    )
     if trial_id is not None:
         query = query.where(ProposedAdverseEventRow.trial_id == trial_id)
     if subject_id is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doseline import audit, sitetime
+from doseline.auth import Principal
 from doseline.errors import Conflict, DoselineError, InvalidInput
 from doseline.identity import hospital_id_hash
 from safety.adverse_events import service as adverse_events
@@ -99,6 +101,8 @@ class LabResult:
 class _Lookups:
     """Subjects and CTCAE terms read once per request (the session's identity map is weak)."""
 
+    # A subject of another site than the sender's is, for the sender, no subject at all.
+    can_access_site: Callable[[str], bool]
     subjects: dict[tuple[str, str], SubjectRow] = field(default_factory=dict)
     terms: dict[str, CtcaeTermRow] = field(default_factory=dict)
 
@@ -133,14 +137,20 @@ def resources_of(payload: Any) -> list[tuple[int, Any]]:
 
 
 def intake(
-    session: Session, payload: Any, *, identifier_key: str, actor: str, now: datetime
+    session: Session,
+    payload: Any,
+    *,
+    identifier_key: str,
+    actor: str,
+    now: datetime,
+    principal: Principal,
 ) -> IntakeResult:
     resources = resources_of(payload)
     # One query finds every (id, versionId) received before, so a re-delivered Bundle is cheap.
     keys = {key for _, resource in resources if (key := _raw_key(resource)) is not None}
     received = repository.received_keys(session, keys)
     seen: set[tuple[str, str]] = set()
-    lookups = _Lookups()
+    lookups = _Lookups(can_access_site=principal.can_access_site)
     entries: list[IntakeEntry] = []
     for index, resource in resources:
         key = _raw_key(resource)
@@ -413,11 +423,15 @@ def match_subject(
 ) -> SubjectRow:
     key = (result.identifier_system, result.identifier_value)
     if key not in lookups.subjects:
-        lookups.subjects[key] = _find_subject(session, result, identifier_key=identifier_key)
+        lookups.subjects[key] = _find_subject(
+            session, result, identifier_key=identifier_key, visible=lookups.can_access_site
+        )
     return lookups.subjects[key]
 
 
-def _find_subject(session: Session, result: LabResult, *, identifier_key: str) -> SubjectRow:
+def _find_subject(
+    session: Session, result: LabResult, *, identifier_key: str, visible: Callable[[str], bool]
+) -> SubjectRow:
     if result.identifier_system == STUDY_SUBJECT_SYSTEM:
         subject = subjects.subject(session, result.identifier_value)
     else:
@@ -425,7 +439,7 @@ def _find_subject(session: Session, result: LabResult, *, identifier_key: str) -
             identifier_key, system=result.identifier_system, value=result.identifier_value
         )
         subject = subjects.subject_by_hospital_hash(session, id_hash)
-    if subject is None or subject.enrolled_at is None:
+    if subject is None or subject.enrolled_at is None or not visible(subject.site_id):
         raise EntryRejected(
             "no enrolled subject has this identifier (system "
             f"{result.identifier_system!r}); check the identifier, or resend after enrolment",

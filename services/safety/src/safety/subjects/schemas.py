@@ -40,6 +40,7 @@ class BaselineConditionOut(BaseModel):
 class SubjectOut(BaseModel):
     subject_id: str
     trial_id: str
+    site_id: str
     known_to_safety: bool = Field(description="enrollment's 'subject enrolled' event received")
     cohort_number: int | None
     dose_level: int | None
@@ -57,6 +58,7 @@ class SubjectOut(BaseModel):
         return cls(
             subject_id=row.subject_id,
             trial_id=row.trial_id,
+            site_id=row.site_id,
             known_to_safety=row.enrolled_at is not None,
             cohort_number=row.cohort_number,
             dose_level=row.dose_level,

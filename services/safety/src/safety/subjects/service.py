@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from doseline import audit
+from doseline import audit, subject_projection
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.errors import Conflict, NotFound
 from safety.subjects import repository
-from safety.subjects.models import SubjectRow
+from safety.subjects.models import SubjectHospitalIdRow, SubjectRow
 
 
 @dataclass(frozen=True)
@@ -25,26 +25,7 @@ class BaselineCondition:
 
 
 def record_enrolment(session: Session, event: SubjectEnrolled) -> SubjectRow:
-    row = repository.lock_new_subject(session, event.subject_id, event.trial_id)
-    before = snapshot(row)
-    row.trial_id = event.trial_id
-    row.cohort_number = event.cohort_number
-    row.dose_level = event.dose_level
-    row.enrolled_at = event.enrolled_at
-    row.site_time_zone = event.site_time_zone
-    row.protocol_version = event.protocol_version
-    repository.add_hospital_hashes(session, event.subject_id, event.hospital_id_hashes)
-    session.flush()
-    audit.record(
-        session,
-        actor="event <enrollment.subject.enrolled>",
-        action="subject.enrolled",
-        entity_type="subject",
-        entity_id=row.subject_id,
-        before=before,
-        after=snapshot(row),
-    )
-    return row
+    return subject_projection.record_enrolment(session, SubjectRow, SubjectHospitalIdRow, event)
 
 
 def record_infusion(session: Session, event: InfusionAdministered) -> tuple[SubjectRow, bool]:
@@ -53,33 +34,7 @@ def record_infusion(session: Session, event: InfusionAdministered) -> tuple[Subj
     An older infusion arriving after a newer one changes nothing: the newest infusion's
     window wins, whatever the order of arrival.
     """
-    row = repository.lock_new_subject(session, event.subject_id, event.trial_id)
-    if event.infusion_number < row.last_infusion_number:
-        return row, False
-    before = snapshot(row)
-    window_changed = (row.first_infusion_on, row.dlt_window_start, row.dlt_window_end) != (
-        event.first_infusion_on,
-        event.dlt_window_start,
-        event.dlt_window_end,
-    )
-    row.trial_id = event.trial_id
-    row.last_infusion_number = event.infusion_number
-    row.first_infusion_on = event.first_infusion_on
-    row.dlt_window_start = event.dlt_window_start
-    row.dlt_window_end = event.dlt_window_end
-    if row.dose_level is None:
-        row.dose_level = event.dose_level
-    session.flush()
-    audit.record(
-        session,
-        actor="event <enrollment.infusion.administered>",
-        action="subject.infusion_recorded",
-        entity_type="subject",
-        entity_id=row.subject_id,
-        before=before,
-        after=snapshot(row),
-    )
-    return row, window_changed
+    return subject_projection.record_infusion(session, SubjectRow, event)
 
 
 def require_known_subject(session: Session, subject_id: str, *, lock: bool = False) -> SubjectRow:
@@ -162,15 +117,7 @@ def baseline_grade_of(row: SubjectRow, term_code: str, *, pneumonitis_code: str)
 def snapshot(row: SubjectRow) -> dict[str, Any]:
     return {
         "subject_id": row.subject_id,
-        "trial_id": row.trial_id,
-        "cohort_number": row.cohort_number,
-        "dose_level": row.dose_level,
-        "enrolled_at": row.enrolled_at,
-        "site_time_zone": row.site_time_zone,
-        "first_infusion_on": row.first_infusion_on,
-        "dlt_window_start": row.dlt_window_start,
-        "dlt_window_end": row.dlt_window_end,
-        "last_infusion_number": row.last_infusion_number,
+        **subject_projection.snapshot(row),
         "baseline_pneumonitis_grade": row.baseline_pneumonitis_grade,
         "baseline_oxygen_use": row.baseline_oxygen_use,
         "baseline_conditions": list(row.baseline_conditions or []),
