@@ -41,5 +41,8 @@ def list_protocol_versions(
         "physician to review (the signed adjudications are not changed)"
     ),
 )
-def list_dlt_reviews(trial_id: TrialId, session: DbSession, _: Reader) -> list[DltReviewOut]:
-    return [DltReviewOut.of(row) for row in repository.reviews(session, trial_id=trial_id)]
+def list_dlt_reviews(
+    trial_id: TrialId, session: DbSession, principal: Reader
+) -> list[DltReviewOut]:
+    rows = repository.reviews(session, trial_id=trial_id, principal=principal)
+    return [DltReviewOut.of(row) for row in rows]

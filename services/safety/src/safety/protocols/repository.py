@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from doseline.auth import Principal
 from safety.protocols.models import DltReviewRow, ProtocolVersionRow
+from safety.subjects.scope import subject_in_scope
 
 
 def lock_trial(session: Session, trial_id: str) -> None:
@@ -49,9 +51,17 @@ def versions(session: Session, trial_id: str) -> Sequence[ProtocolVersionRow]:
 
 
 def reviews(
-    session: Session, *, trial_id: str, status: str | None = None
+    session: Session,
+    *,
+    trial_id: str,
+    status: str | None = None,
+    principal: Principal | None = None,
 ) -> Sequence[DltReviewRow]:
-    query = select(DltReviewRow).where(DltReviewRow.trial_id == trial_id)
+    """The trial's reviews; with `principal`, only those of subjects at the caller's sites."""
+    query = select(DltReviewRow).where(
+        DltReviewRow.trial_id == trial_id,
+        subject_in_scope(DltReviewRow.subject_id, principal),
+    )
     if status is not None:
         query = query.where(DltReviewRow.status == status)
     return session.scalars(query.order_by(DltReviewRow.created_at, DltReviewRow.id)).all()

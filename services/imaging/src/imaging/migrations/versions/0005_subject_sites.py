@@ -1,7 +1,7 @@
 """Subjects carry their site; the subject projection is the kit's
 
-Revision ID: 0004_sites
-Revises: 0003
+Revision ID: 0005_sites
+Revises: 0004
 Create Date: 2026-12-07 14:50:00
 
 Subjects known before sites existed came from protocols with one site, which enrollment's
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0004_sites'
-down_revision: str | None = '0003'
+revision: str = '0005_sites'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
