@@ -9,8 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from doseline.identity import DEVELOPMENT_IDENTIFIER_KEY
-
-DEVELOPMENT_JWT_SECRET = "doseline-development-secret-not-for-production-use"  # noqa: S105
+from doseline.tokens import DEVELOPMENT_JWT_SECRET
 
 
 class Environment(StrEnum):
