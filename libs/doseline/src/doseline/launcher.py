@@ -18,8 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,9 +247,7 @@ class Launcher:
         self.state.mkdir(exist_ok=True)
         # Reading the manifests imports every service (seconds on a busy machine): done on a
         # thread while the broker and PostgreSQL start.
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="manifests")
-        manifests = pool.submit(_installed_services)
-        pool.shutdown(wait=False)
+        manifests = _Background(_installed_services)
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             if self._stop_requested_at is None:
@@ -269,6 +266,9 @@ class Launcher:
                 embedded_postgres(self.state)
             )
             services = manifests.result()
+            if self.stop.is_set():
+                _say("stopping before the services started")
+                return 0
             stack.callback(instances.remove, self.state)
             stack.callback(self.terminate_children)
             record = functools.partial(
@@ -282,6 +282,9 @@ class Launcher:
             for manifest in services.values():
                 self.spawn(manifest, self.env_for(manifest, database_url, broker_url))
             if not self.wait_ready(services):
+                if self.stop.is_set():
+                    _say("stopping before every service was ready")
+                    return 0
                 _say("not every service became ready; stopping")
                 return 1
             record(status="ready")
@@ -336,6 +339,30 @@ class Launcher:
         ]
         for line in lines:
             _say(line)
+
+
+class _Background:
+    """A call on a daemon thread: an interrupted start does not wait for it to finish."""
+
+    def __init__(self, call: Callable[[], dict[str, ServiceManifest]]) -> None:
+        self._call = call
+        self._value: dict[str, ServiceManifest] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="manifests", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as error:
+            self._error = error
+
+    def result(self) -> dict[str, ServiceManifest]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 def _installed_services() -> dict[str, ServiceManifest]:
