@@ -70,7 +70,9 @@ def embedded_postgres(state: Path) -> Iterator[str]:
         yield server.get_uri(database="doseline", driver="psycopg")
     finally:
         _say("stopping embedded PostgreSQL")
+        stopping = time.monotonic()
         server.cleanup()
+        _say(f"PostgreSQL stopped after {time.monotonic() - stopping:.1f} s")
 
 
 @contextmanager
@@ -118,6 +120,7 @@ def embedded_valkey(state: Path) -> Iterator[str]:
         yield url
     finally:
         _say("stopping embedded Valkey")
+        stopping = time.monotonic()
         process.terminate()
         try:
             process.wait(timeout=10)
@@ -125,6 +128,7 @@ def embedded_valkey(state: Path) -> Iterator[str]:
             _say("Valkey did not stop within 10 s; killing it")
             process.kill()
             process.wait()
+        _say(f"Valkey stopped after {time.monotonic() - stopping:.1f} s")
 
 
 def _wait_for_valkey(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -203,10 +207,11 @@ class Launcher:
 
     def terminate_children(self) -> None:
         """SIGTERM to every service, then wait; each stops its API, relay and worker in order."""
+        stopping = time.monotonic()
         for _label, process in self.children:
             if process.poll() is None:
                 process.terminate()
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        deadline = stopping + STOP_TIMEOUT_SECONDS
         for label, process in self.children:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -214,6 +219,8 @@ class Launcher:
                 _say(f"{label} did not stop within {STOP_TIMEOUT_SECONDS:.0f} s; killing it")
                 process.kill()
                 process.wait()
+        if self.children:
+            _say(f"every service stopped after {time.monotonic() - stopping:.1f} s")
 
     def record(
         self,
