@@ -284,7 +284,7 @@ def make_run() -> Iterator[Instance]:
     if busy:
         pytest.fail(f"ports {busy} are in use: stop the other `make run` first")
     workdir = Path(tempfile.mkdtemp(prefix="doseline-docs-"))
-    clone = workdir / "doseline"  # nothing beside it: no ../shared
+    clone = workdir / "doseline"  # nothing beside it, as on a user's machine
     _copy_working_tree(clone)
     env = {
         key: value
