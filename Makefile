@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 SRC := libs/escalation/src libs/doseline/src services/enrollment/src services/safety/src services/imaging/src services/notifications/src libs/doseline-client/src
 
-.PHONY: help uv sync run test lint typecheck contracts pytest bench fmt clean
+.PHONY: help uv sync run token status test lint typecheck contracts pytest bench fmt clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,17 @@ sync: uv ## Install the locked dependencies into .venv
 
 run: sync ## Start every service with embedded PostgreSQL and broker (Ctrl-C stops all)
 	$(RUN) doseline run
+
+ROLE ?= admin
+SUBJECT ?= dev-user
+NAME ?= $(SUBJECT)
+token: ## Print a development token: make -s token ROLE=coordinator [SUBJECT=nurse-wang NAME="Nurse Wang"]
+	@test -x .venv/bin/doseline || $(MAKE) -s sync >&2
+	@.venv/bin/doseline token mint $(foreach role,$(ROLE),--role $(role)) --subject "$(SUBJECT)" --name "$(NAME)"
+
+status: ## What `make run` started: service URLs, database and broker URLs, readiness
+	@test -x .venv/bin/doseline || $(MAKE) -s sync >&2
+	@.venv/bin/doseline status
 
 lint: sync ## Format check and lint (ruff)
 	$(RUN) ruff format --check .
@@ -46,5 +57,5 @@ fmt: sync ## Format and autofix
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-clean: ## Remove local state (.state holds make run's database and broker data)
-	rm -rf .state .tools .venv .pytest_cache .mypy_cache .ruff_cache
+clean: ## Remove local state (.state holds make run's database and broker data; .env its tokens)
+	rm -rf .state .env .tools .venv .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,8 @@ HDMSC-RP-01 from screening to a signed escalation decision, through the in-proce
 every service over the real broker: the coordinator, the investigator, the pharmacists, the
 safety physician, the hospital integration engineer, the outcomes assessor and a webhook
 subscriber. When the API changes under the walkthrough, this test fails and the page is fixed.
+It runs in seconds, in process, with precise assertions on each answer; tests/test_docs_executed.py
+runs the page itself, block by block, against a real `make run`.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ class Walkthrough:
     sessions: Callable[[str], sessionmaker[Session]]
 
     def token(self, role: Role, person: str, name: str) -> dict[str, str]:
-        """`uv run doseline token mint --role ROLE --subject PERSON --name NAME`: signed in now."""
+        """`doseline token mint --role ROLE --subject PERSON --name NAME`: signed in now."""
         return self.auth(role, subject=person, name=name, auth_time=datetime.now(UTC))
 
     @property

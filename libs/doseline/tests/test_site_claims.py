@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from doseline.auth import ALL_SITES, Role, TokenVerifier, principal_from_claims
-from doseline.cli import app
+from doseline.commands import app
 from doseline.contracts.registry import CONTRACTS
 from doseline.errors import Unauthorized
 from doseline.events import SubjectEvent

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
@@ -13,21 +12,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from doseline.errors import Forbidden, Unauthorized
-from doseline.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
-
-
-class Role(StrEnum):
-    COORDINATOR = "coordinator"
-    INVESTIGATOR = "investigator"
-    SAFETY_PHYSICIAN = "safety_physician"
-    PHARMACIST = "pharmacist"
-    MONITOR = "monitor"  # read-only
-    EHR_INTEGRATION = "ehr_integration"  # a hospital system writing on its own account
-    OUTCOMES_ASSESSOR = "outcomes_assessor"  # radiologist, lung-function lab, research nurse
-    ADMIN = "admin"  # configuration: trials, protocols, dictionaries, subscriptions
-
-
-ALL_SITES = "*"
+from doseline.settings import ServiceSettings
+from doseline.tokens import ALL_SITES, DEVELOPMENT_JWT_SECRET, Role, mint_token
 
 
 @dataclass(frozen=True)
@@ -150,35 +136,6 @@ def principal_from_claims(
     )
 
 
-def mint_token(
-    *,
-    subject: str,
-    roles: Iterable[Role | str],
-    sites: Iterable[str] = (ALL_SITES,),
-    name: str | None = None,
-    secret: str = DEVELOPMENT_JWT_SECRET,
-    issuer: str = "doseline-dev",
-    audience: str = "doseline",
-    lifetime: timedelta = timedelta(hours=8),
-    auth_time: datetime | None = None,
-    now: datetime | None = None,
-) -> str:
-    """A development HS256 token; production tokens come from the hospital's identity provider."""
-    issued = now or datetime.now(UTC)
-    claims = {
-        "sub": subject,
-        "name": name or subject,
-        "roles": [Role(role).value for role in roles],
-        "sites": list(sites),
-        "iss": issuer,
-        "aud": audience,
-        "iat": int(issued.timestamp()),
-        "exp": int((issued + lifetime).timestamp()),
-        "auth_time": int((auth_time or issued).timestamp()),
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
 _bearer = HTTPBearer(auto_error=False, description="OAuth2 bearer JWT")
 
 
@@ -227,3 +184,17 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
 
 
 READ_ROLES = frozenset(Role) - {Role.EHR_INTEGRATION}
+
+
+__all__ = [
+    "ALL_SITES",
+    "DEVELOPMENT_JWT_SECRET",
+    "READ_ROLES",
+    "Principal",
+    "Role",
+    "TokenVerifier",
+    "current_principal",
+    "mint_token",
+    "principal_from_claims",
+    "require_roles",
+]

@@ -1,74 +1,63 @@
-"""`doseline`: development tokens and the `make run` launcher."""
+"""The `doseline` entry point: `token mint` answers without loading the command framework.
+
+    doseline run                          start everything (what `make run` does)
+    doseline status                       what `make run` started: URLs, database, broker, readiness
+    doseline token mint --role …          a development token
+    doseline <service> <command> …        a service's admin command (`doseline safety ctcae-import`,
+                                          `doseline enrollment audit-verify`), run against the
+                                          database and broker of the running `make run`
+
+A token is minted with the standard library only (argparse, hmac), so `doseline token mint` and
+`make token` answer in a fraction of a second; everything else goes to `doseline.commands`.
+"""
 
 from __future__ import annotations
 
-import re
+import argparse
+import contextlib
+import io
+import os
+import sys
 from datetime import timedelta
-from typing import Annotated
 
-import typer
-
-from doseline.auth import ALL_SITES, Role, mint_token
-from doseline.events import SITE_ID_PATTERN
-from doseline.launcher import main as launch
-from doseline.settings import DEVELOPMENT_JWT_SECRET
-
-app = typer.Typer(name="doseline", help="Doseline development commands.", no_args_is_help=True)
-token_app = typer.Typer(help="Development tokens (HS256, the local key).", no_args_is_help=True)
-app.add_typer(token_app, name="token")
+from doseline.tokens import DEVELOPMENT_JWT_SECRET, Role, mint_token, site_list
 
 
-@token_app.command("mint")
-def mint(
-    role: Annotated[list[Role], typer.Option(help="Role(s) to grant; repeat for several")],
-    subject: Annotated[str, typer.Option(help="User id (the token's sub)")] = "dev-user",
-    name: Annotated[str | None, typer.Option(help="Display name for audit trails")] = None,
-    sites: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--sites",
-            "--site",
-            help=(
-                "Site id(s) the person acts for (the token's `sites` claim): repeat the option or"
-                " separate with commas; '*' for every site (sponsor-wide). Default '*'."
-            ),
-        ),
-    ] = None,
-    minutes: Annotated[
-        int, typer.Option(min=1, max=12 * 60, help="Lifetime (services refuse more than 12 h)")
-    ] = 480,
-    secret: Annotated[
-        str | None, typer.Option(envvar="DOSELINE_JWT_SECRET", help="Signing key (dev default)")
-    ] = None,
-) -> None:
-    """Print a signed development token."""
-    typer.echo(
+def _mint_fast(argv: list[str]) -> int:
+    """`doseline token mint …` without loading typer and rich: the same options, parsed by
+    argparse, so a token costs one interpreter start and an HMAC (see `mint` for the help)."""
+    parser = argparse.ArgumentParser(prog="doseline token mint", add_help=False)
+    parser.add_argument("--role", action="append", choices=[role.value for role in Role])
+    parser.add_argument("--subject", default="dev-user")
+    parser.add_argument("--name")
+    parser.add_argument("--sites", "--site", dest="site", action="append")
+    parser.add_argument("--minutes", type=int, default=480)
+    parser.add_argument("--secret", default=os.environ.get("DOSELINE_JWT_SECRET"))
+    options, unknown = parser.parse_known_args(argv)
+    if unknown or not options.role or not 1 <= options.minutes <= 12 * 60:
+        return -1  # let typer explain what is wrong
+    print(  # noqa: T201 (the token is the command's output)
         mint_token(
-            subject=subject,
-            name=name,
-            roles=role,
-            sites=_site_list(sites),
-            lifetime=timedelta(minutes=minutes),
-            secret=secret or DEVELOPMENT_JWT_SECRET,
+            subject=options.subject,
+            name=options.name,
+            roles=options.role,
+            sites=site_list(options.site),
+            lifetime=timedelta(minutes=options.minutes),
+            secret=options.secret or DEVELOPMENT_JWT_SECRET,
         )
     )
-
-
-def _site_list(given: list[str] | None) -> list[str]:
-    sites = [site.strip() for value in given or [] for site in value.split(",") if site.strip()]
-    if not sites:
-        return [ALL_SITES]
-    for site in sites:
-        if site != ALL_SITES and not re.fullmatch(SITE_ID_PATTERN, site):
-            raise typer.BadParameter(f"{site!r} is not a site id", param_hint="--sites")
-    return [ALL_SITES] if ALL_SITES in sites else sorted(set(sites))
-
-
-@app.command()
-def run() -> None:
-    """Start everything locally (embedded database and broker unless DATABASE_URL / BROKER_URL)."""
-    launch()
+    return 0
 
 
 def main() -> None:
-    app()
+    if sys.argv[1:3] == ["token", "mint"] and "--help" not in sys.argv:
+        with contextlib.redirect_stderr(io.StringIO()):
+            try:
+                code = _mint_fast(sys.argv[3:])
+            except SystemExit:
+                code = -1
+        if code == 0:
+            return
+    from doseline.commands import run_app  # noqa: PLC0415 (typer and rich only when needed)
+
+    run_app()

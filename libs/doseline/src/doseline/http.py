@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, text
@@ -37,6 +38,7 @@ from doseline.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
+DOCS_ASSETS_URL = "/docs-assets"
 
 
 class RequestModel(BaseModel):
@@ -284,13 +286,16 @@ def build_app(
         if engine is None:
             app.state.engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc with their scripts served by the service itself (no CDN): /docs works
+    # on a ward's network with no internet, and the assets match the installed package.
+    app = FastAPIOffline(
         title=title,
         description=description,
         version=version,
         lifespan=lifespan,
         docs_url="/docs",
-        redoc_url=None,
+        redoc_url="/redoc",
+        static_url=DOCS_ASSETS_URL,
     )
     own_engine = engine or make_engine(settings.database_url, application_name=title)
     app.state.settings = settings

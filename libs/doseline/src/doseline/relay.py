@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import dramatiq
 import psycopg
 import structlog
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -107,7 +107,18 @@ class OutboxRelay:
                 return total
 
     def stop(self) -> None:
+        """Ask `run_forever` to return; a NOTIFY on its channel wakes it at once."""
         self._stop.set()
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(
+                    text("SELECT pg_notify(:channel, 'stop')"),
+                    {"channel": self._schema.notify_channel},
+                )
+                connection.commit()
+        except Exception as error:
+            # No database: the listener's poll timeout ends the wait instead.
+            log.info("relay.stop_notify_failed", error=repr(error))
 
     def run_forever(self) -> None:
         """Publish whenever NOTIFY says a row was committed, and every `poll_seconds` regardless."""

@@ -107,61 +107,139 @@ class PeriodicRunner:
             self._thread.join(timeout=10)
 
 
+class BackgroundWorker:
+    """A service's event consumers and periodic jobs, started and stopped as one piece."""
+
+    def __init__(self, manifest: ServiceManifest, settings: ServiceSettings) -> None:
+        self._engine: Engine = make_engine(
+            settings.database_url, application_name=f"{manifest.name}-worker"
+        )
+        sessions = manifest.schema.session_factory(self._engine)
+        self._broker = make_broker(settings.broker_url)
+        dramatiq.set_broker(self._broker)
+        consumers = start_consumers(manifest, settings, broker=self._broker, sessions=sessions)
+        self._queues = consumers.queues
+        self._worker = dramatiq.Worker(
+            self._broker,
+            queues=consumers.queues or None,
+            worker_threads=settings.worker_threads,
+            # How long an idle thread waits for a message before it looks whether to stop.
+            worker_timeout=500,
+        )
+        jobs = manifest.periodic_jobs(settings)
+        self._job_names = [job.name for job in jobs]
+        self._periodic = PeriodicRunner(
+            jobs=jobs, sessions=sessions, schema_name=manifest.schema.name
+        )
+
+    def start(self) -> None:
+        if self._queues:
+            self._worker.start()
+        self._periodic.start()
+        log.info("worker.started", queues=sorted(self._queues), jobs=self._job_names)
+
+    def stop(self) -> None:
+        self._periodic.stop()
+        if self._queues:
+            # Messages being handled finish; the rest stay queued for the next start.
+            self._worker.stop(timeout=3000)
+        self._broker.close()
+        self._engine.dispose()
+        log.info("worker.stopped")
+
+
+class BackgroundRelay:
+    """A service's outbox relay on a thread."""
+
+    def __init__(self, manifest: ServiceManifest, settings: ServiceSettings) -> None:
+        self._engine = make_engine(
+            settings.database_url, pool_size=2, application_name=f"{manifest.name}-relay"
+        )
+        self._broker = make_broker(settings.broker_url)
+        self._relay = OutboxRelay(
+            engine=self._engine,
+            schema=manifest.schema,
+            broker=self._broker,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+        )
+        self._poll_seconds = settings.relay_poll_seconds
+        self._thread = threading.Thread(
+            target=self._relay.run_forever, name="outbox-relay", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info("relay.started")
+
+    def stop(self) -> None:
+        self._relay.stop()
+        self._thread.join(timeout=self._poll_seconds + 5)
+        self._broker.close()
+        self._engine.dispose()
+        log.info("relay.stopped")
+
+
 def run_worker(manifest: ServiceManifest, settings: ServiceSettings) -> None:
     """Consume the service's events and run its periodic jobs until SIGINT or SIGTERM."""
     configure_logging(service=manifest.name, level=settings.log_level, json=settings.log_json)
     stop = threading.Event()
     _stop_on_signals(stop)
-    engine: Engine = make_engine(settings.database_url, application_name=f"{manifest.name}-worker")
-    sessions = manifest.schema.session_factory(engine)
-    broker = make_broker(settings.broker_url)
-    dramatiq.set_broker(broker)
-    consumers = start_consumers(manifest, settings, broker=broker, sessions=sessions)
-    worker = dramatiq.Worker(
-        broker, queues=consumers.queues or None, worker_threads=settings.worker_threads
-    )
-    periodic = PeriodicRunner(
-        jobs=manifest.periodic_jobs(settings), sessions=sessions, schema_name=manifest.schema.name
-    )
-    if consumers.queues:
-        worker.start()
-    periodic.start()
-    log.info(
-        "worker.started",
-        queues=sorted(consumers.queues),
-        jobs=[j.name for j in manifest.periodic_jobs(settings)],
-    )
+    worker = BackgroundWorker(manifest, settings)
+    worker.start()
     stop.wait()
-    periodic.stop()
-    if consumers.queues:
-        worker.stop()
-    broker.close()
-    engine.dispose()
-    log.info("worker.stopped")
+    worker.stop()
 
 
 def run_relay(manifest: ServiceManifest, settings: ServiceSettings) -> None:
     """Publish the service's outbox until SIGINT or SIGTERM."""
     configure_logging(service=manifest.name, level=settings.log_level, json=settings.log_json)
-    engine = make_engine(
-        settings.database_url, pool_size=2, application_name=f"{manifest.name}-relay"
-    )
-    broker = make_broker(settings.broker_url)
-    relay = OutboxRelay(
-        engine=engine,
-        schema=manifest.schema,
-        broker=broker,
-        batch_size=settings.relay_batch_size,
-        poll_seconds=settings.relay_poll_seconds,
-    )
     stop = threading.Event()
     _stop_on_signals(stop)
-    thread = threading.Thread(target=relay.run_forever, name="outbox-relay", daemon=True)
-    thread.start()
-    log.info("relay.started")
+    relay = BackgroundRelay(manifest, settings)
+    relay.start()
     stop.wait()
     relay.stop()
-    thread.join(timeout=settings.relay_poll_seconds + 5)
-    broker.close()
-    engine.dispose()
-    log.info("relay.stopped")
+
+
+def run_all_in_one(
+    manifest: ServiceManifest, settings: ServiceSettings, *, host: str, port: int
+) -> None:
+    """Development mode (`make run`): the API, the worker and the relay in one process.
+
+    One interpreter per service instead of three starts in a third of the time and memory.
+    SIGINT or SIGTERM stops the API first (no new requests), then the relay and the worker.
+    Production keeps them apart (`api`, `worker`, `relay`), each scaled on its own.
+    """
+    configure_logging(service=manifest.name, level=settings.log_level, json=settings.log_json)
+    stop = threading.Event()
+    # uvicorn restores these handlers and re-raises the signal it caught once it has shut down,
+    # so the signal ends here, in `stop`, and the worker and relay stop in order below.
+    _stop_on_signals(stop)
+    worker = BackgroundWorker(manifest, settings)
+    relay = BackgroundRelay(manifest, settings)
+    worker.start()
+    relay.start()
+    try:
+        app = manifest.create_app(settings)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=3,
+            )
+        )
+        server.run()
+    finally:
+        # The relay and the worker wind down side by side: each waits on its own I/O.
+        stopping = [
+            threading.Thread(target=part.stop, name=f"stop-{type(part).__name__}")
+            for part in (relay, worker)
+        ]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -9,7 +11,30 @@ import typer
 from doseline import audit, migrations
 from doseline.db import make_engine
 from doseline.manifest import ServiceManifest
-from doseline.runtime import run_api, run_relay, run_worker
+from doseline.runtime import run_all_in_one, run_api, run_relay, run_worker
+from doseline.settings import ServiceSettings
+
+
+def _migrate(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+    migrations.upgrade(
+        migrations=manifest.migrations,
+        schema=manifest.schema,
+        database_url=settings.database_url,
+    )
+    typer.echo(f"{manifest.name}: schema {manifest.schema.name} is at head")
+
+
+def _bootstrap(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+    if manifest.bootstrap is None:
+        typer.echo(f"{manifest.name}: nothing to load")
+        return
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        with manifest.schema.session_factory(engine)() as session, session.begin():
+            for line in manifest.bootstrap(settings, session):
+                typer.echo(f"{manifest.name}: {line}")
+    finally:
+        engine.dispose()
 
 
 def service_cli(manifest: ServiceManifest) -> typer.Typer:
@@ -18,13 +43,7 @@ def service_cli(manifest: ServiceManifest) -> typer.Typer:
     @app.command()
     def migrate() -> None:
         """Bring the service's schema to the newest migration."""
-        settings = manifest.settings_class()
-        migrations.upgrade(
-            migrations=manifest.migrations,
-            schema=manifest.schema,
-            database_url=settings.database_url,
-        )
-        typer.echo(f"{manifest.name}: schema {manifest.schema.name} is at head")
+        _migrate(manifest, manifest.settings_class())
 
     @app.command()
     def api(
@@ -47,17 +66,24 @@ def service_cli(manifest: ServiceManifest) -> typer.Typer:
     @app.command()
     def bootstrap() -> None:
         """Load the reference data the service needs (idempotent)."""
-        if manifest.bootstrap is None:
-            typer.echo(f"{manifest.name}: nothing to load")
-            return
+        _bootstrap(manifest, manifest.settings_class())
+
+    @app.command("all-in-one")
+    def all_in_one(
+        host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on")] = manifest.port,
+    ) -> None:
+        """Development (`make run`): migrate, load, then API, worker and relay in one process."""
         settings = manifest.settings_class()
-        engine = make_engine(settings.database_url, pool_size=1)
-        try:
-            with manifest.schema.session_factory(engine)() as session, session.begin():
-                for line in manifest.bootstrap(settings, session):
-                    typer.echo(f"{manifest.name}: {line}")
-        finally:
-            engine.dispose()
+        _migrate(manifest, settings)
+        _bootstrap(manifest, settings)
+        run_all_in_one(manifest, settings, host=host, port=port)
+        # Everything is closed by now (API, relay, worker, engines, broker connections). The
+        # interpreter's own teardown would garbage-collect every module and object one by one,
+        # seconds on a busy machine, past the launcher's patience: leave without it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
     @app.command("audit-verify")
     def audit_verify(

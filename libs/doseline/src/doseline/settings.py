@@ -9,11 +9,10 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from doseline.identity import DEVELOPMENT_IDENTIFIER_KEY
+from doseline.tokens import DEVELOPMENT_JWT_SECRET
 
 # Kept here, not imported from doseline.auth, which imports these settings.
 DEFAULT_SPONSOR_WIDE_ROLES = ("monitor", "safety_physician")
-
-DEVELOPMENT_JWT_SECRET = "doseline-development-secret-not-for-production-use"  # noqa: S105
 
 
 class Environment(StrEnum):

@@ -172,7 +172,8 @@ def require_version(session: Session, version: str) -> CtcaeVersionRow:
         loaded = [v.version for v in repository.all_versions(session)]
         raise NotFound(
             f"CTCAE v{version} is not loaded; loaded versions: {loaded or 'none'}. "
-            "An administrator imports it with `python -m safety ctcae-import`",
+            "An administrator imports it with `doseline safety ctcae-import PATH` (v5.0 ships with "
+            "Doseline and loads at start-up)",
             slug="ctcae-version-not-loaded",
         )
     return row
