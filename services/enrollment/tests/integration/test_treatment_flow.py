@@ -257,7 +257,12 @@ def test_a_protocol_amendment_is_a_new_version_that_later_states_record(site: Si
     assert activations[1]["reason"] == "shorter slot reservations (amendment 1)"
     assert activations[1]["rules"]["dlt_window"] == {"starts_on": "first-infusion", "days": 30}
     assert activations[1]["rules"]["sites"] == [
-        {"name": "West China Hospital", "time_zone": "Asia/Shanghai"}
+        {"id": "WCH", "name": "West China Hospital", "time_zone": "Asia/Shanghai"},
+        {
+            "id": "PUMCH",
+            "name": "Peking Union Medical College Hospital",
+            "time_zone": "Asia/Shanghai",
+        },
     ]
 
 
