@@ -10,8 +10,16 @@ from safety.dictionary import shipped
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 # A path built to a folder beside the clone, or an environment variable pointing at one.
+BESIDE = "shared"  # a folder next to a clone, which a user's machine does not have
 OUTSIDE = re.compile(
-    r"\.\./shared|DOSELINE_SHARED|parents?\[\d\]\.parent\s*/|\.parent\s*/\s*\"shared\""
+    "|".join(
+        (
+            re.escape(f"../{BESIDE}"),
+            f"DOSELINE_{BESIDE.upper()}",
+            r"parents?\[\d\]\.parent\s*/",
+            rf'\.parent\s*/\s*"{BESIDE}"',
+        )
+    )
 )
 CHECKED = (".py", ".toml", ".yaml", ".yml", ".cfg", ".ini", ".sh", "Makefile", "run")
 

@@ -42,7 +42,7 @@ class UnsupportedMediaType(DoselineError):
 
 
 def control_character_in(text: str, *, allowed: frozenset[str] = frozenset()) -> str | None:
-    """The first control character of `text` (as U+XXXX) that is not `allowed`, else None."""
+    """The first control character of `text` that is not `allowed` (as "U+001B"), else None."""
     for character in text:
         if character not in allowed and unicodedata.category(character) == "Cc":
             return f"U+{ord(character):04X}"
