@@ -280,6 +280,7 @@ def test_an_ae_waits_for_the_protocol_and_is_assessed_when_its_rules_arrive(
         SubjectEnrolled(
             trial_id=other_trial,
             subject_id="HDMSC-RP-02-001",
+            site_id="WCH",
             cohort_number=1,
             dose_level=1,
             enrolled_at=datetime.now(UTC) - timedelta(days=60),
@@ -292,6 +293,7 @@ def test_an_ae_waits_for_the_protocol_and_is_assessed_when_its_rules_arrive(
         InfusionAdministered(
             trial_id=other_trial,
             subject_id="HDMSC-RP-02-001",
+            site_id="WCH",
             infusion_number=1,
             infusions_planned=4,
             is_last=False,
