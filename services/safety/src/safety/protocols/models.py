@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from doseline.protocol_versions import ProtocolVersionColumns
 from safety.db import Base
 
 
-class ProtocolVersionRow(Base):
-    """One activation of a protocol version for a trial, as received (never changed).
-
-    ``sequence`` orders the activations of a trial (enrollment issues it); the version in force
-    at a date is the latest-activated one whose ``effective_from`` is on or before it."""
+class ProtocolVersionRow(ProtocolVersionColumns, Base):
+    """One activation of a protocol version for a trial, as received (never changed)."""
 
     __tablename__ = "protocol_versions"
-
-    trial_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
-    protocol_id: Mapped[str] = mapped_column(String(64))
-    protocol_version: Mapped[str] = mapped_column(String(40))
-    content_hash: Mapped[str] = mapped_column(String(80))
-    activation: Mapped[str] = mapped_column(String(20))
-    effective_from: Mapped[date | None] = mapped_column(Date, nullable=True)
-    activated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class DltReviewRow(Base):

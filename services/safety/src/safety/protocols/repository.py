@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from doseline import protocol_versions
 from doseline.auth import Principal
 from safety.protocols.models import DltReviewRow, ProtocolVersionRow
 from safety.subjects.scope import subject_in_scope
@@ -25,29 +26,8 @@ def share_trial(session: Session, trial_id: str) -> None:
     )
 
 
-def insert_version(session: Session, values: dict[str, object]) -> bool:
-    """Store a version once; False when this (trial, sequence) was already received."""
-    inserted = session.execute(
-        insert(ProtocolVersionRow)
-        .values(**values)
-        .on_conflict_do_nothing(
-            index_elements=[ProtocolVersionRow.trial_id, ProtocolVersionRow.sequence]
-        )
-        .returning(ProtocolVersionRow.sequence)
-    ).first()
-    return inserted is not None
-
-
-def version(session: Session, trial_id: str, sequence: int) -> ProtocolVersionRow | None:
-    return session.get(ProtocolVersionRow, (trial_id, sequence))
-
-
-def versions(session: Session, trial_id: str) -> Sequence[ProtocolVersionRow]:
-    return session.scalars(
-        select(ProtocolVersionRow)
-        .where(ProtocolVersionRow.trial_id == trial_id)
-        .order_by(ProtocolVersionRow.sequence)
-    ).all()
+def versions(session: Session, trial_id: str) -> list[ProtocolVersionRow]:
+    return protocol_versions.versions(session, ProtocolVersionRow, trial_id)
 
 
 def reviews(

@@ -11,13 +11,11 @@ own: until a trial's protocol has arrived, its adverse events wait (``awaiting_p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import lru_cache
+from datetime import date
 
 from sqlalchemy.orm import Session
 
-from doseline import audit
-from doseline.audit import canonical_json
+from doseline import protocol_versions
 from doseline.contracts.protocol import ProtocolActivated, TrialRules, in_force_at
 from safety.protocols import repository
 from safety.protocols.models import ProtocolVersionRow
@@ -38,17 +36,12 @@ class RulesInForce:
         return f"protocol {self.protocol_version} ({self.content_hash[:19]}…)"
 
 
-@lru_cache(maxsize=128)
-def _parse(rules_json: str) -> TrialRules:
-    return TrialRules.model_validate_json(rules_json)
-
-
 def rules_of(row: ProtocolVersionRow) -> RulesInForce:
     return RulesInForce(
         sequence=row.sequence,
         protocol_version=row.protocol_version,
         content_hash=row.content_hash,
-        rules=_parse(canonical_json(row.rules)),
+        rules=protocol_versions.rules_of(row),
     )
 
 
@@ -65,38 +58,4 @@ def record(session: Session, event: ProtocolActivated) -> ProtocolVersionRow | N
     Lock order, as every writer of AEs: the trial's subjects, then the trial's versions."""
     subjects_repository.lock_subjects_of_trial(session, event.trial_id)
     repository.lock_trial(session, event.trial_id)
-    stored = repository.insert_version(
-        session,
-        {
-            "trial_id": event.trial_id,
-            "sequence": event.sequence,
-            "protocol_id": event.protocol_id,
-            "protocol_version": event.protocol_version,
-            "content_hash": event.content_hash,
-            "activation": event.activation,
-            "effective_from": event.effective_from,
-            "activated_at": event.activated_at,
-            "reason": event.reason,
-            "rules": event.rules.model_dump(mode="json"),
-            "received_at": datetime.now(UTC),
-        },
-    )
-    if not stored:
-        return None
-    row = repository.version(session, event.trial_id, event.sequence)
-    assert row is not None  # inserted above, in this transaction
-    audit.record(
-        session,
-        actor="event <enrollment.protocol.activated>",
-        action="protocol.received",
-        entity_type="protocol_version",
-        entity_id=f"{event.trial_id}#{event.sequence}",
-        after={
-            "protocol_version": event.protocol_version,
-            "content_hash": event.content_hash,
-            "activation": event.activation,
-            "effective_from": event.effective_from,
-        },
-        reason=event.reason,
-    )
-    return row
+    return protocol_versions.store(session, ProtocolVersionRow, event)
