@@ -12,25 +12,10 @@ own, because EHR feeds use transactions as an envelope for unrelated results.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
-from doseline.errors import InvalidInput
+from doseline.fhir.bundles import Entry, entries_of, index_of, resolve
 from imaging.fhir.observations import LOINC_SYSTEM, kind_of_code
-
-RESPONSE_TYPES: Final = {
-    "batch": "batch-response",
-    "transaction": "transaction-response",
-    "collection": "batch-response",
-    "searchset": "batch-response",
-}
-MAX_ENTRIES: Final = 5000
-
-
-@dataclass(frozen=True)
-class Entry:
-    index: int
-    full_url: str | None
-    resource: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -48,75 +33,6 @@ class Plan:
     items: tuple[Planned, ...]
     index: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Resources of the Bundle by fullUrl and by 'Type/id'."""
-
-
-def _problem(message: str) -> InvalidInput:
-    return InvalidInput(message, slug="unusable-bundle", title="Unusable FHIR Bundle")
-
-
-def entries_of(bundle: dict[str, Any]) -> tuple[str, list[Entry]]:
-    kind = bundle.get("type")
-    if kind not in RESPONSE_TYPES:
-        raise _problem(
-            f"Bundle.type {kind!r} is not read here; send a batch, transaction, collection or "
-            "searchset Bundle"
-        )
-    raw = bundle.get("entry") or []
-    if not isinstance(raw, list):
-        raise _problem("Bundle.entry must be a list")
-    if len(raw) > MAX_ENTRIES:
-        raise _problem(f"the Bundle has {len(raw):,} entries; send at most {MAX_ENTRIES:,}")
-    entries = []
-    for index, raw_item in enumerate(raw):
-        item = raw_item if isinstance(raw_item, dict) else {}
-        resource = item.get("resource")
-        full_url = item.get("fullUrl")
-        entries.append(
-            Entry(
-                index=index,
-                full_url=str(full_url) if full_url else None,
-                resource=resource if isinstance(resource, dict) else None,
-            )
-        )
-    return RESPONSE_TYPES[kind], entries
-
-
-def _keys(entry: Entry) -> list[str]:
-    keys = []
-    resource = entry.resource or {}
-    if entry.full_url:
-        keys.append(entry.full_url)
-    if resource.get("resourceType") and resource.get("id"):
-        keys.append(f"{resource['resourceType']}/{resource['id']}")
-    return keys
-
-
-def index_of(entries: list[Entry]) -> dict[str, dict[str, Any]]:
-    index: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        if entry.resource is not None:
-            for key in _keys(entry):
-                index.setdefault(key, entry.resource)
-    return index
-
-
-def resolve(
-    reference: str | None,
-    index: dict[str, dict[str, Any]],
-    contained: dict[str, dict[str, Any]] | None = None,
-) -> dict[str, Any] | None:
-    """The resource a reference points to: contained ('#id'), a fullUrl, 'Type/id', or an
-    absolute URL ending in 'Type/id' (with or without a '_history' version)."""
-    if not reference:
-        return None
-    if reference.startswith("#"):
-        return (contained or {}).get(reference)
-    if reference in index:
-        return index[reference]
-    parts = reference.split("/_history/")[0].rstrip("/").split("/")
-    if len(parts) >= 2:
-        return index.get(f"{parts[-2]}/{parts[-1]}")
-    return None
 
 
 def _code(resource: dict[str, Any]) -> tuple[str | None, str]:

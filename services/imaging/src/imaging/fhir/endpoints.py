@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from doseline.auth import Principal, Role, require_roles
 from doseline.errors import DoselineError
 from doseline.etags import etag
+from doseline.fhir.outcomes import FHIR_JSON, of_error, wants_fhir
 from doseline.http import DbSession, json_body
 from imaging.assessments.schemas import AssessmentOut
 from imaging.fhir import service
-from imaging.fhir.operation_outcomes import FHIR_JSON, of_error, wants_fhir
 from imaging.settings import ImagingSettings
 
 router = APIRouter(tags=["FHIR"])

@@ -25,8 +25,6 @@ a date without a time is a site calendar day (placed by the service in the site'
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
@@ -35,6 +33,7 @@ from fhir.resources.R4B.observation import Observation
 from pydantic import BaseModel, ValidationError
 
 from doseline.errors import InvalidInput
+from doseline.fhir.identity import identity
 from imaging.assessments.schemas import BloodGasIn, PulmonaryFunctionIn, WalkTestIn
 from imaging.blood_gas import loinc as blood_gas_loinc
 from imaging.blood_gas.calculations import kpa_to_mmhg
@@ -52,8 +51,6 @@ SEX_ANSWERS = {"LA2-8": "male", "LA3-6": "female", "male": "male", "female": "fe
 RECORDED_STATUSES = frozenset({"final", "amended", "corrected"})
 ROOM_AIR_FIO2 = 0.21
 STANDARD_COURSE_M = 30.0
-# FHIR ids are at most 64 characters, and so is the column that keeps them.
-_MAX_ID: Final = 64
 
 # Each spirometry value under the codes a laboratory may send it with, unspecified first: a
 # panel with several takes the first present; the phase taken is noted.
@@ -134,32 +131,11 @@ def _answer(concept: Any) -> str | None:
     return None
 
 
-def content_hash(payload: dict[str, Any]) -> str:
-    """SHA-256 of the clinical content: the resource without id, meta and narrative."""
-    content = {key: value for key, value in payload.items() if key not in ("id", "meta", "text")}
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def _identity(
     payload: dict[str, Any], observation: Observation, full_url: str | None
 ) -> tuple[str, str]:
-    """The Observation's id and version as a feed identifies them.
-
-    Id: the resource id, else the Bundle entry's fullUrl, else a hash of the content. Version:
-    meta.versionId, else meta.lastUpdated, else a hash of the content (so a resend of the same
-    content is a replay, and changed content under the same id is a new version).
-    """
-    digest = content_hash(payload)[:56]
-    observation_id = observation.id or (full_url if full_url and len(full_url) <= _MAX_ID else None)
-    meta = observation.meta
-    if meta is not None and meta.versionId:
-        version = str(meta.versionId)
-    elif meta is not None and meta.lastUpdated is not None:
-        version = f"lastUpdated {meta.lastUpdated.isoformat()}"
-    else:
-        version = f"sha256:{digest}"
-    return str(observation_id or f"sha256:{digest}"), version[:_MAX_ID]
+    """The Observation's id and version as its feed identifies them (doseline.fhir.identity)."""
+    return identity(payload, full_url=full_url)
 
 
 def _effective(observation: Observation) -> tuple[datetime | date | None, tuple[str, ...]]:

@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 
 from doseline import sitetime
 from doseline.errors import Conflict, DoselineError, InvalidInput
+from doseline.fhir.bundles import resolve
+from doseline.fhir.outcomes import of_error, operation_outcome, response_entry
 from doseline.identity import hospital_id_hash
 from imaging.assessments import derivation, repository
 from imaging.assessments import service as assessments
@@ -36,7 +38,6 @@ from imaging.assessments.derivation import Derived
 from imaging.assessments.models import AssessmentRow
 from imaging.fhir import bundles, observations
 from imaging.fhir.observations import STUDY_SUBJECT_SYSTEM, ParsedObservation, problem
-from imaging.fhir.operation_outcomes import of_error, operation_outcome, response_entry
 from imaging.schedule import repository as schedule_repository
 from imaging.schedule import service as schedule_service
 from imaging.subjects import repository as subjects_repository
@@ -120,7 +121,7 @@ def _matched_subject_id(session: Session, parsed: ParsedObservation, context: Co
     remembered = hospital_id_hash(
         context.identifier_key, system=f"{REFERENCE_SYSTEM}:{context.sender}", value=reference
     )
-    patient = bundles.resolve(reference, context.index, parsed.contained)
+    patient = resolve(reference, context.index, parsed.contained)
     if patient is not None and patient.get("resourceType") == "Patient":
         return _by_patient(session, patient, reference, remembered, context)
     subject = subjects_repository.subject_by_hospital_hash(session, remembered)
@@ -189,7 +190,7 @@ def _members(parsed: ParsedObservation, context: Context) -> ParsedObservation:
         return parsed
     found = []
     for reference in parsed.members:
-        resource = bundles.resolve(reference, context.index, parsed.contained)
+        resource = resolve(reference, context.index, parsed.contained)
         if resource is None:
             raise problem(
                 f"member {reference} of panel {parsed.observation_id} is neither in this Bundle "

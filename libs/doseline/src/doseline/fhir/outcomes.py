@@ -9,7 +9,15 @@ from doseline.errors import DoselineError
 
 FHIR_JSON: Final = "application/fhir+json"
 # FHIR issue-type codes (http://hl7.org/fhir/issue-type) for the HTTP statuses answered here.
-_ISSUE_CODES: Final = {400: "structure", 403: "forbidden", 404: "not-found", 409: "conflict"}
+_ISSUE_CODES: Final = {
+    400: "structure",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "processing",
+}
 
 
 def wants_fhir(accept: str | None, content_type: str | None) -> bool:
@@ -17,15 +25,27 @@ def wants_fhir(accept: str | None, content_type: str | None) -> bool:
     return any(FHIR_JSON in (header or "").lower() for header in (accept, content_type))
 
 
-def operation_outcome(severity: str, code: str, diagnostics: str) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
-    }
+def operation_outcome(
+    severity: str,
+    code: str,
+    diagnostics: str,
+    *,
+    coding: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One issue; `coding` (system, code, display) says what became of the resource, in the
+    receiving service's own terms, for a machine to read."""
+    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+    if coding is not None:
+        issue["details"] = {"coding": [coding]}
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def issue_code(status: int) -> str:
+    return _ISSUE_CODES.get(status, "processing")
 
 
 def of_error(error: DoselineError) -> dict[str, Any]:
-    outcome = operation_outcome("error", _ISSUE_CODES.get(error.status, "processing"), error.detail)
+    outcome = operation_outcome("error", issue_code(error.status), error.detail)
     outcome["issue"][0]["details"] = {"text": error.title, "coding": [{"code": error.slug}]}
     return outcome
 

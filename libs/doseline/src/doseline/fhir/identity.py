@@ -1,0 +1,56 @@
+"""Which resource, which version: identity as feeds really send it.
+
+Many feeds omit `meta.versionId`. A resource is identified by its id (else its Bundle entry's
+fullUrl, else a hash of its content) and its version by meta.versionId, else meta.lastUpdated,
+else a hash of its content — so that a resend of the same content is recognised as a resend, and
+changed content under the same id is a new version. The content hash leaves out what a server
+may rewrite without changing the clinical content (id, meta, narrative).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Final
+
+# FHIR ids are at most 64 characters, and so are the columns that keep them.
+MAX_ID: Final = 64
+
+
+def content_hash(resource: dict[str, Any]) -> str:
+    """SHA-256 of the clinical content: the resource without id, meta and narrative."""
+    content = {key: value for key, value in resource.items() if key not in ("id", "meta", "text")}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def resource_id(resource: dict[str, Any], *, full_url: str | None = None) -> str:
+    digest = content_hash(resource)[:56]
+    given = _text(resource.get("id"))
+    if given is None and full_url and len(full_url) <= MAX_ID:
+        given = full_url
+    return (given or f"sha256:{digest}")[:MAX_ID]
+
+
+def version_of(resource: dict[str, Any]) -> str:
+    meta = resource.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    if (version := _text(meta.get("versionId"))) is not None:
+        return version[:MAX_ID]
+    if (updated := _text(meta.get("lastUpdated"))) is not None:
+        return f"lastUpdated {updated}"[:MAX_ID]
+    return f"sha256:{content_hash(resource)[:56]}"
+
+
+def identity(resource: dict[str, Any], *, full_url: str | None = None) -> tuple[str, str]:
+    """(id, version) of a resource as its feed identifies it."""
+    return resource_id(resource, full_url=full_url), version_of(resource)
+
+
+def version_key(version_id: str) -> tuple[int, int, str]:
+    """versionIds compare as numbers when they are numbers (FHIR servers count 1, 2, …)."""
+    return (1, int(version_id), "") if version_id.isdigit() else (0, 0, version_id)
