@@ -96,3 +96,12 @@ def study_date(first_infusion_on: date, day: int) -> date:
             "there is no study day 0: day 1 is the first infusion, day -1 the day before"
         )
     return first_infusion_on + timedelta(days=day - 1 if day > 0 else day)
+
+
+def add_months(start: date, months: int) -> date:
+    """``start`` plus calendar months, clamped to a shorter month's end (Jan 31 + 1 = Feb 28)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    next_month_first = date(year + month // 12, month % 12 + 1, 1)
+    last_day = (next_month_first - timedelta(days=1)).day
+    return date(year, month, min(start.day, last_day))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -66,10 +67,13 @@ def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def lab(desk: Desk) -> Desk:
+    """An enrolled subject, first infused ten days ago: yesterday's results are in the AE
+    reporting period."""
     desk.enrol(
         SUBJECT,
         hashes=[hospital_id_hash(DEVELOPMENT_IDENTIFIER_KEY, system=MRN_SYSTEM, value=MRN)],
     )
+    desk.infuse(SUBJECT, day1=site_today() - timedelta(days=10))
     return desk
 
 
@@ -84,14 +88,37 @@ def post(desk: Desk, payload: Any, *, media: str = "application/fhir+json") -> A
     return response
 
 
+def entries(response: Any) -> list[dict[str, Any]]:
+    """Each entry of a response Bundle as {outcome, status, detail, location}, or the answer to
+    a lone Observation."""
+    assert response.status_code in (200, 201), response.text
+    body = response.json()
+    if body.get("resourceType") != "Bundle":
+        return [body]
+    found = []
+    for entry in body["entry"]:
+        issue = entry["response"]["outcome"]["issue"][0]
+        found.append(
+            {
+                "outcome": issue["details"]["coding"][0]["code"],
+                "status": entry["response"]["status"],
+                "detail": issue["diagnostics"],
+                "location": entry["response"].get("location"),
+                "issues": entry["response"]["outcome"]["issue"],
+            }
+        )
+    return found
+
+
 def outcomes(response: Any) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [entry["outcome"] for entry in response.json()["entries"]]
+    return [entry["outcome"] for entry in entries(response)]
 
 
 def test_a_grade_3_neutrophil_count_proposes_an_ae_for_the_subject(lab: Desk) -> None:
     response = post(lab, observation())
-    [entry] = response.json()["entries"]
+    assert response.status_code == 201, response.text
+    assert response.headers["X-Intake-Action"] == "proposed"
+    entry = response.json()
     assert entry["outcome"] == "proposed"
     assert entry["term"] == "Neutrophil count decreased"
     assert entry["grade"] == 3
@@ -120,8 +147,12 @@ def test_potassium_is_graded_as_hyper_or_hypokalemia_by_its_value(lab: Desk) -> 
             observation("k-low", code=POTASSIUM, value=2.4, unit="mmol/L", low=3.5, high=5.1),
         ),
     )
-    terms = [(e["term"], e["grade"]) for e in response.json()["entries"]]
-    assert terms == [("Hyperkalemia", 3), ("Hypokalemia", 4)]
+    assert outcomes(response) == ["proposed", "proposed"]
+    proposals = lab.client.get(
+        "/v1/proposed-adverse-events", params={"status": "proposed"}, headers=lab.as_(Role.MONITOR)
+    ).json()
+    terms = sorted((p["observation_id"], p["term"], p["proposed_grade"]) for p in proposals)
+    assert terms == [("k-high", "Hyperkalemia", 3), ("k-low", "Hypokalemia", 4)]
 
 
 def test_the_same_observation_version_twice_creates_nothing(lab: Desk) -> None:
@@ -140,7 +171,8 @@ def test_the_same_observation_version_twice_creates_nothing(lab: Desk) -> None:
 def test_a_corrected_result_updates_the_earlier_proposal(lab: Desk) -> None:
     post(lab, observation(value=0.8))
     corrected = post(lab, observation(version="2", status="corrected", value=0.4))
-    [entry] = corrected.json()["entries"]
+    assert corrected.status_code == 200, corrected.text
+    entry = corrected.json()
     assert (entry["outcome"], entry["grade"]) == ("updated", 4)
     late_original = post(lab, observation(version="1", value=0.8))
     assert outcomes(late_original) == ["duplicate"]
@@ -155,24 +187,29 @@ def test_a_corrected_result_updates_the_earlier_proposal(lab: Desk) -> None:
     [
         (observation(identifier="HDMSC-RP-01-404"), "no enrolled subject"),
         (observation(system=MRN_SYSTEM, identifier="MRN-9999"), "no enrolled subject"),
-        (observation(code="12345-6"), "no CTCAE lab term"),
         (observation(unit="mg/dL"), "cannot be graded"),
         (observation(unit="x" * 41), "longer than 40"),
         (observation(value=1e300), "out of range"),
-        ({**observation(), "meta": {}}, "versionId"),
-        ({**observation(), "id": None}, "Observation.id"),
         ({**observation(), "status": "nonsense"}, "not a valid FHIR R4 Observation"),
-        ({"resourceType": "Patient", "id": "p1"}, "not a FHIR Observation"),
         ({k: v for k, v in observation().items() if k != "valueQuantity"}, "valueQuantity"),
-        ({k: v for k, v in observation().items() if k != "subject"}, "subject.identifier"),
+        ({k: v for k, v in observation().items() if k != "subject"}, "Observation.subject"),
+        (
+            {k: v for k, v in observation().items() if k != "effectiveDateTime"},
+            "Observation.effective[x]",
+        ),
+        (
+            {**observation(), "valueQuantity": {"value": 0.8, "comparator": "<", "unit": "10*9/L"}},
+            "a bound",
+        ),
     ],
 )
 def test_an_unusable_entry_is_rejected_with_its_reason_and_the_others_still_count(
     lab: Desk, resource: dict[str, Any], words: str
 ) -> None:
     response = post(lab, bundle(resource, observation("good")))
-    first, second = response.json()["entries"]
+    first, second = entries(response)
     assert first["outcome"] == "rejected"
+    assert first["status"].startswith("4"), first
     assert words in first["detail"], first
     assert second["outcome"] == "proposed"
 
@@ -180,7 +217,7 @@ def test_an_unusable_entry_is_rejected_with_its_reason_and_the_others_still_coun
 @pytest.mark.parametrize(
     ("payload", "media", "status"),
     [
-        ("[]", "application/fhir+json", 422),
+        ("[]", "application/json", 422),
         ({"resourceType": "Patient"}, "application/json", 422),
         ({"resourceType": "Bundle", "entry": "x"}, "application/json", 422),
         (observation(), "text/plain", 415),
@@ -312,10 +349,9 @@ def test_a_bundle_of_1000_observations_posted_twice_creates_each_proposed_ae_onc
         for n in range(1000)
     ]
     first = post(lab, bundle(*resources))
-    assert first.status_code == 200, first.text
-    assert first.json()["counts"] == {"proposed": 800, "graded": 200}
+    assert Counter(outcomes(first)) == {"proposed": 800, "graded": 200}
     second = post(lab, bundle(*resources))
-    assert second.json()["counts"] == {"duplicate": 1000}
+    assert Counter(outcomes(second)) == {"duplicate": 1000}
     with lab.db() as session:
         assert session.scalar(select(func.count()).select_from(ProposedAdverseEventRow)) == 800
 
@@ -323,7 +359,7 @@ def test_a_bundle_of_1000_observations_posted_twice_creates_each_proposed_ae_onc
 def test_the_same_observation_twice_in_one_bundle_is_one_proposal(lab: Desk) -> None:
     response = post(lab, bundle(observation(), observation()))
     assert outcomes(response) == ["proposed", "duplicate"]
-    assert "earlier in this Bundle" in response.json()["entries"][1]["detail"]
+    assert "earlier in this Bundle" in entries(response)[1]["detail"]
 
 
 def test_a_preliminary_result_is_not_graded_and_entered_in_error_withdraws_the_proposal(
@@ -348,3 +384,242 @@ def test_every_delivery_is_in_the_audit_trail_with_each_entry_and_its_outcome(la
         ["normal", "1", "graded", 0],
     ]
     assert second[0]["after"]["entries"] == [["obs-1", "1", "duplicate", None]]
+
+
+# --- Identity and versions as EHRs send them ------------------------------------------------
+
+
+def _without_meta(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resource.items() if k != "meta"}
+
+
+def test_a_result_without_version_id_is_deduplicated_by_its_content(lab: Desk) -> None:
+    unversioned = _without_meta(observation("no-version"))
+    assert outcomes(post(lab, unversioned)) == ["proposed"]
+    again = post(lab, unversioned)
+    assert again.status_code == 200, again.text
+    assert outcomes(again) == ["duplicate"]
+    changed = _without_meta(observation("no-version", status="corrected", value=0.4))
+    assert outcomes(post(lab, changed)) == ["updated"]
+
+
+def test_a_result_without_an_id_is_identified_by_its_content(lab: Desk) -> None:
+    anonymous = {k: v for k, v in observation().items() if k not in ("id", "meta")}
+    assert outcomes(post(lab, bundle(anonymous))) == ["proposed"]
+    assert outcomes(post(lab, bundle(anonymous))) == ["duplicate"]
+
+
+def test_last_updated_stands_in_for_a_missing_version_id(lab: Desk) -> None:
+    first = {**observation("lu"), "meta": {"lastUpdated": "2026-12-01T08:00:00Z"}}
+    assert outcomes(post(lab, first)) == ["proposed"]
+    assert outcomes(post(lab, first)) == ["duplicate"]
+    later = {
+        **observation("lu", status="amended", value=3.0),
+        "meta": {"lastUpdated": "2026-12-02T08:00:00Z"},
+    }
+    assert outcomes(post(lab, later)) == ["withdrawn"]
+    older = {
+        **observation("lu", status="corrected", value=0.3),
+        "meta": {"lastUpdated": "2026-11-30T08:00:00Z"},
+    }
+    assert outcomes(post(lab, older)) == ["stale"]
+
+
+def test_the_same_version_with_other_content_is_a_conflict_kept_for_review(lab: Desk) -> None:
+    assert outcomes(post(lab, observation(value=0.8))) == ["proposed"]
+    in_bundle = entries(post(lab, bundle(observation(value=0.3))))
+    assert [(e["outcome"], e["status"]) for e in in_bundle] == [("conflict", "409 Conflict")]
+    assert "different content" in in_bundle[0]["detail"]
+    alone = post(lab, observation(value=0.3))
+    assert alone.status_code == 409, alone.text
+    assert alone.headers["content-type"] == "application/fhir+json"
+    assert alone.json()["resourceType"] == "OperationOutcome"
+    conflicts = lab.client.get("/v1/lab-intake-conflicts", headers=lab.as_(Role.MONITOR)).json()
+    assert [(c["observation_id"], c["version_id"]) for c in conflicts] == [("obs-1", "1")]
+    assert conflicts[0]["summary"]["received"]["value"] == "0.3"
+    assert conflicts[0]["summary"]["recorded"]["value"] == "0.8"
+    [proposal] = lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
+    assert proposal["proposed_grade"] == 3
+
+
+# --- Subjects named as EHRs name them -------------------------------------------------------
+
+
+def _patient(patient_id: str = "pat-1", *, mrn: str = MRN) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": patient_id,
+        "identifier": [
+            {"system": "http://hospital.example/ssn", "value": "000-00-0000"},
+            {"system": MRN_SYSTEM, "value": mrn},
+        ],
+        "gender": "female",
+        "birthDate": "1961-04-02",
+    }
+
+
+def _by_reference(
+    observation_id: str, reference: str = "Patient/pat-1", **kw: Any
+) -> dict[str, Any]:
+    resource = observation(observation_id, **kw)
+    resource["subject"] = {"reference": reference}
+    return resource
+
+
+def test_a_patient_reference_is_matched_through_the_patient_of_the_same_bundle(
+    lab: Desk,
+) -> None:
+    response = post(lab, bundle(_patient(), _by_reference("ref-1")))
+    assert outcomes(response) == ["skipped", "proposed"]
+    assert "match the subjects" in entries(response)[0]["detail"]
+    # The same sender's reference is remembered: a lone Observation naming it is matched.
+    assert outcomes(post(lab, _by_reference("ref-2"))) == ["proposed"]
+
+
+def test_a_full_url_reference_to_a_patient_entry_is_matched(lab: Desk) -> None:
+    payload = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": "urn:uuid:7f1c", "resource": {**_patient(), "id": None}},
+            {"fullUrl": "urn:uuid:a9b2", "resource": _by_reference("ref-3", "urn:uuid:7f1c")},
+        ],
+    }
+    response = post(lab, payload)
+    assert response.json()["type"] == "transaction-response"
+    assert outcomes(response) == ["skipped", "proposed"]
+
+
+def test_an_unknown_patient_reference_names_the_fix(lab: Desk) -> None:
+    response = post(lab, _by_reference("ref-4", "Patient/elsewhere"))
+    assert response.status_code == 404, response.text
+    assert "Patient/elsewhere cannot be matched" in response.json()["issue"][0]["diagnostics"]
+    other = post(lab, bundle(_patient(mrn="MRN-0000"), _by_reference("ref-5")))
+    assert entries(other)[1]["status"] == "404 Not Found"
+
+
+# --- The shapes labs come in ---------------------------------------------------------------
+
+
+def _dated(resource: dict[str, Any], **effective: Any) -> dict[str, Any]:
+    undated = {k: v for k, v in resource.items() if k != "effectiveDateTime"}
+    return {**undated, **effective}
+
+
+def test_a_report_gives_its_time_to_results_that_have_none(lab: Desk) -> None:
+    day = (site_today() - timedelta(days=2)).isoformat()
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"identifier": {"system": STUDY_SYSTEM, "value": SUBJECT}},
+        "effectiveDateTime": f"{day}T07:45:00+08:00",
+        "issued": f"{day}T11:00:00+08:00",
+        "result": [{"reference": "Observation/anc-r"}, {"reference": "#plt"}],
+        "contained": [
+            _dated(observation("plt", code="777-3", value=40, unit="10*9/L", low=150, high=400))
+        ],
+    }
+    response = post(lab, bundle(report, _dated(observation("anc-r"))))
+    assert outcomes(response) == ["report", "proposed"]
+    report_entry = entries(response)[0]
+    assert [i["details"]["coding"][0]["code"] for i in report_entry["issues"][1:]] == ["proposed"]
+    assert "1 of its results are answered in their own entries" in report_entry["detail"]
+    proposals = lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
+    assert sorted((p["observation_id"], p["onset_date"]) for p in proposals) == [
+        ("anc-r", day),
+        ("cbc-1-plt", day),
+    ]
+
+
+def test_a_panel_gives_its_time_to_its_members(lab: Desk) -> None:
+    day = (site_today() - timedelta(days=3)).isoformat()
+    panel = {
+        "resourceType": "Observation",
+        "id": "bmp-1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "51990-0"}]},
+        "subject": {"identifier": {"system": STUDY_SYSTEM, "value": SUBJECT}},
+        "effectiveDateTime": day,
+        "hasMember": [{"reference": "Observation/k-1"}],
+    }
+    potassium = _dated(
+        observation("k-1", code=POTASSIUM, value=6.5, unit="mmol/L", low=3.5, high=5.1)
+    )
+    response = post(lab, bundle(panel, potassium))
+    assert outcomes(response) == ["report", "proposed"]
+    [proposal] = lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
+    assert proposal["onset_date"] == day
+
+
+def test_a_date_without_a_time_is_the_site_calendar_day(lab: Desk) -> None:
+    day = (site_today() - timedelta(days=4)).isoformat()
+    assert outcomes(post(lab, _dated(observation("d-1"), effectiveDateTime=day))) == ["proposed"]
+    period = {"start": f"{day}T23:30:00+08:00", "end": f"{day}T23:45:00+08:00"}
+    assert outcomes(post(lab, _dated(observation("d-2"), effectivePeriod=period))) == ["proposed"]
+    onsets = {
+        p["observation_id"]: p["onset_date"]
+        for p in lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
+    }
+    assert onsets == {"d-1": day, "d-2": day}
+
+
+def test_entries_that_are_not_lab_results_are_skipped_with_a_reason(lab: Desk) -> None:
+    heart_rate = {
+        **observation("hr", code="8867-4", value=72, unit="/min", low=None, high=None),
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
+        ],
+    }
+    response = post(
+        lab,
+        bundle(
+            {"resourceType": "Encounter", "id": "e1", "status": "finished"},
+            heart_rate,
+            observation("hba1c", code="4548-4", value=6.1, unit="%", low=None, high=None),
+            observation(),
+        ),
+    )
+    assert outcomes(response) == ["skipped", "skipped", "skipped", "proposed"]
+    details = [e["detail"] for e in entries(response)]
+    assert "Encounter is not a laboratory result" in details[0]
+    assert "a vital sign" in details[1]
+    assert "no CTCAE v5.0 term is graded from LOINC 4548-4" in details[2]
+    alone = post(lab, observation("hba1c-2", code="4548-4", value=6.1, unit="%"))
+    assert alone.status_code == 422, alone.text
+
+
+# --- No invented adverse events ------------------------------------------------------------
+
+
+def test_a_result_before_the_first_infusion_is_history_and_proposes_nothing(lab: Desk) -> None:
+    before = (site_today() - timedelta(days=40)).isoformat()
+    response = post(lab, _dated(observation("old", value=0.3), effectiveDateTime=before))
+    assert response.status_code == 201, response.text
+    assert response.json()["outcome"] == "history"
+    assert "before the first infusion" in response.json()["detail"]
+    assert lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json() == []
+
+
+def test_a_subject_not_yet_infused_gets_history_only(desk: Desk) -> None:
+    desk.enrol("HDMSC-RP-01-002")
+    response = post(desk, observation("pre", identifier="HDMSC-RP-01-002", value=0.3))
+    assert response.json()["outcome"] == "history"
+
+
+def test_a_grade_that_depends_on_a_missing_range_is_refused_not_guessed(lab: Desk) -> None:
+    normal = post(lab, observation("no-range", value=3.1, low=None, high=None))
+    assert normal.status_code == 422, normal.text
+    assert "needs a reference range" in normal.json()["issue"][0]["diagnostics"]
+    # A value whose grade the number alone decides is graded without a range.
+    assert outcomes(post(lab, observation("low-anc", value=0.8, low=None, high=None))) == [
+        "proposed"
+    ]

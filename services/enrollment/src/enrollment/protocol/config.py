@@ -38,6 +38,7 @@ from doseline.contracts.protocol import (
     VisitRules,
 )
 from doseline.contracts.protocol import Window as RulesWindow
+from doseline.sitetime import add_months
 from escalation import Design, DoseRounding, Variant
 from escalation.dosing import MAX_WEIGHT_KG
 
@@ -416,15 +417,6 @@ class VisitSchedule(_Section):
                     f" little as {span} days apart"
                 )
         return self
-
-
-def add_months(start: date, months: int) -> date:
-    """``start`` plus calendar months, clamped to a shorter month's end (Jan 31 + 1 = Feb 28)."""
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    next_month_first = date(year + month // 12, month % 12 + 1, 1)
-    last_day = (next_month_first - timedelta(days=1)).day
-    return date(year, month, min(start.day, last_day))
 
 
 @lru_cache(maxsize=256)

@@ -2,80 +2,127 @@
 
 from __future__ import annotations
 
-import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import DoselineError, NotFound
 from doseline.etags import IfMatchHeader, check_if_match, etag
-from doseline.http import DbSession
-from safety.ehr import repository, service
+from doseline.fhir.outcomes import FHIR_JSON, of_error, wants_fhir
+from doseline.http import DbSession, json_body
+from safety.ehr import proposals, repository, responses, service
 from safety.ehr.models import ProposedAdverseEventRow
-from safety.ehr.schemas import AcceptanceIn, IntakeResult, ProposalOut, RejectionIn
+from safety.ehr.schemas import AcceptanceIn, ConflictOut, LabIntakeOut, ProposalOut, RejectionIn
 
 router = APIRouter(tags=["ehr intake"])
 Integration = Annotated[Principal, Depends(require_roles(Role.EHR_INTEGRATION))]
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 Investigator = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR))]
-ACCEPTED_MEDIA = ("application/fhir+json", "application/json")
+ACCEPTED_MEDIA = (FHIR_JSON, "application/json")
 MAX_BODY_BYTES = 50 * 1024 * 1024
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@router.post(
-    "/v1/fhir/Observation",
-    summary="Receive lab results: one FHIR R4 Observation or a Bundle of them",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {media: {"schema": {"type": "object"}} for media in ACCEPTED_MEDIA},
-        }
-    },
-)
+DESCRIPTION = """One FHIR R4 Observation, a DiagnosticReport with its contained results, or a
+Bundle (batch, transaction, collection or searchset) of them with the Patients they refer to.
+
+A lone Observation is answered 201 when it is new (graded, proposed, or kept as history before
+the AE reporting period) and 200 for a re-delivery or a correction; `X-Intake-Action` says
+which. One that cannot be used is a 4xx naming the missing fact: an OperationOutcome for a
+client that sends or accepts application/fhir+json, application/problem+json otherwise.
+
+A Bundle is answered 200 with a batch-response Bundle (transaction-response for a transaction):
+one entry per entry, in order, each with its status and an OperationOutcome whose issue carries
+the outcome as `details.coding` (system `urn:doseline:lab-intake-outcome`). Entries that are not
+graded lab results (Patient, Encounter, vital signs, codes no CTCAE term grades) are answered
+200 with the reason they were skipped."""
+
+
+def _intake_route(path: str, summary: str) -> Callable[[F], F]:
+    route: Callable[[F], F] = router.post(
+        path,
+        summary=summary,
+        description=DESCRIPTION,
+        status_code=201,
+        response_model=LabIntakeOut,
+        responses={200: {"description": "A re-delivery or correction; or a Bundle's answer"}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {media: {"schema": {"type": "object"}} for media in ACCEPTED_MEDIA},
+            }
+        },
+    )
+    return route
+
+
+@_intake_route("/v1/fhir/Observation", "Receive lab results: an Observation, report or Bundle")
 async def receive_observations(
     request: Request, session: DbSession, principal: Integration
-) -> IntakeResult:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in ACCEPTED_MEDIA:
-        raise DoselineError(
-            f"send the resource as {' or '.join(ACCEPTED_MEDIA)}, not {media or 'no content type'}",
-            status=415,
-            slug="unsupported-media-type",
-            title="Unsupported media type",
-        )
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise DoselineError(
-            f"the request body exceeds {MAX_BODY_BYTES} bytes; split the Bundle",
-            status=413,
-            slug="payload-too-large",
-            title="Payload too large",
-        )
+) -> Response:
+    fhir_client = wants_fhir(request.headers.get("accept"), request.headers.get("content-type"))
     try:
-        payload = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DoselineError(
-            f"the request body is not valid JSON: {error}",
-            status=400,
-            slug="malformed-json",
-            title="Malformed JSON",
-        ) from None
+        payload = await json_body(request, media_types=ACCEPTED_MEDIA, max_bytes=MAX_BODY_BYTES)
+        # The database work runs on a worker thread: a large Bundle must not stall the event loop.
+        return await run_in_threadpool(_receive, request, session, principal, payload)
+    except DoselineError as error:
+        if not fhir_client:
+            raise
+        return JSONResponse(of_error(error), status_code=error.status, media_type=FHIR_JSON)
+
+
+@_intake_route("/v1/fhir", "Receive a FHIR Bundle or DiagnosticReport of lab results")
+async def receive_bundle(request: Request, session: DbSession, principal: Integration) -> Response:
+    return await receive_observations(request, session, principal)
+
+
+def _receive(request: Request, session: Session, principal: Principal, payload: Any) -> Response:
     settings = request.app.state.settings
-    # The database work runs on a worker thread: a large Bundle must not stall the event loop.
-    return await run_in_threadpool(
-        service.intake,
+    reply = service.intake(
         session,
         payload,
         identifier_key=settings.identifier_hash_key.get_secret_value(),
         actor=principal.audit_name,
+        sender=principal.subject,
         now=datetime.now(UTC),
-        principal=principal,
+        can_access_site=principal.can_access_site,
     )
+    if reply.response_type is not None:
+        return JSONResponse(
+            responses.response_bundle(reply.response_type, reply.answers),
+            status_code=200,
+            media_type=FHIR_JSON,
+        )
+    [answer] = reply.answers
+    refused = responses.refusal(answer)
+    if refused is not None:
+        raise refused
+    return JSONResponse(
+        answer.model_dump(mode="json"),
+        status_code=answer.status_code,
+        headers={"X-Intake-Action": answer.outcome},
+    )
+
+
+@router.get(
+    "/v1/lab-intake-conflicts",
+    summary="Observation versions received again with different content, kept for review",
+)
+def list_conflicts(
+    session: DbSession,
+    principal: Reader,
+    subject_id: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 100,
+) -> list[ConflictOut]:
+    rows = repository.conflicts(session, subject_id=subject_id, limit=limit, principal=principal)
+    return [ConflictOut.of(row) for row in rows]
 
 
 @router.get("/v1/proposed-adverse-events", summary="AEs proposed from lab results, by status")
@@ -123,7 +170,7 @@ def accept_proposal(
 ) -> ProposalOut:
     row = _require(session, proposal_id, lock=True)
     check_if_match(if_match, current_version=row.version)
-    service.accept(session, row, body, actor=principal.audit_name, now=datetime.now(UTC))
+    proposals.accept(session, row, body, actor=principal.audit_name, now=datetime.now(UTC))
     response.headers["ETag"] = etag(row.version)
     return ProposalOut.of(row)
 
@@ -142,7 +189,7 @@ def reject_proposal(
 ) -> ProposalOut:
     row = _require(session, proposal_id, lock=True)
     check_if_match(if_match, current_version=row.version)
-    service.reject(
+    proposals.reject(
         session, row, reason=body.reason, actor=principal.audit_name, now=datetime.now(UTC)
     )
     response.headers["ETag"] = etag(row.version)

@@ -11,9 +11,19 @@ from safety.grading.lab_criteria import LabTerm
 from safety.grading_assistance.schemas import LabFactsIn
 from safety.grading_assistance.service import lab_context
 
+RANGE_LIMITS = frozenset({"lln", "uln"})
+
 
 class UngradableResult(ValueError):
     """The value cannot be graded at all (unit of the wrong kind, unknown unit)."""
+
+
+class NeedsReferenceRange(UngradableResult):
+    """The grade depends on the normal range and none is known: no grade is guessed."""
+
+    def __init__(self, limits: tuple[str, ...], reason: str) -> None:
+        super().__init__(reason)
+        self.limits = limits
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,12 @@ def grade(
         best = max(gradable, key=lambda r: r.grade or 0)
         grade_, reason = best.grade, best.reason
     elif undecided:
+        limits = tuple(
+            sorted({name for r in undecided for name in r.missing if name in RANGE_LIMITS})
+        )
+        if limits:
+            # A normal value must never be proposed as grade 4 because its range is unknown.
+            raise NeedsReferenceRange(limits, "; ".join(r.reason for r in undecided))
         # The number alone cannot decide (a symptom, a duration): propose the worst possible
         # grade and say so; the investigator decides.
         best = max(undecided, key=lambda r: max(r.possible_grades))

@@ -24,7 +24,10 @@ from safety.db import Base
 
 
 class LabObservationRow(Base):
-    """One version of one FHIR Observation as received; (id, versionId) is received once."""
+    """One version of one FHIR Observation as received; (id, version) is received once.
+
+    `outcome` is `graded` for a result graded in the AE reporting period, `history` for one
+    before it (or after it): kept for the baseline, never proposed as an AE."""
 
     __tablename__ = "lab_observations"
     __table_args__ = (UniqueConstraint("observation_id", "version_id"),)
@@ -35,12 +38,34 @@ class LabObservationRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.subject_id"), index=True)
     loinc: Mapped[str] = mapped_column(String(20))
-    term_code: Mapped[str] = mapped_column(String(16))
+    term_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
     value: Mapped[Decimal] = mapped_column(Numeric)
     unit: Mapped[str] = mapped_column(String(40))
     effective_on: Mapped[date] = mapped_column(Date)
     grade: Mapped[int | None] = mapped_column(Integer, nullable=True)
     grading_reason: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_by: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(20), default="graded")
+    # SHA-256 of the clinical content (doseline.fhir.identity): the same id and version with
+    # other content is a conflict, not a duplicate. Null for results received before it was kept.
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class LabIntakeConflictRow(Base):
+    """An Observation id and version received again with different content, kept for review."""
+
+    __tablename__ = "lab_intake_conflicts"
+    __table_args__ = (UniqueConstraint("observation_id", "version_id", "content_hash"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    observation_id: Mapped[str] = mapped_column(String(64), index=True)
+    version_id: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    recorded_content_hash: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.subject_id"), index=True)
+    # What differs, in clinical terms only: code, value, unit, time and status of each version.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_by: Mapped[str] = mapped_column(String(200))
 

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from doseline.auth import Principal
-from safety.ehr.models import LabObservationRow, ProposedAdverseEventRow
+from safety.ehr.models import LabIntakeConflictRow, LabObservationRow, ProposedAdverseEventRow
 from safety.subjects.scope import subject_in_scope
 
 
@@ -40,16 +41,57 @@ def pre_treatment_results(
     ).all()
 
 
-def received_keys(session: Session, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of these (Observation id, versionId) pairs were received before."""
+def received_keys(
+    session: Session, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], str | None]:
+    """Which of these (Observation id, version) pairs were received before, with the content
+    hash each was received with."""
     if not keys:
-        return set()
+        return {}
     rows = session.execute(
-        select(LabObservationRow.observation_id, LabObservationRow.version_id).where(
+        select(
+            LabObservationRow.observation_id,
+            LabObservationRow.version_id,
+            LabObservationRow.content_hash,
+        ).where(
             tuple_(LabObservationRow.observation_id, LabObservationRow.version_id).in_(sorted(keys))
         )
     ).all()
-    return {(row.observation_id, row.version_id) for row in rows}
+    return {(row.observation_id, row.version_id): row.content_hash for row in rows}
+
+
+def add_conflict(session: Session, row: LabIntakeConflictRow) -> bool:
+    """Keep a conflicting version for review; False when this very content was flagged before."""
+    statement = (
+        insert(LabIntakeConflictRow)
+        .values(
+            id=row.id,
+            observation_id=row.observation_id,
+            version_id=row.version_id,
+            content_hash=row.content_hash,
+            recorded_content_hash=row.recorded_content_hash,
+            subject_id=row.subject_id,
+            summary=row.summary,
+            received_at=row.received_at,
+            received_by=row.received_by,
+        )
+        .on_conflict_do_nothing(index_elements=["observation_id", "version_id", "content_hash"])
+        .returning(LabIntakeConflictRow.id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def conflicts(
+    session: Session, *, subject_id: str | None, limit: int, principal: Principal | None
+) -> Sequence[LabIntakeConflictRow]:
+    query = select(LabIntakeConflictRow).where(
+        subject_in_scope(LabIntakeConflictRow.subject_id, principal)
+    )
+    if subject_id is not None:
+        query = query.where(LabIntakeConflictRow.subject_id == subject_id)
+    return session.scalars(
+        query.order_by(LabIntakeConflictRow.received_at, LabIntakeConflictRow.id).limit(limit)
+    ).all()
 
 
 def proposal_for_observation(

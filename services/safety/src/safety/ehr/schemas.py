@@ -8,39 +8,72 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from doseline.fhir.outcomes import status_line
 from doseline.http import RequestModel
 from safety.adverse_events.schemas import ActionTaken, Attribution, Outcome, SeriousnessCriterion
-from safety.ehr.models import ProposedAdverseEventRow
+from safety.ehr.models import LabIntakeConflictRow, ProposedAdverseEventRow
 
 EntryOutcome = Literal[
-    "proposed",  # a new proposed AE (grade >= 1)
+    "proposed",  # a new proposed AE (grade >= 1, within the AE reporting period)
     "updated",  # an amended or corrected result updated the earlier proposal
     "withdrawn",  # the corrected result no longer grades >= 1, or was entered in error
     "graded",  # stored and graded; grade 0, nothing to propose
-    "duplicate",  # this Observation id and version was received before: nothing created
+    "history",  # before (or after) the AE reporting period: stored for the baseline only
+    "duplicate",  # this Observation id and version was received before with the same content
+    "conflict",  # the same id and version with other content: kept for review, nothing changed
     "stale",  # an older version than one already received: stored, proposal unchanged
     "ignored",  # a status that is not graded (preliminary, registered, cancelled)
-    "rejected",  # not usable: `detail` says why (unknown subject, no LOINC mapping, ...)
+    "skipped",  # not a lab result CTCAE grades (a Patient, a vital sign, an unmapped code)
+    "report",  # a DiagnosticReport or panel: its results are answered one by one
+    "rejected",  # not usable: `detail` says why and names the missing fact
 ]
 
 
-class IntakeEntry(BaseModel):
-    """One entry's outcome, in the order of the Bundle (like a FHIR batch-response)."""
+class LabIntakeOut(BaseModel):
+    """What became of one received resource (for a Bundle, one entry of the response Bundle)."""
 
-    index: int
-    observation_id: str | None
-    version_id: str | None
+    observation_id: str | None = None
+    version_id: str | None = None
     outcome: EntryOutcome
-    status: str = Field(description="HTTP-style status of the entry, e.g. '201 Created'")
+    status: str = Field(description="HTTP-style status of the resource, e.g. '201 Created'")
     detail: str
     proposal_id: uuid.UUID | None = None
     term: str | None = None
     grade: int | None = None
+    results: list[LabIntakeOut] = Field(
+        default_factory=list,
+        description="For a DiagnosticReport or panel: each of its contained results",
+    )
+
+    @classmethod
+    def of(cls, status: int, outcome: EntryOutcome, detail: str, **fields: Any) -> LabIntakeOut:
+        return cls(status=status_line(status), outcome=outcome, detail=detail, **fields)
+
+    @property
+    def status_code(self) -> int:
+        return int(self.status.split(" ", 1)[0])
 
 
-class IntakeResult(BaseModel):
-    entries: list[IntakeEntry]
-    counts: dict[str, int]
+class ConflictOut(BaseModel):
+    id: uuid.UUID
+    observation_id: str
+    version_id: str
+    subject_id: str
+    summary: dict[str, Any]
+    received_at: datetime
+    received_by: str
+
+    @classmethod
+    def of(cls, row: LabIntakeConflictRow) -> ConflictOut:
+        return cls(
+            id=row.id,
+            observation_id=row.observation_id,
+            version_id=row.version_id,
+            subject_id=row.subject_id,
+            summary=row.summary,
+            received_at=row.received_at,
+            received_by=row.received_by,
+        )
 
 
 class ProposalOut(BaseModel):

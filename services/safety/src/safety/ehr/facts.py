@@ -1,0 +1,85 @@
+"""Everything a CTCAE criterion may read about one lab result, gathered from what was received.
+
+The result's own facts and collection period (reading.py); its normal range, converted into the
+value's unit when the range states another; and the subject's baseline — unless given — the
+latest result of the same LOINC code on or before the first infusion, from what this service
+received (results before the AE reporting period are kept for exactly this).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from safety.ehr import repository
+from safety.ehr.reading import FACT_SYSTEM, EntryRejected, LabResult
+from safety.grading import units
+from safety.grading_assistance.schemas import LabFactsIn
+from safety.subjects.models import SubjectRow
+
+
+def _in_unit(number: Decimal | None, source: str | None, target: str) -> Decimal | None:
+    """A range bound in the value's unit; a bound in a unit of another kind is no bound."""
+    if number is None or source is None or source == target:
+        return number
+    try:
+        their, ours = units.parse_unit(source), units.parse_unit(target)
+    except units.UnknownUnitError:
+        return number if source.strip().lower() == target.strip().lower() else None
+    if their.dimension is not ours.dimension:
+        return None
+    return round(units.convert(number, their, ours), 6)
+
+
+def lab_facts(
+    session: Session, result: LabResult, subject: SubjectRow, *, loinc: str
+) -> LabFactsIn:
+    unit = result.unit or ""
+    given: dict[str, Any] = {
+        "lln": _in_unit(result.low, result.range_unit, unit),
+        "uln": _in_unit(result.high, result.range_unit, unit),
+        **result.facts,
+    }
+    if "collection_hours" not in given and result.collection_hours is not None:
+        given["collection_hours"] = result.collection_hours
+    if "baseline" not in given and result.unit is not None:
+        given["baseline"] = _subject_baseline(session, result, subject, loinc=loinc)
+    try:
+        return LabFactsIn.model_validate(given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        raise EntryRejected(
+            f"fact {name!r}: {first['msg']} (facts are coded in {FACT_SYSTEM}: "
+            f"{', '.join(sorted(set(LabFactsIn.model_fields) - {'lln', 'uln'}))})"
+        ) from None
+
+
+def _subject_baseline(
+    session: Session, result: LabResult, subject: SubjectRow, *, loinc: str
+) -> Decimal | None:
+    """The subject's latest result of this test on or before the first infusion, in its unit."""
+    if subject.first_infusion_on is None or result.unit is None:
+        return None
+    earlier = repository.pre_treatment_results(
+        session,
+        subject.subject_id,
+        loinc,
+        on_or_before=subject.first_infusion_on,
+        other_than=result.observation_id,
+    )
+    try:
+        unit = units.parse_unit(result.unit)
+    except units.UnknownUnitError:
+        return None
+    for row in earlier:
+        try:
+            their_unit = units.parse_unit(row.unit)
+        except units.UnknownUnitError:
+            continue
+        if their_unit.dimension is unit.dimension:
+            return round(units.convert(row.value, their_unit, unit), 6)
+    return None

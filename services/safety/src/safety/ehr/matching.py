@@ -1,0 +1,145 @@
+"""Which enrolled subject a lab result is about, as EHRs name subjects.
+
+Through `subject.identifier` (the study subject id, or a hospital identifier through its keyed
+hash); or, for a `Patient/<id>` reference, through the identifiers of that Patient sent in the
+same Bundle or contained; or through the same reference from the same sender, matched before
+(remembered as a keyed hash beside the hospital identifiers, so no reference is stored in the
+clear). A subject of another site than the sender's is, for the sender, no subject at all.
+The Patient also gives the sex and age that select a reference range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+
+from sqlalchemy.orm import Session
+
+from doseline.fhir.bundles import resolve
+from doseline.identity import hospital_id_hash
+from safety.ehr.reading import STUDY_SUBJECT_SYSTEM, EntryRejected, LabResult
+from safety.subjects import repository as subjects
+from safety.subjects.models import SubjectRow
+
+# The keyed hash of "sender + Patient reference" is kept beside the hospital identifier hashes.
+REFERENCE_SYSTEM: Final = "urn:doseline:fhir-patient-reference"
+SEXES: Final = frozenset({"male", "female"})
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the Patient resource says that reference ranges depend on."""
+
+    sex: str | None = None
+    birth_date: date | None = None
+
+    def age_on(self, day: date) -> int | None:
+        if self.birth_date is None:
+            return None
+        before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
+        return day.year - self.birth_date.year - before_birthday
+
+
+@dataclass(frozen=True)
+class Matched:
+    subject: SubjectRow
+    person: Person
+
+
+@dataclass
+class Matcher:
+    """Matches subjects for one request, remembering what it found."""
+
+    session: Session
+    identifier_key: str
+    sender: str
+    index: dict[str, dict[str, Any]]
+    can_access_site: Callable[[str], bool]
+    _cache: dict[tuple[str | None, str | None, str | None], Matched] = field(default_factory=dict)
+
+    def match(self, result: LabResult) -> Matched:
+        ref = result.subject
+        key = (ref.system, ref.value, ref.reference)
+        if key not in self._cache:
+            self._cache[key] = self._match(result)
+        return self._cache[key]
+
+    def _match(self, result: LabResult) -> Matched:
+        ref = result.subject
+        if ref.system is not None and ref.value is not None:
+            subject = self._by_identifier(ref.system, ref.value)
+            if subject is None:
+                raise _unknown(f"the identifier (system {ref.system!r})")
+            return Matched(subject, Person())
+        if ref.reference is None:
+            raise EntryRejected(
+                "Observation.subject is missing: give subject.identifier (system and value), or "
+                "a reference to a Patient sent in the same Bundle"
+            )
+        remembered = hospital_id_hash(
+            self.identifier_key, system=f"{REFERENCE_SYSTEM}:{self.sender}", value=ref.reference
+        )
+        patient = resolve(ref.reference, self.index, result.contained)
+        if patient is not None and patient.get("resourceType") == "Patient":
+            return self._by_patient(patient, ref.reference, remembered)
+        subject = self._visible(subjects.subject_by_hospital_hash(self.session, remembered))
+        if subject is not None:
+            return Matched(subject, Person())
+        raise EntryRejected(
+            f"the subject {ref.reference} cannot be matched: give Observation.subject.identifier, "
+            "or send the Patient with its identifiers in the same Bundle",
+            status=404,
+        )
+
+    def _visible(self, subject: SubjectRow | None) -> SubjectRow | None:
+        if subject is None or subject.enrolled_at is None:
+            return None
+        return subject if self.can_access_site(subject.site_id) else None
+
+    def _by_identifier(self, system: str, value: str) -> SubjectRow | None:
+        if system == STUDY_SUBJECT_SYSTEM:
+            return self._visible(subjects.subject(self.session, value))
+        id_hash = hospital_id_hash(self.identifier_key, system=system, value=value)
+        return self._visible(subjects.subject_by_hospital_hash(self.session, id_hash))
+
+    def _by_patient(self, patient: dict[str, Any], reference: str, remembered: str) -> Matched:
+        identifiers = [
+            (str(item["system"]), str(item["value"]))
+            for item in patient.get("identifier") or []
+            if isinstance(item, dict) and item.get("system") and item.get("value")
+        ]
+        if not identifiers:
+            raise EntryRejected(
+                f"the subject {reference} is a Patient without an identifier (system and value), "
+                "so no enrolled subject can be matched; give Observation.subject.identifier",
+                status=404,
+            )
+        for system, value in identifiers:
+            subject = self._by_identifier(system, value)
+            if subject is not None:
+                subjects.add_hospital_hashes(self.session, subject.subject_id, [remembered])
+                return Matched(subject, _person(patient))
+        systems = ", ".join(sorted({system for system, _ in identifiers})[:5])
+        raise _unknown(f"any identifier of {reference} (systems {systems})")
+
+
+def _unknown(what: str) -> EntryRejected:
+    return EntryRejected(
+        f"no enrolled subject has {what}; check the identifier, or resend after the enrolment "
+        "has reached safety",
+        status=404,
+    )
+
+
+def _person(patient: dict[str, Any]) -> Person:
+    gender = patient.get("gender")
+    birth = patient.get("birthDate")
+    birth_date = None
+    if isinstance(birth, str) and len(birth) == 10:
+        try:
+            birth_date = date.fromisoformat(birth)
+        except ValueError:
+            birth_date = None
+    return Person(sex=gender if gender in SEXES else None, birth_date=birth_date)

@@ -1,0 +1,68 @@
+"""Lab results keep their content hash and outcome; conflicting versions are kept for review
+
+Revision ID: 0005_lab_intake
+Revises: 0004_sites
+Create Date: 2026-12-07 17:50:00
+
+Results received before carry no content hash (null: compared as equal) and were all graded.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0005_lab_intake"
+down_revision: str | None = "0004_sites"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "lab_observations",
+        sa.Column("outcome", sa.String(length=20), server_default="graded", nullable=False),
+        schema="safety",
+    )
+    op.alter_column("lab_observations", "outcome", server_default=None, schema="safety")
+    op.add_column(
+        "lab_observations",
+        sa.Column("content_hash", sa.String(length=64), nullable=True),
+        schema="safety",
+    )
+    op.alter_column("lab_observations", "term_code", nullable=True, schema="safety")
+    op.create_table(
+        "lab_intake_conflicts",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("observation_id", sa.String(length=64), nullable=False),
+        sa.Column("version_id", sa.String(length=64), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("recorded_content_hash", sa.String(length=64), nullable=False),
+        sa.Column("subject_id", sa.String(length=80), nullable=False),
+        sa.Column("summary", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("received_by", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(["subject_id"], ["safety.subjects.subject_id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("observation_id", "version_id", "content_hash"),
+        schema="safety",
+    )
+    op.create_index(
+        "ix_safety_lab_intake_conflicts_observation_id",
+        "lab_intake_conflicts",
+        ["observation_id"],
+        schema="safety",
+    )
+    op.create_index(
+        "ix_safety_lab_intake_conflicts_subject_id",
+        "lab_intake_conflicts",
+        ["subject_id"],
+        schema="safety",
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("lab_intake_conflicts", schema="safety")
+    op.drop_column("lab_observations", "content_hash", schema="safety")
+    op.drop_column("lab_observations", "outcome", schema="safety")
