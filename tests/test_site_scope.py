@@ -167,6 +167,7 @@ LISTS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("safety", "GET", "/v1/dlts"): {"trial_id": TRIAL},
     ("safety", "GET", "/v1/trials/{trial_id}/dlt-reviews"): {},
     ("safety", "GET", "/v1/proposed-adverse-events"): {},
+    ("safety", "GET", "/v1/lab-intake-conflicts"): {},
     ("imaging", "GET", "/v1/trials/{trial_id}/outcome-summary"): {"metric": "aa_gradient_mmhg"},
     ("imaging", "GET", "/v1/trials/{trial_id}/plots/{plot}"): {"format": "svg"},
     ("notifications", "GET", "/v1/events"): {"limit": 200},
@@ -203,6 +204,7 @@ BODY_NAMES_A_SUBJECT: dict[tuple[str, str, str], Callable[[Scenario], dict[str, 
 # a WCH system, answered exactly like an identifier no subject has.
 FHIR_INTAKES = {
     ("safety", "POST", "/v1/fhir/Observation"),
+    ("safety", "POST", "/v1/fhir"),
     ("imaging", "POST", "/v1/fhir/Observation"),
     ("imaging", "POST", "/v1/fhir"),
 }
@@ -528,7 +530,7 @@ def scenario(
             "Content-Type": "application/fhir+json",
         },
     )
-    assert [e["outcome"] for e in ok(intake)["entries"]] == ["proposed"], intake.text
+    assert ok(intake, 201)["outcome"] == "proposed", intake.text
     [proposal] = ok(safety.get("/v1/proposed-adverse-events", headers=scenario.sponsor()))
     scenario.ids["proposal_id"] = str(proposal["id"])
 

@@ -548,7 +548,7 @@ def integration_engineer_posts_a_lab_result(w: Walkthrough, mrn: str, sid: str) 
     """Section 6."""
     ehr = w.token(Role.EHR_INTEGRATION, "his-gateway", "HIS gateway")
     lab = neutrophil_observation("lab-0800", mrn)
-    [entry] = ok(w.fhir(lab, ehr))["entries"]
+    entry = ok(w.fhir(lab, ehr), 201)
     assert (entry["outcome"], entry["status"], entry["grade"]) == ("proposed", "201 Created", 3)
     assert entry["term"] == "Neutrophil count decreased"
 
@@ -564,7 +564,7 @@ def integration_engineer_posts_a_lab_result(w: Walkthrough, mrn: str, sid: str) 
     assert proposal["grading_basis"]["assumptions"] == []
     assert proposal["onset_date"] == day(-1).isoformat()
 
-    [again] = ok(w.fhir(lab, ehr))["entries"]
+    again = ok(w.fhir(lab, ehr))
     assert (again["outcome"], again["status"], again["proposal_id"]) == (
         "duplicate",
         "200 OK",
@@ -575,9 +575,15 @@ def integration_engineer_posts_a_lab_result(w: Walkthrough, mrn: str, sid: str) 
         "/v1/fhir/Observation", content=b"x", headers={**ehr, "Content-Type": "text/plain"}
     )
     assert "text/plain" in problem(as_text, 415, "unsupported-media-type")["detail"]
-    [unknown] = ok(w.fhir(neutrophil_observation("lab-0800-b", "WCH-0000000"), ehr))["entries"]
-    assert (unknown["outcome"], unknown["status"]) == ("rejected", "404 Not Found")
-    assert "no enrolled subject has this identifier" in unknown["detail"]
+    refused = w.fhir(neutrophil_observation("lab-0800-b", "WCH-0000000"), ehr)
+    assert refused.status_code == 404, refused.text
+    assert refused.headers["content-type"] == "application/fhir+json"
+    [issue] = refused.json()["issue"]
+    assert (issue["code"], issue["details"]["coding"][0]["code"]) == (
+        "not-found",
+        "subject-not-matched",
+    )
+    assert "no enrolled subject has the identifier" in issue["diagnostics"]
     problem(w.fhir(lab, {}), 401, "unauthorized")
 
 
