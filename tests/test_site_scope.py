@@ -144,6 +144,13 @@ NOT_SUBJECT_SCOPED: dict[tuple[str, str, str], str] = {
     ("safety", "GET", "/v1/ctcae/versions/{version}/terms/{meddra_code}"): "CTCAE dictionary",
     ("safety", "POST", "/v1/ctcae/imports"): "CTCAE dictionary",
     ("safety", "GET", "/v1/trials/{trial_id}/protocol-versions"): "the trial's protocol rules",
+    # A laboratory's normal limits are no subject's data; a site named openly is a 403.
+    ("safety", "GET", "/v1/trials/{trial_id}/reference-ranges"): "laboratory reference ranges",
+    (
+        "safety",
+        "PUT",
+        "/v1/trials/{trial_id}/reference-ranges/{site_id}",
+    ): "laboratory reference ranges",
     ("safety", "POST", "/v1/grading/lab/agreement"): "grades a file of cases, stores nothing",
     ("safety", "GET", "/v1/grading/clinical"): "grading forms",
     ("safety", "POST", "/v1/grading/clinical/{term}"): "grades answers, stores nothing",

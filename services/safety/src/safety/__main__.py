@@ -1,10 +1,13 @@
 """`python -m safety migrate|api|worker|relay|bootstrap|audit-verify|ctcae-import|…`.
 
-`grading-agreement` grades a CSV of lab cases against their expected grades.
+`grading-agreement` grades a CSV of lab cases against their expected grades; `loinc-coverage`
+lists each graded CTCAE term with the LOINC codes that feed it.
 """
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +18,9 @@ from doseline.db import make_engine
 from doseline.errors import DoselineError
 from doseline.service_cli import service_cli
 from safety.catalogue import service as catalogue
+from safety.ehr.loinc import codes_by_term
 from safety.grading.agreement import CaseFileError, agreement, read_cases, render
+from safety.grading.lab_criteria import CRITERIA
 from safety.manifest import SERVICE
 
 app = service_cli(SERVICE)
@@ -87,6 +92,51 @@ def grading_agreement(
     typer.echo(render(report))
     if report.differing or report.unreadable:
         raise typer.Exit(1)
+
+
+class CoverageFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@app.command("loinc-coverage")
+def loinc_coverage(
+    output: Annotated[
+        CoverageFormat, typer.Option("--format", help="text for reading, json for tools")
+    ] = CoverageFormat.TEXT,
+) -> None:
+    """List every graded CTCAE term with the LOINC codes that feed it (code, specimen,
+    property, unit)."""
+    coverage = codes_by_term()
+    if output is CoverageFormat.JSON:
+        terms = [
+            {
+                "term": term.value,
+                "ctcae_term": CRITERIA[term].ctcae_term,
+                "measurement": CRITERIA[term].measurement,
+                "codes": [
+                    {
+                        "loinc": code.loinc,
+                        "specimen": code.specimen,
+                        "property": code.property,
+                        "unit": code.unit,
+                        "long_name": code.long_name,
+                    }
+                    for code in codes
+                ],
+            }
+            for term, codes in coverage.items()
+        ]
+        typer.echo(json.dumps({"terms": terms}, indent=2, ensure_ascii=False))
+        return
+    for term, codes in coverage.items():
+        criteria = CRITERIA[term]
+        typer.echo(f"{criteria.ctcae_term} ({criteria.measurement}): {len(codes)} codes")
+        for code in codes:
+            typer.echo(
+                f"  {code.loinc:<9} {code.specimen:<18} {code.property:<10} {code.unit:<15} "
+                f"{code.long_name}"
+            )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from safety.db import schema
 from safety.ehr import endpoints as ehr
 from safety.grading_assistance import endpoints as grading
 from safety.protocols import endpoints as protocols
+from safety.reference_ranges import endpoints as reference_ranges
 from safety.settings import SafetySettings
 from safety.subjects import endpoints as subjects
 from safety.subjects.scope import SCOPED_PARAMETERS
@@ -43,6 +44,7 @@ def create_app(settings: SafetySettings | None = None) -> FastAPI:
             ehr.router,
             grading.router,
             protocols.router,
+            reference_ranges.router,
             subjects.router,
         ],
         router_dependencies=[site_scope_dependency(SCOPED_PARAMETERS)],

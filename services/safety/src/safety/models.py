@@ -5,6 +5,7 @@ from safety.adverse_events import models as adverse_events_models
 from safety.catalogue import models as catalogue_models
 from safety.ehr import models as ehr_models
 from safety.protocols import models as protocols_models
+from safety.reference_ranges import models as reference_ranges_models
 from safety.subjects import models as subjects_models
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "catalogue_models",
     "ehr_models",
     "protocols_models",
+    "reference_ranges_models",
     "subjects_models",
 ]

@@ -1,75 +1,122 @@
-"""Which CTCAE lab grading applies to a LOINC-coded FHIR Observation.
+"""Which CTCAE lab grading applies to a LOINC-coded FHIR Observation, read from shipped data.
 
-One LOINC analyte can feed several CTCAE terms (potassium: Hyperkalemia and Hypokalemia); the
-grader grades each and the highest grade proposes the adverse event. Codes are LOINC (loinc.org)
-"Component [Property] in System" entries for the blood tests of CTCAE-LAB-GRADING.md, plus the
-grader's own codes for blood gases and PFTs (OUTCOMES.md §6.1). As OUTCOMES.md says for every
-code, validate them against the hospital's LOINC release before go-live; an unmapped code is
-rejected, never guessed.
+The codes are `safety/data/loinc/lab_codes.csv` (see its SOURCE.md): for every graded analyte
+the serum/plasma, blood, mass and molar variants laboratories report under, each with the LOINC
+part values (component, property, system) and the unit the code implies. One LOINC analyte can
+feed several CTCAE terms (potassium: Hyperkalemia and Hypokalemia); the grader grades each and
+the highest grade proposes the adverse event. `analyte` is the key shared by every code of one
+analyte (creatinine in mg/dL or µmol/L, serum or blood), by which reference ranges are stated.
+As OUTCOMES.md says for every code, validate them against the hospital's LOINC release before
+go-live; an unmapped code is rejected, never guessed.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from types import MappingProxyType
 from typing import Final
 
 from safety.grading.lab import LOINC_TO_TERM
 from safety.grading.lab_criteria import LabTerm
+from safety.grading.units import parse_unit
 
 LOINC_SYSTEM: Final = "http://loinc.org"
 
-_L = LabTerm
+_COLUMNS: Final = (
+    "loinc",
+    "terms",
+    "analyte",
+    "component",
+    "property",
+    "specimen",
+    "unit",
+    "long_name",
+)
+
+
+@dataclass(frozen=True)
+class LabCode:
+    """One LOINC code the grader accepts: what it measures, in what, and which terms it feeds."""
+
+    loinc: str
+    terms: tuple[LabTerm, ...]
+    analyte: str
+    component: str
+    property: str
+    specimen: str
+    unit: str
+    long_name: str
+
+
+class LabCodeFileError(ValueError):
+    """The shipped code table is malformed (a packaging defect, reported at first use)."""
+
+
+def parse_lab_codes(text: str) -> tuple[LabCode, ...]:
+    """The rows of a lab code table in the shipped CSV layout, checked."""
+    reader = csv.DictReader(io.StringIO(text))
+    if tuple(reader.fieldnames or ()) != _COLUMNS:
+        raise LabCodeFileError(f"columns must be {', '.join(_COLUMNS)}; got {reader.fieldnames}")
+    codes: list[LabCode] = []
+    seen: set[str] = set()
+    for line, row in enumerate(reader, start=2):
+        code = row["loinc"].strip()
+        if code in seen:
+            raise LabCodeFileError(f"line {line}: LOINC {code} is listed twice")
+        seen.add(code)
+        try:
+            terms = tuple(LabTerm[name.strip()] for name in row["terms"].split(";"))
+        except KeyError as error:
+            raise LabCodeFileError(f"line {line}: {error.args[0]} is not a LabTerm") from None
+        unit = row["unit"].strip()
+        try:
+            parse_unit(unit)
+        except ValueError as error:
+            raise LabCodeFileError(f"line {line}: {error}") from None
+        codes.append(
+            LabCode(
+                loinc=code,
+                terms=terms,
+                analyte=row["analyte"].strip(),
+                component=row["component"].strip(),
+                property=row["property"].strip(),
+                specimen=row["specimen"].strip(),
+                unit=unit,
+                long_name=row["long_name"].strip(),
+            )
+        )
+    return tuple(codes)
+
+
+@cache
+def lab_codes() -> tuple[LabCode, ...]:
+    """Every shipped lab code, in the table's order (read once)."""
+    resource = files("safety") / "data" / "loinc" / "lab_codes.csv"
+    codes = parse_lab_codes(resource.read_text(encoding="utf-8"))
+    by_code = {code.loinc: code for code in codes}
+    # The grader's own blood-gas and PFT codes must agree with the table.
+    for loinc, terms in LOINC_TO_TERM.items():
+        shipped = by_code.get(loinc)
+        if shipped is None or shipped.terms != terms:
+            raise LabCodeFileError(f"LOINC {loinc} must map to {terms} as the grader does")
+    return codes
+
+
+_BY_CODE: Final[Mapping[str, LabCode]] = MappingProxyType({c.loinc: c for c in lab_codes()})
 
 LOINC_TO_LAB_TERMS: Final[Mapping[str, tuple[LabTerm, ...]]] = MappingProxyType(
-    {
-        # Blood gases, oximetry and PFTs: the grader's codes, confirmed in OUTCOMES.md §6.1.
-        **LOINC_TO_TERM,
-        # Haematology
-        "718-7": (_L.ANEMIA,),  # Hemoglobin [Mass/volume] in Blood
-        "751-8": (_L.NEUTROPHIL_COUNT_DECREASED,),  # Neutrophils [#/volume] in Blood, automated
-        "26499-4": (_L.NEUTROPHIL_COUNT_DECREASED,),  # Neutrophils [#/volume] in Blood
-        "777-3": (_L.PLATELET_COUNT_DECREASED,),  # Platelets [#/volume] in Blood, automated
-        "26515-7": (_L.PLATELET_COUNT_DECREASED,),  # Platelets [#/volume] in Blood
-        "6690-2": (_L.WHITE_BLOOD_CELL_DECREASED, _L.LEUKOCYTOSIS),  # Leukocytes, automated
-        "26464-8": (_L.WHITE_BLOOD_CELL_DECREASED, _L.LEUKOCYTOSIS),  # Leukocytes [#/volume]
-        "731-0": (_L.LYMPHOCYTE_COUNT_DECREASED, _L.LYMPHOCYTE_COUNT_INCREASED),  # automated
-        "26474-7": (_L.LYMPHOCYTE_COUNT_DECREASED, _L.LYMPHOCYTE_COUNT_INCREASED),
-        # Chemistry
-        "1742-6": (_L.ALANINE_AMINOTRANSFERASE_INCREASED,),  # ALT [Enzymatic activity/volume]
-        "1920-8": (_L.ASPARTATE_AMINOTRANSFERASE_INCREASED,),  # AST
-        "6768-6": (_L.ALKALINE_PHOSPHATASE_INCREASED,),  # Alkaline phosphatase
-        "2324-2": (_L.GGT_INCREASED,),  # Gamma glutamyl transferase
-        "1975-2": (_L.BLOOD_BILIRUBIN_INCREASED,),  # Bilirubin.total [Mass/volume]
-        "2160-0": (_L.CREATININE_INCREASED,),  # Creatinine [Mass/volume] in Serum or Plasma
-        "2157-6": (_L.CPK_INCREASED,),  # Creatine kinase
-        "3040-3": (_L.LIPASE_INCREASED,),  # Lipase
-        "1798-8": (_L.SERUM_AMYLASE_INCREASED,),  # Amylase
-        "2532-0": (_L.BLOOD_LACTATE_DEHYDROGENASE_INCREASED,),  # Lactate dehydrogenase
-        # Troponins: the assay's myocardial-infarction cut-off comes with the result as the fact
-        # `mi_level` (a component in urn:doseline:ctcae-fact), since it is the manufacturer's.
-        "10839-9": (_L.CARDIAC_TROPONIN_I_INCREASED,),  # Troponin I.cardiac [Mass/volume]
-        "89579-7": (_L.CARDIAC_TROPONIN_I_INCREASED,),  # Troponin I.cardiac, high sensitivity
-        "6598-7": (_L.CARDIAC_TROPONIN_T_INCREASED,),  # Troponin T.cardiac [Mass/volume]
-        "67151-1": (_L.CARDIAC_TROPONIN_T_INCREASED,),  # Troponin T.cardiac, high sensitivity
-        "1751-7": (_L.HYPOALBUMINEMIA,),  # Albumin [Mass/volume] in Serum or Plasma
-        "2093-3": (_L.CHOLESTEROL_HIGH,),  # Cholesterol [Mass/volume] in Serum or Plasma
-        "2571-8": (_L.HYPERTRIGLYCERIDEMIA,),  # Triglyceride [Mass/volume]
-        # Coagulation
-        "6301-6": (_L.INR_INCREASED,),  # INR in Platelet poor plasma by Coagulation assay
-        "3173-2": (_L.ACTIVATED_PARTIAL_THROMBOPLASTIN_TIME_PROLONGED,),  # aPTT in Blood
-        "3255-7": (_L.FIBRINOGEN_DECREASED,),  # Fibrinogen [Mass/volume] in PPP
-        # Electrolytes
-        "2823-3": (_L.HYPERKALEMIA, _L.HYPOKALEMIA),  # Potassium [Moles/volume] in Serum/Plasma
-        "2951-2": (_L.HYPERNATREMIA, _L.HYPONATREMIA),  # Sodium [Moles/volume] in Serum/Plasma
-        "19123-9": (_L.HYPERMAGNESEMIA, _L.HYPOMAGNESEMIA),  # Magnesium [Mass/volume]
-        "2601-3": (_L.HYPERMAGNESEMIA, _L.HYPOMAGNESEMIA),  # Magnesium [Moles/volume]
-        "2345-7": (_L.HYPOGLYCEMIA,),  # Glucose [Mass/volume] in Serum or Plasma
-        "3084-1": (_L.HYPERURICEMIA,),  # Urate [Mass/volume] in Serum or Plasma
-        # Vital signs
-        "8310-5": (_L.FEVER, _L.HYPOTHERMIA),  # Body temperature
-    }
+    {code: lab_code.terms for code, lab_code in _BY_CODE.items()}
 )
+
+
+def lab_code(code: str) -> LabCode | None:
+    """The shipped description of a LOINC code, or None when the grader does not map it."""
+    return _BY_CODE.get(code.strip())
 
 
 def lab_terms_for(codes: list[str]) -> tuple[str, tuple[LabTerm, ...]] | None:
@@ -79,3 +126,17 @@ def lab_terms_for(codes: list[str]) -> tuple[str, tuple[LabTerm, ...]] | None:
         if terms is not None:
             return code, terms
     return None
+
+
+def codes_for_analyte(analyte: str) -> tuple[LabCode, ...]:
+    """Every shipped code of one analyte (creatinine: serum, blood, mass and molar)."""
+    return tuple(code for code in lab_codes() if code.analyte == analyte)
+
+
+def codes_by_term() -> dict[LabTerm, tuple[LabCode, ...]]:
+    """Each graded term with the codes that feed it, terms in the grader's order."""
+    grouped: dict[LabTerm, list[LabCode]] = {}
+    for code in lab_codes():
+        for term in code.terms:
+            grouped.setdefault(term, []).append(code)
+    return {term: tuple(grouped[term]) for term in LabTerm if term in grouped}

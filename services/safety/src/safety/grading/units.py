@@ -1,20 +1,24 @@
 """Units of the numbers CTCAE grades: recognise the spellings labs use and convert exactly.
 
-Conversions are only ever between units of one dimension (a mass concentration to another mass
-concentration, never mass to molar), so every factor is a definition, not a measured property:
-powers of ten, 1 mm³ = 1 µL, 1 µkat = 60 U, 1 lb = 0.45359237 kg, °F = °C × 9/5 + 32. The two
-physical factors come from the project's reference: 1 kPa = 7.50062 mmHg (OUTCOMES.md §4.2) and
+`convert` works only between units of one dimension (a mass concentration to another mass
+concentration), so every factor is a definition, not a measured property: powers of ten,
+1 mm³ = 1 µL, 1 µkat = 60 U, 1 lb = 0.45359237 kg, °F = °C × 9/5 + 32. The two physical factors
+come from the project's reference: 1 kPa = 7.50062 mmHg (OUTCOMES.md §4.2) and
 1 mmol/min/kPa = 2.986 mL/min/mmHg for DLCO (OUTCOMES.md §3, "SI↔traditional … ln 2.986").
-NCI writes conventional and SI thresholds side by side; each unit system is compared with its own
-numbers, so no molar mass is ever needed.
+NCI writes conventional and SI thresholds side by side and a value is graded with its own
+system's numbers. A laboratory's reference range or a baseline may still be stated in the other
+system than today's value; `convert_analyte` bridges mass, molar and equivalent concentrations of
+one named analyte by its molar mass (`MOLAR_MASSES`) and valence (`VALENCES`).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from types import MappingProxyType
 from typing import Final
 
 
@@ -204,3 +208,67 @@ def convert_difference(value: Decimal, source: Unit, target: Unit) -> Decimal:
             return value
         return value * 5 / 9 if target == CELSIUS else value * 9 / 5
     return value * source.factor / target.factor
+
+
+# g/mol, the conventional clinical conversion factors (mg/dL × 10 ÷ g/mol = mmol/L). Triglycerides
+# are reckoned as triolein (mmol/L × 88.57 = mg/dL); hemoglobin as the monomer, by the usual
+# g/dL × 0.6206 = mmol/L (10 ÷ 0.0006206 g/mol). Calcium is NCI's own 40.08 (CTCAE ionized
+# calcium, lab_criteria).
+MOLAR_MASSES: Final[Mapping[str, Decimal]] = MappingProxyType(
+    {
+        "creatinine": Decimal("113.12"),
+        "glucose": Decimal("180.16"),
+        "cholesterol": Decimal("386.65"),
+        "triglycerides": Decimal("885.7"),
+        "urate": Decimal("168.11"),
+        "bilirubin": Decimal("584.66"),
+        "magnesium": Decimal("24.305"),
+        "calcium_ionized": Decimal("40.08"),
+        "hemoglobin": Decimal(10) / Decimal("0.0006206"),
+    }
+)
+
+# Charge per ion: mEq/L = mmol/L × valence.
+VALENCES: Final[Mapping[str, int]] = MappingProxyType(
+    {
+        "sodium": 1,
+        "potassium": 1,
+        "magnesium": 2,
+        "calcium_ionized": 2,
+    }
+)
+
+
+def convertible(analyte: str, source: Unit, target: Unit) -> bool:
+    """Whether a concentration of `analyte` in `source` can be expressed in `target`."""
+    if source.dimension is target.dimension:
+        return True
+    return (
+        _to_millimoles(analyte, source) is not None and _to_millimoles(analyte, target) is not None
+    )
+
+
+def _to_millimoles(analyte: str, unit: Unit) -> Decimal | None:
+    """mmol/L per one `unit` of this analyte, when the analyte's molar mass or valence allows."""
+    if unit.dimension is Dimension.SUBSTANCE_CONCENTRATION:
+        return convert(Decimal(1), unit, MILLIMOLE_PER_LITRE)
+    if unit.dimension is Dimension.MASS_CONCENTRATION and analyte in MOLAR_MASSES:
+        # 1 g/L ÷ (g/mol) = 1/M mol/L = 1000/M mmol/L.
+        return convert(Decimal(1), unit, GRAM_PER_LITRE) * 1000 / MOLAR_MASSES[analyte]
+    if unit.dimension is Dimension.EQUIVALENT_CONCENTRATION and analyte in VALENCES:
+        return convert(Decimal(1), unit, MILLIEQUIVALENT_PER_LITRE) / VALENCES[analyte]
+    return None
+
+
+def convert_analyte(value: Decimal, source: Unit, target: Unit, *, analyte: str) -> Decimal:
+    """`value` of `analyte` in `source` expressed in `target`: within one dimension exactly,
+    across mass, molar and equivalent concentrations by the analyte's molar mass or valence."""
+    if source.dimension is target.dimension:
+        return convert(value, source, target)
+    per_source, per_target = _to_millimoles(analyte, source), _to_millimoles(analyte, target)
+    if per_source is None or per_target is None:
+        raise ValueError(
+            f"cannot convert {analyte} from {source} ({source.dimension.value}) to {target} "
+            f"({target.dimension.value})"
+        )
+    return value * per_source / per_target

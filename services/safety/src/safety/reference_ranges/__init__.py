@@ -1,0 +1,1 @@
+"""Reference ranges (LLN–ULN) per trial and site, over shipped adult defaults."""
