@@ -615,10 +615,38 @@ def test_a_subject_not_yet_infused_gets_history_only(desk: Desk) -> None:
     assert response.json()["outcome"] == "history"
 
 
+def test_a_result_without_a_range_is_graded_against_the_sites_default_range(lab: Desk) -> None:
+    response = post(lab, observation("no-range", value=3.1, low=None, high=None))
+    assert response.status_code == 201, response.text
+    assert response.json()["outcome"] == "graded"
+    low = post(lab, observation("no-range-low", value=1.2, low=None, high=None))
+    assert low.json()["outcome"] == "proposed"
+    [proposal] = lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
+    basis = proposal["grading_basis"]
+    assert (basis["lln"], basis["reference_range_origin"]) == (
+        "1.5",
+        "shipped adult default (Merck Manual)",
+    )
+
+
+def test_a_range_that_depends_on_sex_is_taken_from_the_patient_of_the_bundle(lab: Desk) -> None:
+    haemoglobin = {"code": "718-7", "unit": "g/dL", "low": None, "high": None}
+    alone = post(lab, observation("hb-1", value=12.5, **haemoglobin))
+    assert alone.status_code == 422, alone.text
+    diagnostics = alone.json()["issue"][0]["diagnostics"]
+    assert "needs a reference range" in diagnostics and "sex" in diagnostics, diagnostics
+    with_patient = post(lab, bundle(_patient(), _by_reference("hb-2", value=12.5, **haemoglobin)))
+    # Female LLN 12.0 g/dL: 12.5 is normal; for a man (LLN 13.6) it would be grade 1.
+    assert outcomes(with_patient) == ["skipped", "graded"]
+
+
 def test_a_grade_that_depends_on_a_missing_range_is_refused_not_guessed(lab: Desk) -> None:
-    normal = post(lab, observation("no-range", value=3.1, low=None, high=None))
-    assert normal.status_code == 422, normal.text
-    assert "needs a reference range" in normal.json()["issue"][0]["diagnostics"]
+    troponin = {"code": "10839-9", "unit": "ng/mL", "low": None, "high": None}
+    refused = post(lab, observation("tni-1", value=0.01, **troponin))
+    assert refused.status_code == 422, refused.text
+    diagnostics = refused.json()["issue"][0]["diagnostics"]
+    assert "needs a reference range" in diagnostics, diagnostics
+    assert "ULN" in diagnostics, diagnostics
     # A value whose grade the number alone decides is graded without a range.
     assert outcomes(post(lab, observation("low-anc", value=0.8, low=None, high=None))) == [
         "proposed"

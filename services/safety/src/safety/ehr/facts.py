@@ -1,7 +1,9 @@
 """Everything a CTCAE criterion may read about one lab result, gathered from what was received.
 
 The result's own facts and collection period (reading.py); its normal range, converted into the
-value's unit when the range states another; and the subject's baseline — unless given — the
+value's unit when the range states another, with the limits it does not give taken from the
+site's reference range (safety.reference_ranges: the site's own, else the shipped adult
+default for the subject's sex and age); and the subject's baseline — unless given — the
 latest result of the same LOINC code on or before the first infusion, from what this service
 received (results before the AE reporting period are kept for exactly this).
 """
@@ -18,7 +20,13 @@ from safety.ehr import repository
 from safety.ehr.reading import FACT_SYSTEM, EntryRejected, LabResult
 from safety.grading import units
 from safety.grading_assistance.schemas import LabFactsIn
+from safety.reference_ranges.service import RangeLookup
 from safety.subjects.models import SubjectRow
+
+
+def needs_site_range(result: LabResult) -> bool:
+    """The Observation gives no normal range, or only one of its limits."""
+    return result.low is None or result.high is None
 
 
 def _in_unit(number: Decimal | None, source: str | None, target: str) -> Decimal | None:
@@ -35,14 +43,21 @@ def _in_unit(number: Decimal | None, source: str | None, target: str) -> Decimal
 
 
 def lab_facts(
-    session: Session, result: LabResult, subject: SubjectRow, *, loinc: str
+    session: Session,
+    result: LabResult,
+    subject: SubjectRow,
+    *,
+    loinc: str,
+    site_range: RangeLookup | None = None,
 ) -> LabFactsIn:
+    """`site_range` gives a limit the Observation's own range does not."""
     unit = result.unit or ""
-    given: dict[str, Any] = {
-        "lln": _in_unit(result.low, result.range_unit, unit),
-        "uln": _in_unit(result.high, result.range_unit, unit),
-        **result.facts,
-    }
+    lln = _in_unit(result.low, result.range_unit, unit)
+    uln = _in_unit(result.high, result.range_unit, unit)
+    if site_range is not None:
+        lln = lln if lln is not None else site_range.low
+        uln = uln if uln is not None else site_range.high
+    given: dict[str, Any] = {"lln": lln, "uln": uln, **result.facts}
     if "collection_hours" not in given and result.collection_hours is not None:
         given["collection_hours"] = result.collection_hours
     if "baseline" not in given and result.unit is not None:

@@ -34,7 +34,7 @@ from doseline.fhir import identity
 from safety.catalogue import service as catalogue
 from safety.catalogue.models import CtcaeTermRow
 from safety.ehr import lab_grading, proposals, repository
-from safety.ehr.facts import lab_facts
+from safety.ehr.facts import lab_facts, needs_site_range
 from safety.ehr.loinc import lab_terms_for
 from safety.ehr.matching import Matcher
 from safety.ehr.models import LabIntakeConflictRow, LabObservationRow
@@ -42,6 +42,7 @@ from safety.ehr.plan import Planned, Work, plan
 from safety.ehr.reading import EntryRejected, LabResult, check_magnitudes, parse
 from safety.ehr.schemas import EntryOutcome, LabIntakeOut
 from safety.protocols import service as protocols
+from safety.reference_ranges import service as reference_ranges
 from safety.subjects.models import SubjectRow
 
 GRADED_STATUSES: Final = frozenset({"final", "amended", "corrected"})
@@ -244,7 +245,8 @@ def _receive(request: _Request, work: Work) -> LabIntakeOut:
     mapped = lab_terms_for(list(result.loinc_codes))
     if mapped is None:
         return answer(200, "skipped", _not_graded(result))
-    subject = request.matcher.match(result).subject
+    matched = request.matcher.match(result)
+    subject = matched.subject
     proposal = repository.proposal_for_observation(session, result.observation_id, lock=True)
     if result.status == "entered-in-error":
         if proposal is not None and proposal.status == "proposed":
@@ -297,17 +299,31 @@ def _receive(request: _Request, work: Work) -> LabIntakeOut:
                 session, proposal, result, actor=request.actor, now=request.now, why=outside
             )
         return answer(201, "history", outside)
-    facts = lab_facts(session, result, subject, loinc=loinc)
+    site_range = None
+    if needs_site_range(result):
+        site_range = reference_ranges.reference_range(
+            session,
+            trial_id=subject.trial_id,
+            site_id=subject.site_id,
+            loinc=loinc,
+            unit=unit,
+            sex=matched.person.sex,
+            age_years=matched.person.age_on(onset),
+        )
+    facts = lab_facts(session, result, subject, loinc=loinc, site_range=site_range)
     try:
         verdict = lab_grading.grade(lab_terms, value=value, unit=unit, facts=facts)
     except lab_grading.NeedsReferenceRange as missing:
         limits = " and ".join(name.upper() for name in missing.limits)
+        lacking = f" (for the site's range: {site_range.missing})" if site_range else ""
         raise EntryRejected(
             f"needs a reference range: the grade of {result.describe_code()} depends on the "
-            f"{limits}; send Observation.referenceRange, or configure the site's range"
+            f"{limits}; send Observation.referenceRange, or set the site's range{lacking}"
         ) from None
     except lab_grading.UngradableResult as error:
         raise EntryRejected(f"the result cannot be graded: {error}") from None
+    if site_range is not None and site_range.missing is None:
+        verdict.basis["reference_range_origin"] = site_range.origin
     _store(
         request,
         result,

@@ -1,7 +1,7 @@
 """Lab results keep their content hash and outcome; conflicting versions are kept for review
 
-Revision ID: 0005_lab_intake
-Revises: 0004_sites
+Revision ID: 0006_lab_intake
+Revises: 0005_reference_ranges
 Create Date: 2026-12-07 17:50:00
 
 Results received before carry no content hash (null: compared as equal) and were all graded.
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0005_lab_intake"
-down_revision: str | None = "0004_sites"
+revision: str = "0006_lab_intake"
+down_revision: str | None = "0005_reference_ranges"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
