@@ -235,7 +235,7 @@ def test_replacing_a_sites_ranges_is_audited_with_before_and_after(desk: Desk) -
     )
 
 
-def test_every_reader_sees_the_ranges_of_an_unknown_trial_as_not_found(desk: Desk) -> None:
+def test_any_reader_sees_the_defaults_and_an_unknown_trial_is_not_found(desk: Desk) -> None:
     listed = desk.client.get(URL, headers=desk.as_(Role.PHARMACIST))
     assert listed.status_code == 200
     assert {r["origin"] for r in listed.json()["ranges"]} == {
