@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from doseline.sitetime import add_months
 from doseline.testing.plugin import reference_file
 from enrollment.protocol import (
     AeCategory,
@@ -22,7 +23,6 @@ from enrollment.protocol import (
     GradeEvidence,
     Protocol,
     ProtocolError,
-    add_months,
     load_protocol,
     load_shipped_protocol,
 )

@@ -41,7 +41,6 @@ from enrollment.protocol.config import (
     WeightRange,
     WeightRules,
     Window,
-    add_months,
     load_protocol,
     load_shipped_protocol,
 )
@@ -85,7 +84,6 @@ __all__ = [
     "WeightRange",
     "WeightRules",
     "Window",
-    "add_months",
     "load_protocol",
     "load_shipped_protocol",
 ]

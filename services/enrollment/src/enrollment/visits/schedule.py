@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from enrollment.protocol.config import Assessment, VisitSchedule, add_months
+from doseline.sitetime import add_months
+from enrollment.protocol.config import Assessment, VisitSchedule
 
 
 @dataclass(frozen=True)
