@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Final
 
 import dramatiq
 import psycopg
@@ -18,6 +19,18 @@ from doseline.routing import Route, routes_for
 from doseline.schema import ServiceSchema
 
 log = structlog.get_logger(__name__)
+
+
+FIRST_RETRY_SECONDS: Final = 0.25
+MAX_RETRY_SECONDS: Final = 1.0
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds to wait after `failures` failed passes in a row: 0.25, 0.5, then every second.
+
+    A failed pass costs one refused connection, so retrying every second is cheap; waiting
+    longer would only delay every event once the broker is back."""
+    return float(min(FIRST_RETRY_SECONDS * 2 ** max(failures - 1, 0), MAX_RETRY_SECONDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +134,13 @@ class OutboxRelay:
             log.info("relay.stop_notify_failed", error=repr(error))
 
     def run_forever(self) -> None:
-        """Publish whenever NOTIFY says a row was committed, and every `poll_seconds` regardless."""
-        backoff = 0.5
+        """Publish whenever NOTIFY says a row was committed, and every `poll_seconds` regardless.
+
+        After a failure the relay retries soon and keeps retrying at least every
+        `MAX_RETRY_SECONDS`, so rows go out within about a second of the broker's or the
+        database's return, not after a long exponential wait."""
+        backoff = retry_delay(0)
+        failures = 0
         while not self._stop.is_set():
             try:
                 with psycopg.connect(
@@ -135,19 +153,23 @@ class OutboxRelay:
                         result = self.publish_pending()
                         if result.failed:
                             self._stop.wait(backoff)
-                            backoff = min(backoff * 2, 30.0)
+                            failures += 1
+                            backoff = retry_delay(failures)
                             continue
-                        backoff = 0.5
+                        failures = 0
+                        backoff = retry_delay(0)
                         if result.published == self._batch_size:
                             continue  # more rows waiting; do not sleep
                         for _ in listener.notifies(timeout=self._poll_seconds, stop_after=1):
                             pass
             except (psycopg.OperationalError, DBAPIError, OSError) as error:
                 log.warning("relay.database_unavailable", error=repr(error))
-                self._stop.wait(min(backoff, 5.0))
-                backoff = min(backoff * 2, 30.0)
+                self._stop.wait(backoff)
+                failures += 1
+                backoff = retry_delay(failures)
             except Exception:
                 # Whatever went wrong, the relay must outlive it: rows stay unpublished, not lost.
                 log.exception("relay.unexpected_error")
-                self._stop.wait(min(backoff, 5.0))
-                backoff = min(backoff * 2, 30.0)
+                self._stop.wait(backoff)
+                failures += 1
+                backoff = retry_delay(failures)

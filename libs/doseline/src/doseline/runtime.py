@@ -15,7 +15,7 @@ import uvicorn
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from doseline.broker import make_broker
+from doseline.broker import RedisHeartbeat, make_broker
 from doseline.consumers import ConsumerSet, bind_consumers
 from doseline.db import make_engine
 from doseline.logging import configure_logging
@@ -119,6 +119,7 @@ class BackgroundWorker:
         dramatiq.set_broker(self._broker)
         consumers = start_consumers(manifest, settings, broker=self._broker, sessions=sessions)
         self._queues = consumers.queues
+        self._heartbeat = RedisHeartbeat(self._broker)
         self._worker = dramatiq.Worker(
             self._broker,
             queues=consumers.queues or None,
@@ -135,6 +136,7 @@ class BackgroundWorker:
     def start(self) -> None:
         if self._queues:
             self._worker.start()
+            self._heartbeat.start()
         self._periodic.start()
         log.info("worker.started", queues=sorted(self._queues), jobs=self._job_names)
 
@@ -143,6 +145,7 @@ class BackgroundWorker:
         if self._queues:
             # Messages being handled finish; the rest stay queued for the next start.
             self._worker.stop(timeout=3000)
+            self._heartbeat.stop()
         self._broker.close()
         self._engine.dispose()
         log.info("worker.stopped")
