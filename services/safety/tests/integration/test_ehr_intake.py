@@ -77,13 +77,15 @@ def lab(desk: Desk) -> Desk:
     return desk
 
 
-def post(desk: Desk, payload: Any, *, media: str = "application/fhir+json") -> Any:
+def post(
+    desk: Desk, payload: Any, *, media: str = "application/fhir+json", sender: str = "his"
+) -> Any:
     import json
 
     response = desk.client.post(
         "/v1/fhir/Observation",
         content=json.dumps(payload),
-        headers={**desk.auth(Role.EHR_INTEGRATION, subject="his"), "Content-Type": media},
+        headers={**desk.auth(Role.EHR_INTEGRATION, subject=sender), "Content-Type": media},
     )
     return response
 
@@ -442,6 +444,15 @@ def test_the_same_version_with_other_content_is_a_conflict_kept_for_review(lab: 
     assert proposal["proposed_grade"] == 3
 
 
+def test_the_same_observation_id_from_two_systems_is_two_results(lab: Desk) -> None:
+    """Observation ids are unique per server: a second laboratory system may reuse "obs-1"."""
+    assert outcomes(post(lab, observation(value=0.8))) == ["proposed"]
+    assert outcomes(post(lab, observation(value=0.4), sender="lis-2")) == ["proposed"]
+    assert outcomes(post(lab, observation(value=0.4), sender="lis-2")) == ["duplicate"]
+    proposals = lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
+    assert sorted(p["proposed_grade"] for p in proposals) == [3, 4]
+
+
 # --- Subjects named as EHRs name them -------------------------------------------------------
 
 
@@ -474,6 +485,14 @@ def test_a_patient_reference_is_matched_through_the_patient_of_the_same_bundle(
     assert "match the subjects" in entries(response)[0]["detail"]
     # The same sender's reference is remembered: a lone Observation naming it is matched.
     assert outcomes(post(lab, _by_reference("ref-2"))) == ["proposed"]
+
+
+def test_a_bundle_of_patients_alone_teaches_their_references(lab: Desk) -> None:
+    introduced = post(lab, {**bundle(_patient()), "type": "collection"})
+    assert outcomes(introduced) == ["skipped"]
+    assert outcomes(post(lab, _by_reference("ref-6"))) == ["proposed"]
+    # Another system's reference of the same form is its own, not learnt from this one.
+    assert post(lab, _by_reference("ref-7"), sender="lis-2").status_code == 404
 
 
 def test_a_full_url_reference_to_a_patient_entry_is_matched(lab: Desk) -> None:

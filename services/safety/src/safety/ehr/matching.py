@@ -59,6 +59,28 @@ class Matcher:
     can_access_site: Callable[[str], bool]
     _cache: dict[tuple[str | None, str | None, str | None], Matched] = field(default_factory=dict)
 
+    def learn_patients(self, patients: list[tuple[tuple[str, ...], dict[str, Any]]]) -> None:
+        """Remember how this sender names each Patient of the Bundle that is an enrolled subject,
+        so that its later results naming only `Patient/<id>` are matched (a Bundle of Patients
+        alone is how some feeds introduce them)."""
+        for references, patient in patients:
+            subject = next(
+                (
+                    found
+                    for system, value in _identifiers(patient)
+                    if (found := self._by_identifier(system, value)) is not None
+                ),
+                None,
+            )
+            if subject is not None and references:
+                hashes = [self._remembered(reference) for reference in references]
+                subjects.add_hospital_hashes(self.session, subject.subject_id, hashes)
+
+    def _remembered(self, reference: str) -> str:
+        return hospital_id_hash(
+            self.identifier_key, system=f"{REFERENCE_SYSTEM}:{self.sender}", value=reference
+        )
+
     def match(self, result: LabResult) -> Matched:
         ref = result.subject
         key = (ref.system, ref.value, ref.reference)
@@ -78,9 +100,7 @@ class Matcher:
                 "Observation.subject is missing: give subject.identifier (system and value), or "
                 "a reference to a Patient sent in the same Bundle"
             )
-        remembered = hospital_id_hash(
-            self.identifier_key, system=f"{REFERENCE_SYSTEM}:{self.sender}", value=ref.reference
-        )
+        remembered = self._remembered(ref.reference)
         patient = resolve(ref.reference, self.index, result.contained)
         if patient is not None and patient.get("resourceType") == "Patient":
             return self._by_patient(patient, ref.reference, remembered)
@@ -105,11 +125,7 @@ class Matcher:
         return self._visible(subjects.subject_by_hospital_hash(self.session, id_hash))
 
     def _by_patient(self, patient: dict[str, Any], reference: str, remembered: str) -> Matched:
-        identifiers = [
-            (str(item["system"]), str(item["value"]))
-            for item in patient.get("identifier") or []
-            if isinstance(item, dict) and item.get("system") and item.get("value")
-        ]
+        identifiers = _identifiers(patient)
         if not identifiers:
             raise EntryRejected(
                 f"the subject {reference} is a Patient without an identifier (system and value), "
@@ -123,6 +139,14 @@ class Matcher:
                 return Matched(subject, _person(patient))
         systems = ", ".join(sorted({system for system, _ in identifiers})[:5])
         raise _unknown(f"any identifier of {reference} (systems {systems})")
+
+
+def _identifiers(patient: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (str(item["system"]), str(item["value"]))
+        for item in patient.get("identifier") or []
+        if isinstance(item, dict) and item.get("system") and item.get("value")
+    ]
 
 
 def _unknown(what: str) -> EntryRejected:

@@ -24,15 +24,21 @@ from safety.db import Base
 
 
 class LabObservationRow(Base):
-    """One version of one FHIR Observation as received; (id, version) is received once.
+    """One version of one FHIR Observation as received; (sender, id, version) is received once.
 
     `outcome` is `graded` for a result graded in the AE reporting period, `history` for one
     before it (or after it): kept for the baseline, never proposed as an AE."""
 
     __tablename__ = "lab_observations"
-    __table_args__ = (UniqueConstraint("observation_id", "version_id"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "source", "observation_id", "version_id", name="uq_lab_observations_delivery"
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # The system that sent it (its token's subject): Observation ids are unique per server only.
+    source: Mapped[str] = mapped_column(String(200))
     observation_id: Mapped[str] = mapped_column(String(64), index=True)
     version_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
@@ -56,9 +62,18 @@ class LabIntakeConflictRow(Base):
     """An Observation id and version received again with different content, kept for review."""
 
     __tablename__ = "lab_intake_conflicts"
-    __table_args__ = (UniqueConstraint("observation_id", "version_id", "content_hash"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "source",
+            "observation_id",
+            "version_id",
+            "content_hash",
+            name="uq_lab_intake_conflicts_delivery",
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    source: Mapped[str] = mapped_column(String(200))
     observation_id: Mapped[str] = mapped_column(String(64), index=True)
     version_id: Mapped[str] = mapped_column(String(64))
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -75,9 +90,14 @@ class ProposedAdverseEventRow(Base):
 
     __tablename__ = "proposed_adverse_events"
 
+    __table_args__ = (
+        UniqueConstraint("source", "observation_id", name="uq_proposed_adverse_events_result"),
+    )
+
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    # One proposal per Observation: an amended or corrected result updates it.
-    observation_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # One proposal per Observation of a sender: an amended or corrected result updates it.
+    source: Mapped[str] = mapped_column(String(200))
+    observation_id: Mapped[str] = mapped_column(String(64))
     observation_version_id: Mapped[str] = mapped_column(String(64))
     trial_id: Mapped[str] = mapped_column(String(40), index=True)
     subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.subject_id"), index=True)

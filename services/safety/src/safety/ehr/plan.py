@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from doseline.fhir.bundles import Entry, contained_of, entries_of, index_of, resolve
+from doseline.fhir.bundles import Entry, contained_of, entries_of, index_of, keys_of, resolve
 from safety.ehr.reading import Fallback
 
 
@@ -46,6 +46,8 @@ class Plan:
     response_type: str | None
     items: list[Planned]
     index: dict[str, dict[str, Any]] = field(default_factory=dict)
+    patients: list[tuple[tuple[str, ...], dict[str, Any]]] = field(default_factory=list)
+    """Each Patient of the Bundle with the references that name it (fullUrl, 'Patient/id')."""
 
 
 def _time(value: Any) -> datetime | date | None:
@@ -148,7 +150,12 @@ def plan(payload: dict[str, Any]) -> Plan:
             fallbacks.setdefault(id(target), time)
         groups[entry.index] = (own, in_bundle, unresolved)
     items = [_planned(entry, fallbacks, groups) for entry in entries]
-    return Plan(response_type=response_type, items=items, index=index)
+    patients = [
+        (tuple(keys_of(entry)), entry.resource)
+        for entry in entries
+        if entry.resource is not None and entry.resource.get("resourceType") == "Patient"
+    ]
+    return Plan(response_type=response_type, items=items, index=index, patients=patients)
 
 
 def _planned(

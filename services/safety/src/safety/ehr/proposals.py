@@ -32,11 +32,13 @@ def propose(
     onset: date,
     term: CtcaeTermRow,
     *,
+    source: str,
     actor: str,
     now: datetime,
 ) -> ProposedAdverseEventRow:
     proposal = ProposedAdverseEventRow(
         id=uuid.uuid4(),
+        source=source,
         observation_id=result.observation_id,
         observation_version_id=result.version_id,
         trial_id=subject.trial_id,

@@ -15,9 +15,12 @@ from safety.ehr.models import LabIntakeConflictRow, LabObservationRow, ProposedA
 from safety.subjects.scope import subject_in_scope
 
 
-def observation(session: Session, observation_id: str, version_id: str) -> LabObservationRow | None:
+def observation(
+    session: Session, source: str, observation_id: str, version_id: str
+) -> LabObservationRow | None:
     return session.scalars(
         select(LabObservationRow).where(
+            LabObservationRow.source == source,
             LabObservationRow.observation_id == observation_id,
             LabObservationRow.version_id == version_id,
         )
@@ -42,9 +45,9 @@ def pre_treatment_results(
 
 
 def received_keys(
-    session: Session, keys: set[tuple[str, str]]
+    session: Session, source: str, keys: set[tuple[str, str]]
 ) -> dict[tuple[str, str], str | None]:
-    """Which of these (Observation id, version) pairs were received before, with the content
+    """Which of these (Observation id, version) pairs the sender sent before, with the content
     hash each was received with."""
     if not keys:
         return {}
@@ -54,7 +57,10 @@ def received_keys(
             LabObservationRow.version_id,
             LabObservationRow.content_hash,
         ).where(
-            tuple_(LabObservationRow.observation_id, LabObservationRow.version_id).in_(sorted(keys))
+            LabObservationRow.source == source,
+            tuple_(LabObservationRow.observation_id, LabObservationRow.version_id).in_(
+                sorted(keys)
+            ),
         )
     ).all()
     return {(row.observation_id, row.version_id): row.content_hash for row in rows}
@@ -66,6 +72,7 @@ def add_conflict(session: Session, row: LabIntakeConflictRow) -> bool:
         insert(LabIntakeConflictRow)
         .values(
             id=row.id,
+            source=row.source,
             observation_id=row.observation_id,
             version_id=row.version_id,
             content_hash=row.content_hash,
@@ -75,7 +82,7 @@ def add_conflict(session: Session, row: LabIntakeConflictRow) -> bool:
             received_at=row.received_at,
             received_by=row.received_by,
         )
-        .on_conflict_do_nothing(index_elements=["observation_id", "version_id", "content_hash"])
+        .on_conflict_do_nothing(constraint="uq_lab_intake_conflicts_delivery")
         .returning(LabIntakeConflictRow.id)
     )
     return session.execute(statement).first() is not None
@@ -95,10 +102,11 @@ def conflicts(
 
 
 def proposal_for_observation(
-    session: Session, observation_id: str, *, lock: bool
+    session: Session, source: str, observation_id: str, *, lock: bool
 ) -> ProposedAdverseEventRow | None:
     query = select(ProposedAdverseEventRow).where(
-        ProposedAdverseEventRow.observation_id == observation_id
+        ProposedAdverseEventRow.source == source,
+        ProposedAdverseEventRow.observation_id == observation_id,
     )
     if lock:
         query = query.with_for_update()

@@ -73,6 +73,8 @@ class Reply:
 class _Request:
     session: Session
     matcher: Matcher
+    sender: str
+    """The sending system (its token's subject): Observation ids are unique per sender only."""
     actor: str
     now: datetime
     received: dict[tuple[str, str], str | None]
@@ -117,11 +119,13 @@ def intake(
             index=the_plan.index,
             can_access_site=can_access_site,
         ),
+        sender=sender,
         actor=actor,
         now=now,
         # One query finds every (id, version) received before, so a re-delivery is cheap.
-        received=repository.received_keys(session, keys),
+        received=repository.received_keys(session, sender, keys),
     )
+    request.matcher.learn_patients(the_plan.patients)
     answers = [_answer_item(request, item) for item in the_plan.items]
     _audit_delivery(session, payload, answers, actor=actor)
     return Reply(response_type=the_plan.response_type, answers=answers)
@@ -247,7 +251,9 @@ def _receive(request: _Request, work: Work) -> LabIntakeOut:
         return answer(200, "skipped", _not_graded(result))
     matched = request.matcher.match(result)
     subject = matched.subject
-    proposal = repository.proposal_for_observation(session, result.observation_id, lock=True)
+    proposal = repository.proposal_for_observation(
+        session, request.sender, result.observation_id, lock=True
+    )
     if result.status == "entered-in-error":
         if proposal is not None and proposal.status == "proposed":
             proposals.withdraw(
@@ -362,7 +368,15 @@ def _propose_or_update(
             )
         term = request.term(verdict.meddra_code)
         created = proposals.propose(
-            session, subject, result, verdict, onset, term, actor=actor, now=now
+            session,
+            subject,
+            result,
+            verdict,
+            onset,
+            term,
+            source=request.sender,
+            actor=actor,
+            now=now,
         )
         return answer(
             201,
@@ -406,6 +420,7 @@ def _store(
     request.session.add(
         LabObservationRow(
             id=uuid.uuid4(),
+            source=request.sender,
             observation_id=result.observation_id,
             version_id=result.version_id,
             status=result.status,
@@ -429,7 +444,9 @@ def _store(
 def _conflict(request: _Request, result: LabResult, *, recorded_hash: str) -> LabIntakeOut:
     """The same id and version with other content: kept for review, never a silent duplicate."""
     subject = request.matcher.match(result).subject
-    recorded = repository.observation(request.session, result.observation_id, result.version_id)
+    recorded = repository.observation(
+        request.session, request.sender, result.observation_id, result.version_id
+    )
     summary = {
         "received": _clinical_summary(result),
         "recorded": None
@@ -446,6 +463,7 @@ def _conflict(request: _Request, result: LabResult, *, recorded_hash: str) -> La
         request.session,
         LabIntakeConflictRow(
             id=uuid.uuid4(),
+            source=request.sender,
             observation_id=result.observation_id,
             version_id=result.version_id,
             content_hash=result.content_hash,

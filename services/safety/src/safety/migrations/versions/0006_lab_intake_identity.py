@@ -1,10 +1,12 @@
-"""Lab results keep their content hash and outcome; conflicting versions are kept for review
+"""Lab results are identified per sender, keep their content hash and outcome; conflicting
+versions are kept for review
 
 Revision ID: 0006_lab_intake
 Revises: 0005_reference_ranges
 Create Date: 2026-12-07 17:50:00
 
-Results received before carry no content hash (null: compared as equal) and were all graded.
+Results received before carry no content hash (null: compared as equal), were all graded, and
+are attributed to the sender recorded as having received them (`received_by`).
 """
 
 from collections.abc import Sequence
@@ -20,6 +22,37 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    for table in ("lab_observations", "proposed_adverse_events"):
+        op.add_column(
+            table,
+            sa.Column("source", sa.String(length=200), server_default="", nullable=False),
+            schema="safety",
+        )
+        op.alter_column(table, "source", server_default=None, schema="safety")
+    op.execute("UPDATE safety.lab_observations SET source = received_by")
+    op.execute(
+        "UPDATE safety.proposed_adverse_events p SET source = o.received_by "
+        "FROM safety.lab_observations o WHERE o.observation_id = p.observation_id "
+        "AND o.version_id = p.observation_version_id"
+    )
+    op.drop_constraint(
+        "uq_lab_observations_observation_id_version_id", "lab_observations", schema="safety"
+    )
+    op.create_unique_constraint(
+        "uq_lab_observations_delivery",
+        "lab_observations",
+        ["source", "observation_id", "version_id"],
+        schema="safety",
+    )
+    op.drop_constraint(
+        "uq_proposed_adverse_events_observation_id", "proposed_adverse_events", schema="safety"
+    )
+    op.create_unique_constraint(
+        "uq_proposed_adverse_events_result",
+        "proposed_adverse_events",
+        ["source", "observation_id"],
+        schema="safety",
+    )
     op.add_column(
         "lab_observations",
         sa.Column("outcome", sa.String(length=20), server_default="graded", nullable=False),
@@ -35,6 +68,7 @@ def upgrade() -> None:
     op.create_table(
         "lab_intake_conflicts",
         sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
         sa.Column("observation_id", sa.String(length=64), nullable=False),
         sa.Column("version_id", sa.String(length=64), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
@@ -43,9 +77,19 @@ def upgrade() -> None:
         sa.Column("summary", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_by", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(["subject_id"], ["safety.subjects.subject_id"]),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("observation_id", "version_id", "content_hash"),
+        sa.ForeignKeyConstraint(
+            ["subject_id"],
+            ["safety.subjects.subject_id"],
+            name="fk_lab_intake_conflicts_subject_id_subjects",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_lab_intake_conflicts"),
+        sa.UniqueConstraint(
+            "source",
+            "observation_id",
+            "version_id",
+            "content_hash",
+            name="uq_lab_intake_conflicts_delivery",
+        ),
         schema="safety",
     )
     op.create_index(
@@ -64,5 +108,23 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("lab_intake_conflicts", schema="safety")
+    op.drop_constraint(
+        "uq_proposed_adverse_events_result", "proposed_adverse_events", schema="safety"
+    )
+    op.create_unique_constraint(
+        "uq_proposed_adverse_events_observation_id",
+        "proposed_adverse_events",
+        ["observation_id"],
+        schema="safety",
+    )
+    op.drop_constraint("uq_lab_observations_delivery", "lab_observations", schema="safety")
+    op.create_unique_constraint(
+        "uq_lab_observations_observation_id_version_id",
+        "lab_observations",
+        ["observation_id", "version_id"],
+        schema="safety",
+    )
+    for table in ("lab_observations", "proposed_adverse_events"):
+        op.drop_column(table, "source", schema="safety")
     op.drop_column("lab_observations", "content_hash", schema="safety")
     op.drop_column("lab_observations", "outcome", schema="safety")
