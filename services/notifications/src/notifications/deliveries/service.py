@@ -76,7 +76,7 @@ class Dispatcher:
 
     def drain(self, engine: Engine, *, limit: int = 10_000) -> int:
         """Attempt due deliveries one by one until none is due; returns the attempts made."""
-        sessions = schema.session_factory(engine)
+        sessions = schema.session_factory(engine, audit_keys=self._settings.audit_keyring)
         made = 0
         while made < limit and self.attempt_one(sessions):
             made += 1
