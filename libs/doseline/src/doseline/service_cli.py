@@ -107,6 +107,19 @@ def _audit_checkpoint(manifest: ServiceManifest, settings: ServiceSettings) -> N
     )
 
 
+def _checkpoint_if_moved(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+    """The worker's checkpoint job, once, before serving: the trail as loaded is on file by the
+    time the service answers (the worker's own first run then finds nothing new)."""
+    job = audit_checkpoints.checkpoint_job(settings)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        sessions = manifest.schema.session_factory(engine, audit_keys=settings.audit_keyring)
+        with sessions() as session, session.begin():
+            job.run(session, datetime.now(UTC))
+    finally:
+        engine.dispose()
+
+
 def service_cli(manifest: ServiceManifest) -> typer.Typer:
     app = typer.Typer(name=manifest.name, help=manifest.summary, no_args_is_help=True)
 
@@ -147,6 +160,7 @@ def service_cli(manifest: ServiceManifest) -> typer.Typer:
         settings = manifest.settings_class()
         _migrate(manifest, settings)
         _bootstrap(manifest, settings)
+        _checkpoint_if_moved(manifest, settings)
         run_all_in_one(manifest, settings, host=host, port=port)
         # Everything is closed by now (API, relay, worker, engines, broker connections). The
         # interpreter's own teardown would garbage-collect every module and object one by one,
