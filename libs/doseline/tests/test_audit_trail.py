@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import alembic.command
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
@@ -15,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from doseline import audit, audit_checkpoints
+from doseline import audit, audit_checkpoints, migrations
 from doseline.manifest import ServiceManifest
 from doseline.testing.plugin import EventPump
 from enrollment.__main__ import app
@@ -235,12 +236,11 @@ def test_a_superuser_who_rewrites_entry_6_and_recomputes_the_hashes_is_caught_at
     assert "enrollment: first entry that differs: 6 (position 6)" in result.output
 
 
-def test_entries_chained_with_plain_hashes_before_the_upgrade_still_verify(
-    enrollment_sessions: sessionmaker[Session], clean_db: Engine
-) -> None:
+def _insert_plain_entries(engine: Engine, count: int) -> None:
+    """Entries as the trail held them before keyed MACs: no algorithm, no key id."""
     prev_hash = audit.GENESIS_HASH
-    with clean_db.begin() as connection:
-        for seq in (1, 2):
+    with engine.begin() as connection:
+        for seq in range(1, count + 1):
             occurred_at = datetime(2026, 11, 30, 9, seq, tzinfo=UTC)
             fields = {
                 "seq": seq,
@@ -259,9 +259,9 @@ def test_entries_chained_with_plain_hashes_before_the_upgrade_still_verify(
             connection.execute(
                 text(
                     "INSERT INTO enrollment.audit_log (seq, occurred_at, actor, action, "
-                    "entity_type, entity_id, after, record, prev_hash, hash, algorithm) VALUES "
+                    "entity_type, entity_id, after, record, prev_hash, hash) VALUES "
                     "(:seq, :at, 'Dr Li <dr-li>', 'subject.update', 'subject', "
-                    "'HDMSC-RP-01-001', CAST(:after AS jsonb), :record, :prev, :hash, 'sha256')"
+                    "'HDMSC-RP-01-001', CAST(:after AS jsonb), :record, :prev, :hash)"
                 ),
                 {
                     "seq": seq,
@@ -273,8 +273,31 @@ def test_entries_chained_with_plain_hashes_before_the_upgrade_still_verify(
                 },
             )
             prev_hash = digest
+
+
+def test_entries_chained_before_the_upgrade_are_marked_sha256_and_still_verify(
+    enrollment_sessions: sessionmaker[Session],
+    clean_db: Engine,
+    database_url: str,
+    services: dict[str, ServiceManifest],
+) -> None:
+    enrollment = services["enrollment"]
+    config = migrations.alembic_config(
+        migrations=enrollment.migrations, schema=enrollment.schema, database_url=database_url
+    )
+    alembic.command.downgrade(config, "0005_sites")
+    try:
+        _insert_plain_entries(clean_db, 2)
+    finally:
+        alembic.command.upgrade(config, "head")
+    with clean_db.connect() as connection:
+        marks = connection.execute(
+            text("SELECT algorithm, key_id FROM enrollment.audit_log ORDER BY seq")
+        ).all()
+    assert [tuple(mark) for mark in marks] == [("sha256", None), ("sha256", None)]
+
     entries = _write_entries(enrollment_sessions, 1)
-    assert entries[0].seq == 3
+    assert (entries[0].seq, entries[0].key_id) == (3, audit.DEVELOPMENT_AUDIT_KEY_ID)
     with enrollment_sessions() as session:
         report = audit.verify(session)
     assert report.intact, _texts(report)
