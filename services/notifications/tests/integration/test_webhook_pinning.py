@@ -23,14 +23,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from doseline.auth import Role
 from doseline.testing.plugin import TokenFactory
 from notifications.deliveries.pinning import PinnedTransport
 from notifications.deliveries.service import Dispatcher
 from notifications.settings import NotificationsSettings
 from notifications.subscriptions.models import Subscription
 
-from .conftest import Receiver, append, dlt_confirmed, subscribe
+from .conftest import Receiver, append, deliveries, dlt_confirmed, subscribe
 
 HOOK_HOST = "hooks.rebind.test"  # .test never resolves (RFC 6761): only the pin can reach it
 
@@ -53,15 +52,6 @@ def _point_subscription_at(log_db: sessionmaker[Session], subscription_id: str, 
         session.execute(
             update(Subscription).where(Subscription.id == UUID(subscription_id)).values(url=url)
         )
-
-
-def _deliveries(client: TestClient, auth: TokenFactory, subscription_id: str) -> list[Any]:
-    response = client.get(
-        f"/v1/subscriptions/{subscription_id}/deliveries", headers=auth(Role.MONITOR)
-    )
-    assert response.status_code == 200, response.text
-    items: list[Any] = response.json()["items"]
-    return items
 
 
 def test_a_delivery_connects_to_the_checked_address_and_a_rebound_name_is_refused_next_time(
@@ -90,7 +80,7 @@ def test_a_delivery_connects_to_the_checked_address_and_a_rebound_name_is_refuse
         dispatcher.close()
     assert len(receiver.received) == 1
     [refused] = [
-        d for d in _deliveries(client, auth, subscription["id"]) if d["status"] != "delivered"
+        d for d in deliveries(client, auth, subscription["id"]) if d["status"] != "delivered"
     ]
     assert "target refused" in refused["last_error"]
     assert "169.254.169.254" in refused["last_error"]
@@ -149,7 +139,7 @@ def tls_receiver_for(tmp_path: Path) -> Iterator[Callable[[str], TlsReceiver]]:
         def remember_name(_socket: ssl.SSLObject, name: str | None, _context: Any) -> None:
             holder["receiver"].server_names.append(name)
 
-        context.sni_callback = remember_name  # type: ignore[assignment]
+        context.sni_callback = remember_name
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -199,7 +189,7 @@ def _deliver_over_tls(
         dispatcher.drain(engine)
     finally:
         dispatcher.close()
-    delivery: dict[str, Any] = _deliveries(client, auth, subscription["id"])[0]
+    delivery: dict[str, Any] = deliveries(client, auth, subscription["id"])[0]
     return delivery
 
 
