@@ -114,6 +114,18 @@ def test_verify_reports_a_rewritten_record(
     assert "entry 1 (position 1): its record does not match its MAC" in _texts(report)
 
 
+def test_verify_reports_a_mac_overwritten_with_any_text(
+    enrollment_sessions: sessionmaker[Session], clean_db: Engine
+) -> None:
+    _write_entries(enrollment_sessions, 2)
+    _as_superuser_bypassing_triggers(
+        clean_db, "UPDATE enrollment.audit_log SET hash = repeat('é', 64) WHERE seq = 2"
+    )
+    with enrollment_sessions() as session:
+        report = audit.verify(session)
+    assert _texts(report) == ["entry 2 (position 2): its record does not match its MAC"]
+
+
 def test_verify_reports_a_missing_entry(
     enrollment_sessions: sessionmaker[Session], clean_db: Engine
 ) -> None:

@@ -214,6 +214,11 @@ class VerifyReport:
         return min(self.problems, key=lambda p: p.position, default=None)
 
 
+def _same(one: str, other: str) -> bool:
+    # Bytes: a tampered column may hold any text, which compare_digest refuses as str.
+    return hmac.compare_digest(one.encode(), other.encode())
+
+
 _STRUCTURED = ("actor", "action", "entity_type", "entity_id", "before", "after", "reason")
 
 
@@ -229,7 +234,7 @@ def _link_problems(row: Any, keys: AuditKeys | None, keyed_before: bool) -> list
     key = None if keys is None or row.key_id is None else keys.keys.get(row.key_id)
     if key is None:
         return [f"chained with key id {row.key_id!r}, which is not configured (AUDIT_KEYS)"]
-    if not hmac.compare_digest(chain_mac(key, row.key_id, row.prev_hash, row.record), row.hash):
+    if not _same(chain_mac(key, row.key_id, row.prev_hash, row.record), row.hash):
         return ["its record does not match its MAC"]
     return []
 
@@ -256,7 +261,7 @@ def _column_problems(row: Any) -> list[str]:
 
 def _checkpoint_problems(row: Any, position: int, checkpoint: Checkpoint) -> list[str]:
     found = []
-    if not hmac.compare_digest(row.hash, checkpoint.mac):
+    if not _same(row.hash, checkpoint.mac):
         found.append(f"its MAC differs from the one in {checkpoint.describe()}")
     if position != checkpoint.count:
         found.append(
@@ -292,30 +297,27 @@ def verify(
     )
     for row in rows:
         position += 1
-
-        def problem(what: str, seq: int = row.seq, at: int = position) -> None:
-            report.problems.append(Problem(entry=seq, position=at, what=what))
-
+        found: list[str] = []
         if row.seq != expected_seq:
             gap = row.seq - expected_seq
-            problem(
+            found.append(
                 f"expected entry {expected_seq} here; "
                 f"{gap} entr{'y' if gap == 1 else 'ies'} missing"
                 if gap > 0
                 else f"expected entry {expected_seq} here"
             )
         if row.prev_hash != prev_hash:
-            problem("does not link to the entry before it")
-        for what in _link_problems(row, keys, keyed_before):
-            problem(what)
-        for what in _column_problems(row):
-            problem(what)
+            found.append("does not link to the entry before it")
+        found += _link_problems(row, keys, keyed_before)
+        found += _column_problems(row)
         while pending and pending[0].entry < row.seq:
             missing = pending.pop(0)
-            problem(f"entry {missing.entry}, named in {missing.describe()}, is missing")
+            report.problems.append(
+                Problem(missing.entry, position, f"missing, though named in {missing.describe()}")
+            )
         while pending and pending[0].entry == row.seq:
-            for what in _checkpoint_problems(row, position, pending.pop(0)):
-                problem(what)
+            found += _checkpoint_problems(row, position, pending.pop(0))
+        report.problems += [Problem(row.seq, position, what) for what in found]
         keyed_before = keyed_before or row.algorithm == HMAC_SHA256
         expected_seq = row.seq + 1
         prev_hash = row.hash
@@ -334,7 +336,7 @@ def verify(
                 ),
             )
         )
-    if expected_head is not None and not hmac.compare_digest(expected_head, prev_hash):
+    if expected_head is not None and not _same(expected_head, prev_hash):
         report.problems.append(
             Problem(
                 entry=report.head_entry,
