@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from doseline import migrations
+from doseline.audit import AuditKeys
 from doseline.auth import Role, mint_token
 from doseline.contracts.safety import DltConfirmed, DltRuledOut
 from doseline.db import make_engine, normalise_database_url
@@ -227,7 +228,7 @@ def recompute_cost(database_url: str, repetitions: int) -> dict[str, float]:
     for sid in subjects:
         treat(client, sid)
     engine = make_engine(database_url, pool_size=2)
-    sessions = SERVICE.schema.session_factory(engine)
+    sessions = SERVICE.schema.session_factory(engine, audit_keys=AuditKeys.development())
     with sessions() as session, session.begin():
         CLOSE_DLT_WINDOWS.run(session, NOW + timedelta(days=20))
     timings = []

@@ -36,6 +36,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from doseline import migrations
+from doseline.audit import AuditKeys
 from doseline.auth import Role, mint_token
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.db import make_engine, normalise_database_url
@@ -111,7 +112,7 @@ def headers(role: Role) -> dict[str, str]:
 def service_path(url: str, path: Path, storage_dir: Path) -> dict[str, float]:
     migrations.upgrade(migrations=SERVICE.migrations, schema=SERVICE.schema, database_url=url)
     engine = make_engine(url, pool_size=4)
-    sessions = SERVICE.schema.session_factory(engine)
+    sessions = SERVICE.schema.session_factory(engine, audit_keys=AuditKeys.development())
     settings = ImagingSettings(
         database_url=url,
         environment=Environment.TEST,

@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 from standardwebhooks.webhooks import Webhook
 
 from doseline import migrations
+from doseline.audit import AuditKeys
 from doseline.auth import Role, mint_token
 from doseline.broker import make_broker
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
@@ -156,7 +157,7 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 def prepare_safety(database_url: str) -> None:
     engine = make_engine(database_url, pool_size=2)
-    sessions = SAFETY.schema.session_factory(engine)
+    sessions = SAFETY.schema.session_factory(engine, audit_keys=AuditKeys.development())
     day1 = datetime.now(ZoneInfo(SITE_ZONE)).date() - timedelta(days=20)
     with sessions() as session, session.begin():
         catalogue.store_dictionary(
@@ -309,7 +310,9 @@ def main() -> None:
             NOTIFICATIONS,
             notifications_settings,
             broker=broker,
-            sessions=NOTIFICATIONS.schema.session_factory(engine),
+            sessions=NOTIFICATIONS.schema.session_factory(
+                engine, audit_keys=AuditKeys.development()
+            ),
         )
         worker = dramatiq.Worker(broker, queues=consumers.queues, worker_threads=4)
         worker.start()

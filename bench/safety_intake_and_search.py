@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import migrations
+from doseline.audit import AuditKeys
 from doseline.auth import Role, mint_token
 from doseline.contracts.enrollment import SubjectEnrolled
 from doseline.db import make_engine, normalise_database_url
@@ -166,7 +167,7 @@ def main() -> None:
     try:
         migrations.upgrade(migrations=SERVICE.migrations, schema=SERVICE.schema, database_url=url)
         engine = make_engine(url, pool_size=4)
-        sessions = SERVICE.schema.session_factory(engine)
+        sessions = SERVICE.schema.session_factory(engine, audit_keys=AuditKeys.development())
         settings = SafetySettings(
             database_url=url, environment=Environment.TEST, log_json=False, log_level="WARNING"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
 import os
 import re
 import secrets
@@ -810,6 +811,9 @@ def test_kubernetes_gives_every_part_the_database_and_broker_from_the_service_se
         "secret": "doseline-identifiers",
         "key": "hash-key",
     }
+    # The audit trail's MAC keys, a secret of each service's own, kept outside the database.
+    assert environment[f"{prefix}AUDIT_KEYS"] == {"secret": f"{service}-audit", "key": "keys"}
+    assert environment[f"{prefix}AUDIT_KEY_ID"] == {"secret": f"{service}-audit", "key": "key-id"}
 
 
 def test_no_secret_is_kept_in_the_kubernetes_manifests(
@@ -852,6 +856,8 @@ def test_production_settings_pass_the_service_production_guard(
         f"{prefix}DATABASE_URL": "postgresql+psycopg://doseline@db.internal:5432/doseline",
         f"{prefix}BROKER_URL": "amqps://doseline@mq.internal:5671/%2F",
         f"{prefix}IDENTIFIER_HASH_KEY": secrets.token_hex(32),
+        f"{prefix}AUDIT_KEYS": json.dumps({"2027-01": secrets.token_hex(32)}),
+        f"{prefix}AUDIT_KEY_ID": "2027-01",
         # notifications: the key that encrypts the stored webhook signing secrets.
         f"{prefix}SECRET_KEY": secrets.token_hex(32),
     }
@@ -879,6 +885,8 @@ def test_the_base_alone_refuses_to_start_without_an_identity_provider(
         if isinstance(value, str):
             clean_environment.setenv(name, value)
     clean_environment.setenv(f"{prefix}IDENTIFIER_HASH_KEY", secrets.token_hex(32))
+    clean_environment.setenv(f"{prefix}AUDIT_KEYS", json.dumps({"k": secrets.token_hex(32)}))
+    clean_environment.setenv(f"{prefix}AUDIT_KEY_ID", "k")
     with pytest.raises(ValueError, match="JWKS_URL"):
         manifests[service].settings_class()
 
@@ -951,6 +959,27 @@ def test_pods_run_as_the_image_unprivileged_user_on_a_read_only_root(
 
 
 @pytest.mark.parametrize("service", SERVICES)
+def test_the_worker_writes_audit_checkpoints_to_a_volume_that_outlives_the_pod(
+    production: list[Resource], compose: dict[str, Resource], service: str
+) -> None:
+    prefix = prefix_of(service)
+    deployment = deployment_of(production, service, "worker")
+    directory = k8s_environment(container_named(deployment, "worker"), production)[
+        f"{prefix}AUDIT_CHECKPOINT_DIR"
+    ]
+    mounts = {
+        m["mountPath"]: m["name"] for m in container_named(deployment, "worker")["volumeMounts"]
+    }
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    claim = volumes[mounts[directory]]["persistentVolumeClaim"]["claimName"]
+    find(production, "PersistentVolumeClaim", claim)
+    worker = compose[f"{service}-worker"]
+    assert compose_environment(worker)[f"{prefix}AUDIT_CHECKPOINT_DIR"] == directory
+    named = [m.split(":")[0] for m in worker["volumes"] if m.split(":")[1] == directory]
+    assert named == [f"{service}-audit-checkpoints"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
 def test_every_mounted_volume_exists_and_storage_is_shared_by_api_and_worker(
     production: list[Resource], compose: dict[str, Resource], service: str
 ) -> None:
@@ -986,7 +1015,7 @@ def test_every_mounted_volume_exists_and_storage_is_shared_by_api_and_worker(
         volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
         claims.add(volumes[mounts[storage_dir]]["persistentVolumeClaim"]["claimName"])
         compose_mounts = [m.split(":") for m in compose[f"{service}-{part}"]["volumes"]]
-        assert [storage_dir] == [path for _, path in compose_mounts]
+        assert storage_dir in [path for _, path in compose_mounts]
     assert len(claims) == 1
     claim = find(production, "PersistentVolumeClaim", claims.pop())
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]

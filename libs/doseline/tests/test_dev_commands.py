@@ -183,7 +183,11 @@ def test_a_service_command_runs_against_the_recorded_database(
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert re.fullmatch(r"enrollment: \d+ audit entries, head \S+, intact\n", result.stdout)
+    assert re.fullmatch(
+        r"enrollment: \d+ audit entries, head entry \d+ \S+, "
+        r"\d+ checkpoint\(s\) compared, intact\n",
+        result.stdout,
+    )
 
 
 def test_a_service_command_refuses_a_stopped_embedded_instance(tmp_path: Path) -> None:

@@ -293,6 +293,8 @@ def test_production_tokens_are_rs256_checked_against_the_jwks() -> None:
         settings = ServiceSettings(
             environment="production",
             identifier_hash_key="a-production-key-from-the-vault",
+            audit_keys=json.dumps({"2027-01": "a-production-audit-key-from-the-vault"}),
+            audit_key_id="2027-01",
             jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json",
             jwt_issuer="https://idp.hospital.example",
         )

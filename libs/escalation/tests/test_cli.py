@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -397,6 +398,52 @@ def test_negative_probabilities_are_read_and_refused_with_a_clear_message(
     status, result, err = run(["oc", "--variant", "esc", *form], capsys)
     assert (status, result) == (2, None)
     assert "the DLT probability of level 1 must be in [0, 1], not -0.1" in err
+
+
+def test_a_value_after_probs_that_starts_with_a_dash_is_read_as_the_value_not_as_a_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, _, err = run(["oc", "--variant", "esc", "--probs", "-x,0.2"], capsys)
+    assert status == 2
+    assert "--probs must be comma-separated numbers such as 0.05,0.15,0.30, not '-x,0.2'" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["recommend", "--num-doses", "10000000", "--variant", "esc", "1NNN"], "num_doses"),
+        (["paths", "--num-doses", "3", "--variant", "esc", "--cohorts", "10000000", ""], "cohorts"),
+        (
+            ["recommend", *BOIN_ARGS[:4], "--num-cohorts", "10000000", "--num-doses", "3", ""],
+            "num_cohorts",
+        ),
+        (
+            ["recommend", "--num-doses", "3", "--variant", "esc", "--cohort-size", "10000000", ""],
+            "cohort_size",
+        ),
+    ],
+)
+def test_ten_million_levels_cohorts_or_patients_are_refused_at_once(
+    capsys: pytest.CaptureFixture[str], argv: list[str], flag: str
+) -> None:
+    started = time.perf_counter()
+    status, result, err = run(argv, capsys)
+    assert time.perf_counter() - started < 0.5
+    assert (status, result) == (2, None)
+    assert f"{flag} must be at most" in err
+    assert "10000000" in err
+
+
+@pytest.mark.parametrize("command", ["recommend", "paths", "oc", "simulate", "boundaries"])
+def test_help_names_the_maximums(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "Maximums (anything beyond is refused with the limit named): 100 dose levels" in shown
+    assert "12 patients per cohort, 100 cohorts" in shown
+    assert "--probs=-0.1,0.2" in shown
+    assert "number of dose levels (at most 100)" in shown
 
 
 def test_a_closed_pipe_ends_the_batch_quietly(tmp_path: Path) -> None:

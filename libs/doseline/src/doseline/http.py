@@ -301,7 +301,7 @@ def build_app(
     app.state.settings = settings
     app.state.schema = schema
     app.state.engine = own_engine
-    app.state.sessions = schema.session_factory(own_engine)
+    app.state.sessions = schema.session_factory(own_engine, audit_keys=settings.audit_keyring)
     app.state.token_verifier = TokenVerifier(settings)
 
     app.add_exception_handler(DoselineError, problem_response)  # type: ignore[arg-type]

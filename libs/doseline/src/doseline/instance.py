@@ -17,6 +17,8 @@ from pathlib import Path
 
 STATE_DIR_ENV = "DOSELINE_STATE_DIR"
 INSTANCE_FILE = "instance.json"
+# Under the state directory: each service's audit checkpoints (`<service>.jsonl`).
+AUDIT_CHECKPOINTS = "audit-checkpoints"
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,13 @@ class Instance:
         return True
 
     def service_env(self, service: str) -> dict[str, str]:
-        """The variables a service's command reads to reach this instance's database and broker."""
+        """The variables a service's command reads to reach this instance's database and broker
+        (and the audit checkpoints its worker writes)."""
         prefix = self.env_prefixes.get(service, f"{service.upper()}_")
         return {
             f"{prefix}DATABASE_URL": self.database_url,
             f"{prefix}BROKER_URL": self.broker_url,
+            f"{prefix}AUDIT_CHECKPOINT_DIR": str(Path(self.root) / ".state" / AUDIT_CHECKPOINTS),
         }
 
 

@@ -172,6 +172,7 @@ class Launcher:
                 f"{prefix}BROKER_URL": broker_url,
                 f"{prefix}LOG_JSON": os.environ.get(f"{prefix}LOG_JSON", "false"),
                 f"{prefix}STORAGE_DIR": str(self.state / "objects" / manifest.name),
+                f"{prefix}AUDIT_CHECKPOINT_DIR": str(self.state / instances.AUDIT_CHECKPOINTS),
                 "PYTHONUNBUFFERED": "1",
             }
         )

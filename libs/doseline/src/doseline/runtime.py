@@ -15,6 +15,7 @@ import uvicorn
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from doseline.audit_checkpoints import checkpoint_job
 from doseline.broker import RedisHeartbeat, make_broker
 from doseline.consumers import ConsumerSet, bind_consumers
 from doseline.db import make_engine
@@ -114,7 +115,7 @@ class BackgroundWorker:
         self._engine: Engine = make_engine(
             settings.database_url, application_name=f"{manifest.name}-worker"
         )
-        sessions = manifest.schema.session_factory(self._engine)
+        sessions = manifest.schema.session_factory(self._engine, audit_keys=settings.audit_keyring)
         self._broker = make_broker(settings.broker_url)
         dramatiq.set_broker(self._broker)
         consumers = start_consumers(manifest, settings, broker=self._broker, sessions=sessions)
@@ -127,7 +128,8 @@ class BackgroundWorker:
             # How long an idle thread waits for a message before it looks whether to stop.
             worker_timeout=500,
         )
-        jobs = manifest.periodic_jobs(settings)
+        # Every service checkpoints its audit trail; the job is the kit's, not the manifest's.
+        jobs = [*manifest.periodic_jobs(settings), checkpoint_job(settings)]
         self._job_names = [job.name for job in jobs]
         self._periodic = PeriodicRunner(
             jobs=jobs, sessions=sessions, schema_name=manifest.schema.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
@@ -23,7 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.db import make_session_factory, service_metadata
 
+if TYPE_CHECKING:
+    from doseline.audit import AuditKeys
+
 _INFO_KEY = "doseline.schema"
+AUDIT_KEYS_INFO_KEY = "doseline.audit_keys"
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ def _kit_tables(metadata: MetaData) -> KitTables:
         Column("record", Text, nullable=False),
         Column("prev_hash", String(64), nullable=False),
         Column("hash", String(64), nullable=False, unique=True),
+        # sha256 (entries from before keyed MACs) or hmac-sha256 under the key `key_id`.
+        Column("algorithm", String(20), nullable=False),
+        Column("key_id", String(64)),
         Index("ix_audit_log_entity", "entity_type", "entity_id"),
     )
     idempotency_keys = Table(
@@ -113,9 +121,15 @@ class ServiceSchema:
         """The LISTEN/NOTIFY channel that wakes this service's outbox relay."""
         return f"{self.name}_outbox"
 
-    def session_factory(self, engine: Engine) -> sessionmaker[Session]:
-        """Sessions that know their service, so kit writers find their own tables."""
-        return make_session_factory(engine, info={_INFO_KEY: self})
+    def session_factory(
+        self, engine: Engine, *, audit_keys: AuditKeys | None = None
+    ) -> sessionmaker[Session]:
+        """Sessions that know their service, so kit writers find their own tables, and carry
+        the audit trail's MAC keys (`settings.audit_keyring`) where they write or verify it."""
+        info: dict[str, object] = {_INFO_KEY: self}
+        if audit_keys is not None:
+            info[AUDIT_KEYS_INFO_KEY] = audit_keys
+        return make_session_factory(engine, info=info)
 
     @staticmethod
     def of(session: Session) -> ServiceSchema:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from doseline import audit, migrations
+from doseline import audit, audit_checkpoints, migrations
 from doseline.db import make_engine
 from doseline.manifest import ServiceManifest
 from doseline.runtime import run_all_in_one, run_api, run_relay, run_worker
@@ -30,9 +32,90 @@ def _bootstrap(manifest: ServiceManifest, settings: ServiceSettings) -> None:
         return
     engine = make_engine(settings.database_url, pool_size=1)
     try:
-        with manifest.schema.session_factory(engine)() as session, session.begin():
+        sessions = manifest.schema.session_factory(engine, audit_keys=settings.audit_keyring)
+        with sessions() as session, session.begin():
             for line in manifest.bootstrap(settings, session):
                 typer.echo(f"{manifest.name}: {line}")
+    finally:
+        engine.dispose()
+
+
+# The replica-mode rewrite of one early entry flags every entry after it; the first few and the
+# first difference say what happened.
+_PROBLEMS_SHOWN = 20
+
+
+def _checkpoints(
+    service: str, own_file: Path, files: list[Path] | None, typed: list[str] | None
+) -> list[audit.Checkpoint]:
+    """The checkpoint file (if written yet) and those given on the command line."""
+    found: list[audit.Checkpoint] = []
+    try:
+        if own_file.exists():
+            found += audit_checkpoints.read(own_file, service=service)
+        else:
+            typer.echo(
+                f"{service}: no checkpoint file at {own_file} yet; a cut tail or a chain "
+                "rewritten whole is visible only against checkpoints",
+                err=True,
+            )
+        for path in files or []:
+            found += audit_checkpoints.read(path, service=service)
+        now = datetime.now(UTC)
+        found += [audit_checkpoints.parse_argument(text, at=now) for text in typed or []]
+    except audit_checkpoints.CheckpointFileError as error:
+        typer.echo(f"{service}: {error}", err=True)
+        raise typer.Exit(2) from None
+    return found
+
+
+def _print_report(service: str, report: audit.VerifyReport) -> None:
+    shown = report.problems[:_PROBLEMS_SHOWN]
+    for problem in shown:
+        typer.echo(f"TAMPERED: {problem}", err=True)
+    if len(report.problems) > len(shown):
+        typer.echo(f"TAMPERED: … and {len(report.problems) - len(shown)} more problem(s)", err=True)
+    first = report.first_problem
+    if first is not None:
+        typer.echo(
+            f"{service}: first entry that differs: {first.entry} "
+            f"(position {first.position}): {first.what}",
+            err=True,
+        )
+    typer.echo(
+        f"{service}: {report.entries} audit entries, head entry {report.head_entry} "
+        f"{report.head_hash}, {report.checkpoints_compared} checkpoint(s) compared, "
+        + ("intact" if report.intact else f"{len(report.problems)} problem(s)")
+    )
+
+
+def _audit_checkpoint(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+    path = settings.audit_checkpoint_file
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        sessions = manifest.schema.session_factory(engine, audit_keys=settings.audit_keyring)
+        with sessions() as session, session.begin():
+            written = audit_checkpoints.write(session, path, now=datetime.now(UTC))
+    except OSError as error:
+        typer.echo(f"{manifest.name}: cannot write {path}: {error.strerror}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"{manifest.name}: checkpoint entry {written.entry} ({written.count} entries) "
+        f"{written.mac} written to {path} and queued as an audit.checkpoint event"
+    )
+
+
+def _checkpoint_if_moved(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+    """The worker's checkpoint job, once, before serving: the trail as loaded is on file by the
+    time the service answers (the worker's own first run then finds nothing new)."""
+    job = audit_checkpoints.checkpoint_job(settings)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        sessions = manifest.schema.session_factory(engine, audit_keys=settings.audit_keyring)
+        with sessions() as session, session.begin():
+            job.run(session, datetime.now(UTC))
     finally:
         engine.dispose()
 
@@ -77,6 +160,7 @@ def service_cli(manifest: ServiceManifest) -> typer.Typer:
         settings = manifest.settings_class()
         _migrate(manifest, settings)
         _bootstrap(manifest, settings)
+        _checkpoint_if_moved(manifest, settings)
         run_all_in_one(manifest, settings, host=host, port=port)
         # Everything is closed by now (API, relay, worker, engines, broker connections). The
         # interpreter's own teardown would garbage-collect every module and object one by one,
@@ -87,24 +171,44 @@ def service_cli(manifest: ServiceManifest) -> typer.Typer:
 
     @app.command("audit-verify")
     def audit_verify(
+        checkpoints: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--checkpoints",
+                help="Another JSON lines file of checkpoints (a copy kept elsewhere, or "
+                "audit.checkpoint event data); repeat for several",
+            ),
+        ] = None,
+        checkpoint: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--checkpoint",
+                help="A checkpoint noted elsewhere, ENTRY:MAC or ENTRY:COUNT:MAC; repeat for "
+                "several",
+            ),
+        ] = None,
         expected_head: Annotated[
-            str | None, typer.Option(help="Head hash recorded earlier, to detect a cut tail")
+            str | None, typer.Option(help="Head MAC recorded earlier, to detect a cut tail")
         ] = None,
     ) -> None:
-        """Recompute the audit trail's hash chain and report any tampering."""
+        """Recompute the audit chain with the MAC keys, compare it with the checkpoints (the
+        checkpoint file and any given here) and name the first entry that differs."""
         settings = manifest.settings_class()
+        known = _checkpoints(manifest.name, settings.audit_checkpoint_file, checkpoints, checkpoint)
         engine = make_engine(settings.database_url, pool_size=1)
         try:
-            with manifest.schema.session_factory(engine)() as session:
-                report = audit.verify(session, expected_head=expected_head)
+            sessions = manifest.schema.session_factory(engine, audit_keys=settings.audit_keyring)
+            with sessions() as session:
+                report = audit.verify(session, expected_head=expected_head, checkpoints=known)
         finally:
             engine.dispose()
-        for problem in report.problems:
-            typer.echo(f"TAMPERED: {problem}", err=True)
-        typer.echo(
-            f"{manifest.name}: {report.entries} audit entries, head {report.head_hash}, "
-            + ("intact" if report.intact else f"{len(report.problems)} problem(s)")
-        )
+        _print_report(manifest.name, report)
         raise typer.Exit(0 if report.intact else 1)
+
+    @app.command("audit-checkpoint")
+    def audit_checkpoint() -> None:
+        """Write the audit chain head now: a line in the checkpoint file and an
+        audit.checkpoint event (the worker also does this every AUDIT_CHECKPOINT_MINUTES)."""
+        _audit_checkpoint(manifest, manifest.settings_class())
 
     return app

@@ -30,7 +30,12 @@ from escalation.history import recommend
 from escalation.limits import (
     DEFAULT_MAX_PATH_NODES,
     DEFAULT_MAX_STATES,
+    MAX_COHORT_SIZE,
+    MAX_COHORTS,
+    MAX_DOSE_LEVELS,
+    MAX_HISTORY_PATIENTS,
     MAX_PATH_NODES,
+    MAX_SIMULATED_TRIALS,
     require_whole_number,
 )
 from escalation.paths import PathNode, dose_paths
@@ -264,6 +269,14 @@ def boundaries_json(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+LIMITS_HELP = (
+    f"Maximums (anything beyond is refused with the limit named): {MAX_DOSE_LEVELS} dose levels,"
+    f" {MAX_COHORT_SIZE} patients per cohort, {MAX_COHORTS} cohorts, {MAX_HISTORY_PATIENTS:,}"
+    f" patients in a history, {MAX_SIMULATED_TRIALS:,} simulated trials. A value that starts"
+    " with '-' may be written --probs=-0.1,0.2."
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     design = argparse.ArgumentParser(add_help=False)
     add_design_options(design)
@@ -284,10 +297,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="doseline-escalation",
         description="Dose-finding rules: 3+3 and A+B, BOIN, i3+3, mTPI-2, CRM (JSON on stdout).",
+        epilog=LIMITS_HELP,
     )
     commands = parser.add_subparsers(dest="command", required=True)
     rec = commands.add_parser(
-        "recommend", parents=[design, strictness], help="decision after an outcome string"
+        "recommend",
+        parents=[design, strictness],
+        help="decision after an outcome string",
+        epilog=LIMITS_HELP,
     )
     rec.add_argument("outcomes", nargs="?", help='outcome string, e.g. "1NNN 2NTN"')
     rec.add_argument(
@@ -296,17 +313,24 @@ def _parser() -> argparse.ArgumentParser:
         help="read JSON Lines requests on stdin, one result per line on stdout",
     )
     paths = commands.add_parser(
-        "paths", parents=[design, strictness], help="dose-transition pathways"
+        "paths", parents=[design, strictness], help="dose-transition pathways", epilog=LIMITS_HELP
     )
     paths.add_argument("outcomes", nargs="?", help='outcome string, e.g. "1NNN 2NTN"')
-    paths.add_argument("--cohorts", type=int, required=True, help="number of cohorts ahead")
+    paths.add_argument(
+        "--cohorts",
+        type=int,
+        required=True,
+        help=f"number of cohorts ahead (at most {MAX_COHORTS})",
+    )
     paths.add_argument(
         "--max-nodes",
         type=int,
         default=DEFAULT_MAX_PATH_NODES,
         help=f"refuse a tree of more nodes ({DEFAULT_MAX_PATH_NODES}; at most {MAX_PATH_NODES})",
     )
-    oc = commands.add_parser("oc", parents=[design], help="exact operating characteristics")
+    oc = commands.add_parser(
+        "oc", parents=[design], help="exact operating characteristics", epilog=LIMITS_HELP
+    )
     oc.add_argument(
         "--probs", required=True, help="true DLT probability per level, comma-separated"
     )
@@ -323,16 +347,25 @@ def _parser() -> argparse.ArgumentParser:
         help=f"refuse an enumeration of more trial states ({DEFAULT_MAX_STATES})",
     )
     sim = commands.add_parser(
-        "simulate", parents=[design], help="Monte Carlo operating characteristics"
+        "simulate",
+        parents=[design],
+        help="Monte Carlo operating characteristics",
+        epilog=LIMITS_HELP,
     )
     sim.add_argument(
         "--probs", required=True, help="true DLT probability per level, comma-separated"
     )
-    sim.add_argument("--trials", type=int, default=100_000, help="simulated trials (100000)")
+    sim.add_argument(
+        "--trials",
+        type=int,
+        default=100_000,
+        help=f"simulated trials (100000; at most {MAX_SIMULATED_TRIALS})",
+    )
     sim.add_argument("--seed", type=int, required=True, help="random seed")
     commands.add_parser(
         "boundaries",
         parents=[design],
         help="BOIN's escalation, de-escalation and elimination boundaries (BOIN::get.boundary)",
+        epilog=LIMITS_HELP,
     )
     return parser

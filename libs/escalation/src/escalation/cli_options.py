@@ -19,7 +19,7 @@ from typing import Any
 from escalation.design import Variant
 from escalation.documents import DESIGNS, design_from_document
 from escalation.interface import DoseFindingDesign
-from escalation.limits import MAX_DOSE_LEVELS
+from escalation.limits import MAX_COHORT_SIZE, MAX_COHORTS, MAX_DOSE_LEVELS
 
 # Values that may start with "-" (a negative number is still a number to refuse with a reason).
 LIST_OPTIONS = ("--probs", "--skeleton")
@@ -41,11 +41,21 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 
 _OPTIONS = (
-    _Option("--num-doses", "num_doses", int, "number of dose levels"),
+    _Option("--num-doses", "num_doses", int, f"number of dose levels (at most {MAX_DOSE_LEVELS})"),
     _Option("--start-dose", "start_dose", int, "starting level (1)"),
-    _Option("--cohort-size", "cohort_size", int, "patients per cohort (A+B: A, 3; CRM: 1)"),
+    _Option(
+        "--cohort-size",
+        "cohort_size",
+        int,
+        f"patients per cohort (A+B: A, 3; CRM: 1; at most {MAX_COHORT_SIZE})",
+    ),
     _Option("--variant", "variant", str, "A+B rule variant: esc, deesc or expand-top"),
-    _Option("--expansion-size", "expansion_size", int, "A+B: B, patients added (3)"),
+    _Option(
+        "--expansion-size",
+        "expansion_size",
+        int,
+        f"A+B: B, patients added (3; at most {MAX_COHORT_SIZE})",
+    ),
     _Option("--max-dlts-to-escalate", "max_dlts_to_escalate", int, "A+B: DLTs in A to escalate"),
     _Option("--max-dlts-to-expand", "max_dlts_to_expand", int, "A+B: DLTs in A to expand (1)"),
     _Option("--max-dlts-in-expanded", "max_dlts_in_expanded", int, "A+B: DLTs tolerated (1)"),
@@ -53,7 +63,12 @@ _OPTIONS = (
     _Option("--stop-when-any-dose-has", "stop_when_any_dose_has", int, "A+B: stop at N on a level"),
     _Option("--max-patients", "max_patients", int, "A+B: cap on the total number of patients"),
     _Option("--target", "target", float, "BOIN, i3+3, mTPI-2, CRM: target DLT rate"),
-    _Option("--num-cohorts", "num_cohorts", int, "BOIN, i3+3, mTPI-2, CRM: number of cohorts"),
+    _Option(
+        "--num-cohorts",
+        "num_cohorts",
+        int,
+        f"BOIN, i3+3, mTPI-2, CRM: number of cohorts (at most {MAX_COHORTS})",
+    ),
     _Option("--elimination-cutoff", "elimination_cutoff", float, "interval designs (0.95)"),
     _Option("--early-stop-patients", "early_stop_patients", int, "n.earlystop (100)"),
     _Option("--p-saf", "p_saf", float, "BOIN: phi1 (0.6 x target)"),
@@ -175,7 +190,8 @@ def parse_numbers(text: str, flag: str) -> tuple[float, ...]:
 
 
 def join_list_values(argv: Sequence[str]) -> list[str]:
-    """``--probs -0.1,0.2`` as ``--probs=-0.1,0.2``: argparse would read a leading "-" as a flag."""
+    """``--probs -0.1,0.2`` as ``--probs=-0.1,0.2``: argparse would read a leading "-" as a flag
+    and answer "expected one argument"; read as the value, it is refused with its reason."""
     joined: list[str] = []
     index = 0
     while index < len(argv):
@@ -185,7 +201,7 @@ def join_list_values(argv: Sequence[str]) -> list[str]:
             token in LIST_OPTIONS
             and following is not None
             and following.startswith("-")
-            and (following[1:2].isdigit() or following[1:2] == ".")
+            and not following.startswith("--")
         ):
             joined.append(f"{token}={following}")
             index += 2

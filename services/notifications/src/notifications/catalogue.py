@@ -30,6 +30,10 @@ EXAMPLE_STRINGS = {
     "dose_cells": "100000000",
     "outcomes": "1NNN 2NTN",
     "target_host": "hooks.pharmacy.example",
+    "service": "enrollment",
+    "mac": "3f9c" * 16,
+    "algorithm": "hmac-sha256",
+    "key_id": "2027-01",
 }
 
 

@@ -169,6 +169,16 @@ def subscribe(client: TestClient, auth: TokenFactory, url: str, *patterns: str) 
     return body
 
 
+def deliveries(client: TestClient, auth: TokenFactory, subscription_id: str) -> list[Any]:
+    """A subscription's deliveries as a monitor reads them."""
+    response = client.get(
+        f"/v1/subscriptions/{subscription_id}/deliveries", headers=auth(Role.MONITOR)
+    )
+    assert response.status_code == 200, response.text
+    items: list[Any] = response.json()["items"]
+    return items
+
+
 def drain_until_settled(dispatcher: Dispatcher, engine: Engine, *, rounds: int = 400) -> None:
     """Run the dispatcher until no delivery is pending any more (retries are milliseconds)."""
     from sqlalchemy import text

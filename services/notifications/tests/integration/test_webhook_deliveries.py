@@ -17,18 +17,15 @@ from doseline.testing.plugin import EventPump, TokenFactory
 from notifications.deliveries.service import Dispatcher
 from notifications.settings import NotificationsSettings
 
-from .conftest import FAST, Receiver, append, dlt_confirmed, drain_until_settled, subscribe
-
-
-def _deliveries(
-    client: TestClient, auth: TokenFactory, subscription_id: str
-) -> list[dict[str, Any]]:
-    response = client.get(
-        f"/v1/subscriptions/{subscription_id}/deliveries", headers=auth(Role.MONITOR)
-    )
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+from .conftest import (
+    FAST,
+    Receiver,
+    append,
+    deliveries,
+    dlt_confirmed,
+    drain_until_settled,
+    subscribe,
+)
 
 
 def _detail(
@@ -66,7 +63,7 @@ def test_a_dlt_reaches_the_receiver_as_a_signed_cloudevent(
     assert event["type"] == "safety.dlt.confirmed"
     assert event["data"]["grade"] == 3
 
-    [delivery] = _deliveries(client, auth, subscription["id"])
+    [delivery] = deliveries(client, auth, subscription["id"])
     assert delivery["status"] == "delivered"
     [attempt] = _detail(client, auth, subscription["id"], delivery["id"])["attempt_log"]
     assert attempt["status_code"] == 200
@@ -107,7 +104,7 @@ def test_a_receiver_that_fails_its_first_attempts_gets_the_event_later_under_the
     assert {r.headers["webhook-id"] for r in receiver.received} == {envelope.id}
     for got in receiver.received:
         Webhook(subscription["secret"]).verify(got.body, got.headers)
-    [delivery] = _deliveries(client, auth, subscription["id"])
+    [delivery] = deliveries(client, auth, subscription["id"])
     assert delivery["status"] == "delivered"
     assert delivery["attempts"] == 4
     attempts = _detail(client, auth, subscription["id"], delivery["id"])["attempt_log"]
@@ -137,7 +134,7 @@ def test_a_receiver_that_never_recovers_is_disabled_and_an_event_says_so(
     state = client.get(f"/v1/subscriptions/{subscription['id']}", headers=auth(Role.ADMIN)).json()
     assert state["active"] is False
     assert envelope.id in state["disabled_reason"]
-    [delivery] = _deliveries(client, auth, subscription["id"])
+    [delivery] = deliveries(client, auth, subscription["id"])
     assert delivery["status"] == "failed"
     outcomes = [
         a["outcome"]
@@ -249,7 +246,7 @@ def test_replaying_an_event_sends_it_again_under_the_same_id(
     assert window.json()["event_ids"] == [first.id, second.id]
     dispatcher.drain(clean_db)
     assert [r.headers["webhook-id"] for r in receiver.received[-2:]] == [first.id, second.id]
-    [delivery, _] = _deliveries(client, auth, subscription["id"])
+    [delivery, _] = deliveries(client, auth, subscription["id"])
     assert delivery["replays"] == 2
 
 
@@ -275,7 +272,7 @@ def test_a_target_that_now_resolves_to_an_internal_address_is_refused_at_deliver
     finally:
         refusing.close()
     assert receiver.received == []
-    [delivery] = _deliveries(client, auth, subscription["id"])
+    [delivery] = deliveries(client, auth, subscription["id"])
     assert delivery["status"] == "pending"
     assert "target refused" in delivery["last_error"]
 

@@ -52,7 +52,12 @@ def ctcae_import(
             def on_progress(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            with SERVICE.schema.session_factory(engine)() as session, session.begin():
+            with (
+                SERVICE.schema.session_factory(
+                    engine, audit_keys=settings.audit_keyring
+                )() as session,
+                session.begin(),
+            ):
                 outcome = catalogue.import_file(
                     session,
                     path,

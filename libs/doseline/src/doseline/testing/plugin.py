@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import migrations
+from doseline.audit import AuditKeys
 from doseline.auth import ALL_SITES, Role, mint_token
 from doseline.broker import make_broker
 from doseline.db import make_engine, normalise_database_url
@@ -128,7 +129,9 @@ def sessions(
     clean_db: Engine, services: dict[str, ServiceManifest]
 ) -> Callable[[str], sessionmaker[Session]]:
     """Session factories bound to a service's schema: `sessions("safety")`."""
-    return lambda name: services[name].schema.session_factory(clean_db)
+    return lambda name: services[name].schema.session_factory(
+        clean_db, audit_keys=AuditKeys.development()
+    )
 
 
 @pytest.fixture(scope="session")
@@ -193,6 +196,7 @@ def settings_for(
             "environment": Environment.TEST,
             "log_json": False,
         }
+        values["audit_checkpoint_dir"] = tmp_path / "audit-checkpoints"
         if "storage_dir" in services[name].settings_class.model_fields:
             values["storage_dir"] = tmp_path / f"{name}-objects"
         values.update(overrides)
@@ -276,10 +280,9 @@ def deliver_events(
     ]
     queues: set[str] = set()
     for name, manifest in services.items():
-        sessions = manifest.schema.session_factory(clean_db)
-        queues |= start_consumers(
-            manifest, settings_for(name), broker=broker, sessions=sessions
-        ).queues
+        settings = settings_for(name)
+        sessions = manifest.schema.session_factory(clean_db, audit_keys=settings.audit_keyring)
+        queues |= start_consumers(manifest, settings, broker=broker, sessions=sessions).queues
     worker = dramatiq.Worker(broker, queues=queues, worker_threads=2, worker_timeout=100)
     worker.start()
 

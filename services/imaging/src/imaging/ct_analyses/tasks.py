@@ -20,7 +20,7 @@ def measure_queued(settings: ImagingSettings, session: Session, _now: datetime) 
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     service.process_pending(
-        schema.session_factory(engine),
+        schema.session_factory(engine, audit_keys=settings.audit_keyring),
         storage_from(settings),
         limits=ReadLimits(max_file_bytes=settings.max_upload_bytes, max_voxels=settings.max_voxels),
         lease=timedelta(seconds=settings.ct_analysis_lease_seconds),

@@ -26,6 +26,7 @@ from notifications.deliveries.models import (
     DeliveryAttempt,
     DeliveryStatus,
 )
+from notifications.deliveries.pinning import PinnedTransport, pinned
 from notifications.deliveries.schedule import AttemptResult, verdict
 from notifications.deliveries.signing import webhook_headers
 from notifications.event_log import repository as event_log
@@ -62,7 +63,11 @@ class Dispatcher:
         self._client = client or httpx.Client(
             timeout=settings.delivery_timeout_seconds,
             follow_redirects=False,  # Standard Webhooks: a 3xx is a failure, never followed
-            limits=httpx.Limits(max_connections=settings.delivery_threads * 2),
+            # Connections go to the addresses the target check approved (DNS rebinding).
+            transport=PinnedTransport(
+                limits=httpx.Limits(max_connections=settings.delivery_threads * 2)
+            ),
+            trust_env=False,
             headers={"user-agent": "Doseline-Webhooks/1"},
         )
         self._resolve = resolve
@@ -76,7 +81,7 @@ class Dispatcher:
 
     def drain(self, engine: Engine, *, limit: int = 10_000) -> int:
         """Attempt due deliveries one by one until none is due; returns the attempts made."""
-        sessions = schema.session_factory(engine)
+        sessions = schema.session_factory(engine, audit_keys=self._settings.audit_keyring)
         made = 0
         while made < limit and self.attempt_one(sessions):
             made += 1
@@ -152,15 +157,16 @@ class Dispatcher:
         try:
             # Checked again at every attempt: the name may resolve elsewhere since it was saved.
             if self._resolve is None:
-                check_target(url, allowed=self._settings.allowed_target_networks)
+                target = check_target(url, allowed=self._settings.allowed_target_networks)
             else:
-                check_target(
+                target = check_target(
                     url, allowed=self._settings.allowed_target_networks, resolve=self._resolve
                 )
             headers = webhook_headers(
                 message_id=event_id, timestamp=now, body=body, secrets=secrets
             )
-            response = self._client.post(url, content=body, headers=headers)
+            with pinned(target):
+                response = self._client.post(url, content=body, headers=headers)
             excerpt = response.text[: self._settings.response_excerpt_chars]
             result = AttemptResult(
                 status_code=response.status_code,
