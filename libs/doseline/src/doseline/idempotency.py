@@ -4,6 +4,10 @@ Mobile CRF apps retry on flaky networks; an EHR integration retries on timeouts.
 is inserted first, in the request's own transaction: a concurrent duplicate waits on the
 primary key until the first request commits, then replays its stored response. If the first
 request fails, its row rolls back with it and the retry runs afresh.
+
+A response that holds something shown only once (a webhook signing secret) is stored without
+it: the create gives `kept_body`, the store keeps that, and a replay answers it with the header
+`Idempotent-Withheld` naming what was left out. No secret is ever written to the key store.
 """
 
 from __future__ import annotations
@@ -38,12 +42,19 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
+WITHHELD_HEADER = "Idempotent-Withheld"
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     status_code: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     replayed: bool = False
+    kept_body: Any = None
+    """What the key store keeps instead of `body`, when `body` holds something shown once."""
+    withheld: str | None = None
+    """What `kept_body` leaves out, told to a replay in the `Idempotent-Withheld` header."""
 
 
 def request_fingerprint(method: str, path: str, payload: object) -> str:
@@ -89,13 +100,16 @@ def run_once(
             replayed=True,
         )
     response = create()
+    kept_headers = dict(response.headers)
+    if response.withheld is not None:
+        kept_headers[WITHHELD_HEADER] = response.withheld
     session.execute(
         update(table)
         .where(table.c.key == key, table.c.principal == principal)
         .values(
             status_code=response.status_code,
-            response_body=response.body,
-            response_headers=response.headers,
+            response_body=response.body if response.kept_body is None else response.kept_body,
+            response_headers=kept_headers,
         )
     )
     return response

@@ -53,6 +53,37 @@ def test_a_retried_create_with_the_same_key_returns_the_first_subscription(
     assert len(client.get("/v1/subscriptions", headers=auth(Role.ADMIN)).json()["items"]) == 1
 
 
+def test_a_replayed_create_withholds_the_secret_and_no_table_holds_it_in_clear(
+    client: TestClient, auth: TokenFactory, log_db: sessionmaker[Session]
+) -> None:
+    headers = admin(auth)
+    body = {"url": URL, "event_types": ["safety.dlt.*"]}
+    first = client.post("/v1/subscriptions", json=body, headers=headers)
+    secret = first.json()["secret"]
+    assert secret.startswith("whsec_")
+    again = client.post("/v1/subscriptions", json=body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Idempotent-Withheld"] == "secret"
+    assert again.json()["secret"] is None
+    assert again.json()["id"] == first.json()["id"]
+    # The secret (or its base64 key part) is in no column of any table of the service.
+    key_part = secret.removeprefix("whsec_")
+    with log_db() as session:
+        tables = session.execute(
+            text(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema = 'notifications' AND table_type = 'BASE TABLE'"
+            )
+        ).all()
+        assert len(tables) > 5
+        for schema, table in tables:
+            found = session.execute(
+                text(f'SELECT count(*) FROM "{schema}"."{table}" AS t WHERE t::text LIKE :needle'),
+                {"needle": f"%{key_part}%"},
+            ).scalar_one()
+            assert found == 0, f"{schema}.{table} holds the secret in clear"
+
+
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [

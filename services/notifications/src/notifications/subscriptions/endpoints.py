@@ -47,7 +47,11 @@ Settings = Annotated[NotificationsSettings, Depends(_settings)]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Subscribe a webhook endpoint to event types",
-    description="The response holds the signing secret; it is never shown again.",
+    description=(
+        "The response holds the signing secret; it is never shown again. A retry with the same "
+        "Idempotency-Key gets the subscription with `secret` null and the header "
+        "`Idempotent-Withheld: secret`: the secret is not kept anywhere in clear."
+    ),
     response_model=SubscriptionCreated,
 )
 def create_subscription(
@@ -66,10 +70,13 @@ def create_subscription(
             settings=settings,
             principal=principal,
         )
+        shown = created.model_dump(mode="json")
         return StoredResponse(
             201,
-            created.model_dump(mode="json"),
+            shown,
             {"ETag": etag(created.version), "Location": f"{request.url.path}/{created.id}"},
+            kept_body={**shown, "secret": None},
+            withheld="secret",
         )
 
     return idempotent_response(

@@ -77,8 +77,12 @@ class SubscriptionOut(BaseModel):
 
 
 class SubscriptionCreated(SubscriptionOut):
-    secret: str = Field(
-        description="The `whsec_` signing secret. Shown only now: store it with the receiver."
+    secret: str | None = Field(
+        description=(
+            "The `whsec_` signing secret. Shown only now: store it with the receiver. Null in "
+            "the replay of an Idempotency-Key (header `Idempotent-Withheld: secret`): it was "
+            "shown once and is kept nowhere in clear"
+        )
     )
 
 
