@@ -242,6 +242,25 @@ def test_simultaneous_deliveries_of_one_observation_record_it_once(treated: Desk
     assert count(treated) == 1
 
 
+def test_the_same_observation_id_from_two_systems_is_two_assessments(treated: Desk) -> None:
+    """FHIR ids are unique per server only: a second hospital system may send "pft-1" too."""
+    first = send(treated, pft_panel(), 201)
+    other = treated.client.post(
+        "/v1/fhir/Observation",
+        json=pft_panel(fev1=2.1),
+        headers=treated.auth(Role.EHR_INTEGRATION, subject="second-his"),
+    )
+    assert other.status_code == 201, other.text
+    assert other.json()["id"] != first["id"]
+    again = treated.client.post(
+        "/v1/fhir/Observation",
+        json=pft_panel(fev1=2.1),
+        headers=treated.auth(Role.EHR_INTEGRATION, subject="second-his"),
+    )
+    assert (again.status_code, again.headers["X-Intake-Action"]) == (200, "replayed")
+    assert count(treated) == 2
+
+
 def test_a_feed_without_ids_or_versions_is_deduplicated_by_its_content(treated: Desk) -> None:
     anonymous = {k: v for k, v in pft_panel().items() if k not in ("id", "meta")}
     first = send(treated, anonymous, 201)

@@ -35,6 +35,8 @@ class AssessmentRow(Base):
     # Headline numbers by name (e.g. lesion_fraction, fev1_percent_predicted), for time series.
     metrics: Mapped[dict[str, float | None]] = mapped_column(JSONB)
     source: Mapped[str] = mapped_column(String(40))
+    # The system that sent the FHIR Observation (its token's subject): ids are unique per server.
+    fhir_sender: Mapped[str | None] = mapped_column(String(200), nullable=True)
     fhir_observation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     fhir_version_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="recorded")
@@ -51,6 +53,7 @@ class AssessmentRow(Base):
         Index("ix_assessments_trial_kind_visit", "trial_id", "kind", "visit"),
         Index(
             "uq_assessments_fhir_observation",
+            "fhir_sender",
             "fhir_observation_id",
             unique=True,
             postgresql_where="fhir_observation_id IS NOT NULL",

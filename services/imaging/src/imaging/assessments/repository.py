@@ -21,17 +21,19 @@ def assessment(
     return session.scalars(query).first()
 
 
-def lock_fhir_observation(session: Session, observation_id: str) -> None:
-    """Serialise deliveries of one FHIR Observation id, including its first one."""
-    session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtext(f"imaging.fhir.{observation_id}")))
-    )
+def lock_fhir_observation(session: Session, sender: str, observation_id: str) -> None:
+    """Serialise deliveries of one sender's FHIR Observation id, including its first one."""
+    key = f"imaging.fhir.{sender}.{observation_id}"
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
 
-def by_fhir_observation(session: Session, observation_id: str) -> AssessmentRow | None:
+def by_fhir_observation(session: Session, sender: str, observation_id: str) -> AssessmentRow | None:
     return session.scalars(
         select(AssessmentRow)
-        .where(AssessmentRow.fhir_observation_id == observation_id)
+        .where(
+            AssessmentRow.fhir_sender == sender,
+            AssessmentRow.fhir_observation_id == observation_id,
+        )
         .with_for_update()
     ).first()
 

@@ -131,6 +131,7 @@ def record(
     derived: Derived,
     source: str,
     actor: str,
+    fhir_sender: str | None = None,
     fhir_observation_id: str | None = None,
     fhir_version_id: str | None = None,
 ) -> AssessmentRow:
@@ -149,6 +150,7 @@ def record(
         results=derived.results,
         metrics=derived.metrics,
         source=source,
+        fhir_sender=fhir_sender,
         fhir_observation_id=fhir_observation_id,
         fhir_version_id=fhir_version_id,
         status="recorded",

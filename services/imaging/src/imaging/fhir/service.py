@@ -293,8 +293,8 @@ def receive(
     )
     parsed = observations.parse(payload, full_url=full_url)
     # Two deliveries of one Observation (a first one included) are handled one after the other.
-    repository.lock_fhir_observation(session, parsed.observation_id)
-    existing = repository.by_fhir_observation(session, parsed.observation_id)
+    repository.lock_fhir_observation(session, sender, parsed.observation_id)
+    existing = repository.by_fhir_observation(session, sender, parsed.observation_id)
     if existing is not None:
         _require_visible(session, existing.subject_id, context)
         return _known(session, existing, parsed, context)
@@ -310,6 +310,7 @@ def receive(
         subject_id=subject_id,
         source="fhir",
         actor=actor,
+        fhir_sender=sender,
         fhir_observation_id=parsed.observation_id,
         fhir_version_id=parsed.version_id,
         **_assessment(session, parsed, subject_id, context),

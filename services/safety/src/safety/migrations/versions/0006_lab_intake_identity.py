@@ -6,7 +6,7 @@ Revises: 0005_reference_ranges
 Create Date: 2026-12-07 17:50:00
 
 Results received before carry no content hash (null: compared as equal), were all graded, and
-are attributed to the sender recorded as having received them (`received_by`).
+are attributed to the sender that delivered them (the token subject in `received_by`).
 """
 
 from collections.abc import Sequence
@@ -29,7 +29,11 @@ def upgrade() -> None:
             schema="safety",
         )
         op.alter_column(table, "source", server_default=None, schema="safety")
-    op.execute("UPDATE safety.lab_observations SET source = received_by")
+    # received_by is "Name <subject>"; the sender is the token's subject.
+    op.execute(
+        "UPDATE safety.lab_observations "
+        "SET source = coalesce(substring(received_by from '<([^<>]*)>$'), received_by)"
+    )
     op.execute(
         "UPDATE safety.proposed_adverse_events p SET source = o.received_by "
         "FROM safety.lab_observations o WHERE o.observation_id = p.observation_id "
