@@ -642,9 +642,10 @@ def test_a_result_without_a_range_is_graded_against_the_sites_default_range(lab:
     assert low.json()["outcome"] == "proposed"
     [proposal] = lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
     basis = proposal["grading_basis"]
+    # ABIM's ANC of 2000–8250/µL, in the result's 10*3/uL.
     assert (basis["lln"], basis["reference_range_origin"]) == (
-        "1.5",
-        "shipped adult default (Merck Manual)",
+        "2.000",
+        "shipped adult default (ABIM 2026)",
     )
 
 
@@ -656,7 +657,7 @@ def test_a_range_that_depends_on_sex_is_taken_from_the_patient_of_the_bundle(lab
     assert "needs a reference range" in diagnostics, diagnostics
     assert "sex" in diagnostics, diagnostics
     with_patient = post(lab, bundle(_patient(), _by_reference("hb-2", value=12.5, **haemoglobin)))
-    # Female LLN 12.0 g/dL: 12.5 is normal; for a man (LLN 13.6) it would be grade 1.
+    # Female LLN 12 g/dL: 12.5 is normal; for a man (LLN 14) it would be grade 1.
     assert outcomes(with_patient) == ["skipped", "graded"]
 
 

@@ -47,8 +47,8 @@ def test_hemoglobin_defaults_differ_for_women_and_men(desk: Desk) -> None:
     female = lookup(desk, loinc="718-7", unit="g/dL", sex="female", age_years=50)
     male = lookup(desk, loinc="718-7", unit="g/dL", sex="male", age_years=50)
     assert (female.low, female.high) == (Decimal("12.0"), Decimal("16.0"))
-    assert (male.low, male.high) == (Decimal("13.6"), Decimal("17.5"))
-    assert male.origin == "shipped adult default (ABIM 2024)"
+    assert (male.low, male.high) == (Decimal("14.0"), Decimal("18.0"))
+    assert male.origin == "shipped adult default (ABIM 2026)"
     assert male.missing is None
 
 
@@ -103,10 +103,10 @@ def test_a_sites_override_wins_for_that_site_only(desk: Desk) -> None:
     elsewhere = lookup(desk, site="PUMCH", loinc="2160-0", unit="mg/dL", sex="male", age_years=60)
     assert (elsewhere.high, elsewhere.origin) == (
         Decimal("1.30"),
-        "shipped adult default (ABIM 2024)",
+        "shipped adult default (ABIM 2026)",
     )
     other_analyte = lookup(desk, loinc="1742-6", unit="U/L", sex="male", age_years=60)
-    assert other_analyte.origin == "shipped adult default (ABIM 2024)"
+    assert other_analyte.origin == "shipped adult default (ABIM 2026)"
 
 
 def test_age_bands_of_a_site_decide_by_the_subjects_age(desk: Desk) -> None:
@@ -231,7 +231,7 @@ def test_replacing_a_sites_ranges_is_audited_with_before_and_after(desk: Desk) -
     assert intact
     # The empty set hands creatinine back to the shipped default.
     assert lookup(desk, loinc="2160-0", unit="mg/dL", sex="male", age_years=60).origin == (
-        "shipped adult default (ABIM 2024)"
+        "shipped adult default (ABIM 2026)"
     )
 
 
@@ -239,8 +239,8 @@ def test_any_reader_sees_the_defaults_and_an_unknown_trial_is_not_found(desk: De
     listed = desk.client.get(URL, headers=desk.as_(Role.PHARMACIST))
     assert listed.status_code == 200
     assert {r["origin"] for r in listed.json()["ranges"]} == {
-        "shipped adult default (ABIM 2024)",
-        "shipped adult default (Merck Manual)",
+        "shipped adult default (ABIM 2026)",
+        "shipped adult default (not verified)",
     }
     unknown = desk.client.get(
         "/v1/trials/NO-SUCH-TRIAL/reference-ranges", headers=desk.as_(Role.MONITOR)

@@ -196,7 +196,7 @@ def test_an_analyte_without_molar_mass_is_not_converted_across_dimensions() -> N
         (LabTerm.HYPOGLYCEMIA, "glucose", "45", "70", "99", "mg/dL", "mmol/L"),
         (LabTerm.CHOLESTEROL_HIGH, "cholesterol", "350", None, "200", "mg/dL", "mmol/L"),
         (LabTerm.HYPERTRIGLYCERIDEMIA, "triglycerides", "700", None, "150", "mg/dL", "mmol/L"),
-        (LabTerm.HYPERURICEMIA, "urate", "9.5", "2.5", "8.0", "mg/dL", "umol/L"),
+        (LabTerm.HYPERURICEMIA, "urate", "9.5", "3.0", "7.0", "mg/dL", "umol/L"),
         (LabTerm.BLOOD_BILIRUBIN_INCREASED, "bilirubin", "2.0", "0.3", "1.0", "mg/dL", "umol/L"),
         (LabTerm.HYPOMAGNESEMIA, "magnesium", "1.0", "1.6", "2.6", "mg/dL", "mmol/L"),
         (LabTerm.ANEMIA, "hemoglobin", "9.0", "12.0", "16.0", "g/dL", "mmol/L"),

@@ -45,10 +45,17 @@ def test_every_analyte_graded_against_lln_or_uln_has_a_shipped_adult_range() -> 
     assert {"hemoglobin", "creatinine", "alt", "inr", "neutrophils"} <= shipped
 
 
-def test_hemoglobin_and_creatinine_ship_one_range_per_sex() -> None:
-    for analyte in ("hemoglobin", "creatinine", "creatine_kinase"):
+def test_the_analytes_abim_splits_by_sex_ship_one_range_per_sex() -> None:
+    for analyte in ("hemoglobin", "creatinine", "creatine_kinase", "ggt"):
         sexes = {row.sex for row in shipped_adult_ranges() if row.analyte == analyte}
         assert sexes == {Sex.FEMALE, Sex.MALE}, analyte
+
+
+def test_every_shipped_range_is_abims_but_inr_which_says_it_is_not_verified() -> None:
+    # ABIM's January 2026 table gives a prothrombin time but no INR interval (SOURCE.md).
+    sources = {(row.analyte, row.source) for row in shipped_adult_ranges()}
+    assert {source for _, source in sources} == {"ABIM 2026", "not verified"}
+    assert {analyte for analyte, source in sources if source == "not verified"} == {"inr"}
 
 
 def test_a_range_table_breaking_a_rule_is_refused_with_its_line() -> None:
