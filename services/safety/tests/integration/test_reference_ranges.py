@@ -240,7 +240,7 @@ def test_any_reader_sees_the_defaults_and_an_unknown_trial_is_not_found(desk: De
     assert listed.status_code == 200
     assert {r["origin"] for r in listed.json()["ranges"]} == {
         "shipped adult default (ABIM 2026)",
-        "shipped adult default (not verified)",
+        "shipped adult default (Mayo Clinic)",
     }
     unknown = desk.client.get(
         "/v1/trials/NO-SUCH-TRIAL/reference-ranges", headers=desk.as_(Role.MONITOR)

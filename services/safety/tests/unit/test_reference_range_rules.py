@@ -51,11 +51,13 @@ def test_the_analytes_abim_splits_by_sex_ship_one_range_per_sex() -> None:
         assert sexes == {Sex.FEMALE, Sex.MALE}, analyte
 
 
-def test_every_shipped_range_is_abims_but_inr_which_says_it_is_not_verified() -> None:
+def test_every_shipped_range_is_abims_but_inr_whose_upper_limit_is_mayo_clinics() -> None:
     # ABIM's January 2026 table gives a prothrombin time but no INR interval (SOURCE.md).
     sources = {(row.analyte, row.source) for row in shipped_adult_ranges()}
-    assert {source for _, source in sources} == {"ABIM 2026", "not verified"}
-    assert {analyte for analyte, source in sources if source == "not verified"} == {"inr"}
+    assert {source for _, source in sources} == {"ABIM 2026", "Mayo Clinic"}
+    assert {analyte for analyte, source in sources if source == "Mayo Clinic"} == {"inr"}
+    [inr] = [row for row in shipped_adult_ranges() if row.analyte == "inr"]
+    assert (inr.low, inr.high) == (None, Decimal("1.1"))
 
 
 def test_a_range_table_breaking_a_rule_is_refused_with_its_line() -> None:
