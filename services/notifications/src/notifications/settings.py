@@ -49,6 +49,12 @@ class NotificationsSettings(ServiceSettings):
         default=24.0, ge=0, le=24 * 30, description="How long a rotated secret stays valid"
     )
     topic_exchange: str = Field(default="doseline.events", min_length=1, max_length=200)
+    ehr_integration_reads_feed: bool = Field(
+        default=False,
+        description=(
+            "Let hospital systems (role ehr_integration) read the event feed, within their sites"
+        ),
+    )
     # Encrypts the webhook signing secrets stored in the database.
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
 

@@ -110,6 +110,34 @@ def test_filters_select_by_type_pattern_trial_and_subject(
     assert only_b[0]["data"]["subject_id"] == "HDMSC-RP-01-002"
 
 
+def test_filters_accept_the_forms_the_api_itself_writes_and_refuse_others(
+    client: TestClient, auth: TokenFactory, log_db: sessionmaker[Session]
+) -> None:
+    a = dlt_confirmed(1, subject_id="HDMSC-RP-01-001")
+    b = dlt_confirmed(2, subject_id="HDMSC-RP-01-002")
+    append(log_db, a, b)
+    as_events_write_it = _read(client, auth, subject="subjects/HDMSC-RP-01-002")["items"]
+    assert [e["id"] for e in as_events_write_it] == [b.id]
+    assert len(_read(client, auth, trial="trials/HDMSC-RP-01")["items"]) == 2
+    for name, value in (("subject", "patient-7"), ("subject", "Patient/1"), ("trial", "x y")):
+        refused = client.get("/v1/events", params={name: value}, headers=auth(Role.MONITOR))
+        assert refused.status_code == 422, refused.text
+        assert name in refused.text
+
+
+def test_a_hospital_system_reads_the_feed_only_where_the_deployment_allows_it(
+    api: Any, auth: TokenFactory, log_db: sessionmaker[Session]
+) -> None:
+    append(log_db, dlt_confirmed(1))
+    ehr = auth(Role.EHR_INTEGRATION)
+    refused = api("notifications").get("/v1/events", headers=ehr)
+    assert refused.status_code == 403, refused.text
+    assert "NOTIFICATIONS_EHR_INTEGRATION_READS_FEED" in refused.json()["detail"]
+    allowed = api("notifications", ehr_integration_reads_feed=True).get("/v1/events", headers=ehr)
+    assert allowed.status_code == 200, allowed.text
+    assert len(allowed.json()["items"]) == 1
+
+
 def test_one_event_is_read_by_its_id(
     client: TestClient, auth: TokenFactory, log_db: sessionmaker[Session]
 ) -> None:

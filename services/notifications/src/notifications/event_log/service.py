@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -74,6 +75,40 @@ def checked_patterns(patterns: Sequence[str], *, field: list[str | int]) -> list
     return checked
 
 
+# The forms a client may have from the API itself: a study subject id, or an event's CloudEvents
+# `subject` ("subjects/HDMSC-RP-01-002"); a trial code, or "trials/HDMSC-RP-01".
+_TRIAL = r"[A-Z0-9][A-Z0-9-]*"
+_SUBJECT_FILTER = re.compile(rf"^(?:subjects/)?(?P<id>{_TRIAL}-\d{{3,}})$")
+_TRIAL_FILTER = re.compile(rf"^(?:trials/)?(?P<id>{_TRIAL})$")
+
+
+def subject_filter(value: str | None) -> str | None:
+    """The study subject id a `subject` filter names, in any form the API itself writes."""
+    if value is None:
+        return None
+    found = _SUBJECT_FILTER.match(value)
+    if found is None:
+        raise InvalidInput.at(
+            ["query", "subject"],
+            f"{value!r} is not a study subject id: give it as HDMSC-RP-01-002 or, as an "
+            "event's `subject` reads, subjects/HDMSC-RP-01-002",
+        )
+    return found["id"]
+
+
+def trial_filter(value: str | None) -> str | None:
+    """The trial code a `trial` filter names: HDMSC-RP-01 or trials/HDMSC-RP-01."""
+    if value is None:
+        return None
+    found = _TRIAL_FILTER.match(value)
+    if found is None:
+        raise InvalidInput.at(
+            ["query", "trial"],
+            f"{value!r} is not a trial code: give it as HDMSC-RP-01 or trials/HDMSC-RP-01",
+        )
+    return found["id"]
+
+
 def feed(
     session: Session,
     *,
@@ -93,8 +128,8 @@ def feed(
         after=start,
         limit=limit + 1,
         patterns=patterns,
-        trial_id=trial_id,
-        subject_id=subject_id,
+        trial_id=trial_filter(trial_id),
+        subject_id=subject_filter(subject_id),
         principal=principal,
     )
     shown = rows[:limit]
