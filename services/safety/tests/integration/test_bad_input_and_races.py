@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from doseline.auth import Role
 from .conftest import Desk, site_today
 
 SUBJECT = "HDMSC-RP-01-001"
-MISSING = str(uuid.uuid4())
+MISSING = "5f0e4d3c-2b1a-4c9d-8e7f-6a5b4c3d2e1f"  # a fixed id no record has
 
 
 @pytest.mark.parametrize(
