@@ -317,7 +317,7 @@ def test_a_multi_volume_4d_file_is_refused(tmp_path: Path) -> None:
     "content",
     [
         b"definitely not NIfTI" * 30,
-        gzip.compress(b"definitely not NIfTI" * 30),
+        gzip.compress(b"definitely not NIfTI" * 30, mtime=0),
         b"\x1f\x8b" + b"broken gzip stream" * 20,
     ],
 )
