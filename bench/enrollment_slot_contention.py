@@ -37,6 +37,7 @@ from doseline.auth import Role, mint_token
 from doseline.contracts.safety import DltConfirmed, DltRuledOut
 from doseline.db import make_engine, normalise_database_url
 from doseline.settings import Environment
+from doseline.testing.identifiers import hospital_identifier
 from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 from enrollment.escalation_state.tasks import on_dlt_adjudicated
 from enrollment.manifest import SERVICE
@@ -66,7 +67,9 @@ def eligible_subject(client: TestClient) -> str:
     sid = str(
         ok(
             client.post(
-                f"/v1/trials/{TRIAL}/subjects", json={}, headers=headers(Role.COORDINATOR, "n")
+                f"/v1/trials/{TRIAL}/subjects",
+                json={"hospital_identifier": hospital_identifier()},
+                headers=headers(Role.COORDINATOR, "n"),
             ),
             201,
         )["id"]

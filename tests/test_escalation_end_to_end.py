@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doseline import outbox
 from doseline.auth import Role
 from doseline.contracts.safety import DltConfirmed
+from doseline.testing.identifiers import hospital_identifier
 from doseline.testing.plugin import EventPump, TokenFactory
 from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 from enrollment.protocol import load_shipped_protocol
@@ -62,7 +63,12 @@ class Clinic:
         """Register, consent, screen, enrol, weigh, and give four dual-verified infusions."""
         coordinator = self.headers(Role.COORDINATOR, "nurse-wang")
         subject = self.ok(
-            self.api.post(f"/v1/trials/{TRIAL}/subjects", json={}, headers=coordinator), 201
+            self.api.post(
+                f"/v1/trials/{TRIAL}/subjects",
+                json={"hospital_identifier": hospital_identifier()},
+                headers=coordinator,
+            ),
+            201,
         )
         sid = str(subject["id"])
         read = self.api.get(f"/v1/subjects/{sid}", headers=coordinator)

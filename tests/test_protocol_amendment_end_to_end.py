@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doseline import sitetime
 from doseline.auth import Role
 from doseline.contracts.protocol import DltRules
+from doseline.testing.identifiers import hospital_identifier
 from doseline.testing.plugin import EventPump, TokenFactory
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
@@ -59,7 +60,12 @@ def _site_day(offset: int) -> date:
 def _treat(client: TestClient, auth: TokenFactory, *, day1_offset: int) -> str:
     """Register, consent, screen, enrol, weigh, and give the first infusion."""
     nurse = _headers(auth, Role.COORDINATOR, "nurse-wang")
-    sid = str(_ok(client.post(f"/v1/trials/{TRIAL}/subjects", json={}, headers=nurse), 201)["id"])
+    registration = {"hospital_identifier": hospital_identifier()}
+    sid = str(
+        _ok(client.post(f"/v1/trials/{TRIAL}/subjects", json=registration, headers=nurse), 201)[
+            "id"
+        ]
+    )
     read = client.get(f"/v1/subjects/{sid}", headers=nurse)
     _ok(
         client.patch(

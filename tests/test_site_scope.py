@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.auth import Role
 from doseline.manifest import ServiceManifest
+from doseline.testing.identifiers import hospital_identifier
 from doseline.testing.plugin import EventPump, TokenFactory
 from safety.catalogue import service as catalogue
 from safety.dictionary.terms import (
@@ -218,7 +219,10 @@ FHIR_INTAKES = {
 
 # Creates that name a site openly (the site list is in the protocol, no secret): 403.
 BODY_NAMES_A_SITE: dict[tuple[str, str, str], Callable[[Scenario], dict[str, Any]]] = {
-    ("enrollment", "POST", "/v1/trials/{trial_id}/subjects"): lambda s: {"site_id": SITE_B},
+    ("enrollment", "POST", "/v1/trials/{trial_id}/subjects"): lambda s: {
+        "site_id": SITE_B,
+        "hospital_identifier": hospital_identifier(),
+    },
     ("notifications", "POST", "/v1/subscriptions"): lambda s: {
         "url": "http://127.0.0.1:9/hook",
         "event_types": ["#"],
@@ -352,7 +356,7 @@ def register(enrollment: TestClient, scenario: Scenario, site: str) -> str:
     body = ok(
         enrollment.post(
             f"/v1/trials/{TRIAL}/subjects",
-            json={"site_id": site},
+            json={"site_id": site, "hospital_identifier": hospital_identifier()},
             headers=scenario.as_(Role.COORDINATOR, sites=(site,)),
         ),
         201,
@@ -763,12 +767,16 @@ def strip_ids(body: Any) -> Any:
 def test_a_site_account_registers_subjects_only_at_its_own_sites(scenario: Scenario) -> None:
     enrollment = scenario.clients["enrollment"]
     refused = enrollment.post(
-        f"/v1/trials/{TRIAL}/subjects", json={"site_id": SITE_B}, headers=scenario.site_a()
+        f"/v1/trials/{TRIAL}/subjects",
+        json={"site_id": SITE_B, "hospital_identifier": hospital_identifier()},
+        headers=scenario.site_a(),
     )
     assert refused.status_code == 403, refused.text
     assert refused.json()["site_id"] == SITE_B
     unknown = enrollment.post(
-        f"/v1/trials/{TRIAL}/subjects", json={"site_id": "NOWHERE"}, headers=scenario.site_a()
+        f"/v1/trials/{TRIAL}/subjects",
+        json={"site_id": "NOWHERE", "hospital_identifier": hospital_identifier()},
+        headers=scenario.site_a(),
     )
     assert unknown.status_code == 422, unknown.text
     assert "WCH" in unknown.json()["detail"]

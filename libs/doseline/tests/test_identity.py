@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from doseline.identity import canonical_system, canonical_value, hospital_id_hash
+from doseline.contracts.protocol import IdentifierSystemRules, SiteRules
+from doseline.identity import (
+    canonical_system,
+    canonical_value,
+    declared_system,
+    hospital_id_hash,
+    hospital_id_hashes,
+)
 
 KEY = "test-key"
 
@@ -50,3 +58,44 @@ def test_the_canonical_forms_are_readable() -> None:
 def test_canonical_forms_are_idempotent(system: str, value: str) -> None:
     assert canonical_system(canonical_system(system)) == canonical_system(system)
     assert canonical_value(canonical_value(value)) == canonical_value(value)
+
+
+WCH_MRN = IdentifierSystemRules(
+    system="urn:oid:1.2.156.112604.1.2.1", aliases=("MRN", "1.2.156.112604.1.2.1")
+)
+
+
+def test_every_alias_of_a_declared_system_hashes_as_the_declared_system() -> None:
+    declared = hospital_id_hash(KEY, system=WCH_MRN.system, value="WCH-0042")
+    for alias in ("MRN", " mrn ", "ＭＲＮ", "1.2.156.112604.1.2.1", "URN:OID:1.2.156.112604.1.2.1"):
+        assert (
+            hospital_id_hash(KEY, system=alias, value="wch-0042", site_systems=(WCH_MRN,))
+            == declared
+        ), alias
+
+
+def test_a_system_the_site_does_not_declare_hashes_as_it_is_named() -> None:
+    assert declared_system("SSN", (WCH_MRN,)) is None
+    assert hospital_id_hash(KEY, system="SSN", value="1", site_systems=(WCH_MRN,)) == digest(
+        "SSN", "1"
+    )
+
+
+def test_a_record_of_an_unknown_site_is_looked_up_under_every_site_mapping() -> None:
+    wch = SiteRules(id="WCH", name="W", time_zone="Asia/Shanghai", identifier_systems=(WCH_MRN,))
+    pumch = SiteRules(id="PUMCH", name="P", time_zone="Asia/Shanghai")
+    hashes = hospital_id_hashes(KEY, system="MRN", value="7", sites=(wch, pumch))
+    assert hashes == {digest("MRN", "7"), digest(WCH_MRN.system, "7")}
+
+
+def test_one_name_cannot_stand_for_two_systems_of_a_site() -> None:
+    with pytest.raises(ValidationError, match="names both"):
+        SiteRules(
+            id="WCH",
+            name="W",
+            time_zone="Asia/Shanghai",
+            identifier_systems=(
+                WCH_MRN,
+                IdentifierSystemRules(system="urn:oid:9.9", aliases=("mrn",)),
+            ),
+        )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from doseline import audit
 from doseline.audit import canonical_json
-from doseline.contracts.protocol import ProtocolActivated, TrialRules
+from doseline.contracts.protocol import ProtocolActivated, SiteRules, TrialRules
 
 
 class ProtocolVersionColumns:
@@ -101,3 +101,14 @@ def _parse(rules_json: str) -> TrialRules:
 def rules_of(row: ProtocolVersionColumns) -> TrialRules:
     """The row's rules as the contract's model (parsed once per distinct content)."""
     return _parse(canonical_json(row.rules))
+
+
+def sites_received(session: Session, model: type[V]) -> list[SiteRules]:
+    """Every site of every version received, of every trial (each distinct site once): the
+    identifier systems a hospital record may be matched under (doseline.identity)."""
+    sites: list[SiteRules] = []
+    for row in session.scalars(select(model).order_by(model.trial_id, model.sequence)):
+        for site in rules_of(row).sites:
+            if site not in sites:
+                sites.append(site)
+    return sites

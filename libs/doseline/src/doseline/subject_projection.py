@@ -133,10 +133,18 @@ def add_hospital_hashes(
 def subject_by_hospital_hash(
     session: Session, model: type[P], hashes: type[HospitalIdHash], id_hash: str
 ) -> P | None:
+    return subject_by_hospital_hashes(session, model, hashes, [id_hash])
+
+
+def subject_by_hospital_hashes(
+    session: Session, model: type[P], hashes: type[HospitalIdHash], id_hashes: Iterable[str]
+) -> P | None:
+    """The subject carrying one of ``id_hashes`` (doseline.identity.hospital_id_hashes)."""
     return session.scalars(
         select(model)
         .join(hashes, hashes.subject_id == model.subject_id)
-        .where(hashes.id_hash == id_hash)
+        .where(hashes.id_hash.in_(sorted(set(id_hashes))))
+        .order_by(model.subject_id)
     ).first()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.auth import Role
+from doseline.testing.identifiers import hospital_identifier
 from doseline.testing.plugin import TokenFactory
 
 TRIAL = "HDMSC-RP-01"
@@ -59,7 +60,7 @@ class Site:
         body = self.ok(
             self.api.post(
                 f"/v1/trials/{self.trial}/subjects",
-                json={},
+                json={"hospital_identifier": hospital_identifier()},
                 headers=self.as_(Role.COORDINATOR, "nurse"),
             ),
             201,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from doseline.auth import Role
+from doseline.testing.identifiers import hospital_identifier
 from enrollment.protocol import PROTOCOLS_DIR
 
 from .conftest import TRIAL, Site
@@ -22,7 +23,7 @@ PUMCH_SITE = """  - id: PUMCH
 def register(site: Site, body: dict[str, str], *, sites: tuple[str, ...] = ("*",)) -> object:
     return site.api.post(
         f"/v1/trials/{TRIAL}/subjects",
-        json=body,
+        json={"hospital_identifier": hospital_identifier(), **body},
         headers={**site.auth(Role.COORDINATOR, subject="nurse", sites=sites)},
     )
 
@@ -81,3 +82,44 @@ def test_subject_events_name_the_subject_site(site: Site) -> None:
         "enrollment.subject.enrolled",
     }
     assert {site_id for _, site_id in rows} == {"WCH"}
+
+
+WCH_MRN_SYSTEM = "urn:oid:1.2.156.112604.1.2.1"
+
+
+def test_a_subject_is_not_registered_without_a_hospital_identifier(site: Site) -> None:
+    before = site.row_counts()
+    response = site.api.post(
+        f"/v1/trials/{TRIAL}/subjects", json={}, headers=site.as_(Role.COORDINATOR, "nurse")
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "hospital_identifier" in response.text
+    assert site.row_counts() == before
+
+
+def test_every_alias_of_a_site_identifier_system_names_the_same_person(site: Site) -> None:
+    first = site.ok(
+        register(site, {"hospital_identifier": {"system": "MRN", "value": "wch-0042"}}), 201
+    )
+    for system in (WCH_MRN_SYSTEM, "mrn", " ＭＲＮ ", "1.2.156.112604.1.2.1"):
+        again = register(site, {"hospital_identifier": {"system": system, "value": "WCH-0042"}})
+        assert again.status_code == 409, (system, again.text)  # type: ignore[attr-defined]
+        assert again.json()["subject_id"] == first["id"]  # type: ignore[attr-defined]
+
+
+def test_a_system_the_site_does_not_declare_is_refused_with_the_site_systems(
+    site: Site,
+) -> None:
+    before = site.row_counts()
+    refused = register(site, {"hospital_identifier": {"system": "SSN", "value": "123-45"}})
+    assert refused.status_code == 422, refused.text  # type: ignore[attr-defined]
+    problem = refused.json()  # type: ignore[attr-defined]
+    assert "SSN" in problem["detail"]
+    assert WCH_MRN_SYSTEM in problem["detail"]
+    assert site.row_counts() == before
+    # PUMCH declares no identifier systems: any system is taken as it is named.
+    accepted = register(
+        site, {"site_id": "PUMCH", "hospital_identifier": {"system": "SSN", "value": "123-45"}}
+    )
+    assert accepted.status_code == 201, accepted.text  # type: ignore[attr-defined]

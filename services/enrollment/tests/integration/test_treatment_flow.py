@@ -257,11 +257,22 @@ def test_a_protocol_amendment_is_a_new_version_that_later_states_record(site: Si
     assert activations[1]["reason"] == "shorter slot reservations (amendment 1)"
     assert activations[1]["rules"]["dlt_window"] == {"starts_on": "first-infusion", "days": 30}
     assert activations[1]["rules"]["sites"] == [
-        {"id": "WCH", "name": "West China Hospital", "time_zone": "Asia/Shanghai"},
+        {
+            "id": "WCH",
+            "name": "West China Hospital",
+            "time_zone": "Asia/Shanghai",
+            "identifier_systems": [
+                {
+                    "system": "urn:oid:1.2.156.112604.1.2.1",
+                    "aliases": ["MRN", "mrn", "1.2.156.112604.1.2.1"],
+                }
+            ],
+        },
         {
             "id": "PUMCH",
             "name": "Peking Union Medical College Hospital",
             "time_zone": "Asia/Shanghai",
+            "identifier_systems": [],
         },
     ]
 

@@ -291,3 +291,46 @@ def test_a_pft_panel_without_sex_age_and_height_is_recorded_as_measured(treated:
     assert (
         "sex (76689-9), age (30525-0) and body height" in body["results"]["reference_unavailable"]
     )
+
+
+def test_an_alias_of_the_site_mrn_system_finds_the_subject_its_site_registered(
+    desk: Desk,
+) -> None:
+    from doseline.contracts.protocol import ProtocolActivated
+    from doseline.identity import hospital_id_hash
+    from enrollment.protocol import load_shipped_protocol
+    from imaging.protocols import tasks as protocol_tasks
+    from imaging.subjects import repository as subjects_repository
+
+    shipped = load_shipped_protocol("hdmsc-rp-01")
+    desk.deliver(
+        ProtocolActivated(
+            trial_id=shipped.trial_id,
+            protocol_id=shipped.protocol_id,
+            protocol_version=shipped.version,
+            content_hash=shipped.content_hash,
+            sequence=1,
+            activation="initial",
+            effective_from=None,
+            activated_at=datetime.now(UTC),
+            rules=shipped.trial_rules(),
+        ),
+        protocol_tasks.on_protocol_activated,
+    )
+    wch = shipped.site_by_id("WCH")
+    assert wch is not None
+    desk.enrol()
+    # The hash enrollment publishes for a coordinator who typed "MRN" at WCH.
+    registered = hospital_id_hash(
+        desk.settings.identifier_hash_key.get_secret_value(),
+        system="MRN",
+        value="0012345",
+        site_systems=wch.identifier_systems,
+    )
+    with desk.db() as session, session.begin():
+        subjects_repository.add_hospital_hashes(session, SUBJECT, [registered])
+    for index, system in enumerate(("1.2.156.112604.1.2.1", MRN_SYSTEM, "mrn")):
+        body = send(
+            desk, gas_panel(subject=(system, "0012345"), observation_id=f"alias-{index}"), 201
+        )
+        assert body["subject_id"] == SUBJECT, system

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.auth import Role
+from doseline.testing.identifiers import hospital_identifier
 from doseline.testing.plugin import EventPump, TokenFactory
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
@@ -49,7 +50,12 @@ def _site_day(offset: int) -> date:
 def _treat(client: TestClient, auth: TokenFactory) -> str:
     """Register, consent, screen, enrol, weigh, and give four dual-verified infusions."""
     nurse = _headers(auth, Role.COORDINATOR, "nurse-wang")
-    sid = str(_ok(client.post(f"/v1/trials/{TRIAL}/subjects", json={}, headers=nurse), 201)["id"])
+    registration = {"hospital_identifier": hospital_identifier()}
+    sid = str(
+        _ok(client.post(f"/v1/trials/{TRIAL}/subjects", json=registration, headers=nurse), 201)[
+            "id"
+        ]
+    )
     read = client.get(f"/v1/subjects/{sid}", headers=nurse)
     _ok(
         client.patch(

@@ -14,7 +14,7 @@ from doseline.auth import Role
 from doseline.identity import DEVELOPMENT_IDENTIFIER_KEY, hospital_id_hash
 from safety.ehr.models import ProposedAdverseEventRow
 
-from .conftest import Desk, site_today
+from .conftest import SHIPPED_PROTOCOL, Desk, site_today
 
 SUBJECT = "HDMSC-RP-01-001"
 MRN_SYSTEM = "urn:oid:1.2.156.112604.1.2.1"
@@ -672,3 +672,22 @@ def test_a_grade_that_depends_on_a_missing_range_is_refused_not_guessed(lab: Des
     assert outcomes(post(lab, observation("low-anc", value=0.8, low=None, high=None))) == [
         "proposed"
     ]
+
+
+def test_a_record_naming_any_alias_of_the_site_mrn_system_finds_the_subject(desk: Desk) -> None:
+    # As enrollment registers it: the coordinator typed "MRN", WCH declares the OID system.
+    wch = SHIPPED_PROTOCOL.site_by_id("WCH")
+    assert wch is not None
+    registered = hospital_id_hash(
+        DEVELOPMENT_IDENTIFIER_KEY,
+        system="MRN",
+        value="WCH-0077",
+        site_systems=wch.identifier_systems,
+    )
+    desk.enrol(SUBJECT, hashes=[registered])
+    desk.infuse(SUBJECT, day1=site_today() - timedelta(days=10))
+    for index, system in enumerate(("MRN", MRN_SYSTEM, "1.2.156.112604.1.2.1", " mrn ")):
+        response = post(desk, observation(f"alias-{index}", system=system, identifier="wch-0077"))
+        assert outcomes(response) == ["proposed"], system
+    unknown = post(desk, bundle(observation("other-system", system="SSN", identifier="WCH-0077")))
+    assert entries(unknown)[0]["status"] == "404 Not Found"

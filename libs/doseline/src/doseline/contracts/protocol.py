@@ -24,6 +24,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from doseline import sitetime
 from doseline.contracts.registry import register
 from doseline.events import EventContract
+from doseline.identity import canonical_system
 
 _IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
@@ -168,6 +169,23 @@ class AeReportingPeriod(RulesSection):
     months_after_last_infusion: int = Field(ge=1)
 
 
+class IdentifierSystemRules(RulesSection):
+    """A hospital identifier system a site uses, and the other names it is sent under."""
+
+    system: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The system every alias stands for (a URI or OID), e.g. the site's MRN URI",
+    )
+    aliases: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Other names of the same system (`MRN`, an OID form): compared as"
+            " doseline.identity.canonical_system compares them"
+        ),
+    )
+
+
 class SiteRules(RulesSection):
     """A site and its IANA time zone: study days and windows are counted in its calendar."""
 
@@ -176,6 +194,30 @@ class SiteRules(RulesSection):
     )
     name: str = Field(min_length=1)
     time_zone: str = Field(min_length=1)
+    identifier_systems: tuple[IdentifierSystemRules, ...] = Field(
+        default=(),
+        description=(
+            "The hospital identifier systems the site uses, with their aliases; a hospital"
+            " identifier is hashed under the system its alias names. Empty: every system is"
+            " taken as it is named"
+        ),
+    )
+
+    @field_validator("identifier_systems")
+    @classmethod
+    def validate_identifier_systems(
+        cls, systems: tuple[IdentifierSystemRules, ...]
+    ) -> tuple[IdentifierSystemRules, ...]:
+        """Each name, canonically compared, stands for one declared system."""
+        owner: dict[str, str] = {}
+        for entry in systems:
+            for name in {canonical_system(n) for n in (entry.system, *entry.aliases)}:
+                if owner.setdefault(name, entry.system) != entry.system:
+                    raise ValueError(
+                        f"{name!r} names both {owner[name]!r} and {entry.system!r}; an alias"
+                        " names one system"
+                    )
+        return systems
 
     @field_validator("time_zone")
     @classmethod

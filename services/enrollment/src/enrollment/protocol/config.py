@@ -31,6 +31,7 @@ from doseline.contracts.protocol import (
     DltRules,
     DltWindowRules,
     FollowUpVisitRule,
+    IdentifierSystemRules,
     InfusionScheduleRules,
     SiteRules,
     StudyDayConvention,
@@ -101,6 +102,21 @@ class Site(_Section):
     city: str = Field(min_length=1)
     country: str = Field(min_length=1)
     time_zone: str = Field(min_length=1)
+    # The same model as the protocol event's, so the document and the event cannot disagree.
+    identifier_systems: tuple[IdentifierSystemRules, ...] = Field(
+        default=(),
+        description=(
+            "Hospital identifier systems the site uses, each with its aliases; a registration"
+            " names one of them (422 otherwise). Empty: any system, taken as it is named"
+        ),
+    )
+
+    @field_validator("identifier_systems")
+    @classmethod
+    def _each_name_names_one_system(
+        cls, systems: tuple[IdentifierSystemRules, ...]
+    ) -> tuple[IdentifierSystemRules, ...]:
+        return SiteRules.validate_identifier_systems(systems)
 
     @field_validator("time_zone")
     @classmethod
@@ -631,8 +647,14 @@ class Protocol(_Section):
 
         Computed on each call (not cached), so a copy with changed values never carries the
         hash of the original."""
+        document = self.model_dump(mode="python")
+        for site in document["sites"]:
+            # A site declaring no identifier systems hashes as documents written before the
+            # field existed: their versions keep the hash they were stored under.
+            if not site["identifier_systems"]:
+                del site["identifier_systems"]
         canonical = json.dumps(
-            self.model_dump(mode="python"),
+            document,
             default=_canonical_value,
             sort_keys=True,
             separators=(",", ":"),
@@ -646,7 +668,12 @@ class Protocol(_Section):
         return TrialRules(
             study_day=self.study_day,
             sites=tuple(
-                SiteRules(id=site.id, name=site.name, time_zone=site.time_zone)
+                SiteRules(
+                    id=site.id,
+                    name=site.name,
+                    time_zone=site.time_zone,
+                    identifier_systems=site.identifier_systems,
+                )
                 for site in self.sites
             ),
             dlt_window=self.dlt_window,

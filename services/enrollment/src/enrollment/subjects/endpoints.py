@@ -57,10 +57,8 @@ def register_subject(
             session,
             trial_id=trial_id,
             site_id=body.site_id,
-            hospital_system=body.hospital_identifier.system if body.hospital_identifier else None,
-            hospital_identifier=(
-                body.hospital_identifier.value if body.hospital_identifier else None
-            ),
+            hospital_system=body.hospital_identifier.system,
+            hospital_identifier=body.hospital_identifier.value,
             identifier_key=settings.identifier_hash_key.get_secret_value(),
             principal=principal,
             now=datetime.now(UTC),
@@ -79,14 +77,10 @@ def register_subject(
         # The stored request fingerprint must not be computable from the MRN alone either.
         payload={
             "site_id": body.site_id,
-            "hospital_id_hash": (
-                hospital_id_hash(
-                    settings.identifier_hash_key.get_secret_value(),
-                    system=body.hospital_identifier.system,
-                    value=body.hospital_identifier.value,
-                )
-                if body.hospital_identifier
-                else None
+            "hospital_id_hash": hospital_id_hash(
+                settings.identifier_hash_key.get_secret_value(),
+                system=body.hospital_identifier.system,
+                value=body.hospital_identifier.value,
             ),
         },
         create=create,

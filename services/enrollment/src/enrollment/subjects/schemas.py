@@ -10,7 +10,12 @@ from doseline.http import RequestModel
 
 
 class HospitalIdentifier(RequestModel):
-    system: str = Field(default="MRN", min_length=1, max_length=60)
+    system: str = Field(
+        default="MRN",
+        min_length=1,
+        max_length=200,
+        description="The identifier system: a name or alias the subject's site declares",
+    )
     value: str = Field(min_length=1, max_length=120)
 
 
@@ -24,11 +29,13 @@ class SubjectCreate(RequestModel):
             " the protocol's first (default) site when left out"
         ),
     )
-    hospital_identifier: HospitalIdentifier | None = Field(
-        default=None,
+    hospital_identifier: HospitalIdentifier = Field(
         description=(
-            "The hospital's identifier (MRN). Kept only as a keyed hash to detect a second "
-            "registration of the same person; never stored in clear, returned or published."
+            "The hospital's identifier (MRN), required: a subject is registered as a person the"
+            " hospital knows. Its system is one the subject's site declares in the protocol"
+            " (`sites[].identifier_systems`, an alias names the same system). Kept only as a"
+            " keyed hash to detect a second registration of the same person and to match"
+            " hospital records; never stored in clear, returned or published."
         ),
     )
 

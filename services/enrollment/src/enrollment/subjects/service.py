@@ -10,7 +10,7 @@ from doseline import audit
 from doseline.auth import Principal
 from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.etags import check_if_match
-from doseline.identity import hospital_id_hash
+from doseline.identity import declared_system, hospital_id_hash
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.service import site_today
 from enrollment.dlt_windows import service as dlt_windows_service
@@ -31,33 +31,32 @@ def register_subject(
     *,
     trial_id: str,
     site_id: str | None,
-    hospital_system: str | None,
-    hospital_identifier: str | None,
+    hospital_system: str,
+    hospital_identifier: str,
     identifier_key: str,
     principal: Principal,
     now: datetime,
 ) -> Subject:
-    """A new subject with the next study id; the MRN, if given, is kept only as a keyed hash."""
+    """A new subject with the next study id; the MRN is kept only as a keyed hash, taken under
+    the identifier system of the subject's site that the named system stands for."""
     trial = trials_repository.get_trial(session, trial_id, for_update=True)
     if trial is None:
         raise NotFound(f"no trial {trial_id}")
     if trial.status != "open":
         raise Conflict(f"trial {trial_id} is {trial.status}", slug="trial-completed")
-    site = _registration_site(protocol_of(session, trial), site_id)
+    site = registration_site(protocol_of(session, trial), site_id)
     principal.require_site(site.id)
-    digest = None
-    if hospital_identifier is not None:
-        digest = hospital_id_hash(
-            identifier_key, system=hospital_system or "MRN", value=hospital_identifier
+    digest = registration_hash(
+        site, system=hospital_system, value=hospital_identifier, identifier_key=identifier_key
+    )
+    duplicate = repository.find_by_hospital_hash(session, trial_id, digest)
+    if duplicate is not None:
+        raise Conflict(
+            f"this hospital identifier already belongs to subject {duplicate.id} of this"
+            " trial; continue with that subject",
+            slug="duplicate-subject",
+            extra={"subject_id": duplicate.id},
         )
-        duplicate = repository.find_by_hospital_hash(session, trial_id, digest)
-        if duplicate is not None:
-            raise Conflict(
-                f"this hospital identifier already belongs to subject {duplicate.id} of this"
-                " trial; continue with that subject",
-                slug="duplicate-subject",
-                extra={"subject_id": duplicate.id},
-            )
     trial.last_subject_number += 1
     subject = Subject(
         id=study_subject_id(trial_id, trial.last_subject_number),
@@ -80,13 +79,26 @@ def register_subject(
         after={
             "number": subject.number,
             "site_id": subject.site_id,
-            "hospital_identifier_recorded": digest is not None,
+            "hospital_identifier_recorded": True,
         },
     )
     return subject
 
 
-def _registration_site(protocol: Protocol, site_id: str | None) -> Site:
+def registration_hash(site: Site, *, system: str, value: str, identifier_key: str) -> str:
+    """The keyed hash a subject of `site` is registered under; a 422 listing the site's
+    systems when the site declares its identifier systems and `system` names none of them."""
+    declared = site.identifier_systems
+    if declared and declared_system(system, declared) is None:
+        names = [name for entry in declared for name in (entry.system, *entry.aliases)]
+        raise InvalidInput.at(
+            ["body", "hospital_identifier", "system"],
+            f"{system!r} is not an identifier system of site {site.id}; use one of {names}",
+        )
+    return hospital_id_hash(identifier_key, system=system, value=value, site_systems=declared)
+
+
+def registration_site(protocol: Protocol, site_id: str | None) -> Site:
     """The site named, or the protocol's default (first) site; a 422 listing them otherwise."""
     if site_id is None:
         return protocol.site

@@ -31,13 +31,14 @@ from doseline import sitetime
 from doseline.errors import Conflict, DoselineError, InvalidInput
 from doseline.fhir.bundles import resolve
 from doseline.fhir.outcomes import of_error, operation_outcome, response_entry
-from doseline.identity import hospital_id_hash
+from doseline.identity import hospital_id_hash, hospital_id_hashes
 from imaging.assessments import derivation, repository
 from imaging.assessments import service as assessments
 from imaging.assessments.derivation import Derived
 from imaging.assessments.models import AssessmentRow
 from imaging.fhir import bundles, observations
 from imaging.fhir.observations import STUDY_SUBJECT_SYSTEM, ParsedObservation, problem
+from imaging.protocols import service as protocols
 from imaging.schedule import repository as schedule_repository
 from imaging.schedule import service as schedule_service
 from imaging.subjects import repository as subjects_repository
@@ -89,8 +90,12 @@ def _require_visible(session: Session, subject_id: str, context: Context) -> Non
 def _by_identifier(session: Session, system: str, value: str, key: str) -> str | None:
     if system == STUDY_SUBJECT_SYSTEM:
         return value
-    subject = subjects_repository.subject_by_hospital_hash(
-        session, hospital_id_hash(key, system=system, value=value)
+    # The systems each site declares: an alias finds the subject its site registered.
+    subject = subjects_repository.subject_by_hospital_hashes(
+        session,
+        hospital_id_hashes(
+            key, system=system, value=value, sites=protocols.sites_received(session)
+        ),
     )
     return None if subject is None else subject.subject_id
 

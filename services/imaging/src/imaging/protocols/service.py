@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from doseline import protocol_versions
-from doseline.contracts.protocol import ProtocolActivated, TrialRules, in_force_at
+from doseline.contracts.protocol import ProtocolActivated, SiteRules, TrialRules, in_force_at
 from imaging.protocols.models import ProtocolVersionRow
 from imaging.schedule.visits import FollowUpVisit, VisitSchedule
 from imaging.subjects import repository as subjects_repository
@@ -22,6 +22,11 @@ from imaging.subjects import repository as subjects_repository
 
 def versions(session: Session, trial_id: str) -> list[ProtocolVersionRow]:
     return protocol_versions.versions(session, ProtocolVersionRow, trial_id)
+
+
+def sites_received(session: Session) -> list[SiteRules]:
+    """Every site of the versions received: the identifier systems a record is matched under."""
+    return protocol_versions.sites_received(session, ProtocolVersionRow)
 
 
 def schedule_of(rules: TrialRules) -> VisitSchedule:

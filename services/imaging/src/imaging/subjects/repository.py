@@ -73,3 +73,9 @@ def subject_by_hospital_hash(session: Session, id_hash: str) -> SubjectRow | Non
     return subject_projection.subject_by_hospital_hash(
         session, SubjectRow, SubjectHospitalIdRow, id_hash
     )
+
+
+def subject_by_hospital_hashes(session: Session, id_hashes: Iterable[str]) -> SubjectRow | None:
+    return subject_projection.subject_by_hospital_hashes(
+        session, SubjectRow, SubjectHospitalIdRow, id_hashes
+    )

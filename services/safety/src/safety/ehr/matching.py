@@ -18,8 +18,9 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from doseline.fhir.bundles import resolve
-from doseline.identity import hospital_id_hash
+from doseline.identity import hospital_id_hash, hospital_id_hashes
 from safety.ehr.reading import STUDY_SUBJECT_SYSTEM, EntryRejected, LabResult
+from safety.protocols import repository as protocols
 from safety.subjects import repository as subjects
 from safety.subjects.models import SubjectRow
 
@@ -121,8 +122,14 @@ class Matcher:
     def _by_identifier(self, system: str, value: str) -> SubjectRow | None:
         if system == STUDY_SUBJECT_SYSTEM:
             return self._visible(subjects.subject(self.session, value))
-        id_hash = hospital_id_hash(self.identifier_key, system=system, value=value)
-        return self._visible(subjects.subject_by_hospital_hash(self.session, id_hash))
+        # The systems each site declares: an alias finds the subject its site registered.
+        id_hashes = hospital_id_hashes(
+            self.identifier_key,
+            system=system,
+            value=value,
+            sites=protocols.sites_received(self.session),
+        )
+        return self._visible(subjects.subject_by_hospital_hashes(self.session, id_hashes))
 
     def _by_patient(self, patient: dict[str, Any], reference: str, remembered: str) -> Matched:
         identifiers = _identifiers(patient)

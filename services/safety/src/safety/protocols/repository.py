@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from doseline import protocol_versions
 from doseline.auth import Principal
+from doseline.contracts.protocol import SiteRules
 from safety.protocols.models import DltReviewRow, ProtocolVersionRow
 from safety.subjects.scope import subject_in_scope
 
@@ -24,6 +25,11 @@ def share_trial(session: Session, trial_id: str) -> None:
     session.execute(
         select(func.pg_advisory_xact_lock_shared(func.hashtext(f"protocol:{trial_id}")))
     )
+
+
+def sites_received(session: Session) -> list[SiteRules]:
+    """Every site of the versions received: the identifier systems a record is matched under."""
+    return protocol_versions.sites_received(session, ProtocolVersionRow)
 
 
 def versions(session: Session, trial_id: str) -> list[ProtocolVersionRow]:

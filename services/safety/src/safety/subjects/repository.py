@@ -27,6 +27,12 @@ def subject_by_hospital_hash(session: Session, id_hash: str) -> SubjectRow | Non
     )
 
 
+def subject_by_hospital_hashes(session: Session, id_hashes: Iterable[str]) -> SubjectRow | None:
+    return subject_projection.subject_by_hospital_hashes(
+        session, SubjectRow, SubjectHospitalIdRow, id_hashes
+    )
+
+
 def add_hospital_hashes(session: Session, subject_id: str, hashes: Iterable[str]) -> None:
     subject_projection.add_hospital_hashes(session, SubjectHospitalIdRow, subject_id, hashes)
 
