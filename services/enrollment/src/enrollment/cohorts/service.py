@@ -30,6 +30,8 @@ from enrollment.cohorts.models import (
     SlotReservation,
     WaitlistEntry,
 )
+from enrollment.escalation_state import repository as escalation_repository
+from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol
 from enrollment.screening import repository as screening_repository
 from enrollment.subjects import repository as subjects_repository
@@ -203,6 +205,9 @@ def enrol(
             f"the consent date {subject.consent_signed_on} is after today at the site",
             slug="consent-in-future",
         )
+    # The escalation state before the cohort, as every writer of both locks them: the
+    # enrolment is a fact the state is derived from (a DLT received before it now counts).
+    escalation_repository.lock_state(session, trial_id)
     cohort = repository.lock_latest_cohort(session, trial_id)
     if cohort is None:
         raise Conflict(f"trial {trial_id} has no cohort", slug="no-open-cohort")
@@ -280,6 +285,9 @@ def enrol(
             hospital_id_hashes=[subject.hospital_id_hash] if subject.hospital_id_hash else [],
         ),
         subject=f"subjects/{subject_id}",
+    )
+    escalation_service.recompute(
+        session, trial_id=trial_id, cause=f"subject {subject_id} enrolled", now=now
     )
     return enrolment
 

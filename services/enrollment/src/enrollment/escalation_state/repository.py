@@ -21,10 +21,24 @@ from enrollment.escalation_state.models import (
 
 
 def lock_state(session: Session, trial_id: str) -> EscalationState | None:
-    """The trial's escalation row, locked until the transaction ends (one recompute at a time)."""
+    """The trial's escalation row, locked until the transaction ends (one recompute at a time).
+
+    Read afresh once locked: a copy loaded earlier in the transaction may predate the commit
+    the lock waited for, and a recompute writing from it would update only the columns that
+    differ from the stale copy, leaving a row no recompute produced."""
     return session.scalars(
-        select(EscalationState).where(EscalationState.trial_id == trial_id).with_for_update()
+        select(EscalationState)
+        .where(EscalationState.trial_id == trial_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
+
+
+def read_one_snapshot(session: Session) -> None:
+    """Every later read of the transaction sees one snapshot (REPEATABLE READ): the state, its
+    history entry and the per-level counts shown together are of the same commit. Call it
+    before the transaction's first query."""
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def get_state(session: Session, trial_id: str) -> EscalationState | None:

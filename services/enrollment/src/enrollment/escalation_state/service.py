@@ -174,6 +174,9 @@ def decision_view(session: Session, decision: EscalationDecision) -> DecisionVie
 
 
 def escalation_view(session: Session, *, trial_id: str, now: datetime) -> EscalationView:
+    """The state as stored and the counts of the facts it was derived from, read in one
+    snapshot (a recompute committing meanwhile is seen entirely or not at all)."""
+    repository.read_one_snapshot(session)
     trial = _trial(session, trial_id)
     state = repository.get_state(session, trial_id)
     current = repository.latest_history(session, trial_id)
