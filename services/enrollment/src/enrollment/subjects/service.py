@@ -44,9 +44,9 @@ def register_subject(
         raise NotFound(f"no trial {trial_id}")
     if trial.status != "open":
         raise Conflict(f"trial {trial_id} is {trial.status}", slug="trial-completed")
-    site = registration_site(protocol_of(session, trial), site_id)
+    site = _registration_site(protocol_of(session, trial), site_id)
     principal.require_site(site.id)
-    digest = registration_hash(
+    digest = _registration_hash(
         site, system=hospital_system, value=hospital_identifier, identifier_key=identifier_key
     )
     duplicate = repository.find_by_hospital_hash(session, trial_id, digest)
@@ -85,7 +85,7 @@ def register_subject(
     return subject
 
 
-def registration_hash(site: Site, *, system: str, value: str, identifier_key: str) -> str:
+def _registration_hash(site: Site, *, system: str, value: str, identifier_key: str) -> str:
     """The keyed hash a subject of `site` is registered under; a 422 listing the site's
     systems when the site declares its identifier systems and `system` names none of them."""
     declared = site.identifier_systems
@@ -98,7 +98,7 @@ def registration_hash(site: Site, *, system: str, value: str, identifier_key: st
     return hospital_id_hash(identifier_key, system=system, value=value, site_systems=declared)
 
 
-def registration_site(protocol: Protocol, site_id: str | None) -> Site:
+def _registration_site(protocol: Protocol, site_id: str | None) -> Site:
     """The site named, or the protocol's default (first) site; a 422 listing them otherwise."""
     if site_id is None:
         return protocol.site
