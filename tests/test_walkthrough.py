@@ -378,9 +378,10 @@ def pharmacists_prepare_verify_and_infuse(w: Walkthrough, sid: str) -> None:
 
     prepared = w.prepare(sid, 1)
     preparation = ok(prepared, 201)
-    # Dose level 1 is 3.3E+5 cells/kg: 62.5 kg x 3.3E+5 = 2.0625E+7, written as 2.06E+7.
-    assert (preparation["per_kg_dose"], preparation["weight_kg"]) == ("3.3E+5", "62.50")
-    assert (preparation["unrounded_cells"], preparation["dose_cells"]) == ("2.06250E+7", "2.06E+7")
+    # Dose level 1 is 3.3 x 10^5 cells/kg: 62.5 kg x 330000 = 20625000 cells, rounded to three
+    # significant figures: 2.06 x 10^7. Every decimal is a plain-notation string.
+    assert (preparation["per_kg_dose"], preparation["weight_kg"]) == ("330000", "62.5")
+    assert (preparation["unrounded_cells"], preparation["dose_cells"]) == ("20625000", "20600000")
     assert preparation["verified_by"] is None
     verify = f"/v1/dose-preparations/{preparation['id']}/verification"
     own = w.enrollment.post(verify, headers={**w.preparer, "If-Match": prepared.headers["ETag"]})
@@ -389,7 +390,7 @@ def pharmacists_prepare_verify_and_infuse(w: Walkthrough, sid: str) -> None:
         w.enrollment.post(verify, headers={**w.verifier, "If-Match": prepared.headers["ETag"]})
     )
     assert verified["verified_by"] == "Pharmacist Liu <pharm-liu>"
-    assert float(verified["dose_cells"]) == float(preparation["dose_cells"])
+    assert verified["dose_cells"] == preparation["dose_cells"]
 
     infusion = ok(w.infusion(sid, -45, preparation["dose_cells"]), 201)
     assert (infusion["infusion_number"], infusion["timing"], infusion["site_date"]) == (
@@ -397,7 +398,7 @@ def pharmacists_prepare_verify_and_infuse(w: Walkthrough, sid: str) -> None:
         "on-time",
         day(-45).isoformat(),
     )
-    assert infusion["dose_given_cells"] == "2.06E+7"
+    assert infusion["dose_given_cells"] == "20600000"
 
     for number, days_ago in ((2, -42), (3, -39), (4, -36)):
         w.infuse(sid, number, days_ago)

@@ -111,7 +111,7 @@ def test_one_dlt_in_three_expands_the_cohort_to_six(site: Site) -> None:
     assert state["recommendation"]["reason"] == pending["reason"]
     assert level(state, 1) == {
         "dose_level": 1,
-        "per_kg": "3.3E+5",
+        "per_kg": "330000",
         "patients": 3,
         "evaluable_patients": 3,
         "dlts": 1,

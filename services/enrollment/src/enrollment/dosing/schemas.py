@@ -9,6 +9,7 @@ from decimal import Decimal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from doseline.http import RequestModel
+from doseline.numbers import DecimalText
 
 
 class WeightCreate(RequestModel):
@@ -19,7 +20,7 @@ class WeightCreate(RequestModel):
 class WeightOut(BaseModel):
     id: uuid.UUID
     subject_id: str
-    weight_kg: Decimal
+    weight_kg: DecimalText
     measured_on: date
     recorded_by: str
 
@@ -41,11 +42,11 @@ class PreparationOut(BaseModel):
     subject_id: str
     infusion_number: int
     dose_level: int
-    per_kg_dose: Decimal
-    weight_kg: Decimal
+    per_kg_dose: DecimalText
+    weight_kg: DecimalText
     weight_measured_on: date
-    dose_cells: Decimal
-    unrounded_cells: Decimal
+    dose_cells: DecimalText
+    unrounded_cells: DecimalText
     capped: bool
     product_lot: str
     protocol_version: str
@@ -89,7 +90,7 @@ class InfusionOut(BaseModel):
     site_date: date | None
     planned_on: date | None
     timing: str
-    dose_given_cells: Decimal | None
+    dose_given_cells: DecimalText | None
     product_lot: str | None
     interruptions: list[Interruption]
     deviation: str | None

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from doseline.http import RequestModel
+from doseline.numbers import DecimalText
 from enrollment.cohorts.schemas import ReplacementSlotOut
 
 
 class DoseLevelState(BaseModel):
     dose_level: int
-    per_kg: Decimal
+    per_kg: DecimalText
     patients: int = Field(description="Subjects enrolled at this level")
     evaluable_patients: int = Field(description="DLT-evaluable so far (window done, or a DLT)")
     dlts: int = Field(description="Subjects with a confirmed DLT")

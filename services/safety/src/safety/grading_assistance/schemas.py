@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from doseline.http import RequestModel
+from doseline.numbers import DecimalText
 from safety.grading.lab import LAB_INPUT_TERMS
 
 
@@ -221,7 +222,7 @@ class LabGradeOut(BaseModel):
 class DifferingCaseOut(BaseModel):
     case_id: str
     row: int = Field(description="Line of the CSV file (the header is line 1)")
-    value: Decimal
+    value: DecimalText
     unit: str
     expected_grade: int | None
     doseline_grade: int | None

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from doseline.http import RequestModel
+from doseline.numbers import DecimalText
 from safety.reference_ranges.ranges import RangeRow, Sex
 from safety.reference_ranges.service import RangeInForce
 
@@ -57,8 +58,8 @@ class ReferenceRangeOut(BaseModel):
     sex: Sex
     age_min: int | None
     age_max: int | None
-    low: Decimal | None
-    high: Decimal | None
+    low: DecimalText | None
+    high: DecimalText | None
     unit: str
     source: str
     origin: str = Field(description="site <id> override, or shipped adult default (<source>)")
