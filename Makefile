@@ -45,8 +45,9 @@ typecheck: sync ## mypy --strict over every package
 contracts: sync ## Import contracts: services never import each other; escalation stays pure
 	$(RUN) lint-imports
 
-pytest: sync ## The tests (TEST_DATABASE_URL / TEST_BROKER_URL, else embedded servers)
-	$(RUN) pytest
+PYTEST_WORKERS ?= auto
+pytest: sync ## The tests on PYTEST_WORKERS processes (TEST_DATABASE_URL / TEST_BROKER_URL, else embedded servers)
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck contracts pytest ## Everything CI checks
 
