@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from doseline.auth import Role
 from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
 from doseline.events import Envelope
@@ -188,6 +190,59 @@ def test_a_suspected_dlt_keeps_the_window_open_and_the_subject_unreplaced(site: 
     state = site.escalation()
     assert (level(state, 1)["evaluable_patients"], level(state, 1)["dlts"]) == (1, 1)
     assert level(state, 1)["open_slots"] == 2
+
+
+def test_a_dlt_confirmed_after_signing_but_before_the_next_cohort_withdraws_the_decision(
+    site: Site,
+) -> None:
+    first = [site.enrolled_subject() for _ in range(3)]
+    for subject_id in first:
+        site.treat(subject_id)
+    with site.sessions() as session, session.begin():
+        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    state = site.escalation()
+    signed_id = state["pending_decision"]["id"]
+    for role, person in ((Role.INVESTIGATOR, "dr-li"), (Role.SAFETY_PHYSICIAN, "dr-chen")):
+        site.ok(
+            site.api.post(
+                f"/v1/trials/{TRIAL}/escalation/decisions/{signed_id}/signatures",
+                json={"role": role.value, "meaning": "approve", "state_hash": state["state_hash"]},
+                headers=site.as_(role, person),
+            ),
+            201,
+        )
+    # Signed "escalate to level 2"; before cohort 2 opens, a DLT of cohort 1 is confirmed.
+    deliver(site, adjudication(first[0], confirmed=True, sequence=2))
+    state = site.escalation()
+    assert state["outcomes"] == "1TNN"
+    pending = state["pending_decision"]
+    assert (pending["outcome"], pending["next_dose"], pending["signatures"]) == ("stay", 1, [])
+    decisions = site.ok(
+        site.api.get(
+            f"/v1/trials/{TRIAL}/escalation/decisions", headers=site.as_(Role.MONITOR, "cra")
+        )
+    )
+    assert [(d["id"] == signed_id, d["status"]) for d in decisions] == [
+        (True, "withdrawn"),
+        (False, "pending"),
+    ]
+    refused = site.api.post(
+        f"/v1/trials/{TRIAL}/cohorts", headers=site.as_(Role.INVESTIGATOR, "dr-li")
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"] == "/problems/escalation-gate-closed"
+    with site.sessions() as session:
+        withdrawn = (
+            session.execute(
+                text(
+                    "SELECT envelope->'data'->>'decision_id' FROM enrollment.outbox "
+                    "WHERE envelope->>'type' = 'enrollment.escalation.decision_withdrawn'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert withdrawn == [signed_id]
 
 
 def test_a_dlt_confirmed_after_the_decision_was_signed_stops_automatic_decisions(

@@ -175,6 +175,22 @@ class EscalationDecided(_TrialEvent):
 
 
 @register
+class EscalationDecisionWithdrawn(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.escalation.decision_withdrawn"
+    description: ClassVar[str] = (
+        "A signed escalation decision was withdrawn because a safety fact of its cohort changed "
+        "before the next cohort opened; a new decision from the current facts awaits both "
+        "signatures."
+    )
+
+    decision_id: str
+    cohort_number: int = Field(ge=1)
+    signed_state_hash: str
+    current_state_hash: str
+    reason: str
+
+
+@register
 class CohortOpened(_TrialEvent):
     event_type: ClassVar[str] = "enrollment.cohort.opened"
     description: ClassVar[str] = "A cohort opened for enrolment at a dose level."

@@ -20,6 +20,7 @@ from doseline import audit, outbox
 from doseline.auth import Principal, Role
 from doseline.contracts.enrollment import (
     EscalationDecided,
+    EscalationDecisionWithdrawn,
     EscalationRecommended,
     TrialCompleted,
 )
@@ -327,9 +328,10 @@ def _keep_decision_in_step(
     if not ready or pending is not None or last is None or decision is None:
         return
     decided = repository.decided_decision(session, trial.id, last.number)
-    if decided is not None:
-        if decided.state_hash != history.state_hash:
-            # A safety fact changed under a signed decision: people must review it.
+    if decided is not None and decided.state_hash != history.state_hash:
+        if decided.next_cohort_opened:
+            # A safety fact changed under a signed decision whose next cohort is already
+            # treating: people must review it; nothing is decided for them.
             log.error(
                 "escalation.changed_after_signed_decision",
                 trial_id=trial.id,
@@ -337,6 +339,13 @@ def _keep_decision_in_step(
                 signed_hash=decided.state_hash,
                 current_hash=history.state_hash,
             )
+            return
+        # Signed, but the next cohort has not opened: the decision no longer describes the
+        # facts, so it must not open a cohort. It is withdrawn and a new one, from the facts as
+        # they are now, waits for both signatures again.
+        _withdraw_signed_decision(session, trial, decided, last.number, history)
+        decided = None
+    if decided is not None:
         return
     protocol = protocol_of(session, trial)
     design = protocol.design()
@@ -382,6 +391,44 @@ def _keep_decision_in_step(
             state_hash=row.state_hash,
         ),
         subject=f"trials/{trial.id}/escalation/decisions/{row.id}",
+    )
+
+
+def _withdraw_signed_decision(
+    session: Session,
+    trial: Trial,
+    decision: EscalationDecision,
+    cohort_number: int,
+    history: EscalationHistory,
+) -> None:
+    before = _decision_record(decision)
+    decision.status = "withdrawn"
+    cohort = cohorts_service.cohort_by_number(session, trial.id, cohort_number)
+    cohort.status = "treating"
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="escalation.decision.withdraw",
+        entity_type="escalation_decision",
+        entity_id=str(decision.id),
+        before=before,
+        after={**_decision_record(decision), "current_state_hash": history.state_hash},
+        reason=(
+            "a safety fact changed after both signatures and before the next cohort opened; "
+            "the decision is made again from the current facts"
+        ),
+    )
+    outbox.record_event(
+        session,
+        EscalationDecisionWithdrawn(
+            trial_id=trial.id,
+            decision_id=str(decision.id),
+            cohort_number=cohort_number,
+            signed_state_hash=decision.state_hash,
+            current_state_hash=history.state_hash,
+            reason="a safety fact changed after the decision was signed, before the next cohort",
+        ),
+        subject=f"trials/{trial.id}/escalation/decisions/{decision.id}",
     )
 
 
