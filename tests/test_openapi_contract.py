@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from doseline.auth import Role
+from doseline.testing.identifiers import hospital_identifier
 from doseline.testing.plugin import EventPump, TokenFactory
 
 CHECKS = [
@@ -106,7 +107,11 @@ def _seed(
         enrollment.post("/v1/trials", json={"shipped_protocol": SHIPPED}, headers=as_(Role.ADMIN))
     )
     subject = _created(
-        enrollment.post(f"/v1/trials/{TRIAL}/subjects", json={}, headers=as_(Role.COORDINATOR))
+        enrollment.post(
+            f"/v1/trials/{TRIAL}/subjects",
+            json={"hospital_identifier": hospital_identifier()},
+            headers=as_(Role.COORDINATOR),
+        )
     ).json()["id"]
     read = enrollment.get(f"/v1/subjects/{subject}", headers=as_(Role.MONITOR))
     _created(
