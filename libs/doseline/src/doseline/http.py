@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler
+from pydantic_core import CoreSchema
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from doseline.api_contract import Problem, install_contract
 from doseline.auth import TokenVerifier
 from doseline.broker import check_broker
 from doseline.db import make_engine
@@ -41,41 +43,70 @@ CORRELATION_HEADER = "X-Correlation-ID"
 DOCS_ASSETS_URL = "/docs-assets"
 
 
+STRICT_SCALARS = frozenset({"int", "float", "bool"})
+# Schemas of other models (checked by their own class) and references to them are not entered.
+OTHER_MODELS = frozenset({"model", "definition-ref", "definitions"})
+
+
+def _strict_scalars(schema: Any) -> None:
+    """Mark every int, float and bool schema reachable from `schema` strict, in place."""
+    if isinstance(schema, list | tuple):
+        for item in schema:
+            _strict_scalars(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    kind = schema.get("type")
+    if kind in STRICT_SCALARS:
+        schema["strict"] = True
+        return
+    if kind in OTHER_MODELS:
+        return
+    for key, value in schema.items():
+        if key in {"metadata", "serialization", "default", "ref"}:
+            continue
+        if key in {"fields", "choices"} and isinstance(value, dict):
+            _strict_scalars(list(value.values()))
+        elif isinstance(value, dict | list | tuple):
+            _strict_scalars(value)
+
+
 class RequestModel(BaseModel):
-    """The base of every request body model of every Doseline API: unknown fields are refused.
+    """The base of every request body model of every Doseline API: unknown fields are refused,
+    and numbers and booleans are taken only as JSON numbers and booleans.
 
     A misspelt field (``symtomatic`` for ``symptomatic``) is a 422 that names it, never silently
     dropped; ``tests/test_request_models.py`` walks every OpenAPI operation to keep it so.
+    ``{"overlap_hours": false}`` or ``{"dose_level": "2"}`` is a 422 too, not hours 0 or level 2:
+    the model's own integer, float and boolean fields validate strictly (an integer is accepted
+    where a float is expected). Dates, times, enums and decimals keep their documented string
+    forms, and nested models that are not request models are left as they are.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every error of every endpoint is returned."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    correlation_id: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        schema = handler(source)
+        if schema["type"] == "model":
+            _strict_scalars(schema["schema"])
+        return schema
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
-    for status, description in {
-        400: "Malformed request",
-        401: "Missing, expired or invalid token",
-        403: "Your roles or sites do not allow this",
-        404: "Not found",
-        413: "The request body is larger than this operation accepts",
-        415: "The body is not in a media type this operation accepts",
-        422: "The request is not valid; `errors` says which fields to fix",
-        503: "The database or broker is unavailable; retry after `Retry-After` seconds",
-    }.items()
-}
+def exactly_one_of(*groups: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON schema of a body that takes exactly one of `groups` of fields (each field of the
+    chosen group present and not null, those of the others absent or null), for a request
+    model's `json_schema_extra`; the model's own validator enforces the same rule."""
+    branches = []
+    for chosen in groups:
+        properties: dict[str, Any] = {name: {"not": {"type": "null"}} for name in chosen}
+        for other in groups:
+            if other is not chosen:
+                properties |= {name: {"type": "null"} for name in other}
+        branches.append({"required": list(chosen), "properties": properties})
+    return {"oneOf": branches}
 
 
 def problem_response(request: Request, error: DoselineError) -> JSONResponse:
@@ -328,7 +359,7 @@ def build_app(
         "/readyz",
         tags=["operations"],
         summary="Readiness: the database and the broker answer",
-        responses={503: {"model": Problem, "content": {PROBLEM_JSON: {}}}},
+        responses={503: {"description": "The database or the broker does not answer"}},
     )
     def readyz() -> dict[str, Any]:
         failures: dict[str, str] = {}
@@ -356,9 +387,13 @@ def build_app(
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:
-        app.include_router(
-            router, responses=PROBLEM_RESPONSES, dependencies=list(router_dependencies)
-        )
+        app.include_router(router, dependencies=list(router_dependencies))
+    install_contract(
+        app,
+        routes=app.state.api_routes,
+        shared_dependencies=router_dependencies,
+        database_dependencies=[_session],
+    )
     return app
 
 
@@ -393,11 +428,11 @@ async def json_body(request: Request, *, media_types: Sequence[str], max_bytes: 
 
 
 __all__ = [
-    "PROBLEM_RESPONSES",
     "DbSession",
     "Problem",
     "RequestModel",
     "build_app",
+    "exactly_one_of",
     "json_body",
     "problem_type",
 ]

@@ -88,6 +88,27 @@ def test_a_protocol_given_as_a_file_name_is_refused(site: Site) -> None:
     assert "YAML document itself" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"protocol_yaml": None, "shipped_protocol": None},
+        {"protocol_yaml": "trial: {}", "shipped_protocol": "hdmsc-rp-01"},
+    ],
+)
+def test_a_trial_takes_its_protocol_inline_or_by_name_never_both_nor_neither(
+    site: Site, body: dict[str, Any]
+) -> None:
+    response = site.api.post("/v1/trials", json=body, headers=site.as_(Role.ADMIN, "a"))
+    assert response.status_code == 422, response.text
+    assert "exactly one of protocol_yaml and shipped_protocol" in response.json()["detail"]
+    schema = site.api.app.openapi()["components"]["schemas"]["TrialCreate"]  # type: ignore[attr-defined]
+    assert [branch["required"] for branch in schema["oneOf"]] == [
+        ["protocol_yaml"],
+        ["shipped_protocol"],
+    ]
+
+
 def test_an_unknown_shipped_protocol_is_a_404(site: Site) -> None:
     response = site.api.post(
         "/v1/trials", json={"shipped_protocol": "no-such-trial"}, headers=site.as_(Role.ADMIN, "a")

@@ -198,6 +198,21 @@ def test_rotating_the_secret_keeps_the_old_one_for_the_overlap(
     assert bad.status_code == 422
 
 
+@pytest.mark.parametrize("overlap", [False, True, "2"])
+def test_an_overlap_that_is_not_a_json_number_is_refused_and_keeps_the_secret(
+    client: TestClient, auth: TokenFactory, overlap: object
+) -> None:
+    created = subscribe(client, auth, URL)
+    path = f"/v1/subscriptions/{created['id']}"
+    refused = client.post(
+        f"{path}/secret/rotate", json={"overlap_hours": overlap}, headers=auth(Role.ADMIN)
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["loc"] == ["body", "overlap_hours"]
+    secrets = client.get(path, headers=auth(Role.ADMIN)).json()["secrets"]
+    assert [s["expires_at"] for s in secrets] == [None]
+
+
 @pytest.mark.parametrize(
     "body",
     [

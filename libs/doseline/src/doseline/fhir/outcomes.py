@@ -20,6 +20,28 @@ _ISSUE_CODES: Final = {
 }
 
 
+# The OpenAPI description of an OperationOutcome answer.
+OPERATION_OUTCOME_CONTENT: Final = {
+    FHIR_JSON: {
+        "schema": {
+            "type": "object",
+            "required": ["resourceType", "issue"],
+            "properties": {
+                "resourceType": {"const": "OperationOutcome"},
+                "issue": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+            },
+        }
+    }
+}
+
+
+def fhir_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the errors a FHIR door answers a FHIR client as OperationOutcomes
+    (those raised while the body is read and used; the token's stay problem details, which the
+    API contract adds beside them)."""
+    return {status: {"content": OPERATION_OUTCOME_CONTENT} for status in statuses}
+
+
 def wants_fhir(accept: str | None, content_type: str | None) -> bool:
     """A client that sends or accepts application/fhir+json is answered in FHIR's terms."""
     return any(FHIR_JSON in (header or "").lower() for header in (accept, content_type))

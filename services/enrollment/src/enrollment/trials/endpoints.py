@@ -49,6 +49,7 @@ def trial_out(view: service.TrialView) -> TrialOut:
     status_code=status.HTTP_201_CREATED,
     response_model=TrialOut,
     summary="Create a trial from a protocol document (YAML) or a shipped protocol",
+    responses={404: {"description": "No shipped protocol has that name"}},
 )
 def create_trial(
     body: TrialCreate,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from doseline.http import RequestModel
+from doseline.http import RequestModel, exactly_one_of
 
 
 class TrialCreate(RequestModel):
     """A trial from a protocol document: the YAML text, or the name of a shipped protocol."""
+
+    model_config = ConfigDict(
+        json_schema_extra=exactly_one_of(("protocol_yaml",), ("shipped_protocol",))
+    )
 
     protocol_yaml: str | None = Field(
         default=None, max_length=200_000, description="The protocol document (YAML)"

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from doseline.auth import Principal, Role, require_roles
 from doseline.errors import DoselineError
 from doseline.etags import etag
-from doseline.fhir.outcomes import FHIR_JSON, of_error, wants_fhir
+from doseline.fhir.outcomes import FHIR_JSON, fhir_error_responses, of_error, wants_fhir
 from doseline.http import DbSession, json_body
 from imaging.assessments.schemas import AssessmentOut
 from imaging.fhir import service
@@ -21,6 +21,8 @@ router = APIRouter(tags=["FHIR"])
 EhrSystem = Annotated[Principal, Depends(require_roles(Role.EHR_INTEGRATION))]
 ACCEPTED_MEDIA = (FHIR_JSON, "application/json")
 MAX_BODY_BYTES = 50 * 1024 * 1024
+# An unknown subject is a 409 here (it may not have arrived yet), never a 404.
+IMAGING_FHIR_ERRORS = fhir_error_responses(400, 409, 413, 415, 422)
 
 DESCRIPTION = """One FHIR R4 Observation, or a Bundle (batch, transaction, collection or
 searchset) of them with the Patients and panel members they refer to.
@@ -44,7 +46,12 @@ answered 200 with the reason they were skipped."""
     status_code=201,
     response_model=AssessmentOut,
     responses={
-        200: {"description": "Already received, corrected, voided or ignored; or a Bundle's answer"}
+        200: {
+            "description": "Already received, corrected, voided or ignored; or a Bundle's answer",
+            "model": AssessmentOut,
+            "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+        },
+        **IMAGING_FHIR_ERRORS,
     },
     openapi_extra={
         "requestBody": {
@@ -68,6 +75,13 @@ async def post_observation(request: Request, session: DbSession, principal: EhrS
     "/v1/fhir",
     summary="Receive a FHIR R4 Bundle (batch, transaction, collection, searchset) of outcomes",
     description=DESCRIPTION,
+    responses={
+        200: {
+            "description": "The batch-response (or transaction-response) Bundle",
+            "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+        },
+        **IMAGING_FHIR_ERRORS,
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from doseline.http import RequestModel
+from doseline.http import RequestModel, exactly_one_of
 
 EventTypePatterns = list[str]
 
@@ -37,10 +39,15 @@ class SubscriptionCreate(RequestModel):
 
 
 class SubscriptionUpdate(RequestModel):
-    url: str | None = Field(default=None, min_length=1, max_length=2000)
-    event_types: EventTypePatterns | None = Field(default=None, min_length=1, max_length=50)
-    description: str | None = Field(default=None, max_length=200)
-    active: bool | None = Field(
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    # Each field may be left out but not sent as null: the schema shows no null.
+    url: Annotated[str, Field(min_length=1, max_length=2000)] | SkipJsonSchema[None] = None
+    event_types: (
+        Annotated[EventTypePatterns, Field(min_length=1, max_length=50)] | SkipJsonSchema[None]
+    ) = None
+    description: Annotated[str, Field(max_length=200)] | SkipJsonSchema[None] = None
+    active: bool | SkipJsonSchema[None] = Field(
         default=None,
         description="false pauses deliveries; true resumes them (and re-enables a disabled one)",
     )
@@ -106,6 +113,12 @@ class SecretRotated(BaseModel):
 
 
 class ReplayRequest(RequestModel):
+    """One event again, or every event of a time range."""
+
+    model_config = ConfigDict(
+        json_schema_extra=exactly_one_of(("event_id",), ("from_time", "to_time"))
+    )
+
     event_id: str | None = Field(default=None, min_length=1, max_length=64)
     from_time: AwareDatetime | None = Field(
         default=None, description="Replay events that occurred at or after this time"

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import DoselineError, NotFound
 from doseline.etags import IfMatchHeader, check_if_match, etag
-from doseline.fhir.outcomes import FHIR_JSON, of_error, wants_fhir
+from doseline.fhir.outcomes import FHIR_JSON, fhir_error_responses, of_error, wants_fhir
 from doseline.http import DbSession, json_body
 from safety.ehr import proposals, repository, responses, service
 from safety.ehr.models import ProposedAdverseEventRow
@@ -52,7 +52,18 @@ def _intake_route(path: str, summary: str) -> Callable[[F], F]:
         description=DESCRIPTION,
         status_code=201,
         response_model=LabIntakeOut,
-        responses={200: {"description": "A re-delivery or correction; or a Bundle's answer"}},
+        responses={
+            200: {
+                "description": "A re-delivery or correction; or a Bundle's answer",
+                "model": LabIntakeOut,
+                "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+            },
+            **fhir_error_responses(400, 409, 413, 415, 422),
+            404: {
+                "description": "No enrolled subject of your sites matches the Observation",
+                **fhir_error_responses(404)[404],
+            },
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
