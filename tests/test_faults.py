@@ -10,6 +10,7 @@ module starts and stops itself (never a broker shared with anyone else). Select 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -32,6 +33,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import outbox
@@ -508,3 +510,243 @@ def test_relay_and_worker_killed_mid_stream_lose_and_double_no_adverse_event(
     got = receiver.received()
     assert set(got) == sent_ids
     assert len(got) - BURST <= 2
+
+
+# -- b. the API killed mid-request, every request retried with its key -----------------------
+
+CREATES = 50
+
+
+@dataclass
+class Create:
+    """One create as a client keeps it: its key, its exact headers, what it was answered."""
+
+    key: str
+    headers: dict[str, str]
+    first: httpx.Response | None = None
+    retried: httpx.Response | None = None
+
+
+def _post_ae(base_url: str, create: Create, body: dict[str, Any]) -> httpx.Response | None:
+    try:
+        return httpx.post(f"{base_url}/v1/adverse-events", json=body, headers=create.headers)
+    except httpx.HTTPError:
+        return None  # the connection died with the process: no answer
+
+
+def test_creates_cut_off_by_a_killed_api_and_retried_with_their_keys_are_recorded_once(
+    launch: Launch,
+    auth: TokenFactory,
+    treated_subject: date,
+    clean_db: Engine,
+) -> None:
+    body = _mild_ae(treated_subject)
+    creates = [
+        Create(key, {**_investigator(auth), "Idempotency-Key": key})
+        for key in (str(uuid.uuid4()) for _ in range(CREATES))
+    ]
+    api, base_url = _api_process(launch, "safety")
+    api.start()
+    _wait_until_ready(base_url, api)
+
+    answered = threading.Semaphore(0)
+
+    def send(create: Create) -> None:
+        create.first = _post_ae(base_url, create, body)
+        answered.release()
+
+    with ThreadPoolExecutor(max_workers=CREATES) as clients:
+        for create in creates:
+            clients.submit(send, create)
+        for _ in range(5):  # some answered, the rest in flight
+            assert answered.acquire(timeout=PATIENCE_SECONDS)
+        api.kill()
+    cut_off = [c for c in creates if c.first is None]
+    assert 0 < len(cut_off) < CREATES
+    assert all(c.first.status_code == 201 for c in creates if c.first is not None)
+
+    api.start()
+    _wait_until_ready(base_url, api)
+    for create in creates:
+        create.retried = _post_ae(base_url, create, body)
+
+    retried = [c.retried for c in creates]
+    assert all(r is not None and r.status_code == 201 for r in retried), [
+        r.text for r in retried if r is not None and r.status_code != 201
+    ]
+    ids = [r.json()["id"] for r in retried if r is not None]
+    assert len(set(ids)) == CREATES  # one record per key
+    for create in creates:
+        assert create.retried is not None
+        if create.first is not None:
+            # Answered before the kill: the retry is that answer again, marked as a replay.
+            assert create.retried.headers["Idempotent-Replayed"] == "true"
+            assert create.retried.json() == create.first.json()
+    # A request cut off after its commit is replayed too; one cut off before it ran afresh,
+    # once: the counts below hold either way.
+    assert _safety_counts(clean_db) == SafetyCounts(
+        adverse_events=CREATES,
+        outbox_rows=CREATES,
+        outbox_unpublished=CREATES,  # no relay runs in this test
+        idempotency_keys=CREATES,
+    )
+
+
+# -- c. the database refusing connections -------------------------------------------------------
+
+
+class DatabaseGate:
+    """A TCP proxy in front of PostgreSQL that can refuse every connection for a while.
+
+    `refuse()` closes the listening socket (new connections: ECONNREFUSED) and cuts every
+    connection through it, as a database restart or a network partition does; `admit()`
+    listens again on the same port.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.port = _free_port()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._listener: socket.socket | None = None
+        self._stopped = threading.Event()
+
+    def admit(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        listener.settimeout(0.1)
+        self._stopped.clear()
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def refuse(self) -> None:
+        self._stopped.set()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            cut, self._open = list(self._open), set()
+        for end in cut:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            client.settimeout(None)
+            server.settimeout(None)
+            with self._lock:
+                self._open |= {client, server}
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+
+OUTAGE_SECONDS = 6.0
+
+
+def _is_unavailable(response: httpx.Response) -> bool:
+    return (
+        response.status_code == 503
+        and response.headers["content-type"].startswith("application/problem+json")
+        and int(response.headers["Retry-After"]) > 0
+    )
+
+
+def test_while_the_database_refuses_connections_the_api_answers_503_and_retried_writes_count_once(
+    launch: Launch,
+    auth: TokenFactory,
+    treated_subject: date,
+    database_url: str,
+    clean_db: Engine,
+) -> None:
+    target = make_url(database_url)
+    gate = DatabaseGate((target.host or "127.0.0.1", target.port or 5432))
+    gate.admit()
+    through_gate = target.set(host="127.0.0.1", port=gate.port).render_as_string(
+        hide_password=False
+    )
+    api, base_url = _api_process(launch, "safety", database=through_gate)
+    body = _mild_ae(treated_subject)
+    try:
+        api.start()
+        _wait_until_ready(base_url, api)
+        client = httpx.Client(base_url=base_url, timeout=30)
+        reader = auth(Role.MONITOR)
+
+        def create(key: str) -> httpx.Response:
+            return client.post(
+                "/v1/adverse-events",
+                json=body,
+                headers={**_investigator(auth), "Idempotency-Key": key},
+            )
+
+        before = [str(uuid.uuid4()) for _ in range(5)]
+        assert all(create(key).status_code == 201 for key in before)
+
+        gate.refuse()
+        refused_at = time.monotonic()
+        during: list[str] = []
+        while time.monotonic() - refused_at < OUTAGE_SECONDS:
+            key = str(uuid.uuid4())
+            during.append(key)
+            written = create(key)
+            assert _is_unavailable(written), written.text
+            listed = client.get(
+                "/v1/adverse-events", params={"subject_id": SUBJECT}, headers=reader
+            )
+            assert _is_unavailable(listed), listed.text
+            subject = client.get(f"/v1/subjects/{SUBJECT}", headers=reader)
+            assert _is_unavailable(subject), subject.text
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"] == {"database": ready.json()["checks"]["database"]}
+            assert client.get("/healthz").status_code == 200
+            time.sleep(0.5)
+        gate.admit()
+
+        # Every write refused during the outage, retried with its key once the database is back.
+        def created(key: str) -> Callable[[], bool]:
+            return lambda: create(key).status_code == 201
+
+        for key in during:
+            _eventually(created(key), f"the retry of {key}")
+        again = [create(key) for key in during]
+        assert all(r.headers["Idempotent-Replayed"] == "true" for r in again)
+        assert client.get("/readyz").status_code == 200
+        listed = client.get("/v1/adverse-events", params={"subject_id": SUBJECT}, headers=reader)
+        assert listed.status_code == 200
+        client.close()
+    finally:
+        gate.refuse()
+    total = len(before) + len(during)
+    assert len(during) >= 2
+    assert _safety_counts(clean_db) == SafetyCounts(
+        adverse_events=total,
+        outbox_rows=total,
+        outbox_unpublished=total,  # no relay runs in this test
+        idempotency_keys=total,
+    )
