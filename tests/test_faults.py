@@ -52,6 +52,7 @@ from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 from safety.manifest import SERVICE as SAFETY
+from safety.subjects.models import SubjectRow
 
 pytestmark = pytest.mark.faults
 
@@ -416,14 +417,40 @@ def _notifications_counts(engine: Engine, ids: set[str]) -> tuple[int, int, int,
 
 
 BURST = 200
+ENROLMENTS = 40  # one subject enrolled every fifth report, told to safety by enrollment's relay
 
 
-def test_relay_and_worker_killed_mid_stream_lose_and_double_no_adverse_event(
+def _enrolled(subject_id: str) -> SubjectEnrolled:
+    return SubjectEnrolled(
+        trial_id=TRIAL,
+        subject_id=subject_id,
+        site_id="WCH",
+        cohort_number=2,
+        dose_level=2,
+        enrolled_at=datetime.now(UTC),
+        protocol_version="1.0",
+        site_time_zone=SITE_ZONE,
+    )
+
+
+def _inbox_entries(engine: Engine, manifest: ServiceManifest, ids: set[str]) -> int:
+    inbox = manifest.schema.kit.inbox
+    with engine.connect() as connection:
+        return int(
+            connection.scalar(
+                select(func.count()).select_from(inbox).where(inbox.c.event_id.in_(ids))
+            )
+            or 0
+        )
+
+
+def test_relays_and_workers_killed_mid_stream_lose_and_double_no_event(
     launch: Launch,
     api: Callable[..., TestClient],
     auth: TokenFactory,
     treated_subject: date,
     receiver: Receiver,
+    sessions: Callable[[str], sessionmaker[Session]],
     clean_db: Engine,
 ) -> None:
     safety = api("safety")
@@ -434,17 +461,22 @@ def test_relay_and_worker_killed_mid_stream_lose_and_double_no_adverse_event(
         headers={**auth(Role.ADMIN, subject="admin-kim"), "Idempotency-Key": str(uuid.uuid4())},
     )
     assert created.status_code == 201, created.text
-    relay = launch("safety", "relay", relay_poll_seconds="0.5")
-    worker = launch(
+    safety_relay = launch("safety", "relay", relay_poll_seconds="0.5")
+    safety_worker = launch("safety", "worker", worker_threads="2")
+    enrollment_relay = launch("enrollment", "relay", relay_poll_seconds="0.5")
+    notifications_worker = launch(
         "notifications", "worker", allowed_target_networks='["127.0.0.0/8"]', worker_threads="4"
     )
-    relay.start(ready="relay.started")
-    worker.start(ready="worker.started")
+    for relay in (safety_relay, enrollment_relay):
+        relay.start(ready="relay.started")
+    for worker in (safety_worker, notifications_worker):
+        worker.start(ready="worker.started")
 
     reported: list[str] = []
+    enrolled: dict[str, str] = {}  # event id -> subject id
 
     def report_burst() -> None:
-        for _ in range(BURST):
+        for number in range(BURST):
             response = safety.post(
                 "/v1/adverse-events",
                 json=_mild_ae(treated_subject),
@@ -452,59 +484,90 @@ def test_relay_and_worker_killed_mid_stream_lose_and_double_no_adverse_event(
             )
             assert response.status_code == 201, response.text
             reported.append(response.json()["id"])
+            if number % (BURST // ENROLMENTS) == 0:
+                subject_id = f"{TRIAL}-{100 + len(enrolled):03d}"
+                with sessions("enrollment")() as session, session.begin():
+                    envelope = outbox.record_event(
+                        session, _enrolled(subject_id), subject=f"subjects/{subject_id}"
+                    )
+                enrolled[envelope.id] = subject_id
+
+    def logged() -> int:
+        with clean_db.connect() as connection:
+            return int(
+                connection.scalar(
+                    select(func.count())
+                    .select_from(LoggedEvent)
+                    .where(LoggedEvent.event_type == AE_RECORDED)
+                )
+                or 0
+            )
 
     with ThreadPoolExecutor(max_workers=1) as reporter:
         burst = reporter.submit(report_burst)
-
-        def logged() -> int:
-            with clean_db.connect() as connection:
-                return int(
-                    connection.scalar(
-                        select(func.count())
-                        .select_from(LoggedEvent)
-                        .where(LoggedEvent.event_type == AE_RECORDED)
-                    )
-                    or 0
-                )
-
-        # Mid-stream: events are flowing through both processes when they die.
+        # Mid-stream: events are flowing through the processes when they die.
         _eventually(lambda: logged() >= BURST // 5, "the first events to reach the log")
-        relay.kill()
-        worker.kill()
+        for process in (safety_relay, safety_worker, notifications_worker):
+            process.kill()
         down_at = logged()
         time.sleep(1.0)  # reports keep arriving while nothing relays or consumes them
-        relay.start(ready="relay.started")
-        worker.start(ready="worker.started")
+        safety_relay.start(ready="relay.started")
+        for worker in (safety_worker, notifications_worker):
+            worker.start(ready="worker.started")
         burst.result(timeout=PATIENCE_SECONDS)
     assert down_at < BURST  # the kills really happened mid-stream
-
-    counts = _safety_counts(clean_db)
-    assert counts.adverse_events == BURST
     assert len(set(reported)) == BURST
-    with clean_db.connect() as connection:
-        sent_ids = {
-            event_id
-            for (event_id,) in connection.execute(
-                select(SAFETY.schema.kit.outbox.c.event_id).where(
-                    SAFETY.schema.kit.outbox.c.event_type == AE_RECORDED
-                )
-            )
-        }
-    assert len(sent_ids) == BURST
+    assert len(enrolled) == ENROLMENTS
 
-    _eventually(
-        lambda: (
+    with clean_db.connect() as connection:
+        outbox_table = SAFETY.schema.kit.outbox
+        sent_ids = set(
+            connection.scalars(
+                select(outbox_table.c.event_id).where(outbox_table.c.event_type == AE_RECORDED)
+            )
+        )
+    assert len(sent_ids) == BURST
+    enrolment_ids = set(enrolled)
+
+    def safety_subjects() -> int:
+        with clean_db.connect() as connection:
+            return int(
+                connection.scalar(
+                    select(func.count())
+                    .select_from(SubjectRow)
+                    .where(SubjectRow.subject_id.in_(enrolled.values()))
+                )
+                or 0
+            )
+
+    def settled() -> bool:
+        return (
             _notifications_counts(clean_db, sent_ids)[3] == BURST
             and _safety_counts(clean_db).outbox_unpublished == 0
+            and safety_subjects() == ENROLMENTS
+            and _notifications_counts(clean_db, enrolment_ids)[0] == ENROLMENTS
+        )
+
+    _eventually(
+        settled,
+        "every event relayed, consumed, logged and delivered",
+        state=lambda: (
+            _safety_counts(clean_db),
+            _notifications_counts(clean_db, sent_ids),
+            safety_subjects(),
+            _notifications_counts(clean_db, enrolment_ids),
         ),
-        "every event relayed, logged and delivered",
-        state=lambda: (_safety_counts(clean_db), _notifications_counts(clean_db, sent_ids)),
     )
-    logged_rows, logged_distinct, inbox_rows, delivered = _notifications_counts(clean_db, sent_ids)
-    assert (logged_rows, logged_distinct, inbox_rows, delivered) == (BURST, BURST, BURST, BURST)
+    # Safety's side: every AE once, every one of its events published; every enrolment applied
+    # once (one subject each, one inbox entry each).
     assert _safety_counts(clean_db) == SafetyCounts(
         adverse_events=BURST, outbox_rows=BURST, outbox_unpublished=0, idempotency_keys=BURST
     )
+    assert safety_subjects() == ENROLMENTS
+    assert _inbox_entries(clean_db, SAFETY, enrolment_ids) == ENROLMENTS
+    # Notifications' side: every event logged once, received once, each AE delivered once.
+    assert _notifications_counts(clean_db, sent_ids) == (BURST, BURST, BURST, BURST)
+    assert _notifications_counts(clean_db, enrolment_ids) == (ENROLMENTS, ENROLMENTS, ENROLMENTS, 0)
     # Webhooks are at-least-once: an attempt cut by the kill is sent again under the same
     # webhook-id. Only those (at most the subscription's slots in flight) may arrive twice.
     got = receiver.received()
