@@ -41,6 +41,9 @@ class NotificationsSettings(ServiceSettings):
     max_retry_after_seconds: float = Field(default=86400.0, gt=0)
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     delivery_threads: int = Field(default=8, ge=1, le=64)
+    # Deliveries in flight at once to one subscription (every worker together); unset, a
+    # quarter of the delivery threads. A slow receiver then holds up its own deliveries only.
+    delivery_max_in_flight_per_subscription: int | None = Field(default=None, ge=1, le=64)
     response_excerpt_chars: int = Field(default=500, ge=0, le=10_000)
     # Targets on loopback, private, link-local, multicast or reserved addresses are refused
     # (SSRF) unless every address the host resolves to lies in one of these networks.
@@ -57,6 +60,12 @@ class NotificationsSettings(ServiceSettings):
     )
     # Encrypts the webhook signing secrets stored in the database.
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+
+    @property
+    def in_flight_per_subscription(self) -> int:
+        if self.delivery_max_in_flight_per_subscription is not None:
+            return self.delivery_max_in_flight_per_subscription
+        return max(1, self.delivery_threads // 4)
 
     @model_validator(mode="after")
     def _production_needs_its_own_secret_key(self) -> NotificationsSettings:

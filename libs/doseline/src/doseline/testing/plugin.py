@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -258,30 +259,26 @@ def auth() -> TokenFactory:
 EventPump = Callable[[], int]
 
 
-@pytest.fixture
-def deliver_events(
-    clean_db: Engine,
+@contextmanager
+def running_event_pump(
+    engine: Engine,
     broker: dramatiq.Broker,
     services: dict[str, ServiceManifest],
     settings_for: Callable[..., ServiceSettings],
 ) -> Iterator[EventPump]:
-    """`deliver_events()`: relay every service's outbox over the real broker to every consumer,
-    repeating until no new event appears; returns how many events were published.
-
-    Runs the production relay and dramatiq worker code in-process, so a test sees exactly
-    what the running system would do, only without waiting for timers.
-    """
+    """The pump behind `deliver_events`, for a test that must stop consuming before it goes on
+    (one that runs the services' own worker processes next)."""
     from doseline.relay import OutboxRelay  # noqa: PLC0415
     from doseline.runtime import start_consumers  # noqa: PLC0415
 
     relays = [
-        OutboxRelay(engine=clean_db, schema=manifest.schema, broker=broker)
+        OutboxRelay(engine=engine, schema=manifest.schema, broker=broker)
         for manifest in services.values()
     ]
     queues: set[str] = set()
     for name, manifest in services.items():
         settings = settings_for(name)
-        sessions = manifest.schema.session_factory(clean_db, audit_keys=settings.audit_keyring)
+        sessions = manifest.schema.session_factory(engine, audit_keys=settings.audit_keyring)
         queues |= start_consumers(manifest, settings, broker=broker, sessions=sessions).queues
     worker = dramatiq.Worker(broker, queues=queues, worker_threads=2, worker_timeout=100)
     worker.start()
@@ -297,5 +294,24 @@ def deliver_events(
                 broker.join(queue, timeout=60_000)
             worker.join()
 
-    yield pump
-    worker.stop()
+    try:
+        yield pump
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def deliver_events(
+    clean_db: Engine,
+    broker: dramatiq.Broker,
+    services: dict[str, ServiceManifest],
+    settings_for: Callable[..., ServiceSettings],
+) -> Iterator[EventPump]:
+    """`deliver_events()`: relay every service's outbox over the real broker to every consumer,
+    repeating until no new event appears; returns how many events were published.
+
+    Runs the production relay and dramatiq worker code in-process, so a test sees exactly
+    what the running system would do, only without waiting for timers.
+    """
+    with running_event_pump(clean_db, broker, services, settings_for) as pump:
+        yield pump

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -87,14 +87,18 @@ def schedule_replay(
     return len(events)
 
 
-def claim_due(session: Session, *, now: datetime) -> Delivery | None:
-    """The oldest due delivery of an active subscription, locked for this transaction.
+def claim_due(session: Session, *, now: datetime, slots: int) -> Delivery | None:
+    """The oldest due delivery of an active subscription with a free slot, locked for this
+    transaction.
 
     SKIP LOCKED lets several dispatcher threads (and workers) share the queue; the row lock
-    held through the HTTP attempt guarantees one attempt at a time per delivery.
+    held through the HTTP attempt guarantees one attempt at a time per delivery. Each
+    subscription has `slots` transaction-level advisory locks, shared by every worker: a slow
+    receiver ties up its own slots only, never every thread, and its deliveries beyond them
+    stay pending for the next pass.
     """
-    return session.scalars(
-        select(Delivery)
+    waiting = session.execute(
+        select(Delivery.subscription_id)
         .join(Subscription, Subscription.id == Delivery.subscription_id)
         .where(
             Delivery.status == DeliveryStatus.PENDING.value,
@@ -102,10 +106,36 @@ def claim_due(session: Session, *, now: datetime) -> Delivery | None:
             Subscription.active,
             Subscription.deleted_at.is_(None),
         )
-        .order_by(Delivery.next_attempt_at, Delivery.event_position)
-        .limit(1)
-        .with_for_update(of=Delivery, skip_locked=True)
-    ).first()
+        .group_by(Delivery.subscription_id)
+        .order_by(func.min(Delivery.next_attempt_at), func.min(Delivery.event_position))
+    ).scalars()
+    for subscription_id in list(waiting):
+        # A savepoint per try: rolling it back releases the slot (and any row lock) taken in it.
+        attempt = session.begin_nested()
+        if _take_slot(session, subscription_id, slots):
+            delivery = session.scalars(
+                select(Delivery)
+                .where(
+                    Delivery.subscription_id == subscription_id,
+                    Delivery.status == DeliveryStatus.PENDING.value,
+                    Delivery.next_attempt_at <= now,
+                )
+                .order_by(Delivery.next_attempt_at, Delivery.event_position)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if delivery is not None:
+                attempt.commit()
+                return delivery
+        attempt.rollback()
+    return None
+
+
+def _take_slot(session: Session, subscription_id: uuid.UUID, slots: int) -> bool:
+    key = func.hashtext(f"notifications.delivery-slots.{subscription_id}")
+    return any(
+        session.scalar(select(func.pg_try_advisory_xact_lock(key, slot))) for slot in range(slots)
+    )
 
 
 def add_attempt(session: Session, attempt: DeliveryAttempt) -> None:

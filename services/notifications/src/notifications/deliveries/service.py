@@ -125,7 +125,9 @@ class Dispatcher:
         """Claim one due delivery and attempt it; False if nothing was due."""
         with sessions() as session, session.begin():
             now = self._clock()
-            delivery = repository.claim_due(session, now=now)
+            delivery = repository.claim_due(
+                session, now=now, slots=self._settings.in_flight_per_subscription
+            )
             if delivery is None:
                 return False
             subscription = subscriptions.get(session, delivery.subscription_id)
