@@ -691,3 +691,10 @@ def test_a_record_naming_any_alias_of_the_site_mrn_system_finds_the_subject(desk
         assert outcomes(response) == ["proposed"], system
     unknown = post(desk, bundle(observation("other-system", system="SSN", identifier="WCH-0077")))
     assert entries(unknown)[0]["status"] == "404 Not Found"
+
+
+def test_loinc_is_recognised_in_the_forms_converted_feeds_name_it(lab: Desk) -> None:
+    """HL7 v2 and CDA converters often write LOINC's OID instead of http://loinc.org."""
+    resource = observation("oid-1")
+    resource["code"] = {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.1", "code": ANC}]}
+    assert outcomes(post(lab, resource)) == ["proposed"]

@@ -54,3 +54,21 @@ def identity(resource: dict[str, Any], *, full_url: str | None = None) -> tuple[
 def version_key(version_id: str) -> tuple[int, int, str]:
     """versionIds compare as numbers when they are numbers (FHIR servers count 1, 2, …)."""
     return (1, int(version_id), "") if version_id.isdigit() else (0, 0, version_id)
+
+
+# LOINC as code systems name it: FHIR's canonical URI, and the forms feeds converted from HL7 v2
+# and CDA carry (the OID, https, a trailing slash).
+LOINC_SYSTEMS: Final = frozenset(
+    {
+        "http://loinc.org",
+        "http://loinc.org/",
+        "https://loinc.org",
+        "https://loinc.org/",
+        "urn:oid:2.16.840.1.113883.6.1",
+    }
+)
+
+
+def is_loinc(system: object) -> bool:
+    """Whether a Coding.system names LOINC, in any of the forms feeds send."""
+    return isinstance(system, str) and system.strip() in LOINC_SYSTEMS

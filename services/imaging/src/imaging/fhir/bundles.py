@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from doseline.fhir.bundles import Entry, entries_of, index_of, resolve
-from imaging.fhir.observations import LOINC_SYSTEM, kind_of_code
+from doseline.fhir.identity import is_loinc
+from imaging.fhir.observations import kind_of_code
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Plan:
 def _code(resource: dict[str, Any]) -> tuple[str | None, str]:
     codings = (resource.get("code") or {}).get("coding") or []
     for coding in codings:
-        if isinstance(coding, dict) and coding.get("system") == LOINC_SYSTEM and coding.get("code"):
+        if isinstance(coding, dict) and is_loinc(coding.get("system")) and coding.get("code"):
             return str(coding["code"]), str(coding.get("display") or "")
     return None, ""
 

@@ -33,14 +33,14 @@ from fhir.resources.R4B.observation import Observation
 from pydantic import BaseModel, ValidationError
 
 from doseline.errors import InvalidInput
-from doseline.fhir.identity import identity
+from doseline.fhir.identity import identity, is_loinc
 from imaging.assessments.schemas import BloodGasIn, PulmonaryFunctionIn, WalkTestIn
 from imaging.blood_gas import loinc as blood_gas_loinc
 from imaging.blood_gas.calculations import kpa_to_mmhg
 from imaging.pft import loinc as pft_loinc
 from imaging.walk import loinc as walk_loinc
 
-LOINC_SYSTEM = "http://loinc.org"
+LOINC_SYSTEM = "http://loinc.org"  # the canonical form; doseline.fhir.identity.is_loinc reads all
 STUDY_SUBJECT_SYSTEM = "urn:doseline:study-subject-id"
 BODY_HEIGHT = "8302-2"
 BODY_WEIGHT = "29463-7"
@@ -119,7 +119,7 @@ class ParsedObservation:
 
 def loinc_code(concept: Any) -> str | None:
     for coding in getattr(concept, "coding", None) or []:
-        if coding.system == LOINC_SYSTEM and coding.code:
+        if is_loinc(coding.system) and coding.code:
             return str(coding.code)
     return None
 

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from doseline.fhir import identity
 from doseline.fhir.bundles import contained_of
-from safety.ehr.loinc import LOINC_SYSTEM
+from doseline.fhir.identity import is_loinc
 
 STUDY_SUBJECT_SYSTEM: Final = "urn:doseline:study-subject-id"
 FACT_SYSTEM: Final = "urn:doseline:ctcae-fact"
@@ -147,9 +147,9 @@ def parse(
         )
     observation_id, version_id = identity.identity(resource, full_url=full_url)
     codings = observation.code.coding or []
-    codes = tuple(str(c.code) for c in codings if c.system == LOINC_SYSTEM and c.code)
+    codes = tuple(str(c.code) for c in codings if is_loinc(c.system) and c.code)
     display = next(
-        (str(c.display) for c in codings if c.system == LOINC_SYSTEM and c.display),
+        (str(c.display) for c in codings if is_loinc(c.system) and c.display),
         str(observation.code.text or ""),
     )
     value, unit, value_problem = _value(observation)
