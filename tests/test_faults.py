@@ -26,7 +26,6 @@ from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dramatiq
 import httpx
@@ -38,19 +37,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import outbox
 from doseline.auth import Role
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
-from doseline.contracts.protocol import ProtocolActivated
+from doseline.contracts.enrollment import SubjectEnrolled
 from doseline.manifest import ServiceManifest
 from doseline.settings import ServiceSettings
 from doseline.testing.plugin import EventPump, TokenFactory, running_event_pump
-from enrollment.protocol import load_shipped_protocol
 from notifications.deliveries.models import Delivery
 from notifications.event_log.models import LoggedEvent
 from notifications.manifest import SERVICE as NOTIFICATIONS
 from safety.adverse_events.models import AdverseEventRow
-from safety.catalogue import service as catalogue
-from safety.dictionary import shipped
-from safety.dictionary.spreadsheet import read_ctcae
 from safety.manifest import SERVICE as SAFETY
 from safety.subjects.models import SubjectRow
 
@@ -228,7 +222,7 @@ def _eventually(
 
 @pytest.fixture
 def treated_subject(
-    sessions: Callable[[str], sessionmaker[Session]],
+    enrol_and_infuse: Callable[[str, EventPump], date],
     clean_db: Engine,
     broker: dramatiq.Broker,
     services: dict[str, ServiceManifest],
@@ -241,75 +235,7 @@ def treated_subject(
     processes the test runs consume, and every event they count is one of the test's.
     """
     with running_event_pump(clean_db, broker, services, settings_for) as deliver_events:
-        return _enrol_and_infuse(sessions, deliver_events)
-
-
-def _enrol_and_infuse(
-    sessions: Callable[[str], sessionmaker[Session]], deliver_events: EventPump
-) -> date:
-    with sessions("safety")() as session, session.begin():
-        catalogue.store_dictionary(
-            session,
-            read_ctcae(shipped.workbook(), version="5.0"),
-            source_file="CTCAE_v5.0_2017-11-27.xlsx",
-            source_sha256=catalogue.file_sha256(shipped.workbook()),
-            replace=False,
-            actor="test <fixture>",
-        )
-    day1 = datetime.now(ZoneInfo(SITE_ZONE)).date() - timedelta(days=45)
-    protocol = load_shipped_protocol("hdmsc-rp-01")
-    with sessions("enrollment")() as session, session.begin():
-        outbox.record_event(
-            session,
-            ProtocolActivated(
-                trial_id=TRIAL,
-                protocol_id=protocol.protocol.id,
-                protocol_version=protocol.protocol.version,
-                content_hash=protocol.content_hash,
-                sequence=1,
-                activation="initial",
-                effective_from=None,
-                activated_at=datetime.now(UTC) - timedelta(days=60),
-                rules=protocol.trial_rules(),
-            ),
-            subject=f"trials/{TRIAL}/protocol",
-        )
-        outbox.record_event(
-            session,
-            SubjectEnrolled(
-                trial_id=TRIAL,
-                subject_id=SUBJECT,
-                site_id="WCH",
-                cohort_number=1,
-                dose_level=1,
-                enrolled_at=datetime.now(UTC) - timedelta(days=50),
-                protocol_version="1.0",
-                site_time_zone=SITE_ZONE,
-            ),
-            subject=f"subjects/{SUBJECT}",
-        )
-    assert deliver_events() >= 1
-    with sessions("enrollment")() as session, session.begin():
-        outbox.record_event(
-            session,
-            InfusionAdministered(
-                trial_id=TRIAL,
-                subject_id=SUBJECT,
-                site_id="WCH",
-                infusion_number=1,
-                infusions_planned=4,
-                is_last=False,
-                administered_at=datetime.combine(day1, datetime.min.time(), UTC),
-                dose_level=1,
-                dose_cells="2.00E+7",
-                first_infusion_on=day1,
-                dlt_window_start=day1,
-                dlt_window_end=day1 + timedelta(days=29),
-            ),
-            subject=f"subjects/{SUBJECT}",
-        )
-    assert deliver_events() >= 1
-    return day1
+        return enrol_and_infuse(SUBJECT, deliver_events)
 
 
 def _mild_ae(treated_on: date) -> dict[str, Any]:

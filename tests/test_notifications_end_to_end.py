@@ -18,7 +18,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 import dramatiq
 import pytest
@@ -30,17 +29,11 @@ from standardwebhooks.webhooks import Webhook
 from doseline import outbox
 from doseline.auth import Role
 from doseline.broker import make_broker
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
-from doseline.contracts.protocol import ProtocolActivated
 from doseline.events import Envelope
 from doseline.relay import OutboxRelay, message_for
 from doseline.routing import EVENT_LOG_ROUTE
 from doseline.testing.plugin import EventPump, TokenFactory
-from enrollment.protocol import load_shipped_protocol
 from notifications.event_log.models import LoggedEvent
-from safety.catalogue import service as catalogue
-from safety.dictionary import shipped
-from safety.dictionary.spreadsheet import read_ctcae
 from safety.manifest import SERVICE as SAFETY
 
 TRIAL = "HDMSC-RP-01"
@@ -100,75 +93,10 @@ def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def treated_subject(
-    sessions: Callable[[str], sessionmaker[Session]], deliver_events: EventPump
+    enrol_and_infuse: Callable[[str, EventPump], date], deliver_events: EventPump
 ) -> date:
     """The CTCAE dictionary in safety, and a subject enrolled and infused 45 days ago."""
-    with sessions("safety")() as session, session.begin():
-        catalogue.store_dictionary(
-            session,
-            read_ctcae(shipped.workbook(), version="5.0"),
-            source_file=WORKBOOK,
-            source_sha256=catalogue.file_sha256(shipped.workbook()),
-            replace=False,
-            actor="test <fixture>",
-        )
-    day1 = datetime.now(ZoneInfo(SITE_ZONE)).date() - timedelta(days=45)
-    protocol = load_shipped_protocol("hdmsc-rp-01")
-    with sessions("enrollment")() as session, session.begin():
-        # The trial's protocol, as enrollment publishes it when the trial is created: the DLT
-        # rules safety applies come from it alone.
-        outbox.record_event(
-            session,
-            ProtocolActivated(
-                trial_id=TRIAL,
-                protocol_id=protocol.protocol.id,
-                protocol_version=protocol.protocol.version,
-                content_hash=protocol.content_hash,
-                sequence=1,
-                activation="initial",
-                effective_from=None,
-                activated_at=datetime.now(UTC) - timedelta(days=60),
-                rules=protocol.trial_rules(),
-            ),
-            subject=f"trials/{TRIAL}/protocol",
-        )
-        outbox.record_event(
-            session,
-            SubjectEnrolled(
-                trial_id=TRIAL,
-                subject_id=SUBJECT,
-                site_id="WCH",
-                cohort_number=1,
-                dose_level=1,
-                enrolled_at=datetime.now(UTC) - timedelta(days=50),
-                protocol_version="1.0",
-                site_time_zone=SITE_ZONE,
-            ),
-            subject=f"subjects/{SUBJECT}",
-        )
-    # Enrolment first, as enrollment sends it: the infusion names an enrolled subject.
-    assert deliver_events() >= 1
-    with sessions("enrollment")() as session, session.begin():
-        outbox.record_event(
-            session,
-            InfusionAdministered(
-                trial_id=TRIAL,
-                subject_id=SUBJECT,
-                site_id="WCH",
-                infusion_number=1,
-                infusions_planned=4,
-                is_last=False,
-                administered_at=datetime.combine(day1, datetime.min.time(), UTC),
-                dose_level=1,
-                dose_cells="2.00E+7",
-                first_infusion_on=day1,
-                dlt_window_start=day1,
-                dlt_window_end=day1 + timedelta(days=29),
-            ),
-            subject=f"subjects/{SUBJECT}",
-        )
-    assert deliver_events() >= 1
-    return day1
+    return enrol_and_infuse(SUBJECT, deliver_events)
 
 
 def _headers(auth: TokenFactory, role: Role, person: str, **extra: str) -> dict[str, str]:

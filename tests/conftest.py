@@ -1,0 +1,102 @@
+"""Scenarios the cross-service tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from doseline import outbox
+from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.protocol import ProtocolActivated
+from doseline.testing.plugin import EventPump
+from enrollment.protocol import load_shipped_protocol
+from safety.catalogue import service as catalogue
+from safety.dictionary import shipped
+from safety.dictionary.spreadsheet import read_ctcae
+
+TRIAL = "HDMSC-RP-01"
+SITE_ZONE = "Asia/Shanghai"
+
+EnrolAndInfuse = Callable[[str, EventPump], date]
+
+
+@pytest.fixture
+def enrol_and_infuse(sessions: Callable[[str], sessionmaker[Session]]) -> EnrolAndInfuse:
+    """`enrol_and_infuse(subject_id, deliver_events)`: the CTCAE dictionary in safety, the trial's
+    protocol, and the subject enrolled 50 days ago and infused 45 days ago, told to the other
+    services by enrollment's own events through `deliver_events`. Returns the site date of
+    day 1."""
+
+    def scenario(subject_id: str, deliver_events: EventPump) -> date:
+        with sessions("safety")() as session, session.begin():
+            catalogue.store_dictionary(
+                session,
+                read_ctcae(shipped.workbook(), version="5.0"),
+                source_file=shipped.workbook().name,
+                source_sha256=catalogue.file_sha256(shipped.workbook()),
+                replace=False,
+                actor="test <fixture>",
+            )
+        day1 = datetime.now(ZoneInfo(SITE_ZONE)).date() - timedelta(days=45)
+        protocol = load_shipped_protocol("hdmsc-rp-01")
+        with sessions("enrollment")() as session, session.begin():
+            # The trial's protocol, as enrollment publishes it when the trial is created: the
+            # DLT rules safety applies come from it alone.
+            outbox.record_event(
+                session,
+                ProtocolActivated(
+                    trial_id=TRIAL,
+                    protocol_id=protocol.protocol.id,
+                    protocol_version=protocol.protocol.version,
+                    content_hash=protocol.content_hash,
+                    sequence=1,
+                    activation="initial",
+                    effective_from=None,
+                    activated_at=datetime.now(UTC) - timedelta(days=60),
+                    rules=protocol.trial_rules(),
+                ),
+                subject=f"trials/{TRIAL}/protocol",
+            )
+            outbox.record_event(
+                session,
+                SubjectEnrolled(
+                    trial_id=TRIAL,
+                    subject_id=subject_id,
+                    site_id="WCH",
+                    cohort_number=1,
+                    dose_level=1,
+                    enrolled_at=datetime.now(UTC) - timedelta(days=50),
+                    protocol_version="1.0",
+                    site_time_zone=SITE_ZONE,
+                ),
+                subject=f"subjects/{subject_id}",
+            )
+        # Enrolment first, as enrollment sends it: the infusion names an enrolled subject.
+        assert deliver_events() >= 1
+        with sessions("enrollment")() as session, session.begin():
+            outbox.record_event(
+                session,
+                InfusionAdministered(
+                    trial_id=TRIAL,
+                    subject_id=subject_id,
+                    site_id="WCH",
+                    infusion_number=1,
+                    infusions_planned=4,
+                    is_last=False,
+                    administered_at=datetime.combine(day1, datetime.min.time(), UTC),
+                    dose_level=1,
+                    dose_cells="2.00E+7",
+                    first_infusion_on=day1,
+                    dlt_window_start=day1,
+                    dlt_window_end=day1 + timedelta(days=29),
+                ),
+                subject=f"subjects/{subject_id}",
+            )
+        assert deliver_events() >= 1
+        return day1
+
+    return scenario
