@@ -258,7 +258,7 @@ def walk_test(
 ) -> Derived:
     """``site_course_length_m`` is used when the body gives no course length."""
     person = complete_person(facts, ["body"])
-    course_length_m = body.course_length_m or site_course_length_m
+    course_length_m = site_course_length_m if body.course_length_m is None else body.course_length_m
     oxygen = None
     if body.oxygen_flow_l_min is not None or body.oxygen_device is not None:
         if body.oxygen_flow_l_min is None or body.oxygen_device is None:
