@@ -77,12 +77,18 @@ class Site:
             )
         )
 
-    def screen(self, subject_id: str, answers: dict[str, Any] | None = None) -> dict[str, Any]:
+    def screen(
+        self,
+        subject_id: str,
+        answers: dict[str, Any] | None = None,
+        subject_facts: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         response = self.api.post(
             f"/v1/subjects/{subject_id}/screenings",
             json={
                 "screened_on": self.site_day(-19).isoformat(),
                 "answers": answers or eligible_answers(self.site_day(-25), self.site_day(-20)),
+                **({"subject_facts": subject_facts} if subject_facts is not None else {}),
             },
             headers=self.as_(Role.COORDINATOR, "nurse"),
         )

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -58,9 +58,12 @@ class Desk:
         *,
         dose_level: int = 1,
         hospital_ids: Sequence[tuple[str, str]] = (),
+        sex: Literal["female", "male"] | None = None,
+        birth_date: date | None = None,
+        height_cm: float | None = None,
     ) -> None:
         """Enrolment as enrollment announces it, with the keyed hashes of the subject's hospital
-        identifiers (system, value) when given."""
+        identifiers (system, value) and the facts recorded at screening when given."""
         key = self.settings.identifier_hash_key.get_secret_value()
         self.deliver(
             SubjectEnrolled(
@@ -76,6 +79,9 @@ class Desk:
                     hospital_id_hash(key, system=system, value=value)
                     for system, value in hospital_ids
                 ],
+                sex=sex,
+                birth_date=birth_date,
+                height_cm=height_cm,
             ),
             tasks.on_subject_enrolled,
         )

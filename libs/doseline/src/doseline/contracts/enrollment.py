@@ -51,6 +51,17 @@ class SubjectEnrolled(_SubjectTrialEvent):
             "services matching EHR records can find the subject without ever seeing the MRN"
         ),
     )
+    # The screening's subject facts (absent when the screening recorded none): the reference
+    # equations of lung function and walk tests need them, so results need not repeat them.
+    sex: Literal["female", "male"] | None = Field(
+        default=None, description="Sex assigned at birth, as recorded at screening"
+    )
+    birth_date: date | None = Field(
+        default=None, description="Birth date recorded at screening; ages are computed from it"
+    )
+    height_cm: float | None = Field(
+        default=None, gt=0, le=300, description="Standing height at screening, cm"
+    )
 
 
 @register

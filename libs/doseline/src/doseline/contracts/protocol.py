@@ -27,6 +27,8 @@ from doseline.events import EventContract
 from doseline.identity import canonical_system
 
 _IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# ATS statement: guidelines for the six-minute walk test (2002): a 30 m walking course.
+WALK_COURSE_LENGTH_M = 30.0
 
 
 class RulesSection(BaseModel):
@@ -200,6 +202,15 @@ class SiteRules(RulesSection):
             "The hospital identifier systems the site uses, with their aliases; a hospital"
             " identifier is hashed under the system its alias names. Empty: every system is"
             " taken as it is named"
+        ),
+    )
+    walk_course_length_m: float = Field(
+        default=WALK_COURSE_LENGTH_M,
+        gt=0,
+        le=100,
+        description=(
+            "Length of the site's six-minute walk course, m (ATS 2002 standard: a 30 m"
+            " corridor); tests done there are recorded with it unless they give their own"
         ),
     )
 

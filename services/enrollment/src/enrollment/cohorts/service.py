@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -283,6 +284,7 @@ def enrol(
             protocol_version=protocol.protocol.version,
             site_time_zone=_site_zone(protocol, subject.site_id),
             hospital_id_hashes=[subject.hospital_id_hash] if subject.hospital_id_hash else [],
+            **_subject_facts(session, subject_id),
         ),
         subject=f"subjects/{subject_id}",
     )
@@ -290,6 +292,18 @@ def enrol(
         session, trial_id=trial_id, cause=f"subject {subject_id} enrolled", now=now
     )
     return enrolment
+
+
+def _subject_facts(session: Session, subject_id: str) -> dict[str, Any]:
+    """Sex, birth date and height from the screening the enrolment rests on (its latest)."""
+    screening = screening_repository.latest_screening(session, subject_id)
+    if screening is None:
+        return {}
+    return {
+        "sex": screening.sex,
+        "birth_date": screening.birth_date,
+        "height_cm": None if screening.height_cm is None else float(screening.height_cm),
+    }
 
 
 def _site_of_subject(session: Session, subject_id: str) -> str:

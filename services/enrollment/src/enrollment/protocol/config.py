@@ -27,6 +27,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from doseline import sitetime
 from doseline.contracts.protocol import (
+    WALK_COURSE_LENGTH_M,
     AeReportingPeriod,
     DltRules,
     DltWindowRules,
@@ -109,6 +110,12 @@ class Site(_Section):
             "Hospital identifier systems the site uses, each with its aliases; a registration"
             " names one of them (422 otherwise). Empty: any system, taken as it is named"
         ),
+    )
+    walk_course_length_m: float = Field(
+        default=WALK_COURSE_LENGTH_M,
+        gt=0,
+        le=100,
+        description="Six-minute walk course length at the site, m (ATS 2002 standard: 30)",
     )
 
     @field_validator("identifier_systems")
@@ -653,6 +660,9 @@ class Protocol(_Section):
             # field existed: their versions keep the hash they were stored under.
             if not site["identifier_systems"]:
                 del site["identifier_systems"]
+            # Likewise a site on the standard walk course.
+            if site["walk_course_length_m"] == WALK_COURSE_LENGTH_M:
+                del site["walk_course_length_m"]
         canonical = json.dumps(
             document,
             default=_canonical_value,
@@ -673,6 +683,7 @@ class Protocol(_Section):
                     name=site.name,
                     time_zone=site.time_zone,
                     identifier_systems=site.identifier_systems,
+                    walk_course_length_m=site.walk_course_length_m,
                 )
                 for site in self.sites
             ),

@@ -15,7 +15,7 @@ from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.screening import service
 from enrollment.screening.models import Screening
-from enrollment.screening.schemas import ScreeningCreate, ScreeningOut
+from enrollment.screening.schemas import ScreeningCreate, ScreeningOut, SubjectFactsOut
 from enrollment.subjects.scope import visible
 
 router = APIRouter(tags=["screening"])
@@ -33,6 +33,11 @@ def screening_out(row: Screening) -> ScreeningOut:
         status=row.status,
         eligible=row.eligible,
         reasons=row.reasons,
+        subject_facts=SubjectFactsOut(
+            sex=row.sex,
+            birth_date=row.birth_date,
+            height_cm=row.height_cm,
+        ),
         protocol_version=row.protocol_version,
         protocol_hash=row.protocol_hash,
         recorded_by=row.recorded_by,
@@ -62,6 +67,7 @@ def record_screening(
             subject_id=subject_id,
             screened_on_day=body.screened_on,
             answers=body.answers,
+            facts=body.subject_facts,
             principal=principal,
             now=datetime.now(UTC),
         )

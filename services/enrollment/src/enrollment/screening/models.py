@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +27,11 @@ class Screening(Base):
     # eligible, ineligible or incomplete (a missing answer is never "ineligible")
     status: Mapped[str] = mapped_column(String(20))
     reasons: Mapped[list[str]] = mapped_column(JSONB)
+    # The person's facts the outcome reference equations need; the latest screening's travel
+    # to other services with the enrolment.
+    sex: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    height_cm: Mapped[Decimal | None] = mapped_column(Numeric(4, 1), nullable=True)
     protocol_version: Mapped[str] = mapped_column(String(40))
     protocol_hash: Mapped[str] = mapped_column(String(80))
     recorded_by: Mapped[str] = mapped_column(String(200))

@@ -23,7 +23,7 @@ from enrollment.screening.eligibility import (
     assess_eligibility,
 )
 from enrollment.screening.models import Screening
-from enrollment.screening.schemas import AnswerIn
+from enrollment.screening.schemas import AnswerIn, SubjectFactsIn
 from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.protocols import protocol_of
@@ -48,6 +48,7 @@ def record_screening(
     subject_id: str,
     screened_on_day: date,
     answers: dict[str, AnswerIn],
+    facts: SubjectFactsIn,
     principal: Principal,
     now: datetime,
 ) -> Screening:
@@ -63,6 +64,11 @@ def record_screening(
     assert trial is not None
     if screened_on_day > site_today(trial, now):
         raise InvalidInput.at(["body", "screened_on"], "is after today at the site")
+    if facts.birth_date is not None and facts.birth_date >= screened_on_day:
+        raise InvalidInput.at(
+            ["body", "subject_facts", "birth_date"],
+            f"{facts.birth_date} is not before the screening day {screened_on_day}",
+        )
     protocol = protocol_of(session, trial)
     try:
         result = assess_eligibility(
@@ -79,6 +85,9 @@ def record_screening(
         eligible=result.eligible,
         status=result.status.value,
         reasons=[finding.reason for finding in result.findings],
+        sex=facts.sex,
+        birth_date=facts.birth_date,
+        height_cm=facts.height_cm,
         protocol_version=protocol.protocol.version,
         protocol_hash=protocol.content_hash,
         recorded_by=principal.audit_name,
@@ -100,6 +109,7 @@ def record_screening(
             "status": result.status.value,
             "reasons": screening.reasons,
             "answers": screening.answers,
+            "subject_facts": facts.model_dump(mode="json"),
         },
     )
     if result.status is not Eligibility.INCOMPLETE:

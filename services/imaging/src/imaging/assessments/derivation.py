@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -31,6 +32,7 @@ from imaging.pft.reference import Subject as PftSubject
 from imaging.schedule.service import ReferenceChoice
 from imaging.sgrq import scoring as sgrq
 from imaging.sgrq.weights import Instrument
+from imaging.subjects.facts import PersonFacts
 from imaging.walk import assessment as walk
 from imaging.walk.reference import Sex as WalkSex
 from imaging.walk.reference import WalkReferenceError
@@ -135,7 +137,37 @@ def _comparison_metrics(prefix: str, comparison: ReferenceComparison | None) -> 
     }
 
 
-def pulmonary_function(body: PulmonaryFunctionIn, references: ReferenceChoice) -> Derived:
+@dataclass(frozen=True)
+class Person:
+    """Sex, age and height complete, for the reference equations."""
+
+    sex: str
+    age_years: float
+    height_cm: float
+
+
+def complete_person(facts: PersonFacts, location: Sequence[str]) -> Person:
+    """The facts as a Person; a 422 at the first one neither given nor recorded."""
+    if facts.sex is None or facts.age_years is None or facts.height_cm is None:
+        raise InvalidInput.at(
+            [*location, facts.missing[0]],
+            "is required for the reference equations: give it, or record it at screening",
+        )
+    return Person(facts.sex, facts.age_years, facts.height_cm)
+
+
+def sources_of(facts: PersonFacts) -> dict[str, Any]:
+    """Each fact used with where it came from, as results show them."""
+    values = {"sex": facts.sex, "age_years": facts.age_years, "height_cm": facts.height_cm}
+    return {
+        name: {"value": values[name], "source": source} for name, source in facts.sources.items()
+    }
+
+
+def pulmonary_function(
+    body: PulmonaryFunctionIn, references: ReferenceChoice, facts: PersonFacts
+) -> Derived:
+    person = complete_person(facts, ["body"])
     if body.fev1_l is None and body.fvc_l is None and body.dlco is None:
         raise InvalidInput.at(["body"], "give at least one of fev1_l, fvc_l and dlco")
     haemoglobin = (
@@ -152,7 +184,7 @@ def pulmonary_function(body: PulmonaryFunctionIn, references: ReferenceChoice) -
         ),
         haemoglobin=haemoglobin,
     )
-    subject = PftSubject(PftSex(body.sex), body.age_years, body.height_cm)
+    subject = PftSubject(PftSex(person.sex), person.age_years, person.height_cm)
     try:
         report = pft.assess_pft(
             measurements,
@@ -175,7 +207,7 @@ def pulmonary_function(body: PulmonaryFunctionIn, references: ReferenceChoice) -
     return Derived(
         kind="pft",
         inputs=body.model_dump(mode="json", exclude={"performed_at"}),
-        results=as_json(report),
+        results={**as_json(report), "subject_facts": sources_of(facts)},
         metrics=metrics,
     )
 
@@ -221,7 +253,12 @@ def pulmonary_function_measured(
     )
 
 
-def walk_test(body: WalkTestIn, references: ReferenceChoice) -> Derived:
+def walk_test(
+    body: WalkTestIn, references: ReferenceChoice, facts: PersonFacts, site_course_length_m: float
+) -> Derived:
+    """``site_course_length_m`` is used when the body gives no course length."""
+    person = complete_person(facts, ["body"])
+    course_length_m = site_course_length_m if body.course_length_m is None else body.course_length_m
     oxygen = None
     if body.oxygen_flow_l_min is not None or body.oxygen_device is not None:
         if body.oxygen_flow_l_min is None or body.oxygen_device is None:
@@ -231,7 +268,7 @@ def walk_test(body: WalkTestIn, references: ReferenceChoice) -> Derived:
         oxygen = walk.SupplementalOxygen(body.oxygen_flow_l_min, body.oxygen_device)
     test = walk.SixMinuteWalkTest(
         distance_m=body.distance_m,
-        course_length_m=body.course_length_m,
+        course_length_m=course_length_m,
         stops=body.stops,
         spo2_before_percent=body.spo2_before_percent,
         spo2_end_percent=body.spo2_end_percent,
@@ -247,9 +284,9 @@ def walk_test(body: WalkTestIn, references: ReferenceChoice) -> Derived:
     try:
         result = walk.assess_walk(
             test,
-            sex=WalkSex(body.sex),
-            age_years=body.age_years,
-            height_cm=body.height_cm,
+            sex=WalkSex(person.sex),
+            age_years=person.age_years,
+            height_cm=person.height_cm,
             weight_kg=body.weight_kg,
             equation=references.walk_equation,
         )
@@ -258,7 +295,14 @@ def walk_test(body: WalkTestIn, references: ReferenceChoice) -> Derived:
     return Derived(
         kind="walk",
         inputs=body.model_dump(mode="json", exclude={"performed_at"}),
-        results=as_json(result),
+        results={
+            **as_json(result),
+            "subject_facts": sources_of(facts),
+            "course_length": {
+                "value": course_length_m,
+                "source": "request" if body.course_length_m is not None else "site setting",
+            },
+        },
         metrics={
             "distance_m": body.distance_m,
             "distance_percent_predicted": result.percent_predicted,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -31,9 +31,11 @@ from imaging.assessments.schemas import (
     VoidIn,
     WalkTestIn,
 )
+from imaging.protocols import service as protocols
 from imaging.schedule import repository as schedule_repository
 from imaging.schedule import service as schedule_service
 from imaging.subjects import service as subjects
+from imaging.subjects.facts import FactDisagreement, PersonFacts
 
 router = APIRouter(tags=["assessments"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
@@ -89,6 +91,55 @@ def _references(session: DbSession, subject_id: str) -> schedule_service.Referen
     )
 
 
+def _person(
+    session: DbSession,
+    subject_id: str,
+    body: PulmonaryFunctionIn | WalkTestIn,
+    location: Sequence[str] = ("body",),
+) -> PersonFacts:
+    """The body's sex, age and height completed and checked with those recorded at screening."""
+    try:
+        return subjects.person_facts(
+            session,
+            subject_id,
+            sex=body.sex,
+            age_years=body.age_years,
+            height_cm=body.height_cm,
+            performed_at=body.performed_at,
+        )
+    except FactDisagreement as error:
+        raise InvalidInput.at(
+            [*location, error.field],
+            str(error),
+            slug="subject-fact-disagrees",
+            title="A fact about the subject disagrees with screening",
+        ) from None
+
+
+def _pulmonary_function(
+    session: DbSession,
+    subject_id: str,
+    body: PulmonaryFunctionIn,
+    location: Sequence[str] = ("body",),
+) -> Derived:
+    facts = _person(session, subject_id, body, location)
+    return derivation.pulmonary_function(body, _references(session, subject_id), facts)
+
+
+def _walk_test(
+    session: DbSession, subject_id: str, body: WalkTestIn, location: Sequence[str] = ("body",)
+) -> Derived:
+    facts = _person(session, subject_id, body, location)
+    subject = subjects.require_known(session, subject_id)
+    course = protocols.walk_course_length_m(
+        session,
+        subject.trial_id,
+        subject.site_id,
+        subjects.site_day(body.performed_at, subject.site_time_zone),
+    )
+    return derivation.walk_test(body, _references(session, subject_id), facts, course)
+
+
 @router.post(
     "/v1/subjects/{subject_id}/ct-measurements",
     summary="Record a radiologist's lung and lesion volumes of one chest CT",
@@ -125,10 +176,9 @@ def post_pulmonary_function(
     principal: Writer,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    references = _references(session, subject_id)
     return _create(
         request, session, principal, key, subject_id, body,
-        lambda: derivation.pulmonary_function(body, references),
+        lambda: _pulmonary_function(session, subject_id, body),
     )  # fmt: skip
 
 
@@ -147,10 +197,9 @@ def post_walk_test(
     principal: Writer,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    references = _references(session, subject_id)
     return _create(
         request, session, principal, key, subject_id, body,
-        lambda: derivation.walk_test(body, references),
+        lambda: _walk_test(session, subject_id, body),
     )  # fmt: skip
 
 
@@ -279,9 +328,9 @@ def _corrected(
     if isinstance(body, CtMeasurementIn):
         return performed_at, derivation.ct_measurement(body)
     if isinstance(body, PulmonaryFunctionIn):
-        return performed_at, derivation.pulmonary_function(body, _references(session, subject_id))
+        return performed_at, _pulmonary_function(session, subject_id, body, ("body", "values"))
     if isinstance(body, WalkTestIn):
-        return performed_at, derivation.walk_test(body, _references(session, subject_id))
+        return performed_at, _walk_test(session, subject_id, body, ("body", "values"))
     if isinstance(body, BloodGasIn):
         return performed_at, derivation.blood_gas_sample(body)
     if isinstance(body, SgrqIn):

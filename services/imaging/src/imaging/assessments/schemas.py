@@ -38,9 +38,21 @@ class CtMeasurementIn(_AssessmentIn):
 
 
 class _PersonIn(_AssessmentIn):
-    sex: Sex
-    age_years: float = Field(gt=0, le=120)
-    height_cm: float = Field(gt=0, le=300)
+    """The person's facts the reference equations need: each may be omitted when enrollment
+    recorded it at screening, and a given one must agree with the recorded one (sex exactly,
+    height within 3 cm, age within 1 year of the age computed from the birth date)."""
+
+    sex: Sex | None = Field(default=None, description="Omitted: the sex recorded at screening")
+    age_years: float | None = Field(
+        default=None,
+        gt=0,
+        le=120,
+        description="Omitted: computed at the test's site day from the birth date recorded at "
+        "screening",
+    )
+    height_cm: float | None = Field(
+        default=None, gt=0, le=300, description="Omitted: the height recorded at screening"
+    )
 
 
 class PulmonaryFunctionIn(_PersonIn):
@@ -61,7 +73,12 @@ class WalkTestIn(_PersonIn):
 
     weight_kg: float = Field(gt=0, le=400)
     distance_m: float = Field(ge=0)
-    course_length_m: float = Field(gt=0)
+    course_length_m: float | None = Field(
+        default=None,
+        gt=0,
+        description="Omitted: the site's course in the protocol (walk_course_length_m; the ATS "
+        "standard 30 m when the protocol sets none)",
+    )
     stops: int = Field(ge=0, le=100)
     spo2_before_percent: float | None = None
     spo2_end_percent: float | None = None

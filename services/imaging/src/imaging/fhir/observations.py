@@ -8,17 +8,20 @@ validate against a LOINC release before go-live):
   FEV1/FVC 19926-5 (% or ratio), DLCO 19911-7 (mL/min/mm[Hg] or mmol/min/kPa), in litres, or as
   % predicted: FEV1 20152-5, FVC 19872-1 (pre/post 19871-3 / 19873-9). Haemoglobin 718-7 (g/dL
   or g/L) corrects DLCO. The GLI reference equations need the person: body height 8302-2 (cm),
-  age 30525-0 (a) and sex 76689-9 (LA2-8 male, LA3-6 female) as components; without all three
-  the values are recorded as measured, with the laboratory's own % predicted where it sends one,
-  and the result says which facts were missing.
+  age 30525-0 (a) and sex 76689-9 (LA2-8 male, LA3-6 female) as components, or the facts
+  enrollment recorded at screening (a component given is checked against them). When neither
+  gives any of the three the values are recorded as measured, with the laboratory's own %
+  predicted where it sends one, and the result says which facts were missing; some of them
+  without the rest is a 422 naming the missing ones.
 - Arterial blood gas: `code` 24336-0 (arterial blood gas panel), values as components or members:
   pH 2744-1, PaO2 2703-7 and PaCO2 2019-8 (mm[Hg] or kPa), HCO3 1960-4, base excess 1925-7
   (mmol/L), SaO2 2708-6 (%), FiO2 3150-0 (% or fraction; required), O2 flow 3151-8 (L/min), age
   30525-0 optional. FHIR gives no barometric pressure here: sea level (760 mmHg) is assumed and
   the inputs say so.
-- Six-minute walk: `code` 64098-7 with valueQuantity in m, components 8302-2, 29463-7 (kg),
-  30525-0 and 76689-9. Course length and stops have no LOINC code: the standard 30 m course is
-  assumed and stops are recorded as not reported (0), both noted in the inputs.
+- Six-minute walk: `code` 64098-7 with valueQuantity in m, components 29463-7 (kg) and, unless
+  recorded at screening, 8302-2, 30525-0 and 76689-9. Course length and stops have no LOINC
+  code: the site's course length (the protocol's `walk_course_length_m`, 30 m by default) is
+  used and stops are recorded as not reported (0), both noted in the inputs.
 The effective time is effectiveDateTime, effectiveInstant or effectivePeriod.start (else .end);
 a date without a time is a site calendar day (placed by the service in the site's time zone).
 """
@@ -50,7 +53,6 @@ HAEMOGLOBIN = "718-7"
 SEX_ANSWERS = {"LA2-8": "male", "LA3-6": "female", "male": "male", "female": "female"}
 RECORDED_STATUSES = frozenset({"final", "amended", "corrected"})
 ROOM_AIR_FIO2 = 0.21
-STANDARD_COURSE_M = 30.0
 
 # Each spirometry value under the codes a laboratory may send it with, unspecified first: a
 # panel with several takes the first present; the phase taken is noted.
@@ -278,29 +280,27 @@ def _first(
 
 
 @dataclass(frozen=True)
-class Person:
-    sex: str
-    age_years: float
-    height_cm: float
+class GivenPerson:
+    """Sex, age and height as the Observation's components give them (each may be absent)."""
+
+    sex: str | None
+    age_years: float | None
+    height_cm: float | None
 
 
-def person(parsed: ParsedObservation, *, required: bool) -> Person | None:
-    """Sex, age and height from the components; None when none is given and none is required."""
+def person(parsed: ParsedObservation) -> GivenPerson:
+    """Sex, age and height from the components; the service completes them with the facts
+    recorded at screening."""
     sex_answer = parsed.answers.get(SEX_ASSIGNED_AT_BIRTH)
-    age = _optional(parsed, AGE, "age", {"a": 1.0})
-    height = _optional(parsed, BODY_HEIGHT, "body height", {"cm": 1.0, "m": 100.0})
-    if not required and sex_answer is None and age is None and height is None:
-        return None
-    if sex_answer not in SEX_ANSWERS:
+    if sex_answer is not None and sex_answer not in SEX_ANSWERS:
         raise problem(
-            f"sex (LOINC {SEX_ASSIGNED_AT_BIRTH}, answer LA2-8 male or LA3-6 female) is required "
-            "for the reference equations"
+            f"sex (LOINC {SEX_ASSIGNED_AT_BIRTH}) {sex_answer!r}: answer LA2-8 male or LA3-6 female"
         )
-    if age is None:
-        raise problem(f"age (LOINC {AGE}) is required for the reference equations")
-    if height is None:
-        raise problem(f"body height (LOINC {BODY_HEIGHT}) is required for the reference equations")
-    return Person(SEX_ANSWERS[sex_answer], age, height)
+    return GivenPerson(
+        sex=None if sex_answer is None else SEX_ANSWERS[sex_answer],
+        age_years=_optional(parsed, AGE, "age", {"a": 1.0}),
+        height_cm=_optional(parsed, BODY_HEIGHT, "body height", {"cm": 1.0, "m": 100.0}),
+    )
 
 
 def _validated(model: type[BaseModel], values: dict[str, Any]) -> Any:
@@ -392,7 +392,7 @@ def spirometry_values(parsed: ParsedObservation) -> SpirometryValues:
 
 
 def pulmonary_function(
-    parsed: ParsedObservation, values: SpirometryValues, who: Person, performed_at: datetime
+    values: SpirometryValues, who: GivenPerson, performed_at: datetime
 ) -> PulmonaryFunctionIn:
     haemoglobin = values.haemoglobin
     result: PulmonaryFunctionIn = _validated(
@@ -444,8 +444,7 @@ def blood_gas(parsed: ParsedObservation, performed_at: datetime) -> BloodGasIn:
 
 
 def walk_test(parsed: ParsedObservation, performed_at: datetime) -> WalkTestIn:
-    who = person(parsed, required=True)
-    assert who is not None  # required=True raises instead
+    who = person(parsed)
     result: WalkTestIn = _validated(
         WalkTestIn,
         {
@@ -457,7 +456,6 @@ def walk_test(parsed: ParsedObservation, performed_at: datetime) -> WalkTestIn:
             "distance_m": _value(
                 parsed, walk_loinc.SIX_MINUTE_WALK_DISTANCE, "6MWT distance", {"m": 1.0}
             ),
-            "course_length_m": STANDARD_COURSE_M,
             "stops": 0,
         },
     )

@@ -43,6 +43,7 @@ from imaging.schedule import repository as schedule_repository
 from imaging.schedule import service as schedule_service
 from imaging.subjects import repository as subjects_repository
 from imaging.subjects import service as subjects
+from imaging.subjects.facts import FactDisagreement, PersonFacts
 
 CORRECTION_STATUSES = frozenset({"amended", "corrected"})
 # The keyed hash of "sender + Patient reference" is kept beside the hospital identifier hashes.
@@ -208,6 +209,24 @@ def _members(parsed: ParsedObservation, context: Context) -> ParsedObservation:
     return observations.with_members(parsed, found)
 
 
+def _facts(
+    session: Session, subject_id: str, who: observations.GivenPerson, performed_at: datetime
+) -> PersonFacts:
+    """The Observation's sex, age and height completed and checked with screening's."""
+    try:
+        return subjects.person_facts(
+            session,
+            subject_id,
+            sex=who.sex,
+            age_years=who.age_years,
+            height_cm=who.height_cm,
+            performed_at=performed_at,
+        )
+    except FactDisagreement as error:
+        name = f"{_NAME_OF[error.field]} (LOINC {_LOINC_OF[error.field]})"
+        raise problem(f"{name}: {error}") from None
+
+
 def _derive(
     session: Session, parsed: ParsedObservation, subject_id: str, performed_at: datetime
 ) -> Derived:
@@ -218,18 +237,49 @@ def _derive(
     references = schedule_service.references_of(
         schedule_repository.trial_settings(session, subject.trial_id)
     )
-    if kind == "pft":
-        return _pulmonary_function(parsed, performed_at, references)
-    derived = derivation.walk_test(observations.walk_test(parsed, performed_at), references)
+    given = observations.person(parsed)
+    facts = _facts(session, subject_id, given, performed_at)
+    partly_given = any(v is not None for v in (given.sex, given.age_years, given.height_cm))
+    if kind == "pft" and not (facts.missing and partly_given):
+        return _pulmonary_function(parsed, performed_at, references, facts)
+    # A walk needs all three; a PFT giving some of them was meant to be compared.
+    if facts.missing:
+        raise problem(
+            f"{_missing(facts.missing)}: not in the Observation and not recorded at screening; "
+            "the reference equations need them (LOINC codes in brackets)"
+        )
+    course = protocols.walk_course_length_m(
+        session,
+        subject.trial_id,
+        subject.site_id,
+        subjects.site_day(performed_at, subject.site_time_zone),
+    )
+    derived = derivation.walk_test(
+        observations.walk_test(parsed, performed_at), references, facts, course
+    )
     derived.inputs["assumed"] = {
-        "course_length_m": "standard 30 m course; FHIR carries no course length",
+        "course_length_m": f"the site's course, {course:g} m; FHIR carries no course length",
         "stops": "not reported in FHIR; recorded as 0",
     }
     return derived
 
 
+_LOINC_OF = {
+    "sex": observations.SEX_ASSIGNED_AT_BIRTH,
+    "age_years": observations.AGE,
+    "height_cm": observations.BODY_HEIGHT,
+}
+_NAME_OF = {"sex": "sex", "age_years": "age", "height_cm": "body height"}
+
+
+def _missing(names: list[str]) -> str:
+    """'sex (76689-9), age (30525-0) and body height (8302-2)'."""
+    named = [f"{_NAME_OF[name]} ({_LOINC_OF[name]})" for name in names]
+    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+
+
 def _pulmonary_function(
-    parsed: ParsedObservation, performed_at: datetime, references: Any
+    parsed: ParsedObservation, performed_at: datetime, references: Any, facts: PersonFacts
 ) -> Derived:
     values = observations.spirometry_values(parsed)
     if values.empty:
@@ -237,17 +287,17 @@ def _pulmonary_function(
             f"the Observation (LOINC {parsed.code}) carries no FEV1, FVC, FEV1/FVC, DLCO or % "
             "predicted value with a unit"
         )
-    who = observations.person(parsed, required=False)
     litres = values.fev1_l is not None or values.fvc_l is not None or values.dlco is not None
-    if who is not None and litres and values.fev1_fvc is None:
+    if not facts.missing and litres and values.fev1_fvc is None:
+        who = observations.GivenPerson(facts.sex, facts.age_years, facts.height_cm)
         derived = derivation.pulmonary_function(
-            observations.pulmonary_function(parsed, values, who, performed_at), references
+            observations.pulmonary_function(values, who, performed_at), references, facts
         )
     else:
         reason = (
-            "sex (76689-9), age (30525-0) and body height (8302-2) are not in the Observation, "
-            "so no GLI reference comparison was made"
-            if who is None
+            f"{_missing(facts.missing)}: not in the Observation and not recorded at "
+            "screening, so no GLI reference comparison was made"
+            if facts.missing
             else "the Observation carries ratios or % predicted only, which the GLI equations "
             "do not take; recorded as reported"
         )

@@ -14,7 +14,13 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from doseline import protocol_versions
-from doseline.contracts.protocol import ProtocolActivated, SiteRules, TrialRules, in_force_at
+from doseline.contracts.protocol import (
+    WALK_COURSE_LENGTH_M,
+    ProtocolActivated,
+    SiteRules,
+    TrialRules,
+    in_force_at,
+)
 from imaging.protocols.models import ProtocolVersionRow
 from imaging.schedule.visits import FollowUpVisit, VisitSchedule
 from imaging.subjects import repository as subjects_repository
@@ -49,6 +55,18 @@ def schedule_in_force(session: Session, trial_id: str, on: date | None) -> Visit
     activated last); None when no protocol version of the trial has arrived."""
     row = in_force_at(versions(session, trial_id), on or date.max)
     return None if row is None else schedule_of(protocol_versions.rules_of(row))
+
+
+def walk_course_length_m(session: Session, trial_id: str, site_id: str, on: date) -> float:
+    """The site's six-minute walk course in the version in force on site date ``on``; the ATS
+    standard 30 m when no version has arrived or the site is not in it."""
+    row = in_force_at(versions(session, trial_id), on)
+    if row is None:
+        return WALK_COURSE_LENGTH_M
+    sites = protocol_versions.rules_of(row).sites
+    # A version written before sites had ids has one site, the subjects' (LEGACY_SITE_ID).
+    site = next((s for s in sites if s.id == site_id or (s.id is None and len(sites) == 1)), None)
+    return WALK_COURSE_LENGTH_M if site is None else site.walk_course_length_m
 
 
 def record(session: Session, event: ProtocolActivated) -> ProtocolVersionRow | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, ForeignKey, String, func
+from sqlalchemy import Date, DateTime, Float, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from doseline.subject_projection import HospitalIdHash, SubjectProjection
@@ -16,6 +16,12 @@ class SubjectRow(SubjectProjection, Base):
     """A subject by study id (`doseline.subject_projection`)."""
 
     __tablename__ = "subjects"
+
+    # What enrollment recorded at screening (`enrollment.subject.enrolled`); lung function and
+    # walk tests use them when a request omits them (imaging.subjects.facts).
+    sex: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    height_cm: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (a class-level directive)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from doseline import sitetime, subject_projection
+from doseline import audit, sitetime, subject_projection
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.errors import Conflict, NotFound
-from imaging.subjects import repository
+from imaging.subjects import facts, repository
 from imaging.subjects.models import SubjectHospitalIdRow, SubjectRow
 
 
@@ -25,7 +26,48 @@ def last_infusion_on(row: SubjectRow) -> date | None:
 
 
 def record_enrolment(session: Session, event: SubjectEnrolled) -> SubjectRow:
-    return subject_projection.record_enrolment(session, SubjectRow, SubjectHospitalIdRow, event)
+    row = subject_projection.record_enrolment(session, SubjectRow, SubjectHospitalIdRow, event)
+    before = _facts(row)
+    # An event without facts (a screening that recorded none) keeps what a replay had set.
+    row.sex = event.sex or row.sex
+    row.birth_date = event.birth_date or row.birth_date
+    row.height_cm = event.height_cm or row.height_cm
+    if _facts(row) != before:
+        session.flush()
+        audit.record(
+            session,
+            actor=f"event <{SubjectEnrolled.event_type}>",
+            action="subject.facts_recorded",
+            entity_type="subject",
+            entity_id=row.subject_id,
+            before=before,
+            after=_facts(row),
+        )
+    return row
+
+
+def person_facts(
+    session: Session,
+    subject_id: str,
+    *,
+    sex: str | None,
+    age_years: float | None,
+    height_cm: float | None,
+    performed_at: datetime,
+) -> facts.PersonFacts:
+    """The facts a test is computed with (imaging.subjects.facts); raises FactDisagreement."""
+    row = require_known(session, subject_id)
+    return facts.resolve(
+        facts.RecordedFacts(sex=row.sex, birth_date=row.birth_date, height_cm=row.height_cm),
+        sex=sex,
+        age_years=age_years,
+        height_cm=height_cm,
+        performed_on=site_day(performed_at, row.site_time_zone),
+    )
+
+
+def _facts(row: SubjectRow) -> dict[str, Any]:
+    return {"sex": row.sex, "birth_date": row.birth_date, "height_cm": row.height_cm}
 
 
 def record_infusion(session: Session, event: InfusionAdministered) -> SubjectRow:
