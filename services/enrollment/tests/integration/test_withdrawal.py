@@ -124,11 +124,12 @@ def test_a_withdrawn_subject_receives_no_further_dose(site: Site) -> None:
 
 def test_withdrawing_a_subject_twice_is_a_conflict_that_changes_nothing(site: Site) -> None:
     subject_id = enrolled(site)
-    first = withdraw(site, subject_id)
-    site.ok(first, 201)
+    read = site.api.get(f"/v1/subjects/{subject_id}", headers=site.as_(Role.MONITOR, "cra"))
+    site.ok(withdraw(site, subject_id, etag=read.headers["ETag"]), 201)
     before = site.row_counts()
 
-    again = withdraw(site, subject_id, etag=first.headers["ETag"])
+    # The same request again, as a client retrying with the ETag it read before.
+    again = withdraw(site, subject_id, etag=read.headers["ETag"])
 
     assert again.status_code == 409, again.text
     assert again.json()["type"].endswith("/already-withdrawn")

@@ -203,12 +203,7 @@ def withdraw_subject(
             replacement_slot_opened=done.judgement.replacement_slot_opened,
         )
         return StoredResponse(
-            201,
-            out.model_dump(mode="json"),
-            {
-                "ETag": etag(done.subject.version),
-                "Location": f"/v1/subjects/{subject_id}/withdrawal",
-            },
+            201, out.model_dump(mode="json"), {"ETag": etag(done.subject.version)}
         )
 
     return idempotent_response(

@@ -233,7 +233,7 @@ def withdraw_subject(
     subject = repository.get_subject(session, subject_id, for_update=True)
     if subject is None:
         raise NotFound(f"no subject {subject_id}")
-    check_if_match(if_match, current_version=subject.version)
+    # Final whatever version the caller saw: a second withdrawal is a 409, never a 412.
     existing = repository.withdrawal_of(session, subject_id)
     if existing is not None:
         raise Conflict(
@@ -249,6 +249,7 @@ def withdraw_subject(
             " is withdrawn. A subject waiting for a slot is removed from the waitlist instead",
             slug="not-enrolled",
         )
+    check_if_match(if_match, current_version=subject.version)
     trial = trials_repository.get_trial(session, subject.trial_id)
     assert trial is not None
     enrolled_on = site_today(trial, enrolment.enrolled_at)
