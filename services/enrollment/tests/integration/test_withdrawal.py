@@ -5,6 +5,9 @@ continues; audited and published as `enrollment.subject.withdrawn`."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from doseline.auth import Role
@@ -278,3 +281,50 @@ def test_a_subject_withdrawn_after_two_infusions_keeps_safety_visits_from_the_la
     assert month_1["state"] != "cancelled"
     assert plan(site, subject_id)["dlt_evaluable"] is False
     assert site.prepare(subject_id, 3, first_offset_days=-45).status_code == 409
+
+
+def at_once(**requests: Callable[[], Any]) -> dict[str, Any]:
+    """Send the requests from as many threads released together; their responses by name."""
+    results: dict[str, Any] = {}
+    start = threading.Barrier(len(requests))
+
+    def send(name: str, request: Callable[[], Any]) -> None:
+        start.wait()
+        results[name] = request()
+
+    threads = [threading.Thread(target=send, args=item) for item in requests.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_an_infusion_and_a_withdrawal_sent_at_once_are_served_one_after_the_other(
+    http: Site,
+) -> None:
+    site = http
+    for _ in range(3):
+        subject_id = enrolled(site)
+        site.treat(subject_id, days=(-12,))
+        prepared = site.prepare(subject_id, 2, first_offset_days=-12)
+        site.ok(prepared, 201)
+        site.ok(site.verify(prepared))
+        read = site.api.get(f"/v1/subjects/{subject_id}", headers=site.as_(Role.MONITOR, "cra"))
+        results = at_once(
+            infusion=partial(site.infuse, subject_id, -9, prepared.json()["dose_cells"]),
+            withdrawal=partial(withdraw, site, subject_id, etag=read.headers["ETag"]),
+        )
+
+        withdrawal = site.ok(results["withdrawal"], 201)
+        given = len(plan(site, subject_id)["recorded"])
+        if results["infusion"].status_code == 201:
+            assert (given, withdrawal["cancelled_preparations"]) == (2, [])
+        else:
+            assert results["infusion"].status_code == 409, results["infusion"].text
+            assert results["infusion"].json()["type"].endswith("/subject-withdrawn")
+            assert (given, withdrawal["cancelled_preparations"]) == (1, [2])
+        [event] = [
+            e for e in outbox(site, "enrollment.subject.withdrawn") if e["subject_id"] == subject_id
+        ]
+        assert event["infusions_received"] == given
