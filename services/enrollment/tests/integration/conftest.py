@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -197,3 +202,22 @@ def site(
     )
     assert created.status_code == 201, created.text
     return Site(api=client, auth=auth, sessions=sessions("enrollment"), engine=clean_db)
+
+
+@pytest.fixture
+def http(site: Site) -> Iterator[Site]:
+    """The site, talking to the enrollment app behind uvicorn on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(site.api.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        yield replace(site, api=client)  # type: ignore[arg-type]
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -9,17 +9,10 @@ so "cohort full" holds for a fourth subject.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-import pytest
-import uvicorn
 from sqlalchemy import text
 
 from doseline.auth import Role
@@ -32,25 +25,6 @@ from .test_dlt_adjudications import adjudication, deliver
 # The walkthrough's calendar: consent on day -55, screening on day -54, weight on day -47,
 # infusions on days -45, -42, -39 and -36 at 09:00 site time (its 30-day window ended on day -16).
 INFUSION_DAYS = (-45, -42, -39, -36)
-
-
-@pytest.fixture
-def http(site: Site) -> Iterator[Site]:
-    """The site, talking to the enrollment app behind uvicorn on a free port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(site.api.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        yield replace(site, api=client)  # type: ignore[arg-type]
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def run_the_job(site: Site) -> None:

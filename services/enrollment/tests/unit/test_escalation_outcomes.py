@@ -18,8 +18,10 @@ from escalation import Design, Variant, recommend
 DESIGN = Design(num_doses=2, variant=Variant.EXPAND_TOP)
 
 # Subject shorthand: N = window closed, evaluable, no DLT; T = confirmed DLT;
-# X = window closed, not evaluable (replaced); o = window still open.
+# X = window closed, not evaluable (replaced); o = window still open;
+# W = withdrawn before the first infusion, so no window (replaced).
 _LETTERS = {
+    "W": {"dlt": False, "window_closed": False, "evaluable": None, "withdrawn_untreated": True},
     "N": {"dlt": False, "window_closed": True, "evaluable": True},
     "T": {"dlt": True, "window_closed": False, "evaluable": None},
     "X": {"dlt": False, "window_closed": True, "evaluable": False},
@@ -63,6 +65,9 @@ def cohorts(*written: str) -> list[CohortOutcomes]:
         (("1NXN",), "", 0),
         (("1NXNN",), "1NNN", 1),
         (("1NXNT",), "1NNT", 1),
+        # A subject withdrawn before the first infusion is left out like a non-evaluable one.
+        (("1WNN",), "", 0),
+        (("1WNNN",), "1NNN", 1),
         (("1NNN", "2TNo"), "1NNN", 1),
         (("1NNN", "2TNN", "2NNN"), "1NNN 2TNN 2NNN", 3),
         (("1NNN", "2TTN", "1NNN"), "1NNN 2TTN 1NNN", 3),

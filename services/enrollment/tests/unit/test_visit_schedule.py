@@ -12,6 +12,7 @@ from enrollment.protocol import Assessment, Protocol
 from enrollment.visits.schedule import (
     SubjectVisits,
     VisitState,
+    after_withdrawal,
     assign_assessment,
     due_visits,
     overdue_visits,
@@ -253,3 +254,39 @@ def test_an_assessment_no_visit_schedules_belongs_to_no_visit(amended: Amend) ->
         None,
         "no follow-up visit schedules a blood-gas assessment",
     )
+
+
+@pytest.mark.parametrize(
+    ("safety_follow_up", "expected"),
+    [
+        # Withdrawn on 2026-07-01: month 1 (target 2026-06-13) was done; month 2 and later,
+        # after the withdrawal day, are cancelled unless safety follow-up continues.
+        (
+            False,
+            ["done", "done", "cancelled", "cancelled", "cancelled", "cancelled"],
+        ),
+        (True, ["done", "done", "upcoming", "upcoming", "upcoming", "upcoming"]),
+    ],
+)
+def test_visits_after_the_withdrawal_day_are_cancelled_without_safety_follow_up(
+    visits: SubjectVisits, safety_follow_up: bool, expected: list[str]
+) -> None:
+    on = date(2026, 7, 1)
+    states = after_withdrawal(
+        visit_states(visits, {"baseline", "month-1"}, on),
+        effective_on=on,
+        safety_follow_up=safety_follow_up,
+    )
+    assert [s.state.value for s in states] == expected
+
+
+def test_a_visit_due_on_the_withdrawal_day_is_not_cancelled(visits: SubjectVisits) -> None:
+    on = date(2026, 6, 13)  # month 1's target day
+    states = after_withdrawal(
+        visit_states(visits, {"baseline"}, on), effective_on=on, safety_follow_up=False
+    )
+    assert [(s.visit.visit_id, s.state) for s in states[:3]] == [
+        ("baseline", VisitState.DONE),
+        ("month-1", VisitState.DUE),
+        ("month-2", VisitState.CANCELLED),
+    ]

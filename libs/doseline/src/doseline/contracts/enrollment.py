@@ -153,6 +153,53 @@ class ReplacementSlotFlagged(_SubjectTrialEvent):
     reason: str
 
 
+WithdrawalReason = Literal[
+    "consent_withdrawn", "investigator_decision", "lost_to_follow_up", "death"
+]
+
+
+@register
+class SubjectWithdrawn(_SubjectTrialEvent):
+    event_type: ClassVar[str] = "enrollment.subject.withdrawn"
+    description: ClassVar[str] = (
+        "An enrolled subject was withdrawn or discontinued from `effective_on` (site calendar "
+        "day): no further infusion; follow-up visits continue only with `safety_follow_up`. "
+        "Carries the subject's DLT evaluability as judged with the withdrawal counted."
+    )
+
+    subject_id: StudySubjectId
+    reason: WithdrawalReason
+    effective_on: date = Field(description="Site calendar day the withdrawal takes effect")
+    safety_follow_up: bool = Field(
+        description="Consent allows continued safety follow-up (always false after a death)"
+    )
+    cohort_number: int = Field(ge=1)
+    dose_level: int = Field(ge=1)
+    infusions_received: int = Field(ge=0)
+    dlt_evaluability: Literal["evaluable", "not-evaluable", "pending"] = Field(
+        description=(
+            "`pending` while the DLT window is judged later (a suspected DLT awaits "
+            "adjudication, or the withdrawal takes effect after the window's last day)"
+        )
+    )
+    replacement_slot_opened: bool = Field(
+        description="A slot was added to the cohort to replace the subject (within the cap)"
+    )
+
+
+@register
+class WaitlistEntryRemoved(_SubjectTrialEvent):
+    event_type: ClassVar[str] = "enrollment.waitlist.removed"
+    description: ClassVar[str] = (
+        "A subject was taken off the trial's waitlist without being enrolled; the subjects "
+        "behind move up."
+    )
+
+    subject_id: StudySubjectId
+    position: int = Field(ge=1, description="The position the subject held")
+    reason: str
+
+
 @register
 class EscalationRecommended(_TrialEvent):
     event_type: ClassVar[str] = "enrollment.escalation.recommended"

@@ -23,6 +23,7 @@ from enrollment.cohorts.schemas import (
     ReservationOut,
     WaitlistCreate,
     WaitlistEntryOut,
+    WaitlistRemoval,
 )
 from enrollment.escalation_state import service as escalation_service
 from enrollment.subjects.scope import require_visible_subject, visible
@@ -156,6 +157,41 @@ def join_waitlist(
             added_at=entry.added_at,
         )
         return StoredResponse(201, out.model_dump(mode="json"))
+
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
+
+
+@router.post(
+    "/waitlist/{subject_id}/removal",
+    response_model=WaitlistEntryOut,
+    summary="Take a subject off the waitlist, with the reason; the subjects behind move up",
+)
+def remove_from_waitlist(
+    trial_id: str,
+    subject_id: str,
+    body: WaitlistRemoval,
+    request: Request,
+    session: DbSession,
+    principal: Opener,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        entry = service.remove_from_waitlist(
+            session,
+            trial_id=trial_id,
+            subject_id=subject_id,
+            reason=body.reason,
+            principal=principal,
+        )
+        out = WaitlistEntryOut(
+            subject_id=entry.subject_id,
+            position=entry.position,
+            status=entry.status,
+            added_at=entry.added_at,
+        )
+        return StoredResponse(200, out.model_dump(mode="json"))
 
     return idempotent_response(
         session, request, principal=principal.subject, key=key, payload=body, create=create

@@ -94,7 +94,7 @@ class WaitlistEntry(Base):
     trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id"))
     subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), unique=True)
     position: Mapped[int] = mapped_column(Integer)
-    # waiting, enrolled or withdrawn
+    # waiting, enrolled or removed (taken off without a slot; may join again at the end)
     status: Mapped[str] = mapped_column(String(20), default="waiting")
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

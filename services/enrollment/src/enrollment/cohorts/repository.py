@@ -142,10 +142,31 @@ def waiting(session: Session, trial_id: str) -> list[WaitlistEntry]:
     )
 
 
-def waitlist_entry_of(session: Session, subject_id: str) -> WaitlistEntry | None:
-    return session.scalars(
-        select(WaitlistEntry).where(WaitlistEntry.subject_id == subject_id)
-    ).first()
+def waitlist_entry_of(
+    session: Session, subject_id: str, *, for_update: bool = False
+) -> WaitlistEntry | None:
+    statement = select(WaitlistEntry).where(WaitlistEntry.subject_id == subject_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalars(statement).first()
+
+
+def active_reservations_of_subject(
+    session: Session, subject_id: str, *, now: datetime
+) -> list[SlotReservation]:
+    """The subject's reservations still holding a slot at `now`, locked."""
+    return list(
+        session.scalars(
+            select(SlotReservation)
+            .where(
+                SlotReservation.subject_id == subject_id,
+                SlotReservation.status == "active",
+                SlotReservation.expires_at > now,
+            )
+            .order_by(SlotReservation.reserved_at)
+            .with_for_update()
+        )
+    )
 
 
 def last_waitlist_position(session: Session, trial_id: str) -> int:

@@ -83,6 +83,12 @@ class WaitlistCreate(RequestModel):
     subject_id: str = SUBJECT_ID
 
 
+class WaitlistRemoval(RequestModel):
+    reason: str = Field(
+        min_length=3, max_length=2000, description="Why the subject no longer waits for a slot"
+    )
+
+
 class WaitlistEntryOut(BaseModel):
     subject_id: str
     position: int

@@ -21,6 +21,7 @@ from doseline.contracts.enrollment import (
     ReplacementSlotFlagged,
     ReplacementSlotWithdrawn,
     SubjectEnrolled,
+    WaitlistEntryRemoved,
 )
 from doseline.errors import Conflict, NotFound
 from enrollment.cohorts import repository
@@ -515,15 +516,16 @@ def join_waitlist(
     if trial is None:
         raise NotFound(f"no trial {trial_id}")
     _enrollable_subject(session, trial, subject_id)
-    if repository.waitlist_entry_of(session, subject_id) is not None:
+    entry = repository.waitlist_entry_of(session, subject_id, for_update=True)
+    position = repository.last_waitlist_position(session, trial_id) + 1
+    if entry is not None and entry.status != "removed":
         raise Conflict(f"subject {subject_id} is already on the waitlist", slug="already-waiting")
-    entry = WaitlistEntry(
-        trial_id=trial_id,
-        subject_id=subject_id,
-        position=repository.last_waitlist_position(session, trial_id) + 1,
-        status="waiting",
-    )
-    session.add(entry)
+    if entry is None:
+        entry = WaitlistEntry(trial_id=trial_id, subject_id=subject_id, position=position)
+        session.add(entry)
+    # A subject taken off the waitlist who joins again queues at the end.
+    entry.position = position
+    entry.status = "waiting"
     session.flush()
     audit.record(
         session,
@@ -534,6 +536,93 @@ def join_waitlist(
         after={"position": entry.position},
     )
     return entry
+
+
+def remove_from_waitlist(
+    session: Session, *, trial_id: str, subject_id: str, reason: str, principal: Principal
+) -> WaitlistEntry:
+    """Take a waiting subject off the waitlist; the subjects behind move up."""
+    trial = trials_repository.get_trial(session, trial_id, for_update=True)
+    if trial is None:
+        raise NotFound(f"no trial {trial_id}")
+    entry = repository.waitlist_entry_of(session, subject_id, for_update=True)
+    if entry is None or entry.trial_id != trial_id:
+        raise NotFound(f"subject {subject_id} is not on the waitlist of trial {trial_id}")
+    if entry.status != "waiting":
+        raise Conflict(
+            f"subject {subject_id} is no longer waiting ({entry.status}); nothing to remove",
+            slug="not-waiting",
+            extra={"waitlist_status": entry.status},
+        )
+    _take_off_waitlist(session, entry, reason=reason, actor=principal.audit_name)
+    return entry
+
+
+def _take_off_waitlist(session: Session, entry: WaitlistEntry, *, reason: str, actor: str) -> None:
+    entry.status = "removed"
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="waitlist.remove",
+        entity_type="subject",
+        entity_id=entry.subject_id,
+        before={"status": "waiting", "position": entry.position},
+        after={"status": entry.status},
+        reason=reason,
+    )
+    outbox.record_event(
+        session,
+        WaitlistEntryRemoved(
+            trial_id=entry.trial_id,
+            subject_id=entry.subject_id,
+            site_id=_site_of_subject(session, entry.subject_id),
+            position=entry.position,
+            reason=reason,
+        ),
+        subject=f"subjects/{entry.subject_id}",
+    )
+
+
+@dataclass(frozen=True)
+class ScreenFailureRelease:
+    """What a screen failure gave up: reservations released, the waitlist place."""
+
+    reservations: tuple[SlotReservation, ...]
+    waitlist_entry: WaitlistEntry | None
+
+
+def hold_for_screen_failure(
+    session: Session, *, subject_id: str, now: datetime
+) -> ScreenFailureRelease:
+    """Lock what `release_for_screen_failure` changes; call it before the first audit entry."""
+    entry = repository.waitlist_entry_of(session, subject_id, for_update=True)
+    return ScreenFailureRelease(
+        reservations=tuple(repository.active_reservations_of_subject(session, subject_id, now=now)),
+        waitlist_entry=entry if entry is not None and entry.status == "waiting" else None,
+    )
+
+
+def release_for_screen_failure(
+    session: Session, held: ScreenFailureRelease, *, reason: str, actor: str
+) -> None:
+    """A subject found not eligible gives up the slots reserved for them at once (rather than
+    when the reservations lapse) and their place on the waitlist."""
+    for reservation in held.reservations:
+        reservation.status = "released"
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="slot.reservation_release",
+            entity_type="slot_reservation",
+            entity_id=str(reservation.id),
+            before={"status": "active"},
+            after={"status": "released", "subject_id": reservation.subject_id},
+            reason=reason,
+        )
+    if held.waitlist_entry is not None:
+        _take_off_waitlist(session, held.waitlist_entry, reason=reason, actor=actor)
 
 
 def reserve_slot(

@@ -68,6 +68,7 @@ def _assess(
         days=protocol.dlt_window.days,
     )
     subject = [window.subject_id]
+    withdrawal = subjects_repository.withdrawal_of(session, window.subject_id)
     return assess_evaluability(
         protocol.evaluability,
         dates,
@@ -75,6 +76,7 @@ def _assess(
         confirmed_dlt=window.subject_id
         in escalation_repository.confirmed_dlt_subjects(session, subject),
         today=today,
+        withdrawn_on=None if withdrawal is None else withdrawal.effective_on,
         suspected_dlt_pending=window.subject_id
         in escalation_repository.suspected_dlt_subjects(session, subject),
     )
@@ -131,6 +133,68 @@ def _replace_if_due(
     return decision.reason
 
 
+def _close_window(
+    session: Session,
+    *,
+    trial: Trial,
+    protocol: Protocol,
+    window: DltWindow,
+    assessment: EvaluabilityAssessment,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """Close the window with its (decided) evaluability, replace the subject if due, audit and
+    publish it; the caller holds the escalation, window and cohort locks."""
+    window.status = "closed"
+    window.evaluable = assessment.evaluable
+    window.reason = assessment.reason
+    window.closed_at = now
+    enrolment, cohort = _cohort_of(session, window.subject_id)
+    replacement_reason = _replace_if_due(
+        session,
+        trial=trial,
+        protocol=protocol,
+        window=window,
+        cohort=cohort,
+        assessment=assessment,
+        now=now,
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="dlt_window.close",
+        entity_type="subject",
+        entity_id=window.subject_id,
+        before={"status": "open"},
+        after={
+            "status": "closed",
+            "evaluable": window.evaluable,
+            "reason": window.reason,
+            "replaced": window.replaced,
+            "replacement": replacement_reason,
+        },
+        reason=reason,
+    )
+    outbox.record_event(
+        session,
+        DltWindowClosed(
+            trial_id=trial.id,
+            subject_id=window.subject_id,
+            site_id=_site_of(session, window.subject_id),
+            cohort_number=cohort.number,
+            dose_level=enrolment.dose_level,
+            window_start=window.starts_on,
+            window_end=window.ends_on,
+            evaluable=assessment.evaluable,
+            reason=assessment.reason,
+        ),
+        subject=f"subjects/{window.subject_id}",
+    )
+    log.info("dlt_window.closed", subject_id=window.subject_id, evaluable=assessment.evaluable)
+
+
 def close_due_windows(session: Session, now: datetime) -> int:
     """Close every open window whose last day has passed at its site; returns how many."""
     closed = 0
@@ -154,55 +218,15 @@ def close_due_windows(session: Session, now: datetime) -> int:
             if assessment.status is Evaluability.PENDING:
                 # A suspected DLT awaits adjudication: neither evaluable nor replaced yet.
                 continue
-            window.status = "closed"
-            window.evaluable = assessment.evaluable
-            window.reason = assessment.reason
-            window.closed_at = now
-            enrolment, cohort = _cohort_of(session, window.subject_id)
-            replacement_reason = _replace_if_due(
+            _close_window(
                 session,
                 trial=trial,
                 protocol=protocol,
                 window=window,
-                cohort=cohort,
                 assessment=assessment,
-                now=now,
-            )
-            session.flush()
-            audit.record(
-                session,
                 actor=SYSTEM_ACTOR,
-                action="dlt_window.close",
-                entity_type="subject",
-                entity_id=window.subject_id,
-                before={"status": "open"},
-                after={
-                    "status": "closed",
-                    "evaluable": window.evaluable,
-                    "reason": window.reason,
-                    "replaced": window.replaced,
-                    "replacement": replacement_reason,
-                },
-            )
-            outbox.record_event(
-                session,
-                DltWindowClosed(
-                    trial_id=trial.id,
-                    subject_id=window.subject_id,
-                    site_id=_site_of(session, window.subject_id),
-                    cohort_number=cohort.number,
-                    dose_level=enrolment.dose_level,
-                    window_start=window.starts_on,
-                    window_end=window.ends_on,
-                    evaluable=assessment.evaluable,
-                    reason=assessment.reason,
-                ),
-                subject=f"subjects/{window.subject_id}",
-            )
-            log.info(
-                "dlt_window.closed",
-                subject_id=window.subject_id,
-                evaluable=assessment.evaluable,
+                reason=None,
+                now=now,
             )
             closed += 1
         escalation_service.recompute(
@@ -379,3 +403,101 @@ def _site_of(session: Session, subject_id: str) -> str:
     site_id = subjects_repository.site_of_subject(session, subject_id)
     assert site_id is not None, subject_id  # a DLT window exists only for a registered subject
     return site_id
+
+
+@dataclass(frozen=True)
+class WithdrawalJudgement:
+    """The subject's DLT evaluability once a withdrawal is stored, and whether it was replaced."""
+
+    status: Evaluability
+    reason: str
+    replacement_slot_opened: bool
+
+
+def hold_for_withdrawal(session: Session, *, trial_id: str, subject_id: str) -> None:
+    """The locks `judge_withdrawal` needs, in every writer's order (escalation state, window,
+    cohort): call it before the withdrawal's first audit entry."""
+    enrolment = cohorts_repository.enrolment_of(session, subject_id)
+    assert enrolment is not None
+    escalation_repository.lock_state(session, trial_id)
+    repository.lock_window(session, subject_id)
+    cohorts_repository.get_cohort(session, enrolment.cohort_id, for_update=True)
+
+
+def judge_withdrawal(
+    session: Session, *, subject_id: str, late_fact: str, now: datetime
+) -> WithdrawalJudgement:
+    """Judge the DLT evaluability of a subject whose withdrawal is stored (PROTOCOL.md: a
+    subject withdrawn before completing the window without a DLT is not evaluable, and is
+    replaced while enrolment is under the cap). Does not recompute the escalation state.
+
+    - no window (withdrawn before the first infusion): not evaluable, replaced if due;
+    - an open window the withdrawal decides: closed now as the job would close it;
+    - an open window still pending (a suspected DLT awaits adjudication): the job closes it
+      once its last day has passed;
+    - a closed window: re-assessed as for any late fact (a back-dated withdrawal).
+    """
+    window = repository.window_of(session, subject_id)
+    enrolment, cohort = _cohort_of(session, subject_id)
+    trial = trials_repository.get_trial(session, enrolment.trial_id)
+    assert trial is not None
+    protocol = protocol_of(session, trial)
+    if window is None:
+        return _judge_untreated(
+            session, trial=trial, protocol=protocol, cohort=cohort, subject_id=subject_id, now=now
+        )
+    if window.status == "closed":
+        result = reassess_window(session, subject_id=subject_id, late_fact=late_fact, now=now)
+        status = Evaluability.EVALUABLE if window.evaluable else Evaluability.NOT_EVALUABLE
+        if result is not None:
+            status = result.status
+        opened = (
+            result is not None
+            and result.changed
+            and result.status is Evaluability.NOT_EVALUABLE
+            and window.replaced
+        )
+        return WithdrawalJudgement(status, window.reason or "", opened)
+    assessment = _assess(session, protocol, window, today=protocol.site.date_of(now))
+    if assessment.status is Evaluability.PENDING:
+        return WithdrawalJudgement(assessment.status, assessment.reason, False)
+    _close_window(
+        session,
+        trial=trial,
+        protocol=protocol,
+        window=window,
+        assessment=assessment,
+        actor=REASSESSMENT_ACTOR,
+        reason=late_fact,
+        now=now,
+    )
+    return WithdrawalJudgement(assessment.status, assessment.reason, window.replaced)
+
+
+def _judge_untreated(
+    session: Session,
+    *,
+    trial: Trial,
+    protocol: Protocol,
+    cohort: Cohort,
+    subject_id: str,
+    now: datetime,
+) -> WithdrawalJudgement:
+    """A subject withdrawn before the first infusion never started a DLT window: not
+    evaluable, and replaced as the protocol replaces every non-evaluable subject."""
+    withdrawal = subjects_repository.withdrawal_of(session, subject_id)
+    assert withdrawal is not None
+    reason = (
+        f"withdrawn on {withdrawal.effective_on.isoformat()} before the first infusion,"
+        f" received 0 of the {protocol.evaluability.required_infusions} required infusions"
+    )
+    opened = protocol.evaluability.replace_non_evaluable and cohorts_service.add_replacement_slot(
+        session,
+        trial=trial,
+        cohort_id=cohort.id,
+        replaced_subject=subject_id,
+        reason=f"replace: not evaluable ({reason})",
+        cap=protocol.enrolment.cap,
+        now=now,
+    )
+    return WithdrawalJudgement(Evaluability.NOT_EVALUABLE, reason, opened)

@@ -62,6 +62,9 @@ class DosePreparation(Base):
     prepared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     verified_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A preparation never given is cancelled when its subject is withdrawn: it may not be used.
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancellation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

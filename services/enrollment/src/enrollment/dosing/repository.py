@@ -76,3 +76,22 @@ def get_infusion(
     if for_update:
         statement = statement.with_for_update()
     return session.scalars(statement).first()
+
+
+def pending_preparations(session: Session, subject_id: str) -> list[DosePreparation]:
+    """The subject's preparations not used by any infusion and not cancelled, locked."""
+    used = select(Infusion.preparation_id).where(
+        Infusion.subject_id == subject_id, Infusion.preparation_id.is_not(None)
+    )
+    return list(
+        session.scalars(
+            select(DosePreparation)
+            .where(
+                DosePreparation.subject_id == subject_id,
+                DosePreparation.cancelled_at.is_(None),
+                DosePreparation.id.not_in(used),
+            )
+            .order_by(DosePreparation.infusion_number)
+            .with_for_update()
+        )
+    )

@@ -61,11 +61,25 @@ def _subject(session: Session, subject_id: str) -> tuple[Subject, Trial, Protoco
 
 
 def _enrolment(session: Session, subject_id: str) -> Enrolment:
+    """The subject's enrolment, if the subject may still be dosed: enrolled, not withdrawn."""
     enrolment = cohorts_repository.enrolment_of(session, subject_id)
     if enrolment is None:
         raise Conflict(
             f"subject {subject_id} is not enrolled; only enrolled subjects are dosed",
             slug="not-enrolled",
+        )
+    withdrawal = subjects_repository.withdrawal_of(session, subject_id)
+    if withdrawal is not None:
+        raise Conflict(
+            f"subject {subject_id} was withdrawn ({withdrawal.reason.replace('_', ' ')}) on"
+            f" {withdrawal.effective_on.isoformat()}; a withdrawn subject receives no further"
+            " dose",
+            slug="subject-withdrawn",
+            title="Subject withdrawn",
+            extra={
+                "withdrawal_reason": withdrawal.reason,
+                "effective_on": withdrawal.effective_on.isoformat(),
+            },
         )
     return enrolment
 
@@ -243,6 +257,12 @@ def verify_preparation(
     row = repository.get_preparation(session, preparation_id, for_update=True)
     if row is None:
         raise NotFound(f"no dose preparation {preparation_id}")
+    # Final whatever version the caller saw: say so rather than ask for a fresh ETag.
+    if row.cancelled_at is not None:
+        raise Conflict(
+            f"this dose preparation was cancelled: {row.cancellation_reason}",
+            slug="preparation-cancelled",
+        )
     check_if_match(if_match, current_version=row.version)
     if row.verified_at is not None:
         raise Conflict("this dose preparation is already verified", slug="already-verified")

@@ -32,10 +32,15 @@ class SubjectOutcome:
     # A suspected DLT not yet adjudicated holds the subject, even after the window closed:
     # the cohort must not be judged on a DLT that may still be confirmed.
     dlt_pending: bool = False
+    # Withdrawn before the first infusion: no DLT window will ever open.
+    withdrawn_untreated: bool = False
 
     @property
     def excluded(self) -> bool:
-        """Non-evaluable (window closed without all infusions and without a DLT): replaced."""
+        """Non-evaluable (window closed without all infusions and without a DLT, or withdrawn
+        before the first infusion): replaced."""
+        if self.withdrawn_untreated and not self.dlt and not self.dlt_pending:
+            return True
         return (
             not self.dlt and not self.dlt_pending and self.window_closed and self.evaluable is False
         )

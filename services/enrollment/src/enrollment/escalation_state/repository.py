@@ -18,6 +18,7 @@ from enrollment.escalation_state.models import (
     EscalationHistory,
     EscalationState,
 )
+from enrollment.subjects.models import SubjectWithdrawal
 
 
 def lock_state(session: Session, trial_id: str) -> EscalationState | None:
@@ -74,6 +75,19 @@ def confirmed_dlt_subjects(session: Session, subject_ids: Sequence[str]) -> set[
         )
     )
     return set(rows)
+
+
+def withdrawn_subjects(session: Session, subject_ids: Sequence[str]) -> set[str]:
+    """Subjects among `subject_ids` who were withdrawn."""
+    if not subject_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(SubjectWithdrawal.subject_id).where(
+                SubjectWithdrawal.subject_id.in_(subject_ids)
+            )
+        )
+    )
 
 
 def suspected_dlt_subjects(session: Session, subject_ids: Sequence[str]) -> set[str]:

@@ -71,6 +71,7 @@ def gather_facts(session: Session, trial_id: str) -> TrialFacts:
     subject_ids = [e.subject_id for e in enrolments]
     with_dlt = repository.confirmed_dlt_subjects(session, subject_ids)
     suspected = repository.suspected_dlt_subjects(session, subject_ids)
+    withdrawn = repository.withdrawn_subjects(session, subject_ids)
     by_cohort: dict[uuid.UUID, list[SubjectOutcome]] = {}
     for enrolment in enrolments:
         window = windows.get(enrolment.subject_id)
@@ -83,6 +84,7 @@ def gather_facts(session: Session, trial_id: str) -> TrialFacts:
                 window_closed=window is not None and window.status == "closed",
                 evaluable=None if window is None else window.evaluable,
                 dlt_pending=enrolment.subject_id in suspected,
+                withdrawn_untreated=window is None and enrolment.subject_id in withdrawn,
             )
         )
     cohorts = tuple(

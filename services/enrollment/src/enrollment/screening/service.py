@@ -14,6 +14,7 @@ from doseline.contracts.enrollment import SubjectScreened
 from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.etags import check_if_match
 from enrollment.cohorts import repository as cohorts_repository
+from enrollment.cohorts import service as cohorts_service
 from enrollment.cohorts.service import site_today
 from enrollment.screening import repository
 from enrollment.screening.eligibility import (
@@ -93,6 +94,12 @@ def record_screening(
         recorded_by=principal.audit_name,
         recorded_at=now,
     )
+    # A screen failure gives up reserved slots and the waitlist place: locked before any audit.
+    held = (
+        cohorts_service.hold_for_screen_failure(session, subject_id=subject_id, now=now)
+        if result.status is Eligibility.INELIGIBLE
+        else None
+    )
     session.add(screening)
     before = {"status": subject.status}
     subject.status = _SUBJECT_STATUS[result.status]
@@ -123,6 +130,14 @@ def record_screening(
                 screened_on=screened_on_day,
             ),
             subject=f"subjects/{subject_id}",
+        )
+    if held is not None:
+        cohorts_service.release_for_screen_failure(
+            session,
+            held,
+            reason=f"screen failure on {screened_on_day.isoformat()}: "
+            + "; ".join(screening.reasons),
+            actor=principal.audit_name,
         )
     return screening
 

@@ -1,4 +1,4 @@
-"""HTTP routes of subjects: register (study id issued), read, record consent."""
+"""HTTP routes of subjects: register (study id issued), read, record consent, withdraw."""
 
 from __future__ import annotations
 
@@ -16,12 +16,22 @@ from doseline.identity import hospital_id_hash
 from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
 from enrollment.subjects import service
 from enrollment.subjects.models import Subject
-from enrollment.subjects.schemas import ConsentUpdate, SubjectCreate, SubjectOut
+from enrollment.subjects.schemas import (
+    ConsentUpdate,
+    SubjectCreate,
+    SubjectOut,
+    WithdrawalCreate,
+    WithdrawalOut,
+)
 
 router = APIRouter(tags=["subjects"])
 
 Coordinator = Annotated[Principal, Depends(require_roles(Role.COORDINATOR, Role.INVESTIGATOR))]
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+# The service narrows a coordinator to lost_to_follow_up; every other reason is an investigator's.
+WithdrawalRecorder = Annotated[
+    Principal, Depends(require_roles(Role.INVESTIGATOR, Role.COORDINATOR))
+]
 
 
 def subject_out(subject: Subject) -> SubjectOut:
@@ -145,4 +155,57 @@ def record_consent(
     )
     return JSONResponse(
         subject_out(subject).model_dump(mode="json"), headers={"ETag": etag(subject.version)}
+    )
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/withdrawal",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WithdrawalOut,
+    summary=(
+        "Withdraw or discontinue an enrolled subject (If-Match): no further dose, evaluability"
+        " re-judged, escalation state recomputed"
+    ),
+)
+def withdraw_subject(
+    subject_id: str,
+    body: WithdrawalCreate,
+    request: Request,
+    session: DbSession,
+    principal: WithdrawalRecorder,
+    if_match: IfMatchHeader = None,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        done = service.withdraw_subject(
+            session,
+            subject_id=subject_id,
+            reason=body.reason,
+            effective_on=body.effective_on,
+            details=body.details,
+            safety_follow_up=body.safety_follow_up,
+            if_match=if_match,
+            principal=principal,
+            now=datetime.now(UTC),
+        )
+        out = WithdrawalOut(
+            subject_id=subject_id,
+            status=done.subject.status,
+            reason=done.withdrawal.reason,
+            effective_on=done.withdrawal.effective_on,
+            details=done.withdrawal.details,
+            safety_follow_up=done.withdrawal.safety_follow_up,
+            recorded_by=done.withdrawal.recorded_by,
+            recorded_at=done.withdrawal.recorded_at,
+            cancelled_preparations=list(done.cancelled_preparations),
+            dlt_evaluability=done.judgement.status.value,
+            dlt_evaluability_reason=done.judgement.reason,
+            replacement_slot_opened=done.judgement.replacement_slot_opened,
+        )
+        return StoredResponse(
+            201, out.model_dump(mode="json"), {"ETag": etag(done.subject.version)}
+        )
+
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
     )

@@ -1,4 +1,4 @@
-"""ORM rows of subjects: study ids, the keyed hospital-id hash, consent."""
+"""ORM rows of subjects: study ids, the keyed hospital-id hash, consent, withdrawal."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     func,
 )
@@ -36,6 +37,7 @@ class Subject(Base):
     # One of the protocol's `sites`; every read and write of the subject is limited to it.
     site_id: Mapped[str] = mapped_column(String(40))
     hospital_id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # registered, screening, eligible, screen_failed, enrolled or withdrawn
     status: Mapped[str] = mapped_column(String(20), default="registered")
     consent_signed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     registered_at: Mapped[datetime] = mapped_column(
@@ -44,3 +46,20 @@ class Subject(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class SubjectWithdrawal(Base):
+    """An enrolled subject's withdrawal or discontinuation: from `effective_on` (a site calendar
+    day) no further infusion is given, and only safety follow-up continues if consent allows."""
+
+    __tablename__ = "subject_withdrawals"
+
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id"), index=True)
+    # consent_withdrawn, investigator_decision, lost_to_follow_up or death
+    reason: Mapped[str] = mapped_column(String(40))
+    effective_on: Mapped[date] = mapped_column(Date)
+    details: Mapped[str] = mapped_column(Text)
+    safety_follow_up: Mapped[bool]
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from doseline.auth import Principal
 from doseline.site_scope import in_scope
-from enrollment.subjects.models import Subject
+from enrollment.subjects.models import Subject, SubjectWithdrawal
 
 
 def get_subject(session: Session, subject_id: str, *, for_update: bool = False) -> Subject | None:
@@ -15,6 +15,10 @@ def get_subject(session: Session, subject_id: str, *, for_update: bool = False) 
     if for_update:
         statement = statement.with_for_update()
     return session.scalars(statement).first()
+
+
+def withdrawal_of(session: Session, subject_id: str) -> SubjectWithdrawal | None:
+    return session.get(SubjectWithdrawal, subject_id)
 
 
 def find_by_hospital_hash(session: Session, trial_id: str, digest: str) -> Subject | None:

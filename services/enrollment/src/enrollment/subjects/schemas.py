@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from doseline.contracts.enrollment import WithdrawalReason
 from doseline.http import RequestModel
 
 
@@ -58,3 +60,39 @@ class SubjectOut(BaseModel):
     status: str
     consent_signed_on: date | None
     registered_at: datetime
+
+
+class WithdrawalCreate(RequestModel):
+    reason: WithdrawalReason = Field(
+        description=(
+            "Why the subject leaves the study; an investigator records any reason, a"
+            " coordinator only lost_to_follow_up"
+        )
+    )
+    effective_on: date = Field(
+        description="Site calendar day the withdrawal takes effect: not after today at the site"
+    )
+    details: str = Field(min_length=3, max_length=4000, description="What happened, for the record")
+    safety_follow_up: bool = Field(
+        description=(
+            "The consent allows continued safety follow-up: the follow-up visits after"
+            " effective_on are kept; false for death"
+        )
+    )
+
+
+class WithdrawalOut(BaseModel):
+    subject_id: str
+    status: str
+    reason: str
+    effective_on: date
+    details: str
+    safety_follow_up: bool
+    recorded_by: str
+    recorded_at: datetime
+    cancelled_preparations: list[int] = Field(
+        description="Infusion numbers whose prepared doses were cancelled"
+    )
+    dlt_evaluability: Literal["evaluable", "not-evaluable", "pending"]
+    dlt_evaluability_reason: str
+    replacement_slot_opened: bool

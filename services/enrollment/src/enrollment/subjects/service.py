@@ -1,22 +1,26 @@
-"""Subject use cases: issue study ids, detect duplicates by keyed hash, record consent."""
+"""Subject use cases: issue study ids, detect duplicates by keyed hash, record consent, withdraw."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from doseline import audit
-from doseline.auth import Principal
-from doseline.errors import Conflict, InvalidInput, NotFound
+from doseline import audit, outbox
+from doseline.auth import Principal, Role
+from doseline.contracts.enrollment import SubjectWithdrawn, WithdrawalReason
+from doseline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from doseline.etags import check_if_match
 from doseline.identity import declared_system, hospital_id_hash
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.service import site_today
 from enrollment.dlt_windows import service as dlt_windows_service
+from enrollment.dosing import repository as dosing_repository
+from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol, Site
 from enrollment.subjects import repository
-from enrollment.subjects.models import Subject
+from enrollment.subjects.models import Subject, SubjectWithdrawal
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.protocols import protocol_of
 
@@ -190,3 +194,165 @@ def subjects_of(
     if trials_repository.get_trial(session, trial_id) is None:
         raise NotFound(f"no trial {trial_id}")
     return repository.subjects_of(session, trial_id, principal=principal, after=after, limit=limit)
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A recorded withdrawal and what it did."""
+
+    subject: Subject
+    withdrawal: SubjectWithdrawal
+    cancelled_preparations: tuple[int, ...]
+    judgement: dlt_windows_service.WithdrawalJudgement
+
+
+def withdraw_subject(
+    session: Session,
+    *,
+    subject_id: str,
+    reason: WithdrawalReason,
+    effective_on: date,
+    details: str,
+    safety_follow_up: bool,
+    if_match: str | None,
+    principal: Principal,
+    now: datetime,
+) -> Withdrawal:
+    """Withdraw or discontinue an enrolled subject from `effective_on` (a site calendar day).
+
+    No further dose: pending preparations are cancelled and infusions refused. The subject's
+    DLT evaluability is judged with the withdrawal counted (a replacement slot within the cap
+    if not evaluable), and the escalation state is recomputed in the same transaction.
+    """
+    if reason != "lost_to_follow_up" and not principal.has_any([Role.INVESTIGATOR]):
+        raise Forbidden(
+            "only an investigator withdraws a subject; a coordinator may record only"
+            " lost_to_follow_up",
+            slug="withdrawal-needs-investigator",
+        )
+    subject = repository.get_subject(session, subject_id, for_update=True)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}")
+    # Final whatever version the caller saw: a second withdrawal is a 409, never a 412.
+    existing = repository.withdrawal_of(session, subject_id)
+    if existing is not None:
+        raise Conflict(
+            f"subject {subject_id} was already withdrawn ({existing.reason}) on"
+            f" {existing.effective_on.isoformat()}",
+            slug="already-withdrawn",
+            extra={"withdrawal_reason": existing.reason},
+        )
+    enrolment = cohorts_repository.enrolment_of(session, subject_id)
+    if enrolment is None:
+        raise Conflict(
+            f"subject {subject_id} is not enrolled ({subject.status}); only an enrolled subject"
+            " is withdrawn. A subject waiting for a slot is removed from the waitlist instead",
+            slug="not-enrolled",
+        )
+    check_if_match(if_match, current_version=subject.version)
+    trial = trials_repository.get_trial(session, subject.trial_id)
+    assert trial is not None
+    enrolled_on = site_today(trial, enrolment.enrolled_at)
+    if effective_on > site_today(trial, now):
+        raise InvalidInput.at(
+            ["body", "effective_on"], "is after today at the site; record it on or after that day"
+        )
+    if effective_on < enrolled_on:
+        raise InvalidInput.at(
+            ["body", "effective_on"],
+            f"is before the subject's enrolment on {enrolled_on.isoformat()}",
+        )
+    if reason == "death" and safety_follow_up:
+        raise InvalidInput.at(
+            ["body", "safety_follow_up"], "must be false when the reason is death"
+        )
+    dlt_windows_service.hold_for_withdrawal(session, trial_id=trial.id, subject_id=subject_id)
+    cancelled = _cancel_pending_preparations(
+        session,
+        subject_id=subject_id,
+        why=f"subject withdrawn ({reason}) on {effective_on.isoformat()}",
+        actor=principal.audit_name,
+        now=now,
+    )
+    withdrawal = SubjectWithdrawal(
+        subject_id=subject_id,
+        trial_id=trial.id,
+        reason=reason,
+        effective_on=effective_on,
+        details=details,
+        safety_follow_up=safety_follow_up,
+        recorded_by=principal.audit_name,
+        recorded_at=now,
+    )
+    session.add(withdrawal)
+    before = {"status": subject.status}
+    subject.status = "withdrawn"
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.audit_name,
+        action="subject.withdraw",
+        entity_type="subject",
+        entity_id=subject_id,
+        before=before,
+        after={
+            "status": subject.status,
+            "reason": reason,
+            "effective_on": effective_on,
+            "safety_follow_up": safety_follow_up,
+            "cancelled_preparations": list(cancelled),
+        },
+        reason=details,
+    )
+    judgement = dlt_windows_service.judge_withdrawal(
+        session,
+        subject_id=subject_id,
+        late_fact=f"withdrawn ({reason}) on {effective_on.isoformat()} by {principal.audit_name}",
+        now=now,
+    )
+    cohort = cohorts_repository.get_cohort(session, enrolment.cohort_id)
+    assert cohort is not None
+    outbox.record_event(
+        session,
+        SubjectWithdrawn(
+            trial_id=trial.id,
+            subject_id=subject_id,
+            site_id=subject.site_id,
+            reason=reason,
+            effective_on=effective_on,
+            safety_follow_up=safety_follow_up,
+            cohort_number=cohort.number,
+            dose_level=enrolment.dose_level,
+            infusions_received=dosing_repository.given_count(session, subject_id),
+            dlt_evaluability=judgement.status.value,
+            replacement_slot_opened=judgement.replacement_slot_opened,
+        ),
+        subject=f"subjects/{subject_id}",
+    )
+    escalation_service.recompute(
+        session, trial_id=trial.id, cause=f"subject {subject_id} withdrawn", now=now
+    )
+    return Withdrawal(subject, withdrawal, cancelled, judgement)
+
+
+def _cancel_pending_preparations(
+    session: Session, *, subject_id: str, why: str, actor: str, now: datetime
+) -> tuple[int, ...]:
+    """Cancel every dose prepared for the subject and not given; the infusion numbers."""
+    cancelled = []
+    for preparation in dosing_repository.pending_preparations(session, subject_id):
+        preparation.cancelled_at = now
+        preparation.cancellation_reason = why
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="dose.cancel",
+            entity_type="dose_preparation",
+            entity_id=str(preparation.id),
+            before={"cancelled_at": None},
+            after={"cancelled_at": now, "infusion_number": preparation.infusion_number},
+            reason=why,
+        )
+        cancelled.append(preparation.infusion_number)
+    return tuple(cancelled)

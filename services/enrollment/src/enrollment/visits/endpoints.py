@@ -30,7 +30,7 @@ def trial_visits(
     trial_id: str,
     session: DbSession,
     principal: Reader,
-    state: Literal["done", "upcoming", "due", "overdue"] | None = None,
+    state: Literal["done", "upcoming", "due", "overdue", "cancelled"] | None = None,
     on: Annotated[date | None, Query(description="Site date; default today at the site")] = None,
 ) -> list[VisitOut]:
     visible_subjects = subjects_repository.visible_subject_ids(session, trial_id, principal)

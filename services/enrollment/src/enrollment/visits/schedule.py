@@ -107,6 +107,8 @@ class VisitState(StrEnum):
     UPCOMING = "upcoming"
     DUE = "due"
     OVERDUE = "overdue"
+    # The subject was withdrawn before it, without continued safety follow-up.
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,23 @@ def visit_states(
             state = VisitState.UPCOMING
         statuses.append(VisitStatus(visit, state))
     return tuple(statuses)
+
+
+def after_withdrawal(
+    statuses: tuple[VisitStatus, ...], *, effective_on: date, safety_follow_up: bool
+) -> tuple[VisitStatus, ...]:
+    """A withdrawn subject's visits: those not done with a target day after ``effective_on``
+    are cancelled, unless the consent allows continued safety follow-up (then they are kept:
+    the protocol schedules no visit for safety alone, and adverse events are collected at
+    every follow-up visit)."""
+    if safety_follow_up:
+        return statuses
+    return tuple(
+        VisitStatus(s.visit, VisitState.CANCELLED)
+        if s.state is not VisitState.DONE and s.visit.target_on > effective_on
+        else s
+        for s in statuses
+    )
 
 
 def due_visits(

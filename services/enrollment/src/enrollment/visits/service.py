@@ -17,15 +17,25 @@ from enrollment.trials import repository as trials_repository
 from enrollment.trials.protocols import protocol_of
 from enrollment.visits import repository
 from enrollment.visits.models import VisitRecord
-from enrollment.visits.schedule import SubjectVisits, VisitStatus, visit_schedule, visit_states
+from enrollment.visits.schedule import (
+    SubjectVisits,
+    VisitState,
+    VisitStatus,
+    after_withdrawal,
+    visit_schedule,
+    visit_states,
+)
 
 
 def subject_schedule(session: Session, protocol: Protocol, subject_id: str) -> SubjectVisits | None:
-    """The subject's visits, or None before the first infusion."""
+    """The subject's visits, or None before the first infusion. A withdrawn subject's series
+    ended with the last infusion given, so the follow-ups are counted from it."""
     given = [r for r in dosing_repository.infusions_of(session, subject_id) if r.status == "given"]
     if not given or given[0].site_date is None:
         return None
     last = next((r.site_date for r in given if r.infusion_number == protocol.infusions.count), None)
+    if last is None and subjects_repository.withdrawal_of(session, subject_id) is not None:
+        last = given[-1].site_date
     return visit_schedule(
         protocol.visits, first_infusion_on=given[0].site_date, last_infusion_on=last
     )
@@ -45,9 +55,23 @@ def trial_visits(
         schedule = subject_schedule(session, protocol, subject_id)
         if schedule is None:
             continue
-        for status in visit_states(schedule, repository.completed_visits(session, subject_id), day):
+        for status in _visit_states(session, schedule, subject_id, day):
             result.append((subject_id, status))
     return result
+
+
+def _visit_states(
+    session: Session, schedule: SubjectVisits, subject_id: str, on: date
+) -> tuple[VisitStatus, ...]:
+    states = visit_states(schedule, repository.completed_visits(session, subject_id), on)
+    withdrawal = subjects_repository.withdrawal_of(session, subject_id)
+    if withdrawal is None:
+        return states
+    return after_withdrawal(
+        states,
+        effective_on=withdrawal.effective_on,
+        safety_follow_up=withdrawal.safety_follow_up,
+    )
 
 
 def record_visit(
@@ -82,6 +106,16 @@ def record_visit(
         )
     if visit_id in repository.completed_visits(session, subject_id):
         raise Conflict(f"visit {visit_id} is already recorded", slug="visit-already-recorded")
+    day = protocol.site.date_of(now)
+    if any(
+        s.visit.visit_id == visit_id and s.state is VisitState.CANCELLED
+        for s in _visit_states(session, schedule, subject_id, day)
+    ):
+        raise Conflict(
+            f"visit {visit_id} was cancelled: subject {subject_id} was withdrawn without"
+            " continued safety follow-up",
+            slug="visit-cancelled",
+        )
     row = VisitRecord(
         subject_id=subject_id,
         visit=visit_id,
