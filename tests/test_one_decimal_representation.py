@@ -36,16 +36,16 @@ def _is_decimal(annotation: Any) -> bool:
 def _decimal_fields(root: type[BaseModel]) -> Iterator[tuple[str, Any]]:
     """(model.field, field info) of every decimal reachable from a response model."""
     seen: set[type[BaseModel]] = set()
-    todo = [root]
-    while todo:
-        model = todo.pop()
+    waiting = [root]
+    while waiting:
+        model = waiting.pop()
         if model in seen:
             continue
         seen.add(model)
         for name, info in model.model_fields.items():
             if _is_decimal(info.annotation):
                 yield f"{model.__name__}.{name}", info
-            todo.extend(_models(info.annotation))
+            waiting.extend(_models(info.annotation))
 
 
 def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
