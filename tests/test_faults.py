@@ -592,7 +592,9 @@ class DatabaseGate:
     listens again on the same port.
     """
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int] | str) -> None:
+        """`upstream`: a (host, port) pair, or the path of PostgreSQL's Unix socket (the
+        embedded server of a machine without PostgreSQL listens only there)."""
         self.upstream = upstream
         self.port = _free_port()
         self._lock = threading.Lock()
@@ -631,7 +633,7 @@ class DatabaseGate:
             except OSError:
                 return
             try:
-                server = socket.create_connection(self.upstream, timeout=5)
+                server = self._connect_upstream()
             except OSError:
                 client.close()
                 continue
@@ -641,6 +643,14 @@ class DatabaseGate:
                 self._open |= {client, server}
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _connect_upstream(self) -> socket.socket:
+        if isinstance(self.upstream, str):
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            server.settimeout(5)
+            server.connect(self.upstream)
+            return server
+        return socket.create_connection(self.upstream, timeout=5)
 
     def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
@@ -673,10 +683,17 @@ def test_while_the_database_refuses_connections_the_api_answers_503_and_retried_
     clean_db: Engine,
 ) -> None:
     target = make_url(database_url)
-    gate = DatabaseGate((target.host or "127.0.0.1", target.port or 5432))
+    socket_directory = target.query.get("host")
+    if isinstance(socket_directory, str) and socket_directory.startswith("/"):
+        upstream: tuple[str, int] | str = f"{socket_directory}/.s.PGSQL.{target.port or 5432}"
+    else:
+        upstream = (target.host or "127.0.0.1", target.port or 5432)
+    gate = DatabaseGate(upstream)
     gate.admit()
-    through_gate = target.set(host="127.0.0.1", port=gate.port).render_as_string(
-        hide_password=False
+    through_gate = (
+        target.difference_update_query(["host"])
+        .set(host="127.0.0.1", port=gate.port)
+        .render_as_string(hide_password=False)
     )
     api, base_url = _api_process(launch, "safety", database=through_gate)
     body = _mild_ae(treated_subject)

@@ -267,12 +267,14 @@ def test_a_protocol_amendment_is_a_new_version_that_later_states_record(site: Si
                     "aliases": ["MRN", "mrn", "1.2.156.112604.1.2.1"],
                 }
             ],
+            "walk_course_length_m": 30.0,
         },
         {
             "id": "PUMCH",
             "name": "Peking Union Medical College Hospital",
             "time_zone": "Asia/Shanghai",
             "identifier_systems": [],
+            "walk_course_length_m": 30.0,
         },
     ]
 
