@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any, Final
 
 # FHIR ids are at most 64 characters, and so are the columns that keep them.
@@ -51,9 +52,29 @@ def identity(resource: dict[str, Any], *, full_url: str | None = None) -> tuple[
     return resource_id(resource, full_url=full_url), version_of(resource)
 
 
-def version_key(version_id: str) -> tuple[int, int, str]:
-    """versionIds compare as numbers when they are numbers (FHIR servers count 1, 2, …)."""
-    return (1, int(version_id), "") if version_id.isdigit() else (0, 0, version_id)
+_LAST_UPDATED = "lastUpdated "
+
+
+def is_older(offered: str, recorded: str) -> bool:
+    """Whether version `offered` is older than `recorded`, as far as versions can be ordered.
+
+    versionIds that count (1, 2, …) compare as numbers, and lastUpdated versions as instants;
+    content hashes, or versions of different kinds, cannot be ordered and are never older."""
+    if offered.isdigit() and recorded.isdigit():
+        return int(offered) < int(recorded)
+    if offered.startswith(_LAST_UPDATED) and recorded.startswith(_LAST_UPDATED):
+        try:
+            return _instant(offered.removeprefix(_LAST_UPDATED)) < _instant(
+                recorded.removeprefix(_LAST_UPDATED)
+            )
+        except (ValueError, TypeError):
+            # An unreadable or a naive time next to an aware one: not comparable.
+            return False
+    return False
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # LOINC as code systems name it: FHIR's canonical URI, and the forms feeds converted from HL7 v2

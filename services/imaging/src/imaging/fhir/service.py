@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from doseline import sitetime
 from doseline.errors import Conflict, DoselineError, InvalidInput
 from doseline.fhir.bundles import resolve
+from doseline.fhir.identity import is_older
 from doseline.fhir.outcomes import of_error, operation_outcome, response_entry
 from doseline.identity import hospital_id_hash, hospital_id_hashes
 from imaging.assessments import derivation, repository
@@ -320,14 +321,6 @@ def _pulmonary_function(
     return derived
 
 
-def _newer(offered: str, recorded: str | None) -> bool:
-    if recorded is None:
-        return True
-    if offered.isdigit() and recorded.isdigit():
-        return int(offered) > int(recorded)
-    return offered != recorded
-
-
 def receive(
     session: Session,
     payload: Any,
@@ -393,7 +386,7 @@ def _known(
 ) -> IntakeOutcome:
     if parsed.version_id == row.fhir_version_id:
         return IntakeOutcome(row, created=False, action="replayed")
-    if not _newer(parsed.version_id, row.fhir_version_id):
+    if row.fhir_version_id is not None and is_older(parsed.version_id, row.fhir_version_id):
         return IntakeOutcome(row, created=False, action="older-version-ignored")
     subject_id = _subject_id(session, parsed, context)
     if subject_id != row.subject_id:

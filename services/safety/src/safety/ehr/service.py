@@ -353,7 +353,9 @@ def _propose_or_update(
     answer: Callable[..., LabIntakeOut],
 ) -> LabIntakeOut:
     session, actor, now = request.session, request.actor, request.now
-    if proposal is not None and _older(result.version_id, proposal.observation_version_id):
+    if proposal is not None and identity.is_older(
+        result.version_id, proposal.observation_version_id
+    ):
         return answer(
             200,
             "stale",
@@ -558,20 +560,3 @@ def _site_date(effective: datetime | date, subject: SubjectRow) -> date:
     if effective.tzinfo is None:
         raise EntryRejected("Observation.effectiveDateTime needs a time-zone offset")
     return sitetime.site_date(effective, subject.site_time_zone)
-
-
-def _older(offered: str, recorded: str) -> bool:
-    """Only versions that count (1, 2, …) or carry lastUpdated can be told apart as older."""
-    if offered.isdigit() and recorded.isdigit():
-        return int(offered) < int(recorded)
-    prefix = "lastUpdated "
-    if offered.startswith(prefix) and recorded.startswith(prefix):
-        try:
-            return _instant(offered[len(prefix) :]) < _instant(recorded[len(prefix) :])
-        except ValueError:
-            return False
-    return False
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
