@@ -80,6 +80,20 @@ class _Request:
     received: dict[tuple[str, str], str | None]
     seen: dict[tuple[str, str], str] = field(default_factory=dict)
     terms: dict[str, CtcaeTermRow] = field(default_factory=dict)
+    # Read once per request, not once per result: a Bundle holds hundreds of one subject's.
+    rules: dict[tuple[str, date], protocols.RulesInForce | None] = field(default_factory=dict)
+    ranges: dict[tuple[Any, ...], reference_ranges.RangeLookup] = field(default_factory=dict)
+
+    def rules_in_force(self, trial_id: str, day: date) -> protocols.RulesInForce | None:
+        if (trial_id, day) not in self.rules:
+            self.rules[trial_id, day] = protocols.rules_in_force(self.session, trial_id, day)
+        return self.rules[trial_id, day]
+
+    def site_range(self, **lookup: Any) -> reference_ranges.RangeLookup:
+        key = tuple(sorted(lookup.items()))
+        if key not in self.ranges:
+            self.ranges[key] = reference_ranges.reference_range(self.session, **lookup)
+        return self.ranges[key]
 
     def term(self, meddra_code: str) -> CtcaeTermRow:
         if meddra_code not in self.terms:
@@ -288,7 +302,7 @@ def _receive(request: _Request, work: Work) -> LabIntakeOut:
         )
     loinc, lab_terms = mapped
     onset = _site_date(result.effective, subject)
-    outside = _outside_reporting_period(session, subject, onset)
+    outside = _outside_reporting_period(request, subject, onset)
     if outside is not None:
         _store(
             request,
@@ -307,8 +321,7 @@ def _receive(request: _Request, work: Work) -> LabIntakeOut:
         return answer(201, "history", outside)
     site_range = None
     if needs_site_range(result):
-        site_range = reference_ranges.reference_range(
-            session,
+        site_range = request.site_range(
             trial_id=subject.trial_id,
             site_id=subject.site_id,
             loinc=loinc,
@@ -523,7 +536,7 @@ def _not_graded(result: LabResult) -> str:
     )
 
 
-def _outside_reporting_period(session: Session, subject: SubjectRow, onset: date) -> str | None:
+def _outside_reporting_period(request: _Request, subject: SubjectRow, onset: date) -> str | None:
     """Why a result dated `onset` cannot propose an AE for the subject; None when it can."""
     first = subject.first_infusion_on
     if first is None:
@@ -539,7 +552,7 @@ def _outside_reporting_period(session: Session, subject: SubjectRow, onset: date
         )
     if subject.last_infusion_at is None:
         return None
-    rules = protocols.rules_in_force(session, subject.trial_id, onset)
+    rules = request.rules_in_force(subject.trial_id, onset)
     if rules is None:
         return None
     months = rules.rules.ae_reporting_period.months_after_last_infusion
