@@ -52,7 +52,7 @@ pytest: sync ## The tests on PYTEST_WORKERS processes (TEST_DATABASE_URL / TEST_
 test: lint typecheck contracts pytest ## Everything CI checks
 
 bench: sync ## Benchmarks; figures go to docs/benchmarks.md
-	@for script in bench/*.py; do echo "== $$script"; $(RUN) python "$$script" || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(RUN) python "$$script" || exit 1; done
 
 fmt: sync ## Format and autofix
 	$(RUN) ruff format .

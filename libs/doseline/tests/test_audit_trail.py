@@ -11,35 +11,45 @@ from pathlib import Path
 import alembic.command
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from doseline import audit, audit_checkpoints, migrations
 from doseline.manifest import ServiceManifest
+from doseline.schema import ServiceSchema
 from doseline.testing.plugin import EventPump
 from enrollment.__main__ import app
 from enrollment.settings import EnrollmentSettings
 
 
 def _write_entries(factory: sessionmaker[Session], count: int) -> list[audit.AuditEntry]:
-    entries = []
+    """`count` entries, each in its own transaction; the entries as chained at commit."""
     for number in range(1, count + 1):
         with factory() as session, session.begin():
-            entries.append(
-                audit.record(
-                    session,
-                    actor="Dr Li <dr-li>",
-                    action="subject.update",
-                    entity_type="subject",
-                    entity_id=f"HDMSC-RP-01-00{number}",
-                    before={"weight_kg": 60.0 + number},
-                    after={"weight_kg": 61.5 + number},
-                    reason="transcription error corrected from source",
-                )
+            audit.record(
+                session,
+                actor="Dr Li <dr-li>",
+                action="subject.update",
+                entity_type="subject",
+                entity_id=f"HDMSC-RP-01-00{number}",
+                before={"weight_kg": 60.0 + number},
+                after={"weight_kg": 61.5 + number},
+                reason="transcription error corrected from source",
             )
-    return entries
+            assert audit.pending_entries(session) == 1
+    with factory() as session:
+        table = ServiceSchema.of(session).kit.audit_log
+        rows = session.execute(
+            select(table.c.seq, table.c.occurred_at, table.c.hash, table.c.key_id)
+            .order_by(table.c.seq.desc())
+            .limit(count)
+        ).all()
+    return [
+        audit.AuditEntry(seq=row.seq, occurred_at=row.occurred_at, hash=row.hash, key_id=row.key_id)
+        for row in reversed(rows)
+    ]
 
 
 def _texts(report: audit.VerifyReport) -> list[str]:
@@ -499,3 +509,69 @@ def test_the_periodic_checkpoint_writes_only_when_the_head_moved(
     run_job()
     heads = [json.loads(line)["entry"] for line in path.read_text().splitlines()]
     assert heads == [2, 3]
+
+
+def _record(session: Session, entity_id: str) -> None:
+    audit.record(
+        session,
+        actor="Nurse Wang <nurse-wang>",
+        action="subject.update",
+        entity_type="subject",
+        entity_id=entity_id,
+        after={"note": entity_id},
+    )
+
+
+def _chained_ids(factory: sessionmaker[Session]) -> list[str]:
+    with factory() as session:
+        table = ServiceSchema.of(session).kit.audit_log
+        return list(session.scalars(select(table.c.entity_id).order_by(table.c.seq)))
+
+
+def test_an_entry_in_a_savepoint_that_rolls_back_goes_with_it(
+    enrollment_sessions: sessionmaker[Session],
+) -> None:
+    with enrollment_sessions() as session, session.begin():
+        _record(session, "kept-before")
+        try:
+            with session.begin_nested():
+                _record(session, "rolled-back")
+                raise ValueError("this entry of the batch failed")
+        except ValueError:
+            pass
+        with session.begin_nested():
+            _record(session, "kept-savepoint")
+        _record(session, "kept-after")
+    assert _chained_ids(enrollment_sessions) == ["kept-before", "kept-savepoint", "kept-after"]
+    with enrollment_sessions() as session:
+        assert audit.verify(session).intact
+
+
+def test_a_rolled_back_transaction_leaves_no_entry_and_the_next_one_chains_on(
+    enrollment_sessions: sessionmaker[Session],
+) -> None:
+    with enrollment_sessions() as session:
+        session.begin()
+        _record(session, "abandoned")
+        session.rollback()
+        assert audit.pending_entries(session) == 0
+        with session.begin():
+            _record(session, "committed")
+    assert _chained_ids(enrollment_sessions) == ["committed"]
+
+
+def test_an_open_transaction_with_an_entry_does_not_hold_the_chain(
+    enrollment_sessions: sessionmaker[Session],
+) -> None:
+    """The chain's lock is taken at commit: a slow transaction does not stall other writers."""
+    slow = enrollment_sessions()
+    slow.begin()
+    _record(slow, "slow")
+    with enrollment_sessions() as other, other.begin():
+        other.execute(text("SET LOCAL lock_timeout = '2s'"))
+        _record(other, "quick")
+    slow.commit()
+    slow.close()
+    assert _chained_ids(enrollment_sessions) == ["quick", "slow"]
+    with enrollment_sessions() as session:
+        assert audit.verify(session).intact

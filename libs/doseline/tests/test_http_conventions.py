@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -48,7 +49,7 @@ def _kit_router() -> APIRouter:
         key: IdempotencyKeyHeader = None,
     ) -> JSONResponse:
         def create() -> StoredResponse:
-            entry = audit.record(
+            audit.record(
                 session,
                 actor=principal.audit_name,
                 action="note.create",
@@ -56,7 +57,7 @@ def _kit_router() -> APIRouter:
                 entity_id="n",
                 after=body,
             )
-            return StoredResponse(201, {"seq": entry.seq, "text": body.text})
+            return StoredResponse(201, {"note_id": uuid.uuid4().hex, "text": body.text})
 
         return idempotent_response(
             session, request, principal=principal.subject, key=key, payload=body, create=create
@@ -256,7 +257,7 @@ def test_keys_belong_to_their_caller(kit_app: TestClient, auth: TokenFactory) ->
         json={"text": "x"},
         headers={**auth(Role.COORDINATOR, subject="b"), "Idempotency-Key": "same"},
     )
-    assert one.json()["seq"] != two.json()["seq"]
+    assert one.json()["note_id"] != two.json()["note_id"]
 
 
 def test_if_match_is_required_and_must_be_current() -> None:

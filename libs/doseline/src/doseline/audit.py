@@ -27,8 +27,8 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, insert, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from doseline.logging import correlation_id
 from doseline.schema import AUDIT_KEYS_INFO_KEY, ServiceSchema
@@ -115,6 +115,18 @@ class AuditEntry:
     key_id: str
 
 
+_PENDING_INFO_KEY = "doseline.audit.pending"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """An entry recorded in a transaction, chained when the outermost transaction commits."""
+
+    fields: dict[str, Any]
+    occurred_at: datetime
+    transaction: SessionTransaction
+
+
 def record(
     session: Session,
     *,
@@ -125,26 +137,24 @@ def record(
     before: Mapping[str, Any] | BaseModel | None = None,
     after: Mapping[str, Any] | BaseModel | None = None,
     reason: str | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction (it commits or vanishes with the change)."""
-    keys = keys_of(session)
-    if keys is None:
+) -> None:
+    """Add one entry to the caller's transaction: it commits or vanishes with the change.
+
+    The entry is chained when the outermost transaction commits (`_chain_pending`): linking
+    needs the service's one-writer-at-a-time lock, and taking it there holds it for the last
+    statements of the transaction instead of from here to the commit. An entry recorded in a
+    savepoint that is rolled back is dropped with it."""
+    if keys_of(session) is None:
         raise RuntimeError(
             "this session carries no audit keys: make it with "
             "ServiceSchema.session_factory(engine, audit_keys=settings.audit_keyring)"
         )
-    schema = ServiceSchema.of(session)
-    table = schema.kit.audit_log
-    # One writer at a time per service, so every entry links to the one before it.
-    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"{schema.name}.audit_log"))))
-    last = session.execute(
-        select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)
-    ).first()
-    seq = 1 if last is None else last.seq + 1
-    prev_hash = GENESIS_HASH if last is None else last.hash
+    ServiceSchema.of(session)  # a session of a service, or a clear error now rather than later
+    session.connection()  # the transaction the entry belongs to has begun
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    assert transaction is not None  # begun by session.connection()
     occurred_at = datetime.now(UTC)
     fields: dict[str, Any] = {
-        "seq": seq,
         "occurred_at": occurred_at.isoformat(),
         "actor": actor,
         "action": action,
@@ -155,19 +165,75 @@ def record(
         "reason": reason,
         "correlation_id": correlation_id(),
     }
-    text_record = canonical_json(fields)
-    digest = chain_mac(keys.keys[keys.current], keys.current, prev_hash, text_record)
-    session.execute(
-        insert(table).values(
-            **{**fields, "occurred_at": occurred_at},
-            record=text_record,
-            prev_hash=prev_hash,
-            hash=digest,
-            algorithm=HMAC_SHA256,
-            key_id=keys.current,
+    pending: list[_Pending] = session.info.setdefault(_PENDING_INFO_KEY, [])
+    pending.append(_Pending(fields=fields, occurred_at=occurred_at, transaction=transaction))
+
+
+def pending_entries(session: Session) -> int:
+    """How many entries this session's transaction will chain when it commits."""
+    return len(session.info.get(_PENDING_INFO_KEY, ()))
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """Chain and insert the transaction's entries, in the order they were recorded.
+
+    Runs as the outermost transaction commits (a savepoint's release passes: its entries wait
+    for the transaction they belong to)."""
+    if session.in_nested_transaction():
+        return
+    pending: list[_Pending] = session.info.pop(_PENDING_INFO_KEY, [])
+    if not pending:
+        return
+    keys = keys_of(session)
+    assert keys is not None  # checked when each entry was recorded
+    table = ServiceSchema.of(session).kit.audit_log
+    # One writer at a time per service, so every entry links to the one before it.
+    schema_name = ServiceSchema.of(session).name
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"{schema_name}.audit_log"))))
+    last = session.execute(
+        select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)
+    ).first()
+    seq = 0 if last is None else last.seq
+    prev_hash = GENESIS_HASH if last is None else last.hash
+    rows: list[dict[str, Any]] = []
+    for entry in pending:
+        seq += 1
+        text_record = canonical_json({"seq": seq, **entry.fields})
+        digest = chain_mac(keys.keys[keys.current], keys.current, prev_hash, text_record)
+        rows.append(
+            {
+                **entry.fields,
+                "seq": seq,
+                "occurred_at": entry.occurred_at,
+                "record": text_record,
+                "prev_hash": prev_hash,
+                "hash": digest,
+                "algorithm": HMAC_SHA256,
+                "key_id": keys.current,
+            }
         )
-    )
-    return AuditEntry(seq=seq, occurred_at=occurred_at, hash=digest, key_id=keys.current)
+        prev_hash = digest
+    session.execute(insert(table), rows)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Entries recorded in a transaction or savepoint that rolled back go with it."""
+    pending: list[_Pending] | None = session.info.get(_PENDING_INFO_KEY)
+    if not pending:
+        return
+    session.info[_PENDING_INFO_KEY] = [
+        entry for entry in pending if not _within(entry.transaction, previous_transaction)
+    ]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @dataclass(frozen=True)
