@@ -20,7 +20,7 @@ from escalation.dosing import (
     InvalidWeightError,
     weight_based_dose,
 )
-from escalation.history import recommend
+from escalation.history import recommend, replay_by_cohort
 from escalation.i3plus3 import I3Plus3
 from escalation.interface import DoseFindingDesign
 from escalation.mtpi2 import MTPI2
@@ -59,6 +59,7 @@ __all__ = [
     "operating_characteristics",
     "parse_outcomes",
     "recommend",
+    "replay_by_cohort",
     "simulate",
     "weight_based_dose",
 ]

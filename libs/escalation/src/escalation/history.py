@@ -43,6 +43,15 @@ def replay(
     This is the validation of a history for every design: each patient is checked against the
     design's decision just before them.
     """
+    state, per_cohort = replay_by_cohort(design, cohorts, strict=strict)
+    return state, tuple(departure for departures in per_cohort for departure in departures)
+
+
+def replay_by_cohort(
+    design: DoseFindingDesign, cohorts: Sequence[Cohort], *, strict: bool
+) -> tuple[TrialState, tuple[tuple[str, ...], ...]]:
+    """`replay`, with the departures of each cohort apart (one tuple per cohort, in order), for
+    callers that accept some cohorts' departures and not others'."""
     patients = 0
     for cohort in cohorts:
         if not isinstance(cohort, Cohort):
@@ -59,9 +68,10 @@ def replay(
                 " history may have"
             )
     state = TrialState.empty(design.num_doses)
-    departures: list[str] = []
+    per_cohort: list[tuple[str, ...]] = []
     patient = 0
     for cohort in cohorts:
+        departures: list[str] = []
         for dlt in cohort.outcomes:
             patient += 1
             departure = _departure(design, state, patient, cohort.dose)
@@ -70,7 +80,8 @@ def replay(
                     raise InvalidHistoryError(departure)
                 departures.append(departure)
             state = design.add_patients(state, cohort.dose, 1, int(dlt))
-    return state, tuple(departures)
+        per_cohort.append(tuple(departures))
+    return state, tuple(per_cohort)
 
 
 def _departure(design: DoseFindingDesign, state: TrialState, patient: int, dose: int) -> str | None:

@@ -249,6 +249,40 @@ class EscalationDecisionWithdrawn(_TrialEvent):
 
 
 @register
+class EscalationLateDltResolved(_TrialEvent):
+    event_type: ClassVar[str] = "enrollment.escalation.late_dlt_resolved"
+    description: ClassVar[str] = (
+        "The investigator and the safety physician signed how they resolved a DLT confirmed "
+        "after the decision on its cohort was signed and acted on: the decision stands, is "
+        "revised, or a cohort is expanded. Automatic decisions resume on the history it declares."
+    )
+
+    resolution_id: str
+    dlt_id: str
+    subject_id: StudySubjectId
+    cohort_number: int = Field(ge=1, description="The cohort of the subject with the DLT")
+    decision_id: str = Field(description="The signed decision the DLT arrived after")
+    decision_cohort_number: int = Field(ge=1)
+    outcome: Literal["decision_stands", "decision_revised", "cohort_expanded"]
+    reason: str
+    continue_trial: bool | None = Field(
+        description="decision_revised: whether the trial goes on (else null)"
+    )
+    next_dose: int | None = Field(description="decision_revised: the level of the next cohort")
+    next_cohort_size: int | None
+    mtd: int | None = Field(description="decision_revised with a stop: the declared MTD")
+    expanded_cohort_number: int | None = Field(
+        description="cohort_expanded: the cohort whose dose level the added subjects receive"
+    )
+    added_subjects: int | None
+    opened_cohort_number: int | None = Field(
+        description="cohort_expanded: the cohort opened for the added subjects"
+    )
+    state_hash: str = Field(description="The escalation state both signers reviewed")
+    resolved_at: AwareDatetime
+
+
+@register
 class CohortOpened(_TrialEvent):
     event_type: ClassVar[str] = "enrollment.cohort.opened"
     description: ClassVar[str] = "A cohort opened for enrolment at a dose level."

@@ -1,4 +1,5 @@
-"""HTTP routes of the escalation state: current state, history, decisions, signatures."""
+"""HTTP routes of the escalation state: current state, history, decisions, signatures, and the
+resolutions of late DLTs."""
 
 from __future__ import annotations
 
@@ -15,13 +16,21 @@ from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempoten
 from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
 from enrollment.cohorts.schemas import ReplacementSlotOut
 from enrollment.escalation_state import service
-from enrollment.escalation_state.models import EscalationHistory
+from enrollment.escalation_state.models import (
+    DecisionSignature,
+    EscalationHistory,
+    LateDltResolutionSignature,
+)
 from enrollment.escalation_state.schemas import (
     DecisionOut,
     DoseLevelState,
     EscalationStateOut,
     HistoryEntryOut,
+    LateDltOut,
+    LateDltResolutionCreate,
+    LateDltResolutionOut,
     Recommendation,
+    ResolutionRef,
     SignatureCreate,
     SignatureOut,
 )
@@ -50,19 +59,65 @@ def decision_out(view: service.DecisionView) -> DecisionOut:
         status=row.status,
         decided_at=row.decided_at,
         next_cohort_opened=row.next_cohort_opened,
-        signatures=[
-            SignatureOut(
-                role=s.role,
-                signer=s.signer,
-                signer_name=s.signer_name,
-                meaning=s.meaning,
-                state_hash=s.state_hash,
-                authenticated_at=s.authenticated_at,
-                signed_at=s.signed_at,
-            )
-            for s in view.signatures
-        ],
+        signatures=[signature_out(s) for s in view.signatures],
         missing_signatures=view.missing_signatures,
+    )
+
+
+def signature_out(s: DecisionSignature | LateDltResolutionSignature) -> SignatureOut:
+    return SignatureOut(
+        role=s.role,
+        signer=s.signer,
+        signer_name=s.signer_name,
+        meaning=s.meaning,
+        state_hash=s.state_hash,
+        authenticated_at=s.authenticated_at,
+        signed_at=s.signed_at,
+    )
+
+
+def resolution_out(view: service.ResolutionView) -> LateDltResolutionOut:
+    row = view.resolution
+    return LateDltResolutionOut(
+        id=row.id,
+        dlt_id=row.dlt_id,
+        subject_id=row.subject_id,
+        cohort_number=row.subject_cohort_number,
+        decision_id=row.decision_id,
+        decision_cohort_number=row.decision_cohort_number,
+        last_cohort_number=row.last_cohort_number,
+        outcome=service.OUTCOMES[row.outcome],
+        reason=row.reason,
+        continue_trial=row.continue_trial,
+        next_dose=row.next_dose,
+        next_cohort_size=row.next_cohort_size,
+        mtd=row.mtd,
+        revised_decision_id=row.revised_decision_id,
+        expanded_cohort_number=row.expanded_cohort_number,
+        added_subjects=row.added_subjects,
+        opened_cohort_number=row.opened_cohort_number,
+        state_hash=row.state_hash,
+        status=service.RESOLUTION_STATUSES[row.status],
+        proposed_at=row.proposed_at,
+        resolved_at=row.resolved_at,
+        signatures=[signature_out(s) for s in view.signatures],
+        missing_signatures=view.missing_signatures,
+    )
+
+
+def late_dlt_out(view: service.LateDltView) -> LateDltOut:
+    late = view.late
+    return LateDltOut(
+        dlt_id=late.fact.dlt_id,
+        subject_id=late.fact.subject_id,
+        cohort_number=late.cohort_number,
+        grade=late.fact.grade,
+        adjudicated_at=late.fact.adjudicated_at,
+        received_at=late.fact.received_at,
+        contradicts_decision_id=late.decision.id,
+        contradicts_decision_cohort_number=late.decision.cohort_number,
+        contradicts_decision_outcome=late.decision.outcome,
+        pending_resolution=resolution_out(view.pending) if view.pending else None,
     )
 
 
@@ -80,6 +135,9 @@ def history_out(row: EscalationHistory) -> HistoryEntryOut:
         state_hash=row.state_hash,
         cause=row.cause,
         recorded_at=row.recorded_at,
+        late_dlt_resolutions=[
+            ResolutionRef.model_validate(ref) for ref in row.state.get("late_dlt_resolutions", [])
+        ],
     )
 
 
@@ -121,6 +179,7 @@ def escalation_state(trial_id: str, session: DbSession, _: Reader) -> Escalation
         replacement_slots_to_review=[
             ReplacementSlotOut.of(slot, number) for slot, number in view.slots_to_review
         ],
+        late_dlts_to_resolve=[late_dlt_out(late) for late in view.late_dlts],
     )
 
 
@@ -189,6 +248,106 @@ def sign_decision(
         session.flush()
         view = service.decision_view(session, decision)
         return StoredResponse(201, decision_out(view).model_dump(mode="json"))
+
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
+
+
+@router.get(
+    "/late-dlt-resolutions",
+    response_model=list[LateDltResolutionOut],
+    summary="Resolutions of DLTs confirmed after a signed decision, with their signatures",
+)
+def late_dlt_resolutions(
+    trial_id: str, session: DbSession, _: Reader
+) -> list[LateDltResolutionOut]:
+    return [resolution_out(view) for view in service.resolutions(session, trial_id=trial_id)]
+
+
+@router.post(
+    "/late-dlt-resolutions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LateDltResolutionOut,
+    summary="Resolve a DLT confirmed after a signed decision (decision stands, revised, cohort"
+    " expanded), signing it as investigator or safety physician; the other role signs next",
+    responses={
+        409: {
+            "description": "Nothing to resolve, resolved already, a resolution pending, state"
+            " changed, or the outcome cannot be carried out"
+        }
+    },
+)
+def propose_late_dlt_resolution(
+    trial_id: str,
+    body: LateDltResolutionCreate,
+    request: Request,
+    session: DbSession,
+    principal: Signer,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        revised, expansion = body.revised_decision, body.expansion
+        resolution = service.propose_resolution(
+            session,
+            trial_id=trial_id,
+            request=service.ResolutionRequest(
+                dlt_id=body.dlt_id,
+                outcome=body.outcome,
+                reason=body.reason,
+                revised=service.RevisedDecision(**revised.model_dump()) if revised else None,
+                expansion=service.Expansion(**expansion.model_dump()) if expansion else None,
+            ),
+            signing=service.Signing(
+                principal=principal,
+                role=Role(body.role),
+                meaning=body.meaning,
+                state_hash=body.state_hash,
+            ),
+            now=datetime.now(UTC),
+        )
+        session.flush()
+        view = service.resolution_view(session, resolution)
+        return StoredResponse(201, resolution_out(view).model_dump(mode="json"))
+
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
+
+
+@router.post(
+    "/late-dlt-resolutions/{resolution_id}/signatures",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LateDltResolutionOut,
+    summary="Sign a late-DLT resolution (the role that has not signed it, re-authenticated"
+    " within 5 min); with both signatures it takes effect",
+    responses={409: {"description": "Not pending, state changed, same person or role twice"}},
+)
+def sign_late_dlt_resolution(
+    trial_id: str,
+    resolution_id: uuid.UUID,
+    body: SignatureCreate,
+    request: Request,
+    session: DbSession,
+    principal: Signer,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        resolution = service.sign_resolution(
+            session,
+            trial_id=trial_id,
+            resolution_id=resolution_id,
+            signing=service.Signing(
+                principal=principal,
+                role=Role(body.role),
+                meaning=body.meaning,
+                state_hash=body.state_hash,
+            ),
+            now=datetime.now(UTC),
+        )
+        session.flush()
+        view = service.resolution_view(session, resolution)
+        return StoredResponse(201, resolution_out(view).model_dump(mode="json"))
 
     return idempotent_response(
         session, request, principal=principal.subject, key=key, payload=body, create=create

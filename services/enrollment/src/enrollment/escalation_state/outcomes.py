@@ -113,9 +113,12 @@ def state_document(
     reason: str,
     protocol_version: str,
     protocol_hash: str,
+    late_dlt_resolutions: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The state a signature is bound to (21 CFR 11.70): everything the decision rests on."""
-    return {
+    """The state a signature is bound to (21 CFR 11.70): everything the decision rests on.
+
+    The resolved late DLTs the history rests on (ADR 0017) are part of it once there are any."""
+    document: dict[str, Any] = {
         "trial_id": trial_id,
         "outcomes": outcomes,
         "complete_cohorts": complete_cohorts,
@@ -126,6 +129,9 @@ def state_document(
         "protocol_version": protocol_version,
         "protocol_hash": protocol_hash,
     }
+    if late_dlt_resolutions:
+        document["late_dlt_resolutions"] = list(late_dlt_resolutions)
+    return document
 
 
 def state_hash(document: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Queries of the escalation state, its history, DLT facts, decisions and signatures."""
+"""Queries of the escalation state, its history, DLT facts, decisions and signatures, and the
+resolutions of late DLTs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from enrollment.escalation_state.models import (
     EscalationDecision,
     EscalationHistory,
     EscalationState,
+    LateDltResolution,
+    LateDltResolutionSignature,
 )
 from enrollment.subjects.models import SubjectWithdrawal
 
@@ -219,5 +222,58 @@ def signatures_of(session: Session, decision_id: uuid.UUID) -> list[DecisionSign
             select(DecisionSignature)
             .where(DecisionSignature.decision_id == decision_id)
             .order_by(DecisionSignature.signed_at)
+        )
+    )
+
+
+def confirmed_dlt_facts(session: Session, trial_id: str) -> list[DltFact]:
+    """The trial's DLTs whose latest adjudication is a confirmation, oldest received first."""
+    return list(
+        session.scalars(
+            select(DltFact)
+            .where(DltFact.trial_id == trial_id, DltFact.status == "confirmed")
+            .order_by(DltFact.received_at, DltFact.dlt_id)
+        )
+    )
+
+
+def resolutions_of(
+    session: Session, trial_id: str, *, status: str | None = None
+) -> list[LateDltResolution]:
+    statement = select(LateDltResolution).where(LateDltResolution.trial_id == trial_id)
+    if status is not None:
+        statement = statement.where(LateDltResolution.status == status)
+    return list(session.scalars(statement.order_by(LateDltResolution.proposed_at)))
+
+
+def resolution_for(
+    session: Session, trial_id: str, dlt_id: str, *, status: str
+) -> LateDltResolution | None:
+    return session.scalars(
+        select(LateDltResolution).where(
+            LateDltResolution.trial_id == trial_id,
+            LateDltResolution.dlt_id == dlt_id,
+            LateDltResolution.status == status,
+        )
+    ).first()
+
+
+def get_resolution(
+    session: Session, resolution_id: uuid.UUID, *, for_update: bool = False
+) -> LateDltResolution | None:
+    statement = select(LateDltResolution).where(LateDltResolution.id == resolution_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalars(statement).first()
+
+
+def resolution_signatures_of(
+    session: Session, resolution_id: uuid.UUID
+) -> list[LateDltResolutionSignature]:
+    return list(
+        session.scalars(
+            select(LateDltResolutionSignature)
+            .where(LateDltResolutionSignature.resolution_id == resolution_id)
+            .order_by(LateDltResolutionSignature.signed_at)
         )
     )
