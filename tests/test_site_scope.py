@@ -140,6 +140,22 @@ NOT_SUBJECT_SCOPED: dict[tuple[str, str, str], str] = {
         "POST",
         "/v1/trials/{trial_id}/escalation/decisions/{decision_id}/signatures",
     ): "signs a trial-wide decision",
+    # A late DLT is resolved on the trial-wide decision it contradicts (ADR 0017).
+    (
+        "enrollment",
+        "GET",
+        "/v1/trials/{trial_id}/escalation/late-dlt-resolutions",
+    ): "trial-wide decisions",
+    (
+        "enrollment",
+        "POST",
+        "/v1/trials/{trial_id}/escalation/late-dlt-resolutions",
+    ): "resolves a trial-wide decision",
+    (
+        "enrollment",
+        "POST",
+        "/v1/trials/{trial_id}/escalation/late-dlt-resolutions/{resolution_id}/signatures",
+    ): "signs a trial-wide resolution",
     ("safety", "GET", "/v1/ctcae/versions"): "CTCAE dictionary",
     ("safety", "GET", "/v1/ctcae/versions/{version}/terms"): "CTCAE dictionary",
     ("safety", "GET", "/v1/ctcae/versions/{version}/terms/{meddra_code}"): "CTCAE dictionary",

@@ -149,6 +149,12 @@ def test_the_state_shows_the_late_dlt_and_a_decision_that_stands_resumes_decisio
         "escalate",
     )
     assert late["pending_resolution"] is None
+    gate = site.api.post(
+        f"/v1/trials/{TRIAL}/cohorts", headers=site.as_(Role.INVESTIGATOR, "dr-li")
+    )
+    assert gate.status_code == 409, gate.text
+    assert gate.json()["type"] == "/problems/escalation-gate-closed"
+    assert "DLT DLT-LATE of cohort 1 was confirmed after the decision" in gate.json()["detail"]
 
     resolved = resolve(site, resolution_body(state, "decision_stands"))
 

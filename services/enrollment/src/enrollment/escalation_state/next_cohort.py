@@ -12,6 +12,7 @@ from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts import service as cohorts_service
 from enrollment.cohorts.models import Cohort
 from enrollment.escalation_state import repository
+from enrollment.escalation_state.late_dlts import pending_late_dlts
 from enrollment.escalation_state.signing import SIGNING_ROLES
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.protocols import protocol_of
@@ -64,7 +65,15 @@ def open_next_cohort(
 
 def _gate_closed(session: Session, trial_id: str, last: Cohort) -> Conflict:
     pending = repository.pending_decision(session, trial_id)
-    if pending is None:
+    late = pending_late_dlts(session, trial_id)
+    if pending is None and late:
+        detail = (
+            f"DLT {late[0].fact.dlt_id} of cohort {late[0].cohort_number} was confirmed after the"
+            f" decision on cohort {late[0].decision.cohort_number} was signed and acted on; the"
+            " investigator and the safety physician resolve it first"
+            f" (POST /v1/trials/{trial_id}/escalation/late-dlt-resolutions)"
+        )
+    elif pending is None:
         detail = (
             f"cohort {last.number} at dose level {last.dose_level} has no escalation decision"
             " yet (its DLT windows are still open); the next cohort opens after that decision"

@@ -74,6 +74,23 @@ def sign_decision(
     refuse_second_signature(
         {s.signer for s in signatures}, {s.role for s in signatures}, principal, role, "decision"
     )
+    signature = _add_signature(session, decision, principal, role, meaning, now=now)
+    if len(signatures) + 1 == len(SIGNING_ROLES):
+        take_effect(
+            session, decision, now=now, reason="signed by investigator and safety physician"
+        )
+    return decision, signature
+
+
+def _add_signature(
+    session: Session,
+    decision: EscalationDecision,
+    principal: Principal,
+    role: Role,
+    meaning: str,
+    *,
+    now: datetime,
+) -> DecisionSignature:
     assert principal.auth_time is not None
     signature = DecisionSignature(
         decision_id=decision.id,
@@ -81,7 +98,7 @@ def sign_decision(
         signer=principal.subject,
         signer_name=principal.name,
         meaning=meaning,
-        state_hash=state.state_hash,
+        state_hash=decision.state_hash,
         authenticated_at=principal.auth_time,
         signed_at=now,
     )
@@ -96,15 +113,11 @@ def sign_decision(
         after={
             "role": role.value,
             "meaning": meaning,
-            "state_hash": state.state_hash,
+            "state_hash": decision.state_hash,
             "signed_at": now,
         },
     )
-    if len(signatures) + 1 == len(SIGNING_ROLES):
-        take_effect(
-            session, decision, now=now, reason="signed by investigator and safety physician"
-        )
-    return decision, signature
+    return signature
 
 
 def refuse_second_signature(
