@@ -314,3 +314,79 @@ def test_hdmsc_rp_01_reaches_the_mtd_the_escalation_library_declares(
             entry["mtd"],
             entry["reason"],
         )
+
+
+def test_a_late_dlt_over_the_broker_is_resolved_and_the_trial_reaches_its_mtd(
+    clinic: Clinic,
+) -> None:
+    """Cohort 1 signed 'escalate' and cohort 2 treated at level 2; then a DLT of cohort 1 is
+    confirmed. Decisions stop until the investigator and the safety physician sign that the
+    decision stands (ADR 0017); the trial then goes on to the MTD the design declares on the
+    history they declared."""
+    first = [clinic.treat_new_subject() for _ in range(3)]
+    clinic.close_windows()
+    clinic.sign_and_open()
+    for _ in range(3):
+        clinic.treat_new_subject()
+    clinic.confirm_dlt(first[0])
+    clinic.deliver()
+    clinic.close_windows()
+    escalation = f"/v1/trials/{TRIAL}/escalation"
+    state = clinic.ok(clinic.api.get(escalation, headers=clinic.auth(Role.MONITOR)))
+    assert state["outcomes"] == "1TNN 2NNN"
+    assert state["pending_decision"] is None
+    [late] = state["late_dlts_to_resolve"]
+    assert (late["subject_id"], late["contradicts_decision_outcome"]) == (first[0], "escalate")
+    proposed = clinic.ok(
+        clinic.api.post(
+            f"{escalation}/late-dlt-resolutions",
+            json={
+                "dlt_id": late["dlt_id"],
+                "outcome": "decision_stands",
+                "reason": "level 2 was tolerated by all three; the escalation stands",
+                "role": "safety_physician",
+                "meaning": "I resolve the late DLT: the decision stands",
+                "state_hash": state["state_hash"],
+            },
+            headers=clinic.headers(Role.SAFETY_PHYSICIAN, "dr-chen"),
+        ),
+        201,
+    )
+    clinic.ok(
+        clinic.api.post(
+            f"{escalation}/late-dlt-resolutions/{proposed['id']}/signatures",
+            json={
+                "role": "investigator",
+                "meaning": "I agree: the decision stands",
+                "state_hash": state["state_hash"],
+            },
+            headers=clinic.headers(Role.INVESTIGATOR, "dr-li"),
+        ),
+        201,
+    )
+    pending = clinic.sign_and_open()
+    design = load_shipped_protocol("hdmsc-rp-01").design()
+    assert pending["next_dose"] == recommend(design, "1TNN 2NNN", strict=False).next_dose
+    for _ in range(3):
+        clinic.treat_new_subject()
+    clinic.close_windows()
+    clinic.sign_and_open()
+    clinic.deliver()
+
+    final = clinic.ok(clinic.api.get(escalation, headers=clinic.auth(Role.MONITOR)))
+    expected = recommend(design, final["outcomes"], strict=False)
+    assert final["outcomes"] == "1TNN 2NNN 2NNN"
+    assert final["trial_status"] == "completed"
+    assert final["mtd"] == expected.mtd == 2
+    assert final["recommendation"]["reason"].startswith(expected.reason)
+    with clinic.enrollment_sessions() as session:
+        published = list(
+            session.scalars(
+                text(
+                    "SELECT envelope->'data'->>'resolution_id' FROM enrollment.outbox"
+                    " WHERE event_type = 'enrollment.escalation.late_dlt_resolved'"
+                    " AND published_at IS NOT NULL"
+                )
+            )
+        )
+    assert published == [proposed["id"]]
