@@ -21,9 +21,7 @@ from pathlib import Path, PurePosixPath
 from tempfile import TemporaryDirectory
 from typing import Any
 
-import pydicom
 import structlog
-from pydicom.errors import InvalidDicomError
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import audit, idempotency
@@ -32,10 +30,8 @@ from doseline.idempotency import StoredResponse
 from imaging.assessments import derivation
 from imaging.assessments import service as assessments
 from imaging.assessments.schemas import AssessmentOut
-from imaging.ct.dicom_seg import SegmentChoice, dicom_seg_volumes
 from imaging.ct.errors import UnreadableFileError, VolumetryError, listed, shortened
 from imaging.ct.file_limits import ReadLimits
-from imaging.ct.label_map import LabelMapLabels, label_map_volumes
 from imaging.ct.label_names import LabelNames, from_sidecar
 from imaging.ct.volumetry import LesionOutsideLung, LungLesionVolumes
 from imaging.ct_analyses import repository
@@ -271,6 +267,10 @@ def measure(
     path: Path, file_format: str, parameters: dict[str, Any], limits: ReadLimits
 ) -> LungLesionVolumes:
     """Volumes of a stored upload (pure computation on the file; no database)."""
+    # highdicom, pydicom and nibabel take seconds to import: loaded by the first measurement.
+    from imaging.ct.dicom_seg import SegmentChoice, dicom_seg_volumes  # noqa: PLC0415
+    from imaging.ct.label_map import LabelMapLabels, label_map_volumes  # noqa: PLC0415
+
     lung = _numbers(parameters["lung_labels"])
     lesion = _numbers(parameters["lesion_labels"])
     if file_format == "nifti":
@@ -355,6 +355,9 @@ def _label_map_members(files: dict[str, Path]) -> tuple[Path, Path | None, Label
 
 def _segmentation_and_series(files: dict[str, Path]) -> tuple[Path, list[Path]]:
     """The one DICOM-SEG of a ZIP (binary, fractional or label map) and any CT images beside it."""
+    import pydicom  # noqa: PLC0415 (see measure)
+    from pydicom.errors import InvalidDicomError  # noqa: PLC0415
+
     segmentations: list[Path] = []
     images: list[Path] = []
     for target in files.values():

@@ -17,14 +17,9 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
-
-import boto3  # type: ignore[import-untyped]
-from boto3.exceptions import Boto3Error  # type: ignore[import-untyped]
-from boto3.s3.transfer import TransferConfig  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
-from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from doseline.errors import PayloadTooLarge, ServiceUnavailable
 from imaging.settings import ImagingSettings
@@ -146,13 +141,21 @@ class LocalObjectStorage:
         self.local_path(key).unlink(missing_ok=True)
 
 
-# Boto3Error: upload_file wraps the service's refusal (NoSuchBucket, AccessDenied) in its own.
-_S3_ERRORS = (Boto3Error, BotoCoreError, ClientError)
+# boto3 is imported by the S3 storage's first use, not by the service's start (most installations
+# store on the filesystem and never load it).
+@cache
+def _s3_errors() -> tuple[type[Any], ...]:
+    from boto3.exceptions import Boto3Error  # type: ignore[import-untyped]  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    # Boto3Error: upload_file wraps the service's refusal (NoSuchBucket, AccessDenied) in its own.
+    return (Boto3Error, BotoCoreError, ClientError)
 
 
 def _reason(error: BaseException) -> str:
     """The store's own words (error code and message), without boto3's wrapping, which names
     the server's temporary file."""
+    _boto3_error, BotoCoreError, ClientError = _s3_errors()  # noqa: N806 (boto3's class names)
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, ClientError):
@@ -164,8 +167,12 @@ def _reason(error: BaseException) -> str:
     return type(error).__name__
 
 
-# boto3's defaults: parts of 8 MiB, multipart from 8 MiB; a 1 GiB upload is 128 parts.
-_TRANSFER = TransferConfig(multipart_threshold=8 * 1024**2, multipart_chunksize=8 * 1024**2)
+@cache
+def _transfer() -> Any:
+    from boto3.s3.transfer import TransferConfig  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    # boto3's defaults: parts of 8 MiB, multipart from 8 MiB; a 1 GiB upload is 128 parts.
+    return TransferConfig(multipart_threshold=8 * 1024**2, multipart_chunksize=8 * 1024**2)
 
 
 class S3ObjectStorage:
@@ -188,8 +195,8 @@ class S3ObjectStorage:
     def commit(self, incoming: Incoming, key: str) -> None:
         name = self.object_name(key)
         try:
-            self.client.upload_file(str(incoming.temp_path), self.bucket, name, Config=_TRANSFER)
-        except _S3_ERRORS as error:
+            self.client.upload_file(str(incoming.temp_path), self.bucket, name, Config=_transfer())
+        except _s3_errors() as error:
             raise self._unavailable("store", name, error) from error
         incoming.temp_path.unlink(missing_ok=True)
 
@@ -205,8 +212,8 @@ class S3ObjectStorage:
         temp_path = Path(temp_name)
         try:
             try:
-                self.client.download_file(self.bucket, name, str(temp_path), Config=_TRANSFER)
-            except _S3_ERRORS as error:
+                self.client.download_file(self.bucket, name, str(temp_path), Config=_transfer())
+            except _s3_errors() as error:
                 raise self._unavailable("read", name, error) from error
             yield temp_path
         finally:
@@ -216,7 +223,7 @@ class S3ObjectStorage:
         name = self.object_name(key)
         try:
             self.client.delete_object(Bucket=self.bucket, Key=name)
-        except _S3_ERRORS as error:
+        except _s3_errors() as error:
             raise self._unavailable("delete", name, error) from error
 
     def _unavailable(self, verb: str, name: str, error: Exception) -> ObjectStorageUnavailable:
@@ -233,6 +240,9 @@ def storage_from(settings: ImagingSettings) -> LocalObjectStorage | S3ObjectStor
         return LocalObjectStorage(settings.storage_dir)
     if settings.s3_bucket is None:  # the settings validator refuses this; kept for the type
         raise ValueError("IMAGING_S3_BUCKET is required when IMAGING_STORAGE_BACKEND is s3")
+    import boto3  # type: ignore[import-untyped]  # noqa: PLC0415
+    from botocore.config import Config  # type: ignore[import-untyped]  # noqa: PLC0415
+
     client: S3Client = boto3.client(
         "s3",
         endpoint_url=settings.s3_endpoint_url,

@@ -26,8 +26,6 @@ from functools import cache
 from importlib.metadata import version
 from typing import Any, Final
 
-from pyspiro import BOWERMAN_2022, GLI_2012, GLI_2017, LF_SEVERITY_2022
-
 # The 5th centile: the lower limit of normal (OUTCOMES.md §2.1).
 LLN_Z: Final = 1.645
 
@@ -114,13 +112,6 @@ _MEASURED_RANGE: Final = {
     PftParameter.TLCO: (0.15, 27.0),
 }
 
-_SEVERITY_BY_PYSPIRO_LABEL: Final = {
-    LF_SEVERITY_2022.NORMAL: Severity.NORMAL,
-    LF_SEVERITY_2022.MILD: Severity.MILD,
-    LF_SEVERITY_2022.MODERATE: Severity.MODERATE,
-    LF_SEVERITY_2022.SEVERE: Severity.SEVERE,
-}
-
 
 @dataclass(frozen=True)
 class Subject:
@@ -201,7 +192,7 @@ def compare_with_reference(
 def severity(z_score: float) -> Severity:
     """ATS/ERS 2022 severity band of a z-score, through pyspiro's LF_SEVERITY_2022."""
     label = _severity_classifier().classify(z=z_score)
-    return _SEVERITY_BY_PYSPIRO_LABEL[label]
+    return _severity_by_pyspiro_label()[label]
 
 
 def _z_score(measured: float, lms_l: float, lms_m: float, lms_s: float) -> float:
@@ -256,14 +247,14 @@ def _lms(
     lms: tuple[Any, Any, Any]
     match equation:
         case ReferenceEquation.GLI_GLOBAL_2022:
-            code = _BOWERMAN_PARAMETERS[parameter]
+            code = _pyspiro_parameter_codes(equation)[parameter]
             lms = _gli_global_2022().lms(sex, age, height, code, None)
         case ReferenceEquation.GLI_2012:
             assert ethnicity is not None  # _check_equation
-            code = _GLI_2012_PARAMETERS[parameter]
+            code = _pyspiro_parameter_codes(equation)[parameter]
             lms = _gli_2012().lms(sex, age, height, ethnicity.value, code, None)
         case ReferenceEquation.GLI_2017_TRANSFER_FACTOR:
-            code = _GLI_2017_PARAMETERS[parameter]
+            code = _pyspiro_parameter_codes(equation)[parameter]
             lms = _gli_2017().lms(sex, age, height, code, None)
     if not all(isinstance(value, float) and math.isfinite(value) for value in lms):
         # pyspiro answers NA outside its tables; the range checks above should prevent it.
@@ -274,38 +265,64 @@ def _lms(
     return float(lms[0]), float(lms[1]), float(lms[2])
 
 
-_BOWERMAN_PARAMETERS: Final = {
-    PftParameter.FEV1: BOWERMAN_2022.Parameters.FEV1.value,
-    PftParameter.FVC: BOWERMAN_2022.Parameters.FVC.value,
-    PftParameter.FEV1_FVC: BOWERMAN_2022.Parameters.FEV1FVC.value,
-}
-_GLI_2012_PARAMETERS: Final = {
-    PftParameter.FEV1: GLI_2012.Parameters.FEV1.value,
-    PftParameter.FVC: GLI_2012.Parameters.FVC.value,
-    PftParameter.FEV1_FVC: GLI_2012.Parameters.FEV1FVC.value,
-}
-_GLI_2017_PARAMETERS: Final = {
-    PftParameter.DLCO: GLI_2017.Parameters.DLCO.value,
-    PftParameter.TLCO: GLI_2017.Parameters.TLCO.value,
-}
+# pyspiro imports pandas (seconds at a service's start): it loads with the first comparison.
+@cache
+def _pyspiro() -> Any:
+    import pyspiro  # noqa: PLC0415
+
+    return pyspiro
+
+
+@cache
+def _pyspiro_parameter_codes(equation: ReferenceEquation) -> dict[PftParameter, Any]:
+    pyspiro = _pyspiro()
+    match equation:
+        case ReferenceEquation.GLI_GLOBAL_2022:
+            codes = pyspiro.BOWERMAN_2022.Parameters
+            return {
+                PftParameter.FEV1: codes.FEV1.value,
+                PftParameter.FVC: codes.FVC.value,
+                PftParameter.FEV1_FVC: codes.FEV1FVC.value,
+            }
+        case ReferenceEquation.GLI_2012:
+            codes = pyspiro.GLI_2012.Parameters
+            return {
+                PftParameter.FEV1: codes.FEV1.value,
+                PftParameter.FVC: codes.FVC.value,
+                PftParameter.FEV1_FVC: codes.FEV1FVC.value,
+            }
+        case ReferenceEquation.GLI_2017_TRANSFER_FACTOR:
+            codes = pyspiro.GLI_2017.Parameters
+            return {PftParameter.DLCO: codes.DLCO.value, PftParameter.TLCO: codes.TLCO.value}
+
+
+@cache
+def _severity_by_pyspiro_label() -> dict[Any, Severity]:
+    labels = _pyspiro().LF_SEVERITY_2022
+    return {
+        labels.NORMAL: Severity.NORMAL,
+        labels.MILD: Severity.MILD,
+        labels.MODERATE: Severity.MODERATE,
+        labels.SEVERE: Severity.SEVERE,
+    }
 
 
 # pyspiro reads its CSV tables when an equation object is built; build each one once.
 @cache
 def _gli_global_2022() -> Any:
-    return BOWERMAN_2022()
+    return _pyspiro().BOWERMAN_2022()
 
 
 @cache
 def _gli_2012() -> Any:
-    return GLI_2012()
+    return _pyspiro().GLI_2012()
 
 
 @cache
 def _gli_2017() -> Any:
-    return GLI_2017()
+    return _pyspiro().GLI_2017()
 
 
 @cache
 def _severity_classifier() -> Any:
-    return LF_SEVERITY_2022()
+    return _pyspiro().LF_SEVERITY_2022()

@@ -12,8 +12,6 @@ import io
 from collections.abc import Sequence
 from typing import Literal
 
-from matplotlib.figure import Figure
-
 from imaging.reports.service import GroupSummary
 
 ImageFormat = Literal["png", "svg"]
@@ -28,6 +26,9 @@ def line_plot(
     y_label: str,
     image_format: ImageFormat,
 ) -> bytes:
+    # matplotlib takes seconds to import: loaded by the first plot, not by the service's start.
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
     figure = Figure(figsize=(8, 4.5), dpi=100)
     axes = figure.add_subplot()
     shown = [visit for visit in visits if any(g.visit == visit for g in groups)]

@@ -24,9 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
-
 from doseline.errors import DoselineError
 from safety.dictionary.terms import (
     GRADES,
@@ -159,6 +156,11 @@ def read_ctcae_xlsx(
     on_progress: ProgressCallback | None = None,
 ) -> CtcaeDictionary:
     """Read NCI's CTCAE workbook; the sheet is found by its header unless `sheet` names it."""
+    # openpyxl (and numpy under it) loads on an import, not with the service: the shipped
+    # dictionary is read once, on the first start.
+    import openpyxl  # noqa: PLC0415
+    from openpyxl.utils.exceptions import InvalidFileException  # noqa: PLC0415
+
     file = Path(path)
     _require_file(file)
     try:
