@@ -4,11 +4,15 @@ tracer event goes from one service's outbox to the others over the real broker."
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 
+import alembic.command
 import pytest
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from doseline import migrations
 from doseline.auth import Role
@@ -40,6 +44,60 @@ def test_each_history_keeps_its_version_table_in_its_own_schema(
         for name in services:
             version = connection.scalar(text(f'SELECT version_num FROM "{name}".alembic_version'))
             assert version
+
+
+def test_the_heads_read_from_the_revision_files_are_alembics_heads(
+    services: dict[str, ServiceManifest],
+) -> None:
+    """A start compares these with the stored version instead of loading Alembic."""
+    for manifest in services.values():
+        config = migrations.alembic_config(
+            migrations=manifest.migrations, schema=manifest.schema, database_url="postgresql://"
+        )
+        alembics = ScriptDirectory.from_config(config).get_heads()
+        assert migrations.heads(manifest.migrations) == frozenset(alembics), manifest.name
+        assert len(alembics) == 1, manifest.name
+
+
+def test_a_start_on_a_database_at_head_runs_no_migration(
+    services: dict[str, ServiceManifest], database_url: str
+) -> None:
+    for manifest in services.values():
+        stored = migrations.stored_versions(schema=manifest.schema, database_url=database_url)
+        assert stored == migrations.heads(manifest.migrations), manifest.name
+        ran = migrations.upgrade(
+            migrations=manifest.migrations, schema=manifest.schema, database_url=database_url
+        )
+        assert ran is False, manifest.name
+
+
+def test_a_new_database_and_one_a_migration_behind_are_brought_to_head(
+    services: dict[str, ServiceManifest], postgres_admin_url: str
+) -> None:
+    manifest = services["notifications"]
+    name = f"doseline_test_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    where = {"migrations": manifest.migrations, "schema": manifest.schema, "database_url": url}
+    try:
+        assert migrations.stored_versions(schema=manifest.schema, database_url=url) == frozenset()
+        assert migrations.upgrade(**where) is True
+        assert migrations.upgrade(**where) is False
+        config = migrations.alembic_config(**where)
+        alembic.command.downgrade(config, "-1")
+        assert migrations.stored_versions(schema=manifest.schema, database_url=url) != (
+            migrations.heads(manifest.migrations)
+        )
+        assert migrations.upgrade(**where) is True
+        assert migrations.stored_versions(schema=manifest.schema, database_url=url) == (
+            migrations.heads(manifest.migrations)
+        )
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _concrete(path: str) -> str:

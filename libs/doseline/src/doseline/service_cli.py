@@ -18,12 +18,15 @@ from doseline.settings import ServiceSettings
 
 
 def _migrate(manifest: ServiceManifest, settings: ServiceSettings) -> None:
-    migrations.upgrade(
+    migrated = migrations.upgrade(
         migrations=manifest.migrations,
         schema=manifest.schema,
         database_url=settings.database_url,
     )
-    typer.echo(f"{manifest.name}: schema {manifest.schema.name} is at head")
+    typer.echo(
+        f"{manifest.name}: schema {manifest.schema.name} is at head"
+        + ("" if migrated else " (no migration to run)")
+    )
 
 
 def _bootstrap(manifest: ServiceManifest, settings: ServiceSettings) -> None:
