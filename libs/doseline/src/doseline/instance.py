@@ -48,12 +48,17 @@ class Instance:
     def service_env(self, service: str) -> dict[str, str]:
         """The variables a service's command reads to reach this instance's database and broker
         (and the audit checkpoints its worker writes)."""
-        prefix = self.env_prefixes.get(service, f"{service.upper()}_")
+        prefix = self.env_prefixes.get(service, env_prefix(service))
         return {
             f"{prefix}DATABASE_URL": self.database_url,
             f"{prefix}BROKER_URL": self.broker_url,
             f"{prefix}AUDIT_CHECKPOINT_DIR": str(Path(self.root) / ".state" / AUDIT_CHECKPOINTS),
         }
+
+
+def env_prefix(service: str) -> str:
+    """The prefix of a service's environment variables: `ENROLLMENT_` for enrollment."""
+    return f"{service.upper()}_"
 
 
 def state_dir(start: Path | None = None) -> Path:

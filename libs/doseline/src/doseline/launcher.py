@@ -1,7 +1,13 @@
 """`make run`: embedded PostgreSQL and Valkey (or external ones), then one process per service.
 
-Each service runs `python -m <service> all-in-one`: it migrates, loads its reference data, then
-serves its API with its worker and outbox relay on threads. Data lives under `.state/` and
+Each service runs `python -m <service> all-in-one`: it migrates (nothing to run when its schema
+is at head), loads its reference data (skipped when loaded), then serves its API with its worker
+and outbox relay on threads. The launcher knows a service by its name and port (the
+"doseline.service_ports" entry points) and never imports a service's application. It imports
+the kit every service shares (FastAPI, SQLAlchemy, pydantic, dramatiq, uvicorn: most of a
+service's start) once, on a thread while PostgreSQL and Valkey start, then forks one process per
+service, all at once; each imports only its own application. Production keeps `api`, `worker`
+and `relay` as separate processes started from scratch. Data lives under `.state/` and
 survives restarts; `.state/instance.json` records the running instance for `doseline status` and
 `doseline <service> <command>`, and `.env` holds ready-made development tokens to `source`.
 
@@ -12,27 +18,30 @@ launcher receives the terminal's Ctrl-C and decides the order), then PostgreSQL,
 from __future__ import annotations
 
 import functools
+import io
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+import traceback
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import NoReturn
 
 import httpx
 
 from doseline import instance as instances
 from doseline.tokens import Role, mint_token
 
-if TYPE_CHECKING:
-    from doseline.manifest import ServiceManifest
-
+SERVICES_GROUP = "doseline.services"  # the entry-point group of doseline.manifest
+PORTS_GROUP = "doseline.service_ports"
 VALKEY_PORT = 6390
 READY_TIMEOUT_SECONDS = 180
 STOP_TIMEOUT_SECONDS = 4.0
@@ -51,6 +60,37 @@ DEV_PEOPLE: tuple[tuple[str, Role, str, str], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class LaunchedService:
+    """What the launcher knows of a service: its name and the port `make run` serves it on."""
+
+    name: str
+    port: int
+
+    @property
+    def env_prefix(self) -> str:
+        return instances.env_prefix(self.name)
+
+
+def installed_services() -> dict[str, LaunchedService]:
+    """Every installed service, by name, in port order, from the entry points alone: loading a
+    port imports the service's package (its `__init__`), not its application."""
+    names = {entry.name for entry in entry_points(group=SERVICES_GROUP)}
+    found: list[LaunchedService] = []
+    for entry in entry_points(group=PORTS_GROUP):
+        port = entry.load()
+        if not isinstance(port, int):
+            raise TypeError(f"entry point {entry.name} of {PORTS_GROUP} is not a port number")
+        found.append(LaunchedService(name=entry.name, port=port))
+    unported = names - {service.name for service in found}
+    if unported:
+        raise SystemExit(
+            f"no {PORTS_GROUP} entry point for {', '.join(sorted(unported))}: declare the port "
+            "beside the service's doseline.services entry point, then `uv sync`"
+        )
+    return {service.name: service for service in sorted(found, key=lambda s: s.port)}
+
+
 def _say(message: str) -> None:
     print(f"[doseline] {message}", flush=True)  # noqa: T201 (the launcher talks to a person)
 
@@ -61,12 +101,14 @@ def embedded_postgres(state: Path) -> Iterator[str]:
 
     pgdata = state / "postgres"
     _say(f"starting embedded PostgreSQL in {pgdata}")
+    starting = time.monotonic()
     # pg_ctl starts the postmaster in its own session: the terminal's Ctrl-C does not reach it,
     # and it stops last, when this context exits.
     server = get_server(pgdata, cleanup_mode="stop")
     try:
         if "doseline" not in server.psql("SELECT datname FROM pg_database;"):
             server.psql("CREATE DATABASE doseline;")
+        _say(f"PostgreSQL ready after {time.monotonic() - starting:.1f} s")
         yield server.get_uri(database="doseline", driver="psycopg")
     finally:
         _say("stopping embedded PostgreSQL")
@@ -157,12 +199,12 @@ class Launcher:
     def __init__(self, *, root: Path) -> None:
         self.root = root
         self.state = root / ".state"
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.children: list[tuple[str, ServiceProcess]] = []
         self.stop = threading.Event()
         self._stop_requested_at: float | None = None
 
     def env_for(
-        self, manifest: ServiceManifest, database_url: str, broker_url: str
+        self, manifest: LaunchedService, database_url: str, broker_url: str
     ) -> dict[str, str]:
         prefix = manifest.env_prefix
         env = dict(os.environ)
@@ -178,18 +220,17 @@ class Launcher:
         )
         return env
 
-    def spawn(self, manifest: ServiceManifest, env: dict[str, str]) -> None:
-        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            [sys.executable, "-m", manifest.name, "all-in-one", "--port", str(manifest.port)],
-            env=env,
-            # Its own session: the terminal's Ctrl-C reaches only the launcher, which stops the
-            # services first and the servers they use last.
-            start_new_session=True,
-        )
-        self.children.append((manifest.name, process))
+    def spawn(self, manifest: LaunchedService, env: dict[str, str]) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _serve_forked(manifest, env)
+        self.children.append((manifest.name, ServiceProcess(pid)))
 
-    def wait_ready(self, services: dict[str, ServiceManifest]) -> bool:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    def wait_ready(self, services: dict[str, LaunchedService]) -> bool:
+        started = time.monotonic()
+        deadline = started + READY_TIMEOUT_SECONDS
         pending = {name: f"http://127.0.0.1:{m.port}/readyz" for name, m in services.items()}
         with httpx.Client(timeout=2.0) as client:
             while pending and time.monotonic() < deadline and not self.stop.is_set():
@@ -197,6 +238,7 @@ class Launcher:
                     try:
                         if client.get(url).status_code == 200:
                             del pending[name]
+                            _say(f"{name} ready {time.monotonic() - started:.1f} s after its start")
                     except httpx.HTTPError:
                         pass
                 for label, process in self.children:
@@ -225,7 +267,7 @@ class Launcher:
 
     def record(
         self,
-        services: dict[str, ServiceManifest],
+        services: dict[str, LaunchedService],
         *,
         database_url: str,
         broker_url: str,
@@ -253,9 +295,9 @@ class Launcher:
         started = time.monotonic()
         started_at = _utc_now()
         self.state.mkdir(exist_ok=True)
-        # Reading the manifests imports every service (seconds on a busy machine): done on a
-        # thread while the broker and PostgreSQL start.
-        manifests = _Background(_installed_services)
+        services = installed_services()
+        kit = threading.Thread(target=_import_the_kit, name="kit", daemon=True)
+        kit.start()
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             if self._stop_requested_at is None:
@@ -273,10 +315,11 @@ class Launcher:
             database_url = os.environ.get("DATABASE_URL") or stack.enter_context(
                 embedded_postgres(self.state)
             )
-            services = manifests.result()
             if self.stop.is_set():
                 _say("stopping before the services started")
                 return 0
+            # Forking with another thread running is unsafe; the kit is imported by now.
+            kit.join()
             stack.callback(instances.remove, self.state)
             stack.callback(self.terminate_children)
             record = functools.partial(
@@ -328,7 +371,7 @@ class Launcher:
         path.chmod(0o600)
         return path
 
-    def print_welcome(self, services: dict[str, ServiceManifest], elapsed: float) -> None:
+    def print_welcome(self, services: dict[str, LaunchedService], elapsed: float) -> None:
         token = mint_token(subject="dev-admin", name="Development Admin", roles=list(Role))
         lines = [f"ready in {elapsed:.1f} s; data in {self.state}"]
         for manifest in services.values():
@@ -349,34 +392,75 @@ class Launcher:
             _say(line)
 
 
-class _Background:
-    """A call on a daemon thread: an interrupted start does not wait for it to finish."""
+class ServiceProcess:
+    """A forked service, with the part of `subprocess.Popen`'s interface the launcher uses."""
 
-    def __init__(self, call: Callable[[], dict[str, ServiceManifest]]) -> None:
-        self._call = call
-        self._value: dict[str, ServiceManifest] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="manifests", daemon=True)
-        self._thread.start()
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
 
-    def _run(self) -> None:
-        try:
-            self._value = self._call()
-        except BaseException as error:
-            self._error = error
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
 
-    def result(self) -> dict[str, ServiceManifest]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
+            time.sleep(0.05)
+        return code
+
+    def terminate(self) -> None:
+        self._send(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._send(signal.SIGKILL)
+
+    def _send(self, signum: signal.Signals) -> None:
+        if self.poll() is None:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
 
 
-def _installed_services() -> dict[str, ServiceManifest]:
-    from doseline.manifest import installed_services  # noqa: PLC0415 (see Launcher.run)
+def _import_the_kit() -> None:
+    """What every service imports before its own application: shared by the forked services."""
+    import doseline.service_cli  # noqa: F401, PLC0415
 
-    return installed_services()
+
+def _serve_forked(manifest: LaunchedService, env: dict[str, str]) -> NoReturn:
+    """The forked child: never returns into the launcher's code (its ExitStack would stop
+    PostgreSQL and the broker), whatever happens."""
+    code = 1
+    try:
+        # Its own session: the terminal's Ctrl-C reaches only the launcher, which stops the
+        # services first and the servers they use last. The default handlers until the
+        # service installs its own: a SIGTERM during the start ends the process.
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with suppress(OSError):  # `ps -o comm`, `top`: the service's name, not the launcher's
+            Path("/proc/self/comm").write_text(manifest.name[:15], encoding="utf-8")
+        os.environ.clear()
+        os.environ.update(env)
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(line_buffering=True)
+        from doseline.manifest import installed_service  # noqa: PLC0415
+        from doseline.service_cli import run_development  # noqa: PLC0415
+
+        run_development(installed_service(manifest.name), host="127.0.0.1", port=manifest.port)
+    except SystemExit as leaving:
+        code = leaving.code if isinstance(leaving.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _utc_now() -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from doseline.consumers import Handler
+from doseline.instance import env_prefix
 from doseline.schema import ServiceSchema
 from doseline.settings import ServiceSettings
 
@@ -46,15 +47,24 @@ class ServiceManifest:
 
     @property
     def env_prefix(self) -> str:
-        return f"{self.name.upper()}_"
+        return env_prefix(self.name)
 
 
 def installed_services() -> dict[str, ServiceManifest]:
     """Every service installed in this environment, by name, in port order."""
-    found: list[ServiceManifest] = []
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        manifest = entry.load()
-        if not isinstance(manifest, ServiceManifest):
-            raise TypeError(f"entry point {entry.name} is not a ServiceManifest")
-        found.append(manifest)
+    found = [_loaded(entry) for entry in entry_points(group=ENTRY_POINT_GROUP)]
     return {manifest.name: manifest for manifest in sorted(found, key=lambda m: m.port)}
+
+
+def installed_service(name: str) -> ServiceManifest:
+    """One installed service, importing that service alone."""
+    for entry in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        return _loaded(entry)
+    raise LookupError(f"no service named {name} is installed ({ENTRY_POINT_GROUP} entry points)")
+
+
+def _loaded(entry: EntryPoint) -> ServiceManifest:
+    manifest = entry.load()
+    if not isinstance(manifest, ServiceManifest):
+        raise TypeError(f"entry point {entry.name} is not a ServiceManifest")
+    return manifest

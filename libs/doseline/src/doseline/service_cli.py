@@ -6,7 +6,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -123,6 +123,22 @@ def _checkpoint_if_moved(manifest: ServiceManifest, settings: ServiceSettings) -
         engine.dispose()
 
 
+def run_development(manifest: ServiceManifest, *, host: str, port: int) -> NoReturn:
+    """`all-in-one`, also what `make run` runs in each process it forks: migrate (nothing when
+    at head), load the reference data (nothing when loaded), then API, worker and relay."""
+    settings = manifest.settings_class()
+    _migrate(manifest, settings)
+    _bootstrap(manifest, settings)
+    _checkpoint_if_moved(manifest, settings)
+    run_all_in_one(manifest, settings, host=host, port=port)
+    # Everything is closed by now (API, relay, worker, engines, broker connections). The
+    # interpreter's own teardown would garbage-collect every module and object one by one,
+    # seconds on a busy machine, past the launcher's patience: leave without it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def service_cli(manifest: ServiceManifest) -> typer.Typer:
     app = typer.Typer(name=manifest.name, help=manifest.summary, no_args_is_help=True)
 
@@ -160,17 +176,7 @@ def service_cli(manifest: ServiceManifest) -> typer.Typer:
         port: Annotated[int, typer.Option(help="Port to listen on")] = manifest.port,
     ) -> None:
         """Development (`make run`): migrate, load, then API, worker and relay in one process."""
-        settings = manifest.settings_class()
-        _migrate(manifest, settings)
-        _bootstrap(manifest, settings)
-        _checkpoint_if_moved(manifest, settings)
-        run_all_in_one(manifest, settings, host=host, port=port)
-        # Everything is closed by now (API, relay, worker, engines, broker connections). The
-        # interpreter's own teardown would garbage-collect every module and object one by one,
-        # seconds on a busy machine, past the launcher's patience: leave without it.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+        run_development(manifest, host=host, port=port)
 
     @app.command("audit-verify")
     def audit_verify(

@@ -13,6 +13,7 @@ from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
 from doseline.contracts.system import TracerPing
 from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.settings import ServiceSettings
+from enrollment import PORT
 from enrollment.app import SUMMARY, create_app
 from enrollment.cohorts.tasks import EXPIRE_RESERVATIONS
 from enrollment.db import schema
@@ -42,7 +43,7 @@ def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
 
 SERVICE = ServiceManifest(
     name="enrollment",
-    port=8001,
+    port=PORT,
     schema=schema,
     settings_class=EnrollmentSettings,
     create_app=create_app,  # type: ignore[arg-type]

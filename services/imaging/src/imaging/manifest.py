@@ -16,6 +16,7 @@ from doseline.contracts.protocol import ProtocolActivated
 from doseline.contracts.system import TracerPing
 from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.settings import ServiceSettings
+from imaging import PORT
 from imaging.app import SUMMARY, create_app
 from imaging.ct_analyses import tasks as ct_tasks
 from imaging.db import schema
@@ -62,7 +63,7 @@ def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
 
 SERVICE = ServiceManifest(
     name="imaging",
-    port=8003,
+    port=PORT,
     schema=schema,
     settings_class=ImagingSettings,
     create_app=create_app,  # type: ignore[arg-type]

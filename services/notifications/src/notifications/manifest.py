@@ -9,6 +9,7 @@ from doseline.consumers import Handler
 from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.routing import EVENT_LOG_ROUTE, consumed_by
 from doseline.settings import ServiceSettings
+from notifications import PORT
 from notifications.app import SUMMARY, create_app
 from notifications.db import schema
 from notifications.event_log.tasks import record_event_handler
@@ -38,7 +39,7 @@ def periodic_jobs(settings: ServiceSettings) -> Sequence[PeriodicJob]:
 
 SERVICE = ServiceManifest(
     name="notifications",
-    port=8004,
+    port=PORT,
     schema=schema,
     settings_class=NotificationsSettings,
     create_app=create_app,  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from doseline.contracts.protocol import ProtocolActivated
 from doseline.contracts.system import TracerPing
 from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.settings import ServiceSettings
+from safety import PORT
 from safety.adjudication import evaluation
 from safety.adverse_events import service as adverse_events
 from safety.app import SUMMARY, create_app
@@ -69,7 +70,7 @@ def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
 
 SERVICE = ServiceManifest(
     name="safety",
-    port=8002,
+    port=PORT,
     schema=schema,
     settings_class=SafetySettings,
     create_app=create_app,  # type: ignore[arg-type]
