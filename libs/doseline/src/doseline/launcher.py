@@ -1,8 +1,8 @@
 """`make run`: embedded PostgreSQL and Valkey (or external ones), then one process per service.
 
-Each service runs `python -m <service> all-in-one`: it migrates (nothing to run when its schema
-is at head), loads its reference data (skipped when loaded), then serves its API with its worker
-and outbox relay on threads. The launcher knows a service by its name and port (the
+Each service runs what `python -m <service> all-in-one` runs: it migrates (nothing to run when
+its schema is at head), loads its reference data (skipped when loaded), then serves its API with
+its worker and outbox relay on threads. The launcher knows a service by its name and port (the
 "doseline.service_ports" entry points) and never imports a service's application. It imports
 the kit every service shares (FastAPI, SQLAlchemy, pydantic, dramatiq, uvicorn: most of a
 service's start) once, on a thread while PostgreSQL and Valkey start, then forks one process per
