@@ -131,14 +131,6 @@ def next_link(request: Request, next_cursor: str | None) -> dict[str, str]:
     return {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
 
 
-def page_of(items: Sequence[T], *, limit: int, cursor_of: Callable[[T], dict[str, Any]]) -> Page[T]:
-    """Build a page from `limit + 1` fetched rows; the extra row only proves there is more."""
-    has_more = len(items) > limit
-    shown = list(items[:limit])
-    next_cursor = encode_cursor(cursor_of(shown[-1])) if has_more and shown else None
-    return Page[T](items=shown, next_cursor=next_cursor)
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
