@@ -11,7 +11,8 @@ port and every list is asked the same question, first page (the default page siz
 after it, over HTTP: the table gives p50 and p95 for each database and the ratio of the p95s.
 
 Needs the machine's PostgreSQL (BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/
-postgres); both databases are dropped at the end.
+postgres); both scratch databases (bench/_stack.py, every service migrated) are dropped at the
+end.
 Usage: uv run --frozen python bench/lists_at_scale.py [--trials 1000] [--subjects 100]
        [--requests 100]
 """
@@ -20,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import socket
 import statistics
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,12 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
+from _stack import bearer, scratch_database, served
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import make_url
 
-from doseline import migrations
-from doseline.auth import Role, mint_token
+from doseline.auth import Role
 from doseline.contracts.safety import AdverseEventRecorded
 from doseline.db import normalise_database_url
 from doseline.manifest import ServiceManifest
@@ -52,7 +48,6 @@ HISTORY = 20
 WARM_UP = 10
 ROUND = 10
 PROTOCOL = Path(__file__).resolve().parents[1] / "services/enrollment/protocols/hdmsc-rp-01.yaml"
-SERVICES = (ENROLLMENT, SAFETY, NOTIFICATIONS)
 
 # Identifiers are derived from the trial and subject numbers, so both databases hold the same
 # first trial: T0000, subjects T0000-001 …; the loaded one adds T0001 … T0999.
@@ -325,27 +320,12 @@ def _served(manifest: ServiceManifest, url: str) -> Iterator[str]:
     settings = manifest.settings_class(
         database_url=url, environment=Environment.TEST, log_json=False, log_level="WARNING"
     )
-    app = manifest.create_app(settings)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
+    with served(manifest.create_app(settings)) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        listener.close()
 
 
 def _headers() -> dict[str, str]:
-    roles = [Role.ADMIN, Role.MONITOR]
-    token = mint_token(subject="bench", roles=roles, auth_time=datetime.now(UTC))
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": bearer(Role.MONITOR, "bench")}
 
 
 @dataclass
@@ -408,51 +388,29 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=100)
     parser.add_argument("--requests", type=int, default=100)
     arguments = parser.parse_args()
-    admin_url = normalise_database_url(
-        os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    )
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    suffix = uuid.uuid4().hex[:8]
     scales = {"one trial": 1, "loaded": arguments.trials}
-    urls = {
-        label: make_url(admin_url)
-        .set(database=f"lists_bench_{label.replace(' ', '_')}_{suffix}")
-        .render_as_string(hide_password=False)
-        for label in scales
-    }
     results: dict[str, dict[tuple[str, str], Measured]] = {}
-    try:
+    with (
+        scratch_database("lists_bench_one") as one_url,
+        scratch_database("lists_bench_loaded") as loaded_url,
+    ):
+        urls = {"one trial": one_url, "loaded": loaded_url}
         for label, trials in scales.items():
-            name = make_url(urls[label]).database
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            for manifest in SERVICES:
-                migrations.upgrade(
-                    migrations=manifest.migrations, schema=manifest.schema, database_url=urls[label]
-                )
-            print(
-                f"{label}: {trials:,} trials x {arguments.subjects} subjects, loading", flush=True
-            )
+            print(f"{label}: {trials:,} trials x {arguments.subjects} subjects", flush=True)
             engine = create_engine(normalise_database_url(urls[label]))
             with engine.begin() as connection:
                 load(connection, trials=trials, subjects=arguments.subjects)
             engine.dispose()
         for case in CASES:
             with (
-                _served(case.service, urls["one trial"]) as one,
-                _served(case.service, urls["loaded"]) as loaded,
+                _served(case.service, one_url) as one,
+                _served(case.service, loaded_url) as loaded,
                 httpx.Client(base_url=one, headers=_headers(), timeout=60) as one_client,
                 httpx.Client(base_url=loaded, headers=_headers(), timeout=60) as loaded_client,
             ):
                 clients = {"one trial": one_client, "loaded": loaded_client}
                 results[case.name] = measure(clients, case, arguments.requests)
-        _print_table(results, scales, arguments)
-    finally:
-        with admin.connect() as connection:
-            for url in urls.values():
-                name = make_url(url).database
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    _print_table(results, scales, arguments)
 
 
 def _print_table(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from doseline import pagination
@@ -69,11 +69,16 @@ def current_versions(
     """The current version of each adverse event, in one query."""
     if not rows:
         return {}
-    keys = [(row.id, row.current_version) for row in rows]
     found = session.scalars(
-        select(AdverseEventVersionRow).where(
-            tuple_(AdverseEventVersionRow.ae_id, AdverseEventVersionRow.number).in_(keys)
+        select(AdverseEventVersionRow)
+        .join(
+            AdverseEventRow,
+            and_(
+                AdverseEventRow.id == AdverseEventVersionRow.ae_id,
+                AdverseEventRow.current_version == AdverseEventVersionRow.number,
+            ),
         )
+        .where(AdverseEventRow.id.in_([row.id for row in rows]))
     )
     return {version.ae_id: version for version in found}
 
