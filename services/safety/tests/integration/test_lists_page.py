@@ -147,7 +147,10 @@ def test_the_ae_list_resumes_after_its_cursor_without_repeating_or_skipping(
     assert seen == reported
 
 
-@pytest.mark.parametrize("path", ["/v1/dlts", "/v1/adverse-events"])
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/dlts", "/v1/adverse-events", "/v1/proposed-adverse-events", "/v1/lab-intake-conflicts"],
+)
 @pytest.mark.parametrize(
     "cursor",
     [
