@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.auth import Role
+from doseline.pagination import MAX_PAGE_SIZE
 from doseline.testing.plugin import TokenFactory
 
 from .conftest import append, dlt_confirmed
@@ -159,7 +160,7 @@ def test_one_event_is_read_by_its_id(
         ({"after": "not-a-cursor"}, "cursor"),
         ({"after": "eyJwIjoiYSJ9"}, "after"),  # {"p":"a"}
         ({"limit": 0}, "limit"),
-        ({"limit": 501}, "limit"),
+        ({"limit": MAX_PAGE_SIZE + 1}, "limit"),
     ],
 )
 def test_bad_feed_queries_are_refused_with_what_to_fix(

@@ -7,13 +7,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
+from doseline import pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
-from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
+from doseline.pagination import Page
 from enrollment.cohorts.schemas import ReplacementSlotOut
 from enrollment.escalation_state import service
 from enrollment.escalation_state.models import (
@@ -121,6 +122,9 @@ def late_dlt_out(view: service.LateDltView) -> LateDltOut:
     )
 
 
+HISTORY_ORDER = pagination.Keyset(seq=int)
+
+
 def history_out(row: EscalationHistory) -> HistoryEntryOut:
     return HistoryEntryOut(
         seq=row.seq,
@@ -192,21 +196,12 @@ def escalation_history(
     trial_id: str,
     session: DbSession,
     _: Reader,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    cursor: str | None = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
+    cursor: pagination.CursorQuery = None,
 ) -> Page[HistoryEntryOut]:
-    position = decode_cursor(cursor) or {}
-    after = position.get("seq", 0)
-    rows = service.history(
-        session,
-        trial_id=trial_id,
-        after_seq=after if isinstance(after, int) else 0,
-        limit=limit + 1,
-    )
-    page = page_of(rows, limit=limit, cursor_of=lambda r: {"seq": r.seq})
-    return Page[HistoryEntryOut](
-        items=[history_out(r) for r in page.items], next_cursor=page.next_cursor
-    )
+    (after_seq,) = HISTORY_ORDER.read(cursor) or (0,)
+    rows = service.history(session, trial_id=trial_id, after_seq=after_seq, limit=limit + 1)
+    return HISTORY_ORDER.page(rows, limit=limit, key=lambda row: (row.seq,)).shown_as(history_out)
 
 
 @router.get(

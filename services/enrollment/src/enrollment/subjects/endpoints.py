@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
+from doseline import pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.etags import IfMatchHeader, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from doseline.identity import hospital_id_hash
-from doseline.pagination import MAX_PAGE_SIZE, Page, decode_cursor, page_of
+from doseline.pagination import Page
 from enrollment.subjects import service
 from enrollment.subjects.models import Subject
 from enrollment.subjects.schemas import (
@@ -32,6 +33,9 @@ Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 WithdrawalRecorder = Annotated[
     Principal, Depends(require_roles(Role.INVESTIGATOR, Role.COORDINATOR))
 ]
+
+
+STUDY_ID_ORDER = pagination.Keyset(number=int)
 
 
 def subject_out(subject: Subject) -> SubjectOut:
@@ -106,22 +110,15 @@ def list_subjects(
     trial_id: str,
     session: DbSession,
     principal: Reader,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    cursor: str | None = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
+    cursor: pagination.CursorQuery = None,
 ) -> Page[SubjectOut]:
-    position = decode_cursor(cursor) or {}
-    after = position.get("number", 0)
+    (after,) = STUDY_ID_ORDER.read(cursor) or (0,)
     rows = service.subjects_of(
-        session,
-        trial_id=trial_id,
-        principal=principal,
-        after=after if isinstance(after, int) else 0,
-        limit=limit + 1,
+        session, trial_id=trial_id, principal=principal, after=after, limit=limit + 1
     )
-    page = page_of(rows, limit=limit, cursor_of=lambda s: {"number": s.number})
-    return Page[SubjectOut](
-        items=[subject_out(s) for s in page.items], next_cursor=page.next_cursor
-    )
+    page = STUDY_ID_ORDER.page(rows, limit=limit, key=lambda subject: (subject.number,))
+    return page.shown_as(subject_out)
 
 
 @router.get("/v1/subjects/{subject_id}", response_model=SubjectOut, summary="A subject")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from doseline import pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
@@ -78,9 +79,18 @@ def create_trial(
     )
 
 
-@router.get("", response_model=list[TrialOut], summary="List trials")
-def list_trials(session: DbSession, _: Reader) -> list[TrialOut]:
-    return [trial_out(view) for view in service.list_trials(session)]
+@router.get("", response_model=list[TrialOut], summary="List trials, in id order")
+def list_trials(
+    request: Request,
+    response: Response,
+    session: DbSession,
+    _: Reader,
+    cursor: pagination.CursorQuery = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
+) -> list[TrialOut]:
+    page = service.trial_page(session, cursor=cursor, limit=limit)
+    response.headers.update(pagination.next_link(request, page.next_cursor))
+    return [trial_out(view) for view in page.items]
 
 
 @router.get("/{trial_id}", response_model=TrialOut, summary="A trial and its protocol version")

@@ -9,7 +9,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doseline import audit, outbox, sitetime
+from doseline import audit, outbox, pagination, sitetime
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.schema import ServiceSchema
@@ -19,7 +19,7 @@ from enrollment.protocol import Protocol, ProtocolError, load_protocol
 from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository
 from enrollment.trials.models import ProtocolVersionRow, Trial
-from enrollment.trials.protocols import protocol_of, shipped_protocol_path
+from enrollment.trials.protocols import parse_stored, protocol_of, shipped_protocol_path
 
 BOOTSTRAP_PROTOCOL = "hdmsc-rp-01"
 BOOTSTRAP_ACTOR = "bootstrap <system>"
@@ -330,5 +330,23 @@ def view(session: Session, trial: Trial) -> TrialView:
     )
 
 
-def list_trials(session: Session) -> list[TrialView]:
-    return [view(session, trial) for trial in repository.list_trials(session)]
+TRIAL_ORDER = pagination.Keyset(id=str)
+
+
+def trial_page(session: Session, *, cursor: str | None, limit: int) -> pagination.Rows[TrialView]:
+    """Trials in id order, `limit` after the cursor, with their protocol versions read at once."""
+    (after,) = TRIAL_ORDER.read(cursor) or (None,)
+    rows = repository.trials_after(session, after=after, limit=limit + 1)
+    page = TRIAL_ORDER.page(rows, limit=limit, key=lambda trial: (trial.id,))
+    versions = repository.protocol_versions(
+        session, [trial.protocol_version_id for trial in page.items]
+    )
+    views = [
+        TrialView(
+            trial=trial,
+            protocol=parse_stored(versions[trial.protocol_version_id].document),
+            version=versions[trial.protocol_version_id],
+        )
+        for trial in page.items
+    ]
+    return pagination.Rows(items=views, next_cursor=page.next_cursor)

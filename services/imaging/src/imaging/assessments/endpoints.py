@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -18,7 +18,7 @@ from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
 from doseline.pagination import Page
-from imaging.assessments import derivation, repository, service
+from imaging.assessments import derivation, service
 from imaging.assessments.derivation import Derived
 from imaging.assessments.schemas import (
     AssessmentOut,
@@ -266,26 +266,10 @@ def list_assessments(
     session: DbSession,
     _: Reader,
     kind: Kind | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=pagination.MAX_PAGE_SIZE)] = 100,
+    cursor: pagination.CursorQuery = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
 ) -> Page[AssessmentOut]:
-    subjects.require_known(session, subject_id, reading=True)
-    position = pagination.decode_cursor(cursor)
-    after = None
-    if position is not None:
-        try:
-            after = (
-                datetime.fromisoformat(str(position["performed_at"])),
-                uuid.UUID(str(position["id"])),
-            )
-        except (KeyError, ValueError):
-            raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued") from None
-    rows = repository.of_subject(session, subject_id, kind=kind, after=after, limit=limit + 1)
-    return pagination.page_of(
-        [AssessmentOut.of(row) for row in rows],
-        limit=limit,
-        cursor_of=lambda item: {"performed_at": item.performed_at.isoformat(), "id": str(item.id)},
-    )
+    return service.page_of_subject(session, subject_id, kind=kind, cursor=cursor, limit=limit)
 
 
 @router.post(

@@ -50,6 +50,7 @@ class AssessmentRow(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (
         Index("ix_assessments_subject_kind", "subject_id", "kind", "performed_at"),
+        Index("ix_assessments_subject_id_performed_at_id", "subject_id", "performed_at", "id"),
         Index("ix_assessments_trial_kind_visit", "trial_id", "kind", "visit"),
         Index(
             "uq_assessments_fhir_observation",

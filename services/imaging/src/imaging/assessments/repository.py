@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from doseline import pagination
 from imaging.assessments.models import AssessmentRow
 
 
@@ -38,12 +39,22 @@ def by_fhir_observation(session: Session, sender: str, observation_id: str) -> A
     ).first()
 
 
+def by_ids(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AssessmentRow]:
+    """Several assessments in one query, by id."""
+    if not ids:
+        return {}
+    return {
+        row.id: row
+        for row in session.scalars(select(AssessmentRow).where(AssessmentRow.id.in_(ids)))
+    }
+
+
 def of_subject(
     session: Session,
     subject_id: str,
     *,
     kind: str | None = None,
-    after: tuple[datetime, uuid.UUID] | None = None,
+    after: tuple[Any, ...] | None = None,
     limit: int | None = None,
     include_voided: bool = True,
     lock: bool = False,
@@ -55,9 +66,9 @@ def of_subject(
         query = query.where(AssessmentRow.kind == kind)
     if not include_voided:
         query = query.where(AssessmentRow.status == "recorded")
-    if after is not None:
-        query = query.where(tuple_(AssessmentRow.performed_at, AssessmentRow.id) > after)
-    query = query.order_by(AssessmentRow.performed_at, AssessmentRow.id)
+    query = query.where(
+        pagination.after(after, AssessmentRow.performed_at, AssessmentRow.id)
+    ).order_by(AssessmentRow.performed_at, AssessmentRow.id)
     if limit is not None:
         query = query.limit(limit)
     return session.scalars(query).all()

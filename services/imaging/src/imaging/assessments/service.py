@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from doseline import audit, outbox
+from doseline import audit, outbox, pagination
 from doseline.contracts.imaging import CtMeasured, OutcomeRecorded
 from doseline.errors import Conflict, InvalidInput, NotFound
 from imaging.assessments import repository
 from imaging.assessments.derivation import Derived
 from imaging.assessments.models import AssessmentRow
+from imaging.assessments.schemas import AssessmentOut
 from imaging.schedule import service as schedule_service
 from imaging.schedule.visits import VisitAssignment, VisitSchedule, assign_visit
 from imaging.subjects import repository as subjects_repository
@@ -224,6 +225,21 @@ def require(session: Session, assessment_id: uuid.UUID, *, lock: bool = False) -
     if row is None:
         raise NotFound(f"no assessment {assessment_id}")
     return row
+
+
+PERFORMED_ORDER = pagination.Keyset(performed_at=datetime, id=uuid.UUID)
+
+
+def page_of_subject(
+    session: Session, subject_id: str, *, kind: str | None, cursor: str | None, limit: int
+) -> pagination.Page[AssessmentOut]:
+    """A subject's assessments in the order they were done, `limit` after the cursor."""
+    subjects.require_known(session, subject_id, reading=True)
+    rows = repository.of_subject(
+        session, subject_id, kind=kind, after=PERFORMED_ORDER.read(cursor), limit=limit + 1
+    )
+    page = PERFORMED_ORDER.page(rows, limit=limit, key=lambda row: (row.performed_at, row.id))
+    return page.shown_as(AssessmentOut.of)
 
 
 def void(session: Session, row: AssessmentRow, *, reason: str, actor: str) -> AssessmentRow:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,11 +16,10 @@ from doseline.errors import InvalidInput, PayloadTooLarge
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader
 from doseline.pagination import Page
-from imaging.ct_analyses import repository, service
+from imaging.ct_analyses import service
 from imaging.ct_analyses.schemas import CtAnalysisOut, FileFormat, LesionOutsideLungPolicy
 from imaging.ct_analyses.storage import ObjectStorage, storage_from
 from imaging.settings import ImagingSettings
-from imaging.subjects import service as subjects
 
 router = APIRouter(tags=["CT analyses"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
@@ -166,23 +164,7 @@ def list_ct_analyses(
     subject_id: str,
     session: DbSession,
     _: Reader,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=pagination.MAX_PAGE_SIZE)] = 50,
+    cursor: pagination.CursorQuery = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
 ) -> Page[CtAnalysisOut]:
-    subjects.require_known(session, subject_id, reading=True)
-    position = pagination.decode_cursor(cursor)
-    after = None
-    if position is not None:
-        try:
-            after = (
-                datetime.fromisoformat(str(position["created_at"])),
-                uuid.UUID(str(position["id"])),
-            )
-        except (KeyError, ValueError):
-            raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued") from None
-    rows = repository.of_subject(session, subject_id, after=after, limit=limit + 1)
-    return pagination.page_of(
-        [service.read(session, row.id) for row in rows],
-        limit=limit,
-        cursor_of=lambda item: {"created_at": item.created_at.isoformat(), "id": str(item.id)},
-    )
+    return service.page_of_subject(session, subject_id, cursor=cursor, limit=limit)

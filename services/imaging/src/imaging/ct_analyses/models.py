@@ -39,4 +39,7 @@ class CtAnalysisRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    __table_args__ = (Index("ix_ct_analyses_status", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_ct_analyses_status", "status", "created_at"),
+        Index("ix_ct_analyses_subject_id_created_at_id", "subject_id", "created_at", "id"),
+    )

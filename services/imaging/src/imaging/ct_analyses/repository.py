@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from doseline import pagination
 from imaging.ct_analyses.models import CtAnalysisRow
 
 
@@ -42,12 +44,13 @@ def of_subject(
     session: Session,
     subject_id: str,
     *,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[Any, ...] | None,
     limit: int,
 ) -> Sequence[CtAnalysisRow]:
-    query = select(CtAnalysisRow).where(CtAnalysisRow.subject_id == subject_id)
-    if after is not None:
-        query = query.where(tuple_(CtAnalysisRow.created_at, CtAnalysisRow.id) > after)
+    query = select(CtAnalysisRow).where(
+        CtAnalysisRow.subject_id == subject_id,
+        pagination.after(after, CtAnalysisRow.created_at, CtAnalysisRow.id),
+    )
     return session.scalars(
         query.order_by(CtAnalysisRow.created_at, CtAnalysisRow.id).limit(limit)
     ).all()

@@ -24,10 +24,11 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from doseline import audit, idempotency
+from doseline import audit, idempotency, pagination
 from doseline.errors import DoselineError, InvalidInput, NotFound
 from doseline.idempotency import StoredResponse
 from imaging.assessments import derivation
+from imaging.assessments import repository as assessments_repository
 from imaging.assessments import service as assessments
 from imaging.assessments.schemas import AssessmentOut
 from imaging.ct.errors import UnreadableFileError, VolumetryError, listed, shortened
@@ -261,6 +262,28 @@ def read(session: Session, analysis_id: uuid.UUID) -> CtAnalysisOut:
         else AssessmentOut.of(assessments.require(session, row.assessment_id))
     )
     return CtAnalysisOut.of(row, assessment)
+
+
+CREATED_ORDER = pagination.Keyset(created_at=datetime, id=uuid.UUID)
+
+
+def page_of_subject(
+    session: Session, subject_id: str, *, cursor: str | None, limit: int
+) -> pagination.Page[CtAnalysisOut]:
+    """A subject's uploads, oldest first, with the assessments they made read at once."""
+    subjects.require_known(session, subject_id, reading=True)
+    rows = repository.of_subject(
+        session, subject_id, after=CREATED_ORDER.read(cursor), limit=limit + 1
+    )
+    page = CREATED_ORDER.page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
+    made = assessments_repository.by_ids(
+        session, [row.assessment_id for row in page.items if row.assessment_id is not None]
+    )
+    return page.shown_as(
+        lambda row: CtAnalysisOut.of(
+            row, None if row.assessment_id is None else AssessmentOut.of(made[row.assessment_id])
+        )
+    )
 
 
 def measure(

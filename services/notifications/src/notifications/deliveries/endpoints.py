@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
+from doseline import pagination
 from doseline.auth import Principal, Role, require_roles
-from doseline.errors import InvalidInput, NotFound
+from doseline.errors import NotFound
 from doseline.http import DbSession
-from doseline.pagination import MAX_PAGE_SIZE, decode_cursor, encode_cursor
-from notifications.deliveries import repository
+from notifications.deliveries import repository, service
 from notifications.deliveries.schemas import AttemptOut, DeliveryDetail, DeliveryOut, DeliveryPage
-from notifications.subscriptions import service as subscriptions
 
 router = APIRouter(prefix="/v1/subscriptions/{subscription_id}/deliveries", tags=["deliveries"])
 Viewer = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.MONITOR))]
@@ -25,21 +24,11 @@ def list_deliveries(
     session: DbSession,
     _: Viewer,
     status: Literal["pending", "delivered", "failed", "cancelled"] | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    cursor: pagination.CursorQuery = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
 ) -> DeliveryPage:
-    subscriptions.one(session, subscription_id)
-    decoded = decode_cursor(cursor) or {"p": 0}
-    after = decoded.get("p")
-    if not isinstance(after, int) or isinstance(after, bool):
-        raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued")
-    rows = repository.page_for_subscription(
-        session, subscription_id=subscription_id, status=status, after=after, limit=limit + 1
-    )
-    shown = rows[:limit]
-    return DeliveryPage(
-        items=[DeliveryOut.model_validate(row, from_attributes=True) for row in shown],
-        next_cursor=encode_cursor({"p": shown[-1].event_position}) if len(rows) > limit else None,
+    return service.page_of_subscription(
+        session, subscription_id=subscription_id, status=status, cursor=cursor, limit=limit
     )
 
 

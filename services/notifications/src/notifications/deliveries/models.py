@@ -63,6 +63,12 @@ class Delivery(Base):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_deliveries_subscription_id_created_at", "subscription_id", "created_at"),
+        Index(
+            "ix_deliveries_subscription_id_status_event_position",
+            "subscription_id",
+            "status",
+            "event_position",
+        ),
     )
 
 

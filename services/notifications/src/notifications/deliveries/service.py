@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ import structlog
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from doseline import audit, outbox
+from doseline import audit, outbox, pagination
 from doseline.contracts.notifications import SubscriptionDisabled
 from doseline.logging import bind_correlation_id, clear_correlation_id
 from notifications.db import schema
@@ -28,11 +29,13 @@ from notifications.deliveries.models import (
 )
 from notifications.deliveries.pinning import PinnedTransport, pinned
 from notifications.deliveries.schedule import AttemptResult, verdict
+from notifications.deliveries.schemas import DeliveryOut, DeliveryPage
 from notifications.deliveries.signing import webhook_headers
 from notifications.event_log import repository as event_log
 from notifications.event_log.cloudevent import body_bytes, cloudevent
 from notifications.settings import NotificationsSettings
 from notifications.subscriptions import repository as subscriptions
+from notifications.subscriptions import service as subscription_service
 from notifications.subscriptions.models import Subscription
 from notifications.subscriptions.secrets import SecretBox
 from notifications.subscriptions.targets import Resolver, TargetRefused, check_target
@@ -294,3 +297,27 @@ class Dispatcher:
             ),
             subject=f"subscriptions/{locked.id}",
         )
+
+
+EVENT_ORDER = pagination.Keyset(p=int)
+
+
+def page_of_subscription(
+    session: Session,
+    *,
+    subscription_id: uuid.UUID,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> DeliveryPage:
+    """A subscription's deliveries in the log's order, `limit` after the cursor."""
+    subscription_service.one(session, subscription_id)
+    (after,) = EVENT_ORDER.read(cursor) or (0,)
+    rows = repository.page_for_subscription(
+        session, subscription_id=subscription_id, status=status, after=after, limit=limit + 1
+    )
+    page = EVENT_ORDER.page(rows, limit=limit, key=lambda row: (row.event_position,))
+    return DeliveryPage(
+        items=[DeliveryOut.model_validate(row, from_attributes=True) for row in page.items],
+        next_cursor=page.next_cursor,
+    )

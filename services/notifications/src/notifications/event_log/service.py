@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from doseline import pagination
 from doseline.auth import ALL_SITES, Principal
 from doseline.errors import InvalidInput, NotFound
 from doseline.events import Envelope
-from doseline.pagination import MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from doseline.pagination import MAX_PAGE_SIZE
 from notifications.deliveries import repository as deliveries
 from notifications.event_log import repository
 from notifications.event_log.cloudevent import cloudevent
@@ -55,14 +56,7 @@ def as_feed_event(event: LoggedEvent) -> FeedEvent:
     return FeedEvent.model_validate(cloudevent(event.envelope, position=event.position))
 
 
-def _cursor_position(cursor: str | None) -> int:
-    decoded = decode_cursor(cursor)
-    if decoded is None:
-        return 0
-    position = decoded.get("p")
-    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
-        raise InvalidInput.at(["query", "after"], "not a cursor this API issued")
-    return position
+LOG_ORDER = pagination.Keyset(p=int)
 
 
 def checked_patterns(patterns: Sequence[str], *, field: list[str | int]) -> list[str]:
@@ -121,7 +115,7 @@ def feed(
 ) -> EventPage:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput.at(["query", "limit"], f"between 1 and {MAX_PAGE_SIZE}")
-    start = _cursor_position(after)
+    (start,) = LOG_ORDER.read(after, parameter="after") or (0,)
     patterns = checked_patterns(types, field=["query", "type"])
     rows = repository.page_after(
         session,
@@ -136,7 +130,7 @@ def feed(
     last = shown[-1].position if shown else start
     return EventPage(
         items=[as_feed_event(row) for row in shown],
-        next_cursor=encode_cursor({"p": last}),
+        next_cursor=LOG_ORDER.write((last,)),
         has_more=len(rows) > limit,
     )
 

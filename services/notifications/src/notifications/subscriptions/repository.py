@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select, true
@@ -67,16 +68,27 @@ def valid_secrets(
     session: Session, subscription_id: uuid.UUID, *, at: datetime
 ) -> list[SubscriptionSecret]:
     """Secrets that sign at `at`: the current one and any rotated one still in its overlap."""
-    return list(
-        session.scalars(
-            select(SubscriptionSecret)
-            .where(
-                SubscriptionSecret.subscription_id == subscription_id,
-                or_(SubscriptionSecret.expires_at.is_(None), SubscriptionSecret.expires_at > at),
-            )
-            .order_by(SubscriptionSecret.created_at.desc())
+    return valid_secrets_of(session, [subscription_id], at=at).get(subscription_id, [])
+
+
+def valid_secrets_of(
+    session: Session, subscription_ids: Sequence[uuid.UUID], *, at: datetime
+) -> dict[uuid.UUID, list[SubscriptionSecret]]:
+    """`valid_secrets` of several subscriptions in one query, newest first for each."""
+    found: dict[uuid.UUID, list[SubscriptionSecret]] = {}
+    if not subscription_ids:
+        return found
+    rows = session.scalars(
+        select(SubscriptionSecret)
+        .where(
+            SubscriptionSecret.subscription_id.in_(subscription_ids),
+            or_(SubscriptionSecret.expires_at.is_(None), SubscriptionSecret.expires_at > at),
         )
+        .order_by(SubscriptionSecret.subscription_id, SubscriptionSecret.created_at.desc())
     )
+    for row in rows:
+        found.setdefault(row.subscription_id, []).append(row)
+    return found
 
 
 def current_secret(session: Session, subscription_id: uuid.UUID) -> SubscriptionSecret | None:

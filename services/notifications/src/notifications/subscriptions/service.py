@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from doseline import audit
+from doseline import audit, pagination
 from doseline.auth import ALL_SITES, Principal
 from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.etags import check_if_match
-from doseline.pagination import MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from doseline.pagination import MAX_PAGE_SIZE
 from notifications.deliveries import repository as deliveries
 from notifications.event_log import repository as event_log
 from notifications.event_log.service import checked_patterns, serves_site
@@ -71,8 +71,15 @@ def _checked_sites(requested: list[str] | None, principal: Principal) -> list[st
     return [ALL_SITES] if ALL_SITES in requested else sorted(set(requested))
 
 
-def view(session: Session, subscription: Subscription, *, now: datetime) -> SubscriptionOut:
-    secrets = repository.valid_secrets(session, subscription.id, at=now)
+def view(
+    session: Session,
+    subscription: Subscription,
+    *,
+    now: datetime,
+    secrets: Sequence[SubscriptionSecret] | None = None,
+) -> SubscriptionOut:
+    if secrets is None:
+        secrets = repository.valid_secrets(session, subscription.id, at=now)
     return SubscriptionOut(
         id=subscription.id,
         url=subscription.url,
@@ -151,24 +158,22 @@ def one(session: Session, subscription_id: uuid.UUID) -> Subscription:
     return _found(session, subscription_id)
 
 
+SUBSCRIPTION_ORDER = pagination.Keyset(id=uuid.UUID)
+
+
 def page(
     session: Session, *, cursor: str | None, limit: int, principal: Principal
 ) -> SubscriptionPage:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput.at(["query", "limit"], f"between 1 and {MAX_PAGE_SIZE}")
-    decoded = decode_cursor(cursor)
-    after: uuid.UUID | None = None
-    if decoded is not None:
-        try:
-            after = uuid.UUID(str(decoded.get("id")))
-        except ValueError:
-            raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued") from None
+    (after,) = SUBSCRIPTION_ORDER.read(cursor) or (None,)
     rows = repository.page_after(session, after=after, limit=limit + 1, principal=principal)
-    shown = rows[:limit]
+    page = SUBSCRIPTION_ORDER.page(rows, limit=limit, key=lambda row: (row.id,))
     now = datetime.now(UTC)
+    secrets = repository.valid_secrets_of(session, [row.id for row in page.items], at=now)
     return SubscriptionPage(
-        items=[view(session, row, now=now) for row in shown],
-        next_cursor=encode_cursor({"id": str(shown[-1].id)}) if len(rows) > limit else None,
+        items=[view(session, row, now=now, secrets=secrets.get(row.id, [])) for row in page.items],
+        next_cursor=page.next_cursor,
     )
 
 

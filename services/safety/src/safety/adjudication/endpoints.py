@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from doseline import idempotency
+from doseline import idempotency, pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
@@ -28,19 +28,24 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 SafetyPhysician = Annotated[Principal, Depends(require_roles(Role.SAFETY_PHYSICIAN))]
 
 
-@router.get("/v1/dlts", summary="DLT cases of a trial, by status")
+@router.get("/v1/dlts", summary="DLT cases of a trial, by status, in the order they last changed")
 def list_dlts(
+    request: Request,
+    response: Response,
     session: DbSession,
     principal: Reader,
     trial_id: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[
         Literal["suspected", "confirmed", "ruled_out", "withdrawn"] | None, Query()
     ] = None,
+    cursor: pagination.CursorQuery = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
 ) -> list[DltOut]:
-    return [
-        DltOut.of(row, list(repository.signatures(session, row.id)))
-        for row in repository.cases(session, trial_id=trial_id, status=status, principal=principal)
-    ]
+    page = service.case_page(
+        session, trial_id=trial_id, status=status, cursor=cursor, limit=limit, principal=principal
+    )
+    response.headers.update(pagination.next_link(request, page.next_cursor))
+    return page.items
 
 
 @router.get("/v1/dlts/{dlt_id}", summary="One DLT case with its signatures")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +35,15 @@ class DltCaseRow(Base):
     """A suspected DLT and its adjudication: suspected, confirmed or ruled out."""
 
     __tablename__ = "dlt_cases"
+    # The list pages in the order cases last changed (doseline.pagination), filtered or not.
+    __table_args__ = (
+        Index("ix_dlt_cases_updated_at_id", "updated_at", "id"),
+        Index("ix_dlt_cases_status_updated_at_id", "status", "updated_at", "id"),
+        Index("ix_dlt_cases_trial_id_updated_at_id", "trial_id", "updated_at", "id"),
+        Index(
+            "ix_dlt_cases_trial_id_status_updated_at_id", "trial_id", "status", "updated_at", "id"
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     ae_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("adverse_events.id"), unique=True)

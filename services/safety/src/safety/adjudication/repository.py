@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from doseline import pagination
 from doseline.auth import Principal
 from safety.adjudication.models import (
     DltAssessmentRow,
@@ -36,22 +38,41 @@ def cases(
     *,
     trial_id: str | None,
     status: str | None,
+    after: tuple[Any, ...] | None,
+    limit: int,
     principal: Principal | None = None,
 ) -> Sequence[DltCaseRow]:
-    query = select(DltCaseRow).where(subject_in_scope(DltCaseRow.subject_id, principal))
+    """Cases in the order they last changed, `limit` of them after the `after` key."""
+    query = select(DltCaseRow).where(
+        subject_in_scope(DltCaseRow.subject_id, principal),
+        pagination.after(after, DltCaseRow.updated_at, DltCaseRow.id),
+    )
     if trial_id is not None:
         query = query.where(DltCaseRow.trial_id == trial_id)
     if status is not None:
         query = query.where(DltCaseRow.status == status)
-    return session.scalars(query.order_by(DltCaseRow.updated_at, DltCaseRow.id)).all()
+    return session.scalars(query.order_by(DltCaseRow.updated_at, DltCaseRow.id).limit(limit)).all()
 
 
 def signatures(session: Session, dlt_id: uuid.UUID) -> Sequence[DltSignatureRow]:
-    return session.scalars(
+    return signatures_of(session, [dlt_id]).get(dlt_id, [])
+
+
+def signatures_of(
+    session: Session, dlt_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[DltSignatureRow]]:
+    """The signatures of several cases in one query, each case's in signing order."""
+    found: dict[uuid.UUID, list[DltSignatureRow]] = {}
+    if not dlt_ids:
+        return found
+    rows = session.scalars(
         select(DltSignatureRow)
-        .where(DltSignatureRow.dlt_id == dlt_id)
-        .order_by(DltSignatureRow.signed_at)
-    ).all()
+        .where(DltSignatureRow.dlt_id.in_(dlt_ids))
+        .order_by(DltSignatureRow.dlt_id, DltSignatureRow.signed_at)
+    )
+    for row in rows:
+        found.setdefault(row.dlt_id, []).append(row)
+    return found
 
 
 def void_signatures(session: Session, dlt_id: uuid.UUID, *, at: object, reason: str) -> None:

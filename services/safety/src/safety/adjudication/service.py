@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from doseline import audit, outbox, signatures
+from doseline import audit, outbox, pagination, signatures
 from doseline.audit import canonical_json
 from doseline.auth import Principal
 from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
@@ -26,6 +26,7 @@ from safety.adjudication.models import (
     DltCaseRow,
     DltSignatureRow,
 )
+from safety.adjudication.schemas import DltOut
 from safety.adverse_events import repository as adverse_events
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.catalogue import service as catalogue
@@ -380,6 +381,32 @@ def adjudicate(
     contract = DltConfirmed if decision == "confirm" else DltRuledOut
     _publish(session, contract, case, version, adjudicated_at=now, signature_hash=record_hash)
     return signature
+
+
+CASE_ORDER = pagination.Keyset(updated_at=datetime, id=uuid.UUID)
+
+
+def case_page(
+    session: Session,
+    *,
+    trial_id: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+    principal: Principal,
+) -> pagination.Page[DltOut]:
+    """A page of cases in the order they last changed, with their signatures read at once."""
+    rows = repository.cases(
+        session,
+        trial_id=trial_id,
+        status=status,
+        after=CASE_ORDER.read(cursor),
+        limit=limit + 1,
+        principal=principal,
+    )
+    page = CASE_ORDER.page(rows, limit=limit, key=lambda row: (row.updated_at, row.id))
+    signed = repository.signatures_of(session, [row.id for row in page.items])
+    return page.shown_as(lambda row: DltOut.of(row, signed.get(row.id, [])))
 
 
 def require_case(session: Session, dlt_id: uuid.UUID, *, lock: bool = False) -> DltCaseRow:

@@ -10,13 +10,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from doseline import audit, idempotency
+from doseline import audit, idempotency, pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import InvalidInput
 from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
-from doseline.pagination import Page, decode_cursor, page_of
+from doseline.pagination import Page
 from safety.adverse_events import repository, service
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.adverse_events.schemas import (
@@ -88,35 +87,19 @@ def list_adverse_events(
     principal: Reader,
     trial_id: Annotated[str | None, Query(max_length=40)] = None,
     subject_id: Annotated[str | None, Query(max_length=80)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: pagination.CursorQuery = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
 ) -> Page[AdverseEventOut]:
-    position = decode_cursor(cursor)
-    after = None
-    if position is not None:
-        try:
-            after = (datetime.fromisoformat(position["created_at"]), uuid.UUID(position["id"]))
-        except (KeyError, TypeError, ValueError):
-            raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued") from None
-    rows = repository.page(
+    page = service.adverse_event_page(
         session,
         trial_id=trial_id,
         subject_id=subject_id,
-        after=after,
+        cursor=cursor,
         limit=limit,
         principal=principal,
     )
     now = datetime.now(UTC)
-    items = [adverse_event_out(session, row, now=now) for row in rows]
-    by_id = {row.id: row for row in rows}
-    return page_of(
-        items,
-        limit=limit,
-        cursor_of=lambda item: {
-            "created_at": by_id[item.id].created_at.isoformat(),
-            "id": str(item.id),
-        },
-    )
+    return page.shown_as(lambda row: adverse_event_out(session, row[0], now=now, current=row[1]))
 
 
 @router.get("/v1/adverse-events/{ae_id}", summary="One adverse event, with every version")
@@ -242,9 +225,15 @@ def _proposed(body: AdverseEventContent) -> service.ProposedGrade | None:
 
 
 def adverse_event_out(
-    session: Session, ae: AdverseEventRow, *, now: datetime, with_versions: bool = False
+    session: Session,
+    ae: AdverseEventRow,
+    *,
+    now: datetime,
+    with_versions: bool = False,
+    current: AdverseEventVersionRow | None = None,
 ) -> AdverseEventOut:
-    current = repository.version(session, ae.id, ae.current_version)
+    if current is None:
+        current = repository.version(session, ae.id, ae.current_version)
     clock = service.clock_status(ae, now)
     sae_clock = None
     if clock is not None and ae.aware_at is not None and ae.report_due_at is not None:

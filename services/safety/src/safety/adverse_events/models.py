@@ -23,6 +23,10 @@ class AdverseEventRow(Base):
             "report_due_at",
             postgresql_where=text("serious AND reported_to_sponsor_at IS NULL"),
         ),
+        # Lists page in the order reported (doseline.pagination), by trial, by subject or all.
+        Index("ix_adverse_events_created_at_id", "created_at", "id"),
+        Index("ix_adverse_events_trial_id_created_at_id", "trial_id", "created_at", "id"),
+        Index("ix_adverse_events_subject_id_created_at_id", "subject_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from doseline import pagination
 from doseline.auth import Principal
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.subjects.scope import subject_in_scope
@@ -43,26 +45,42 @@ def page(
     *,
     trial_id: str | None,
     subject_id: str | None,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[Any, ...] | None,
     limit: int,
     principal: Principal | None = None,
 ) -> Sequence[AdverseEventRow]:
-    query = select(AdverseEventRow).where(subject_in_scope(AdverseEventRow.subject_id, principal))
+    """Adverse events in the order they were reported, `limit` of them after the `after` key."""
+    query = select(AdverseEventRow).where(
+        subject_in_scope(AdverseEventRow.subject_id, principal),
+        pagination.after(after, AdverseEventRow.created_at, AdverseEventRow.id),
+    )
     if trial_id is not None:
         query = query.where(AdverseEventRow.trial_id == trial_id)
     if subject_id is not None:
         query = query.where(AdverseEventRow.subject_id == subject_id)
-    if after is not None:
-        created, ae_id = after
-        query = query.where(
-            or_(
-                AdverseEventRow.created_at > created,
-                and_(AdverseEventRow.created_at == created, AdverseEventRow.id > ae_id),
-            )
-        )
     return session.scalars(
-        query.order_by(AdverseEventRow.created_at, AdverseEventRow.id).limit(limit + 1)
+        query.order_by(AdverseEventRow.created_at, AdverseEventRow.id).limit(limit)
     ).all()
+
+
+def current_versions(
+    session: Session, rows: Sequence[AdverseEventRow]
+) -> dict[uuid.UUID, AdverseEventVersionRow]:
+    """The current version of each adverse event, in one query."""
+    if not rows:
+        return {}
+    found = session.scalars(
+        select(AdverseEventVersionRow)
+        .join(
+            AdverseEventRow,
+            and_(
+                AdverseEventRow.id == AdverseEventVersionRow.ae_id,
+                AdverseEventRow.current_version == AdverseEventVersionRow.number,
+            ),
+        )
+        .where(AdverseEventRow.id.in_([row.id for row in rows]))
+    )
+    return {version.ae_id: version for version in found}
 
 
 def of_subject(session: Session, subject_id: str) -> Sequence[AdverseEventRow]:

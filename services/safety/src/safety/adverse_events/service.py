@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from doseline import audit, outbox, sitetime
+from doseline import audit, outbox, pagination, sitetime
+from doseline.auth import Principal
 from doseline.contracts.safety import (
     AdverseEventRecorded,
     AdverseEventUpdated,
@@ -260,6 +261,34 @@ def clock_snapshot(ae: AdverseEventRow) -> dict[str, Any]:
         "reported_to_sponsor_at": ae.reported_to_sponsor_at,
         "overdue_raised_at": ae.overdue_raised_at,
     }
+
+
+REPORTED_ORDER = pagination.Keyset(created_at=datetime, id=uuid.UUID)
+
+
+def adverse_event_page(
+    session: Session,
+    *,
+    trial_id: str | None,
+    subject_id: str | None,
+    cursor: str | None,
+    limit: int,
+    principal: Principal,
+) -> pagination.Rows[tuple[AdverseEventRow, AdverseEventVersionRow]]:
+    """A page of adverse events in the order reported, each with its current version."""
+    rows = repository.page(
+        session,
+        trial_id=trial_id,
+        subject_id=subject_id,
+        after=REPORTED_ORDER.read(cursor),
+        limit=limit + 1,
+        principal=principal,
+    )
+    page = REPORTED_ORDER.page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
+    current = repository.current_versions(session, page.items)
+    return pagination.Rows(
+        items=[(row, current[row.id]) for row in page.items], next_cursor=page.next_cursor
+    )
 
 
 def require_adverse_event(

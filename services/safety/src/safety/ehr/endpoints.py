@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from doseline import pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import DoselineError, NotFound
 from doseline.etags import IfMatchHeader, check_if_match, etag
@@ -127,17 +128,25 @@ def _receive(request: Request, session: Session, principal: Principal, payload: 
     summary="Observation versions received again with different content, kept for review",
 )
 def list_conflicts(
+    request: Request,
+    response: Response,
     session: DbSession,
     principal: Reader,
     subject_id: Annotated[str | None, Query(max_length=80)] = None,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 100,
+    cursor: pagination.CursorQuery = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
 ) -> list[ConflictOut]:
-    rows = repository.conflicts(session, subject_id=subject_id, limit=limit, principal=principal)
-    return [ConflictOut.of(row) for row in rows]
+    page = service.conflict_page(
+        session, subject_id=subject_id, cursor=cursor, limit=limit, principal=principal
+    )
+    response.headers.update(pagination.next_link(request, page.next_cursor))
+    return page.items
 
 
 @router.get("/v1/proposed-adverse-events", summary="AEs proposed from lab results, by status")
 def list_proposals(
+    request: Request,
+    response: Response,
     session: DbSession,
     principal: Reader,
     trial_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -145,17 +154,20 @@ def list_proposals(
     status: Annotated[
         Literal["proposed", "accepted", "rejected", "withdrawn"] | None, Query()
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 100,
+    cursor: pagination.CursorQuery = None,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
 ) -> list[ProposalOut]:
-    rows = repository.proposals(
+    page = service.proposal_page(
         session,
         trial_id=trial_id,
         subject_id=subject_id,
         status=status,
+        cursor=cursor,
         limit=limit,
         principal=principal,
     )
-    return [ProposalOut.of(row) for row in rows]
+    response.headers.update(pagination.next_link(request, page.next_cursor))
+    return page.items
 
 
 @router.get("/v1/proposed-adverse-events/{proposal_id}", summary="One proposed AE")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from doseline import pagination
 from doseline.auth import Principal
 from safety.ehr.models import LabIntakeConflictRow, LabObservationRow, ProposedAdverseEventRow
 from safety.subjects.scope import subject_in_scope
@@ -89,10 +91,16 @@ def add_conflict(session: Session, row: LabIntakeConflictRow) -> bool:
 
 
 def conflicts(
-    session: Session, *, subject_id: str | None, limit: int, principal: Principal | None
+    session: Session,
+    *,
+    subject_id: str | None,
+    after: tuple[Any, ...] | None,
+    limit: int,
+    principal: Principal | None,
 ) -> Sequence[LabIntakeConflictRow]:
     query = select(LabIntakeConflictRow).where(
-        subject_in_scope(LabIntakeConflictRow.subject_id, principal)
+        subject_in_scope(LabIntakeConflictRow.subject_id, principal),
+        pagination.after(after, LabIntakeConflictRow.received_at, LabIntakeConflictRow.id),
     )
     if subject_id is not None:
         query = query.where(LabIntakeConflictRow.subject_id == subject_id)
@@ -128,11 +136,13 @@ def proposals(
     trial_id: str | None,
     subject_id: str | None,
     status: str | None,
+    after: tuple[Any, ...] | None,
     limit: int,
     principal: Principal | None = None,
 ) -> Sequence[ProposedAdverseEventRow]:
     query = select(ProposedAdverseEventRow).where(
-        subject_in_scope(ProposedAdverseEventRow.subject_id, principal)
+        subject_in_scope(ProposedAdverseEventRow.subject_id, principal),
+        pagination.after(after, ProposedAdverseEventRow.updated_at, ProposedAdverseEventRow.id),
     )
     if trial_id is not None:
         query = query.where(ProposedAdverseEventRow.trial_id == trial_id)

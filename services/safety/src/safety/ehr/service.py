@@ -28,7 +28,8 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from doseline import audit, sitetime
+from doseline import audit, pagination, sitetime
+from doseline.auth import Principal
 from doseline.errors import DoselineError, InvalidInput
 from doseline.fhir import identity
 from safety.catalogue import service as catalogue
@@ -40,7 +41,7 @@ from safety.ehr.matching import Matcher
 from safety.ehr.models import LabIntakeConflictRow, LabObservationRow
 from safety.ehr.plan import Planned, Work, plan
 from safety.ehr.reading import EntryRejected, LabResult, check_magnitudes, parse
-from safety.ehr.schemas import EntryOutcome, LabIntakeOut
+from safety.ehr.schemas import ConflictOut, EntryOutcome, LabIntakeOut, ProposalOut
 from safety.protocols import service as protocols
 from safety.reference_ranges import service as reference_ranges
 from safety.subjects.models import SubjectRow
@@ -573,3 +574,51 @@ def _site_date(effective: datetime | date, subject: SubjectRow) -> date:
     if effective.tzinfo is None:
         raise EntryRejected("Observation.effectiveDateTime needs a time-zone offset")
     return sitetime.site_date(effective, subject.site_time_zone)
+
+
+CONFLICT_ORDER = pagination.Keyset(received_at=datetime, id=uuid.UUID)
+PROPOSAL_ORDER = pagination.Keyset(updated_at=datetime, id=uuid.UUID)
+
+
+def conflict_page(
+    session: Session,
+    *,
+    subject_id: str | None,
+    cursor: str | None,
+    limit: int,
+    principal: Principal,
+) -> pagination.Page[ConflictOut]:
+    """Conflicting re-deliveries in the order received, `limit` after the cursor."""
+    rows = repository.conflicts(
+        session,
+        subject_id=subject_id,
+        after=CONFLICT_ORDER.read(cursor),
+        limit=limit + 1,
+        principal=principal,
+    )
+    page = CONFLICT_ORDER.page(rows, limit=limit, key=lambda row: (row.received_at, row.id))
+    return page.shown_as(ConflictOut.of)
+
+
+def proposal_page(
+    session: Session,
+    *,
+    trial_id: str | None,
+    subject_id: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+    principal: Principal,
+) -> pagination.Page[ProposalOut]:
+    """Proposed AEs in the order they last changed, `limit` after the cursor."""
+    rows = repository.proposals(
+        session,
+        trial_id=trial_id,
+        subject_id=subject_id,
+        status=status,
+        after=PROPOSAL_ORDER.read(cursor),
+        limit=limit + 1,
+        principal=principal,
+    )
+    page = PROPOSAL_ORDER.page(rows, limit=limit, key=lambda row: (row.updated_at, row.id))
+    return page.shown_as(ProposalOut.of)
