@@ -17,7 +17,18 @@ from doseline.routing import consumed_by
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[Session, Envelope], None]
+
+@dataclass(frozen=True)
+class OwnTransactions:
+    """A handler for slow work (minutes of file I/O and computation): it opens its own short
+    transactions around the work instead of running inside the consumer's, so no transaction
+    or lock stays open while it works. It claims its work itself, idempotently (a conditional
+    update), which makes a duplicate delivery harmless without the inbox."""
+
+    run: Callable[[sessionmaker[Session], Envelope], None]
+
+
+Handler = Callable[[Session, Envelope], None] | OwnTransactions
 
 # A lost DLT notification is a safety problem, so failures are retried for days, not minutes.
 MAX_RETRIES = 1_000
@@ -89,6 +100,10 @@ def _consume(
             handler = handlers.get(envelope.type)
             if handler is None:
                 log.error("event.unexpected_type", consumer=consumer, event_type=envelope.type)
+                return
+            if isinstance(handler, OwnTransactions):
+                handler.run(sessions, envelope)
+                log.info("event.handled", consumer=consumer, event_id=envelope.id)
                 return
             with sessions() as session, session.begin():
                 if not inbox.claim(session, envelope, consumer=consumer):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from doseline import contracts
 from doseline.contracts import enrollment as enrollment_events
+from doseline.contracts import imaging as imaging_events
 from doseline.contracts import protocol as protocol_events
 from doseline.contracts import safety as safety_events
 from doseline.contracts import system as system_events
@@ -17,14 +18,18 @@ from doseline.contracts import system as system_events
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One delivery: the consuming service's queue and the actor there that handles it."""
+    """One delivery: the consuming service's queue and the actor there that handles it.
+
+    `lane` names the queue within the service: `events` for the quick consumers, another lane for
+    long work (a CT measured for minutes) that must not hold up the service's other events."""
 
     service: str
     actor: str
+    lane: str = "events"
 
     @property
     def queue(self) -> str:
-        return f"{queue_namespace()}{self.service}.events"
+        return f"{queue_namespace()}{self.service}.{self.lane}"
 
 
 QUEUE_NAMESPACE_VARIABLE = "DOSELINE_QUEUE_NAMESPACE"
@@ -39,8 +44,8 @@ def queue_namespace() -> str:
     return os.environ.get(QUEUE_NAMESPACE_VARIABLE, "")
 
 
-def _to(service: str, handler: str) -> Route:
-    return Route(service=service, actor=f"{service}__{handler}")
+def _to(service: str, handler: str, *, lane: str = "events") -> Route:
+    return Route(service=service, actor=f"{service}__{handler}", lane=lane)
 
 
 ROUTES: Mapping[str, tuple[Route, ...]] = {
@@ -68,6 +73,9 @@ ROUTES: Mapping[str, tuple[Route, ...]] = {
         _to("safety", "on_protocol_activated"),
         _to("imaging", "on_protocol_activated"),
     ),
+    # Imaging measures an uploaded CT in a worker of its own, one analysis per message, on a
+    # queue of its own so that a backlog of CTs never delays the subjects' events.
+    imaging_events.CtUploaded.event_type: (_to("imaging", "measure_ct", lane="ct"),),
 }
 
 

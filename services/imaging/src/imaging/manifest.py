@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from doseline import diagnostics
-from doseline.consumers import Handler
+from doseline.consumers import Handler, OwnTransactions
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.imaging import CtUploaded
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.contracts.system import TracerPing
 from doseline.manifest import PeriodicJob, ServiceManifest
@@ -19,6 +20,7 @@ from doseline.settings import ServiceSettings
 from imaging import PORT
 from imaging.app import SUMMARY, create_app
 from imaging.ct_analyses import tasks as ct_tasks
+from imaging.ct_analyses.storage import storage_from
 from imaging.db import schema
 from imaging.protocols import tasks as protocol_tasks
 from imaging.schedule import service as schedule
@@ -28,12 +30,23 @@ from imaging.subjects import tasks as subject_tasks
 BOOTSTRAP_ACTOR = "system <bootstrap>"
 
 
-def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
+def _imaging(settings: ServiceSettings) -> ImagingSettings:
+    if not isinstance(settings, ImagingSettings):
+        raise TypeError("imaging runs with ImagingSettings")
+    return settings
+
+
+def handlers(settings: ServiceSettings) -> Mapping[str, Handler]:
+    imaging = _imaging(settings)
     return {
         TracerPing.event_type: diagnostics.on_tracer,
         SubjectEnrolled.event_type: subject_tasks.on_subject_enrolled,
         InfusionAdministered.event_type: subject_tasks.on_infusion_administered,
         ProtocolActivated.event_type: protocol_tasks.on_protocol_activated,
+        # One storage per worker: a boto3 client is costly to build and safe to share.
+        CtUploaded.event_type: OwnTransactions(
+            partial(ct_tasks.measure_uploaded, imaging, storage_from(imaging))
+        ),
     }
 
 
@@ -42,13 +55,13 @@ def _report_missed_visits(session: Session, now: datetime) -> None:
 
 
 def periodic_jobs(settings: ServiceSettings) -> Sequence[PeriodicJob]:
-    if not isinstance(settings, ImagingSettings):
-        raise TypeError("imaging runs with ImagingSettings")
+    imaging = _imaging(settings)
     return (
+        # Only for work orders that were lost: every analysis is measured on its message.
         PeriodicJob(
-            name="imaging.ct_analyses",
-            every=timedelta(seconds=2),
-            run=partial(ct_tasks.measure_queued, settings),
+            name="imaging.ct_analyses.lost_work_orders",
+            every=timedelta(minutes=1),
+            run=partial(ct_tasks.announce_lost, imaging),
         ),
         PeriodicJob(
             name="imaging.missed_visits", every=timedelta(hours=1), run=_report_missed_visits

@@ -137,11 +137,12 @@ def test_an_upload_is_stored_under_the_prefix_and_measured_to_the_acceptance_vol
     created = upload(
         s3_enrolled, seg_bytes(ct_series(), acceptance_masks()), file_format="dicom-seg"
     )
-    assert object_names(bucket) == [f"{PREFIX}ct/{created['id']}"]
+    # Content-addressed: the object is named by the upload's SHA-256.
+    assert object_names(bucket) == [f"{PREFIX}ct/sha256/{created['sha256']}"]
     assert run_worker(s3_enrolled) == 1
     _assert_acceptance_volumes(analysis(s3_enrolled, created["id"]))
     # The measured object stays; the upload's spool file and the worker's download do not.
-    assert object_names(bucket) == [f"{PREFIX}ct/{created['id']}"]
+    assert object_names(bucket) == [f"{PREFIX}ct/sha256/{created['sha256']}"]
     assert spooled_files(s3_enrolled) == []
 
 
@@ -150,7 +151,7 @@ def test_the_stored_object_is_the_uploaded_file_byte_for_byte(
 ) -> None:
     content = label_map_bytes(acceptance_masks())
     created = upload(s3_enrolled, content, file_format="nifti")
-    stored = bucket.Object(f"{PREFIX}ct/{created['id']}").get()["Body"].read()
+    stored = bucket.Object(f"{PREFIX}ct/sha256/{created['sha256']}").get()["Body"].read()
     assert stored == content
 
 

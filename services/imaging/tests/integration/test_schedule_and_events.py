@@ -240,13 +240,37 @@ def test_enrollments_events_reach_imaging_over_the_real_broker(
     assert subject.json()["last_infusion_on"] == LAST_INFUSION_DAY.isoformat()
 
 
-def test_the_worker_job_measures_queued_uploads(desk: Desk) -> None:
+def test_the_worker_measures_an_upload_when_its_work_order_arrives(
+    desk: Desk, deliver_events: EventPump
+) -> None:
     desk.enrol()
     created = upload(desk, label_map_bytes(acceptance_masks()), file_format="nifti")
-    (job,) = [j for j in SERVICE.periodic_jobs(desk.settings) if j.name == "imaging.ct_analyses"]
-    with desk.db() as session, session.begin():
-        job.run(session, datetime.now(UTC))
+    assert deliver_events() >= 1
     assert analysis(desk, created["id"])["status"] == "done"
+
+
+def test_the_worker_job_only_sends_lost_work_orders_again(desk: Desk) -> None:
+    desk.enrol()
+    created = upload(desk, label_map_bytes(acceptance_masks()), file_format="nifti")
+    (job,) = [
+        j
+        for j in SERVICE.periodic_jobs(desk.settings)
+        if j.name == "imaging.ct_analyses.lost_work_orders"
+    ]
+    lease = timedelta(seconds=desk.settings.ct_analysis_lease_seconds)
+    for now in (datetime.now(UTC), datetime.now(UTC) + lease + timedelta(seconds=1)):
+        with desk.db() as session, session.begin():
+            job.run(session, now)
+    # The job measures nothing itself; the second sweep, a lease later, ordered it again.
+    assert analysis(desk, created["id"])["status"] == "queued"
+    with desk.db() as session:
+        outbox_table = ServiceSchema.of(session).kit.outbox
+        orders = session.scalars(
+            select(outbox_table.c.event_type).where(
+                outbox_table.c.event_type == "imaging.ct.uploaded"
+            )
+        ).all()
+    assert len(orders) == 2
 
 
 def test_a_claimed_analysis_is_skipped_by_a_second_worker(desk: Desk) -> None:

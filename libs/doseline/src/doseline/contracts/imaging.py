@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from doseline.contracts.registry import register
-from doseline.events import SubjectEvent
+from doseline.events import EventContract, SubjectEvent
 
 OutcomeKind = Literal["ct", "pft", "walk", "blood_gas", "sgrq"]
 
@@ -32,6 +32,19 @@ class CtMeasured(_SubjectOutcomeEvent):
     lung_ml: float
     lesion_ml: float
     lesion_fraction: float
+
+
+@register
+class CtUploaded(EventContract):
+    """Imaging's own work order: a stored segmentation waits to be measured by a worker."""
+
+    event_type: ClassVar[str] = "imaging.ct.uploaded"
+    public: ClassVar[bool] = False
+    description: ClassVar[str] = (
+        "A CT segmentation was stored and its analysis queued; an imaging worker measures it."
+    )
+
+    analysis_id: str = Field(description="The queued CT analysis")
 
 
 @register

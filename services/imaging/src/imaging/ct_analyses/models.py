@@ -31,6 +31,9 @@ class CtAnalysisRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When its work order (the imaging.ct.uploaded event) was last written: at the upload, and
+    # again by the sweeper when no worker has finished it a lease later (a lost message).
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     processing_seconds: Mapped[float | None] = mapped_column(nullable=True)
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(

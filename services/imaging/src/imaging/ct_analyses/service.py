@@ -1,11 +1,16 @@
-"""CT segmentation uploads: stored with their database row or not at all; measured by the worker.
+"""CT segmentation uploads: stored, then recorded with their work order; measured by a worker.
 
-The request only stores the file and queues the analysis. The worker claims queued analyses
-(`FOR UPDATE SKIP LOCKED`), marks them processing in a committed transaction of their own so the
-progress is visible, measures the file outside any transaction, and records the result (a CT
-assessment) or the error in a second transaction. A file that cannot be measured is deleted from
-storage; its analysis keeps the error. An analysis whose worker died is claimed again after the
-lease (settings.ct_analysis_lease_seconds).
+The request stores the file as a content-addressed object first, outside any transaction, then
+writes the queued analysis, its audit entry and its work order (the `imaging.ct.uploaded` event,
+through the outbox) in one short transaction; if that fails, the object is removed again unless
+another analysis refers to the same bytes. A worker receives the work order and measures that
+one analysis: it claims it (queued → processing, a conditional update in a short transaction of
+its own, so a duplicate message finds nothing to do and the progress is visible), measures the
+file outside any transaction, and records the result (a CT assessment) or the error in a second
+short transaction. A file that cannot be measured is deleted from storage unless another
+analysis needs it; its analysis keeps the error. A slow sweeper writes the work order again for
+an analysis no worker finished within the lease (settings.ct_analysis_lease_seconds): its message
+was lost, or its worker died.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from doseline import audit, idempotency, pagination
+from doseline import audit, idempotency, outbox, pagination
+from doseline.contracts.imaging import CtUploaded
 from doseline.errors import DoselineError, InvalidInput, NotFound
 from doseline.idempotency import StoredResponse
 from imaging.assessments import derivation
@@ -38,7 +44,12 @@ from imaging.ct.volumetry import LesionOutsideLung, LungLesionVolumes
 from imaging.ct_analyses import repository
 from imaging.ct_analyses.models import CtAnalysisRow
 from imaging.ct_analyses.schemas import CtAnalysisOut
-from imaging.ct_analyses.storage import Incoming, ObjectStorage, ObjectStorageUnavailable
+from imaging.ct_analyses.storage import (
+    Incoming,
+    ObjectStorage,
+    ObjectStorageUnavailable,
+    content_key,
+)
 from imaging.subjects import service as subjects
 
 log = structlog.get_logger(__name__)
@@ -169,72 +180,112 @@ def create(
     idempotency_key: str | None,
     path: str,
 ) -> StoredResponse:
-    """Store the object and its queued analysis together, or neither."""
-    committed_key: str | None = None
+    """Store the object, then record its queued analysis, audit entry and work order in one
+    short transaction; if that transaction fails, the object goes again unless another
+    analysis refers to the same content.
+
+    The object is written before any transaction begins: an upload of a gibibyte never holds
+    the audit trail's lock, which every audited imaging write waits for."""
     try:
         check_file_type(upload.file_format, incoming)
         with sessions() as session, session.begin():
-
-            def make() -> StoredResponse:
-                nonlocal committed_key
-                subject = subjects.require_known(session, upload.subject_id)
-                assessments.check_performed_at(upload.performed_at)
-                analysis_id = uuid.uuid4()
-                key = f"ct/{analysis_id}"
-                row = CtAnalysisRow(
-                    id=analysis_id,
-                    trial_id=subject.trial_id,
-                    subject_id=subject.subject_id,
-                    performed_at=upload.performed_at,
-                    file_format=upload.file_format,
-                    object_key=key,
-                    size_bytes=incoming.size_bytes,
-                    sha256=incoming.sha256,
-                    parameters=upload.parameters,
-                    status="queued",
-                    attempts=0,
-                    created_by=actor,
-                    created_at=datetime.now(UTC),
-                )
-                session.add(row)
-                session.flush()
-                audit.record(
-                    session,
+            _check_request(session, upload)  # before storing what would be refused anyway
+        key = content_key(incoming.sha256)
+        with repository.object_lock(sessions, key):
+            storage.commit(incoming, key)
+            try:
+                return _record_upload(
+                    sessions,
+                    incoming,
+                    upload,
+                    key,
                     actor=actor,
-                    action="ct_analysis.upload",
-                    entity_type="ct_analysis",
-                    entity_id=str(row.id),
-                    after=_snapshot(row),
+                    principal=principal,
+                    idempotency_key=idempotency_key,
+                    path=path,
                 )
-                storage.commit(incoming, key)
-                committed_key = key
-                return StoredResponse(
-                    202,
-                    CtAnalysisOut.of(row, None).model_dump(mode="json"),
-                    {"Location": f"/v1/ct-analyses/{row.id}"},
-                )
-
-            # The file's hash stands for its content in the idempotency fingerprint.
-            return idempotency.run_once(
-                session,
-                key=idempotency_key,
-                principal=principal,
-                method="POST",
-                path=path,
-                payload={
-                    "performed_at": upload.performed_at,
-                    "file_format": upload.file_format,
-                    "parameters": upload.parameters,
-                    "sha256": incoming.sha256,
-                },
-                create=make,
-            )
-    except BaseException:
-        if committed_key is not None:
-            _remove_object(storage, committed_key)
-        raise
+            except BaseException:
+                _remove_locked(sessions, storage, key)
+                raise
     finally:
         storage.discard(incoming)
+
+
+def _check_request(session: Session, upload: UploadRequest) -> None:
+    subjects.require_known(session, upload.subject_id)
+    assessments.check_performed_at(upload.performed_at)
+
+
+def _record_upload(
+    sessions: sessionmaker[Session],
+    incoming: Incoming,
+    upload: UploadRequest,
+    key: str,
+    *,
+    actor: str,
+    principal: str,
+    idempotency_key: str | None,
+    path: str,
+) -> StoredResponse:
+    with sessions() as session, session.begin():
+
+        def make() -> StoredResponse:
+            subject = subjects.require_known(session, upload.subject_id)
+            assessments.check_performed_at(upload.performed_at)
+            now = datetime.now(UTC)
+            row = CtAnalysisRow(
+                id=uuid.uuid4(),
+                trial_id=subject.trial_id,
+                subject_id=subject.subject_id,
+                performed_at=upload.performed_at,
+                file_format=upload.file_format,
+                object_key=key,
+                size_bytes=incoming.size_bytes,
+                sha256=incoming.sha256,
+                parameters=upload.parameters,
+                status="queued",
+                attempts=0,
+                created_by=actor,
+                created_at=now,
+                announced_at=now,
+            )
+            session.add(row)
+            session.flush()
+            audit.record(
+                session,
+                actor=actor,
+                action="ct_analysis.upload",
+                entity_type="ct_analysis",
+                entity_id=str(row.id),
+                after=_snapshot(row),
+            )
+            _announce(session, row)
+            return StoredResponse(
+                202,
+                CtAnalysisOut.of(row, None).model_dump(mode="json"),
+                {"Location": f"/v1/ct-analyses/{row.id}"},
+            )
+
+        # The file's hash stands for its content in the idempotency fingerprint.
+        return idempotency.run_once(
+            session,
+            key=idempotency_key,
+            principal=principal,
+            method="POST",
+            path=path,
+            payload={
+                "performed_at": upload.performed_at,
+                "file_format": upload.file_format,
+                "parameters": upload.parameters,
+                "sha256": incoming.sha256,
+            },
+            create=make,
+        )
+
+
+def _announce(session: Session, row: CtAnalysisRow) -> None:
+    """The analysis's work order, sent (by the relay) when this transaction commits."""
+    outbox.record_event(session, CtUploaded(analysis_id=str(row.id)), subject=row.subject_id)
 
 
 def _snapshot(row: CtAnalysisRow) -> dict[str, Any]:
@@ -401,18 +452,26 @@ def _segmentation_and_series(files: dict[str, Path]) -> tuple[Path, list[Path]]:
 
 
 def _claim(
-    sessions: sessionmaker[Session], storage: ObjectStorage, now: datetime, lease: timedelta
+    sessions: sessionmaker[Session],
+    storage: ObjectStorage,
+    now: datetime,
+    lease: timedelta,
+    analysis_id: uuid.UUID | None = None,
 ) -> CtAnalysisRow | None:
+    """Mark one analysis processing in a short transaction of its own, so that the progress is
+    visible and a duplicate work order finds nothing to do."""
     while True:
         with sessions() as session, session.begin():
-            row = repository.claim_next(session, stale_before=now - lease)
+            row = repository.claim_next(session, stale_before=now - lease, analysis_id=analysis_id)
             if row is None:
                 return None
             if row.attempts < MAX_ATTEMPTS:
                 return _start(session, row, now)
             _give_up(session, row, now)
             abandoned = row.object_key
-        _remove_object(storage, abandoned)
+        _remove_if_unreferenced(sessions, storage, abandoned)
+        if analysis_id is not None:
+            return None
 
 
 def _give_up(session: Session, row: CtAnalysisRow, now: datetime) -> None:
@@ -453,7 +512,6 @@ def _finish(
     seconds: float,
 ) -> None:
     actor = f"worker <ct-analysis {claimed.id}>"
-    failed = False
     with sessions() as session, session.begin():
         row = repository.analysis(session, claimed.id, lock=True)
         if row is None or row.status != "processing" or row.claimed_at != claimed.claimed_at:
@@ -462,28 +520,9 @@ def _finish(
         if isinstance(outcome, str):
             row.status = "failed"
             row.error = shortened(outcome)
-            failed = True
         else:
-            derived = derivation.ct_from_volumes(
-                outcome,
-                {
-                    "file_format": row.file_format,
-                    "sha256": row.sha256,
-                    "parameters": row.parameters,
-                    "ct_analysis_id": str(row.id),
-                    "uploaded_by": row.created_by,
-                },
-            )
-            assessment = assessments.record(
-                session,
-                subject_id=row.subject_id,
-                performed_at=row.performed_at,
-                derived=derived,
-                source=row.file_format,
-                actor=actor,
-            )
             row.status = "done"
-            row.assessment_id = assessment.id
+            row.assessment_id = _record_assessment(session, row, outcome, actor)
         row.finished_at = datetime.now(UTC)
         row.processing_seconds = seconds
         session.flush()
@@ -496,31 +535,76 @@ def _finish(
             before=before,
             after=_snapshot(row),
         )
+        failed = row.status == "failed"
     if failed:
-        # Nothing half-stored: the file that could not be measured does not stay in storage.
-        _remove_object(storage, claimed.object_key)
+        # Nothing half-stored: the file that could not be measured does not stay in storage
+        # (unless another analysis of the same bytes still needs it).
+        _remove_if_unreferenced(sessions, storage, claimed.object_key)
 
 
-def _remove_object(storage: ObjectStorage, key: str) -> None:
-    """Delete an object whose row failed or never existed. If the store refuses, the object
-    stays orphaned (no row refers to it) and the failure is logged for an administrator; the
-    outcome that led here is not hidden behind the storage error."""
+def _record_assessment(
+    session: Session, row: CtAnalysisRow, volumes: LungLesionVolumes, actor: str
+) -> uuid.UUID:
+    derived = derivation.ct_from_volumes(
+        volumes,
+        {
+            "file_format": row.file_format,
+            "sha256": row.sha256,
+            "parameters": row.parameters,
+            "ct_analysis_id": str(row.id),
+            "uploaded_by": row.created_by,
+        },
+    )
+    assessment = assessments.record(
+        session,
+        subject_id=row.subject_id,
+        performed_at=row.performed_at,
+        derived=derived,
+        source=row.file_format,
+        actor=actor,
+    )
+    return assessment.id
+
+
+def _remove_if_unreferenced(
+    sessions: sessionmaker[Session], storage: ObjectStorage, key: str
+) -> None:
+    """Delete an object no analysis needs any more (none refers to it, or only failed ones),
+    under the object's lock, so that a concurrent upload of the same bytes keeps it. The lock
+    is re-entrant within one connection only, so the upload path calls `_remove_locked`."""
+    with repository.object_lock(sessions, key):
+        _remove_locked(sessions, storage, key)
+
+
+def _remove_locked(sessions: sessionmaker[Session], storage: ObjectStorage, key: str) -> None:
+    with sessions() as session:
+        if repository.live_references(session, key):
+            return
+    # If the store refuses, the object stays orphaned (no live row refers to it) and the failure
+    # is logged for an administrator; the outcome that led here is not hidden behind it.
     try:
         storage.delete(key)
     except ObjectStorageUnavailable:
         log.exception("ct_analysis.object_not_deleted", object_key=key)
 
 
-def process_next(
+def measure_analysis(
     sessions: sessionmaker[Session],
     storage: ObjectStorage,
+    analysis_id: uuid.UUID | None,
     *,
     limits: ReadLimits,
     lease: timedelta,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> uuid.UUID | None:
-    """Claim, measure and record one analysis; returns its id, or None when none is waiting."""
-    claimed = _claim(sessions, storage, now(), lease)
+    """Claim, measure and record one analysis (`analysis_id`, or the oldest waiting); returns
+    its id, or None when it is not waiting (done, failed, or being measured by another worker:
+    a duplicate work order changes nothing).
+
+    Three steps, no transaction open across the slow one: claim (short transaction), read and
+    measure the file (no transaction), record the result, its audit entry and events (short
+    transaction)."""
+    claimed = _claim(sessions, storage, now(), lease, analysis_id)
     if claimed is None:
         return None
     started = time.perf_counter()
@@ -545,6 +629,18 @@ def process_next(
     return claimed.id
 
 
+def process_next(
+    sessions: sessionmaker[Session],
+    storage: ObjectStorage,
+    *,
+    limits: ReadLimits,
+    lease: timedelta,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> uuid.UUID | None:
+    """Claim, measure and record the oldest waiting analysis; None when none is waiting."""
+    return measure_analysis(sessions, storage, None, limits=limits, lease=lease, now=now)
+
+
 def process_pending(
     sessions: sessionmaker[Session],
     storage: ObjectStorage,
@@ -553,9 +649,23 @@ def process_pending(
     lease: timedelta,
     max_analyses: int = 20,
 ) -> int:
+    """Measure waiting analyses one after another in this thread (a drain, without the broker)."""
     processed = 0
     while processed < max_analyses:
         if process_next(sessions, storage, limits=limits, lease=lease) is None:
             break
         processed += 1
     return processed
+
+
+def announce_lost(session: Session, now: datetime, *, lease: timedelta, limit: int = 100) -> int:
+    """The sweeper: write the work order again for every analysis no worker finished within a
+    lease of its last one (the message was lost, or its worker died); returns how many. Only
+    database rows: nothing is measured, and no file is touched, in the sweeper's transaction."""
+    rows = repository.unannounced_since(session, stale_before=now - lease, limit=limit)
+    for row in rows:
+        row.announced_at = now
+        _announce(session, row)
+    if rows:
+        log.warning("ct_analysis.announced_again", analyses=[str(row.id) for row in rows])
+    return len(rows)

@@ -3,10 +3,13 @@ S3-compatible implementations, and the choice between them from settings.
 
 An upload is streamed to a temporary file while its bytes are counted and hashed, and refused as
 soon as it passes the size limit. It becomes an object only when committed (an atomic rename on
-the filesystem, a completed upload on S3), so a reader never sees a half-written object; the
-caller deletes the object again if the database transaction that records it fails. The worker
-reads an object through `open_local`, which yields a local file for the time of the measurement:
-the object itself on the filesystem, a temporary download on S3 that is removed afterwards.
+the filesystem, a completed upload on S3), so a reader never sees a half-written object. Objects
+are content-addressed (`ct/sha256/<hex digest>`): the same bytes uploaded twice are one object,
+stored once. The object is committed before the database transaction that records it (so that
+no lock is held while up to a gibibyte travels); the caller deletes it again if that transaction
+fails and no other analysis refers to it. The worker reads an object through `open_local`, which
+yields a local file for the time of the measurement: the object itself on the filesystem, a
+temporary download on S3 that is removed afterwards.
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ class Incoming:
     """The first bytes, to recognise the file type without reading it again."""
 
 
+def content_key(sha256: str) -> str:
+    """The object key of a content: its SHA-256, so equal uploads share one object."""
+    if len(sha256) != 64 or not set(sha256) <= set("0123456789abcdef"):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+    return f"ct/sha256/{sha256}"
+
+
 class ObjectStorageUnavailable(ServiceUnavailable):
     """The object store refused or could not be reached (missing bucket, credentials, network)."""
 
@@ -46,7 +56,10 @@ class ObjectStorageUnavailable(ServiceUnavailable):
 class ObjectStorage(Protocol):
     async def receive(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> Incoming: ...
 
-    def commit(self, incoming: Incoming, key: str) -> None: ...
+    def commit(self, incoming: Incoming, key: str) -> None:
+        """Make the upload the object `key`; an object already there (the same content under a
+        content key) is kept and the upload discarded."""
+        ...
 
     def discard(self, incoming: Incoming) -> None: ...
 
@@ -65,6 +78,8 @@ class S3Client(Protocol):
     def download_file(self, Bucket: str, Key: str, Filename: str, *, Config: Any) -> None: ...  # noqa: N803 (boto3's names)
 
     def delete_object(self, *, Bucket: str, Key: str) -> Any: ...  # noqa: N803 (boto3's names)
+
+    def head_object(self, *, Bucket: str, Key: str) -> Any: ...  # noqa: N803 (boto3's names)
 
 
 _HEAD_BYTES = 1024
@@ -123,6 +138,9 @@ class LocalObjectStorage:
 
     def commit(self, incoming: Incoming, key: str) -> None:
         target = self.local_path(key)
+        if target.exists():
+            incoming.temp_path.unlink(missing_ok=True)
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(incoming.temp_path, target)
 
@@ -195,10 +213,23 @@ class S3ObjectStorage:
     def commit(self, incoming: Incoming, key: str) -> None:
         name = self.object_name(key)
         try:
-            self.client.upload_file(str(incoming.temp_path), self.bucket, name, Config=_transfer())
+            if not self._exists(name):
+                self.client.upload_file(
+                    str(incoming.temp_path), self.bucket, name, Config=_transfer()
+                )
         except _s3_errors() as error:
             raise self._unavailable("store", name, error) from error
         incoming.temp_path.unlink(missing_ok=True)
+
+    def _exists(self, name: str) -> bool:
+        client_error = _s3_errors()[2]  # botocore's ClientError, imported when S3 is used
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=name)
+        except client_error as error:
+            if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
 
     def discard(self, incoming: Incoming) -> None:
         incoming.temp_path.unlink(missing_ok=True)
