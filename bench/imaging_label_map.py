@@ -10,20 +10,30 @@ For the same label map (uint8 gzipped, and int16 uncompressed), times:
    queued) then the worker's `process_next` (claim, measure, record the CT assessment).
 Best of 3 for 1-3 and the wall time of each step of 4; peak Python-heap memory (tracemalloc,
 which numpy reports to) for 1-3.
+5. the queue: 20 uploads of the uint8 label map queued, then measured by one and by two imaging
+   worker processes (`python -m imaging worker`, as production runs them, with their default
+   threads), side by side in one run: the wall time from the relay publishing the 20 work orders
+   to the last analysis done, each count of workers started and ready before the clock starts.
 
 Needs the machine's PostgreSQL (BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/
-postgres); a scratch database is created and dropped.
-Usage: uv run --frozen python bench/imaging_label_map.py
+postgres; a scratch database is created and dropped for each run) and, for 5, its RabbitMQ
+(BENCH_BROKER_URL, default amqp://guest:guest@127.0.0.1:5672/%2F; queues of a namespace of their
+own, deleted afterwards).
+Usage: uv run --frozen python bench/imaging_label_map.py [--queue]
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -32,18 +42,22 @@ from typing import Any
 import nibabel
 import numpy as np
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from doseline import migrations
 from doseline.audit import AuditKeys
 from doseline.auth import Role, mint_token
+from doseline.broker import make_broker
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.db import make_engine, normalise_database_url
+from doseline.relay import OutboxRelay
+from doseline.routing import QUEUE_NAMESPACE_VARIABLE
 from doseline.settings import Environment
 from imaging.ct.file_limits import ReadLimits
 from imaging.ct.label_map import LabelMapLabels, label_map_volumes
 from imaging.ct_analyses import service as ct_service
+from imaging.ct_analyses.models import CtAnalysisRow
 from imaging.ct_analyses.storage import LocalObjectStorage
 from imaging.manifest import SERVICE, bootstrap
 from imaging.settings import ImagingSettings
@@ -54,6 +68,7 @@ SHAPE = (512, 512, 300)
 SPACING_MM = (0.7, 0.7, 1.0)
 LABELS = LabelMapLabels(lung=frozenset({1}), lesion=frozenset({2}), other=frozenset({3}))
 SUBJECT = "HDMSC-RP-01-001"
+QUEUED = 20
 
 
 def label_map(dtype: type[np.integer[Any]]) -> np.ndarray:
@@ -109,7 +124,9 @@ def headers(role: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def service_path(url: str, path: Path, storage_dir: Path) -> dict[str, float]:
+def prepared(url: str, storage_dir: Path) -> tuple[Any, Any, ImagingSettings]:
+    """A migrated scratch database with the protocol's defaults and one enrolled, infused
+    subject; its engine, audited session factory and settings."""
     migrations.upgrade(migrations=SERVICE.migrations, schema=SERVICE.schema, database_url=url)
     engine = make_engine(url, pool_size=4)
     sessions = SERVICE.schema.session_factory(engine, audit_keys=AuditKeys.development())
@@ -152,6 +169,11 @@ def service_path(url: str, path: Path, storage_dir: Path) -> dict[str, float]:
         tasks.on_infusion_administered(
             session, infusion.envelope(source="bench", subject=None, correlation_id="bench")
         )
+    return engine, sessions, settings
+
+
+def service_path(url: str, path: Path, storage_dir: Path) -> dict[str, float]:
+    engine, sessions, settings = prepared(url, storage_dir)
     client = TestClient(SERVICE.create_app(settings))
     content = path.read_bytes()
     started = time.perf_counter()
@@ -195,6 +217,159 @@ def service_path(url: str, path: Path, storage_dir: Path) -> dict[str, float]:
     }
 
 
+async def _chunks(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
+def queue_uploads(sessions: Any, storage: LocalObjectStorage, path: Path, count: int) -> None:
+    """`count` uploads of the label map, each a queued analysis with its work order."""
+    content = path.read_bytes()
+    parameters = ct_service.validated_parameters(
+        file_format="nifti",
+        lung_labels=[1],
+        lesion_labels=[2],
+        other_labels=[3],
+        lesion_outside_lung="count_as_lung",
+    )
+    for _ in range(count):
+        incoming = asyncio.run(storage.receive(_chunks(content), max_bytes=len(content)))
+        ct_service.create(
+            sessions,
+            storage,
+            incoming,
+            ct_service.UploadRequest(
+                subject_id=SUBJECT,
+                performed_at=datetime(2026, 1, 2, 1, tzinfo=UTC),
+                file_format="nifti",
+                parameters=parameters,
+            ),
+            actor="bench",
+            principal="bench",
+            idempotency_key=None,
+            path=f"/v1/subjects/{SUBJECT}/ct-analyses",
+        )
+
+
+def start_workers(
+    count: int, environment: dict[str, str], logs: Path
+) -> list[subprocess.Popen[bytes]]:
+    """`count` imaging worker processes; returns once each logged that it started."""
+    workers = []
+    for index in range(count):
+        log_path = logs / f"worker-{index}.log"
+        with log_path.open("wb") as log_file:
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "imaging", "worker"],
+                    env=environment,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    deadline = time.monotonic() + 300
+    for index, worker in enumerate(workers):
+        log_path = logs / f"worker-{index}.log"
+        while b"worker.started" not in log_path.read_bytes():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log_path.read_text(errors="replace"))
+            time.sleep(0.2)
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.wait(timeout=60)
+
+
+def measured(sessions: Any) -> tuple[int, int]:
+    with sessions() as session:
+        rows = dict(
+            session.execute(
+                select(CtAnalysisRow.status, func.count()).group_by(CtAnalysisRow.status)
+            ).all()
+        )
+    return rows.get("done", 0), rows.get("failed", 0)
+
+
+def queue_seconds(url: str, broker_url: str, path: Path, root: Path, workers: int) -> float:
+    """Seconds for `workers` worker processes to measure QUEUED analyses whose work orders the
+    relay publishes when the clock starts."""
+    storage_dir = root / f"objects-{workers}"
+    engine, sessions, _settings = prepared(url, storage_dir)
+    queue_uploads(sessions, LocalObjectStorage(storage_dir), path, QUEUED)
+    environment = {
+        **os.environ,
+        "IMAGING_DATABASE_URL": url,
+        "IMAGING_BROKER_URL": broker_url,
+        "IMAGING_STORAGE_DIR": str(storage_dir),
+        "IMAGING_ENVIRONMENT": "test",
+        "IMAGING_LOG_LEVEL": "INFO",
+    }
+    processes = start_workers(workers, environment, root)
+    broker = make_broker(broker_url)
+    try:
+        relay = OutboxRelay(engine=engine, schema=SERVICE.schema, broker=broker)
+        started = time.perf_counter()
+        if relay.drain() < QUEUED:
+            raise RuntimeError("the relay did not publish every work order")
+        while sum(measured(sessions)) < QUEUED:
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        done, failed = measured(sessions)
+        if failed:
+            raise RuntimeError(f"{failed} analyses failed")
+        print(f"  {workers} worker(s): {done} label maps measured in {seconds:.2f} s")
+    finally:
+        stop_workers(processes)
+        _delete_queues(broker)
+        broker.close()
+        engine.dispose()
+    return seconds
+
+
+def _delete_queues(broker: Any) -> None:
+    """This run's queues exist for it alone: leave the shared RabbitMQ as it was."""
+    from dramatiq.common import dq_name, xq_name  # noqa: PLC0415
+
+    namespace = os.environ[QUEUE_NAMESPACE_VARIABLE]
+    for lane in ("events", "ct"):
+        queue = f"{namespace}imaging.{lane}"
+        for name in (queue, dq_name(queue), xq_name(queue)):
+            broker.channel.queue_delete(name)
+
+
+def scratch_database(admin: Any, admin_url: str) -> tuple[str, str]:
+    database = f"imaging_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+    return database, url
+
+
+def drop_database(admin: Any, database: str) -> None:
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+def queue_figure(admin: Any, admin_url: str, path: Path, root: Path) -> None:
+    broker_url = os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    os.environ[QUEUE_NAMESPACE_VARIABLE] = f"bench-{uuid.uuid4().hex[:8]}."
+    print(f"== queue: {QUEUED} uploads of the uint8 label map, measured by imaging workers")
+    seconds: dict[int, float] = {}
+    for workers in (1, 2):
+        database, url = scratch_database(admin, admin_url)
+        try:
+            seconds[workers] = queue_seconds(url, broker_url, path, root, workers)
+        finally:
+            drop_database(admin, database)
+    print(
+        f"  two workers: {seconds[1] / seconds[2]:.2f} times the throughput of one "
+        f"({QUEUED / seconds[1]:.2f} vs {QUEUED / seconds[2]:.2f} label maps per second)"
+    )
+
+
 def main() -> None:
     admin_url = normalise_database_url(
         os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -206,7 +381,8 @@ def main() -> None:
             "uint8 .nii.gz": write(label_map(np.uint8), root / "labels_u8.nii.gz"),
             "int16 .nii": write(label_map(np.int16), root / "labels_i16.nii"),
         }
-        for name, path in files.items():
+        # `--queue` times the queue alone (5), without the single-file figures (1-4).
+        for name, path in files.items() if "--queue" not in sys.argv else ():
             print(f"== {name}: {SHAPE}, {path.stat().st_size / 1e6:.1f} MB on disk")
             load, load_peak = best_of(3, partial(load_as_stored, path))
             floats, float_peak = best_of(3, partial(load_as_float, path))
@@ -216,21 +392,18 @@ def main() -> None:
             print(f"load as float64   {floats * 1000:8.0f} ms  peak {float_peak / 1e6:8.1f} MB")
             print(f"measure (pure)    {measure * 1000:8.0f} ms  peak {measure_peak / 1e6:8.1f} MB")
             print(f"  lung {volumes.lung_ml:.1f} mL, lesion {volumes.lesion_ml:.1f} mL")
-            database = f"imaging_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{database}"'))
-            url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+            database, url = scratch_database(admin, admin_url)
             try:
                 timings = service_path(url, path, root / f"objects-{database}")
             finally:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+                drop_database(admin, database)
             print(
                 f"service: upload {timings['upload_s'] * 1000:.0f} ms, worker "
                 f"{timings['worker_s'] * 1000:.0f} ms (measuring "
                 f"{timings['measure_in_worker_s'] * 1000:.0f} ms), lung "
                 f"{timings['lung_ml']:.1f} mL, lesion {timings['lesion_ml']:.1f} mL"
             )
+        queue_figure(admin, admin_url, files["uint8 .nii.gz"], root)
     admin.dispose()
 
 
