@@ -293,10 +293,22 @@ def measured(sessions: Any) -> tuple[int, int]:
     return rows.get("done", 0), rows.get("failed", 0)
 
 
-def queue_seconds(url: str, broker_url: str, path: Path, root: Path, workers: int) -> float:
-    """Seconds for `workers` worker processes to measure QUEUED analyses whose work orders the
-    relay publishes when the clock starts."""
-    storage_dir = root / f"objects-{workers}"
+def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
+    """CPU time (user + system, every thread) the processes used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def queue_seconds(
+    url: str, broker_url: str, path: Path, root: Path, *, workers: int, threads: int
+) -> tuple[float, float]:
+    """Seconds for `workers` worker processes of `threads` threads to measure QUEUED analyses
+    whose work orders the relay publishes when the clock starts, and the CPU seconds they used."""
+    storage_dir = root / f"objects-{workers}-{threads}"
     engine, sessions, _settings = prepared(url, storage_dir)
     queue_uploads(sessions, LocalObjectStorage(storage_dir), path, QUEUED)
     environment = {
@@ -306,26 +318,50 @@ def queue_seconds(url: str, broker_url: str, path: Path, root: Path, workers: in
         "IMAGING_STORAGE_DIR": str(storage_dir),
         "IMAGING_ENVIRONMENT": "test",
         "IMAGING_LOG_LEVEL": "INFO",
+        "IMAGING_WORKER_THREADS": str(threads),
     }
     processes = start_workers(workers, environment, root)
     broker = make_broker(broker_url)
     try:
         relay = OutboxRelay(engine=engine, schema=SERVICE.schema, broker=broker)
+        cpu_before = cpu_seconds(processes)
         started = time.perf_counter()
         if relay.drain() < QUEUED:
             raise RuntimeError("the relay did not publish every work order")
         while sum(measured(sessions)) < QUEUED:
             time.sleep(0.05)
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(processes) - cpu_before
         done, failed = measured(sessions)
         if failed:
             raise RuntimeError(f"{failed} analyses failed")
-        print(f"  {workers} worker(s): {done} label maps measured in {seconds:.2f} s")
+        print(
+            f"  {workers} worker process(es) x {threads} thread(s): {done} label maps in "
+            f"{seconds:.2f} s, {cpu:.1f} CPU s (machine load average {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} CPUs)"
+        )
     finally:
         stop_workers(processes)
         _delete_queues(broker)
         broker.close()
         engine.dispose()
+    return seconds, cpu
+
+
+def sequential_seconds(url: str, path: Path, root: Path) -> float:
+    """The former periodic job's throughput: one thread measuring the queue one by one,
+    whatever the number of workers (it ran under one lock for the whole cluster)."""
+    storage_dir = root / "objects-sequential"
+    engine, sessions, _settings = prepared(url, storage_dir)
+    storage = LocalObjectStorage(storage_dir)
+    queue_uploads(sessions, storage, path, QUEUED)
+    started = time.perf_counter()
+    count = ct_service.process_pending(
+        sessions, storage, limits=ReadLimits(), lease=timedelta(minutes=10), max_analyses=QUEUED
+    )
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    print(f"  one thread, one after another (the former job): {count} in {seconds:.2f} s")
     return seconds
 
 
@@ -357,17 +393,26 @@ def queue_figure(admin: Any, admin_url: str, path: Path, root: Path) -> None:
     broker_url = os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
     os.environ[QUEUE_NAMESPACE_VARIABLE] = f"bench-{uuid.uuid4().hex[:8]}."
     print(f"== queue: {QUEUED} uploads of the uint8 label map, measured by imaging workers")
-    seconds: dict[int, float] = {}
-    for workers in (1, 2):
-        database, url = scratch_database(admin, admin_url)
-        try:
-            seconds[workers] = queue_seconds(url, broker_url, path, root, workers)
-        finally:
-            drop_database(admin, database)
-    print(
-        f"  two workers: {seconds[1] / seconds[2]:.2f} times the throughput of one "
-        f"({QUEUED / seconds[1]:.2f} vs {QUEUED / seconds[2]:.2f} label maps per second)"
-    )
+    database, url = scratch_database(admin, admin_url)
+    try:
+        baseline = sequential_seconds(url, path, root)
+    finally:
+        drop_database(admin, database)
+    # The production default (4 threads a process), and one thread a process.
+    for threads in (4, 1):
+        seconds: dict[int, float] = {}
+        for workers in (1, 2):
+            database, url = scratch_database(admin, admin_url)
+            try:
+                seconds[workers], _cpu = queue_seconds(
+                    url, broker_url, path, root, workers=workers, threads=threads
+                )
+            finally:
+                drop_database(admin, database)
+        print(
+            f"  {threads} thread(s) a worker: two workers {seconds[1] / seconds[2]:.2f} times "
+            f"the throughput of one; one worker {baseline / seconds[1]:.2f} times the former job"
+        )
 
 
 def main() -> None:

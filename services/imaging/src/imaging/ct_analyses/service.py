@@ -232,23 +232,7 @@ def _record_upload(
         def make() -> StoredResponse:
             subject = subjects.require_known(session, upload.subject_id)
             assessments.check_performed_at(upload.performed_at)
-            now = datetime.now(UTC)
-            row = CtAnalysisRow(
-                id=uuid.uuid4(),
-                trial_id=subject.trial_id,
-                subject_id=subject.subject_id,
-                performed_at=upload.performed_at,
-                file_format=upload.file_format,
-                object_key=key,
-                size_bytes=incoming.size_bytes,
-                sha256=incoming.sha256,
-                parameters=upload.parameters,
-                status="queued",
-                attempts=0,
-                created_by=actor,
-                created_at=now,
-                announced_at=now,
-            )
+            row = _queued(subject.trial_id, subject.subject_id, upload, incoming, key, actor)
             session.add(row)
             session.flush()
             audit.record(
@@ -281,6 +265,33 @@ def _record_upload(
             },
             create=make,
         )
+
+
+def _queued(
+    trial_id: str,
+    subject_id: str,
+    upload: UploadRequest,
+    incoming: Incoming,
+    key: str,
+    actor: str,
+) -> CtAnalysisRow:
+    now = datetime.now(UTC)
+    return CtAnalysisRow(
+        id=uuid.uuid4(),
+        trial_id=trial_id,
+        subject_id=subject_id,
+        performed_at=upload.performed_at,
+        file_format=upload.file_format,
+        object_key=key,
+        size_bytes=incoming.size_bytes,
+        sha256=incoming.sha256,
+        parameters=upload.parameters,
+        status="queued",
+        attempts=0,
+        created_by=actor,
+        created_at=now,
+        announced_at=now,
+    )
 
 
 def _announce(session: Session, row: CtAnalysisRow) -> None:
