@@ -265,3 +265,23 @@ def test_another_audited_write_completes_while_an_upload_is_being_stored(enrolle
     assert actions.index("ct_analysis.upload") > max(
         index for index, action in enumerate(actions) if action != "ct_analysis.upload"
     )
+
+
+def test_a_retried_upload_whose_analysis_failed_leaves_no_object(enrolled: Desk) -> None:
+    headers = enrolled.as_()
+    content = label_map_bytes(acceptance_masks())
+    truncated = content[: len(content) // 2]
+    first = upload(enrolled, truncated, file_format="nifti", headers=headers)
+    ct_tasks.measure_uploaded(
+        enrolled.settings,
+        LocalObjectStorage(enrolled.settings.storage_dir),
+        enrolled.db,
+        work_orders(enrolled)[0],
+    )
+    assert analysis(enrolled, first["id"])["status"] == "failed"
+    assert stored_objects(enrolled) == []
+    # The client retries (its answer was lost): the same analysis, and the file is not kept.
+    again = upload(enrolled, truncated, file_format="nifti", headers=headers)
+    assert again["id"] == first["id"]
+    assert stored_objects(enrolled) == []
+    assert len(work_orders(enrolled)) == 1

@@ -204,9 +204,10 @@ def create(
                     idempotency_key=idempotency_key,
                     path=path,
                 )
-            except BaseException:
+            finally:
+                # The object stays only while an analysis needs it: not after a failed
+                # transaction, nor for a retried request whose analysis has since failed.
                 _remove_locked(sessions, storage, key)
-                raise
     finally:
         storage.discard(incoming)
 
