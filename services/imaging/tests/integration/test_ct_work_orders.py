@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import audit
@@ -223,7 +223,23 @@ class GatedStorage(LocalObjectStorage):
         super().commit(incoming, key)
 
 
-def test_another_audited_write_completes_while_an_upload_is_being_stored(enrolled: Desk) -> None:
+def open_transactions(engine: Engine) -> int:
+    """Sessions of the test database in a transaction, other than the one asking."""
+    with engine.connect() as connection:
+        return (
+            connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                )
+            )
+            or 0
+        )
+
+
+def test_an_upload_holds_no_transaction_while_its_object_is_stored(
+    enrolled: Desk, clean_db: Engine
+) -> None:
     storage = GatedStorage(enrolled.settings.storage_dir)
     outcome: dict[str, Any] = {}
 
@@ -236,6 +252,8 @@ def test_another_audited_write_completes_while_an_upload_is_being_stored(enrolle
     uploading.start()
     try:
         assert storage.storing.wait(timeout=30)
+        # No transaction is open (nor any lock of one held) while the object is being stored.
+        assert open_transactions(clean_db) == 0
 
         def blood_gas() -> None:
             outcome["blood_gas"] = enrolled.client.post(
