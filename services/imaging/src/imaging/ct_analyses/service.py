@@ -184,8 +184,8 @@ def create(
     short transaction; if that transaction fails, the object goes again unless another
     analysis refers to the same content.
 
-    The object is written before any transaction begins: an upload of a gibibyte never holds
-    the audit trail's lock, which every audited imaging write waits for."""
+    The object is written before any transaction begins: no transaction (nor its connection,
+    snapshot or locks) stays open while a gibibyte travels to storage."""
     try:
         check_file_type(upload.file_format, incoming)
         with sessions() as session, session.begin():
