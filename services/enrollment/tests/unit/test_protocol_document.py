@@ -451,6 +451,27 @@ def test_a_wrong_design_parameter_names_its_key_with_line_and_column(
     assert at.startswith(key) or at.startswith(rows[line - 1].split(": ", 1)[1])
 
 
+def _protocol_section_examples() -> list[str]:
+    root = next(p for p in Path(__file__).resolve().parents if (p / "docs").is_dir())
+    text = (root / "docs" / "dose-finding.md").read_text(encoding="utf-8")
+    section = text.split("## In a protocol document", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_the_documented_example_of_every_design_loads_in_a_protocol() -> None:
+    examples = _protocol_section_examples()
+    document: Document = yaml.safe_load(
+        (PROTOCOLS_DIR / "hdmsc-rp-02.yaml").read_text(encoding="utf-8")
+    )
+    chosen = []
+    for example in examples:
+        document["dose_escalation"]["design"] = yaml.safe_load(example)["design"]
+        protocol = load_protocol(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+        assert protocol.design().num_doses == 5
+        chosen.append(protocol.design().kind)
+    assert chosen == ["a+b", "boin", "i3+3", "mtpi2", "crm"]
+
+
 def test_a_design_that_treats_more_patients_than_the_cap_is_refused() -> None:
     text = (PROTOCOLS_DIR / "hdmsc-rp-02.yaml").read_text(encoding="utf-8")
     assert problems(text.replace("num_cohorts: 10 ", "num_cohorts: 13 ", 1)) == [
