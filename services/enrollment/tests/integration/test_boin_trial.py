@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doseline.auth import Role
 from doseline.testing.plugin import TokenFactory
 from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
-from enrollment.protocol import load_shipped_protocol
+from enrollment.protocol import PROTOCOLS_DIR, load_shipped_protocol
 from escalation import BOIN, recommend
 
 from .conftest import Site
@@ -177,3 +177,25 @@ def test_a_boin_trial_runs_from_the_first_cohort_to_a_declared_mtd(boin_site: Si
     ]
     (completed,) = outbox(site, "enrollment.trial.completed")
     assert (completed["mtd"], completed["outcomes"]) == (2, " ".join(history))
+
+
+def test_a_wrong_design_parameter_is_refused_with_its_key_line_and_column(site: Site) -> None:
+    document = (PROTOCOLS_DIR / "hdmsc-rp-02.yaml").read_text(encoding="utf-8")
+    broken = document.replace("target: 0.3 ", "target: 0.9 ", 1)
+    before = site.row_counts()
+    response = site.api.post(
+        "/v1/trials", json={"protocol_yaml": broken}, headers=site.as_(Role.ADMIN, "admin")
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/invalid-protocol"
+    (error,) = body["errors"]
+    line = next(n for n, row in enumerate(broken.splitlines(), 1) if "target: 0.9" in row)
+    assert error["loc"] == ["body", "protocol_yaml", "dose_escalation", "design", "target"]
+    assert error["msg"].startswith("target must be between 0.05 and 0.6")
+    assert (error["line"], error["column"]) == (
+        line,
+        broken.splitlines()[line - 1].index("0.9") + 1,
+    )
+    assert site.row_counts() == before
