@@ -21,10 +21,15 @@ from .conftest import TRIAL, Site
 
 
 def adjudication(
-    subject_id: str, *, confirmed: bool, sequence: int, dlt_id: str = "DLT-1"
+    subject_id: str,
+    *,
+    confirmed: bool,
+    sequence: int,
+    dlt_id: str = "DLT-1",
+    trial_id: str = TRIAL,
 ) -> Envelope:
     facts: dict[str, Any] = {
-        "trial_id": TRIAL,
+        "trial_id": trial_id,
         "subject_id": subject_id,
         "site_id": "WCH",
         "dlt_id": dlt_id,

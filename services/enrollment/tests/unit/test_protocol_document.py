@@ -15,6 +15,7 @@ import yaml
 from doseline.sitetime import add_months
 from doseline.testing.plugin import reference_file
 from enrollment.protocol import (
+    PROTOCOLS_DIR,
     AeCategory,
     AnswerType,
     Assessment,
@@ -26,7 +27,7 @@ from enrollment.protocol import (
     load_protocol,
     load_shipped_protocol,
 )
-from escalation import Design, DoseRounding, Variant, recommend
+from escalation import BOIN, Design, DoseRounding, Variant, design_from_document, recommend
 
 Document = dict[str, Any]
 Amend = Callable[[Callable[[Document], None]], Protocol]
@@ -34,6 +35,12 @@ Amend = Callable[[Callable[[Document], None]], Protocol]
 
 def reference_text(relative: str) -> str:
     return reference_file(relative).read_text(encoding="utf-8")
+
+
+def a_plus_b(protocol: Protocol) -> Design:
+    design = protocol.design()
+    assert isinstance(design, Design)
+    return design
 
 
 def problems(text: str) -> list[str]:
@@ -111,7 +118,7 @@ def test_design_is_expand_top_3_plus_3_on_two_levels_without_the_literal_stop_ru
     hdmsc: Protocol,
 ) -> None:
     assert hdmsc.design() == Design(num_doses=2, variant=Variant.EXPAND_TOP)
-    assert hdmsc.design().stop_when_any_dose_has is None
+    assert a_plus_b(hdmsc).stop_when_any_dose_has is None
 
 
 def test_dosing_rounds_to_3_significant_figures_without_weight_cap_and_7_day_weights(
@@ -310,7 +317,7 @@ def test_every_3_plus_3_variant_can_be_chosen_in_the_document(
     def choose(document: Document) -> None:
         document["dose_escalation"]["design"]["variant"] = variant.value
 
-    assert amended(choose).design().variant is variant
+    assert a_plus_b(amended(choose)).variant is variant
 
 
 def test_literal_stop_rule_stops_once_a_dose_has_six_patients(amended: Amend) -> None:
@@ -318,7 +325,7 @@ def test_literal_stop_rule_stops_once_a_dose_has_six_patients(amended: Amend) ->
         document["dose_escalation"]["design"]["stop_when_any_dose_has"] = 6
 
     protocol = amended(literal)
-    assert protocol.design().stop_when_any_dose_has == 6
+    assert a_plus_b(protocol).stop_when_any_dose_has == 6
     # What the option changes: 1 DLT in 6 at level 1 escalates by default, stops when on.
     default = recommend(Design(num_doses=2, variant=Variant.EXPAND_TOP), "1TNN 1NNN")
     assert (default.continue_trial, default.next_dose) == (True, 2)
@@ -346,6 +353,137 @@ def test_design_options_map_one_to_one_onto_escalation_design(amended: Amend) ->
         allow_below_start=False,
         max_patients=12,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Designs other than A+B: a design document of libs/escalation under dose_escalation.design
+
+
+def test_an_a_plus_b_block_may_name_its_design_and_keeps_its_hash(
+    hdmsc: Protocol, amended: Amend
+) -> None:
+    named = amended(_set("dose_escalation.design.design", "a+b"))
+    assert named.design() == hdmsc.design()
+    assert named.content_hash == hdmsc.content_hash
+    assert named.dose_escalation.design_variant == "expand-top"
+
+
+def test_the_boin_example_protocol_chooses_boin_over_its_five_levels() -> None:
+    boin = load_shipped_protocol("hdmsc-rp-02")
+    assert boin.protocol_id == "HDMSC-RP-02"
+    assert boin.design() == BOIN(
+        num_doses=5, target=0.3, num_cohorts=10, cohort_size=3, early_stop_patients=9
+    )
+    assert boin.dose_escalation.design_variant == "boin"
+    assert boin.design().max_sample_size == 30 <= boin.enrolment.cap
+    # The rest of the document is HDMSC-RP-01's.
+    hdmsc = load_shipped_protocol("hdmsc-rp-01")
+    assert (boin.dlt_rules, boin.eligibility, boin.infusions) == (
+        hdmsc.dlt_rules,
+        hdmsc.eligibility,
+        hdmsc.infusions,
+    )
+
+
+DESIGN_DOCUMENTS: list[Document] = [
+    {"design": "boin", "target": 0.3, "num_cohorts": 4},
+    {"design": "i3+3", "target": 0.25, "num_cohorts": 4, "cohort_size": 3},
+    {"design": "mtpi2", "target": 0.3, "num_cohorts": 4, "cohort_size": 3},
+    {"design": "crm", "target": 0.25, "num_cohorts": 4, "skeleton": [0.1, 0.25]},
+]
+
+
+@pytest.mark.parametrize("block", DESIGN_DOCUMENTS, ids=lambda block: block["design"])
+def test_every_design_of_the_library_can_be_chosen_with_its_parameters(
+    amended: Amend, block: Document
+) -> None:
+    protocol = amended(_set("dose_escalation.design", block))
+    assert protocol.design() == design_from_document({**block, "num_doses": 2})
+    assert protocol.dose_escalation.design_variant == block["design"]
+    # Each design is a rule of the protocol: choosing it changes the hash.
+    assert protocol.content_hash != load_shipped_protocol("hdmsc-rp-01").content_hash
+
+
+def test_the_same_number_of_levels_may_be_written_but_not_another(amended: Amend) -> None:
+    block = {"design": "boin", "target": 0.3, "num_cohorts": 4, "num_doses": 2}
+    assert amended(_set("dose_escalation.design", block)).design().num_doses == 2
+
+
+# (text in hdmsc-rp-02.yaml, its replacement, the key the error points at, the problem)
+BOIN_TEXT_CHANGES = [
+    ("target: 0.3 ", "target: 0.9 ", "target", "target: target must be between 0.05 and 0.6"),
+    ("target: 0.3 ", "targte: 0.3 ", "targte", "targte: is not a parameter of the boin design"),
+    (
+        "design: boin",
+        "design: rolling-6",
+        "design",
+        "design: 'rolling-6' is not one of a+b, boin, i3+3, mtpi2, crm",
+    ),
+    ("extra_safe: false", 'extra_safe: "no"', "extra_safe", "extra_safe: must be true or false"),
+    (
+        "start_dose: 1\n",
+        "start_dose: 1\n    num_doses: 4\n",
+        "num_doses",
+        "num_doses: is 4, but the ladder has 5 dose levels",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key", "expected"), BOIN_TEXT_CHANGES)
+def test_a_wrong_design_parameter_names_its_key_with_line_and_column(
+    old: str, new: str, key: str, expected: str
+) -> None:
+    text = (PROTOCOLS_DIR / "hdmsc-rp-02.yaml").read_text(encoding="utf-8")
+    assert old in text
+    changed = text.replace(old, new, 1)
+    with pytest.raises(ProtocolError) as caught:
+        load_protocol(changed)
+    (issue,) = caught.value.issues
+    assert f"{issue.path}: {issue.message}".startswith(f"dose_escalation.design.{expected}")
+    rows = changed.splitlines()
+    written = new.strip().splitlines()[-1].strip()
+    line = next(n for n, row in enumerate(rows, 1) if row.strip().startswith(written))
+    assert rows[line - 1].strip().startswith(f"{key}:")
+    assert issue.line == line
+    assert issue.column is not None
+    # At the key itself, or at its value when the value is what is wrong.
+    at = rows[line - 1][issue.column - 1 :]
+    assert at.startswith(key) or at.startswith(rows[line - 1].split(": ", 1)[1])
+
+
+def _protocol_section_examples() -> list[str]:
+    root = next(p for p in Path(__file__).resolve().parents if (p / "docs").is_dir())
+    text = (root / "docs" / "dose-finding.md").read_text(encoding="utf-8")
+    section = text.split("## In a protocol document", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_the_documented_example_of_every_design_loads_in_a_protocol() -> None:
+    examples = _protocol_section_examples()
+    document: Document = yaml.safe_load(
+        (PROTOCOLS_DIR / "hdmsc-rp-02.yaml").read_text(encoding="utf-8")
+    )
+    chosen = []
+    for example in examples:
+        document["dose_escalation"]["design"] = yaml.safe_load(example)["design"]
+        protocol = load_protocol(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+        assert protocol.design().num_doses == 5
+        chosen.append(protocol.design().kind)
+    assert chosen == ["a+b", "boin", "i3+3", "mtpi2", "crm"]
+
+
+def test_a_design_that_treats_more_patients_than_the_cap_is_refused() -> None:
+    text = (PROTOCOLS_DIR / "hdmsc-rp-02.yaml").read_text(encoding="utf-8")
+    assert problems(text.replace("num_cohorts: 10 ", "num_cohorts: 13 ", 1)) == [
+        "(document): dose_escalation.design treats up to 39 patients (num_cohorts ×"
+        " cohort_size), more than enrolment.cap 36"
+    ]
+
+
+def test_a_missing_design_parameter_is_named(hdmsc_text: str) -> None:
+    assert problems_after(
+        hdmsc_text, _set("dose_escalation.design", {"design": "boin", "num_cohorts": 4})
+    ) == ["dose_escalation.design.target: is required by the boin design"]
 
 
 # ---------------------------------------------------------------------------------------------

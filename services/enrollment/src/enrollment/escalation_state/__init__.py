@@ -1,1 +1,2 @@
-"""The live 3+3 escalation state of a trial: DLT facts, recommendations and signed decisions."""
+"""The live escalation state of a trial, for any dose-finding design: DLT facts, recommendations
+and signed decisions."""

@@ -23,8 +23,7 @@ from enrollment.escalation_state.records import SYSTEM_ACTOR, decision_record
 from enrollment.escalation_state.signing import take_effect
 from enrollment.trials.models import Trial
 from enrollment.trials.protocols import protocol_of
-from escalation import Decision, Design
-from escalation.rules import DoseTally, patients_for_next_cohort
+from escalation import Decision, DoseFindingDesign
 
 log = structlog.get_logger(__name__)
 
@@ -234,8 +233,7 @@ def _withdraw_signed_decision(
     )
 
 
-def _next_cohort_size(design: Design, decision: Decision) -> int | None:
+def _next_cohort_size(design: DoseFindingDesign, decision: Decision) -> int | None:
     if not decision.continue_trial or decision.next_dose is None:
         return None
-    tally: DoseTally = decision.tallies[decision.next_dose - 1]
-    return patients_for_next_cohort(design, tally)
+    return design.next_cohort_size(decision.state, decision.next_dose)

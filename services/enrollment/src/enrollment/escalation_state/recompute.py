@@ -42,7 +42,7 @@ from enrollment.escalation_state.records import SYSTEM_ACTOR
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.models import Trial
 from enrollment.trials.protocols import protocol_of
-from escalation import Decision, Design, InvalidHistoryError
+from escalation import Decision, DoseFindingDesign, InvalidHistoryError
 
 log = structlog.get_logger(__name__)
 
@@ -152,7 +152,7 @@ def recompute(session: Session, *, trial_id: str, cause: str, now: datetime) -> 
 def _judge(
     session: Session,
     trial_id: str,
-    design: Design,
+    design: DoseFindingDesign,
     facts: TrialFacts,
     derived: DerivedOutcomes,
     resolutions: list[LateDltResolution],

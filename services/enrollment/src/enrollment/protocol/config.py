@@ -1,10 +1,11 @@
 """The trial protocol as a document: pydantic models of its YAML, validated at load, and its hash.
 
-A protocol file states every rule the enrollment service executes (dose ladder, 3+3 variant,
-infusion and visit schedules, DLT window, evaluability, eligibility criteria, enrolment cap,
-DLT rule set). Nothing here is a constant of the code: the next trial changes the file.
-``load_protocol`` turns YAML into a frozen ``Protocol`` or raises ``ProtocolError`` naming
-every offending field (``dose_escalation.dose_levels[1].per_kg: must be greater than 0``).
+A protocol file states every rule the enrollment service executes (dose ladder, dose-finding
+design and its parameters, infusion and visit schedules, DLT window, evaluability, eligibility
+criteria, enrolment cap, DLT rule set). Nothing here is a constant of the code: the next trial
+changes the file. ``load_protocol`` turns YAML into a frozen ``Protocol`` or raises
+``ProtocolError`` naming every offending field
+(``dose_escalation.dose_levels[1].per_kg: must be greater than 0``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from doseline import sitetime
@@ -41,7 +52,15 @@ from doseline.contracts.protocol import (
 )
 from doseline.contracts.protocol import Window as RulesWindow
 from doseline.sitetime import add_months
-from escalation import Design, DoseRounding, Variant
+from escalation import (
+    Design,
+    DesignDocumentError,
+    DoseFindingDesign,
+    DoseRounding,
+    Variant,
+    design_from_document,
+)
+from escalation.documents import DESIGNS
 from escalation.dosing import MAX_WEIGHT_KG
 
 # The first format of the document itself; the protocol's own version is ``protocol.version``.
@@ -151,7 +170,7 @@ class Enrolment(_Section):
 
 
 # --------------------------------------------------------------------------------------------
-# Dose ladder and the 3+3 design
+# Dose ladder and the dose-finding design
 
 
 class DoseLevel(_Section):
@@ -165,8 +184,12 @@ class DoseLevel(_Section):
 
 
 class DesignOptions(_Section):
-    """The 3+3 rule variant and options, mapped one to one onto ``escalation.Design``."""
+    """The A+B design (3+3 and its variants), mapped one to one onto ``escalation.Design``.
 
+    ``design: a+b`` may be written or left out: documents written before other designs existed
+    have no ``design`` key, and they mean this one."""
+
+    design: Literal["a+b"] = "a+b"
     variant: Variant
     cohort_size: int = Field(default=3, ge=1)
     expansion_size: int = Field(default=3, ge=1)
@@ -180,13 +203,61 @@ class DesignOptions(_Section):
     max_patients: int | None = Field(default=None, ge=1)
 
 
+# The designs of `libs/escalation` other than A+B, named by their document's ``design`` key.
+MODEL_DESIGNS = tuple(kind for kind in DESIGNS if kind != Design.kind)
+
+
+class DesignDocument(_Section):
+    """A design other than A+B (BOIN, i3+3, mTPI-2, CRM) as `libs/escalation` documents it:
+    ``design`` names it and every other key is one of its parameters. The parameters are
+    validated by ``escalation.design_from_document`` (the same rules as the command line's
+    ``--design-file``); ``num_doses`` is the number of levels on the ladder."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    design: str
+
+    @field_validator("design")
+    @classmethod
+    def _known_design(cls, value: str) -> str:
+        if value not in MODEL_DESIGNS:
+            raise ValueError(f"{value!r} is not one of {', '.join(DESIGNS)}")
+        return value
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The design's parameters as written (every key but ``design``)."""
+        return dict(self.model_extra or {})
+
+
+# Union tags: pydantic puts them into error locations, where they name no key of the document.
+_A_PLUS_B_TAG = "a+b design"
+_DOCUMENT_TAG = "design document"
+_DESIGN_TAGS = frozenset({_A_PLUS_B_TAG, _DOCUMENT_TAG})
+
+
+def _design_tag(value: Any) -> str:
+    """A+B when ``design`` is absent or ``a+b``; a design document for any other name."""
+    if isinstance(value, dict):
+        kind = value.get("design", Design.kind)
+    else:
+        kind = getattr(value, "design", Design.kind)
+    return _A_PLUS_B_TAG if kind == Design.kind else _DOCUMENT_TAG
+
+
+DesignChoice = Annotated[
+    Annotated[DesignOptions, Tag(_A_PLUS_B_TAG)] | Annotated[DesignDocument, Tag(_DOCUMENT_TAG)],
+    Discriminator(_design_tag),
+]
+
+
 class DoseEscalation(_Section):
-    """The per-kg dose ladder and the escalation design that moves between its levels."""
+    """The per-kg dose ladder and the dose-finding design that moves between its levels."""
 
     unit: Literal["cells/kg"]
     reference_weight_kg: Decimal = Field(gt=0, allow_inf_nan=False)
     dose_levels: tuple[DoseLevel, ...] = Field(min_length=1)
-    design: DesignOptions
+    design: DesignChoice
 
     @model_validator(mode="after")
     def _ladder_is_consistent(self) -> DoseEscalation:
@@ -218,12 +289,17 @@ class DoseEscalation(_Section):
                 )
         try:
             self.to_design()
+        except DesignDocumentError as error:
+            raise _design_document_error(error) from None
         except ValueError as error:
             raise ValueError(f"design: {error}") from None
         return self
 
-    def to_design(self) -> Design:
+    def to_design(self) -> DoseFindingDesign:
+        """The design the document chooses, over the levels of this ladder."""
         options = self.design
+        if isinstance(options, DesignDocument):
+            return _design_of_document(options, num_doses=len(self.dose_levels))
         return Design(
             num_doses=len(self.dose_levels),
             variant=options.variant,
@@ -238,6 +314,21 @@ class DoseEscalation(_Section):
             max_patients=options.max_patients,
         )
 
+    @property
+    def design_variant(self) -> str:
+        """An A+B design's variant (``expand-top``), or the design's name (``boin``)."""
+        if isinstance(self.design, DesignDocument):
+            return self.design.design
+        return self.design.variant.value
+
+    @property
+    def max_sample_size(self) -> int | None:
+        """The most patients the design treats, where the document bounds it: a design
+        document's sample size (``num_cohorts`` × ``cohort_size``), or A+B's ``max_patients``."""
+        if isinstance(self.design, DesignDocument):
+            return self.to_design().max_sample_size
+        return self.design.max_patients
+
     def level(self, number: int) -> DoseLevel:
         """The dose level numbered ``number`` (1 = lowest); an unknown level is a ``KeyError``."""
         if isinstance(number, bool) or not 1 <= number <= len(self.dose_levels):
@@ -245,6 +336,34 @@ class DoseEscalation(_Section):
                 f"dose level {number!r} is not on the ladder (levels 1 to {len(self.dose_levels)})"
             )
         return self.dose_levels[number - 1]
+
+
+def _design_of_document(options: DesignDocument, *, num_doses: int) -> DoseFindingDesign:
+    parameters = options.parameters
+    given = parameters.get("num_doses", num_doses)
+    if given != num_doses:
+        raise DesignDocumentError(
+            "num_doses",
+            f"is {given!r}, but the ladder has {num_doses} dose levels; leave it out (the"
+            " ladder sets it) or make it match dose_levels",
+        )
+    return design_from_document({**parameters, "design": options.design, "num_doses": num_doses})
+
+
+def _design_document_error(error: DesignDocumentError) -> ValidationError:
+    """The library's refusal as a validation error at the key it names, so that the loader
+    reports its line and column like any other field's."""
+    location = ("design", error.key) if error.key else ("design",)
+    return ValidationError.from_exception_data(
+        "DoseEscalation",
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("design", "{problem}", {"problem": error.problem}),
+                loc=location,
+                input=None,
+            )
+        ],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -609,13 +728,22 @@ class Protocol(_Section):
                 f"dlt_rules.ctcae_version {self.dlt_rules.ctcae_version} differs from the"
                 f" protocol's CTCAE version {self.ctcae_version}"
             )
-        cap = self.dose_escalation.design.max_patients
-        if cap is not None and cap > self.enrolment.cap:
+        self._design_fits_the_enrolment_cap()
+        return self
+
+    def _design_fits_the_enrolment_cap(self) -> None:
+        most = self.dose_escalation.max_sample_size
+        if most is None or most <= self.enrolment.cap:
+            return
+        if isinstance(self.dose_escalation.design, DesignOptions):
             raise ValueError(
-                f"dose_escalation.design.max_patients {cap} exceeds enrolment.cap"
+                f"dose_escalation.design.max_patients {most} exceeds enrolment.cap"
                 f" {self.enrolment.cap}"
             )
-        return self
+        raise ValueError(
+            f"dose_escalation.design treats up to {most} patients (num_cohorts × cohort_size),"
+            f" more than enrolment.cap {self.enrolment.cap}"
+        )
 
     @property
     def protocol_id(self) -> str:
@@ -643,8 +771,8 @@ class Protocol(_Section):
         """The default site's IANA time zone name."""
         return self.site.time_zone
 
-    def design(self) -> Design:
-        """The ``escalation.Design`` this protocol's dose ladder and options describe."""
+    def design(self) -> DoseFindingDesign:
+        """The dose-finding design this protocol's dose ladder and design section describe."""
         return self.dose_escalation.to_design()
 
     @property
@@ -655,6 +783,10 @@ class Protocol(_Section):
         Computed on each call (not cached), so a copy with changed values never carries the
         hash of the original."""
         document = self.model_dump(mode="python")
+        design = document["dose_escalation"]["design"]
+        # An A+B design hashes as documents written before `design` named it.
+        if design["design"] == Design.kind:
+            del design["design"]
         for site in document["sites"]:
             # A site declaring no identifier systems hashes as documents written before the
             # field existed: their versions keep the hash they were stored under.
@@ -842,7 +974,10 @@ def _parse_yaml(text: str) -> tuple[Node | None, object]:
 
 def _issue(loc: list[int | str], message: str, root: Node | None) -> ProtocolIssue:
     path, node = _locate(loc, root)
-    if message == "Extra inputs are not permitted" and loc:
+    if loc and (
+        message == "Extra inputs are not permitted"
+        or message.startswith("is not a parameter of the ")
+    ):
         # Point at the misspelt key itself rather than at its value.
         node = _key(_locate(loc[:-1], root)[1], loc[-1]) or node
     mark = node.start_mark if node is not None else None
@@ -857,8 +992,9 @@ def _issue(loc: list[int | str], message: str, root: Node | None) -> ProtocolIss
 def _locate(loc: list[int | str], root: Node | None) -> tuple[str, Node | None]:
     """The dotted field path of a pydantic error location, and the YAML node it points at.
 
-    Pydantic puts union tags (the ``kind`` of evidence) into locations; they name no key of the
-    document, so they are skipped. A missing key is reported at its parent mapping.
+    Pydantic puts union tags (the ``kind`` of evidence, the design's tag) into locations; they
+    name no key of the document, so they are skipped. A missing key is reported at its parent
+    mapping.
     """
     path = ""
     node = root
@@ -875,6 +1011,8 @@ def _locate(loc: list[int | str], root: Node | None) -> tuple[str, Node | None]:
 
 
 def _is_union_tag(node: Node | None, part: int | str) -> bool:
+    if part in _DESIGN_TAGS:
+        return True
     kind = _child(node, "kind")
     return kind is not None and kind.value == part and _child(node, part) is None
 

@@ -39,7 +39,7 @@ def trial_out(view: service.TrialView) -> TrialOut:
         ),
         enrolment_cap=protocol.enrolment.cap,
         dose_levels=len(protocol.dose_escalation.dose_levels),
-        design_variant=protocol.dose_escalation.design.variant.value,
+        design_variant=protocol.dose_escalation.design_variant,
         created_at=trial.created_at,
         completed_at=trial.completed_at,
     )
