@@ -27,9 +27,10 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from doseline import bulk
 from doseline.logging import correlation_id
 from doseline.schema import AUDIT_KEYS_INFO_KEY, ServiceSchema
 
@@ -214,7 +215,8 @@ def _chain_pending(session: Session) -> None:
             }
         )
         prev_hash = digest
-    session.execute(insert(table), rows)
+    # One INSERT of one array per column, however many entries the transaction made.
+    session.execute(bulk.insert_rows(table, rows))
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -30,11 +30,10 @@ def _text(value: Any) -> str | None:
 
 
 def resource_id(resource: dict[str, Any], *, full_url: str | None = None) -> str:
-    digest = content_hash(resource)[:56]
     given = _text(resource.get("id"))
     if given is None and full_url and len(full_url) <= MAX_ID:
         given = full_url
-    return (given or f"sha256:{digest}")[:MAX_ID]
+    return (given or f"sha256:{content_hash(resource)[:56]}")[:MAX_ID]
 
 
 def version_of(resource: dict[str, Any]) -> str:
