@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from doseline import audit
 from doseline.auth import Role
 from doseline.identity import DEVELOPMENT_IDENTIFIER_KEY, hospital_id_hash
-from safety.ehr.models import ProposedAdverseEventRow
+from safety.ehr.models import LabObservationRow, ProposedAdverseEventRow
 
 from .conftest import SHIPPED_PROTOCOL, Desk, site_today
 
@@ -373,6 +377,77 @@ def test_a_preliminary_result_is_not_graded_and_entered_in_error_withdraws_the_p
     assert outcomes(withdrawn) == ["withdrawn"]
     [proposal] = lab.client.get("/v1/proposed-adverse-events", headers=lab.as_(Role.MONITOR)).json()
     assert proposal["status"] == "withdrawn"
+
+
+def test_an_observation_another_request_stores_first_is_answered_409_and_the_rest_stored(
+    lab: Desk,
+) -> None:
+    """The other request holds its row uncommitted while this Bundle is decided; this Bundle's
+    insert waits for it, finds it stored, and decides again without it."""
+    other = lab.db()
+    other.add(
+        LabObservationRow(
+            id=uuid.uuid4(),
+            source="his",
+            observation_id="race",
+            version_id="1",
+            status="final",
+            subject_id=SUBJECT,
+            loinc=ANC,
+            value=Decimal("0.8"),
+            unit="10*9/L",
+            effective_on=site_today() - timedelta(days=1),
+            grading_reason="stored by the other request",
+            received_at=datetime.now(UTC),
+            received_by="his",
+            outcome="graded",
+            content_hash="0" * 64,
+        )
+    )
+    other.flush()
+    answer: list[Any] = []
+    poster = threading.Thread(
+        target=lambda: answer.append(
+            post(lab, {**bundle(observation("race"), observation("calm")), "id": "raced"})
+        )
+    )
+    poster.start()
+    try:
+        with lab.db() as watcher:
+            for _ in range(600):
+                waiting = watcher.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query LIKE 'INSERT INTO%lab_observations%'"
+                    )
+                )
+                watcher.rollback()
+                if waiting or not poster.is_alive():
+                    break
+                time.sleep(0.05)
+        other.commit()
+    finally:
+        other.close()
+        poster.join(timeout=60)
+    [response] = answer
+    found = entries(response)
+    assert [(e["outcome"], e["status"]) for e in found] == [
+        ("rejected", "409 Conflict"),
+        ("proposed", "201 Created"),
+    ]
+    assert "delivered concurrently" in found[0]["detail"]
+    with lab.db() as session:
+        stored = session.scalars(select(LabObservationRow.observation_id)).all()
+        proposed = session.scalars(select(ProposedAdverseEventRow.observation_id)).all()
+        delivery = audit.entity_history(session, entity_type="fhir_delivery", entity_id="raced")
+        report = audit.verify(session)
+    assert sorted(stored) == ["calm", "race"]
+    assert proposed == ["calm"]
+    assert delivery[0]["after"]["entries"] == [
+        ["race", "1", "rejected", None],
+        ["calm", "1", "proposed", 3],
+    ]
+    assert report.intact, report.problems
 
 
 def test_every_delivery_is_in_the_audit_trail_with_each_entry_and_its_outcome(lab: Desk) -> None:

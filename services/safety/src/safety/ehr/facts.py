@@ -10,18 +10,17 @@ received (results before the AE reporting period are kept for exactly this).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
-from safety.ehr import repository
 from safety.ehr.reading import FACT_SYSTEM, EntryRejected, LabResult
+from safety.ehr.repository import EarlierResult
 from safety.grading import units
 from safety.grading_assistance.schemas import LabFactsIn
 from safety.reference_ranges.service import RangeLookup
-from safety.subjects.models import SubjectRow
 
 
 def needs_site_range(result: LabResult) -> bool:
@@ -43,14 +42,14 @@ def _in_unit(number: Decimal | None, source: str | None, target: str) -> Decimal
 
 
 def lab_facts(
-    session: Session,
     result: LabResult,
-    subject: SubjectRow,
     *,
-    loinc: str,
     site_range: RangeLookup | None = None,
+    earlier: Callable[[], Sequence[EarlierResult]],
 ) -> LabFactsIn:
-    """`site_range` gives a limit the Observation's own range does not."""
+    """`site_range` gives a limit the Observation's own range does not; `earlier` the subject's
+    results of the same test on or before the first infusion, latest first (asked only when the
+    baseline is needed)."""
     unit = result.unit or ""
     lln = _in_unit(result.low, result.range_unit, unit)
     uln = _in_unit(result.high, result.range_unit, unit)
@@ -61,7 +60,7 @@ def lab_facts(
     if "collection_hours" not in given and result.collection_hours is not None:
         given["collection_hours"] = result.collection_hours
     if "baseline" not in given and result.unit is not None:
-        given["baseline"] = _subject_baseline(session, result, subject, loinc=loinc)
+        given["baseline"] = _subject_baseline(result.unit, earlier)
     try:
         return LabFactsIn.model_validate(given)
     except ValidationError as error:
@@ -74,23 +73,14 @@ def lab_facts(
 
 
 def _subject_baseline(
-    session: Session, result: LabResult, subject: SubjectRow, *, loinc: str
+    result_unit: str, earlier: Callable[[], Sequence[EarlierResult]]
 ) -> Decimal | None:
     """The subject's latest result of this test on or before the first infusion, in its unit."""
-    if subject.first_infusion_on is None or result.unit is None:
-        return None
-    earlier = repository.pre_treatment_results(
-        session,
-        subject.subject_id,
-        loinc,
-        on_or_before=subject.first_infusion_on,
-        other_than=result.observation_id,
-    )
     try:
-        unit = units.parse_unit(result.unit)
+        unit = units.parse_unit(result_unit)
     except units.UnknownUnitError:
         return None
-    for row in earlier:
+    for row in earlier():
         try:
             their_unit = units.parse_unit(row.unit)
         except units.UnknownUnitError:

@@ -63,12 +63,24 @@ def grade(
             problems.append(str(error))
     if not results:
         raise UngradableResult("; ".join(problems) or "not gradable")
+    best, grade_, reason = _chosen(results)
+    return LabVerdict(
+        grade=grade_,
+        term_name=best.ctcae_term,
+        meddra_code=best.meddra_code,
+        reason=reason,
+        basis=_basis(best, results, value=value, unit=unit, facts=facts),
+    )
+
+
+def _chosen(results: list[LabGrade]) -> tuple[LabGrade, int | None, str]:
+    """The term whose grade is proposed, the grade and why."""
     gradable = [r for r in results if r.grade is not None]
     undecided = [r for r in results if r.grade is None and r.possible_grades]
     if gradable and max(r.grade or 0 for r in gradable) >= 1:
         best = max(gradable, key=lambda r: r.grade or 0)
-        grade_, reason = best.grade, best.reason
-    elif undecided:
+        return best, best.grade, best.reason
+    if undecided:
         limits = tuple(
             sorted({name for r in undecided for name in r.missing if name in RANGE_LIMITS})
         )
@@ -78,34 +90,33 @@ def grade(
         # The number alone cannot decide (a symptom, a duration): propose the worst possible
         # grade and say so; the investigator decides.
         best = max(undecided, key=lambda r: max(r.possible_grades))
-        grade_ = max(best.possible_grades)
-        reason = (
-            f"{best.reason}; proposed at the worst possible grade {grade_} until the "
-            f"investigator answers: {', '.join(best.missing) or 'the clinical criteria'}"
+        worst = max(best.possible_grades)
+        return (
+            best,
+            worst,
+            f"{best.reason}; proposed at the worst possible grade {worst} until the "
+            f"investigator answers: {', '.join(best.missing) or 'the clinical criteria'}",
         )
-    elif gradable:
-        best = gradable[0]
-        grade_, reason = best.grade, best.reason
-    else:
-        raise UngradableResult("; ".join(r.reason for r in results))
-    return LabVerdict(
-        grade=grade_,
-        term_name=best.ctcae_term,
-        meddra_code=best.meddra_code,
-        reason=reason,
-        basis={
-            "value": str(value),
-            "unit": unit,
-            "lln": str(facts.lln) if facts.lln is not None else None,
-            "uln": str(facts.uln) if facts.uln is not None else None,
-            "facts": facts.model_dump(mode="json", exclude_none=True),
-            "ctcae_version": best.ctcae_version,
-            "matched": best.matched,
-            "assumptions": list(best.assumptions),
-            "missing": list(best.missing),
-            "possible_grades": list(best.possible_grades),
-            "terms_graded": [
-                {"term": r.ctcae_term, "grade": r.grade, "reason": r.reason} for r in results
-            ],
-        },
-    )
+    if gradable:
+        return gradable[0], gradable[0].grade, gradable[0].reason
+    raise UngradableResult("; ".join(r.reason for r in results))
+
+
+def _basis(
+    best: LabGrade, results: list[LabGrade], *, value: Decimal, unit: str, facts: LabFactsIn
+) -> dict[str, Any]:
+    return {
+        "value": str(value),
+        "unit": unit,
+        "lln": str(facts.lln) if facts.lln is not None else None,
+        "uln": str(facts.uln) if facts.uln is not None else None,
+        "facts": facts.model_dump(mode="json", exclude_none=True),
+        "ctcae_version": best.ctcae_version,
+        "matched": best.matched,
+        "assumptions": list(best.assumptions),
+        "missing": list(best.missing),
+        "possible_grades": list(best.possible_grades),
+        "terms_graded": [
+            {"term": r.ctcae_term, "grade": r.grade, "reason": r.reason} for r in results
+        ],
+    }

@@ -59,6 +59,24 @@ class Matcher:
     index: dict[str, dict[str, Any]]
     can_access_site: Callable[[str], bool]
     _cache: dict[tuple[str | None, str | None, str | None], Matched] = field(default_factory=dict)
+    _known: dict[str, SubjectRow] = field(default_factory=dict)
+
+    def read_subjects(self, resources: list[dict[str, Any]]) -> None:
+        """Read at once every subject these Observations name by study subject id."""
+        wanted = {
+            str(identifier["value"])
+            for resource in resources
+            if isinstance(subject := resource.get("subject"), dict)
+            and isinstance(identifier := subject.get("identifier"), dict)
+            and identifier.get("system") == STUDY_SUBJECT_SYSTEM
+            and isinstance(identifier.get("value"), str)
+        }
+        for row in subjects.subjects(self.session, wanted):
+            self._known[row.subject_id] = row
+
+    def known_subjects(self) -> list[SubjectRow]:
+        """The subjects read so far (those a baseline may be read for with the others)."""
+        return list(self._known.values())
 
     def learn_patients(self, patients: list[tuple[tuple[str, ...], dict[str, Any]]]) -> None:
         """Remember how this sender names each Patient of the Bundle that is an enrolled subject,
@@ -86,7 +104,9 @@ class Matcher:
         ref = result.subject
         key = (ref.system, ref.value, ref.reference)
         if key not in self._cache:
-            self._cache[key] = self._match(result)
+            matched = self._match(result)
+            self._known.setdefault(matched.subject.subject_id, matched.subject)
+            self._cache[key] = matched
         return self._cache[key]
 
     def _match(self, result: LabResult) -> Matched:
@@ -121,7 +141,12 @@ class Matcher:
 
     def _by_identifier(self, system: str, value: str) -> SubjectRow | None:
         if system == STUDY_SUBJECT_SYSTEM:
-            return self._visible(subjects.subject(self.session, value))
+            if value not in self._known:
+                found = subjects.subject(self.session, value)
+                if found is None:
+                    return None
+                self._known[value] = found
+            return self._visible(self._known[value])
         # The systems each site declares: an alias finds the subject its site registered.
         id_hashes = hospital_id_hashes(
             self.identifier_key,

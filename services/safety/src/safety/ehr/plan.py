@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from doseline.fhir.bundles import Entry, contained_of, entries_of, index_of, keys_of, resolve
+from doseline.fhir.identity import identity
 from safety.ehr.reading import Fallback
 
 
@@ -27,6 +29,11 @@ class Work:
     fallback: Fallback | None
     label: str
     """How the answer names it: 'Observation/<id>', or '#id of DiagnosticReport/<id>'."""
+
+    @cached_property
+    def key(self) -> tuple[str, str]:
+        """Its id and version (doseline.fhir.identity)."""
+        return identity(self.resource, full_url=self.full_url)
 
 
 @dataclass(frozen=True)

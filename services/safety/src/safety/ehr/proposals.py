@@ -19,13 +19,13 @@ from safety.ehr import lab_grading
 from safety.ehr.models import ProposedAdverseEventRow
 from safety.ehr.reading import LabResult
 from safety.ehr.schemas import AcceptanceIn
+from safety.ehr.staging import AuditNote
 from safety.subjects.models import SubjectRow
 
 CTCAE_VERSION: Final = "5.0"
 
 
 def propose(
-    session: Session,
     subject: SubjectRow,
     result: LabResult,
     verdict: lab_grading.LabVerdict,
@@ -35,7 +35,9 @@ def propose(
     source: str,
     actor: str,
     now: datetime,
-) -> ProposedAdverseEventRow:
+) -> tuple[ProposedAdverseEventRow, AuditNote]:
+    """A new proposal, not yet stored (the intake stores a request's proposals together), and its
+    audit entry."""
     proposal = ProposedAdverseEventRow(
         id=uuid.uuid4(),
         source=source,
@@ -51,23 +53,24 @@ def propose(
         grading_basis=verdict.basis,
         onset_date=onset,
         status="proposed",
+        ae_id=None,
+        decided_by=None,
+        decided_at=None,
+        decision_reason=None,
         updated_at=now,
+        version=1,
     )
-    session.add(proposal)
-    session.flush()
-    audit.record(
-        session,
+    entry = AuditNote(
         actor=actor,
         action="proposed_ae.create",
         entity_type="proposed_adverse_event",
         entity_id=str(proposal.id),
         after=proposal_snapshot(proposal),
     )
-    return proposal
+    return proposal, entry
 
 
 def update(
-    session: Session,
     proposal: ProposedAdverseEventRow,
     result: LabResult,
     verdict: lab_grading.LabVerdict,
@@ -76,7 +79,9 @@ def update(
     *,
     actor: str,
     now: datetime,
-) -> None:
+) -> AuditNote:
+    """Regrade a proposal from a corrected result (the change is flushed with the request's
+    other writes); its audit entry."""
     before = proposal_snapshot(proposal)
     proposal.observation_version_id = result.version_id
     proposal.term_code = term.meddra_code
@@ -91,9 +96,7 @@ def update(
     proposal.decided_by = None
     proposal.decision_reason = None
     proposal.updated_at = now
-    session.flush()
-    audit.record(
-        session,
+    return AuditNote(
         actor=actor,
         action="proposed_ae.update",
         entity_type="proposed_adverse_event",
@@ -105,21 +108,18 @@ def update(
 
 
 def withdraw(
-    session: Session,
     proposal: ProposedAdverseEventRow,
     result: LabResult,
     *,
     actor: str,
     now: datetime,
     why: str,
-) -> None:
+) -> AuditNote:
     before = proposal_snapshot(proposal)
     proposal.status = "withdrawn"
     proposal.observation_version_id = result.version_id
     proposal.updated_at = now
-    session.flush()
-    audit.record(
-        session,
+    return AuditNote(
         actor=actor,
         action="proposed_ae.withdraw",
         entity_type="proposed_adverse_event",
@@ -144,49 +144,8 @@ def accept(
             f"this proposal is {proposal.status}; only an open proposal can be accepted",
             slug="proposal-not-open",
         )
-    grade = body.grade if body.grade is not None else proposal.proposed_grade
-    content: dict[str, Any] = {
-        "ctcae_version": proposal.ctcae_version,
-        "term_code": proposal.term_code,
-        "verbatim": body.verbatim
-        or f"{proposal.term_name} (laboratory result {proposal.observation_id})",
-        "onset_date": proposal.onset_date,
-        "resolution_date": body.resolution_date,
-        "grade": grade,
-        "seriousness": body.seriousness,
-        "aware_at": body.aware_at,
-        "attribution": body.attribution,
-        "expected": body.expected,
-        "action_taken": body.action_taken,
-        "outcome": body.outcome,
-    }
-    proposed = adverse_events.ProposedGrade(
-        grade=proposal.proposed_grade, reason=proposal.grading_reason, basis=proposal.grading_basis
-    )
     try:
-        if proposal.ae_id is None:
-            ae = adverse_events.report(
-                session,
-                AdverseEventIn(subject_id=proposal.subject_id, **content),
-                actor=actor,
-                source="ehr",
-                now=now,
-                proposed=proposed,
-            )
-            ae_id = ae.id
-        else:
-            existing = adverse_events.require_adverse_event(session, proposal.ae_id, lock=True)
-            adverse_events.follow_up(
-                session,
-                existing,
-                AdverseEventContent(**content),
-                reason=f"corrected laboratory result (Observation {proposal.observation_id} "
-                f"version {proposal.observation_version_id})",
-                actor=actor,
-                now=now,
-                proposed=proposed,
-            )
-            ae_id = existing.id
+        ae_id = _report_or_follow_up(session, proposal, body, actor=actor, now=now)
     except ValidationError as error:
         first = error.errors()[0]
         raise InvalidInput.at(["body", *[str(p) for p in first["loc"]]], first["msg"]) from None
@@ -207,6 +166,61 @@ def accept(
         after=proposal_snapshot(proposal),
     )
     return ae_id
+
+
+def _report_or_follow_up(
+    session: Session,
+    proposal: ProposedAdverseEventRow,
+    body: AcceptanceIn,
+    *,
+    actor: str,
+    now: datetime,
+) -> uuid.UUID:
+    """The adverse event reported from the proposal, or its follow-up after a correction."""
+    content = _ae_content(proposal, body)
+    proposed = adverse_events.ProposedGrade(
+        grade=proposal.proposed_grade, reason=proposal.grading_reason, basis=proposal.grading_basis
+    )
+    if proposal.ae_id is None:
+        ae = adverse_events.report(
+            session,
+            AdverseEventIn(subject_id=proposal.subject_id, **content),
+            actor=actor,
+            source="ehr",
+            now=now,
+            proposed=proposed,
+        )
+        return ae.id
+    existing = adverse_events.require_adverse_event(session, proposal.ae_id, lock=True)
+    adverse_events.follow_up(
+        session,
+        existing,
+        AdverseEventContent(**content),
+        reason=f"corrected laboratory result (Observation {proposal.observation_id} "
+        f"version {proposal.observation_version_id})",
+        actor=actor,
+        now=now,
+        proposed=proposed,
+    )
+    return existing.id
+
+
+def _ae_content(proposal: ProposedAdverseEventRow, body: AcceptanceIn) -> dict[str, Any]:
+    return {
+        "ctcae_version": proposal.ctcae_version,
+        "term_code": proposal.term_code,
+        "verbatim": body.verbatim
+        or f"{proposal.term_name} (laboratory result {proposal.observation_id})",
+        "onset_date": proposal.onset_date,
+        "resolution_date": body.resolution_date,
+        "grade": body.grade if body.grade is not None else proposal.proposed_grade,
+        "seriousness": body.seriousness,
+        "aware_at": body.aware_at,
+        "attribution": body.attribution,
+        "expected": body.expected,
+        "action_taken": body.action_taken,
+        "outcome": body.outcome,
+    }
 
 
 def reject(

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import date
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final, cast
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, Table, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from doseline import pagination
+from doseline import bulk, pagination
 from doseline.auth import Principal
 from safety.ehr.models import LabIntakeConflictRow, LabObservationRow, ProposedAdverseEventRow
 from safety.subjects.scope import subject_in_scope
+
+GRADED_STATUSES: Final = ("final", "amended", "corrected")
 
 
 def observation(
@@ -29,21 +33,44 @@ def observation(
     ).first()
 
 
+@dataclass(frozen=True)
+class EarlierResult:
+    """A received result a later one may take its baseline from."""
+
+    observation_id: str
+    subject_id: str
+    status: str
+    value: Decimal
+    unit: str
+    effective_on: date
+    received_at: datetime
+
+
 def pre_treatment_results(
-    session: Session, subject_id: str, loinc: str, *, on_or_before: date, other_than: str
-) -> Sequence[LabObservationRow]:
-    """A subject's results of one test up to a date, latest first (the baseline candidates)."""
-    return session.scalars(
-        select(LabObservationRow)
+    session: Session, subject_ids: Collection[str], loinc: str, *, on_or_before: date
+) -> list[EarlierResult]:
+    """These subjects' results of one test up to a date, latest first (baseline candidates)."""
+    if not subject_ids:
+        return []
+    rows = session.execute(
+        select(
+            LabObservationRow.observation_id,
+            LabObservationRow.subject_id,
+            LabObservationRow.status,
+            LabObservationRow.value,
+            LabObservationRow.unit,
+            LabObservationRow.effective_on,
+            LabObservationRow.received_at,
+        )
         .where(
-            LabObservationRow.subject_id == subject_id,
+            LabObservationRow.subject_id.in_(sorted(subject_ids)),
             LabObservationRow.loinc == loinc,
             LabObservationRow.effective_on <= on_or_before,
-            LabObservationRow.observation_id != other_than,
-            LabObservationRow.status.in_(("final", "amended", "corrected")),
+            LabObservationRow.status.in_(GRADED_STATUSES),
         )
         .order_by(LabObservationRow.effective_on.desc(), LabObservationRow.received_at.desc())
     ).all()
+    return [EarlierResult(**row._mapping) for row in rows]
 
 
 def received_keys(
@@ -53,6 +80,11 @@ def received_keys(
     hash each was received with."""
     if not keys:
         return {}
+    ordered = sorted(keys)
+    pairs = select(
+        func.unnest(bindparam("ids", [key[0] for key in ordered], type_=ARRAY(String))),
+        func.unnest(bindparam("versions", [key[1] for key in ordered], type_=ARRAY(String))),
+    )
     rows = session.execute(
         select(
             LabObservationRow.observation_id,
@@ -60,34 +92,59 @@ def received_keys(
             LabObservationRow.content_hash,
         ).where(
             LabObservationRow.source == source,
-            tuple_(LabObservationRow.observation_id, LabObservationRow.version_id).in_(
-                sorted(keys)
-            ),
+            tuple_(LabObservationRow.observation_id, LabObservationRow.version_id).in_(pairs),
         )
     ).all()
     return {(row.observation_id, row.version_id): row.content_hash for row in rows}
 
 
-def add_conflict(session: Session, row: LabIntakeConflictRow) -> bool:
-    """Keep a conflicting version for review; False when this very content was flagged before."""
+def _columns(table: Table, row: Any) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in table.columns}
+
+
+def insert_observations(
+    session: Session, rows: Sequence[Mapping[str, Any]]
+) -> set[tuple[str, str]]:
+    """Store received results with one statement; the (id, version) pairs stored. A pair another
+    request stored first (a concurrent delivery) is left out, not an error."""
+    if not rows:
+        return set()
+    table = cast(Table, LabObservationRow.__table__)
     statement = (
-        insert(LabIntakeConflictRow)
-        .values(
-            id=row.id,
-            source=row.source,
-            observation_id=row.observation_id,
-            version_id=row.version_id,
-            content_hash=row.content_hash,
-            recorded_content_hash=row.recorded_content_hash,
-            subject_id=row.subject_id,
-            summary=row.summary,
-            received_at=row.received_at,
-            received_by=row.received_by,
-        )
-        .on_conflict_do_nothing(constraint="uq_lab_intake_conflicts_delivery")
-        .returning(LabIntakeConflictRow.id)
+        bulk.insert_rows(table, rows)
+        .on_conflict_do_nothing(constraint="uq_lab_observations_delivery")
+        .returning(table.c.observation_id, table.c.version_id)
     )
-    return session.execute(statement).first() is not None
+    stored = session.execute(statement).all()
+    return {(row.observation_id, row.version_id) for row in stored}
+
+
+def insert_proposals(session: Session, rows: Sequence[ProposedAdverseEventRow]) -> set[uuid.UUID]:
+    """Store new proposals with one statement; the ids stored. One whose Observation got a
+    proposal from another request first is left out."""
+    if not rows:
+        return set()
+    table = cast(Table, ProposedAdverseEventRow.__table__)
+    statement = (
+        bulk.insert_rows(table, [_columns(table, row) for row in rows])
+        .on_conflict_do_nothing(constraint="uq_proposed_adverse_events_result")
+        .returning(table.c.id)
+    )
+    return set(session.scalars(statement).all())
+
+
+def insert_conflicts(session: Session, rows: Sequence[LabIntakeConflictRow]) -> set[uuid.UUID]:
+    """Keep conflicting versions for review; the ids of those not flagged before (the same
+    content flagged again is kept once)."""
+    if not rows:
+        return set()
+    table = cast(Table, LabIntakeConflictRow.__table__)
+    statement = (
+        bulk.insert_rows(table, [_columns(table, row) for row in rows])
+        .on_conflict_do_nothing(constraint="uq_lab_intake_conflicts_delivery")
+        .returning(table.c.id)
+    )
+    return set(session.scalars(statement).all())
 
 
 def conflicts(
@@ -109,16 +166,22 @@ def conflicts(
     ).all()
 
 
-def proposal_for_observation(
-    session: Session, source: str, observation_id: str, *, lock: bool
-) -> ProposedAdverseEventRow | None:
-    query = select(ProposedAdverseEventRow).where(
-        ProposedAdverseEventRow.source == source,
-        ProposedAdverseEventRow.observation_id == observation_id,
-    )
-    if lock:
-        query = query.with_for_update()
-    return session.scalars(query).first()
+def proposals_for_observations(
+    session: Session, source: str, observation_ids: Collection[str]
+) -> dict[str, ProposedAdverseEventRow]:
+    """The proposals of these Observations of a sender, locked, by Observation id."""
+    if not observation_ids:
+        return {}
+    rows = session.scalars(
+        select(ProposedAdverseEventRow)
+        .where(
+            ProposedAdverseEventRow.source == source,
+            ProposedAdverseEventRow.observation_id.in_(sorted(observation_ids)),
+        )
+        .order_by(ProposedAdverseEventRow.id)
+        .with_for_update()
+    ).all()
+    return {row.observation_id: row for row in rows}
 
 
 def proposal(

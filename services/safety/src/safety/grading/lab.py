@@ -714,46 +714,22 @@ def grade_lab(
         baseline_normal=baseline_normal,
         context=context,
     )
-
     inputs = _working_inputs(
         criteria, value, parsed, lln=lln, uln=uln, baseline=baseline, context=context, facts=given
     )
-
-    def runner(blind: frozenset[str]) -> _Runner:
-        def run(assignment: Mapping[Fact, bool]) -> _Pass:
-            return _one_pass(criteria, replace(inputs, facts={**given, **assignment}), blind)
-
-        return run
-
     unknown = sorted(fact for fact in referenced if given[fact] is None)
     settled = [f for f in unknown if f in criteria.worst_case or f in _DEFAULT_FACTS]
-    open_facts = [f for f in unknown if f not in settled]
-
-    # Grade once for every way the open facts could be answered, settling the other unknown
-    # facts by worst case (or the default population) each time; the grade is known only if all
-    # ways agree.
-    def every_way(run: _Runner) -> list[tuple[_Pass, dict[Fact, bool]]]:
-        return [
-            _settle(settled, dict(zip(open_facts, answers, strict=True)), run)
-            for answers in itertools.product((True, False), repeat=len(open_facts))
-        ]
-
-    def named_assumptions(run: _Runner, first: _Pass, chosen: dict[Fact, bool]) -> list[str]:
-        open_assignment = dict(zip(open_facts, (True,) * len(open_facts), strict=True))
-        return [
-            _assumption_words(fact, assumed, criteria)
-            for fact, assumed in chosen.items()
-            if run({**open_assignment, **chosen, fact: not assumed}).key != first.key
-        ]
-
-    run = runner(frozenset())
-    outcomes = every_way(run)
+    ways = _Ways(
+        criteria, inputs, given, settled, open_facts=[f for f in unknown if f not in settled]
+    )
+    run = ways.runner(frozenset())
+    outcomes = ways.every_way(run)
     passes = [outcome for outcome, _ in outcomes]
     agreed = all(p.key == passes[0].key for p in passes)
 
     if agreed:
         first, chosen = outcomes[0]
-        assumptions += named_assumptions(run, first, chosen)
+        assumptions += ways.named_assumptions(run, first, chosen)
         if first.excluded is not None:
             return _not_gradable(
                 criteria, value, unit, first.excluded.reason, assumptions=tuple(assumptions)
@@ -763,40 +739,96 @@ def grade_lab(
 
     possible = sorted(frozenset().union(*(p.candidates for p in passes if p.excluded is None)))
     if baseline is None and _has_value_alone_arm(criteria):
-        # The value's own grade, which a baseline could only raise.
-        blind_run = runner(_BASELINE_INPUTS)
-        blind_outcomes = every_way(blind_run)
-        blind_first, blind_chosen = blind_outcomes[0]
-        decided = (
-            all(p.key == blind_first.key for p, _ in blind_outcomes)
-            and blind_first.excluded is None
-            and not blind_first.missing
-            and not blind_first.maybe_excluded
-            and not _needs_baseline(blind_first.matched)
-            and all(g >= blind_first.floor for g in possible)
-        )
-        if decided:
-            higher = tuple(g for g in possible if g > blind_first.floor)
-            graded = _graded(
-                criteria,
-                value,
-                unit,
-                blind_first,
-                (*assumptions, *named_assumptions(blind_run, blind_first, blind_chosen)),
-            )
-            if not higher:
-                return graded
-            arms = _baseline_arms(criteria, higher)
-            return replace(
-                graded,
-                reason=f"{graded.reason}; a baseline value could make it grade "
-                f"{' or '.join(str(g) for g in higher)} ({'; '.join(arms)})",
-                missing=("baseline",),
-                possible_grades=(blind_first.floor, *higher),
-            )
+        alone = _value_alone(ways, value, unit, possible, tuple(assumptions))
+        if alone is not None:
+            return alone
+    return _undecided(
+        criteria, value, unit, passes, [] if agreed else ways.open_facts, possible, assumptions
+    )
 
+
+@dataclass(frozen=True)
+class _Ways:
+    """Grading once for every way the open facts could be answered, settling the other unknown
+    facts by worst case (or the default population) each time; the grade is known only if all
+    ways agree."""
+
+    criteria: LabCriteria
+    inputs: _Inputs
+    given: Mapping[Fact, bool | None]
+    settled: list[Fact]
+    open_facts: list[Fact]
+
+    def runner(self, blind: frozenset[str]) -> _Runner:
+        def run(assignment: Mapping[Fact, bool]) -> _Pass:
+            facts = {**self.given, **assignment}
+            return _one_pass(self.criteria, replace(self.inputs, facts=facts), blind)
+
+        return run
+
+    def every_way(self, run: _Runner) -> list[tuple[_Pass, dict[Fact, bool]]]:
+        return [
+            _settle(self.settled, dict(zip(self.open_facts, answers, strict=True)), run)
+            for answers in itertools.product((True, False), repeat=len(self.open_facts))
+        ]
+
+    def named_assumptions(self, run: _Runner, first: _Pass, chosen: dict[Fact, bool]) -> list[str]:
+        open_assignment = dict(zip(self.open_facts, (True,) * len(self.open_facts), strict=True))
+        return [
+            _assumption_words(fact, assumed, self.criteria)
+            for fact, assumed in chosen.items()
+            if run({**open_assignment, **chosen, fact: not assumed}).key != first.key
+        ]
+
+
+def _value_alone(
+    ways: _Ways, value: Decimal, unit: str, possible: list[int], assumptions: tuple[str, ...]
+) -> LabGrade | None:
+    """The value's own grade, which a baseline could only raise; None when it is not decided."""
+    blind_run = ways.runner(_BASELINE_INPUTS)
+    blind_outcomes = ways.every_way(blind_run)
+    blind_first, blind_chosen = blind_outcomes[0]
+    decided = (
+        all(p.key == blind_first.key for p, _ in blind_outcomes)
+        and blind_first.excluded is None
+        and not blind_first.missing
+        and not blind_first.maybe_excluded
+        and not _needs_baseline(blind_first.matched)
+        and all(g >= blind_first.floor for g in possible)
+    )
+    if not decided:
+        return None
+    higher = tuple(g for g in possible if g > blind_first.floor)
+    graded = _graded(
+        ways.criteria,
+        value,
+        unit,
+        blind_first,
+        (*assumptions, *ways.named_assumptions(blind_run, blind_first, blind_chosen)),
+    )
+    if not higher:
+        return graded
+    arms = _baseline_arms(ways.criteria, higher)
+    return replace(
+        graded,
+        reason=f"{graded.reason}; a baseline value could make it grade "
+        f"{' or '.join(str(g) for g in higher)} ({'; '.join(arms)})",
+        missing=("baseline",),
+        possible_grades=(blind_first.floor, *higher),
+    )
+
+
+def _undecided(
+    criteria: LabCriteria,
+    value: Decimal,
+    unit: str,
+    passes: list[_Pass],
+    mattering_facts: list[Fact],
+    possible: list[int],
+    assumptions: list[str],
+) -> LabGrade:
+    """Not gradable yet: the grades it could be and what would decide between them."""
     missing_numbers = frozenset().union(*(p.missing | p.maybe_excluded for p in passes))
-    mattering_facts = [] if agreed else open_facts
     needed = [_MISSING_WORDS.get(name, name) for name in sorted(missing_numbers)]
     needed += [_FACT_QUESTION[fact] for fact in mattering_facts]
     details = []

@@ -15,6 +15,13 @@ def subject(session: Session, subject_id: str) -> SubjectRow | None:
     return session.get(SubjectRow, subject_id)
 
 
+def subjects(session: Session, subject_ids: Iterable[str]) -> list[SubjectRow]:
+    wanted = sorted(set(subject_ids))
+    if not wanted:
+        return []
+    return list(session.scalars(select(SubjectRow).where(SubjectRow.subject_id.in_(wanted))))
+
+
 def subject_for_update(session: Session, subject_id: str) -> SubjectRow | None:
     return session.scalars(
         select(SubjectRow).where(SubjectRow.subject_id == subject_id).with_for_update()
