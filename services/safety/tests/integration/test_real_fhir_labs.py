@@ -118,7 +118,7 @@ def statuses_and_outcomes(answer: dict[str, Any]) -> list[tuple[str, str]]:
 def proposals(desk: Desk) -> list[tuple[str, str, int]]:
     """(observation id, CTCAE term, proposed grade) of every proposed AE, sorted."""
     listed = desk.client.get(
-        "/v1/proposed-adverse-events", params={"limit": 2000}, headers=desk.as_(Role.MONITOR)
+        "/v1/proposed-adverse-events", params={"limit": 1000}, headers=desk.as_(Role.MONITOR)
     )
     assert listed.status_code == 200, listed.text
     return sorted((p["observation_id"], p["term"], p["proposed_grade"]) for p in listed.json())
