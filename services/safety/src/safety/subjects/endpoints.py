@@ -10,7 +10,7 @@ from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import InvalidInput
 from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
-from safety.adjudication import service as adjudication
+from safety.adverse_events import service as adverse_events
 from safety.catalogue import service as catalogue
 from safety.grading.validation import require_defined_grade
 from safety.subjects import service
@@ -74,6 +74,6 @@ def put_baseline(
         reason=body.reason,
     )
     # Worsening is measured from the baseline: a new baseline re-applies the DLT rules.
-    adjudication.reassess_subject(session, row, actor=principal.audit_name)
+    adverse_events.reassess_subject(session, row, actor=principal.audit_name)
     response.headers["ETag"] = etag(row.version)
     return SubjectOut.of(row)
