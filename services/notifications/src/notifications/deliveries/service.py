@@ -1,10 +1,12 @@
-"""The webhook dispatcher: claims due deliveries, posts them signed, records every attempt."""
+"""The webhook dispatcher: claims due deliveries, posts them signed, records every attempt;
+and the delivery log it leaves, as subscribers' administrators read it."""
 
 from __future__ import annotations
 
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,7 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import audit, outbox
 from doseline.contracts.notifications import SubscriptionDisabled
+from doseline.errors import InvalidInput, NotFound
 from doseline.logging import bind_correlation_id, clear_correlation_id
+from doseline.pagination import decode_cursor, encode_cursor
 from notifications.db import schema
 from notifications.deliveries import repository
 from notifications.deliveries.models import (
@@ -28,11 +32,13 @@ from notifications.deliveries.models import (
 )
 from notifications.deliveries.pinning import PinnedTransport, pinned
 from notifications.deliveries.schedule import AttemptResult, verdict
+from notifications.deliveries.schemas import AttemptOut, DeliveryDetail, DeliveryOut, DeliveryPage
 from notifications.deliveries.signing import webhook_headers
 from notifications.event_log import repository as event_log
 from notifications.event_log.cloudevent import body_bytes, cloudevent
 from notifications.settings import NotificationsSettings
 from notifications.subscriptions import repository as subscriptions
+from notifications.subscriptions import service as subscriptions_service
 from notifications.subscriptions.models import Subscription
 from notifications.subscriptions.secrets import SecretBox
 from notifications.subscriptions.targets import Resolver, TargetRefused, check_target
@@ -294,3 +300,42 @@ class Dispatcher:
             ),
             subject=f"subscriptions/{locked.id}",
         )
+
+
+# ---------------------------------------------------------------------------- delivery log
+
+
+def page_for_subscription(
+    session: Session,
+    subscription_id: uuid.UUID,
+    *,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> DeliveryPage:
+    """A subscription's deliveries in event order, `limit` at a time from `cursor`."""
+    subscriptions_service.one(session, subscription_id)
+    decoded = decode_cursor(cursor) or {"p": 0}
+    after = decoded.get("p")
+    if not isinstance(after, int) or isinstance(after, bool):
+        raise InvalidInput.at(["query", "cursor"], "not a cursor this API issued")
+    rows = repository.page_for_subscription(
+        session, subscription_id=subscription_id, status=status, after=after, limit=limit + 1
+    )
+    shown = rows[:limit]
+    return DeliveryPage(
+        items=[DeliveryOut.model_validate(row, from_attributes=True) for row in shown],
+        next_cursor=encode_cursor({"p": shown[-1].event_position}) if len(rows) > limit else None,
+    )
+
+
+def detail(session: Session, subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryDetail:
+    """One delivery of the subscription with every attempt made."""
+    delivery = repository.get(session, subscription_id=subscription_id, delivery_id=delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id} for subscription {subscription_id}")
+    attempts = repository.attempts_of(session, delivery.id)
+    return DeliveryDetail(
+        **DeliveryOut.model_validate(delivery, from_attributes=True).model_dump(),
+        attempt_log=[AttemptOut.model_validate(a, from_attributes=True) for a in attempts],
+    )
