@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from doseline import audit, outbox, pagination
 from doseline.contracts.imaging import CtMeasured, OutcomeRecorded
 from doseline.errors import Conflict, InvalidInput, NotFound
-from imaging.assessments import repository
+from doseline.etags import check_if_match
+from imaging.assessments import derivation, repository
 from imaging.assessments.derivation import Derived
 from imaging.assessments.models import AssessmentRow
-from imaging.assessments.schemas import AssessmentOut
+from imaging.assessments.schemas import (
+    AssessmentOut,
+    BloodGasIn,
+    CtMeasurementIn,
+    PulmonaryFunctionIn,
+    SgrqIn,
+    WalkTestIn,
+)
+from imaging.protocols import service as protocols
 from imaging.schedule import service as schedule_service
 from imaging.schedule.visits import VisitAssignment, VisitSchedule, assign_visit
 from imaging.subjects import repository as subjects_repository
 from imaging.subjects import service as subjects
+from imaging.subjects.facts import FactDisagreement, PersonFacts
 from imaging.subjects.models import SubjectRow
+
+Measurement = CtMeasurementIn | PulmonaryFunctionIn | WalkTestIn | BloodGasIn | SgrqIn
 
 # Clocks of hospital systems drift; an assessment a few minutes "in the future" is accepted.
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -264,6 +278,13 @@ def void(session: Session, row: AssessmentRow, *, reason: str, actor: str) -> As
     return row
 
 
+def reassign_trial(session: Session, trial_id: str, *, actor: str) -> None:
+    """Place every assessment of the trial by its current schedule (after a schedule change)."""
+    # Locked: an assessment being recorded meanwhile is placed by the schedule it commits after.
+    for subject in subjects_repository.subjects_of_trial(session, trial_id, lock=True):
+        reassign_visits(session, subject, actor=actor)
+
+
 def reassign_visits(session: Session, subject: SubjectRow, *, actor: str) -> int:
     """Recompute the visit of every assessment of the subject (after an infusion event or a
     schedule change); returns how many changed. Each change is audited."""
@@ -286,3 +307,122 @@ def reassign_visits(session: Session, subject: SubjectRow, *, actor: str) -> int
                 reason="visit recomputed from the subject's infusions and the visit schedule",
             )
     return changed
+
+
+# ---------------------------------------------------------------------------- manual entry
+
+
+def record_manual(
+    session: Session, subject_id: str, body: Measurement, *, actor: str
+) -> AssessmentRow:
+    """An assessment typed in by a person: its results derived, then recorded."""
+    return record(
+        session,
+        subject_id=subject_id,
+        performed_at=body.performed_at,
+        derived=derive(session, subject_id, body),
+        source="manual",
+        actor=actor,
+    )
+
+
+def derive(
+    session: Session, subject_id: str, body: Measurement, location: Sequence[str] = ("body",)
+) -> Derived:
+    """The results of one measurement; `location` is where a 422 points in the request."""
+    if isinstance(body, CtMeasurementIn):
+        return derivation.ct_measurement(body)
+    if isinstance(body, PulmonaryFunctionIn):
+        facts = _person(session, subject_id, body, location)
+        return derivation.pulmonary_function(body, _references(session, subject_id), facts)
+    if isinstance(body, WalkTestIn):
+        facts = _person(session, subject_id, body, location)
+        subject = subjects.require_known(session, subject_id)
+        course = protocols.walk_course_length_m(
+            session,
+            subject.trial_id,
+            subject.site_id,
+            subjects.site_day(body.performed_at, subject.site_time_zone),
+        )
+        return derivation.walk_test(body, _references(session, subject_id), facts, course)
+    if isinstance(body, BloodGasIn):
+        return derivation.blood_gas_sample(body)
+    return derivation.sgrq_questionnaire(body)
+
+
+def _references(session: Session, subject_id: str) -> schedule_service.ReferenceChoice:
+    subject = subjects.require_known(session, subject_id)
+    return schedule_service.references_for(session, subject.trial_id)
+
+
+def _person(
+    session: Session,
+    subject_id: str,
+    body: PulmonaryFunctionIn | WalkTestIn,
+    location: Sequence[str],
+) -> PersonFacts:
+    """The body's sex, age and height completed and checked with those recorded at screening."""
+    try:
+        return subjects.person_facts(
+            session,
+            subject_id,
+            sex=body.sex,
+            age_years=body.age_years,
+            height_cm=body.height_cm,
+            performed_at=body.performed_at,
+        )
+    except FactDisagreement as error:
+        raise InvalidInput.at(
+            [*location, error.field],
+            str(error),
+            slug="subject-fact-disagrees",
+            title="A fact about the subject disagrees with screening",
+        ) from None
+
+
+_MEASUREMENTS: dict[str, type[Measurement]] = {
+    "ct": CtMeasurementIn,
+    "pft": PulmonaryFunctionIn,
+    "walk": WalkTestIn,
+    "blood_gas": BloodGasIn,
+    "sgrq": SgrqIn,
+}
+
+
+def correct(
+    session: Session,
+    assessment_id: uuid.UUID,
+    values: dict[str, Any],
+    *,
+    if_match: str | None,
+    reason: str,
+    actor: str,
+) -> AssessmentRow:
+    """New values for a manually recorded assessment; results and visit are derived again."""
+    row = require(session, assessment_id, lock=True)
+    check_if_match(if_match, current_version=row.version)
+    if row.source != "manual":
+        raise Conflict(
+            f"this assessment came from {row.source!r}; correct it at its source "
+            "(upload the corrected segmentation, or send a new Observation version)"
+        )
+    if row.status == "voided":
+        raise Conflict("this assessment is voided; record a new one instead")
+    model = _MEASUREMENTS.get(row.kind)
+    if model is None:
+        raise InvalidInput.at(["body", "values"], f"no correction for {row.kind} assessments")
+    try:
+        body = model.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidInput.at(
+            ["body", "values", *(str(part) for part in first["loc"])], first["msg"]
+        ) from None
+    return supersede(
+        session,
+        row,
+        performed_at=body.performed_at,
+        derived=derive(session, row.subject_id, body, ("body", "values")),
+        actor=actor,
+        reason=reason,
+    )

@@ -7,15 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.etags import IfMatchHeader, check_if_match, etag
+from doseline.etags import IfMatchHeader, etag
 from doseline.http import DbSession
 from imaging.assessments import service as assessments
-from imaging.pft.reference import Gli2012Ethnicity, ReferenceEquation
-from imaging.schedule import repository, service
+from imaging.schedule import service
 from imaging.schedule.schemas import VisitScheduleIn, VisitScheduleOut
-from imaging.schedule.visits import FollowUpVisit
-from imaging.subjects import repository as subjects_repository
-from imaging.walk.reference import WalkEquation
 
 router = APIRouter(prefix="/v1/trials", tags=["visit schedule"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
@@ -46,31 +42,7 @@ def put_visit_schedule(
     principal: Admin,
     if_match: IfMatchHeader = None,
 ) -> VisitScheduleOut:
-    repository.lock_trial(session, trial_id)
-    existing = repository.trial_settings(session, trial_id, lock=True)
-    if existing is not None:
-        check_if_match(if_match, current_version=existing.version)
-    schedule = service.validated_schedule(
-        [FollowUpVisit(v.code, v.months_after_last_infusion, v.window_days) for v in body.follow_up]
-    )
-    references = service.ReferenceChoice(
-        spirometry_equation=ReferenceEquation(body.spirometry_equation),
-        gli_2012_ethnicity=(
-            None if body.gli_2012_ethnicity is None else Gli2012Ethnicity[body.gli_2012_ethnicity]
-        ),
-        walk_equation=WalkEquation(body.walk_equation),
-    )
-    row = service.register(
-        session,
-        trial_id=trial_id,
-        schedule=schedule,
-        references=references,
-        actor=principal.audit_name,
-        reason=body.reason,
-        existing=existing,
-    )
-    # Locked: an assessment being recorded meanwhile is placed by the schedule it commits after.
-    for subject in subjects_repository.subjects_of_trial(session, trial_id, lock=True):
-        assessments.reassign_visits(session, subject, actor=principal.audit_name)
+    row = service.put(session, trial_id, body, if_match=if_match, actor=principal.audit_name)
+    assessments.reassign_trial(session, trial_id, actor=principal.audit_name)
     response.headers["ETag"] = etag(row.version)
     return VisitScheduleOut.of(row)

@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from doseline import audit
 from doseline.errors import InvalidInput, NotFound
+from doseline.etags import check_if_match
 from imaging.pft.reference import Gli2012Ethnicity, ReferenceEquation
 from imaging.protocols import service as protocols
 from imaging.schedule import repository
 from imaging.schedule.models import TrialSettingsRow
+from imaging.schedule.schemas import VisitScheduleIn
 from imaging.schedule.visits import (
     HDMSC_RP_01_SCHEDULE,
     FollowUpVisit,
@@ -158,6 +160,40 @@ def register(
         reason=reason,
     )
     return row
+
+
+def put(
+    session: Session, trial_id: str, body: VisitScheduleIn, *, if_match: str | None, actor: str
+) -> TrialSettingsRow:
+    """Register the trial's schedule and equations, or change them (If-Match and a reason)."""
+    repository.lock_trial(session, trial_id)
+    existing = repository.trial_settings(session, trial_id, lock=True)
+    if existing is not None:
+        check_if_match(if_match, current_version=existing.version)
+    schedule = validated_schedule(
+        [FollowUpVisit(v.code, v.months_after_last_infusion, v.window_days) for v in body.follow_up]
+    )
+    references = ReferenceChoice(
+        spirometry_equation=ReferenceEquation(body.spirometry_equation),
+        gli_2012_ethnicity=(
+            None if body.gli_2012_ethnicity is None else Gli2012Ethnicity[body.gli_2012_ethnicity]
+        ),
+        walk_equation=WalkEquation(body.walk_equation),
+    )
+    return register(
+        session,
+        trial_id=trial_id,
+        schedule=schedule,
+        references=references,
+        actor=actor,
+        reason=body.reason,
+        existing=existing,
+    )
+
+
+def references_for(session: Session, trial_id: str) -> ReferenceChoice:
+    """The reference equations the trial chose (the defaults before it registered any)."""
+    return references_of(repository.trial_settings(session, trial_id))
 
 
 def require(session: Session, trial_id: str) -> TrialSettingsRow:

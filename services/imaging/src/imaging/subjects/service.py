@@ -10,8 +10,12 @@ from sqlalchemy.orm import Session
 from doseline import audit, sitetime, subject_projection
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.errors import Conflict, NotFound
+from imaging.assessments import repository as assessments
+from imaging.schedule import service as schedule_service
+from imaging.schedule.visits import BASELINE, calendar
 from imaging.subjects import facts, repository
 from imaging.subjects.models import SubjectHospitalIdRow, SubjectRow
+from imaging.subjects.schemas import PlannedVisitOut, SubjectOut
 
 
 def site_day(moment: datetime, zone: str | None) -> date:
@@ -104,4 +108,58 @@ def not_known_yet(subject_id: str) -> Conflict:
         "enrollment; check the study subject id, or retry once the enrolment has arrived",
         slug="subject-not-known-yet",
         title="Subject not known to imaging yet",
+    )
+
+
+def profile(session: Session, subject_id: str) -> tuple[SubjectRow, SubjectOut]:
+    """A subject's enrolment facts and visit calendar, with the assessments done at each visit."""
+    row = require_known(session, subject_id, reading=True)
+    kinds_at: dict[str, list[str]] = {}
+    for assessment in assessments.of_subject(session, subject_id, include_voided=False):
+        if assessment.visit is not None:
+            kinds_at.setdefault(assessment.visit, [])
+            if assessment.kind not in kinds_at[assessment.visit]:
+                kinds_at[assessment.visit].append(assessment.kind)
+    missed = repository.missed_visits(session, subject_id)
+    planned = [
+        PlannedVisitOut(
+            visit=BASELINE,
+            target_on=None,
+            window_start=None,
+            window_end=row.first_infusion_on,
+            assessments=kinds_at.get(BASELINE, []),
+            missed=False,
+        )
+    ]
+    schedule = schedule_service.schedule_for(session, row.trial_id)
+    last_on = last_infusion_on(row)
+    pending_reason = None
+    if schedule is None:
+        pending_reason = "the trial has no visit schedule registered"
+    elif last_on is None:
+        pending_reason = "the subject's last infusion is not known yet"
+    else:
+        planned.extend(
+            PlannedVisitOut(
+                visit=visit.code,
+                target_on=visit.target_on,
+                window_start=visit.window_start,
+                window_end=visit.window_end,
+                assessments=kinds_at.get(visit.code, []),
+                missed=visit.code in missed,
+            )
+            for visit in calendar(last_on, schedule)
+        )
+    return row, SubjectOut(
+        subject_id=row.subject_id,
+        trial_id=row.trial_id,
+        known_to_imaging=True,
+        dose_level=row.dose_level,
+        cohort_number=row.cohort_number,
+        site_time_zone=row.site_time_zone,
+        first_infusion_on=row.first_infusion_on,
+        last_infusion_at=row.last_infusion_at,
+        last_infusion_on=last_on,
+        calendar=planned,
+        calendar_pending_reason=pending_reason,
     )

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends
 
 from doseline import pagination
 from doseline.auth import Principal, Role, require_roles
-from doseline.errors import NotFound
 from doseline.http import DbSession
-from notifications.deliveries import repository, service
-from notifications.deliveries.schemas import AttemptOut, DeliveryDetail, DeliveryOut, DeliveryPage
+from notifications.deliveries import service
+from notifications.deliveries.schemas import DeliveryDetail, DeliveryPage
 
 router = APIRouter(prefix="/v1/subscriptions/{subscription_id}/deliveries", tags=["deliveries"])
 Viewer = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.MONITOR))]
@@ -36,11 +35,4 @@ def list_deliveries(
 def get_delivery(
     subscription_id: uuid.UUID, delivery_id: uuid.UUID, session: DbSession, _: Viewer
 ) -> DeliveryDetail:
-    delivery = repository.get(session, subscription_id=subscription_id, delivery_id=delivery_id)
-    if delivery is None:
-        raise NotFound(f"no delivery {delivery_id} for subscription {subscription_id}")
-    attempts = repository.attempts_of(session, delivery.id)
-    return DeliveryDetail(
-        **DeliveryOut.model_validate(delivery, from_attributes=True).model_dump(),
-        attempt_log=[AttemptOut.model_validate(a, from_attributes=True) for a in attempts],
-    )
+    return service.detail(session, subscription_id, delivery_id)

@@ -1,4 +1,5 @@
-"""The webhook dispatcher: claims due deliveries, posts them signed, records every attempt."""
+"""The webhook dispatcher: claims due deliveries, posts them signed, records every attempt;
+and the delivery log it leaves, as subscribers' administrators read it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import audit, outbox, pagination
 from doseline.contracts.notifications import SubscriptionDisabled
+from doseline.errors import NotFound
 from doseline.logging import bind_correlation_id, clear_correlation_id
 from notifications.db import schema
 from notifications.deliveries import repository
@@ -29,7 +31,7 @@ from notifications.deliveries.models import (
 )
 from notifications.deliveries.pinning import PinnedTransport, pinned
 from notifications.deliveries.schedule import AttemptResult, verdict
-from notifications.deliveries.schemas import DeliveryOut, DeliveryPage
+from notifications.deliveries.schemas import AttemptOut, DeliveryDetail, DeliveryOut, DeliveryPage
 from notifications.deliveries.signing import webhook_headers
 from notifications.event_log import repository as event_log
 from notifications.event_log.cloudevent import body_bytes, cloudevent
@@ -299,6 +301,9 @@ class Dispatcher:
         )
 
 
+# ---------------------------------------------------------------------------- delivery log
+
+
 EVENT_ORDER = pagination.Keyset(p=int)
 
 
@@ -320,4 +325,16 @@ def page_of_subscription(
     return DeliveryPage(
         items=[DeliveryOut.model_validate(row, from_attributes=True) for row in page.items],
         next_cursor=page.next_cursor,
+    )
+
+
+def detail(session: Session, subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryDetail:
+    """One delivery of the subscription with every attempt made."""
+    delivery = repository.get(session, subscription_id=subscription_id, delivery_id=delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id} for subscription {subscription_id}")
+    attempts = repository.attempts_of(session, delivery.id)
+    return DeliveryDetail(
+        **DeliveryOut.model_validate(delivery, from_attributes=True).model_dump(),
+        attempt_log=[AttemptOut.model_validate(a, from_attributes=True) for a in attempts],
     )

@@ -3,20 +3,22 @@
 PROTOCOL.md: the software flags *suspected* DLTs; a safety physician confirms or rules them out
 with a signature, and every confirmation is an event. An AE edited after adjudication reopens it:
 the signature is voided (21 CFR 11.70 binds it to the signed version) and the rules run again.
+
+Adjudication judges adverse events without reading them: `safety.adverse_events` hands it the
+facts of the version to judge (`VersionFacts`) and stores the evaluation it returns.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
 from doseline import audit, outbox, pagination, signatures
-from doseline.audit import canonical_json
 from doseline.auth import Principal
 from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
 from doseline.errors import Conflict, NotFound
@@ -27,14 +29,10 @@ from safety.adjudication.models import (
     DltSignatureRow,
 )
 from safety.adjudication.schemas import DltOut
-from safety.adverse_events import repository as adverse_events
-from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.catalogue import service as catalogue
 from safety.protocols import repository as protocols_repository
 from safety.protocols import service as protocols
-from safety.protocols.models import ProtocolVersionRow
 from safety.subjects import repository as subjects_repository
-from safety.subjects import service as subjects
 from safety.subjects.models import SubjectRow
 
 Decision = Literal["confirm", "rule_out"]
@@ -46,34 +44,42 @@ MEANINGS: dict[Decision, str] = {
 }
 
 
+@dataclass(frozen=True)
+class VersionFacts:
+    """One version of an adverse event, as the DLT rules judge it and a signature covers it."""
+
+    ae_id: uuid.UUID
+    trial_id: str
+    subject_id: str
+    number: int
+    ctcae_version: str
+    term_code: str
+    term_name: str
+    grade: int
+    attribution: str
+    onset_date: date
+    record_sha256: str
+
+
 # ---------------------------------------------------------------------------- assessment
 
 
-def assess(
-    session: Session,
-    ae: AdverseEventRow,
-    version: AdverseEventVersionRow,
-    subject: SubjectRow,
-    *,
-    actor: str,
-) -> DltAssessmentRow | None:
-    """Apply the DLT rules in force at the AE's onset; raise, reopen or withdraw a DLT case."""
+def assess(session: Session, version: VersionFacts, subject: SubjectRow, *, actor: str) -> str:
+    """Apply the DLT rules in force at the AE's onset; raise, reopen or withdraw a DLT case.
+
+    Returns the AE's DLT evaluation, for the adverse event to store."""
     if subject.first_infusion_on is None or subject.dlt_window_end is None:
         # Enrollment's infusion event has not arrived: keep the AE, assess when it does.
-        ae.dlt_evaluation = "awaiting_dlt_window"
-        session.flush()
-        return None
-    protocol = protocols.rules_in_force(session, ae.trial_id, version.onset_date)
+        return "awaiting_dlt_window"
+    protocol = protocols.rules_in_force(session, version.trial_id, version.onset_date)
     if protocol is None:
         # Enrollment's protocol event has not arrived: safety has no DLT rules of its own.
-        ae.dlt_evaluation = "awaiting_protocol"
-        session.flush()
-        return None
+        return "awaiting_protocol"
     verdict = _verdict(session, protocol, version, subject)
     now = datetime.now(UTC)
     assessment = DltAssessmentRow(
         id=uuid.uuid4(),
-        ae_id=ae.id,
+        ae_id=version.ae_id,
         ae_version=version.number,
         protocol_sequence=protocol.sequence,
         protocol_version=protocol.protocol_version,
@@ -85,20 +91,24 @@ def assess(
         assessed_at=now,
     )
     session.add(assessment)
-    ae.dlt_evaluation = "suspected_dlt" if verdict.is_suspected_dlt else "not_dlt"
     session.flush()
-    existing = repository.case_of_ae(session, ae.id, lock=True)
+    existing = repository.case_of_ae(session, version.ae_id, lock=True)
     if verdict.is_suspected_dlt:
-        _suspect(session, ae, version, protocol, verdict, existing, actor=actor, now=now)
+        _suspect(session, version, protocol, verdict, existing, actor=actor, now=now)
     elif existing is not None and existing.status in {"suspected", "confirmed", "ruled_out"}:
-        _withdraw(session, ae, version, existing, actor=actor, now=now)
-    return assessment
+        _withdraw(session, version, existing, actor=actor, now=now)
+    return "suspected_dlt" if verdict.is_suspected_dlt else "not_dlt"
+
+
+def assessments(session: Session, ae_id: uuid.UUID) -> Sequence[DltAssessmentRow]:
+    """Every application of the DLT rules to one adverse event, oldest first."""
+    return repository.assessments(session, ae_id)
 
 
 def _verdict(
     session: Session,
     protocol: protocols.RulesInForce,
-    version: AdverseEventVersionRow,
+    version: VersionFacts,
     subject: SubjectRow,
 ) -> evaluation.Verdict:
     term = catalogue.require_term(session, version.ctcae_version, version.term_code)
@@ -113,98 +123,90 @@ def _verdict(
     )
 
 
-def reassess_subject(session: Session, subject: SubjectRow, *, actor: str) -> int:
-    """Re-apply the rules to every AE of a subject (new DLT window or baseline)."""
-    count = 0
-    for ae in adverse_events.of_subject(session, subject.subject_id):
-        version = adverse_events.version(session, ae.id, ae.current_version)
-        assess(session, ae, version, subject, actor=actor)
-        count += 1
-    return count
-
-
 ADJUDICATED = frozenset({"confirmed", "ruled_out"})
 
 
 @dataclass(frozen=True)
-class AmendmentOutcome:
-    reassessed: int
-    listed_for_review: int
+class AmendmentVerdict:
+    """What a newly arrived protocol version did to one adverse event."""
+
+    dlt_evaluation: str | None  # set when the AE was re-assessed: its new DLT evaluation
+    listed_for_review: bool = False
 
 
-def apply_protocol_version(session: Session, row: ProtocolVersionRow) -> AmendmentOutcome:
-    """A protocol version arrived: every AE it now governs is judged by it.
+def apply_protocol_version(
+    session: Session, version: VersionFacts, subject: SubjectRow, *, sequence: int, actor: str
+) -> AmendmentVerdict:
+    """Judge one AE by the protocol version `sequence` (activated just now), if it governs it.
 
-    Open AEs (no DLT case, or a suspected one) are re-assessed, which may raise, update or
+    An open AE (no DLT case, or a suspected one) is re-assessed, which may raise, update or
     withdraw a suspicion. An adjudicated (signed) DLT is never changed by an amendment: when
     the new rules would give another verdict, it is listed for a safety physician's review."""
-    actor = f"event <enrollment.protocol.activated> ({row.protocol_version})"
-    reassessed = listed = 0
-    # The trial's subjects were locked (in id order) before the version was stored, so no AE
-    # of theirs is being written meanwhile.
-    for ae_id in adverse_events.ids_of_trial(session, row.trial_id):
-        ae = adverse_events.adverse_event(session, ae_id, lock=True)
-        if ae is None:  # pragma: no cover - listed above in this transaction
-            continue
-        version = adverse_events.version(session, ae.id, ae.current_version)
-        governing = protocols.rules_in_force(session, ae.trial_id, version.onset_date)
-        if governing is None or governing.sequence != row.sequence:
-            continue
-        subject = subjects.require_known_subject(session, ae.subject_id)
-        case = repository.case_of_ae(session, ae.id, lock=True)
-        if case is None or case.status not in ADJUDICATED or case.ae_version != version.number:
-            assess(session, ae, version, subject, actor=actor)
-            reassessed += 1
-            continue
-        if case.protocol_sequence == row.sequence or subject.first_infusion_on is None:
-            continue
-        verdict = _verdict(session, governing, version, subject)
-        if verdict.is_suspected_dlt and set(verdict.matched_rules) == set(case.matched_rules):
-            continue
-        protocols_repository.add_review(
-            session,
-            {
-                "id": uuid.uuid4(),
-                "dlt_id": case.id,
-                "trial_id": case.trial_id,
-                "subject_id": case.subject_id,
-                "ae_id": ae.id,
-                "ae_version": version.number,
-                "adjudication": case.status,
-                "adjudicated_under_version": case.protocol_version,
-                "adjudicated_matched_rules": list(case.matched_rules),
-                "protocol_sequence": governing.sequence,
-                "protocol_version": governing.protocol_version,
-                "protocol_hash": governing.content_hash,
-                "would_be_suspected": verdict.is_suspected_dlt,
-                "would_match_rules": list(verdict.matched_rules),
-                "reasons": list(verdict.reasons),
-                "status": "open",
-                "created_at": datetime.now(UTC),
-            },
-        )
-        audit.record(
-            session,
-            actor=actor,
-            action="dlt.review_requested",
-            entity_type="dlt",
-            entity_id=str(case.id),
-            after={
-                "adjudication": case.status,
-                "protocol_version": governing.protocol_version,
-                "would_be_suspected": verdict.is_suspected_dlt,
-                "would_match_rules": list(verdict.matched_rules),
-            },
-            reason="the amended DLT rules give another verdict; the signed adjudication stands",
-        )
-        listed += 1
-    return AmendmentOutcome(reassessed=reassessed, listed_for_review=listed)
+    governing = protocols.rules_in_force(session, version.trial_id, version.onset_date)
+    if governing is None or governing.sequence != sequence:
+        return AmendmentVerdict(dlt_evaluation=None)
+    case = repository.case_of_ae(session, version.ae_id, lock=True)
+    if case is None or case.status not in ADJUDICATED or case.ae_version != version.number:
+        return AmendmentVerdict(dlt_evaluation=assess(session, version, subject, actor=actor))
+    if case.protocol_sequence == sequence or subject.first_infusion_on is None:
+        return AmendmentVerdict(dlt_evaluation=None)
+    verdict = _verdict(session, governing, version, subject)
+    if verdict.is_suspected_dlt and set(verdict.matched_rules) == set(case.matched_rules):
+        return AmendmentVerdict(dlt_evaluation=None)
+    _list_for_review(session, case, version, governing, verdict, actor=actor)
+    return AmendmentVerdict(dlt_evaluation=None, listed_for_review=True)
+
+
+def _list_for_review(
+    session: Session,
+    case: DltCaseRow,
+    version: VersionFacts,
+    governing: protocols.RulesInForce,
+    verdict: evaluation.Verdict,
+    *,
+    actor: str,
+) -> None:
+    protocols_repository.add_review(
+        session,
+        {
+            "id": uuid.uuid4(),
+            "dlt_id": case.id,
+            "trial_id": case.trial_id,
+            "subject_id": case.subject_id,
+            "ae_id": version.ae_id,
+            "ae_version": version.number,
+            "adjudication": case.status,
+            "adjudicated_under_version": case.protocol_version,
+            "adjudicated_matched_rules": list(case.matched_rules),
+            "protocol_sequence": governing.sequence,
+            "protocol_version": governing.protocol_version,
+            "protocol_hash": governing.content_hash,
+            "would_be_suspected": verdict.is_suspected_dlt,
+            "would_match_rules": list(verdict.matched_rules),
+            "reasons": list(verdict.reasons),
+            "status": "open",
+            "created_at": datetime.now(UTC),
+        },
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="dlt.review_requested",
+        entity_type="dlt",
+        entity_id=str(case.id),
+        after={
+            "adjudication": case.status,
+            "protocol_version": governing.protocol_version,
+            "would_be_suspected": verdict.is_suspected_dlt,
+            "would_match_rules": list(verdict.matched_rules),
+        },
+        reason="the amended DLT rules give another verdict; the signed adjudication stands",
+    )
 
 
 def _suspect(
     session: Session,
-    ae: AdverseEventRow,
-    version: AdverseEventVersionRow,
+    version: VersionFacts,
     protocol: protocols.RulesInForce,
     verdict: evaluation.Verdict,
     existing: DltCaseRow | None,
@@ -216,9 +218,9 @@ def _suspect(
     if existing is None:
         case = DltCaseRow(
             id=uuid.uuid4(),
-            ae_id=ae.id,
-            trial_id=ae.trial_id,
-            subject_id=ae.subject_id,
+            ae_id=version.ae_id,
+            trial_id=version.trial_id,
+            subject_id=version.subject_id,
             status="suspected",
             ae_version=version.number,
             protocol_sequence=protocol.sequence,
@@ -290,8 +292,7 @@ def _suspect(
 
 def _withdraw(
     session: Session,
-    ae: AdverseEventRow,
-    version: AdverseEventVersionRow,
+    version: VersionFacts,
     case: DltCaseRow,
     *,
     actor: str,
@@ -329,12 +330,16 @@ def adjudicate(
     session: Session,
     case: DltCaseRow,
     *,
+    current_version: Callable[[uuid.UUID], VersionFacts],
     decision: Decision,
     principal: Principal,
     comment: str | None,
     now: datetime,
 ) -> DltSignatureRow:
-    """A safety physician's signed decision on a suspected DLT (21 CFR 11.50, 11.70, 11.200)."""
+    """A safety physician's signed decision on a suspected DLT (21 CFR 11.50, 11.70, 11.200).
+
+    `current_version(ae_id)` locks the adverse event and gives its current version: the
+    signature covers that version's content (`record_sha256`)."""
     signatures.require_fresh_authentication(principal, now=now)
     if case.status != "suspected":
         raise Conflict(
@@ -342,17 +347,14 @@ def adjudicate(
             slug="dlt-not-suspected",
             extra={"dlt_status": case.status},
         )
-    ae = adverse_events.adverse_event(session, case.ae_id, lock=True)
-    if ae is None:  # pragma: no cover - foreign key
-        raise NotFound(f"adverse event {case.ae_id} of DLT {case.id} is missing")
-    if ae.current_version != case.ae_version:  # pragma: no cover - edits reassess first
+    version = current_version(case.ae_id)
+    if version.number != case.ae_version:  # pragma: no cover - edits reassess first
         raise Conflict("the adverse event changed; read the DLT again", slug="dlt-stale")
-    version = adverse_events.version(session, ae.id, ae.current_version)
-    record_hash = hashlib.sha256(canonical_json(version.content(ae)).encode()).hexdigest()
+    record_hash = version.record_sha256
     signature = DltSignatureRow(
         id=uuid.uuid4(),
         dlt_id=case.id,
-        ae_id=ae.id,
+        ae_id=version.ae_id,
         ae_version=version.number,
         decision=decision,
         meaning=MEANINGS[decision],
@@ -409,6 +411,10 @@ def case_page(
     return page.shown_as(lambda row: DltOut.of(row, signed.get(row.id, [])))
 
 
+def signatures_of(session: Session, case: DltCaseRow) -> list[DltSignatureRow]:
+    return list(repository.signatures(session, case.id))
+
+
 def require_case(session: Session, dlt_id: uuid.UUID, *, lock: bool = False) -> DltCaseRow:
     row = repository.case(session, dlt_id, lock=lock)
     if row is None:
@@ -446,7 +452,7 @@ def _publish(
     session: Session,
     contract: type[DltSuspected] | type[DltConfirmed] | type[DltRuledOut],
     case: DltCaseRow,
-    version: AdverseEventVersionRow,
+    version: VersionFacts,
     **extra: Any,
 ) -> None:
     facts: dict[str, Any] = {

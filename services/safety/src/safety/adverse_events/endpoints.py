@@ -1,14 +1,14 @@
-"""HTTP API of adverse events: report, follow up, read, SAE clock and grade disagreements."""
+"""HTTP API of adverse events: report, follow up, read, SAE clock, grade disagreements, and
+the DLT rules' assessments of an AE with the signed adjudication of its DLT."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from doseline import audit, idempotency, pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
@@ -16,17 +16,15 @@ from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse
 from doseline.pagination import Page
-from safety.adverse_events import repository, service
-from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
+from safety.adjudication.schemas import AdjudicationIn, DltAssessmentOut, DltOut
+from safety.adverse_events import service
 from safety.adverse_events.schemas import (
     AdverseEventContent,
     AdverseEventFollowUp,
     AdverseEventIn,
     AdverseEventOut,
-    AdverseEventVersionOut,
     AuditEntryOut,
     GradeDisagreementOut,
-    SaeClockOut,
     SponsorReportIn,
 )
 from safety.grading_assistance import service as assistance
@@ -35,6 +33,7 @@ from safety.subjects.scope import require_visible_subject
 router = APIRouter(tags=["adverse events"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 Reporter = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR, Role.COORDINATOR))]
+SafetyPhysician = Annotated[Principal, Depends(require_roles(Role.SAFETY_PHYSICIAN))]
 
 
 @router.post(
@@ -64,7 +63,7 @@ def report_adverse_event(
         )
         return StoredResponse(
             201,
-            adverse_event_out(session, ae, now=now).model_dump(mode="json"),
+            service.view(session, ae, now=now).model_dump(mode="json"),
             {"ETag": etag(ae.version), "Location": f"/v1/adverse-events/{ae.id}"},
         )
 
@@ -90,16 +89,15 @@ def list_adverse_events(
     cursor: pagination.CursorQuery = None,
     limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
 ) -> Page[AdverseEventOut]:
-    page = service.adverse_event_page(
+    return service.adverse_event_page(
         session,
         trial_id=trial_id,
         subject_id=subject_id,
         cursor=cursor,
         limit=limit,
         principal=principal,
+        now=datetime.now(UTC),
     )
-    now = datetime.now(UTC)
-    return page.shown_as(lambda row: adverse_event_out(session, row[0], now=now, current=row[1]))
 
 
 @router.get("/v1/adverse-events/{ae_id}", summary="One adverse event, with every version")
@@ -108,7 +106,7 @@ def get_adverse_event(
 ) -> AdverseEventOut:
     ae = service.require_adverse_event(session, ae_id)
     response.headers["ETag"] = etag(ae.version)
-    return adverse_event_out(session, ae, now=datetime.now(UTC), with_versions=True)
+    return service.view(session, ae, now=datetime.now(UTC), with_versions=True)
 
 
 @router.get(
@@ -150,7 +148,7 @@ def follow_up_adverse_event(
         proposed=_proposed(body),
     )
     response.headers["ETag"] = etag(ae.version)
-    return adverse_event_out(session, ae, now=now)
+    return service.view(session, ae, now=now)
 
 
 @router.post(
@@ -172,7 +170,7 @@ def report_to_sponsor(
         session, ae, reported_at=body.reported_at, actor=principal.audit_name, now=now
     )
     response.headers["ETag"] = etag(ae.version)
-    return adverse_event_out(session, ae, now=now)
+    return service.view(session, ae, now=now)
 
 
 @router.get(
@@ -185,11 +183,7 @@ def overdue_saes(
     principal: Reader,
     trial_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[AdverseEventOut]:
-    now = datetime.now(UTC)
-    return [
-        adverse_event_out(session, ae, now=now)
-        for ae in repository.overdue(session, trial_id=trial_id, now=now, principal=principal)
-    ]
+    return service.overdue(session, trial_id=trial_id, principal=principal, now=datetime.now(UTC))
 
 
 @router.get(
@@ -200,18 +194,7 @@ def overdue_saes(
 def grade_disagreements(
     trial_id: str, session: DbSession, principal: Reader
 ) -> list[GradeDisagreementOut]:
-    return [
-        GradeDisagreementOut(
-            ae_id=ae.id,
-            subject_id=ae.subject_id,
-            ae_version=version.number,
-            term=version.term_name,
-            grade=version.grade,
-            proposed_grade=version.proposed_grade or 0,
-            proposed_grade_reason=version.proposed_grade_reason,
-        )
-        for ae, version in repository.disagreements(session, trial_id, principal)
-    ]
+    return service.disagreements(session, trial_id, principal)
 
 
 def _proposed(body: AdverseEventContent) -> service.ProposedGrade | None:
@@ -224,61 +207,48 @@ def _proposed(body: AdverseEventContent) -> service.ProposedGrade | None:
     )
 
 
-def adverse_event_out(
-    session: Session,
-    ae: AdverseEventRow,
-    *,
-    now: datetime,
-    with_versions: bool = False,
-    current: AdverseEventVersionRow | None = None,
-) -> AdverseEventOut:
-    if current is None:
-        current = repository.version(session, ae.id, ae.current_version)
-    clock = service.clock_status(ae, now)
-    sae_clock = None
-    if clock is not None and ae.aware_at is not None and ae.report_due_at is not None:
-        sae_clock = SaeClockOut(
-            aware_at=ae.aware_at,
-            due_at=ae.report_due_at,
-            reported_to_sponsor_at=ae.reported_to_sponsor_at,
-            status=clock,
+@router.get(
+    "/v1/adverse-events/{ae_id}/dlt-assessments",
+    summary="Every application of the DLT rules to this AE: protocol version, criteria, reasons",
+    tags=["dlt"],
+)
+def list_dlt_assessments(ae_id: uuid.UUID, session: DbSession, _: Reader) -> list[DltAssessmentOut]:
+    return [DltAssessmentOut.of(row) for row in service.dlt_assessments(session, ae_id)]
+
+
+@router.post(
+    "/v1/dlts/{dlt_id}/adjudication",
+    summary="Confirm or rule out a suspected DLT with an electronic signature",
+    response_model=DltOut,
+    tags=["dlt"],
+)
+def adjudicate_dlt(
+    dlt_id: uuid.UUID,
+    body: AdjudicationIn,
+    request: Request,
+    session: DbSession,
+    principal: SafetyPhysician,
+    if_match: IfMatchHeader = None,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        case, signatures = service.adjudicate_dlt(
+            session,
+            dlt_id,
+            if_match=if_match,
+            decision=body.decision,
+            principal=principal,
+            comment=body.comment,
+            now=datetime.now(UTC),
         )
-    return AdverseEventOut(
-        id=ae.id,
-        trial_id=ae.trial_id,
-        subject_id=ae.subject_id,
-        source=ae.source,
-        serious=ae.serious,
-        dlt_evaluation=ae.dlt_evaluation,
-        sae_clock=sae_clock,
-        current=version_out(current),
-        versions=[version_out(v) for v in repository.versions(session, ae.id)]
-        if with_versions
-        else None,
+        out = DltOut.of(case, signatures)
+        return StoredResponse(200, out.model_dump(mode="json"), {"ETag": etag(case.version)})
+
+    return idempotency.idempotent_response(
+        session,
+        request,
+        principal=principal.subject,
+        key=key,
+        payload=body.model_dump(mode="json"),
+        create=create,
     )
-
-
-def version_out(version: AdverseEventVersionRow) -> AdverseEventVersionOut:
-    values: dict[str, Any] = {
-        "number": version.number,
-        "ctcae_version": version.ctcae_version,
-        "term_code": version.term_code,
-        "term": version.term_name,
-        "verbatim": version.verbatim,
-        "specification": version.specification,
-        "onset_date": version.onset_date,
-        "resolution_date": version.resolution_date,
-        "grade": version.grade,
-        "proposed_grade": version.proposed_grade,
-        "proposed_grade_reason": version.proposed_grade_reason,
-        "grading_basis": version.grading_basis,
-        "seriousness": list(version.seriousness),
-        "attribution": version.attribution,
-        "expected": version.expected,
-        "action_taken": version.action_taken,
-        "outcome": version.outcome,
-        "reason_for_change": version.reason_for_change,
-        "recorded_at": version.recorded_at,
-        "recorded_by": version.recorded_by,
-    }
-    return AdverseEventVersionOut(**values)

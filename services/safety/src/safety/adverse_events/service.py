@@ -1,8 +1,14 @@
-"""Reporting adverse events, following them up as new versions, and the SAE reporting clock."""
+"""Reporting adverse events, following them up as new versions, and the SAE reporting clock.
+
+Every version recorded is judged by the DLT rules (`safety.adjudication`), which is handed the
+version's facts and returns the AE's DLT evaluation; adjudication never reads adverse events.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -10,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from doseline import audit, outbox, pagination, sitetime
+from doseline.audit import canonical_json
 from doseline.auth import Principal
 from doseline.contracts.safety import (
     AdverseEventRecorded,
@@ -18,10 +25,19 @@ from doseline.contracts.safety import (
     SaeReported,
 )
 from doseline.errors import Conflict, InvalidInput, NotFound
+from doseline.etags import check_if_match
 from safety.adjudication import service as adjudication
+from safety.adjudication.models import DltAssessmentRow, DltCaseRow, DltSignatureRow
 from safety.adverse_events import repository
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
-from safety.adverse_events.schemas import AdverseEventContent, AdverseEventIn
+from safety.adverse_events.schemas import (
+    AdverseEventContent,
+    AdverseEventIn,
+    AdverseEventOut,
+    AdverseEventVersionOut,
+    GradeDisagreementOut,
+    SaeClockOut,
+)
 from safety.catalogue import service as catalogue
 from safety.catalogue.models import CtcaeTermRow
 from safety.grading.validation import require_defined_grade
@@ -125,7 +141,7 @@ def report(
     )
     if ae.serious:
         _announce_sae(session, ae, version)
-    adjudication.assess(session, ae, version, subject, actor=actor)
+    _assess(session, ae, version, subject, actor=actor)
     return ae
 
 
@@ -173,7 +189,7 @@ def follow_up(
     )
     if ae.serious and not was_serious:
         _announce_sae(session, ae, version)
-    adjudication.assess(session, ae, version, subject, actor=actor)
+    _assess(session, ae, version, subject, actor=actor)
     return version
 
 
@@ -274,7 +290,8 @@ def adverse_event_page(
     cursor: str | None,
     limit: int,
     principal: Principal,
-) -> pagination.Rows[tuple[AdverseEventRow, AdverseEventVersionRow]]:
+    now: datetime,
+) -> pagination.Page[AdverseEventOut]:
     """A page of adverse events in the order reported, each with its current version."""
     rows = repository.page(
         session,
@@ -286,9 +303,7 @@ def adverse_event_page(
     )
     page = REPORTED_ORDER.page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
     current = repository.current_versions(session, page.items)
-    return pagination.Rows(
-        items=[(row, current[row.id]) for row in page.items], next_cursor=page.next_cursor
-    )
+    return page.shown_as(lambda row: view(session, row, now=now, current=current[row.id]))
 
 
 def require_adverse_event(
@@ -392,3 +407,210 @@ def _event_facts(
         "attribution": version.attribution,
         "onset_date": version.onset_date,
     }
+
+
+# ---------------------------------------------------------------------------- DLT judgement
+
+
+def version_facts(
+    ae: AdverseEventRow, version: AdverseEventVersionRow
+) -> adjudication.VersionFacts:
+    """A version as the DLT rules judge it, with the hash of the content a signature covers."""
+    content = canonical_json(version.content(ae)).encode()
+    return adjudication.VersionFacts(
+        ae_id=ae.id,
+        trial_id=ae.trial_id,
+        subject_id=ae.subject_id,
+        number=version.number,
+        ctcae_version=version.ctcae_version,
+        term_code=version.term_code,
+        term_name=version.term_name,
+        grade=version.grade,
+        attribution=version.attribution,
+        onset_date=version.onset_date,
+        record_sha256=hashlib.sha256(content).hexdigest(),
+    )
+
+
+def _assess(
+    session: Session,
+    ae: AdverseEventRow,
+    version: AdverseEventVersionRow,
+    subject: SubjectRow,
+    *,
+    actor: str,
+) -> None:
+    ae.dlt_evaluation = adjudication.assess(
+        session, version_facts(ae, version), subject, actor=actor
+    )
+    session.flush()
+
+
+def reassess_subject(session: Session, subject: SubjectRow, *, actor: str) -> int:
+    """Re-apply the DLT rules to every AE of a subject (new DLT window or baseline)."""
+    count = 0
+    for ae in repository.of_subject(session, subject.subject_id):
+        version = repository.version(session, ae.id, ae.current_version)
+        _assess(session, ae, version, subject, actor=actor)
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class AmendmentOutcome:
+    reassessed: int
+    listed_for_review: int
+
+
+def apply_protocol_version(
+    session: Session, *, trial_id: str, sequence: int, protocol_version: str
+) -> AmendmentOutcome:
+    """A protocol version arrived: every AE it now governs is judged by it (see
+    `adjudication.apply_protocol_version`: signed adjudications are listed, never changed)."""
+    actor = f"event <enrollment.protocol.activated> ({protocol_version})"
+    reassessed = listed = 0
+    # The trial's subjects were locked (in id order) before the version was stored, so no AE
+    # of theirs is being written meanwhile.
+    for ae_id in repository.ids_of_trial(session, trial_id):
+        ae = repository.adverse_event(session, ae_id, lock=True)
+        if ae is None:  # pragma: no cover - listed above in this transaction
+            continue
+        version = repository.version(session, ae.id, ae.current_version)
+        subject = subjects.require_known_subject(session, ae.subject_id)
+        verdict = adjudication.apply_protocol_version(
+            session, version_facts(ae, version), subject, sequence=sequence, actor=actor
+        )
+        if verdict.dlt_evaluation is not None:
+            ae.dlt_evaluation = verdict.dlt_evaluation
+            session.flush()
+            reassessed += 1
+        if verdict.listed_for_review:
+            listed += 1
+    return AmendmentOutcome(reassessed=reassessed, listed_for_review=listed)
+
+
+def current_version_facts(session: Session, ae_id: uuid.UUID) -> adjudication.VersionFacts:
+    """The AE's current version, the AE locked until the transaction ends."""
+    ae = require_adverse_event(session, ae_id, lock=True)
+    return version_facts(ae, repository.version(session, ae.id, ae.current_version))
+
+
+def adjudicate_dlt(
+    session: Session,
+    dlt_id: uuid.UUID,
+    *,
+    if_match: str | None,
+    decision: adjudication.Decision,
+    principal: Principal,
+    comment: str | None,
+    now: datetime,
+) -> tuple[DltCaseRow, list[DltSignatureRow]]:
+    """A safety physician's signed decision on the DLT, over the AE version it was raised on."""
+    case = adjudication.require_case(session, dlt_id, lock=True)
+    check_if_match(if_match, current_version=case.version)
+    adjudication.adjudicate(
+        session,
+        case,
+        current_version=lambda ae_id: current_version_facts(session, ae_id),
+        decision=decision,
+        principal=principal,
+        comment=comment,
+        now=now,
+    )
+    return case, adjudication.signatures_of(session, case)
+
+
+def dlt_assessments(session: Session, ae_id: uuid.UUID) -> Sequence[DltAssessmentRow]:
+    require_adverse_event(session, ae_id)
+    return adjudication.assessments(session, ae_id)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def overdue(
+    session: Session, *, trial_id: str | None, principal: Principal, now: datetime
+) -> list[AdverseEventOut]:
+    return [
+        view(session, ae, now=now)
+        for ae in repository.overdue(session, trial_id=trial_id, now=now, principal=principal)
+    ]
+
+
+def disagreements(
+    session: Session, trial_id: str, principal: Principal
+) -> list[GradeDisagreementOut]:
+    return [
+        GradeDisagreementOut(
+            ae_id=ae.id,
+            subject_id=ae.subject_id,
+            ae_version=version.number,
+            term=version.term_name,
+            grade=version.grade,
+            proposed_grade=version.proposed_grade or 0,
+            proposed_grade_reason=version.proposed_grade_reason,
+        )
+        for ae, version in repository.disagreements(session, trial_id, principal)
+    ]
+
+
+def view(
+    session: Session,
+    ae: AdverseEventRow,
+    *,
+    now: datetime,
+    with_versions: bool = False,
+    current: AdverseEventVersionRow | None = None,
+) -> AdverseEventOut:
+    """The adverse event as the API shows it: current version (read unless given), SAE clock,
+    maybe every version."""
+    if current is None:
+        current = repository.version(session, ae.id, ae.current_version)
+    clock = clock_status(ae, now)
+    sae_clock = None
+    if clock is not None and ae.aware_at is not None and ae.report_due_at is not None:
+        sae_clock = SaeClockOut(
+            aware_at=ae.aware_at,
+            due_at=ae.report_due_at,
+            reported_to_sponsor_at=ae.reported_to_sponsor_at,
+            status=clock,
+        )
+    return AdverseEventOut(
+        id=ae.id,
+        trial_id=ae.trial_id,
+        subject_id=ae.subject_id,
+        source=ae.source,
+        serious=ae.serious,
+        dlt_evaluation=ae.dlt_evaluation,
+        sae_clock=sae_clock,
+        current=version_view(current),
+        versions=[version_view(v) for v in repository.versions(session, ae.id)]
+        if with_versions
+        else None,
+    )
+
+
+def version_view(version: AdverseEventVersionRow) -> AdverseEventVersionOut:
+    values: dict[str, Any] = {
+        "number": version.number,
+        "ctcae_version": version.ctcae_version,
+        "term_code": version.term_code,
+        "term": version.term_name,
+        "verbatim": version.verbatim,
+        "specification": version.specification,
+        "onset_date": version.onset_date,
+        "resolution_date": version.resolution_date,
+        "grade": version.grade,
+        "proposed_grade": version.proposed_grade,
+        "proposed_grade_reason": version.proposed_grade_reason,
+        "grading_basis": version.grading_basis,
+        "seriousness": list(version.seriousness),
+        "attribution": version.attribution,
+        "expected": version.expected,
+        "action_taken": version.action_taken,
+        "outcome": version.outcome,
+        "reason_for_change": version.reason_for_change,
+        "recorded_at": version.recorded_at,
+        "recorded_by": version.recorded_by,
+    }
+    return AdverseEventVersionOut(**values)

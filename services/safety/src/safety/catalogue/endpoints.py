@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.errors import InvalidInput
 from doseline.http import DbSession
-from safety.catalogue import repository, service
+from safety.catalogue import service
 from safety.catalogue.schemas import CtcaeTermOut, CtcaeVersionOut, ImportResult
 
 router = APIRouter(prefix="/v1/ctcae", tags=["ctcae dictionary"])
@@ -24,7 +24,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 @router.get("/versions", summary="CTCAE versions loaded, with their source file")
 def list_versions(session: DbSession, _: Reader) -> list[CtcaeVersionOut]:
-    return [CtcaeVersionOut.of(row) for row in repository.all_versions(session)]
+    return [CtcaeVersionOut.of(row) for row in service.loaded_versions(session)]
 
 
 @router.get(
@@ -39,8 +39,7 @@ def search_terms(
     soc: Annotated[str | None, Query(max_length=200, description="SOC name fragment")] = None,
     limit: Annotated[int, Query(ge=1, le=900)] = 20,
 ) -> list[CtcaeTermOut]:
-    service.require_version(session, version)
-    rows = repository.search(session, version, text=q, soc=soc, limit=limit)
+    rows = service.search_terms(session, version, text=q, soc=soc, limit=limit)
     return [CtcaeTermOut.of(row) for row in rows]
 
 

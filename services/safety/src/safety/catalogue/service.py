@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,6 +161,18 @@ def _term_values(version: str, position: int, term: CtcaeTerm) -> dict[str, obje
         "is_other_specify": term.is_other_specify,
         **grades,
     }
+
+
+def loaded_versions(session: Session) -> Sequence[CtcaeVersionRow]:
+    return repository.all_versions(session)
+
+
+def search_terms(
+    session: Session, version: str, *, text: str | None, soc: str | None, limit: int
+) -> Sequence[CtcaeTermRow]:
+    """Typeahead over a loaded version: name fragment, MedDRA code or SOC."""
+    require_version(session, version)
+    return repository.search(session, version, text=text, soc=soc, limit=limit)
 
 
 def is_loaded(session: Session, version: str) -> bool:

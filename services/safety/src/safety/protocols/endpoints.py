@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from doseline.auth import READ_ROLES, Principal, require_roles
-from doseline.errors import NotFound
 from doseline.http import DbSession
-from safety.protocols import repository
+from safety.protocols import service
 from safety.protocols.schemas import DltReviewOut, ProtocolVersionOut
 
 router = APIRouter(tags=["protocol"])
@@ -24,14 +23,7 @@ TrialId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9
 def list_protocol_versions(
     trial_id: TrialId, session: DbSession, _: Reader
 ) -> list[ProtocolVersionOut]:
-    rows = repository.versions(session, trial_id)
-    if not rows:
-        raise NotFound(
-            f"no protocol version of trial {trial_id} has reached safety; its DLT rules arrive "
-            "with enrollment's enrollment.protocol.activated event",
-            slug="protocol-not-received",
-        )
-    return [ProtocolVersionOut.of(row) for row in rows]
+    return [ProtocolVersionOut.of(row) for row in service.received_versions(session, trial_id)]
 
 
 @router.get(
@@ -44,5 +36,4 @@ def list_protocol_versions(
 def list_dlt_reviews(
     trial_id: TrialId, session: DbSession, principal: Reader
 ) -> list[DltReviewOut]:
-    rows = repository.reviews(session, trial_id=trial_id, principal=principal)
-    return [DltReviewOut.of(row) for row in rows]
+    return [DltReviewOut.of(row) for row in service.reviews(session, trial_id, principal)]

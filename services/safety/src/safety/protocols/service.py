@@ -10,15 +10,18 @@ own: until a trial's protocol has arrived, its adverse events wait (``awaiting_p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.orm import Session
 
 from doseline import protocol_versions
+from doseline.auth import Principal
 from doseline.contracts.protocol import ProtocolActivated, TrialRules, in_force_at
+from doseline.errors import NotFound
 from safety.protocols import repository
-from safety.protocols.models import ProtocolVersionRow
+from safety.protocols.models import DltReviewRow, ProtocolVersionRow
 from safety.subjects import repository as subjects_repository
 
 
@@ -59,3 +62,20 @@ def record(session: Session, event: ProtocolActivated) -> ProtocolVersionRow | N
     subjects_repository.lock_subjects_of_trial(session, event.trial_id)
     repository.lock_trial(session, event.trial_id)
     return protocol_versions.store(session, ProtocolVersionRow, event)
+
+
+def received_versions(session: Session, trial_id: str) -> list[ProtocolVersionRow]:
+    """Every protocol version of the trial that reached safety; 404 before the first one."""
+    rows = repository.versions(session, trial_id)
+    if not rows:
+        raise NotFound(
+            f"no protocol version of trial {trial_id} has reached safety; its DLT rules arrive "
+            "with enrollment's enrollment.protocol.activated event",
+            slug="protocol-not-received",
+        )
+    return rows
+
+
+def reviews(session: Session, trial_id: str, principal: Principal) -> Sequence[DltReviewRow]:
+    """The DLTs an amendment asks to review, of subjects at the caller's sites."""
+    return repository.reviews(session, trial_id=trial_id, principal=principal)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from doseline import audit
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.events import Envelope
-from safety.adjudication import service as adjudication
+from safety.adverse_events import service as adverse_events
 from safety.protocols import service
 
 
@@ -16,7 +16,12 @@ def on_protocol_activated(session: Session, envelope: Envelope) -> None:
     row = service.record(session, ProtocolActivated.from_envelope(envelope))
     if row is None:
         return
-    outcome = adjudication.apply_protocol_version(session, row)
+    outcome = adverse_events.apply_protocol_version(
+        session,
+        trial_id=row.trial_id,
+        sequence=row.sequence,
+        protocol_version=row.protocol_version,
+    )
     audit.record(
         session,
         actor="event <enrollment.protocol.activated>",

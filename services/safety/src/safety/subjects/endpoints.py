@@ -7,12 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import InvalidInput
-from doseline.etags import IfMatchHeader, check_if_match, etag
+from doseline.etags import IfMatchHeader, etag
 from doseline.http import DbSession
-from safety.adjudication import service as adjudication
-from safety.catalogue import service as catalogue
-from safety.grading.validation import require_defined_grade
+from safety.adverse_events import service as adverse_events
 from safety.subjects import service
 from safety.subjects.schemas import BaselineIn, SubjectOut
 
@@ -40,40 +37,10 @@ def put_baseline(
     principal: Editor,
     if_match: IfMatchHeader = None,
 ) -> SubjectOut:
-    row = service.require_known_subject(session, subject_id, lock=True)
-    check_if_match(if_match, current_version=row.version)
-    already = row.baseline_pneumonitis_grade is not None or bool(row.baseline_conditions)
-    if already and body.reason is None:
-        raise InvalidInput.at(
-            ["body", "reason"], "the baseline was already recorded; give the reason for change"
-        )
-    conditions: list[service.BaselineCondition] = []
-    seen: set[str] = set()
-    for index, condition in enumerate(body.conditions):
-        term = catalogue.require_term(session, condition.ctcae_version, condition.term_code)
-        if condition.term_code in seen:
-            raise InvalidInput.at(
-                ["body", "conditions", index, "term_code"], "this term is listed twice"
-            )
-        seen.add(condition.term_code)
-        require_defined_grade(
-            catalogue.as_term(term), condition.grade, ctcae_version=condition.ctcae_version
-        )
-        conditions.append(
-            service.BaselineCondition(
-                condition.ctcae_version, condition.term_code, term.name, condition.grade
-            )
-        )
-    service.set_baseline(
-        session,
-        row,
-        pneumonitis_grade=body.pneumonitis_grade,
-        oxygen_use=body.oxygen_use,
-        conditions=conditions,
-        actor=principal.audit_name,
-        reason=body.reason,
+    row = service.record_baseline(
+        session, subject_id, body, if_match=if_match, actor=principal.audit_name
     )
     # Worsening is measured from the baseline: a new baseline re-applies the DLT rules.
-    adjudication.reassess_subject(session, row, actor=principal.audit_name)
+    adverse_events.reassess_subject(session, row, actor=principal.audit_name)
     response.headers["ETag"] = etag(row.version)
     return SubjectOut.of(row)

@@ -9,9 +9,13 @@ from sqlalchemy.orm import Session
 
 from doseline import audit, subject_projection
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
-from doseline.errors import Conflict, NotFound
+from doseline.errors import Conflict, InvalidInput, NotFound
+from doseline.etags import check_if_match
+from safety.catalogue import service as catalogue
+from safety.grading.validation import require_defined_grade
 from safety.subjects import repository
 from safety.subjects.models import SubjectHospitalIdRow, SubjectRow
+from safety.subjects.schemas import BaselineIn
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,46 @@ def require_subject(session: Session, subject_id: str) -> SubjectRow:
     if row is None:
         raise NotFound(f"subject {subject_id} is unknown to safety", slug="subject-not-found")
     return row
+
+
+def record_baseline(
+    session: Session, subject_id: str, body: BaselineIn, *, if_match: str | None, actor: str
+) -> SubjectRow:
+    """Record the subject's baseline (a change needs a reason); the caller re-applies the DLT
+    rules, since worsening is measured from the baseline."""
+    row = require_known_subject(session, subject_id, lock=True)
+    check_if_match(if_match, current_version=row.version)
+    already = row.baseline_pneumonitis_grade is not None or bool(row.baseline_conditions)
+    if already and body.reason is None:
+        raise InvalidInput.at(
+            ["body", "reason"], "the baseline was already recorded; give the reason for change"
+        )
+    conditions: list[BaselineCondition] = []
+    seen: set[str] = set()
+    for index, condition in enumerate(body.conditions):
+        term = catalogue.require_term(session, condition.ctcae_version, condition.term_code)
+        if condition.term_code in seen:
+            raise InvalidInput.at(
+                ["body", "conditions", index, "term_code"], "this term is listed twice"
+            )
+        seen.add(condition.term_code)
+        require_defined_grade(
+            catalogue.as_term(term), condition.grade, ctcae_version=condition.ctcae_version
+        )
+        conditions.append(
+            BaselineCondition(
+                condition.ctcae_version, condition.term_code, term.name, condition.grade
+            )
+        )
+    return set_baseline(
+        session,
+        row,
+        pneumonitis_grade=body.pneumonitis_grade,
+        oxygen_use=body.oxygen_use,
+        conditions=conditions,
+        actor=actor,
+        reason=body.reason,
+    )
 
 
 def set_baseline(

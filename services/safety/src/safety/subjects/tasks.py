@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.events import Envelope
-from safety.adjudication import service as adjudication
+from safety.adverse_events import service as adverse_events
 from safety.subjects import service
 
 
@@ -20,6 +20,6 @@ def on_infusion_administered(session: Session, envelope: Envelope) -> None:
         session, InfusionAdministered.from_envelope(envelope)
     )
     if window_changed:
-        adjudication.reassess_subject(
+        adverse_events.reassess_subject(
             session, subject, actor="event <enrollment.infusion.administered>"
         )
