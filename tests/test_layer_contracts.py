@@ -27,9 +27,6 @@ CONTRACTS: list[dict[str, Any]] = CONFIG["contracts"]
 # The layer names a use-case package is recognised by.
 LAYER_MODULES = ("endpoints", "service", "repository")
 # Packages still outside the layers, with the reason; each one is named in pyproject.toml too.
-LEFT_OUT = {
-    "safety.ehr": "its endpoints still read the EHR intake repository directly",
-}
 ENDPOINT_RULE = "Endpoints never import a repository (call one service function)"
 
 
@@ -96,14 +93,7 @@ def test_safety_imaging_and_notifications_each_have_a_layers_contract() -> None:
 @pytest.mark.parametrize("service", sorted(_layer_contracts()))
 def test_the_layers_contract_covers_every_use_case_package_of_its_service(service: str) -> None:
     containers = set(_layer_contracts()[service]["containers"])
-    left_out = {package for package in LEFT_OUT if package.startswith(f"{service}.")}
-    assert containers == _use_case_packages(service) - left_out
-    assert not containers & left_out
-
-
-def test_the_packages_left_out_are_named_where_the_contracts_are() -> None:
-    text = (ROOT / "pyproject.toml").read_text()
-    assert all(package in text for package in LEFT_OUT)
+    assert containers == _use_case_packages(service)
 
 
 def _exists(module: str) -> bool:

@@ -14,12 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from doseline import pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
-from doseline.errors import DoselineError, NotFound
+from doseline.errors import DoselineError
 from doseline.etags import IfMatchHeader, check_if_match, etag
 from doseline.fhir.outcomes import FHIR_JSON, fhir_error_responses, of_error, wants_fhir
 from doseline.http import DbSession, json_body
-from safety.ehr import proposals, repository, responses, service
-from safety.ehr.models import ProposedAdverseEventRow
+from safety.ehr import proposals, responses, service
 from safety.ehr.schemas import AcceptanceIn, ConflictOut, LabIntakeOut, ProposalOut, RejectionIn
 
 router = APIRouter(tags=["ehr intake"])
@@ -174,7 +173,7 @@ def list_proposals(
 def get_proposal(
     proposal_id: uuid.UUID, response: Response, session: DbSession, _: Reader
 ) -> ProposalOut:
-    row = _require(session, proposal_id, lock=False)
+    row = service.require_proposal(session, proposal_id, lock=False)
     response.headers["ETag"] = etag(row.version)
     return ProposalOut.of(row)
 
@@ -191,7 +190,7 @@ def accept_proposal(
     principal: Investigator,
     if_match: IfMatchHeader = None,
 ) -> ProposalOut:
-    row = _require(session, proposal_id, lock=True)
+    row = service.require_proposal(session, proposal_id, lock=True)
     check_if_match(if_match, current_version=row.version)
     proposals.accept(session, row, body, actor=principal.audit_name, now=datetime.now(UTC))
     response.headers["ETag"] = etag(row.version)
@@ -210,17 +209,10 @@ def reject_proposal(
     principal: Investigator,
     if_match: IfMatchHeader = None,
 ) -> ProposalOut:
-    row = _require(session, proposal_id, lock=True)
+    row = service.require_proposal(session, proposal_id, lock=True)
     check_if_match(if_match, current_version=row.version)
     proposals.reject(
         session, row, reason=body.reason, actor=principal.audit_name, now=datetime.now(UTC)
     )
     response.headers["ETag"] = etag(row.version)
     return ProposalOut.of(row)
-
-
-def _require(session: Session, proposal_id: uuid.UUID, *, lock: bool) -> ProposedAdverseEventRow:
-    row = repository.proposal(session, proposal_id, lock=lock)
-    if row is None:
-        raise NotFound(f"no proposed adverse event {proposal_id}", slug="proposal-not-found")
-    return row

@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session
 
 from doseline import pagination
 from doseline.auth import Principal
-from doseline.errors import DoselineError, InvalidInput
+from doseline.errors import DoselineError, InvalidInput, NotFound
 from safety.ehr import answers, repository, staging
 from safety.ehr.context import Intake
 from safety.ehr.matching import Matcher
+from safety.ehr.models import ProposedAdverseEventRow
 from safety.ehr.plan import Plan, Planned, Work, plan
 from safety.ehr.reading import EntryRejected
 from safety.ehr.receiving import receive
@@ -220,3 +221,13 @@ def proposal_page(
     )
     page = PROPOSAL_ORDER.page(rows, limit=limit, key=lambda row: (row.updated_at, row.id))
     return page.shown_as(ProposalOut.of)
+
+
+def require_proposal(
+    session: Session, proposal_id: uuid.UUID, *, lock: bool
+) -> ProposedAdverseEventRow:
+    """The proposed AE `proposal_id` (locked for a decision when `lock`), or 404."""
+    row = repository.proposal(session, proposal_id, lock=lock)
+    if row is None:
+        raise NotFound(f"no proposed adverse event {proposal_id}", slug="proposal-not-found")
+    return row
