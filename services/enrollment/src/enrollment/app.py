@@ -9,6 +9,8 @@ from doseline.http import build_app
 from doseline.site_scope import site_scope_dependency
 from enrollment.cohorts import endpoints as cohorts
 from enrollment.db import schema
+from enrollment.deviations import endpoints as deviations
+from enrollment.dose_orders import endpoints as dose_orders
 from enrollment.dosing import endpoints as dosing
 from enrollment.escalation_state import endpoints as escalation_state
 from enrollment.screening import endpoints as screening
@@ -42,6 +44,8 @@ def create_app(settings: EnrollmentSettings | None = None) -> FastAPI:
             screening.router,
             cohorts.router,
             dosing.router,
+            dose_orders.router,
+            deviations.router,
             escalation_state.router,
             visits.router,
         ],

@@ -17,6 +17,7 @@ from enrollment import PORT
 from enrollment.app import SUMMARY, create_app
 from enrollment.cohorts.tasks import EXPIRE_RESERVATIONS
 from enrollment.db import schema
+from enrollment.deviations.tasks import RECORD_MISSED_INFUSIONS
 from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 from enrollment.escalation_state.tasks import on_dlt_adjudicated
 from enrollment.settings import EnrollmentSettings
@@ -33,7 +34,7 @@ def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
 
 
 def periodic_jobs(_settings: ServiceSettings) -> Sequence[PeriodicJob]:
-    return (CLOSE_DLT_WINDOWS, EXPIRE_RESERVATIONS)
+    return (CLOSE_DLT_WINDOWS, EXPIRE_RESERVATIONS, RECORD_MISSED_INFUSIONS)
 
 
 def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:

@@ -83,6 +83,84 @@ class InfusionAdministered(_SubjectTrialEvent):
     dlt_window_start: date
     dlt_window_end: date
     deviation: str | None = None
+    dose_cells_per_kg: str | None = Field(
+        default=None, description="Dose given per kg of the dosing weight, decimal string"
+    )
+    full_dose: bool = Field(
+        default=True,
+        description=(
+            "The whole dose of the subject's level was given: false when the infusion was "
+            "interrupted short or reduced by an investigator's order"
+        ),
+    )
+    interrupted: bool = Field(
+        default=False, description="Stopped before the whole prepared volume was given"
+    )
+    volume_given_ml: str | None = Field(
+        default=None, description="Volume given, decimal string, mL (when recorded)"
+    )
+    volume_prepared_ml: str | None = Field(
+        default=None, description="Volume prepared, decimal string, mL (when recorded)"
+    )
+    percent_of_dose: int = Field(
+        default=100, ge=1, le=100, description="The dose ordered, % of the level's dose"
+    )
+
+
+DeviationKind = Literal["missed-infusion", "infusion-outside-window", "partial-dose"]
+
+
+@register
+class ProtocolDeviationRecorded(_SubjectTrialEvent):
+    event_type: ClassVar[str] = "enrollment.protocol_deviation.recorded"
+    description: ClassVar[str] = (
+        "An infusion departed from the plan: missed (its window closed with no infusion), "
+        "given outside its window, or given short of the prepared dose (interrupted); with "
+        "the planned day and window and, when given, the actual time."
+    )
+
+    deviation_id: str
+    subject_id: StudySubjectId
+    kind: DeviationKind
+    infusion_number: int = Field(ge=1)
+    planned_on: date = Field(description="Planned site calendar day of the infusion")
+    window_opens: date
+    window_closes: date
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When the infusion was given; null for a missed one"
+    )
+    detail: str = Field(description="What happened, in words")
+
+
+@register
+class DoseOrderRecorded(_SubjectTrialEvent):
+    event_type: ClassVar[str] = "enrollment.dose_order.recorded"
+    description: ClassVar[str] = (
+        "An investigator held a subject's dose (no dose is prepared or given until the hold "
+        "is released) or reduced it (every later dose at `percent_of_dose` of the level's)."
+    )
+
+    order_id: str
+    subject_id: StudySubjectId
+    kind: Literal["hold", "reduction"]
+    percent_of_dose: int | None = Field(default=None, ge=1, le=99)
+    from_infusion: int = Field(ge=1, description="The first infusion the order applies to")
+    reason: str
+    ordered_by: str
+
+
+@register
+class DoseOrderResolved(_SubjectTrialEvent):
+    event_type: ClassVar[str] = "enrollment.dose_order.resolved"
+    description: ClassVar[str] = (
+        "A dose hold was released (dosing resumes) or made permanent (no further dose)."
+    )
+
+    order_id: str
+    subject_id: StudySubjectId
+    outcome: Literal["released", "permanent"]
+    reason: str
+    resolved_by: str
 
 
 @register

@@ -8,6 +8,7 @@ non-evaluable subject is replaced while enrolment is under the cap (15).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -75,8 +76,13 @@ def assess_evaluability(
     today: date,
     withdrawn_on: date | None = None,
     suspected_dlt_pending: bool = False,
+    short_infusions: Sequence[str] = (),
 ) -> EvaluabilityAssessment:
     """Whether a subject counts for the 3+3 rules, on site date ``today``.
+
+    ``short_infusions`` describes each infusion the protocol requires in full
+    (``full_dose_infusions``) that was given short of the level's whole dose: with any, the
+    subject has not received the required infusions (docs/adr/0016).
 
     A subject withdrawn on or before the window's last day did not complete it. A subject who
     would be non-evaluable while a suspected DLT awaits adjudication stays pending, since a
@@ -91,7 +97,9 @@ def assess_evaluability(
     if confirmed_dlt and rules.confirmed_dlt_makes_evaluable:
         return result(Evaluability.EVALUABLE, "had a confirmed DLT")
     received = f"received {infusions_received} of the {rules.required_infusions} required infusions"
-    all_received = infusions_received >= rules.required_infusions
+    if short_infusions:
+        received += f", but {'; '.join(short_infusions)}"
+    all_received = infusions_received >= rules.required_infusions and not short_infusions
     withdrawn_early = withdrawn_on is not None and withdrawn_on <= window.end
     window_end = f"the DLT window ends on {window.end.isoformat()} (day {window.days})"
     if rules.requires_completed_window:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Literal
 
 import structlog
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from doseline import audit, outbox
 from doseline.contracts.enrollment import DltWindowClosed, DltWindowReassessed
+from doseline.numbers import plain
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts import service as cohorts_service
 from enrollment.cohorts.models import Cohort, Enrolment, ReplacementSlot
@@ -79,7 +81,20 @@ def _assess(
         withdrawn_on=None if withdrawal is None else withdrawal.effective_on,
         suspected_dlt_pending=window.subject_id
         in escalation_repository.suspected_dlt_subjects(session, subject),
+        short_infusions=_short_infusions(session, protocol, window.subject_id),
     )
+
+
+def _short_infusions(session: Session, protocol: Protocol, subject_id: str) -> list[str]:
+    """Infusions the protocol requires in full that were given short (docs/adr/0016)."""
+    return [
+        f"infusion {infusion.infusion_number} was not given in full"
+        f" ({plain(infusion.dose_given_cells or Decimal(0))} of the"
+        f" {plain(preparation.full_dose_cells)} cells of the level)"
+        for infusion, preparation in dosing_repository.short_infusions(
+            session, subject_id, protocol.evaluability.full_dose_infusions
+        )
+    ]
 
 
 def _cohort_of(session: Session, subject_id: str) -> tuple[Enrolment, Cohort]:

@@ -42,6 +42,7 @@ Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 
 def preparation_out(session: Session, row: DosePreparation) -> PreparationOut:
     weight = service.weight_of(session, row)
+    series = service.series_weight_of(session, row)
     return PreparationOut(
         id=row.id,
         subject_id=row.subject_id,
@@ -53,6 +54,13 @@ def preparation_out(session: Session, row: DosePreparation) -> PreparationOut:
         dose_cells=row.dose_cells,
         unrounded_cells=row.unrounded_cells,
         capped=row.capped,
+        full_dose_cells=row.full_dose_cells,
+        percent_of_dose=row.percent_of_dose,
+        dose_order_id=row.dose_order_id,
+        series_weight_kg=None if series is None else series.weight_kg,
+        series_weight_measured_on=None if series is None else series.measured_on,
+        dose_basis=row.dose_basis,
+        volume_ml=row.volume_ml,
         product_lot=row.product_lot,
         protocol_version=row.protocol_version,
         prepared_by=row.prepared_by,
@@ -73,6 +81,15 @@ def infusion_out(row: Infusion) -> InfusionOut:
         planned_on=row.planned_on,
         timing=row.timing,
         dose_given_cells=row.dose_given_cells,
+        dose_given_per_kg=row.dose_given_per_kg,
+        volume_given_ml=row.volume_given_ml,
+        volume_prepared_ml=row.volume_prepared_ml,
+        interrupted=(
+            row.volume_given_ml is not None
+            and row.volume_prepared_ml is not None
+            and row.volume_given_ml < row.volume_prepared_ml
+        ),
+        full_dose=row.full_dose,
         product_lot=row.product_lot,
         interruptions=[Interruption.model_validate(i) for i in row.interruptions],
         deviation=row.deviation,
@@ -134,13 +151,7 @@ def prepare_dose(
 ) -> JSONResponse:
     def create() -> StoredResponse:
         row = service.prepare_dose(
-            session,
-            subject_id=subject_id,
-            infusion_number=body.infusion_number,
-            product_lot=body.product_lot,
-            planned_first_infusion_on=body.first_infusion_on,
-            principal=principal,
-            now=datetime.now(UTC),
+            session, subject_id=subject_id, body=body, principal=principal, now=datetime.now(UTC)
         )
         return StoredResponse(
             201,
@@ -192,7 +203,10 @@ def verify_preparation(
     "/v1/subjects/{subject_id}/infusions",
     status_code=status.HTTP_201_CREATED,
     response_model=InfusionOut,
-    summary="Record an infusion given (late ones are flagged, a fifth is refused)",
+    summary=(
+        "Record an infusion given (late ones are flagged as deviations, an interrupted one"
+        " gives the volume given; refused while the dose is held, a fifth is refused)"
+    ),
 )
 def record_infusion(
     subject_id: str,

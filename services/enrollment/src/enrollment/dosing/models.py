@@ -8,15 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,7 +47,17 @@ class DosePreparation(Base):
     by another before it may be given."""
 
     __tablename__ = "dose_preparations"
-    __table_args__ = (UniqueConstraint("subject_id", "infusion_number"),)
+    # One usable preparation per infusion; a cancelled one (withdrawal, a dose order, a new
+    # weight that re-doses) leaves room for the infusion to be prepared again.
+    __table_args__ = (
+        Index(
+            "uq_dose_preparations_active_infusion",
+            "subject_id",
+            "infusion_number",
+            unique=True,
+            postgresql_where=text("cancelled_at IS NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
@@ -55,6 +68,20 @@ class DosePreparation(Base):
     dose_cells: Mapped[Decimal] = mapped_column(Numeric(30, 6))
     unrounded_cells: Mapped[Decimal] = mapped_column(Numeric(40, 12))
     capped: Mapped[bool] = mapped_column(default=False)
+    # The whole dose of the assigned level for the weight; dose_cells is less under a reduction.
+    full_dose_cells: Mapped[Decimal] = mapped_column(Numeric(30, 6))
+    percent_of_dose: Mapped[int] = mapped_column(Integer, default=100, server_default=text("100"))
+    dose_order_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("dose_orders.id"), nullable=True
+    )
+    # Set when a later weight re-dosed the infusion: the weight the series was first dosed with.
+    series_weight_measurement_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("weight_measurements.id"), nullable=True
+    )
+    # Which weight doses it and why (the protocol's re-dosing rule, both weights), when not
+    # simply the first weight.
+    dose_basis: Mapped[str | None] = mapped_column(Text, nullable=True)
+    volume_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 2), nullable=True)
     product_lot: Mapped[str] = mapped_column(String(80))
     protocol_version: Mapped[str] = mapped_column(String(40))
     prepared_by: Mapped[str] = mapped_column(String(200))
@@ -90,6 +117,12 @@ class Infusion(Base):
     planned_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     timing: Mapped[str] = mapped_column(String(20))
     dose_given_cells: Mapped[Decimal | None] = mapped_column(Numeric(30, 6), nullable=True)
+    dose_given_per_kg: Mapped[Decimal | None] = mapped_column(Numeric(30, 6), nullable=True)
+    # An interrupted infusion stopped short: the volume given of the volume prepared.
+    volume_given_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 2), nullable=True)
+    volume_prepared_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 2), nullable=True)
+    # The whole dose of the assigned level was given (not interrupted short, not reduced).
+    full_dose: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     product_lot: Mapped[str | None] = mapped_column(String(80), nullable=True)
     interruptions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     deviation: Mapped[str | None] = mapped_column(Text, nullable=True)

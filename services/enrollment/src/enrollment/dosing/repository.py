@@ -31,6 +31,25 @@ def latest_weight_on_or_before(
     ).first()
 
 
+def latest_weight_after(
+    session: Session, series: WeightMeasurement, *, measured_from: date
+) -> WeightMeasurement | None:
+    """The latest weight recorded after ``series``, measured no earlier than it nor than
+    ``measured_from``."""
+    return session.scalars(
+        select(WeightMeasurement)
+        .where(
+            WeightMeasurement.subject_id == series.subject_id,
+            WeightMeasurement.id != series.id,
+            WeightMeasurement.recorded_at > series.recorded_at,
+            WeightMeasurement.measured_on >= series.measured_on,
+            WeightMeasurement.measured_on >= measured_from,
+        )
+        .order_by(WeightMeasurement.measured_on.desc(), WeightMeasurement.recorded_at.desc())
+        .limit(1)
+    ).first()
+
+
 def get_weight(session: Session, weight_id: uuid.UUID) -> WeightMeasurement | None:
     return session.get(WeightMeasurement, weight_id)
 
@@ -38,10 +57,12 @@ def get_weight(session: Session, weight_id: uuid.UUID) -> WeightMeasurement | No
 def preparation_for(
     session: Session, subject_id: str, infusion_number: int
 ) -> DosePreparation | None:
+    """The preparation of the infusion that may still be used (a cancelled one may not)."""
     return session.scalars(
         select(DosePreparation).where(
             DosePreparation.subject_id == subject_id,
             DosePreparation.infusion_number == infusion_number,
+            DosePreparation.cancelled_at.is_(None),
         )
     ).first()
 
@@ -95,3 +116,24 @@ def pending_preparations(session: Session, subject_id: str) -> list[DosePreparat
             .with_for_update()
         )
     )
+
+
+def short_infusions(
+    session: Session, subject_id: str, numbers: tuple[int, ...]
+) -> list[tuple[Infusion, DosePreparation]]:
+    """The subject's infusions among ``numbers`` given short of the level's whole dose, with
+    their preparations."""
+    if not numbers:
+        return []
+    rows = session.execute(
+        select(Infusion, DosePreparation)
+        .join(DosePreparation, DosePreparation.id == Infusion.preparation_id)
+        .where(
+            Infusion.subject_id == subject_id,
+            Infusion.status == "given",
+            Infusion.full_dose.is_(False),
+            Infusion.infusion_number.in_(numbers),
+        )
+        .order_by(Infusion.infusion_number)
+    ).all()
+    return [(row[0], row[1]) for row in rows]

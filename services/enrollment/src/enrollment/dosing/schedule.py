@@ -16,7 +16,14 @@ from decimal import Decimal
 from enum import StrEnum
 
 from doseline import sitetime
-from enrollment.protocol.config import InfusionRules, Protocol, Site, WeightRules
+from doseline.numbers import plain
+from enrollment.protocol.config import (
+    InfusionRules,
+    Protocol,
+    RedoseOnNewWeight,
+    Site,
+    WeightRules,
+)
 from escalation import DoseCalculation, weight_based_dose
 from escalation.dosing import parse_weight
 
@@ -246,13 +253,19 @@ def validate_weight(
 
 @dataclass(frozen=True)
 class InfusionDose:
-    """The cells to give at each infusion, and how they were computed."""
+    """The cells to give at each infusion, and how they were computed.
+
+    ``percent_of_dose`` below 100 is an investigator's reduction: ``per_kg`` and ``cells`` are
+    the reduced dose, ``full_cells`` the whole dose of the level for the same weight.
+    """
 
     dose_level: int
     per_kg: Decimal
     weight_kg: Decimal
     weight_capped: bool
     calculation: DoseCalculation
+    full_cells: Decimal
+    percent_of_dose: int = 100
 
     @property
     def cells(self) -> Decimal:
@@ -266,12 +279,17 @@ def dose_per_infusion(
     *,
     measured_on: date,
     first_infusion_on: date,
+    percent_of_dose: int = 100,
 ) -> InfusionDose:
-    """Per-kg dose of ``dose_level`` × a valid weight, rounded as the protocol says.
+    """Per-kg dose of ``dose_level`` (× ``percent_of_dose`` / 100 under a reduction) × a valid
+    weight, rounded as the protocol says. ``first_infusion_on`` is the day the weight doses
+    (the first infusion, or the later infusion a weight measured again re-doses).
 
     With a weight cap, a heavier subject gets exactly the dose of a subject at the cap: the
     cap is applied as the rounded dose at the cap weight, through ``escalation``'s dose cap.
     """
+    if isinstance(percent_of_dose, bool) or not 1 <= percent_of_dose <= 100:
+        raise ValueError(f"percent_of_dose must be from 1 to 100, not {percent_of_dose!r}")
     weight = validate_weight(
         protocol.dosing.weight,
         weight_kg,
@@ -281,14 +299,71 @@ def dose_per_infusion(
     level = protocol.dose_escalation.level(dose_level)
     rounding = protocol.dosing.rounding.to_dose_rounding()
     cap_kg = protocol.dosing.weight_cap_kg
-    cap = (
-        None if cap_kg is None else weight_based_dose(level.per_kg, cap_kg, rounding=rounding).dose
-    )
-    calculation = weight_based_dose(level.per_kg, weight, rounding=rounding, cap=cap)
+
+    def calculate(per_kg: Decimal) -> DoseCalculation:
+        cap = None if cap_kg is None else weight_based_dose(per_kg, cap_kg, rounding=rounding).dose
+        return weight_based_dose(per_kg, weight, rounding=rounding, cap=cap)
+
+    per_kg = level.per_kg * percent_of_dose / 100
+    full = calculate(level.per_kg)
     return InfusionDose(
         dose_level=level.level,
-        per_kg=level.per_kg,
+        per_kg=per_kg,
         weight_kg=weight,
         weight_capped=cap_kg is not None and weight > cap_kg,
-        calculation=calculation,
+        calculation=full if percent_of_dose == 100 else calculate(per_kg),
+        full_cells=full.dose,
+        percent_of_dose=percent_of_dose,
+    )
+
+
+@dataclass(frozen=True)
+class WeightReading:
+    """A body weight and the site day it was measured."""
+
+    weight_kg: Decimal
+    measured_on: date
+
+    def __str__(self) -> str:
+        return f"{plain(self.weight_kg)} kg of {self.measured_on.isoformat()}"
+
+
+@dataclass(frozen=True)
+class RedoseDecision:
+    """Whether a weight measured again re-doses a later infusion, and the rule applied."""
+
+    redose: bool
+    basis: str
+
+
+def redose_decision(
+    rule: RedoseOnNewWeight | None, series: WeightReading, new: WeightReading
+) -> RedoseDecision:
+    """Whether ``new``, measured after the ``series`` weight (the one infusion 1 was dosed
+    with), re-doses a later infusion under the protocol's ``dosing.redose_on_new_weight``.
+
+    PROTOCOL.md default (no rule): one weight doses the whole series; ``new`` is recorded but
+    never changes the dose. With a rule: re-dose when ``new`` differs from ``series`` by at
+    least ``min_change_percent`` percent of ``series``.
+    """
+    if rule is None:
+        return RedoseDecision(
+            False,
+            f"the series weight ({series}) doses every infusion: the protocol does not re-dose"
+            f" on a weight measured again ({new})",
+        )
+    change = abs(new.weight_kg - series.weight_kg) / series.weight_kg * 100
+    shown = f"{change.quantize(Decimal('0.1'))}%"
+    if change >= rule.min_change_percent:
+        return RedoseDecision(
+            True,
+            f"re-dosed on the weight measured again ({new}): it differs from the series weight"
+            f" ({series}) by {shown}, at least the protocol's {plain(rule.min_change_percent)}%"
+            " (dosing.redose_on_new_weight)",
+        )
+    return RedoseDecision(
+        False,
+        f"the series weight ({series}) doses: the weight measured again ({new}) differs from it"
+        f" by {shown}, under the protocol's {plain(rule.min_change_percent)}%"
+        " (dosing.redose_on_new_weight)",
     )

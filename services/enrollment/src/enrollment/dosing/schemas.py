@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from doseline.http import RequestModel
+from doseline.http import RequestModel, exactly_one_of
 from doseline.numbers import DecimalText
 
 
@@ -35,6 +35,14 @@ class PreparationCreate(RequestModel):
             "(the weight must be measured at most 7 days before it)"
         ),
     )
+    volume_ml: Decimal | None = Field(
+        default=None,
+        gt=0,
+        max_digits=8,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description="Volume of the prepared infusion, mL (an interrupted infusion gives part)",
+    )
 
 
 class PreparationOut(BaseModel):
@@ -48,6 +56,17 @@ class PreparationOut(BaseModel):
     dose_cells: DecimalText
     unrounded_cells: DecimalText
     capped: bool
+    full_dose_cells: DecimalText = Field(description="The whole dose of the level, cells")
+    percent_of_dose: int = Field(description="100, or the investigator's reduction")
+    dose_order_id: uuid.UUID | None = Field(description="The reduction this dose follows")
+    series_weight_kg: DecimalText | None = Field(
+        description="Set when a weight measured again re-dosed it: the series' first weight"
+    )
+    series_weight_measured_on: date | None
+    dose_basis: str | None = Field(
+        description="Which weight doses this infusion and the protocol rule that chose it"
+    )
+    volume_ml: DecimalText | None
     product_lot: str
     protocol_version: str
     prepared_by: str
@@ -63,14 +82,41 @@ class Interruption(RequestModel):
 
 
 class InfusionCreate(RequestModel):
+    """An infusion given: its dose in cells, or (interrupted) the volume given of the volume
+    prepared, from which the dose given follows."""
+
+    model_config = ConfigDict(
+        json_schema_extra=exactly_one_of(("dose_given_cells",), ("volume_given_ml",))
+    )
+
     started_at: AwareDatetime = Field(description="Actual start, with its UTC offset")
     ended_at: AwareDatetime | None = None
-    dose_given_cells: Decimal = Field(gt=0, allow_inf_nan=False)
+    dose_given_cells: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False)
+    volume_given_ml: Decimal | None = Field(
+        default=None,
+        gt=0,
+        max_digits=8,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description=(
+            "Volume actually given, mL, of the volume the preparation records; less than it"
+            " for an infusion interrupted short. The dose given follows from it"
+        ),
+    )
     product_lot: str = Field(min_length=1, max_length=80)
     interruptions: list[Interruption] = Field(default_factory=list, max_length=20)
     deviation_reason: str | None = Field(
         default=None, max_length=2000, description="Why the infusion departed from the plan"
     )
+
+    @model_validator(mode="after")
+    def _dose_or_volume(self) -> InfusionCreate:
+        if (self.dose_given_cells is None) == (self.volume_given_ml is None):
+            raise ValueError(
+                "give exactly one of dose_given_cells and volume_given_ml (the volume given of"
+                " the volume prepared, for an infusion interrupted short)"
+            )
+        return self
 
 
 class InfusionCorrection(RequestModel):
@@ -91,6 +137,11 @@ class InfusionOut(BaseModel):
     planned_on: date | None
     timing: str
     dose_given_cells: DecimalText | None
+    dose_given_per_kg: DecimalText | None
+    volume_given_ml: DecimalText | None
+    volume_prepared_ml: DecimalText | None
+    interrupted: bool = Field(description="Stopped before the whole prepared volume was given")
+    full_dose: bool = Field(description="The whole dose of the subject's level was given")
     product_lot: str | None
     interruptions: list[Interruption]
     deviation: str | None

@@ -9,8 +9,8 @@ a fifth infusion is refused.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -20,28 +20,37 @@ from doseline.auth import Principal
 from doseline.contracts.enrollment import InfusionAdministered
 from doseline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from doseline.etags import check_if_match
+from doseline.numbers import plain
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.models import Enrolment
+from enrollment.deviations import service as deviations_service
+from enrollment.deviations.service import Departure
 from enrollment.dlt_windows import repository as dlt_windows_repository
 from enrollment.dlt_windows import service as dlt_windows_service
 from enrollment.dlt_windows.models import DltWindow
 from enrollment.dlt_windows.rules import dlt_window
+from enrollment.dose_orders import repository as dose_orders_repository
+from enrollment.dose_orders.models import DoseOrder
 from enrollment.dosing import repository
 from enrollment.dosing.models import DosePreparation, Infusion, WeightMeasurement
 from enrollment.dosing.schedule import (
+    AdministrationTiming,
+    InfusionDose,
     InfusionOrderError,
     InfusionSchedule,
     InfusionState,
     PlannedInfusion,
     TooManyInfusionsError,
     WeightError,
+    WeightReading,
     classify_administration,
     dose_per_infusion,
     infusion_schedule,
     infusion_states,
+    redose_decision,
     validate_weight,
 )
-from enrollment.dosing.schemas import InfusionCorrection, InfusionCreate
+from enrollment.dosing.schemas import InfusionCorrection, InfusionCreate, PreparationCreate
 from enrollment.protocol import Protocol
 from enrollment.subjects import repository as subjects_repository
 from enrollment.subjects.models import Subject
@@ -82,6 +91,20 @@ def _enrolment(session: Session, subject_id: str) -> Enrolment:
             },
         )
     return enrolment
+
+
+def dosable_subject(session: Session, subject_id: str) -> tuple[Subject, Trial, Protocol]:
+    """The subject (locked), trial and protocol, if the subject may still be dosed."""
+    found = _subject(session, subject_id)
+    _enrolment(session, subject_id)
+    return found
+
+
+def known_subject(session: Session, subject_id: str) -> Subject:
+    subject = subjects_repository.get_subject(session, subject_id)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}")
+    return subject
 
 
 def _weight_problem(error: ValueError) -> InvalidInput:
@@ -148,9 +171,10 @@ def _first_given(session: Session, subject_id: str) -> Infusion | None:
 
 
 def _dosing_weight(session: Session, subject_id: str, first_on: date) -> WeightMeasurement | None:
-    """The weight that doses the whole series: the one infusion 1 was prepared with, or before
+    """The weight that doses the series: the one infusion 1 was prepared with, or before
     infusion 1 the latest measured on or before its day (PROTOCOL.md: one weight, measured at
-    most 7 days before the first infusion). A weight taken later never changes the dose."""
+    most 7 days before the first infusion). A weight measured again re-doses a later infusion
+    only under the protocol's `dosing.redose_on_new_weight` (`_dosing_basis`)."""
     first_preparation = repository.preparation_for(session, subject_id, 1)
     if first_preparation is not None:
         return repository.get_weight(session, first_preparation.weight_measurement_id)
@@ -159,66 +183,155 @@ def _dosing_weight(session: Session, subject_id: str, first_on: date) -> WeightM
     ) or repository.latest_weight(session, subject_id)
 
 
+def refuse_while_held(session: Session, subject_id: str, refused: str) -> None:
+    """409 while an investigator's hold is in force (active, or made permanent)."""
+    hold = dose_orders_repository.blocking_hold(session, subject_id)
+    if hold is None:
+        return
+    if hold.status == "permanent":
+        raise Conflict(
+            f"{refused}: the investigator stopped dosing subject {subject_id} for good"
+            f" ({hold.resolution_reason}); no further dose is prepared or given",
+            slug="dosing-stopped",
+            title="Dosing stopped",
+            extra={"dose_order_id": str(hold.id)},
+        )
+    raise Conflict(
+        f"{refused}: {hold.ordered_by} holds the dose of subject {subject_id} ({hold.reason});"
+        " an investigator releases the hold first"
+        f" (POST /v1/subjects/{subject_id}/dose-hold/resolution)",
+        slug="dose-held",
+        title="Dose held",
+        extra={"dose_order_id": str(hold.id)},
+    )
+
+
+def _first_infusion_day(
+    session: Session, protocol: Protocol, subject_id: str, planned: date | None
+) -> date:
+    first = _first_given(session, subject_id)
+    if first is not None and first.site_date is not None:
+        return first.site_date
+    if planned is not None:
+        return planned
+    raise InvalidInput.at(
+        ["body", "first_infusion_on"],
+        "give the planned date of the first infusion: the weight must be measured at most"
+        f" {protocol.dosing.weight.max_age_days} days before it",
+    )
+
+
+@dataclass(frozen=True)
+class DosingBasis:
+    """The weight an infusion is dosed with, the day it doses, and (re-dosed) the series'."""
+
+    weight: WeightMeasurement
+    doses_on: date
+    series: WeightMeasurement | None = None
+    explanation: str | None = None
+
+
+def _dosing_basis(
+    session: Session,
+    protocol: Protocol,
+    *,
+    subject_id: str,
+    infusion_number: int,
+    first_on: date,
+) -> DosingBasis:
+    """Which weight doses the infusion: the series weight, or for a later infusion a weight
+    measured again since, when the protocol re-doses on it (both weights and the rule kept)."""
+    series = _dosing_weight(session, subject_id, first_on)
+    if series is None:
+        raise Conflict(
+            f"subject {subject_id} has no body weight; record one first", slug="weight-required"
+        )
+    if infusion_number == 1 or repository.preparation_for(session, subject_id, 1) is None:
+        return DosingBasis(series, first_on)
+    planned_on = infusion_schedule(protocol.infusions, first_on).planned(infusion_number).planned_on
+    new = repository.latest_weight_after(
+        session,
+        series,
+        measured_from=planned_on - timedelta(days=protocol.dosing.weight.max_age_days),
+    )
+    if new is None:
+        return DosingBasis(series, first_on)
+    decision = redose_decision(
+        protocol.dosing.redose_on_new_weight,
+        WeightReading(series.weight_kg, series.measured_on),
+        WeightReading(new.weight_kg, new.measured_on),
+    )
+    if not decision.redose:
+        return DosingBasis(series, first_on, explanation=decision.basis)
+    doses_on = max(planned_on, new.measured_on)
+    return DosingBasis(new, doses_on, series=series, explanation=decision.basis)
+
+
+def _dose(
+    protocol: Protocol, dose_level: int, basis: DosingBasis, reduction: DoseOrder | None
+) -> InfusionDose:
+    try:
+        return dose_per_infusion(
+            protocol,
+            dose_level,
+            basis.weight.weight_kg,
+            measured_on=basis.weight.measured_on,
+            first_infusion_on=basis.doses_on,
+            percent_of_dose=100 if reduction is None else reduction.percent_of_dose or 100,
+        )
+    except (WeightError, InvalidWeightError) as error:
+        raise _weight_problem(error) from None
+
+
 def prepare_dose(
     session: Session,
     *,
     subject_id: str,
-    infusion_number: int,
-    product_lot: str,
-    planned_first_infusion_on: date | None,
+    body: PreparationCreate,
     principal: Principal,
     now: datetime,
 ) -> DosePreparation:
     subject, _trial, protocol = _subject(session, subject_id)
     enrolment = _enrolment(session, subject_id)
-    if infusion_number > protocol.infusions.count:
+    number = body.infusion_number
+    refuse_while_held(session, subject_id, f"infusion {number} is not prepared")
+    if number > protocol.infusions.count:
         raise Conflict(
-            f"infusion {infusion_number} refused: the protocol plans {protocol.infusions.count}"
-            " infusions",
+            f"infusion {number} refused: the protocol plans {protocol.infusions.count} infusions",
             slug="infusion-count-exceeded",
             title="No such infusion",
         )
-    if repository.preparation_for(session, subject_id, infusion_number) is not None:
+    if repository.preparation_for(session, subject_id, number) is not None:
         raise Conflict(
-            f"infusion {infusion_number} of subject {subject_id} is already prepared",
+            f"infusion {number} of subject {subject_id} is already prepared",
             slug="already-prepared",
         )
-    first = _first_given(session, subject_id)
-    if first is not None and first.site_date is not None:
-        first_on = first.site_date
-    elif planned_first_infusion_on is not None:
-        first_on = planned_first_infusion_on
-    else:
-        raise InvalidInput.at(
-            ["body", "first_infusion_on"],
-            "give the planned date of the first infusion: the weight must be measured at most"
-            f" {protocol.dosing.weight.max_age_days} days before it",
-        )
-    weight = _dosing_weight(session, subject_id, first_on)
-    if weight is None:
-        raise Conflict(
-            f"subject {subject_id} has no body weight; record one first", slug="weight-required"
-        )
-    try:
-        dose = dose_per_infusion(
-            protocol,
-            enrolment.dose_level,
-            weight.weight_kg,
-            measured_on=weight.measured_on,
-            first_infusion_on=first_on,
-        )
-    except (WeightError, InvalidWeightError) as error:
-        raise _weight_problem(error) from None
+    first_on = _first_infusion_day(session, protocol, subject_id, body.first_infusion_on)
+    basis = _dosing_basis(
+        session,
+        protocol,
+        subject_id=subject_id,
+        infusion_number=number,
+        first_on=first_on,
+    )
+    reduction = dose_orders_repository.active_reduction(session, subject_id)
+    dose = _dose(protocol, enrolment.dose_level, basis, reduction)
     row = DosePreparation(
         subject_id=subject.id,
-        infusion_number=infusion_number,
-        weight_measurement_id=weight.id,
+        infusion_number=number,
+        weight_measurement_id=basis.weight.id,
+        series_weight_measurement_id=None if basis.series is None else basis.series.id,
+        dose_basis=basis.explanation,
         dose_level=dose.dose_level,
         per_kg_dose=dose.per_kg,
         dose_cells=dose.cells,
+        full_dose_cells=dose.full_cells,
+        percent_of_dose=dose.percent_of_dose,
+        dose_order_id=None if reduction is None else reduction.id,
         unrounded_cells=dose.calculation.unrounded,
         capped=dose.weight_capped,
-        product_lot=product_lot,
+        volume_ml=body.volume_ml,
+        product_lot=body.product_lot,
         protocol_version=protocol.protocol.version,
         prepared_by=principal.audit_name,
         prepared_by_subject=principal.subject,
@@ -234,12 +347,17 @@ def prepare_dose(
         entity_id=str(row.id),
         after={
             "subject_id": subject.id,
-            "infusion_number": infusion_number,
+            "infusion_number": number,
             "dose_level": dose.dose_level,
             "per_kg": dose.per_kg,
             "weight_kg": dose.weight_kg,
             "dose_cells": dose.cells,
-            "product_lot": product_lot,
+            "full_dose_cells": dose.full_cells,
+            "percent_of_dose": dose.percent_of_dose,
+            "series_weight_kg": None if basis.series is None else basis.series.weight_kg,
+            "dose_basis": basis.explanation,
+            "volume_ml": body.volume_ml,
+            "product_lot": body.product_lot,
             "protocol_version": protocol.protocol.version,
         },
     )
@@ -287,17 +405,9 @@ def verify_preparation(
     return row
 
 
-def record_infusion(
-    session: Session,
-    *,
-    subject_id: str,
-    body: InfusionCreate,
-    principal: Principal,
-    now: datetime,
-) -> tuple[Infusion, DltWindow]:
-    subject, trial, protocol = _subject(session, subject_id)
-    enrolment = _enrolment(session, subject_id)
-    dlt_windows_service.hold_for_late_fact(session, subject_id=subject.id)
+def _timing(
+    session: Session, protocol: Protocol, subject_id: str, body: InfusionCreate, now: datetime
+) -> AdministrationTiming:
     if body.started_at > now:
         raise InvalidInput.at(["body", "started_at"], "is in the future")
     if body.ended_at is not None and body.ended_at < body.started_at:
@@ -306,7 +416,7 @@ def record_infusion(
         row for row in repository.infusions_of(session, subject_id) if row.status == "given"
     ]
     try:
-        timing = classify_administration(
+        return classify_administration(
             protocol.infusions,
             protocol.site,
             body.started_at,
@@ -318,6 +428,12 @@ def record_infusion(
         ) from None
     except InfusionOrderError as error:
         raise InvalidInput.at(["body", "started_at"], str(error)) from None
+
+
+def _verified_preparation(
+    session: Session, protocol: Protocol, subject_id: str, timing: AdministrationTiming
+) -> tuple[DosePreparation, WeightMeasurement]:
+    """The verified preparation of the infusion and the weight it was dosed with."""
     number = timing.infusion_number
     preparation = repository.preparation_for(session, subject_id, number)
     if preparation is None or preparation.verified_at is None:
@@ -327,9 +443,9 @@ def record_infusion(
             slug="dose-not-verified",
             title="Dose not verified",
         )
+    weight = repository.get_weight(session, preparation.weight_measurement_id)
+    assert weight is not None
     if number == 1:
-        weight = repository.get_weight(session, preparation.weight_measurement_id)
-        assert weight is not None
         try:
             validate_weight(
                 protocol.dosing.weight,
@@ -339,27 +455,152 @@ def record_infusion(
             )
         except (WeightError, InvalidWeightError) as error:
             raise _weight_problem(error) from None
-    deviations = []
-    if timing.is_deviation:
-        deviations.append(
-            f"given on day {timing.study_day}, {timing.days_from_planned:+d} days from the"
-            f" planned day {timing.planned.study_day}: outside the window"
+    return preparation, weight
+
+
+@dataclass(frozen=True)
+class GivenDose:
+    """What an infusion actually gave: cells, cells/kg and, when recorded, the volumes."""
+
+    cells: Decimal
+    per_kg: Decimal
+    full_dose: bool
+    volume_given_ml: Decimal | None = None
+    volume_prepared_ml: Decimal | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        """Stopped before the whole prepared volume was given."""
+        return self.volumes is not None
+
+    @property
+    def volumes(self) -> str | None:
+        """ "12.5 of 50 mL" for an infusion interrupted short, else None."""
+        given, prepared = self.volume_given_ml, self.volume_prepared_ml
+        if given is None or prepared is None or given >= prepared:
+            return None
+        return f"{plain(given)} of {plain(prepared)} mL"
+
+
+def _dose_given(
+    protocol: Protocol, body: InfusionCreate, preparation: DosePreparation, weight_kg: Decimal
+) -> GivenDose:
+    """The dose given, from the cells recorded or from the volume given of the volume
+    prepared (an interrupted infusion), rounded as the protocol rounds doses."""
+    rounding = protocol.dosing.rounding.to_dose_rounding()
+    number = preparation.infusion_number
+    if body.volume_given_ml is None:
+        assert body.dose_given_cells is not None
+        cells = body.dose_given_cells
+    elif preparation.volume_ml is None:
+        raise InvalidInput.at(
+            ["body", "volume_given_ml"],
+            f"the preparation of infusion {number} records no volume: give dose_given_cells,"
+            " the cells actually given, instead",
         )
-    if body.dose_given_cells != preparation.dose_cells:
-        deviations.append(
-            f"dose given {body.dose_given_cells} cells differs from the prepared"
-            f" {preparation.dose_cells} cells"
+    elif body.volume_given_ml > preparation.volume_ml:
+        raise InvalidInput.at(
+            ["body", "volume_given_ml"],
+            f"{plain(body.volume_given_ml)} mL is more than the {plain(preparation.volume_ml)} mL"
+            " prepared"
+            f" for infusion {number}",
+        )
+    else:
+        cells = rounding.apply(
+            preparation.dose_cells * body.volume_given_ml / preparation.volume_ml
+        )
+    return GivenDose(
+        cells=cells,
+        per_kg=rounding.apply(cells / weight_kg),
+        full_dose=cells >= preparation.full_dose_cells,
+        volume_given_ml=body.volume_given_ml,
+        volume_prepared_ml=preparation.volume_ml if body.volume_given_ml is not None else None,
+    )
+
+
+def _departures(
+    timing: AdministrationTiming,
+    preparation: DosePreparation,
+    given: GivenDose,
+    body: InfusionCreate,
+) -> tuple[list[str], list[Departure]]:
+    """What the infusion record flags, and the protocol deviations to record with it."""
+    flags: list[str] = []
+    departures: list[Departure] = []
+    planned = timing.planned
+    if timing.is_deviation:
+        flags.append(
+            f"given on day {timing.study_day}, {timing.days_from_planned:+d} days from the"
+            f" planned day {planned.study_day}: outside the window"
+        )
+        departures.append(
+            Departure(
+                kind="infusion-outside-window",
+                planned=planned,
+                description=(
+                    f"infusion {planned.number} given on {timing.administered_on.isoformat()}"
+                    f" (day {timing.study_day}, {timing.days_from_planned:+d} days), planned on"
+                    f" {planned.planned_on.isoformat()} (day {planned.study_day}) within"
+                    f" {planned.window_opens.isoformat()} to {planned.window_closes.isoformat()}"
+                ),
+                occurred_at=body.started_at,
+                site_date=timing.administered_on,
+            )
+        )
+    volumes = given.volumes
+    if volumes is not None:
+        flags.append(
+            f"interrupted: {volumes} given ({plain(given.cells)} of"
+            f" {plain(preparation.dose_cells)} cells)"
+        )
+    elif given.cells != preparation.dose_cells:
+        flags.append(
+            f"dose given {plain(given.cells)} cells differs from the prepared"
+            f" {plain(preparation.dose_cells)} cells"
+        )
+    if given.cells < preparation.dose_cells:
+        departures.append(
+            Departure(
+                kind="partial-dose",
+                planned=planned,
+                description=(
+                    f"infusion {planned.number} gave {plain(given.cells)} of the"
+                    f" {plain(preparation.dose_cells)} cells prepared"
+                    + ("" if volumes is None else f" ({volumes})")
+                ),
+                occurred_at=body.started_at,
+                site_date=timing.administered_on,
+            )
         )
     if body.product_lot != preparation.product_lot:
-        deviations.append(
+        flags.append(
             f"product lot {body.product_lot} differs from the prepared lot"
             f" {preparation.product_lot}"
         )
     if body.interruptions:
-        deviations.append(f"interrupted {len(body.interruptions)} time(s)")
+        flags.append(f"interrupted {len(body.interruptions)} time(s)")
+    return flags, departures
+
+
+def record_infusion(
+    session: Session,
+    *,
+    subject_id: str,
+    body: InfusionCreate,
+    principal: Principal,
+    now: datetime,
+) -> tuple[Infusion, DltWindow]:
+    subject, trial, protocol = _subject(session, subject_id)
+    enrolment = _enrolment(session, subject_id)
+    refuse_while_held(session, subject_id, "the infusion is not recorded")
+    dlt_windows_service.hold_for_late_fact(session, subject_id=subject.id)
+    timing = _timing(session, protocol, subject_id, body, now)
+    preparation, weight = _verified_preparation(session, protocol, subject_id, timing)
+    given = _dose_given(protocol, body, preparation, weight.weight_kg)
+    flags, departures = _departures(timing, preparation, given, body)
     row = Infusion(
         subject_id=subject.id,
-        infusion_number=number,
+        infusion_number=timing.infusion_number,
         status="given",
         preparation_id=preparation.id,
         started_at=body.started_at,
@@ -367,10 +608,14 @@ def record_infusion(
         site_date=timing.administered_on,
         planned_on=timing.planned.planned_on,
         timing=timing.timing.value,
-        dose_given_cells=body.dose_given_cells,
+        dose_given_cells=given.cells,
+        dose_given_per_kg=given.per_kg,
+        volume_given_ml=given.volume_given_ml,
+        volume_prepared_ml=given.volume_prepared_ml,
+        full_dose=given.full_dose,
         product_lot=body.product_lot,
         interruptions=[i.model_dump(mode="json") for i in body.interruptions],
-        deviation="; ".join(deviations) or None,
+        deviation="; ".join(flags) or None,
         deviation_reason=body.deviation_reason,
         recorded_by=principal.audit_name,
         recorded_at=now,
@@ -378,6 +623,48 @@ def record_infusion(
     session.add(row)
     window_row = _dlt_window_for(session, trial, protocol, subject.id, timing.schedule)
     session.flush()
+    _audit_infusion(session, row, given, timing, principal)
+    _publish_infusion(
+        session,
+        row,
+        given,
+        timing,
+        subject,
+        trial,
+        protocol,
+        enrolment,
+        window_row,
+        preparation,
+        body.started_at,
+    )
+    for departure in departures:
+        deviations_service.record_deviation(
+            session,
+            trial_id=trial.id,
+            subject_id=subject.id,
+            site_id=subject.site_id,
+            departure=replace(departure, infusion_id=row.id),
+            actor=principal.audit_name,
+            now=now,
+        )
+    # Entered after the window was closed (back-dated, or simply late): the closed judgement
+    # is re-opened with this infusion counted, never left standing without it.
+    dlt_windows_service.reopen_for_late_fact(
+        session,
+        subject_id=subject.id,
+        late_fact=f"infusion {timing.infusion_number} recorded by {principal.audit_name}",
+        now=now,
+    )
+    return row, window_row
+
+
+def _audit_infusion(
+    session: Session,
+    row: Infusion,
+    given: GivenDose,
+    timing: AdministrationTiming,
+    principal: Principal,
+) -> None:
     audit.record(
         session,
         actor=principal.audit_name,
@@ -385,45 +672,64 @@ def record_infusion(
         entity_type="infusion",
         entity_id=str(row.id),
         after={
-            "subject_id": subject.id,
-            "infusion_number": number,
-            "started_at": body.started_at,
+            "subject_id": row.subject_id,
+            "infusion_number": row.infusion_number,
+            "started_at": row.started_at,
             "site_date": timing.administered_on,
             "timing": timing.timing.value,
-            "dose_given_cells": body.dose_given_cells,
-            "product_lot": body.product_lot,
+            "dose_given_cells": given.cells,
+            "dose_given_per_kg": given.per_kg,
+            "volume_given_ml": given.volume_given_ml,
+            "volume_prepared_ml": given.volume_prepared_ml,
+            "interrupted": given.interrupted,
+            "full_dose": given.full_dose,
+            "product_lot": row.product_lot,
             "deviation": row.deviation,
-            "deviation_reason": body.deviation_reason,
+            "deviation_reason": row.deviation_reason,
         },
     )
+
+
+def _publish_infusion(
+    session: Session,
+    row: Infusion,
+    given: GivenDose,
+    timing: AdministrationTiming,
+    subject: Subject,
+    trial: Trial,
+    protocol: Protocol,
+    enrolment: Enrolment,
+    window_row: DltWindow,
+    preparation: DosePreparation,
+    administered_at: datetime,
+) -> None:
     outbox.record_event(
         session,
         InfusionAdministered(
             trial_id=trial.id,
             subject_id=subject.id,
             site_id=subject.site_id,
-            infusion_number=number,
+            infusion_number=row.infusion_number,
             infusions_planned=protocol.infusions.count,
             is_last=timing.is_last,
-            administered_at=body.started_at,
+            administered_at=administered_at,
             dose_level=enrolment.dose_level,
-            dose_cells=str(body.dose_given_cells),
+            dose_cells=plain(given.cells),
             first_infusion_on=timing.schedule.first_infusion_on,
             dlt_window_start=window_row.starts_on,
             dlt_window_end=window_row.ends_on,
             deviation=row.deviation,
+            dose_cells_per_kg=plain(given.per_kg),
+            full_dose=given.full_dose,
+            interrupted=given.interrupted,
+            volume_given_ml=None if given.volume_given_ml is None else plain(given.volume_given_ml),
+            volume_prepared_ml=(
+                None if given.volume_prepared_ml is None else plain(given.volume_prepared_ml)
+            ),
+            percent_of_dose=preparation.percent_of_dose,
         ),
         subject=f"subjects/{subject.id}",
     )
-    # Entered after the window was closed (back-dated, or simply late): the closed judgement
-    # is re-opened with this infusion counted, never left standing without it.
-    dlt_windows_service.reopen_for_late_fact(
-        session,
-        subject_id=subject.id,
-        late_fact=f"infusion {number} recorded by {principal.audit_name}",
-        now=now,
-    )
-    return row, window_row
 
 
 def _dlt_window_for(
@@ -513,6 +819,36 @@ def weight_of(session: Session, preparation: DosePreparation) -> WeightMeasureme
     weight = repository.get_weight(session, preparation.weight_measurement_id)
     assert weight is not None
     return weight
+
+
+def series_weight_of(session: Session, preparation: DosePreparation) -> WeightMeasurement | None:
+    """The series' first weight, when a weight measured again re-dosed the preparation."""
+    if preparation.series_weight_measurement_id is None:
+        return None
+    return repository.get_weight(session, preparation.series_weight_measurement_id)
+
+
+def cancel_pending_preparations(
+    session: Session, *, subject_id: str, why: str, actor: str, now: datetime
+) -> tuple[int, ...]:
+    """Cancel every dose prepared for the subject and not given; the infusion numbers."""
+    cancelled = []
+    for preparation in repository.pending_preparations(session, subject_id):
+        preparation.cancelled_at = now
+        preparation.cancellation_reason = why
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="dose.cancel",
+            entity_type="dose_preparation",
+            entity_id=str(preparation.id),
+            before={"cancelled_at": None},
+            after={"cancelled_at": now, "infusion_number": preparation.infusion_number},
+            reason=why,
+        )
+        cancelled.append(preparation.infusion_number)
+    return tuple(cancelled)
 
 
 @dataclass(frozen=True)

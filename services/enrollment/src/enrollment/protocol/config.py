@@ -410,12 +410,39 @@ class WeightRules(_Section):
     plausible_range_kg: WeightRange
 
 
+class RedoseOnNewWeight(_Section):
+    """When a weight measured again before a later infusion re-computes that infusion's dose.
+
+    The rule: infusion n (n ≥ 2) is dosed from the latest weight recorded after the series
+    weight (the one infusion 1 was dosed with) and measured at most
+    ``dosing.weight.max_age_days`` days before infusion n's planned day, when that weight
+    differs from the series weight by at least ``min_change_percent`` percent of it; otherwise
+    the series weight still doses it. Both weights and the rule are kept on the preparation.
+    """
+
+    min_change_percent: Decimal = Field(gt=0, le=100, allow_inf_nan=False)
+
+    def describe(self) -> str:
+        return (
+            f"re-dose when a weight measured again differs from the series weight by at least"
+            f" {self.min_change_percent}%"
+        )
+
+
 class Dosing(_Section):
     """Per-patient dose = per-kg dose × measured weight, rounded, optionally at a capped weight."""
 
     rounding: Rounding
     weight_cap_kg: Decimal | None = Field(default=None, gt=0, le=MAX_WEIGHT_KG, allow_inf_nan=False)
     weight: WeightRules
+    # PROTOCOL.md: one weight, measured before the first infusion, doses the whole series.
+    redose_on_new_weight: RedoseOnNewWeight | None = Field(
+        default=None,
+        description=(
+            "Re-compute a later infusion's dose from a weight measured again before it;"
+            " null (the default): the first infusion's weight doses the whole series"
+        ),
+    )
 
     @model_validator(mode="after")
     def _cap_is_plausible(self) -> Dosing:
@@ -477,6 +504,19 @@ class EvaluabilityRules(_Section):
     requires_completed_window: bool
     confirmed_dlt_makes_evaluable: bool
     replace_non_evaluable: bool
+    # The protocol is silent on a minimum dose (docs/adr/0016): these infusions count only
+    # when given in full (the whole dose of the assigned level for the subject's weight); any
+    # other infusion counts when any of its dose was given.
+    full_dose_infusions: tuple[int, ...] = Field(default=(1,), max_length=100)
+
+    @field_validator("full_dose_infusions")
+    @classmethod
+    def _listed_once(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(number < 1 for number in value):
+            raise ValueError("infusion numbers start at 1")
+        if len(set(value)) != len(value):
+            raise ValueError(f"{list(value)} lists an infusion twice")
+        return tuple(sorted(value))
 
 
 class Assessment(StrEnum):
@@ -723,6 +763,12 @@ class Protocol(_Section):
                 f"evaluability.required_infusions {self.evaluability.required_infusions} exceeds"
                 f" infusions.count {self.infusions.count}"
             )
+        beyond = [n for n in self.evaluability.full_dose_infusions if n > self.infusions.count]
+        if beyond:
+            raise ValueError(
+                f"evaluability.full_dose_infusions names infusion(s) {beyond} beyond"
+                f" infusions.count {self.infusions.count}"
+            )
         if self.dlt_rules.ctcae_version != self.ctcae_version:
             raise ValueError(
                 f"dlt_rules.ctcae_version {self.dlt_rules.ctcae_version} differs from the"
@@ -795,6 +841,11 @@ class Protocol(_Section):
             # Likewise a site on the standard walk course.
             if site["walk_course_length_m"] == WALK_COURSE_LENGTH_M:
                 del site["walk_course_length_m"]
+        # Likewise the dosing and evaluability options at their defaults.
+        if document["dosing"]["redose_on_new_weight"] is None:
+            del document["dosing"]["redose_on_new_weight"]
+        if document["evaluability"]["full_dose_infusions"] == (1,):
+            del document["evaluability"]["full_dose_infusions"]
         canonical = json.dumps(
             document,
             default=_canonical_value,

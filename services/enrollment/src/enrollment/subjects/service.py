@@ -17,6 +17,7 @@ from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.service import site_today
 from enrollment.dlt_windows import service as dlt_windows_service
 from enrollment.dosing import repository as dosing_repository
+from enrollment.dosing import service as dosing_service
 from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol, Site
 from enrollment.subjects import repository
@@ -267,7 +268,7 @@ def withdraw_subject(
             ["body", "safety_follow_up"], "must be false when the reason is death"
         )
     dlt_windows_service.hold_for_withdrawal(session, trial_id=trial.id, subject_id=subject_id)
-    cancelled = _cancel_pending_preparations(
+    cancelled = dosing_service.cancel_pending_preparations(
         session,
         subject_id=subject_id,
         why=f"subject withdrawn ({reason}) on {effective_on.isoformat()}",
@@ -333,26 +334,3 @@ def withdraw_subject(
         session, trial_id=trial.id, cause=f"subject {subject_id} withdrawn", now=now
     )
     return Withdrawal(subject, withdrawal, cancelled, judgement)
-
-
-def _cancel_pending_preparations(
-    session: Session, *, subject_id: str, why: str, actor: str, now: datetime
-) -> tuple[int, ...]:
-    """Cancel every dose prepared for the subject and not given; the infusion numbers."""
-    cancelled = []
-    for preparation in dosing_repository.pending_preparations(session, subject_id):
-        preparation.cancelled_at = now
-        preparation.cancellation_reason = why
-        session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action="dose.cancel",
-            entity_type="dose_preparation",
-            entity_id=str(preparation.id),
-            before={"cancelled_at": None},
-            after={"cancelled_at": now, "infusion_number": preparation.infusion_number},
-            reason=why,
-        )
-        cancelled.append(preparation.infusion_number)
-    return tuple(cancelled)

@@ -1,0 +1,1 @@
+"""Protocol deviations of dosing: infusions missed, given outside their window or short."""

@@ -1,0 +1,99 @@
+"""HTTP routes of dose orders: an investigator holds or reduces a subject's dose."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request, status
+from fastapi.responses import JSONResponse
+
+from doseline.auth import READ_ROLES, Principal, Role, require_roles
+from doseline.http import DbSession
+from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
+from enrollment.dose_orders import service
+from enrollment.dose_orders.models import DoseOrder
+from enrollment.dose_orders.schemas import (
+    DoseOrderCreate,
+    DoseOrderOut,
+    HoldOrder,
+    HoldResolution,
+    ReductionOrder,
+)
+
+router = APIRouter(tags=["dose orders"])
+
+Investigator = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR))]
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+
+
+def order_out(row: DoseOrder) -> DoseOrderOut:
+    return DoseOrderOut.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/dose-orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DoseOrderOut,
+    summary=(
+        "Hold the subject's dose (nothing prepared or given until released) or reduce it"
+        " (every later dose at a % of the level's), with the reason (investigator)"
+    ),
+)
+def order_dose(
+    subject_id: str,
+    body: Annotated[DoseOrderCreate, Body()],
+    request: Request,
+    session: DbSession,
+    principal: Investigator,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    order: HoldOrder | ReductionOrder = body
+
+    def create() -> StoredResponse:
+        row = service.order_dose(
+            session, subject_id=subject_id, body=order, principal=principal, now=datetime.now(UTC)
+        )
+        return StoredResponse(201, order_out(row).model_dump(mode="json"))
+
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=order, create=create
+    )
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/dose-hold/resolution",
+    response_model=DoseOrderOut,
+    summary="Release the subject's dose hold, or make it permanent (investigator)",
+)
+def resolve_hold(
+    subject_id: str,
+    body: HoldResolution,
+    request: Request,
+    session: DbSession,
+    principal: Investigator,
+    key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    def create() -> StoredResponse:
+        row = service.resolve_hold(
+            session,
+            subject_id=subject_id,
+            outcome=body.outcome,
+            reason=body.reason,
+            principal=principal,
+            now=datetime.now(UTC),
+        )
+        return StoredResponse(200, order_out(row).model_dump(mode="json"))
+
+    return idempotent_response(
+        session, request, principal=principal.subject, key=key, payload=body, create=create
+    )
+
+
+@router.get(
+    "/v1/subjects/{subject_id}/dose-orders",
+    response_model=list[DoseOrderOut],
+    summary="The subject's dose holds and reductions, oldest first",
+)
+def list_orders(subject_id: str, session: DbSession, _: Reader) -> list[DoseOrderOut]:
+    return [order_out(row) for row in service.orders_of(session, subject_id)]
