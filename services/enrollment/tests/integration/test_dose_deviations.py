@@ -498,6 +498,28 @@ def test_a_weight_measured_again_re_doses_a_later_infusion_when_the_protocol_say
     assert "at least the protocol's 10%" in record["dose_basis"]
 
 
+def test_a_weight_measured_again_cancels_a_dose_prepared_before_it_that_it_re_doses(
+    site: Site,
+) -> None:
+    amend_to_redose(site, "10")
+    subject_id = weighed_subject(site)
+    infuse_in_full(site, subject_id, 1)
+    stale = prepare(site, subject_id, 2)
+    assert stale["dose_cells"] == "23100000"
+
+    site.ok(site.weigh(subject_id, kg="80.0", offset_days=-43), 201)
+
+    assert "dose.cancel" in audit_actions(site, stale["id"])
+    assert_problem(
+        give(site, subject_id, INFUSION_DAYS[1], cells=stale["dose_cells"]),
+        409,
+        "dose-not-verified",
+    )
+    again = prepare(site, subject_id, 2)
+    assert (again["weight_kg"], again["dose_cells"]) == ("80", "26400000")
+    site.ok(give(site, subject_id, INFUSION_DAYS[1], cells=again["dose_cells"]), 201)
+
+
 def test_a_small_change_of_weight_under_the_threshold_keeps_the_series_weight(
     site: Site,
 ) -> None:

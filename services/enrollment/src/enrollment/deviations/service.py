@@ -91,24 +91,28 @@ def record_deviation(
             "description": departure.description,
         },
     )
+    _publish(session, row, departure, site_id)
+    return row
+
+
+def _publish(session: Session, row: ProtocolDeviation, departure: Departure, site_id: str) -> None:
     outbox.record_event(
         session,
         ProtocolDeviationRecorded(
-            trial_id=trial_id,
-            subject_id=subject_id,
+            trial_id=row.trial_id,
+            subject_id=row.subject_id,
             site_id=site_id,
             deviation_id=str(row.id),
             kind=departure.kind,
-            infusion_number=planned.number,
-            planned_on=planned.planned_on,
-            window_opens=planned.window_opens,
-            window_closes=planned.window_closes,
-            occurred_at=departure.occurred_at,
-            detail=departure.description,
+            infusion_number=row.infusion_number,
+            planned_on=row.planned_on,
+            window_opens=row.window_opens,
+            window_closes=row.window_closes,
+            occurred_at=row.occurred_at,
+            detail=row.description,
         ),
-        subject=f"subjects/{subject_id}",
+        subject=f"subjects/{row.subject_id}",
     )
-    return row
 
 
 def _missed(

@@ -9,6 +9,7 @@ cancelled: it no longer matches the order, and the infusion is prepared again un
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -85,11 +86,8 @@ def order_dose(
             now=now,
         )
     session.add(row)
-    if superseded is not None:
-        superseded.status = "superseded"
-        superseded.resolved_by = principal.audit_name
-        superseded.resolved_at = now
-        superseded.resolution_reason = f"a reduction to {percent}% replaces it"
+    if superseded is not None and percent is not None:
+        _supersede(superseded, percent, principal, now)
     session.flush()
     audit.record(
         session,
@@ -106,22 +104,34 @@ def order_dose(
         },
         reason=body.reason,
     )
+    _publish_order(session, row, site_id=subject.site_id)
+    return row
+
+
+def _publish_order(session: Session, row: DoseOrder, *, site_id: str) -> None:
+    kind: Literal["hold", "reduction"] = "hold" if row.kind == "hold" else "reduction"
     outbox.record_event(
         session,
         DoseOrderRecorded(
-            trial_id=trial.id,
-            subject_id=subject_id,
-            site_id=subject.site_id,
+            trial_id=row.trial_id,
+            subject_id=row.subject_id,
+            site_id=site_id,
             order_id=str(row.id),
-            kind=body.kind,
-            percent_of_dose=percent,
-            from_infusion=from_infusion,
-            reason=body.reason,
-            ordered_by=principal.audit_name,
+            kind=kind,
+            percent_of_dose=row.percent_of_dose,
+            from_infusion=row.from_infusion,
+            reason=row.reason,
+            ordered_by=row.ordered_by,
         ),
-        subject=f"subjects/{subject_id}",
+        subject=f"subjects/{row.subject_id}",
     )
-    return row
+
+
+def _supersede(order: DoseOrder, percent: int, principal: Principal, now: datetime) -> None:
+    order.status = "superseded"
+    order.resolved_by = principal.audit_name
+    order.resolved_at = now
+    order.resolution_reason = f"a reduction to {percent}% replaces it"
 
 
 def resolve_hold(

@@ -148,13 +148,20 @@ def record_weight(
     )
     session.add(row)
     session.flush()
+    # Before the weight's audit entry: the preparations are locked first, as every writer does.
+    cancelled = _cancel_re_dosed_preparations(session, protocol, row, principal.audit_name, now)
     audit.record(
         session,
         actor=principal.audit_name,
         action="weight.record",
         entity_type="subject",
         entity_id=subject.id,
-        after={"weight_kg": weight_kg, "measured_on": measured_on, "weight_id": str(row.id)},
+        after={
+            "weight_kg": weight_kg,
+            "measured_on": measured_on,
+            "weight_id": str(row.id),
+            "cancelled_preparations": list(cancelled),
+        },
     )
     dlt_windows_service.reopen_for_late_fact(
         session,
@@ -294,18 +301,7 @@ def prepare_dose(
     subject, _trial, protocol = _subject(session, subject_id)
     enrolment = _enrolment(session, subject_id)
     number = body.infusion_number
-    refuse_while_held(session, subject_id, f"infusion {number} is not prepared")
-    if number > protocol.infusions.count:
-        raise Conflict(
-            f"infusion {number} refused: the protocol plans {protocol.infusions.count} infusions",
-            slug="infusion-count-exceeded",
-            title="No such infusion",
-        )
-    if repository.preparation_for(session, subject_id, number) is not None:
-        raise Conflict(
-            f"infusion {number} of subject {subject_id} is already prepared",
-            slug="already-prepared",
-        )
+    _check_preparable(session, protocol, subject_id, number)
     first_on = _first_infusion_day(session, protocol, subject_id, body.first_infusion_on)
     basis = _dosing_basis(
         session,
@@ -339,6 +335,32 @@ def prepare_dose(
     )
     session.add(row)
     session.flush()
+    _audit_preparation(session, row, dose, basis, principal)
+    return row
+
+
+def _check_preparable(session: Session, protocol: Protocol, subject_id: str, number: int) -> None:
+    refuse_while_held(session, subject_id, f"infusion {number} is not prepared")
+    if number > protocol.infusions.count:
+        raise Conflict(
+            f"infusion {number} refused: the protocol plans {protocol.infusions.count} infusions",
+            slug="infusion-count-exceeded",
+            title="No such infusion",
+        )
+    if repository.preparation_for(session, subject_id, number) is not None:
+        raise Conflict(
+            f"infusion {number} of subject {subject_id} is already prepared",
+            slug="already-prepared",
+        )
+
+
+def _audit_preparation(
+    session: Session,
+    row: DosePreparation,
+    dose: InfusionDose,
+    basis: DosingBasis,
+    principal: Principal,
+) -> None:
     audit.record(
         session,
         actor=principal.audit_name,
@@ -346,8 +368,8 @@ def prepare_dose(
         entity_type="dose_preparation",
         entity_id=str(row.id),
         after={
-            "subject_id": subject.id,
-            "infusion_number": number,
+            "subject_id": row.subject_id,
+            "infusion_number": row.infusion_number,
             "dose_level": dose.dose_level,
             "per_kg": dose.per_kg,
             "weight_kg": dose.weight_kg,
@@ -356,12 +378,11 @@ def prepare_dose(
             "percent_of_dose": dose.percent_of_dose,
             "series_weight_kg": None if basis.series is None else basis.series.weight_kg,
             "dose_basis": basis.explanation,
-            "volume_ml": body.volume_ml,
-            "product_lot": body.product_lot,
-            "protocol_version": protocol.protocol.version,
+            "volume_ml": row.volume_ml,
+            "product_lot": row.product_lot,
+            "protocol_version": row.protocol_version,
         },
     )
-    return row
 
 
 def verify_preparation(
@@ -518,6 +539,41 @@ def _dose_given(
     )
 
 
+def _window_departure(timing: AdministrationTiming, body: InfusionCreate) -> Departure:
+    planned = timing.planned
+    return Departure(
+        kind="infusion-outside-window",
+        planned=planned,
+        description=(
+            f"infusion {planned.number} given on {timing.administered_on.isoformat()}"
+            f" (day {timing.study_day}, {timing.days_from_planned:+d} days), planned on"
+            f" {planned.planned_on.isoformat()} (day {planned.study_day}) within"
+            f" {planned.window_opens.isoformat()} to {planned.window_closes.isoformat()}"
+        ),
+        occurred_at=body.started_at,
+        site_date=timing.administered_on,
+    )
+
+
+def _short_dose_departure(
+    timing: AdministrationTiming,
+    preparation: DosePreparation,
+    given: GivenDose,
+    body: InfusionCreate,
+) -> Departure:
+    volumes = "" if given.volumes is None else f" ({given.volumes})"
+    return Departure(
+        kind="partial-dose",
+        planned=timing.planned,
+        description=(
+            f"infusion {timing.infusion_number} gave {plain(given.cells)} of the"
+            f" {plain(preparation.dose_cells)} cells prepared{volumes}"
+        ),
+        occurred_at=body.started_at,
+        site_date=timing.administered_on,
+    )
+
+
 def _departures(
     timing: AdministrationTiming,
     preparation: DosePreparation,
@@ -527,30 +583,15 @@ def _departures(
     """What the infusion record flags, and the protocol deviations to record with it."""
     flags: list[str] = []
     departures: list[Departure] = []
-    planned = timing.planned
     if timing.is_deviation:
         flags.append(
             f"given on day {timing.study_day}, {timing.days_from_planned:+d} days from the"
-            f" planned day {planned.study_day}: outside the window"
+            f" planned day {timing.planned.study_day}: outside the window"
         )
-        departures.append(
-            Departure(
-                kind="infusion-outside-window",
-                planned=planned,
-                description=(
-                    f"infusion {planned.number} given on {timing.administered_on.isoformat()}"
-                    f" (day {timing.study_day}, {timing.days_from_planned:+d} days), planned on"
-                    f" {planned.planned_on.isoformat()} (day {planned.study_day}) within"
-                    f" {planned.window_opens.isoformat()} to {planned.window_closes.isoformat()}"
-                ),
-                occurred_at=body.started_at,
-                site_date=timing.administered_on,
-            )
-        )
-    volumes = given.volumes
-    if volumes is not None:
+        departures.append(_window_departure(timing, body))
+    if given.volumes is not None:
         flags.append(
-            f"interrupted: {volumes} given ({plain(given.cells)} of"
+            f"interrupted: {given.volumes} given ({plain(given.cells)} of"
             f" {plain(preparation.dose_cells)} cells)"
         )
     elif given.cells != preparation.dose_cells:
@@ -559,19 +600,7 @@ def _departures(
             f" {plain(preparation.dose_cells)} cells"
         )
     if given.cells < preparation.dose_cells:
-        departures.append(
-            Departure(
-                kind="partial-dose",
-                planned=planned,
-                description=(
-                    f"infusion {planned.number} gave {plain(given.cells)} of the"
-                    f" {plain(preparation.dose_cells)} cells prepared"
-                    + ("" if volumes is None else f" ({volumes})")
-                ),
-                occurred_at=body.started_at,
-                site_date=timing.administered_on,
-            )
-        )
+        departures.append(_short_dose_departure(timing, preparation, given, body))
     if body.product_lot != preparation.product_lot:
         flags.append(
             f"product lot {body.product_lot} differs from the prepared lot"
@@ -598,28 +627,7 @@ def record_infusion(
     preparation, weight = _verified_preparation(session, protocol, subject_id, timing)
     given = _dose_given(protocol, body, preparation, weight.weight_kg)
     flags, departures = _departures(timing, preparation, given, body)
-    row = Infusion(
-        subject_id=subject.id,
-        infusion_number=timing.infusion_number,
-        status="given",
-        preparation_id=preparation.id,
-        started_at=body.started_at,
-        ended_at=body.ended_at,
-        site_date=timing.administered_on,
-        planned_on=timing.planned.planned_on,
-        timing=timing.timing.value,
-        dose_given_cells=given.cells,
-        dose_given_per_kg=given.per_kg,
-        volume_given_ml=given.volume_given_ml,
-        volume_prepared_ml=given.volume_prepared_ml,
-        full_dose=given.full_dose,
-        product_lot=body.product_lot,
-        interruptions=[i.model_dump(mode="json") for i in body.interruptions],
-        deviation="; ".join(flags) or None,
-        deviation_reason=body.deviation_reason,
-        recorded_by=principal.audit_name,
-        recorded_at=now,
-    )
+    row = _infusion_row(subject_id, body, timing, preparation, given, flags, principal, now)
     session.add(row)
     window_row = _dlt_window_for(session, trial, protocol, subject.id, timing.schedule)
     session.flush()
@@ -656,6 +664,40 @@ def record_infusion(
         now=now,
     )
     return row, window_row
+
+
+def _infusion_row(
+    subject_id: str,
+    body: InfusionCreate,
+    timing: AdministrationTiming,
+    preparation: DosePreparation,
+    given: GivenDose,
+    flags: list[str],
+    principal: Principal,
+    now: datetime,
+) -> Infusion:
+    return Infusion(
+        subject_id=subject_id,
+        infusion_number=timing.infusion_number,
+        status="given",
+        preparation_id=preparation.id,
+        started_at=body.started_at,
+        ended_at=body.ended_at,
+        site_date=timing.administered_on,
+        planned_on=timing.planned.planned_on,
+        timing=timing.timing.value,
+        dose_given_cells=given.cells,
+        dose_given_per_kg=given.per_kg,
+        volume_given_ml=given.volume_given_ml,
+        volume_prepared_ml=given.volume_prepared_ml,
+        full_dose=given.full_dose,
+        product_lot=body.product_lot,
+        interruptions=[i.model_dump(mode="json") for i in body.interruptions],
+        deviation="; ".join(flags) or None,
+        deviation_reason=body.deviation_reason,
+        recorded_by=principal.audit_name,
+        recorded_at=now,
+    )
 
 
 def _audit_infusion(
@@ -832,8 +874,13 @@ def cancel_pending_preparations(
     session: Session, *, subject_id: str, why: str, actor: str, now: datetime
 ) -> tuple[int, ...]:
     """Cancel every dose prepared for the subject and not given; the infusion numbers."""
-    cancelled = []
-    for preparation in repository.pending_preparations(session, subject_id):
+    return _cancel(session, repository.pending_preparations(session, subject_id), why, actor, now)
+
+
+def _cancel(
+    session: Session, preparations: list[DosePreparation], why: str, actor: str, now: datetime
+) -> tuple[int, ...]:
+    for preparation in preparations:
         preparation.cancelled_at = now
         preparation.cancellation_reason = why
         session.flush()
@@ -847,8 +894,35 @@ def cancel_pending_preparations(
             after={"cancelled_at": now, "infusion_number": preparation.infusion_number},
             reason=why,
         )
-        cancelled.append(preparation.infusion_number)
-    return tuple(cancelled)
+    return tuple(preparation.infusion_number for preparation in preparations)
+
+
+def _cancel_re_dosed_preparations(
+    session: Session, protocol: Protocol, weight: WeightMeasurement, actor: str, now: datetime
+) -> tuple[int, ...]:
+    """Under the protocol's re-dosing rule, cancel each dose prepared and not given that the
+    weight just recorded re-doses: the infusion is prepared again from the new weight."""
+    first = _first_given(session, weight.subject_id)
+    if protocol.dosing.redose_on_new_weight is None or first is None or first.site_date is None:
+        return ()
+    first_on = first.site_date
+    stale = [
+        preparation
+        for preparation in repository.pending_preparations(session, weight.subject_id)
+        if _dosing_basis(
+            session,
+            protocol,
+            subject_id=weight.subject_id,
+            infusion_number=preparation.infusion_number,
+            first_on=first_on,
+        ).weight.id
+        != preparation.weight_measurement_id
+    ]
+    why = (
+        f"re-dosed by the weight of {weight.measured_on.isoformat()}"
+        f" ({plain(weight.weight_kg)} kg) under the protocol's re-dosing rule: prepare it again"
+    )
+    return _cancel(session, stale, why, actor, now)
 
 
 @dataclass(frozen=True)
