@@ -419,7 +419,9 @@ def test_a_reduction_changes_the_next_preparation_and_a_later_one_may_only_lower
     assert level_1(site)["evaluable_patients"] == 1
 
 
-def test_a_reduction_percent_out_of_range_is_a_422(site: Site) -> None:
+def test_a_dose_order_that_is_neither_a_plain_hold_nor_a_reduction_of_1_to_99_percent_is_a_422(
+    site: Site,
+) -> None:
     subject_id = weighed_subject(site)
     before = site.row_counts()
 
@@ -427,6 +429,7 @@ def test_a_reduction_percent_out_of_range_is_a_422(site: Site) -> None:
         {"kind": "reduction", "percent_of_dose": 100, "reason": "none"},
         {"kind": "reduction", "reason": "missing percent"},
         {"kind": "pause", "reason": "unknown kind"},
+        {"kind": "hold", "percent_of_dose": 50, "reason": "a hold with a percent"},
     ):
         assert_problem(order(site, subject_id, body), 422, "invalid-input")
     assert site.row_counts() == before

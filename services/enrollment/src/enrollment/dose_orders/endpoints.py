@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
@@ -13,13 +13,7 @@ from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.dose_orders import service
 from enrollment.dose_orders.models import DoseOrder
-from enrollment.dose_orders.schemas import (
-    DoseOrderCreate,
-    DoseOrderOut,
-    HoldOrder,
-    HoldResolution,
-    ReductionOrder,
-)
+from enrollment.dose_orders.schemas import DoseOrderCreate, DoseOrderOut, HoldResolution
 
 router = APIRouter(tags=["dose orders"])
 
@@ -42,22 +36,20 @@ def order_out(row: DoseOrder) -> DoseOrderOut:
 )
 def order_dose(
     subject_id: str,
-    body: Annotated[DoseOrderCreate, Body()],
+    body: DoseOrderCreate,
     request: Request,
     session: DbSession,
     principal: Investigator,
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    order: HoldOrder | ReductionOrder = body
-
     def create() -> StoredResponse:
         row = service.order_dose(
-            session, subject_id=subject_id, body=order, principal=principal, now=datetime.now(UTC)
+            session, subject_id=subject_id, body=body, principal=principal, now=datetime.now(UTC)
         )
         return StoredResponse(201, order_out(row).model_dump(mode="json"))
 
     return idempotent_response(
-        session, request, principal=principal.subject, key=key, payload=order, create=create
+        session, request, principal=principal.subject, key=key, payload=body, create=create
     )
 
 

@@ -4,32 +4,62 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from doseline.http import RequestModel
 
 
-class HoldOrder(RequestModel):
-    kind: Literal["hold"]
-    reason: str = Field(min_length=3, max_length=2000, description="Why the dose is held")
+class DoseOrderCreate(RequestModel):
+    """A hold (no `percent_of_dose`) or a reduction (with it)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "properties": {
+                        "kind": {"const": "hold"},
+                        "percent_of_dose": {"type": "null"},
+                    }
+                },
+                {
+                    "required": ["percent_of_dose"],
+                    "properties": {
+                        "kind": {"const": "reduction"},
+                        "percent_of_dose": {"not": {"type": "null"}},
+                    },
+                },
+            ]
+        }
+    )
 
-class ReductionOrder(RequestModel):
-    kind: Literal["reduction"]
-    percent_of_dose: int = Field(
+    kind: Literal["hold", "reduction"] = Field(
+        description=(
+            "hold: nothing is prepared or given until an investigator releases it; reduction:"
+            " every later dose at `percent_of_dose` of the assigned level's"
+        )
+    )
+    percent_of_dose: int | None = Field(
+        default=None,
         ge=1,
         le=99,
         description=(
-            "Every later dose at this % of the assigned level's dose for the weight; a later"
-            " reduction may only lower it"
+            "Reduction only: every later dose at this % of the assigned level's dose for the"
+            " weight; a later reduction may only lower it"
         ),
     )
-    reason: str = Field(min_length=3, max_length=2000, description="Why the dose is reduced")
+    reason: str = Field(
+        min_length=3, max_length=2000, description="Why, in the investigator's words"
+    )
 
-
-DoseOrderCreate = Annotated[HoldOrder | ReductionOrder, Field(discriminator="kind")]
+    @model_validator(mode="after")
+    def _percent_with_a_reduction_only(self) -> DoseOrderCreate:
+        if self.kind == "reduction" and self.percent_of_dose is None:
+            raise ValueError("a reduction needs percent_of_dose (1 to 99)")
+        if self.kind == "hold" and self.percent_of_dose is not None:
+            raise ValueError("a hold takes no percent_of_dose; order a reduction for that")
+        return self
 
 
 class HoldResolution(RequestModel):

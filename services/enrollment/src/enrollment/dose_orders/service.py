@@ -19,7 +19,7 @@ from doseline.contracts.enrollment import DoseOrderRecorded, DoseOrderResolved
 from doseline.errors import Conflict
 from enrollment.dose_orders import repository
 from enrollment.dose_orders.models import DoseOrder
-from enrollment.dose_orders.schemas import HoldOrder, ReductionOrder
+from enrollment.dose_orders.schemas import DoseOrderCreate
 from enrollment.dosing import repository as dosing_repository
 from enrollment.dosing import service as dosing_service
 
@@ -51,7 +51,7 @@ def order_dose(
     session: Session,
     *,
     subject_id: str,
-    body: HoldOrder | ReductionOrder,
+    body: DoseOrderCreate,
     principal: Principal,
     now: datetime,
 ) -> DoseOrder:
@@ -59,7 +59,7 @@ def order_dose(
     subject, trial, protocol = dosing_service.dosable_subject(session, subject_id)
     dosing_service.refuse_while_held(session, subject_id, f"no {body.kind} is ordered")
     from_infusion = _next_infusion(session, subject_id, protocol.infusions.count)
-    percent = body.percent_of_dose if isinstance(body, ReductionOrder) else None
+    percent = body.percent_of_dose
     superseded = None
     if percent is not None:
         superseded = repository.active_reduction(session, subject_id)
