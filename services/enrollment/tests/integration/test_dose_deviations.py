@@ -32,7 +32,7 @@ from .test_late_facts import (
     plan,
     run_the_job,
 )
-from .test_withdrawal import withdraw
+from .test_withdrawal import at_once, withdraw
 
 PROBLEM = "application/problem+json"
 
@@ -326,6 +326,44 @@ def test_a_held_dose_is_neither_prepared_nor_given_until_the_hold_is_released(si
     assert "dose_order.resolve" in audit_actions(site, subject_id)
     site.ok(give(site, subject_id, INFUSION_DAYS[1], cells=prepared["dose_cells"]), 201)
     assert_problem(resolve(site, subject_id, "released"), 409, "no-active-hold")
+
+
+def test_a_retried_dose_order_with_its_idempotency_key_returns_the_first_answer(
+    site: Site,
+) -> None:
+    subject_id = weighed_subject(site)
+    headers = site.as_(Role.INVESTIGATOR, "dr-li")
+    body = {"kind": "reduction", "percent_of_dose": 80, "reason": "grade 2 fatigue"}
+
+    first = site.api.post(f"/v1/subjects/{subject_id}/dose-orders", json=body, headers=headers)
+    retry = site.api.post(f"/v1/subjects/{subject_id}/dose-orders", json=body, headers=headers)
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json()
+    assert len(outbox(site, "enrollment.dose_order.recorded")) == 1
+    assert audit_actions(site, subject_id).count("dose_order.reduction") == 1
+
+
+def test_an_infusion_and_a_hold_sent_at_once_are_served_one_after_the_other(http: Site) -> None:
+    site = http
+    for _ in range(2):
+        subject_id = weighed_subject(site)
+        infuse_in_full(site, subject_id, 1)
+        prepared = prepare(site, subject_id, 2)
+
+        results = at_once(
+            infusion=lambda s=subject_id, p=prepared: give(
+                site, s, INFUSION_DAYS[1], cells=p["dose_cells"]
+            ),
+            hold=lambda s=subject_id: order(site, s, {"kind": "hold", "reason": "grade 2 rash"}),
+        )
+
+        hold = site.ok(results["hold"], 201)
+        if results["infusion"].status_code == 201:
+            assert hold["from_infusion"] == 3
+        else:
+            assert_problem(results["infusion"], 409, "dose-held")
+            assert hold["from_infusion"] == 2
 
 
 def test_only_an_investigator_holds_or_reduces_a_dose(site: Site) -> None:
