@@ -160,9 +160,8 @@ def _missed(
 def record_missed_infusions(session: Session, now: datetime) -> int:
     """Record every infusion whose window closed with none given; returns how many.
 
-    The subjects concerned are locked first, in id order, before the first audit entry (the
-    lock order of every writer: a request recording an infusion for one of them meanwhile is
-    either committed before the infusions are counted or waits for this job)."""
+    The subjects concerned are locked, in id order, and their infusions counted again: an
+    infusion being recorded for one of them meanwhile is either counted or waits for the job."""
     recorded = 0
     for trial in trials_repository.list_trials(session):
         protocol = protocol_of(session, trial)

@@ -76,8 +76,7 @@ def order_dose(
         ordered_at=now,
     )
     if percent is not None:
-        # Before the order's audit entry: the preparations are locked first (every writer's
-        # lock order), and a dose prepared at the old dose may no longer be given.
+        # A dose prepared at the old dose may no longer be given: it is prepared again.
         dosing_service.cancel_pending_preparations(
             session,
             subject_id=subject_id,

@@ -148,7 +148,6 @@ def record_weight(
     )
     session.add(row)
     session.flush()
-    # Before the weight's audit entry: the preparations are locked first, as every writer does.
     cancelled = _cancel_re_dosed_preparations(session, protocol, row, principal.audit_name, now)
     audit.record(
         session,
