@@ -1,7 +1,7 @@
 """Doses that do not go as planned: deviations, dose orders, interrupted infusions, re-dosing
 
-Revision ID: 0009_dose_deviations
-Revises: 0008_withdrawals
+Revision ID: 0010_dose_deviations
+Revises: 0009_late_dlt
 Create Date: 2026-12-07 20:08:16
 
 `protocol_deviations` holds the infusions missed, given outside their window or given short;
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0009_dose_deviations'
-down_revision: str | None = '0008_withdrawals'
+revision: str = '0010_dose_deviations'
+down_revision: str | None = '0009_late_dlt'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
