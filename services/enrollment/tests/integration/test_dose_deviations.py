@@ -179,6 +179,16 @@ def test_an_infusion_whose_window_passed_with_none_given_becomes_a_missed_deviat
     assert missed[0]["occurred_at"] is None
     assert "none given" in missed[0]["description"]
     assert audit_actions(site, subject_id).count("protocol_deviation.record") == 2
+    first_page = site.ok(
+        site.api.get(
+            f"/v1/subjects/{subject_id}/deviations",
+            params={"limit": 1},
+            headers=site.as_(Role.MONITOR, "cra"),
+        )
+    )
+    assert [d["infusion_number"] for d in first_page["items"]] == [3]
+    rest = deviations(site, subject_id, cursor=first_page["next_cursor"])
+    assert [d["infusion_number"] for d in rest] == [4]
     events = outbox(site, "enrollment.protocol_deviation.recorded")
     assert [(e["kind"], e["infusion_number"]) for e in events] == [
         ("missed-infusion", 3),
@@ -444,7 +454,7 @@ def test_a_reduction_changes_the_next_preparation_and_a_later_one_may_only_lower
     )
     orders = site.ok(
         site.api.get(f"/v1/subjects/{subject_id}/dose-orders", headers=site.as_(Role.MONITOR, "m"))
-    )
+    )["items"]
     assert [(o["id"], o["status"]) for o in orders] == [
         (reduction["id"], "superseded"),
         (lower["id"], "active"),

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doseline import pagination
 from enrollment.deviations.models import ProtocolDeviation
 from enrollment.dlt_windows.models import DltWindow
 
 
-def deviations_of(session: Session, subject_id: str) -> list[ProtocolDeviation]:
+def deviations_of(
+    session: Session, subject_id: str, *, after: tuple[Any, ...] | None, limit: int
+) -> list[ProtocolDeviation]:
+    """A page of the subject's deviations in (infusion number, kind) order, after ``after``."""
     return list(
         session.scalars(
             select(ProtocolDeviation)
-            .where(ProtocolDeviation.subject_id == subject_id)
-            .order_by(ProtocolDeviation.infusion_number, ProtocolDeviation.recorded_at)
+            .where(
+                ProtocolDeviation.subject_id == subject_id,
+                pagination.after(after, ProtocolDeviation.infusion_number, ProtocolDeviation.kind),
+            )
+            .order_by(ProtocolDeviation.infusion_number, ProtocolDeviation.kind)
+            .limit(limit)
         )
     )
 

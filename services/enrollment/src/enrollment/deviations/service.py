@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
@@ -192,7 +193,9 @@ def record_missed_infusions(session: Session, now: datetime) -> int:
     return recorded
 
 
-def deviations_of(session: Session, subject_id: str) -> list[ProtocolDeviation]:
+def deviations_of(
+    session: Session, subject_id: str, *, after: tuple[Any, ...] | None, limit: int
+) -> list[ProtocolDeviation]:
     if subjects_repository.get_subject(session, subject_id) is None:
         raise NotFound(f"no subject {subject_id}")
-    return repository.deviations_of(session, subject_id)
+    return repository.deviations_of(session, subject_id, after=after, limit=limit)

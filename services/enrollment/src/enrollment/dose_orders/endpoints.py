@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
+from doseline import pagination
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
+from doseline.pagination import Page
 from enrollment.dose_orders import service
 from enrollment.dose_orders.models import DoseOrder
 from enrollment.dose_orders.schemas import DoseOrderCreate, DoseOrderOut, HoldResolution
@@ -19,6 +22,7 @@ router = APIRouter(tags=["dose orders"])
 
 Investigator = Annotated[Principal, Depends(require_roles(Role.INVESTIGATOR))]
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+ORDER_TIME = pagination.Keyset(ordered_at=datetime, id=uuid.UUID)
 
 
 def order_out(row: DoseOrder) -> DoseOrderOut:
@@ -84,8 +88,16 @@ def resolve_hold(
 
 @router.get(
     "/v1/subjects/{subject_id}/dose-orders",
-    response_model=list[DoseOrderOut],
+    response_model=Page[DoseOrderOut],
     summary="The subject's dose holds and reductions, oldest first",
 )
-def list_orders(subject_id: str, session: DbSession, _: Reader) -> list[DoseOrderOut]:
-    return [order_out(row) for row in service.orders_of(session, subject_id)]
+def list_orders(
+    subject_id: str,
+    session: DbSession,
+    _: Reader,
+    limit: pagination.PageSize = pagination.DEFAULT_PAGE_SIZE,
+    cursor: pagination.CursorQuery = None,
+) -> Page[DoseOrderOut]:
+    rows = service.orders_of(session, subject_id, after=ORDER_TIME.read(cursor), limit=limit + 1)
+    page = ORDER_TIME.page(rows, limit=limit, key=lambda row: (row.ordered_at, row.id))
+    return page.shown_as(order_out)

@@ -9,7 +9,7 @@ cancelled: it no longer matches the order, and the infusion is prepared again un
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -191,6 +191,8 @@ def resolve_hold(
     return hold
 
 
-def orders_of(session: Session, subject_id: str) -> list[DoseOrder]:
+def orders_of(
+    session: Session, subject_id: str, *, after: tuple[Any, ...] | None, limit: int
+) -> list[DoseOrder]:
     dosing_service.known_subject(session, subject_id)
-    return repository.orders_of(session, subject_id)
+    return repository.orders_of(session, subject_id, after=after, limit=limit)
