@@ -93,10 +93,15 @@ def infuse_in_full(site: Site, subject_id: str, number: int, on_day: int | None 
     return site.ok(give(site, subject_id, given, cells=prepared["dose_cells"]), 201)
 
 
-def deviations(site: Site, subject_id: str) -> list[dict[str, Any]]:
-    result: list[dict[str, Any]] = site.ok(
-        site.api.get(f"/v1/subjects/{subject_id}/deviations", headers=site.as_(Role.MONITOR, "cra"))
+def deviations(site: Site, subject_id: str, **params: Any) -> list[dict[str, Any]]:
+    page = site.ok(
+        site.api.get(
+            f"/v1/subjects/{subject_id}/deviations",
+            params=params,
+            headers=site.as_(Role.MONITOR, "cra"),
+        )
     )
+    result: list[dict[str, Any]] = page["items"]
     return result
 
 
