@@ -232,8 +232,7 @@ def recompute_cost(database_url: str, repetitions: int) -> dict[str, float]:
         treat(client, sid)
     engine = make_engine(database_url, pool_size=2)
     sessions = SERVICE.schema.session_factory(engine, audit_keys=AuditKeys.development())
-    with sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, NOW + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(sessions, NOW + timedelta(days=20))
     timings = []
     for sequence in range(1, repetitions + 1):
         contract = DltConfirmed if sequence % 2 else DltRuledOut

@@ -174,8 +174,7 @@ class Clinic:
             )
 
     def close_windows(self) -> None:
-        with self.enrollment_sessions() as session, session.begin():
-            CLOSE_DLT_WINDOWS.run(session, self.now + timedelta(days=20))
+        CLOSE_DLT_WINDOWS.run(self.enrollment_sessions, self.now + timedelta(days=20))
 
     def sign_and_open(self) -> dict[str, Any]:
         """Both signatures on the pending decision; then the next cohort opens, if any."""

@@ -39,6 +39,7 @@ from doseline import outbox
 from doseline.auth import Role
 from doseline.contracts.enrollment import SubjectEnrolled
 from doseline.manifest import ServiceManifest
+from doseline.schema import ServiceSchema
 from doseline.settings import ServiceSettings
 from doseline.testing.plugin import EventPump, TokenFactory, running_event_pump
 from notifications.deliveries.models import Delivery
@@ -359,8 +360,8 @@ def _enrolled(subject_id: str) -> SubjectEnrolled:
     )
 
 
-def _inbox_entries(engine: Engine, manifest: ServiceManifest, ids: set[str]) -> int:
-    inbox = manifest.schema.kit.inbox
+def _inbox_entries(engine: Engine, schema: ServiceSchema, ids: set[str]) -> int:
+    inbox = schema.kit.inbox
     with engine.connect() as connection:
         return int(
             connection.scalar(
@@ -490,7 +491,7 @@ def test_relays_and_workers_killed_mid_stream_lose_and_double_no_event(
         adverse_events=BURST, outbox_rows=BURST, outbox_unpublished=0, idempotency_keys=BURST
     )
     assert safety_subjects() == ENROLMENTS
-    assert _inbox_entries(clean_db, SAFETY, enrolment_ids) == ENROLMENTS
+    assert _inbox_entries(clean_db, SAFETY.schema, enrolment_ids) == ENROLMENTS
     # Notifications' side: every event logged once, received once, each AE delivered once.
     assert _notifications_counts(clean_db, sent_ids) == (BURST, BURST, BURST, BURST)
     assert _notifications_counts(clean_db, enrolment_ids) == (ENROLMENTS, ENROLMENTS, ENROLMENTS, 0)

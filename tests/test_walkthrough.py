@@ -508,8 +508,7 @@ def investigator_and_safety_physician_sign_the_decision(w: Walkthrough) -> None:
     """Section 5."""
     w.deliver()
     # What the enrollment worker does once a minute: close the windows that have ended.
-    with w.sessions("enrollment")() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC))
+    CLOSE_DLT_WINDOWS.run(w.sessions("enrollment"), datetime.now(UTC))
     w.deliver()
 
     state = w.escalation()
@@ -692,8 +691,7 @@ def subscribers_read_the_feed_and_receive_a_webhook(
     )
     assert sorted(replayed["event_ids"]) == sorted(e["id"] for e in feed["items"])
     # What the notifications worker does every second: attempt the deliveries that are due.
-    with w.sessions("notifications")() as session, session.begin():
-        w.webhook_sweep.run(session, datetime.now(UTC))
+    w.webhook_sweep.run(w.sessions("notifications"), datetime.now(UTC))
     with receiver.lock:
         received = list(receiver.received)
     assert sorted(headers["webhook-id"] for headers, _ in received) == sorted(replayed["event_ids"])

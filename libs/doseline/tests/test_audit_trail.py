@@ -497,8 +497,7 @@ def test_the_periodic_checkpoint_writes_only_when_the_head_moved(
     path = settings.audit_checkpoint_file
 
     def run_job() -> None:
-        with enrollment_sessions() as session, session.begin():
-            job.run(session, datetime.now(UTC))
+        job.run(enrollment_sessions, datetime.now(UTC))
 
     run_job()
     assert not path.exists()  # an empty trail has no head to attest

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from doseline import outbox
 from doseline.audit import GENESIS_HASH, Checkpoint
 from doseline.contracts.audit import AuditCheckpoint
-from doseline.manifest import PeriodicJob
+from doseline.manifest import PeriodicJob, in_one_transaction
 from doseline.schema import ServiceSchema
 from doseline.settings import ServiceSettings
 
@@ -175,5 +175,5 @@ def checkpoint_job(settings: ServiceSettings) -> PeriodicJob:
     return PeriodicJob(
         name=f"{settings.service_name}.audit_checkpoint",
         every=timedelta(minutes=settings.audit_checkpoint_minutes),
-        run=run,
+        run=in_one_transaction(run),
     )

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import Generic
 
 from fastapi import FastAPI
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from typing_extensions import TypeVar
 
 from doseline.consumers import Handler
 from doseline.instance import env_prefix
@@ -18,30 +20,54 @@ from doseline.settings import ServiceSettings
 
 ENTRY_POINT_GROUP = "doseline.services"
 
+# A manifest is typed by its service's own settings class, so `create_app`, `handlers`, ...
+# take `EnrollmentSettings` (say) without a cast; the launcher, which only sees a manifest
+# loaded from an entry point, writes plain `ServiceManifest`.
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings, default=ServiceSettings)
+
+PeriodicJobRun = Callable[[sessionmaker[Session], datetime], None]
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
     """A sweep the worker runs every `every`; one worker at a time runs it (advisory lock).
 
-    Jobs must be idempotent: the same sweep twice changes nothing the first did not.
+    `run(sessions, now)` opens the transactions it needs from `sessions` (the service's
+    session factory): one for a sweep that must commit as a whole, one per item for a sweep
+    whose progress must be visible while it runs. Jobs must be idempotent: the same sweep twice
+    changes nothing the first did not.
     """
 
     name: str
     every: timedelta
-    run: Callable[[Session, datetime], None]
+    run: PeriodicJobRun
+
+
+def in_one_transaction(sweep: Callable[[Session, datetime], None]) -> PeriodicJobRun:
+    """A job's `run` doing all of `sweep` in one transaction: committed whole, or not at all."""
+
+    def run(sessions: sessionmaker[Session], now: datetime) -> None:
+        with sessions.begin() as session:
+            sweep(session, now)
+
+    return run
+
+
+def _no_periodic_jobs(_settings: ServiceSettings) -> Sequence[PeriodicJob]:
+    return ()
 
 
 @dataclass(frozen=True)
-class ServiceManifest:
+class ServiceManifest(Generic[SettingsT]):
     name: str
     port: int
     schema: ServiceSchema
-    settings_class: type[ServiceSettings]
-    create_app: Callable[[ServiceSettings], FastAPI]
+    settings_class: type[SettingsT]
+    create_app: Callable[[SettingsT], FastAPI]
     migrations: Path
-    handlers: Callable[[ServiceSettings], Mapping[str, Handler]]
-    periodic_jobs: Callable[[ServiceSettings], Sequence[PeriodicJob]] = lambda _settings: ()
-    bootstrap: Callable[[ServiceSettings, Session], list[str]] | None = None
+    handlers: Callable[[SettingsT], Mapping[str, Handler]]
+    periodic_jobs: Callable[[SettingsT], Sequence[PeriodicJob]] = _no_periodic_jobs
+    bootstrap: Callable[[SettingsT, Session], list[str]] | None = None
     summary: str = ""
     extra: Mapping[str, object] = field(default_factory=dict)
 

@@ -20,9 +20,8 @@ from doseline.broker import RedisHeartbeat, make_broker
 from doseline.consumers import ConsumerSet, bind_consumers
 from doseline.db import make_engine
 from doseline.logging import configure_logging
-from doseline.manifest import PeriodicJob, ServiceManifest
+from doseline.manifest import PeriodicJob, ServiceManifest, SettingsT
 from doseline.relay import OutboxRelay
-from doseline.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -36,14 +35,16 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def run_api(manifest: ServiceManifest, settings: ServiceSettings, *, host: str, port: int) -> None:
+def run_api(
+    manifest: ServiceManifest[SettingsT], settings: SettingsT, *, host: str, port: int
+) -> None:
     app = manifest.create_app(settings)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
 def start_consumers(
-    manifest: ServiceManifest,
-    settings: ServiceSettings,
+    manifest: ServiceManifest[SettingsT],
+    settings: SettingsT,
     *,
     broker: dramatiq.Broker,
     sessions: sessionmaker[Session],
@@ -87,7 +88,8 @@ class PeriodicRunner:
                         )
                     )
                     if locked:
-                        job.run(session, now or datetime.now(UTC))
+                        # The lock's transaction stays open while the job works in its own.
+                        job.run(self._sessions, now or datetime.now(UTC))
                         ran.append(job.name)
             except Exception:
                 log.exception("periodic_job.failed", job=job.name)
@@ -111,7 +113,7 @@ class PeriodicRunner:
 class BackgroundWorker:
     """A service's event consumers and periodic jobs, started and stopped as one piece."""
 
-    def __init__(self, manifest: ServiceManifest, settings: ServiceSettings) -> None:
+    def __init__(self, manifest: ServiceManifest[SettingsT], settings: SettingsT) -> None:
         self._engine: Engine = make_engine(
             settings.database_url, application_name=f"{manifest.name}-worker"
         )
@@ -156,7 +158,7 @@ class BackgroundWorker:
 class BackgroundRelay:
     """A service's outbox relay on a thread."""
 
-    def __init__(self, manifest: ServiceManifest, settings: ServiceSettings) -> None:
+    def __init__(self, manifest: ServiceManifest[SettingsT], settings: SettingsT) -> None:
         self._engine = make_engine(
             settings.database_url, pool_size=2, application_name=f"{manifest.name}-relay"
         )
@@ -185,7 +187,7 @@ class BackgroundRelay:
         log.info("relay.stopped")
 
 
-def run_worker(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+def run_worker(manifest: ServiceManifest[SettingsT], settings: SettingsT) -> None:
     """Consume the service's events and run its periodic jobs until SIGINT or SIGTERM."""
     configure_logging(service=manifest.name, level=settings.log_level, json=settings.log_json)
     stop = threading.Event()
@@ -196,7 +198,7 @@ def run_worker(manifest: ServiceManifest, settings: ServiceSettings) -> None:
     worker.stop()
 
 
-def run_relay(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+def run_relay(manifest: ServiceManifest[SettingsT], settings: SettingsT) -> None:
     """Publish the service's outbox until SIGINT or SIGTERM."""
     configure_logging(service=manifest.name, level=settings.log_level, json=settings.log_json)
     stop = threading.Event()
@@ -208,7 +210,7 @@ def run_relay(manifest: ServiceManifest, settings: ServiceSettings) -> None:
 
 
 def run_all_in_one(
-    manifest: ServiceManifest, settings: ServiceSettings, *, host: str, port: int
+    manifest: ServiceManifest[SettingsT], settings: SettingsT, *, host: str, port: int
 ) -> None:
     """Development mode (`make run`): the API, the worker and the relay in one process.
 

@@ -12,12 +12,11 @@ import typer
 
 from doseline import audit, audit_checkpoints, migrations
 from doseline.db import make_engine
-from doseline.manifest import ServiceManifest
+from doseline.manifest import ServiceManifest, SettingsT
 from doseline.runtime import run_all_in_one, run_api, run_relay, run_worker
-from doseline.settings import ServiceSettings
 
 
-def _migrate(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+def _migrate(manifest: ServiceManifest[SettingsT], settings: SettingsT) -> None:
     migrated = migrations.upgrade(
         migrations=manifest.migrations,
         schema=manifest.schema,
@@ -29,7 +28,7 @@ def _migrate(manifest: ServiceManifest, settings: ServiceSettings) -> None:
     )
 
 
-def _bootstrap(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+def _bootstrap(manifest: ServiceManifest[SettingsT], settings: SettingsT) -> None:
     if manifest.bootstrap is None:
         typer.echo(f"{manifest.name}: nothing to load")
         return
@@ -92,7 +91,7 @@ def _print_report(service: str, report: audit.VerifyReport) -> None:
     )
 
 
-def _audit_checkpoint(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+def _audit_checkpoint(manifest: ServiceManifest[SettingsT], settings: SettingsT) -> None:
     path = settings.audit_checkpoint_file
     engine = make_engine(settings.database_url, pool_size=1)
     try:
@@ -110,20 +109,19 @@ def _audit_checkpoint(manifest: ServiceManifest, settings: ServiceSettings) -> N
     )
 
 
-def _checkpoint_if_moved(manifest: ServiceManifest, settings: ServiceSettings) -> None:
+def _checkpoint_if_moved(manifest: ServiceManifest[SettingsT], settings: SettingsT) -> None:
     """The worker's checkpoint job, once, before serving: the trail as loaded is on file by the
     time the service answers (the worker's own first run then finds nothing new)."""
     job = audit_checkpoints.checkpoint_job(settings)
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         sessions = manifest.schema.session_factory(engine, audit_keys=settings.audit_keyring)
-        with sessions() as session, session.begin():
-            job.run(session, datetime.now(UTC))
+        job.run(sessions, datetime.now(UTC))
     finally:
         engine.dispose()
 
 
-def run_development(manifest: ServiceManifest, *, host: str, port: int) -> NoReturn:
+def run_development(manifest: ServiceManifest[SettingsT], *, host: str, port: int) -> NoReturn:
     """`all-in-one`, also what `make run` runs in each process it forks: migrate (nothing when
     at head), load the reference data (nothing when loaded), then API, worker and relay."""
     settings = manifest.settings_class()
@@ -139,7 +137,7 @@ def run_development(manifest: ServiceManifest, *, host: str, port: int) -> NoRet
     os._exit(0)
 
 
-def service_cli(manifest: ServiceManifest) -> typer.Typer:
+def service_cli(manifest: ServiceManifest[SettingsT]) -> typer.Typer:
     app = typer.Typer(name=manifest.name, help=manifest.summary, no_args_is_help=True)
 
     @app.command()

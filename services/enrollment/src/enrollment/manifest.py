@@ -12,7 +12,6 @@ from doseline.consumers import Handler
 from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
 from doseline.contracts.system import TracerPing
 from doseline.manifest import PeriodicJob, ServiceManifest
-from doseline.settings import ServiceSettings
 from enrollment import PORT
 from enrollment.app import SUMMARY, create_app
 from enrollment.cohorts.tasks import EXPIRE_RESERVATIONS
@@ -24,7 +23,7 @@ from enrollment.settings import EnrollmentSettings
 from enrollment.trials.service import bootstrap as bootstrap_trials
 
 
-def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
+def handlers(_settings: EnrollmentSettings) -> Mapping[str, Handler]:
     return {
         TracerPing.event_type: diagnostics.on_tracer,
         DltSuspected.event_type: on_dlt_adjudicated,
@@ -33,11 +32,11 @@ def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
     }
 
 
-def periodic_jobs(_settings: ServiceSettings) -> Sequence[PeriodicJob]:
+def periodic_jobs(_settings: EnrollmentSettings) -> Sequence[PeriodicJob]:
     return (CLOSE_DLT_WINDOWS, EXPIRE_RESERVATIONS, RECORD_MISSED_INFUSIONS)
 
 
-def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
+def bootstrap(_settings: EnrollmentSettings, session: Session) -> list[str]:
     """`make run`: HDMSC-RP-01 from the shipped protocol, if absent (idempotent)."""
     return bootstrap_trials(session)
 
@@ -47,7 +46,7 @@ SERVICE = ServiceManifest(
     port=PORT,
     schema=schema,
     settings_class=EnrollmentSettings,
-    create_app=create_app,  # type: ignore[arg-type]
+    create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
     periodic_jobs=periodic_jobs,

@@ -18,10 +18,13 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp
 
 from doseline.auth import Role
+from doseline.settings import ServiceSettings
 from doseline.testing.identifiers import hospital_identifier
 from doseline.testing.plugin import TokenFactory
+from enrollment.settings import EnrollmentSettings
 
 TRIAL = "HDMSC-RP-01"
 SITE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -40,7 +43,9 @@ def eligible_answers(ct_date: date, consent_date: date) -> dict[str, Any]:
 
 @dataclass
 class Site:
-    api: TestClient
+    api: httpx.Client  # in process (a TestClient), or over HTTP (`http`)
+    app: ASGIApp
+    settings: EnrollmentSettings
     auth: TokenFactory
     sessions: sessionmaker[Session]
     engine: Engine
@@ -195,13 +200,23 @@ def site(
     auth: TokenFactory,
     sessions: Callable[[str], sessionmaker[Session]],
     clean_db: Engine,
+    settings_for: Callable[..., ServiceSettings],
 ) -> Site:
     client = api("enrollment")
+    settings = settings_for("enrollment")
+    assert isinstance(settings, EnrollmentSettings)
     created = client.post(
         "/v1/trials", json={"shipped_protocol": "hdmsc-rp-01"}, headers=auth(Role.ADMIN)
     )
     assert created.status_code == 201, created.text
-    return Site(api=client, auth=auth, sessions=sessions("enrollment"), engine=clean_db)
+    return Site(
+        api=client,
+        app=client.app,
+        settings=settings,
+        auth=auth,
+        sessions=sessions("enrollment"),
+        engine=clean_db,
+    )
 
 
 @pytest.fixture
@@ -211,13 +226,13 @@ def http(site: Site) -> Iterator[Site]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(site.api.app, host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.01)
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        yield replace(site, api=client)  # type: ignore[arg-type]
+        yield replace(site, api=client)
     server.should_exit = True
     thread.join(timeout=10)

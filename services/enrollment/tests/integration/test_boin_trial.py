@@ -74,8 +74,7 @@ def treated_cohort(site: Site, outcomes: str, sequence: int) -> None:
                     trial_id=BOIN_TRIAL,
                 ),
             )
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
 
 
 def sign(site: Site, state: dict[str, Any]) -> None:

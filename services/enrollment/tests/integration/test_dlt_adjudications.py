@@ -102,8 +102,7 @@ def test_one_dlt_in_three_expands_the_cohort_to_six(site: Site) -> None:
     for subject_id in subjects:
         site.treat(subject_id)
     deliver(site, adjudication(subjects[0], confirmed=True, sequence=2))
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
     state = site.escalation()
     assert state["outcomes"] == "1TNN"
     pending = state["pending_decision"]
@@ -131,8 +130,7 @@ def test_a_state_change_before_both_signatures_supersedes_the_decision(site: Sit
     for subject_id in subjects:
         site.treat(subject_id)
     deliver(site, adjudication(subjects[0], confirmed=True, sequence=2))
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
     before = site.escalation()
     site.ok(
         site.api.post(
@@ -184,14 +182,12 @@ def test_a_suspected_dlt_keeps_the_window_open_and_the_subject_unreplaced(site: 
     subject_id = site.enrolled_subject()
     site.treat(subject_id, days=(-12, -9, -6))
     deliver(site, suspicion(subject_id, sequence=1))
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
     state = site.escalation()
     assert level(state, 1)["evaluable_patients"] == 0
     assert level(state, 1)["open_slots"] == 2
     deliver(site, adjudication(subject_id, confirmed=True, sequence=2))
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
     state = site.escalation()
     assert (level(state, 1)["evaluable_patients"], level(state, 1)["dlts"]) == (1, 1)
     assert level(state, 1)["open_slots"] == 2
@@ -203,8 +199,7 @@ def test_a_dlt_confirmed_after_signing_but_before_the_next_cohort_withdraws_the_
     first = [site.enrolled_subject() for _ in range(3)]
     for subject_id in first:
         site.treat(subject_id)
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
     state = site.escalation()
     signed_id = state["pending_decision"]["id"]
     for role, person in ((Role.INVESTIGATOR, "dr-li"), (Role.SAFETY_PHYSICIAN, "dr-chen")):
@@ -256,8 +251,7 @@ def test_a_dlt_confirmed_after_the_decision_was_signed_stops_automatic_decisions
     first = [site.enrolled_subject() for _ in range(3)]
     for subject_id in first:
         site.treat(subject_id)
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
     state = site.escalation()
     for role, person in ((Role.INVESTIGATOR, "dr-li"), (Role.SAFETY_PHYSICIAN, "dr-chen")):
         site.ok(
@@ -276,8 +270,7 @@ def test_a_dlt_confirmed_after_the_decision_was_signed_stops_automatic_decisions
     for subject_id in second:
         site.treat(subject_id)
     deliver(site, adjudication(first[0], confirmed=True, sequence=2))
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
     state = site.escalation()
     assert state["outcomes"] == "1TNN 2NNN"
     assert state["pending_decision"] is None

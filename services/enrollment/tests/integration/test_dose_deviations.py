@@ -38,8 +38,7 @@ PROBLEM = "application/problem+json"
 
 
 def run_the_missed_infusion_job(site: Site) -> None:
-    with site.sessions() as session, session.begin():
-        RECORD_MISSED_INFUSIONS.run(session, datetime.now(UTC))
+    RECORD_MISSED_INFUSIONS.run(site.sessions, datetime.now(UTC))
 
 
 def prepare(site: Site, subject_id: str, number: int, volume_ml: str | None = None) -> Any:

@@ -28,7 +28,7 @@ def served(site: Site) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(site.api.app, host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

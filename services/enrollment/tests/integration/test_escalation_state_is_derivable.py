@@ -115,8 +115,7 @@ def apply(trial: Trial, step: tuple[Any, ...]) -> None:
     elif kind == "redeliver" and trial.sent:
         deliver(site, trial.sent[step[1] % len(trial.sent)])
     elif kind == "job":
-        with site.sessions() as session, session.begin():
-            CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=step[1]))
+        CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=step[1]))
     elif kind == "consent" and trial.subjects:
         subject_id = trial.subjects[step[1] % len(trial.subjects)]
         read = site.api.get(f"/v1/subjects/{subject_id}", headers=site.as_(Role.MONITOR, "cra"))
@@ -237,8 +236,7 @@ def test_a_grade_5_dlt_for_002_reported_before_its_enrolment_arrived_counts_once
     for subject_id in (first, second, third):
         for number in range(1, 5):
             site.ok(infuse(site, subject_id, number), 201)
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC))
     state = site.escalation()
     assert state["outcomes"] == "1NTN"
     assert state["recommendation"]["reason"] == "1 DLT in 3 at level 1: treat 3 more at level 1"
@@ -252,8 +250,7 @@ def test_a_late_grade_5_dlt_after_the_windows_closed_moves_the_state_at_once(
     for subject_id in subjects:
         for number in range(1, 5):
             site.ok(infuse(site, subject_id, number), 201)
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC))
     assert site.escalation()["outcomes"] == "1NNN"
     late = dlt_message(
         subjects[1], status="suspected", dlt_id="DLT-G5", sequence=1, grade=5, study_day=40

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from doseline.auth import Role
 from doseline.contracts.safety import DltSuspected
-from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
+from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS, close_dlt_windows
 
 from .conftest import SITE_ZONE, TRIAL, Site, eligible_answers
 from .test_dlt_adjudications import adjudication, deliver
@@ -29,8 +29,7 @@ INFUSION_DAYS = (-45, -42, -39, -36)
 
 def run_the_job(site: Site) -> None:
     """One run of the worker's once-a-minute job, at the real time, as `make run` does."""
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC))
 
 
 def day(site: Site, offset: int) -> str:
@@ -310,7 +309,7 @@ def test_an_infusion_recorded_while_the_job_closes_the_window_is_not_lost(site: 
     site.ok(site.verify(prepared))
     responses: list[Any] = []
     with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC))  # not committed yet
+        close_dlt_windows(session, datetime.now(UTC))  # the job's sweep, not committed yet
         request = threading.Thread(
             target=lambda: responses.append(
                 site.api.post(

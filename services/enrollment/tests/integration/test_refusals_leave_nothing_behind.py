@@ -97,8 +97,7 @@ def pending_decision(site: Site) -> dict[str, Any]:
     """Cohort 1 treated, its DLT windows closed by the job: a decision awaits signatures."""
     for _ in range(3):
         site.treat(site.enrolled_subject())
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
     state: dict[str, Any] = site.escalation()
     assert state["pending_decision"] is not None, state
     return state

@@ -4,6 +4,7 @@ follow-up visits, protocol amendments and the bootstrap."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,8 +21,7 @@ from .conftest import SITE_ZONE, TRIAL, Site
 
 
 def close_windows(site: Site, days_ahead: int = 20) -> None:
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=days_ahead))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=days_ahead))
 
 
 def outbox_events(site: Site, event_type: str) -> list[dict[str, Any]]:
@@ -177,8 +177,7 @@ def test_a_reserved_slot_is_held_for_its_subject_and_lapses_unused(site: Site) -
     refused = site.enrol(other)
     assert refused.status_code == 409
     assert "reserved" in refused.json()["detail"]
-    with site.sessions() as session, session.begin():
-        EXPIRE_RESERVATIONS.run(session, datetime.now(UTC) + timedelta(hours=73))
+    EXPIRE_RESERVATIONS.run(site.sessions, datetime.now(UTC) + timedelta(hours=73))
     listed = site.ok(
         site.api.get(f"/v1/trials/{TRIAL}/reservations", headers=site.as_(Role.MONITOR, "m"))
     )
@@ -303,7 +302,7 @@ def test_an_amendment_cannot_take_effect_in_the_future(site: Site) -> None:
 def test_bootstrap_creates_hdmsc_rp_01_once(site: Site) -> None:
     with site.sessions() as session, session.begin():
         assert SERVICE.bootstrap is not None
-        lines = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
+        lines = SERVICE.bootstrap(site.settings, session)
     assert lines == ["trial HDMSC-RP-01 already exists"]
 
 
@@ -316,12 +315,12 @@ def test_bootstrap_publishes_the_protocol_of_a_trial_that_predates_protocol_even
         )
     assert SERVICE.bootstrap is not None
     with site.sessions() as session, session.begin():
-        lines = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
+        lines = SERVICE.bootstrap(site.settings, session)
     assert lines == ["trial HDMSC-RP-01 already exists", "protocol 1.0 of HDMSC-RP-01 published"]
     [published] = outbox_events(site, "enrollment.protocol.activated")
     assert (published["protocol_version"], published["effective_from"]) == ("1.0", None)
     with site.sessions() as session, session.begin():
-        again = SERVICE.bootstrap(site.api.app.state.settings, session)  # type: ignore[attr-defined]
+        again = SERVICE.bootstrap(site.settings, session)
     assert again == ["trial HDMSC-RP-01 already exists"]
 
 
@@ -449,13 +448,7 @@ def test_a_trial_created_from_its_own_document_runs_its_own_variant(site: Site) 
     )
     trial = site.ok(created, 201)
     assert (trial["id"], trial["design_variant"]) == ("HDMSC-ESC-01", "esc")
-    esc = Site(
-        api=site.api,
-        auth=site.auth,
-        sessions=site.sessions,
-        engine=site.engine,
-        trial="HDMSC-ESC-01",
-    )
+    esc = replace(site, trial="HDMSC-ESC-01")
     for cohort in (1, 2):
         for _ in range(3):
             esc.treat(esc.enrolled_subject())

@@ -15,8 +15,7 @@ from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.contracts.imaging import CtUploaded
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.contracts.system import TracerPing
-from doseline.manifest import PeriodicJob, ServiceManifest
-from doseline.settings import ServiceSettings
+from doseline.manifest import PeriodicJob, ServiceManifest, in_one_transaction
 from imaging import PORT
 from imaging.app import SUMMARY, create_app
 from imaging.ct_analyses import tasks as ct_tasks
@@ -30,14 +29,7 @@ from imaging.subjects import tasks as subject_tasks
 BOOTSTRAP_ACTOR = "system <bootstrap>"
 
 
-def _imaging(settings: ServiceSettings) -> ImagingSettings:
-    if not isinstance(settings, ImagingSettings):
-        raise TypeError("imaging runs with ImagingSettings")
-    return settings
-
-
-def handlers(settings: ServiceSettings) -> Mapping[str, Handler]:
-    imaging = _imaging(settings)
+def handlers(settings: ImagingSettings) -> Mapping[str, Handler]:
     return {
         TracerPing.event_type: diagnostics.on_tracer,
         SubjectEnrolled.event_type: subject_tasks.on_subject_enrolled,
@@ -45,7 +37,7 @@ def handlers(settings: ServiceSettings) -> Mapping[str, Handler]:
         ProtocolActivated.event_type: protocol_tasks.on_protocol_activated,
         # One storage per worker: a boto3 client is costly to build and safe to share.
         CtUploaded.event_type: OwnTransactions(
-            partial(ct_tasks.measure_uploaded, imaging, storage_from(imaging))
+            partial(ct_tasks.measure_uploaded, settings, storage_from(settings))
         ),
     }
 
@@ -54,22 +46,23 @@ def _report_missed_visits(session: Session, now: datetime) -> None:
     subject_tasks.report_missed_visits(session, now)
 
 
-def periodic_jobs(settings: ServiceSettings) -> Sequence[PeriodicJob]:
-    imaging = _imaging(settings)
+def periodic_jobs(settings: ImagingSettings) -> Sequence[PeriodicJob]:
     return (
         # Only for work orders that were lost: every analysis is measured on its message.
         PeriodicJob(
             name="imaging.ct_analyses.lost_work_orders",
             every=timedelta(minutes=1),
-            run=partial(ct_tasks.announce_lost, imaging),
+            run=in_one_transaction(partial(ct_tasks.announce_lost, settings)),
         ),
         PeriodicJob(
-            name="imaging.missed_visits", every=timedelta(hours=1), run=_report_missed_visits
+            name="imaging.missed_visits",
+            every=timedelta(hours=1),
+            run=in_one_transaction(_report_missed_visits),
         ),
     )
 
 
-def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
+def bootstrap(_settings: ImagingSettings, session: Session) -> list[str]:
     """HDMSC-RP-01's visit schedule from the protocol defaults, when not yet registered."""
     return [schedule.seed_default(session, actor=BOOTSTRAP_ACTOR)]
 
@@ -79,7 +72,7 @@ SERVICE = ServiceManifest(
     port=PORT,
     schema=schema,
     settings_class=ImagingSettings,
-    create_app=create_app,  # type: ignore[arg-type]
+    create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
     periodic_jobs=periodic_jobs,

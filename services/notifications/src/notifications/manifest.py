@@ -8,7 +8,6 @@ from pathlib import Path
 from doseline.consumers import Handler
 from doseline.manifest import PeriodicJob, ServiceManifest
 from doseline.routing import EVENT_LOG_ROUTE, consumed_by
-from doseline.settings import ServiceSettings
 from notifications import PORT
 from notifications.app import SUMMARY, create_app
 from notifications.db import schema
@@ -17,15 +16,9 @@ from notifications.publishing import publishing_for
 from notifications.settings import NotificationsSettings
 
 
-def _own(settings: ServiceSettings) -> NotificationsSettings:
-    if not isinstance(settings, NotificationsSettings):
-        raise TypeError("the notifications service runs with NotificationsSettings")
-    return settings
-
-
-def handlers(settings: ServiceSettings) -> Mapping[str, Handler]:
+def handlers(settings: NotificationsSettings) -> Mapping[str, Handler]:
     """Every public event (the routing table derives them from the contracts) → the log."""
-    record_event = record_event_handler(publishing_for(_own(settings)).after_append)
+    record_event = record_event_handler(publishing_for(settings).after_append)
     return {
         event_type: record_event
         for event_type, route in consumed_by("notifications").items()
@@ -33,8 +26,8 @@ def handlers(settings: ServiceSettings) -> Mapping[str, Handler]:
     }
 
 
-def periodic_jobs(settings: ServiceSettings) -> Sequence[PeriodicJob]:
-    return publishing_for(_own(settings)).jobs()
+def periodic_jobs(settings: NotificationsSettings) -> Sequence[PeriodicJob]:
+    return publishing_for(settings).jobs()
 
 
 SERVICE = ServiceManifest(
@@ -42,7 +35,7 @@ SERVICE = ServiceManifest(
     port=PORT,
     schema=schema,
     settings_class=NotificationsSettings,
-    create_app=create_app,  # type: ignore[arg-type]
+    create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
     periodic_jobs=periodic_jobs,

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.manifest import PeriodicJob
+from notifications.db import schema
 from notifications.deliveries.service import Dispatcher
 from notifications.settings import NotificationsSettings
 from notifications.topic.publisher import TopicPublisher
@@ -22,6 +23,7 @@ from notifications.topic.publisher import TopicPublisher
 
 class Publishing:
     def __init__(self, settings: NotificationsSettings) -> None:
+        self._settings = settings
         self.dispatcher = Dispatcher(settings)
         self.topic = TopicPublisher(settings)
         # pika's blocking connection belongs to one thread: every topic pass runs on this one.
@@ -30,36 +32,32 @@ class Publishing:
         self._topic_lock = threading.Lock()
 
     def after_append(self, engine: Engine) -> None:
-        self.dispatcher.kick(engine)
+        sessions = schema.session_factory(engine, audit_keys=self._settings.audit_keyring)
+        self.dispatcher.kick(sessions)
         if self.topic.enabled:
             with self._topic_lock:
                 if self._topic_queued:
                     return  # the queued pass will publish this event too
                 self._topic_queued = True
-            self._topic_thread.submit(self._topic_pass, engine)
+            self._topic_thread.submit(self._topic_pass, sessions)
 
-    def _topic_pass(self, engine: Engine) -> None:
+    def _topic_pass(self, sessions: sessionmaker[Session]) -> None:
         with self._topic_lock:
             self._topic_queued = False
-        self.topic.publish_logged(engine)
+        self.topic.publish_logged(sessions)
 
-    def deliver_due(self, session: Session, _now: datetime) -> None:
-        self.dispatcher.drain_in_parallel(_engine_of(session))
+    def deliver_due(self, sessions: sessionmaker[Session], _now: datetime) -> None:
+        self.dispatcher.drain_in_parallel(sessions)
 
-    def publish_topic(self, session: Session, _now: datetime) -> None:
+    def publish_topic(self, sessions: sessionmaker[Session], _now: datetime) -> None:
         if self.topic.enabled:
-            self._topic_thread.submit(self.topic.publish_pending, _engine_of(session)).result()
+            self._topic_thread.submit(self.topic.publish_pending, sessions).result()
 
     def jobs(self) -> tuple[PeriodicJob, ...]:
         return (
             PeriodicJob("deliver-webhooks", every=timedelta(seconds=1), run=self.deliver_due),
             PeriodicJob("publish-topic", every=timedelta(seconds=1), run=self.publish_topic),
         )
-
-
-def _engine_of(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
 
 
 @lru_cache(maxsize=8)

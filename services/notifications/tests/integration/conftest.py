@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.auth import Role
@@ -179,14 +178,16 @@ def deliveries(client: TestClient, auth: TokenFactory, subscription_id: str) -> 
     return items
 
 
-def drain_until_settled(dispatcher: Dispatcher, engine: Engine, *, rounds: int = 400) -> None:
+def drain_until_settled(
+    dispatcher: Dispatcher, sessions: sessionmaker[Session], *, rounds: int = 400
+) -> None:
     """Run the dispatcher until no delivery is pending any more (retries are milliseconds)."""
     from sqlalchemy import text
 
     for _ in range(rounds):
-        dispatcher.drain(engine)
-        with engine.connect() as connection:
-            pending = connection.scalar(
+        dispatcher.drain(sessions)
+        with sessions() as session:
+            pending = session.scalar(
                 text(
                     "SELECT count(*) FROM notifications.deliveries d "
                     "JOIN notifications.subscriptions s ON s.id = d.subscription_id "

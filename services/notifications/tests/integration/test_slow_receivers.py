@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.testing.plugin import TokenFactory
@@ -111,7 +110,6 @@ def test_a_receiver_that_hangs_does_not_delay_another_subscriptions_deliveries(
     log_db: sessionmaker[Session],
     endpoints: Callable[..., Endpoint],
     patient_dispatcher: Dispatcher,
-    clean_db: Engine,
 ) -> None:
     slow, fast = endpoints(held=True), endpoints(held=False)
     # The slow subscription comes first: its deliveries are the oldest of every event.
@@ -120,7 +118,7 @@ def test_a_receiver_that_hangs_does_not_delay_another_subscriptions_deliveries(
     events = [dlt_confirmed(number) for number in range(1, EVENTS + 1)]
     append(log_db, *events)
 
-    sweep = threading.Thread(target=patient_dispatcher.drain_in_parallel, args=(clean_db,))
+    sweep = threading.Thread(target=patient_dispatcher.drain_in_parallel, args=(log_db,))
     sweep.start()
     try:
         _wait(lambda: fast.counts() == (EVENTS, EVENTS), "the fast receiver's deliveries")
@@ -136,7 +134,7 @@ def test_a_receiver_that_hangs_does_not_delay_another_subscriptions_deliveries(
         sweep.join(timeout=60)
     assert not sweep.is_alive()
 
-    patient_dispatcher.drain(clean_db)
+    patient_dispatcher.drain(log_db)
     assert sorted(slow.answered) == sorted(e.id for e in events)
     assert sorted(fast.answered) == sorted(e.id for e in events)
     # In the order of the log, two at a time: a request at most one place from its event's.

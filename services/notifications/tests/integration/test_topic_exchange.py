@@ -9,7 +9,6 @@ from typing import Any
 
 import pika
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.contracts.safety import SaeReported
@@ -61,7 +60,6 @@ def test_a_queue_bound_to_safety_dlt_star_receives_dlts_and_nothing_else(
     exchange: str,
     settings_for: Callable[..., Any],
     log_db: sessionmaker[Session],
-    clean_db: Engine,
 ) -> None:
     settings = settings_for("notifications", topic_exchange=exchange)
     assert isinstance(settings, NotificationsSettings)
@@ -80,8 +78,8 @@ def test_a_queue_bound_to_safety_dlt_star_receives_dlts_and_nothing_else(
 
     publisher = TopicPublisher(settings)
     try:
-        assert publisher.publish_pending(clean_db) == 2
-        assert publisher.publish_pending(clean_db) == 0  # the cursor moved: nothing twice
+        assert publisher.publish_pending(log_db) == 2
+        assert publisher.publish_pending(log_db) == 0  # the cursor moved: nothing twice
     finally:
         publisher.close()
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
@@ -46,12 +46,11 @@ def test_a_dlt_reaches_the_receiver_as_a_signed_cloudevent(
     log_db: sessionmaker[Session],
     receiver: Receiver,
     dispatcher: Dispatcher,
-    clean_db: Engine,
 ) -> None:
     subscription = subscribe(client, auth, receiver.url, "safety.dlt.*")
     envelope = dlt_confirmed(1)
     append(log_db, envelope)
-    assert dispatcher.drain(clean_db) == 1
+    assert dispatcher.drain(log_db) == 1
 
     [got] = receiver.received
     assert got.headers["webhook-id"] == envelope.id
@@ -78,11 +77,10 @@ def test_events_a_subscription_does_not_ask_for_are_not_sent(
     log_db: sessionmaker[Session],
     receiver: Receiver,
     dispatcher: Dispatcher,
-    clean_db: Engine,
 ) -> None:
     subscribe(client, auth, receiver.url, "safety.sae.#", "enrollment.#")
     append(log_db, dlt_confirmed(1))
-    assert dispatcher.drain(clean_db) == 0
+    assert dispatcher.drain(log_db) == 0
     assert receiver.received == []
 
 
@@ -92,13 +90,12 @@ def test_a_receiver_that_fails_its_first_attempts_gets_the_event_later_under_the
     log_db: sessionmaker[Session],
     receiver: Receiver,
     dispatcher: Dispatcher,
-    clean_db: Engine,
 ) -> None:
     subscription = subscribe(client, auth, receiver.url)
     receiver.answers = [500, 503, 429]
     envelope = dlt_confirmed(1)
     append(log_db, envelope)
-    drain_until_settled(dispatcher, clean_db)
+    drain_until_settled(dispatcher, log_db)
 
     assert len(receiver.received) == 4
     assert {r.headers["webhook-id"] for r in receiver.received} == {envelope.id}
@@ -121,13 +118,12 @@ def test_a_receiver_that_never_recovers_is_disabled_and_an_event_says_so(
     log_db: sessionmaker[Session],
     receiver: Receiver,
     dispatcher: Dispatcher,
-    clean_db: Engine,
 ) -> None:
     subscription = subscribe(client, auth, receiver.url)
     receiver.then = 502
     envelope = dlt_confirmed(1)
     append(log_db, envelope)
-    drain_until_settled(dispatcher, clean_db)
+    drain_until_settled(dispatcher, log_db)
 
     attempts = 1 + len(FAST["retry_schedule_seconds"])
     assert len(receiver.received) == attempts
@@ -160,7 +156,7 @@ def test_a_receiver_that_never_recovers_is_disabled_and_an_event_says_so(
 
     # Later events wait while it is disabled; re-enabling sends them.
     append(log_db, later := dlt_confirmed(2))
-    dispatcher.drain(clean_db)
+    dispatcher.drain(log_db)
     assert len(receiver.received) == attempts
     receiver.then = 200
     resumed = client.patch(
@@ -169,7 +165,7 @@ def test_a_receiver_that_never_recovers_is_disabled_and_an_event_says_so(
         headers={**auth(Role.ADMIN), "If-Match": f'"v{state["version"]}"'},
     )
     assert resumed.status_code == 200, resumed.text
-    drain_until_settled(dispatcher, clean_db)
+    drain_until_settled(dispatcher, log_db)
     assert receiver.received[-1].headers["webhook-id"] == later.id
 
 
@@ -179,12 +175,11 @@ def test_an_endpoint_answering_410_gone_is_disabled_at_once(
     log_db: sessionmaker[Session],
     receiver: Receiver,
     dispatcher: Dispatcher,
-    clean_db: Engine,
 ) -> None:
     subscription = subscribe(client, auth, receiver.url)
     receiver.then = 410
     append(log_db, dlt_confirmed(1), dlt_confirmed(2))
-    drain_until_settled(dispatcher, clean_db)
+    drain_until_settled(dispatcher, log_db)
     assert len(receiver.received) == 1
     state = client.get(f"/v1/subscriptions/{subscription['id']}", headers=auth(Role.ADMIN)).json()
     assert state["active"] is False
@@ -197,14 +192,13 @@ def test_after_a_rotation_deliveries_verify_with_the_old_and_the_new_secret(
     log_db: sessionmaker[Session],
     receiver: Receiver,
     dispatcher: Dispatcher,
-    clean_db: Engine,
 ) -> None:
     subscription = subscribe(client, auth, receiver.url)
     rotated = client.post(
         f"/v1/subscriptions/{subscription['id']}/secret/rotate", headers=auth(Role.ADMIN)
     ).json()
     append(log_db, dlt_confirmed(1))
-    dispatcher.drain(clean_db)
+    dispatcher.drain(log_db)
     [got] = receiver.received
     Webhook(subscription["secret"]).verify(got.body, got.headers)
     Webhook(rotated["secret"]).verify(got.body, got.headers)
@@ -216,12 +210,11 @@ def test_replaying_an_event_sends_it_again_under_the_same_id(
     log_db: sessionmaker[Session],
     receiver: Receiver,
     dispatcher: Dispatcher,
-    clean_db: Engine,
 ) -> None:
     subscription = subscribe(client, auth, receiver.url)
     first, second = dlt_confirmed(1), dlt_confirmed(2)
     append(log_db, first, second)
-    dispatcher.drain(clean_db)
+    dispatcher.drain(log_db)
     assert len(receiver.received) == 2
 
     one = client.post(
@@ -231,7 +224,7 @@ def test_replaying_an_event_sends_it_again_under_the_same_id(
     )
     assert one.status_code == 202, one.text
     assert one.json()["scheduled"] == 1
-    dispatcher.drain(clean_db)
+    dispatcher.drain(log_db)
     assert receiver.received[-1].headers["webhook-id"] == first.id
 
     window = client.post(
@@ -244,7 +237,7 @@ def test_replaying_an_event_sends_it_again_under_the_same_id(
     )
     assert window.status_code == 202, window.text
     assert window.json()["event_ids"] == [first.id, second.id]
-    dispatcher.drain(clean_db)
+    dispatcher.drain(log_db)
     assert [r.headers["webhook-id"] for r in receiver.received[-2:]] == [first.id, second.id]
     [delivery, _] = deliveries(client, auth, subscription["id"])
     assert delivery["replays"] == 2
@@ -256,7 +249,6 @@ def test_a_target_that_now_resolves_to_an_internal_address_is_refused_at_deliver
     log_db: sessionmaker[Session],
     receiver: Receiver,
     settings_for: Callable[..., Any],
-    clean_db: Engine,
 ) -> None:
     subscription = subscribe(client, auth, receiver.url)
     append(log_db, dlt_confirmed(1))
@@ -268,7 +260,7 @@ def test_a_target_that_now_resolves_to_an_internal_address_is_refused_at_deliver
     assert isinstance(strict, NotificationsSettings)
     refusing = Dispatcher(strict)
     try:
-        refusing.drain(clean_db)
+        refusing.drain(log_db)
     finally:
         refusing.close()
     assert receiver.received == []
@@ -283,11 +275,10 @@ def test_the_body_is_compact_json_with_the_log_position_as_sequence(
     log_db: sessionmaker[Session],
     receiver: Receiver,
     dispatcher: Dispatcher,
-    clean_db: Engine,
 ) -> None:
     subscribe(client, auth, receiver.url)
     [position] = append(log_db, dlt_confirmed(1))
-    dispatcher.drain(clean_db)
+    dispatcher.drain(log_db)
     body = json.loads(receiver.received[0].body)
     assert int(body["sequence"]) == position
     assert b" " not in receiver.received[0].body.split(b'"data"')[0]
@@ -312,9 +303,8 @@ def test_the_periodic_sweep_delivers_what_no_commit_hook_started(
     try:
         [deliver, publish] = publishing.jobs()
         assert deliver.name == "deliver-webhooks"
-        with log_db() as session, session.begin():
-            deliver.run(session, datetime.now(UTC))
-            publish.run(session, datetime.now(UTC))  # no-op unless the broker is RabbitMQ
+        deliver.run(log_db, datetime.now(UTC))
+        publish.run(log_db, datetime.now(UTC))  # no-op unless the broker is RabbitMQ
     finally:
         publishing.dispatcher.close()
     [got] = receiver.received

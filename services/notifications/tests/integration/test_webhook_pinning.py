@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.testing.plugin import TokenFactory
@@ -60,7 +60,6 @@ def test_a_delivery_connects_to_the_checked_address_and_a_rebound_name_is_refuse
     log_db: sessionmaker[Session],
     receiver: Receiver,
     fast_settings: NotificationsSettings,
-    clean_db: Engine,
 ) -> None:
     subscription = subscribe(client, auth, receiver.url)
     port = urlsplit(receiver.url).port
@@ -69,13 +68,13 @@ def test_a_delivery_connects_to_the_checked_address_and_a_rebound_name_is_refuse
     dispatcher = Dispatcher(fast_settings, resolve=resolver)
     try:
         append(log_db, dlt_confirmed(1))
-        dispatcher.drain(clean_db)
+        dispatcher.drain(log_db)
         [received] = receiver.wait_for(1)
         assert received.headers["host"] == f"{HOOK_HOST}:{port}"
         assert resolver.asked == [HOOK_HOST]  # one lookup: the check's; the connection reused it
 
         append(log_db, dlt_confirmed(2))
-        dispatcher.drain(clean_db)
+        dispatcher.drain(log_db)
     finally:
         dispatcher.close()
     assert len(receiver.received) == 1
@@ -174,7 +173,6 @@ def _deliver_over_tls(
     auth: TokenFactory,
     log_db: sessionmaker[Session],
     settings: NotificationsSettings,
-    engine: Engine,
 ) -> dict[str, Any]:
     port = urlsplit(receiver.url).port
     subscription = subscribe(client, auth, f"http://127.0.0.1:{port}/hooks/dlt")
@@ -186,7 +184,7 @@ def _deliver_over_tls(
     )
     try:
         append(log_db, dlt_confirmed(1))
-        dispatcher.drain(engine)
+        dispatcher.drain(log_db)
     finally:
         dispatcher.close()
     delivery: dict[str, Any] = deliveries(client, auth, subscription["id"])[0]
@@ -198,12 +196,11 @@ def test_an_https_delivery_to_the_pinned_address_sends_and_verifies_the_host_nam
     auth: TokenFactory,
     log_db: sessionmaker[Session],
     fast_settings: NotificationsSettings,
-    clean_db: Engine,
     tls_receiver_for: Callable[[str], TlsReceiver],
 ) -> None:
     receiver = tls_receiver_for(HOOK_HOST)
     delivery = _deliver_over_tls(
-        receiver, client=client, auth=auth, log_db=log_db, settings=fast_settings, engine=clean_db
+        receiver, client=client, auth=auth, log_db=log_db, settings=fast_settings
     )
     assert delivery["status"] == "delivered", delivery
     assert receiver.server_names == [HOOK_HOST]
@@ -215,12 +212,11 @@ def test_an_https_endpoint_whose_certificate_names_another_host_gets_nothing(
     auth: TokenFactory,
     log_db: sessionmaker[Session],
     fast_settings: NotificationsSettings,
-    clean_db: Engine,
     tls_receiver_for: Callable[[str], TlsReceiver],
 ) -> None:
     receiver = tls_receiver_for("somewhere-else.test")
     delivery = _deliver_over_tls(
-        receiver, client=client, auth=auth, log_db=log_db, settings=fast_settings, engine=clean_db
+        receiver, client=client, auth=auth, log_db=log_db, settings=fast_settings
     )
     assert delivery["status"] != "delivered"
     assert "certificate" in delivery["last_error"].lower()

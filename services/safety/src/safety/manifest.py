@@ -13,8 +13,7 @@ from doseline.consumers import Handler
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.contracts.system import TracerPing
-from doseline.manifest import PeriodicJob, ServiceManifest
-from doseline.settings import ServiceSettings
+from doseline.manifest import PeriodicJob, ServiceManifest, in_one_transaction
 from safety import PORT
 from safety.adjudication import evaluation
 from safety.adverse_events import service as adverse_events
@@ -30,7 +29,7 @@ DEFAULT_TRIAL = "HDMSC-RP-01"
 BOOTSTRAP_ACTOR = "system <bootstrap>"
 
 
-def handlers(_settings: ServiceSettings) -> Mapping[str, Handler]:
+def handlers(_settings: SafetySettings) -> Mapping[str, Handler]:
     return {
         TracerPing.event_type: diagnostics.on_tracer,
         SubjectEnrolled.event_type: subject_tasks.on_subject_enrolled,
@@ -43,11 +42,17 @@ def _raise_overdue(session: Session, now: datetime) -> None:
     adverse_events.raise_overdue(session, now)
 
 
-def periodic_jobs(_settings: ServiceSettings) -> Sequence[PeriodicJob]:
-    return (PeriodicJob(name="safety.sae_clock", every=timedelta(minutes=1), run=_raise_overdue),)
+def periodic_jobs(_settings: SafetySettings) -> Sequence[PeriodicJob]:
+    return (
+        PeriodicJob(
+            name="safety.sae_clock",
+            every=timedelta(minutes=1),
+            run=in_one_transaction(_raise_overdue),
+        ),
+    )
 
 
-def bootstrap(_settings: ServiceSettings, session: Session) -> list[str]:
+def bootstrap(_settings: SafetySettings, session: Session) -> list[str]:
     """CTCAE v5.0 from the packaged NCI workbook if not yet loaded. The DLT rules are not seeded:
     they arrive with enrollment's protocol event (enrollment.protocol.activated)."""
     lines: list[str] = []
@@ -73,7 +78,7 @@ SERVICE = ServiceManifest(
     port=PORT,
     schema=schema,
     settings_class=SafetySettings,
-    create_app=create_app,  # type: ignore[arg-type]
+    create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
     periodic_jobs=periodic_jobs,

@@ -19,6 +19,7 @@ from safety.__main__ import app as cli
 from safety.catalogue.models import CtcaeTermRow
 from safety.dictionary import shipped
 from safety.manifest import SERVICE
+from safety.settings import SafetySettings
 
 from .conftest import HYPOXIA, RESPIRATORY_FAILURE, WORKBOOK, Desk
 
@@ -176,6 +177,7 @@ def test_the_cli_imports_with_a_progress_bar_and_bootstrap_skips_a_loaded_dictio
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = settings_for("safety")
+    assert isinstance(settings, SafetySettings)
     monkeypatch.setenv("SAFETY_DATABASE_URL", settings.database_url)
     result = CliRunner().invoke(cli, ["ctcae-import", str(shipped.workbook())])
     assert result.exit_code == 0, result.output
@@ -192,9 +194,11 @@ def test_bootstrap_imports_the_packaged_nci_workbook_when_the_dictionary_is_empt
     settings_for: Callable[..., ServiceSettings],
     sessions: Callable[[str], sessionmaker[Session]],
 ) -> None:
+    settings = settings_for("safety")
+    assert isinstance(settings, SafetySettings)
     with sessions("safety")() as session, session.begin():
         assert SERVICE.bootstrap is not None
-        lines = SERVICE.bootstrap(settings_for("safety"), session)
+        lines = SERVICE.bootstrap(settings, session)
     assert lines[0] == "CTCAE v5.0 imported from NCI's workbook: 837 terms in 26 SOCs"
 
 

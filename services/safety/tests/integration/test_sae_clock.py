@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from doseline.auth import Role
-from doseline.settings import ServiceSettings
 from safety.manifest import SERVICE
 
 from .conftest import Desk
@@ -25,9 +24,8 @@ def serious(desk: Desk) -> tuple[Desk, str, datetime]:
 
 
 def _sweep(desk: Desk, now: datetime) -> None:
-    [job] = SERVICE.periodic_jobs(ServiceSettings())
-    with desk.db() as session, session.begin():
-        job.run(session, now)
+    [job] = SERVICE.periodic_jobs(SERVICE.settings_class())
+    job.run(desk.db, now)
 
 
 def _overdue_events(desk: Desk) -> list[dict[str, object]]:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from doseline.manifest import PeriodicJob
+from doseline.manifest import PeriodicJob, in_one_transaction
 from enrollment.cohorts.service import expire_reservations
 
 
@@ -17,5 +17,5 @@ def expire_slot_reservations(session: Session, now: datetime) -> None:
 EXPIRE_RESERVATIONS = PeriodicJob(
     name="enrollment.expire_slot_reservations",
     every=timedelta(minutes=5),
-    run=expire_slot_reservations,
+    run=in_one_transaction(expire_slot_reservations),
 )

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from doseline.manifest import PeriodicJob
+from doseline.manifest import PeriodicJob, in_one_transaction
 from enrollment.deviations.service import record_missed_infusions
 
 
@@ -15,5 +15,7 @@ def record_missed(session: Session, now: datetime) -> None:
 
 
 RECORD_MISSED_INFUSIONS = PeriodicJob(
-    name="enrollment.record_missed_infusions", every=timedelta(minutes=1), run=record_missed
+    name="enrollment.record_missed_infusions",
+    every=timedelta(minutes=1),
+    run=in_one_transaction(record_missed),
 )

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from doseline.manifest import PeriodicJob
+from doseline.manifest import PeriodicJob, in_one_transaction
 from enrollment.dlt_windows.service import close_due_windows
 
 
@@ -15,5 +15,7 @@ def close_dlt_windows(session: Session, now: datetime) -> None:
 
 
 CLOSE_DLT_WINDOWS = PeriodicJob(
-    name="enrollment.close_dlt_windows", every=timedelta(minutes=1), run=close_dlt_windows
+    name="enrollment.close_dlt_windows",
+    every=timedelta(minutes=1),
+    run=in_one_transaction(close_dlt_windows),
 )

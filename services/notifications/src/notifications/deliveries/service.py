@@ -14,14 +14,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from sqlalchemy import Engine, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import audit, outbox, pagination
 from doseline.contracts.notifications import SubscriptionDisabled
 from doseline.errors import NotFound
 from doseline.logging import bind_correlation_id, clear_correlation_id
-from notifications.db import schema
 from notifications.deliveries import repository
 from notifications.deliveries.models import (
     AttemptOutcome,
@@ -84,27 +83,28 @@ class Dispatcher:
 
     # -- running ---------------------------------------------------------------------------
 
-    def drain(self, engine: Engine, *, limit: int = 10_000) -> int:
+    def drain(self, sessions: sessionmaker[Session], *, limit: int = 10_000) -> int:
         """Attempt due deliveries one by one until none is due; returns the attempts made."""
-        sessions = schema.session_factory(engine, audit_keys=self._settings.audit_keyring)
         made = 0
         while made < limit and self.attempt_one(sessions):
             made += 1
         return made
 
-    def drain_in_parallel(self, engine: Engine) -> int:
+    def drain_in_parallel(self, sessions: sessionmaker[Session]) -> int:
         """`drain` on every dispatcher thread at once, waiting for all (the periodic sweep)."""
         pool = self._executor()
-        futures = [pool.submit(self.drain, engine) for _ in range(self._settings.delivery_threads)]
+        futures = [
+            pool.submit(self.drain, sessions) for _ in range(self._settings.delivery_threads)
+        ]
         return sum(future.result() for future in futures)
 
-    def kick(self, engine: Engine) -> None:
+    def kick(self, sessions: sessionmaker[Session]) -> None:
         """Start draining in the background now (after an append commits)."""
-        self._executor().submit(self._drain_logged, engine)
+        self._executor().submit(self._drain_logged, sessions)
 
-    def _drain_logged(self, engine: Engine) -> None:
+    def _drain_logged(self, sessions: sessionmaker[Session]) -> None:
         try:
-            self.drain(engine)
+            self.drain(sessions)
         except Exception:
             # The periodic sweep retries whatever this pass left; nothing is lost.
             log.exception("webhooks.drain_failed")

@@ -14,12 +14,11 @@ from urllib.parse import urlparse
 import pika
 import pika.exceptions
 import structlog
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.broker import RABBITMQ_SCHEMES
-from notifications.db import schema
 from notifications.event_log import repository as event_log
 from notifications.event_log.cloudevent import CLOUDEVENTS_JSON, body_bytes, cloudevent
 from notifications.event_log.models import TopicCursor
@@ -67,14 +66,14 @@ class TopicPublisher:
             except pika.exceptions.AMQPError:
                 log.warning("topic.close_failed")
 
-    def publish_pending(self, engine: Engine) -> int:
+    def publish_pending(self, sessions: sessionmaker[Session]) -> int:
         """Publish every logged event past the cursor; returns how many were published."""
         if not self.enabled:
             return 0
         total = 0
         with self._lock:
             while True:
-                published = self._publish_batch(schema.session_factory(engine))
+                published = self._publish_batch(sessions)
                 total += published
                 if published < BATCH:
                     return total
@@ -121,9 +120,9 @@ class TopicPublisher:
         ).one()
         return cursor
 
-    def publish_logged(self, engine: Engine) -> None:
+    def publish_logged(self, sessions: sessionmaker[Session]) -> None:
         try:
-            self.publish_pending(engine)
+            self.publish_pending(sessions)
         except Exception:
             # The periodic pass publishes whatever this one could not.
             log.exception("topic.publish_pass_failed")
