@@ -20,6 +20,7 @@ from doseline.schema import ServiceSchema
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from alembic.runtime.environment import IncludeNameFn, NameFilterParentNames, NameFilterType
 
 
 def alembic_config(*, migrations: Path, schema: ServiceSchema, database_url: str) -> Config:
@@ -155,8 +156,10 @@ def _migrate(connection: Connection, schema: ServiceSchema) -> None:
         context.run_migrations()
 
 
-def _only(schema: ServiceSchema):  # type: ignore[no-untyped-def]
-    def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
+def _only(schema: ServiceSchema) -> IncludeNameFn:
+    def include_name(
+        name: str | None, type_: NameFilterType, _parent_names: NameFilterParentNames
+    ) -> bool:
         if type_ == "schema":
             return name == schema.name
         return True

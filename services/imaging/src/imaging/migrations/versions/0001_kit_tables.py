@@ -7,11 +7,7 @@ Create Date: 2026-11-29 06:44:48.897731
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
-
-from doseline.audit import append_only_ddl, drop_append_only_ddl
-from sqlalchemy.dialects import postgresql
+from doseline.kit_migrations import create_kit_tables, drop_kit_tables
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -20,72 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('audit_log',
-    sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('actor', sa.String(length=200), nullable=False),
-    sa.Column('action', sa.String(length=80), nullable=False),
-    sa.Column('entity_type', sa.String(length=80), nullable=False),
-    sa.Column('entity_id', sa.String(length=120), nullable=False),
-    sa.Column('before', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-    sa.Column('after', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('correlation_id', sa.String(length=64), nullable=True),
-    sa.Column('record', sa.Text(), nullable=False),
-    sa.Column('prev_hash', sa.String(length=64), nullable=False),
-    sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_log')),
-    sa.UniqueConstraint('hash', name=op.f('uq_audit_log_hash')),
-    schema='imaging'
-    )
-    op.create_index('ix_audit_log_entity', 'audit_log', ['entity_type', 'entity_id'], unique=False, schema='imaging')
-    op.create_table('idempotency_keys',
-    sa.Column('key', sa.String(length=255), nullable=False),
-    sa.Column('principal', sa.String(length=200), nullable=False),
-    sa.Column('method', sa.String(length=10), nullable=False),
-    sa.Column('path', sa.String(length=500), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('status_code', sa.Integer(), nullable=True),
-    sa.Column('response_body', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-    sa.Column('response_headers', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('key', 'principal', name=op.f('pk_idempotency_keys')),
-    schema='imaging'
-    )
-    op.create_table('inbox',
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('consumer', sa.String(length=120), nullable=False),
-    sa.Column('event_type', sa.String(length=120), nullable=False),
-    sa.Column('source', sa.String(length=200), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', 'consumer', name=op.f('pk_inbox')),
-    schema='imaging'
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('event_type', sa.String(length=120), nullable=False),
-    sa.Column('envelope', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id')),
-    schema='imaging'
-    )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['id'], unique=False, schema='imaging', postgresql_where=sa.text('published_at IS NULL'))
+    create_kit_tables('imaging')
 
-    # 21 CFR 11.10(e): the audit trail cannot be changed, even by the application's own role.
-    for statement in append_only_ddl('imaging'):
-        op.execute(statement)
 
 def downgrade() -> None:
-    for statement in drop_append_only_ddl('imaging'):
-        op.execute(statement)
-    op.drop_index('ix_outbox_unpublished', table_name='outbox', schema='imaging', postgresql_where=sa.text('published_at IS NULL'))
-    op.drop_table('outbox', schema='imaging')
-    op.drop_table('inbox', schema='imaging')
-    op.drop_table('idempotency_keys', schema='imaging')
-    op.drop_index('ix_audit_log_entity', table_name='audit_log', schema='imaging')
-    op.drop_table('audit_log', schema='imaging')
+    drop_kit_tables('imaging')
