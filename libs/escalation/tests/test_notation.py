@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,11 +86,9 @@ def test_formatting_writes_one_space_between_cohorts_and_dlts_as_t() -> None:
     ("dose", "outcomes"),
     [(0, (False,)), (-1, (True,)), (True, (False,)), (1, ()), (1, (0,))],
 )
-def test_cohort_refuses_impossible_dose_or_outcomes(
-    dose: object, outcomes: tuple[object, ...]
-) -> None:
+def test_cohort_refuses_impossible_dose_or_outcomes(dose: Any, outcomes: tuple[Any, ...]) -> None:
     with pytest.raises(ValueError, match="cohort"):
-        Cohort(dose, outcomes)  # type: ignore[arg-type]
+        Cohort(dose, outcomes)
 
 
 cohorts = st.lists(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -24,7 +25,7 @@ from escalation.rules import patients_for_next_cohort
 ACCEPTANCE_PROBABILITIES = (0.05, 0.15, 0.30, 0.45)
 
 # Designs covering every variant and option, small enough to enumerate patient histories.
-OPTION_SETS: list[dict[str, object]] = [
+OPTION_SETS: list[dict[str, Any]] = [
     {},
     {"start_dose": 2},
     {"start_dose": 2, "allow_below_start": False},
@@ -41,7 +42,7 @@ OPTION_SETS: list[dict[str, object]] = [
     },
 ]
 DESIGNS = [
-    pytest.param(Design(num_doses=3, variant=variant, **options), id=f"{variant.value}-{options}")  # type: ignore[arg-type]
+    pytest.param(Design(num_doses=3, variant=variant, **options), id=f"{variant.value}-{options}")
     for variant in Variant
     for options in OPTION_SETS
 ]
@@ -308,8 +309,8 @@ def test_stopping_once_any_level_has_six_changes_the_hdmsc_design() -> None:
     ],
 )
 def test_impossible_true_dlt_probabilities_are_refused(
-    probabilities: Sequence[object], fragment: str
+    probabilities: Sequence[Any], fragment: str
 ) -> None:
     design = Design(num_doses=3, variant=Variant.ESC)
     with pytest.raises(ValueError, match=re.escape(fragment)):
-        operating_characteristics(design, probabilities)  # type: ignore[arg-type]
+        operating_characteristics(design, probabilities)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -77,9 +78,9 @@ def test_rounding_up_never_takes_the_dose_over_the_cap() -> None:
         (None, "must be a number of kilograms, not NoneType"),
     ],
 )
-def test_impossible_weight_is_refused_with_a_clear_error(weight: object, fragment: str) -> None:
+def test_impossible_weight_is_refused_with_a_clear_error(weight: Any, fragment: str) -> None:
     with pytest.raises(InvalidWeightError, match=re.escape(fragment)):
-        weight_based_dose(LEVEL_1, weight)  # type: ignore[arg-type]
+        weight_based_dose(LEVEL_1, weight)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +109,7 @@ def test_rounding_rule_must_name_exactly_one_precision(
     ],
 )
 def test_per_kg_dose_and_cap_must_be_positive_exact_numbers(
-    per_kg: object, cap: Decimal | None, fragment: str
+    per_kg: Any, cap: Decimal | None, fragment: str
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(fragment)):
-        weight_based_dose(per_kg, 60, cap=cap)  # type: ignore[arg-type]
+        weight_based_dose(per_kg, 60, cap=cap)

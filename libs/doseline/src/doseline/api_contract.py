@@ -215,6 +215,8 @@ def install_contract(
             documented[:] = [document]
         return document
 
+    # FastAPI's own way to complete its document is to replace `app.openapi` ("Extending
+    # OpenAPI" in its docs); FastAPIOffline builds the app, so no subclass can override it.
     app.openapi = openapi  # type: ignore[method-assign]
 
 

@@ -41,7 +41,7 @@ def make_broker(url: str) -> dramatiq.Broker:
     if scheme in REDIS_SCHEMES:
         from dramatiq.brokers.redis import RedisBroker  # noqa: PLC0415
 
-        return RedisBroker(  # type: ignore[no-untyped-call]
+        return RedisBroker(
             url=url.replace("valkey://", "redis://", 1),
             heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=REDIS_MAINTENANCE_ON_EVERY_COMMAND,
@@ -104,7 +104,10 @@ class RedisHeartbeat:
 
     def beat(self) -> None:
         """One heartbeat (and maintenance pass): any command on the process's own id does it."""
-        self._broker.do_qsize("doseline.heartbeat")  # type: ignore[attr-defined]
+        from dramatiq.brokers.redis import RedisBroker  # noqa: PLC0415
+
+        if isinstance(self._broker, RedisBroker):
+            self._broker.do_qsize("doseline.heartbeat")
 
     def _beat(self) -> None:
         while not self._stop.wait(self._interval):

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 
 # Deterministic constraint names keep Alembic autogenerate and `alembic check` stable.
@@ -50,9 +51,9 @@ def make_engine(url: str, *, pool_size: int = 10, application_name: str = "dosel
     )
 
     @event.listens_for(engine, "connect")
-    def _utc(dbapi_connection: object, _record: object) -> None:
+    def _utc(dbapi_connection: DBAPIConnection, _record: object) -> None:
         # Every timestamp Doseline reads or writes is UTC (ICH E6(R3) §4.2: unambiguous times).
-        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor = dbapi_connection.cursor()
         cursor.execute("SET TIME ZONE 'UTC'")
         cursor.close()
 

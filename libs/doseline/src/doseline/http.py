@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -38,6 +38,7 @@ from doseline.schema import ServiceSchema
 from doseline.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
+ErrorT = TypeVar("ErrorT", bound=Exception)
 
 CORRELATION_HEADER = "X-Correlation-ID"
 DOCS_ASSETS_URL = "/docs-assets"
@@ -293,6 +294,19 @@ def _session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(_session, scope="function")]
 
 
+def _on_error(
+    app: FastAPI, kind: type[ErrorT], render: Callable[[Request, ErrorT], Response]
+) -> None:
+    """Answer every `kind` raised by an endpoint with `render` (Starlette types a handler as
+    taking any exception; it hands each handler only the class it was registered for)."""
+
+    def handler(request: Request, error: Exception) -> Response:
+        assert isinstance(error, kind)
+        return render(request, error)
+
+    app.add_exception_handler(kind, handler)
+
+
 def build_app(
     settings: ServiceSettings,
     *,
@@ -335,9 +349,9 @@ def build_app(
     app.state.sessions = schema.session_factory(own_engine, audit_keys=settings.audit_keyring)
     app.state.token_verifier = TokenVerifier(settings)
 
-    app.add_exception_handler(DoselineError, problem_response)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _http_problem)  # type: ignore[arg-type]
+    _on_error(app, DoselineError, problem_response)
+    _on_error(app, RequestValidationError, _validation_problem)
+    _on_error(app, StarletteHTTPException, _http_problem)
     # Every operation of the service's routers, with its full path (FastAPI keeps included
     # routers as one opaque route each).
     app.state.api_routes = [

@@ -35,7 +35,7 @@ def test_no_endpoint_answers_garbage_with_a_server_error(site: Site, path_value:
     subject_id = site.enrolled_subject()
     headers = site.auth(*ALL_ROLES, subject="everyone")
     checked = 0
-    for path, operations in site.api.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+    for path, operations in site.api.get("/openapi.json").json()["paths"].items():
         if not path.startswith("/v1/"):
             continue
         concrete = _concrete(path, subject_id if "{subject_id}" in path else path_value)
@@ -102,7 +102,7 @@ def test_a_trial_takes_its_protocol_inline_or_by_name_never_both_nor_neither(
     response = site.api.post("/v1/trials", json=body, headers=site.as_(Role.ADMIN, "a"))
     assert response.status_code == 422, response.text
     assert "exactly one of protocol_yaml and shipped_protocol" in response.json()["detail"]
-    schema = site.api.app.openapi()["components"]["schemas"]["TrialCreate"]  # type: ignore[attr-defined]
+    schema = site.api.get("/openapi.json").json()["components"]["schemas"]["TrialCreate"]
     assert [branch["required"] for branch in schema["oneOf"]] == [
         ["protocol_yaml"],
         ["shipped_protocol"],

@@ -3,6 +3,8 @@ left out (and replaced), DLTs counted from the latest adjudication."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from enrollment.escalation_state.outcomes import (
@@ -20,7 +22,7 @@ DESIGN = Design(num_doses=2, variant=Variant.EXPAND_TOP)
 # Subject shorthand: N = window closed, evaluable, no DLT; T = confirmed DLT;
 # X = window closed, not evaluable (replaced); o = window still open;
 # W = withdrawn before the first infusion, so no window (replaced).
-_LETTERS = {
+_LETTERS: dict[str, dict[str, Any]] = {
     "W": {"dlt": False, "window_closed": False, "evaluable": None, "withdrawn_untreated": True},
     "N": {"dlt": False, "window_closed": True, "evaluable": True},
     "T": {"dlt": True, "window_closed": False, "evaluable": None},
@@ -43,7 +45,7 @@ def cohorts(*written: str) -> list[CohortOutcomes]:
                     subject_id=f"S-{sequence:03d}",
                     sequence=sequence,
                     dose_level=dose,
-                    **_LETTERS[letter],  # type: ignore[arg-type]
+                    **_LETTERS[letter],
                 )
             )
         result.append(
@@ -118,7 +120,7 @@ def test_the_decision_names_the_move_from_the_cohort_just_decided(
 
 
 def test_the_state_hash_changes_with_anything_the_signature_rests_on() -> None:
-    base = {
+    base: dict[str, Any] = {
         "trial_id": "HDMSC-RP-01",
         "outcomes": "1NNN",
         "complete_cohorts": 1,
@@ -129,8 +131,8 @@ def test_the_state_hash_changes_with_anything_the_signature_rests_on() -> None:
         "protocol_version": "1.0",
         "protocol_hash": "sha256:" + "0" * 64,
     }
-    digest = state_hash(state_document(**base))  # type: ignore[arg-type]
+    digest = state_hash(state_document(**base))
     assert len(digest) == 64
-    assert digest == state_hash(state_document(**base))  # type: ignore[arg-type]
+    assert digest == state_hash(state_document(**base))
     for key, value in (("outcomes", "1NNT"), ("protocol_version", "1.1"), ("next_dose", 1)):
-        assert state_hash(state_document(**{**base, key: value})) != digest  # type: ignore[arg-type]
+        assert state_hash(state_document(**{**base, key: value})) != digest

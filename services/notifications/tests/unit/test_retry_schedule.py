@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from notifications.deliveries.models import AttemptOutcome
-from notifications.deliveries.schedule import AttemptResult, retry_after_seconds, verdict
+from notifications.deliveries.schedule import (
+    AttemptResult,
+    Verdict,
+    retry_after_seconds,
+    verdict,
+)
 from notifications.settings import STANDARD_WEBHOOKS_RETRY_SCHEDULE
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -17,7 +23,13 @@ def _no_jitter(low: float, high: float) -> float:
     return 0.0
 
 
-def _verdict(result: AttemptResult, attempts_made: int, *, jitter: float = 0.0, uniform=_no_jitter):  # type: ignore[no-untyped-def]
+def _verdict(
+    result: AttemptResult,
+    attempts_made: int,
+    *,
+    jitter: float = 0.0,
+    uniform: Callable[[float, float], float] = _no_jitter,
+) -> Verdict:
     return verdict(
         result,
         attempts_made=attempts_made,

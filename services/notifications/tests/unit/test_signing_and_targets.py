@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from notifications.deliveries.signing import webhook_headers
 from notifications.event_log.cloudevent import body_bytes, cloudevent, sequence_of
 from notifications.subscriptions.secrets import new_secret
-from notifications.subscriptions.targets import TargetRefused, check_target
+from notifications.subscriptions.targets import Resolver, TargetRefused, check_target
 
 ENVELOPE: dict[str, Any] = {
     "specversion": "1.0",
@@ -82,7 +82,7 @@ def test_sequence_orders_as_text_like_the_log() -> None:
     ]
 
 
-def _resolving_to(*addresses: str):  # type: ignore[no-untyped-def]
+def _resolving_to(*addresses: str) -> Resolver:
     return lambda host, port: list(addresses)
 
 

@@ -591,5 +591,6 @@ def test_choice_questions_offer_the_enum_values() -> None:
 
 
 def test_an_object_that_is_not_an_answer_model_is_refused() -> None:
+    answers: Any = ReactionSigns()  # signs, not answers, as an untyped caller may pass
     with pytest.raises(TypeError):
-        grade_clinical(ReactionSigns())  # type: ignore[arg-type]
+        grade_clinical(answers)

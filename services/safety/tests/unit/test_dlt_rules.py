@@ -336,8 +336,9 @@ def test_a_protocol_file_with_a_bad_rule_is_refused(change: dict[str, object]) -
 
 
 def test_rules_loaded_from_a_protocol_file_are_frozen_values() -> None:
+    rules: Any = RULES  # as code that ignores the types would write it
     with pytest.raises(ValidationError):
-        RULES.ctcae_version = "6.0"  # type: ignore[misc]
+        rules.ctcae_version = "6.0"
 
 
 def test_an_ae_graded_in_another_ctcae_version_is_refused() -> None:

@@ -4,11 +4,12 @@ as a site's ranges, and one range at most applies to a subject."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from safety.ehr.loinc import lab_codes
-from safety.grading.lab_criteria import CRITERIA, Reference
+from safety.grading.lab_criteria import CRITERIA, LabTerm, Reference
 from safety.reference_ranges.ranges import (
     RangeFileError,
     RangeRow,
@@ -24,8 +25,8 @@ HEADER = "analyte,sex,age_min,age_max,low,high,unit,source\n"
 ASSAY_SPECIFIC = {"troponin_i", "troponin_t"}
 
 
-def _reads_normal_limits(term: object) -> bool:
-    criteria = CRITERIA[term]  # type: ignore[index]
+def _reads_normal_limits(term: LabTerm) -> bool:
+    criteria = CRITERIA[term]
     return any(
         comparison.reference in (Reference.LLN, Reference.ULN)
         for rule in criteria.grades
@@ -66,8 +67,8 @@ def test_a_range_table_breaking_a_rule_is_refused_with_its_line() -> None:
         parse_ranges(text)
 
 
-def _row(**overrides: object) -> RangeRow:
-    values: dict[str, object] = {
+def _row(**overrides: Any) -> RangeRow:
+    values: dict[str, Any] = {
         "analyte": "alt",
         "sex": Sex.ANY,
         "age_min": None,
@@ -78,7 +79,7 @@ def _row(**overrides: object) -> RangeRow:
         "source": "lab",
     }
     values.update(overrides)
-    return RangeRow(**values)  # type: ignore[arg-type]
+    return RangeRow(**values)
 
 
 def test_a_sex_specific_band_overlapping_an_any_sex_band_is_a_problem() -> None:

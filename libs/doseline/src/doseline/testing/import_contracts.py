@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 from grimp import ImportGraph
 from importlinter.application import output
@@ -24,8 +24,10 @@ class StandardLibraryOnlyContract(Contract):
     allowed = fields.ListField(subfield=fields.StringField(), required=False, default=[])
 
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
-        package: str = self.package  # type: ignore[assignment]
-        allowed = set(self.allowed)  # type: ignore[call-overload]
+        # import-linter sets each option's parsed value on the instance, where its annotations
+        # still name the class's field descriptor.
+        package = cast(str, self.package)
+        allowed = set(cast(list[str], self.allowed))
         offenders: list[dict[str, Any]] = []
         for module in sorted(graph.find_descendants(package) | {package}):
             for imported in sorted(graph.find_modules_directly_imported_by(module)):

@@ -21,6 +21,7 @@ import dramatiq
 import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.common import dq_name, xq_name
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -213,17 +214,16 @@ def api(
     settings_for: Callable[..., ServiceSettings],
 ) -> Iterator[Callable[..., TestClient]]:
     """In-process HTTP clients: `api("enrollment")` (same database for every service)."""
-    clients: list[TestClient] = []
+    apps: list[FastAPI] = []
 
     def build(name: str, **overrides: Any) -> TestClient:
         app = services[name].create_app(settings_for(name, **overrides))
-        client = TestClient(app, raise_server_exceptions=False)
-        clients.append(client)
-        return client
+        apps.append(app)
+        return TestClient(app, raise_server_exceptions=False)
 
     yield build
-    for client in clients:
-        client.app.state.engine.dispose()  # type: ignore[attr-defined]
+    for app in apps:
+        app.state.engine.dispose()
 
 
 TokenFactory = Callable[..., dict[str, str]]

@@ -15,7 +15,9 @@ Sex = Literal["female", "male"]
 Kind = Literal["ct", "pft", "walk", "blood_gas", "sgrq"]
 
 
-class _AssessmentIn(RequestModel):
+class AssessmentIn(RequestModel):
+    """What every assessment's body has: when it was done."""
+
     # NaN and infinity are valid Python JSON but not numbers a measurement can have.
     model_config = ConfigDict(allow_inf_nan=False)
 
@@ -25,7 +27,7 @@ class _AssessmentIn(RequestModel):
     )
 
 
-class CtMeasurementIn(_AssessmentIn):
+class CtMeasurementIn(AssessmentIn):
     """A radiologist's volumes of one chest CT."""
 
     lung_ml: float = Field(ge=0, description="Lung volume, mL")
@@ -37,7 +39,7 @@ class CtMeasurementIn(_AssessmentIn):
     )
 
 
-class _PersonIn(_AssessmentIn):
+class _PersonIn(AssessmentIn):
     """The person's facts the reference equations need: each may be omitted when enrollment
     recorded it at screening, and a given one must agree with the recorded one (sex exactly,
     height within 3 cm, age within 1 year of the age computed from the birth date)."""
@@ -93,7 +95,7 @@ class WalkTestIn(_PersonIn):
     oxygen_device: str | None = Field(default=None, max_length=100)
 
 
-class BloodGasIn(_AssessmentIn):
+class BloodGasIn(AssessmentIn):
     """One arterial blood gas sample with the oxygen it was drawn on."""
 
     age_years: float | None = Field(default=None, gt=0, le=120)
@@ -124,7 +126,7 @@ class BloodGasIn(_AssessmentIn):
     barometric_unit: Literal["mm[Hg]", "kPa"] = "mm[Hg]"
 
 
-class SgrqIn(_AssessmentIn):
+class SgrqIn(AssessmentIn):
     """Item responses of one SGRQ or SGRQ-C (item identifiers only; the wording is licensed)."""
 
     instrument: Literal["SGRQ", "SGRQ-C"] = "SGRQ"

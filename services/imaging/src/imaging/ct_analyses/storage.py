@@ -163,8 +163,8 @@ class LocalObjectStorage:
 # store on the filesystem and never load it).
 @cache
 def _s3_errors() -> tuple[type[Any], ...]:
-    from boto3.exceptions import Boto3Error  # type: ignore[import-untyped]  # noqa: PLC0415
-    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]  # noqa: PLC0415
+    from boto3.exceptions import Boto3Error  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
     # Boto3Error: upload_file wraps the service's refusal (NoSuchBucket, AccessDenied) in its own.
     return (Boto3Error, BotoCoreError, ClientError)
@@ -187,7 +187,7 @@ def _reason(error: BaseException) -> str:
 
 @cache
 def _transfer() -> Any:
-    from boto3.s3.transfer import TransferConfig  # type: ignore[import-untyped]  # noqa: PLC0415
+    from boto3.s3.transfer import TransferConfig  # noqa: PLC0415
 
     # boto3's defaults: parts of 8 MiB, multipart from 8 MiB; a 1 GiB upload is 128 parts.
     return TransferConfig(multipart_threshold=8 * 1024**2, multipart_chunksize=8 * 1024**2)
@@ -271,8 +271,8 @@ def storage_from(settings: ImagingSettings) -> LocalObjectStorage | S3ObjectStor
         return LocalObjectStorage(settings.storage_dir)
     if settings.s3_bucket is None:  # the settings validator refuses this; kept for the type
         raise ValueError("IMAGING_S3_BUCKET is required when IMAGING_STORAGE_BACKEND is s3")
-    import boto3  # type: ignore[import-untyped]  # noqa: PLC0415
-    from botocore.config import Config  # type: ignore[import-untyped]  # noqa: PLC0415
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
 
     client: S3Client = boto3.client(
         "s3",

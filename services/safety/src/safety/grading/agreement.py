@@ -20,6 +20,8 @@ from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
+from pydantic import TypeAdapter
+
 from safety.grading.lab import (
     LabContext,
     LabGrade,
@@ -34,6 +36,8 @@ REQUIRED_COLUMNS: Final = ("term", "value", "unit", "expected_grade")
 OPTIONAL_COLUMNS: Final = ("lln", "uln", "baseline", "baseline_normal", "facts", "case_id", "note")
 _BOOLEAN_FACTS: Final = frozenset(f.name for f in fields(LabContext) if f.type == "bool | None")
 _NUMBER_FACTS: Final = frozenset(f.name for f in fields(LabContext)) - _BOOLEAN_FACTS
+# Builds a LabContext from the facts a case names, checking each against its field's type.
+_LAB_CONTEXT: Final = TypeAdapter(LabContext)
 _NOT_GRADABLE: Final = frozenset({"", "not gradable", "none", "null"})
 MAX_CASES: Final = 20_000
 
@@ -136,7 +140,7 @@ def _context(text: str, row: int) -> LabContext:
             raise CaseFileError(f"row {row}, facts: unknown fact {name!r}; the facts are {known}")
         if name in values and values[name] is None:
             raise CaseFileError(f"row {row}, facts.{name}: no value")
-    return LabContext(**values)  # type: ignore[arg-type]
+    return _LAB_CONTEXT.validate_python(values)
 
 
 def _expected(text: str, row: int) -> int | None:
