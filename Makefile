@@ -35,9 +35,10 @@ status: ## What `make run` started: service URLs, database and broker URLs, read
 	@test -x .venv/bin/doseline || $(MAKE) -s sync >&2
 	@.venv/bin/doseline status
 
-lint: sync ## Format check and lint (ruff)
+lint: sync ## Format check, lint (ruff) and dead code (vulture)
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
+	$(RUN) vulture
 
 typecheck: sync ## mypy --strict over every package
 	$(RUN) mypy $(SRC)

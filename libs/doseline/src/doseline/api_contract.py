@@ -114,10 +114,6 @@ def problem_statuses(
     return dict(sorted(statuses.items()))
 
 
-def _problem_content() -> dict[str, Any]:
-    return {"schema": {"$ref": PROBLEM_SCHEMA_REF}}
-
-
 def _with_problem(response: dict[str, Any]) -> None:
     """Give a declared error response the problem media type and schema, keeping what it has."""
     content = response.setdefault("content", {})

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -64,10 +61,3 @@ def make_session_factory(
     engine: Engine, *, info: dict[str, object] | None = None
 ) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info or {})
-
-
-@contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit if the block succeeds, roll back if it raises."""
-    with factory() as session, session.begin():
-        yield session

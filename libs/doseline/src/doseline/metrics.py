@@ -15,9 +15,3 @@ HTTP_LATENCY = Histogram(
     ["service", "route", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-EVENTS_PUBLISHED = Counter(
-    "doseline_outbox_published_total", "Outbox events published to the broker", ["service"]
-)
-EVENTS_HANDLED = Counter(
-    "doseline_events_handled_total", "Events handled by consumers", ["service", "consumer"]
-)

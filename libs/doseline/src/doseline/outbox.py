@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from doseline.events import Envelope, EventContract
@@ -49,11 +49,4 @@ def pending_count(session: Session) -> int:
             select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
         )
         or 0
-    )
-
-
-def mark_published(session: Session, event_ids: list[str]) -> None:
-    outbox = ServiceSchema.of(session).kit.outbox
-    session.execute(
-        update(outbox).where(outbox.c.event_id.in_(event_ids)).values(published_at=func.now())
     )

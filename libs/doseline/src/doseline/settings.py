@@ -107,10 +107,6 @@ class ServiceSettings(BaseSettings):
         return self.service_name
 
     @property
-    def event_source(self) -> str:
-        return f"urn:doseline:{self.service_name}"
-
-    @property
     def audit_keyring(self) -> AuditKeys:
         return AuditKeys(
             current=self.audit_key_id,

@@ -28,7 +28,7 @@ from escalation import a_plus_b_characteristics
 from escalation.design import Design
 from escalation.interface import DoseFindingDesign
 from escalation.limits import DEFAULT_MAX_STATES, STATE_BYTES
-from escalation.state import Decision, TrialState
+from escalation.state import TrialState
 
 Method = Literal["auto", "enumeration", "dynamic-programme"]
 
@@ -116,23 +116,6 @@ def operating_characteristics(
     return enumeration.characteristics()
 
 
-def final_state_distribution(
-    design: DoseFindingDesign,
-    probabilities: Sequence[float],
-    *,
-    max_states: int = DEFAULT_MAX_STATES,
-) -> tuple[list[tuple[TrialState, Decision, float]], int]:
-    """Each state in which the trial can stop, the decision there, and its exact probability.
-
-    Also returns the number of states processed. Raises `StateBudgetError` as soon as the states
-    seen, or the number projected from the growth so far, pass ``max_states``.
-    """
-    enumeration = _Enumeration(design, check_probabilities(design, probabilities))
-    enumeration.run(max_states, keep_final_states=True)
-    final = [(state, design.decide(state), mass) for state, _, mass in enumeration.final]
-    return final, enumeration.states
-
-
 class _Enumeration:
     """One enumeration of the trial states of a design for one set of DLT probabilities."""
 
@@ -150,22 +133,22 @@ class _Enumeration:
         self.patients: list[list[float]] = [[] for _ in probabilities]
         self.dlts: list[list[float]] = [[] for _ in probabilities]
 
-    def run(self, max_states: int, *, keep_final_states: bool = False) -> None:
+    def run(self, max_states: int) -> None:
         # Millions of short-lived states and no reference cycles: the cyclic garbage collector
         # would only rescan them, so it waits until the enumeration is over.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._run(max_states, keep_final_states)
+            self._run(max_states)
         finally:
             if collecting:
                 gc.enable()
 
-    def _run(self, max_states: int, keep_final_states: bool) -> None:
+    def _run(self, max_states: int) -> None:
         design = self.design
         # A cohort that brings a design that ends on its tallies to its sample size ends the
         # trial: its outcomes are summed up at once instead of being kept as states.
-        shortcut = design.ends_on_tallies and not keep_final_states
+        shortcut = design.ends_on_tallies
         last = design.max_sample_size
         # Every cohort adds patients, so taking states in order of total patients processes each
         # state once, after all the paths into it have been merged.

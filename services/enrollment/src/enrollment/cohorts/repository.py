@@ -128,10 +128,6 @@ def reservations_of_trial(session: Session, trial_id: str) -> list[SlotReservati
     )
 
 
-def get_reservation(session: Session, reservation_id: uuid.UUID) -> SlotReservation | None:
-    return session.get(SlotReservation, reservation_id)
-
-
 def waiting(session: Session, trial_id: str) -> list[WaitlistEntry]:
     return list(
         session.scalars(

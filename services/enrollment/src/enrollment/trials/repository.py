@@ -57,13 +57,3 @@ def find_protocol_version(
             ProtocolVersionRow.content_hash == content_hash,
         )
     ).first()
-
-
-def protocol_versions_of(session: Session, protocol_id: str) -> list[ProtocolVersionRow]:
-    return list(
-        session.scalars(
-            select(ProtocolVersionRow)
-            .where(ProtocolVersionRow.protocol_id == protocol_id)
-            .order_by(ProtocolVersionRow.loaded_at)
-        )
-    )

@@ -37,16 +37,6 @@ from imaging.walk import assessment as walk
 from imaging.walk.reference import Sex as WalkSex
 from imaging.walk.reference import WalkReferenceError
 
-# Errors of the pure modules: each says, in words, which value is implausible and why.
-MEASUREMENT_ERRORS = (
-    VolumetryError,
-    PftReferenceError,
-    walk.WalkTestError,
-    WalkReferenceError,
-    blood_gas.BloodGasInputError,
-    sgrq.SgrqResponseError,
-)
-
 # Which metric of each kind is the headline of its outcome, in the order shown.
 METRICS: dict[str, tuple[str, ...]] = {
     "ct": ("lesion_fraction", "lung_ml", "lesion_ml"),

@@ -43,7 +43,6 @@ from imaging.blood_gas.calculations import kpa_to_mmhg
 from imaging.pft import loinc as pft_loinc
 from imaging.walk import loinc as walk_loinc
 
-LOINC_SYSTEM = "http://loinc.org"  # the canonical form; doseline.fhir.identity.is_loinc reads all
 STUDY_SUBJECT_SYSTEM = "urn:doseline:study-subject-id"
 BODY_HEIGHT = "8302-2"
 BODY_WEIGHT = "29463-7"

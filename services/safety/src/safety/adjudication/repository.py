@@ -89,12 +89,3 @@ def assessments(session: Session, ae_id: uuid.UUID) -> Sequence[DltAssessmentRow
         .where(DltAssessmentRow.ae_id == ae_id)
         .order_by(DltAssessmentRow.assessed_at, DltAssessmentRow.id)
     ).all()
-
-
-def latest_assessment(session: Session, ae_id: uuid.UUID) -> DltAssessmentRow | None:
-    return session.scalars(
-        select(DltAssessmentRow)
-        .where(DltAssessmentRow.ae_id == ae_id)
-        .order_by(DltAssessmentRow.assessed_at.desc(), DltAssessmentRow.id.desc())
-        .limit(1)
-    ).first()

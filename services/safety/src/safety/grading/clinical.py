@@ -835,10 +835,6 @@ class ClinicalGrade:
     missing: tuple[str, ...] = ()
     overlap: OverlapFlag | None = None
 
-    @property
-    def is_gradable(self) -> bool:
-        return self.grade is not None
-
 
 # --- engine ------------------------------------------------------------------------------------
 
@@ -1197,8 +1193,3 @@ def grade_clinical(answers: Answers) -> ClinicalGrade:
         if type(answers) is model:
             return _GRADERS[term](answers)
     raise TypeError(f"{type(answers).__name__} is not a clinical answer model")
-
-
-def term_rules_text(term: ClinicalTerm) -> tuple[tuple[int, str], ...]:
-    """NCI's grade text of a term, most severe first, as the grader reads it."""
-    return tuple((criterion.grade, criterion.text) for criterion in _RULES[term].criteria)

@@ -211,10 +211,6 @@ class LabGrade:
     possible_grades: tuple[int, ...] = ()
     clinical_criteria: tuple[CriterionText, ...] = ()
 
-    @property
-    def is_gradable(self) -> bool:
-        return self.grade is not None
-
 
 @dataclass(frozen=True)
 class SupportedTerm:

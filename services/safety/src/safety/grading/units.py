@@ -169,8 +169,6 @@ for _unit_, _spellings in _SPELLINGS.items():
         if _existing is not _unit_:
             raise RuntimeError(f"unit spelling {_spelling!r} is ambiguous")
 
-ALL_UNITS: Final = tuple(_SPELLINGS)
-
 
 # "G/L" is giga per litre in French laboratories and would read as grams per litre once
 # case-folded; it is refused rather than guessed.
