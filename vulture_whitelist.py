@@ -8,7 +8,6 @@ contract hooks, uvicorn's `should_exit`, pydicom attributes. Regenerate with
 
 # Unused in the code today, in modules being reworked elsewhere: delete with that work.
 latest_decision  # unused function (services/enrollment/src/enrollment/escalation_state/repository.py:185)
-apply_dlt_adjudication  # unused function (services/enrollment/src/enrollment/escalation_state/service.py:478)
 _.is_panel  # unused property (services/safety/src/safety/ehr/reading.py:104)
 LOINC_SYSTEM  # unused variable (services/safety/src/safety/ehr/loinc.py:28)
 
@@ -198,3 +197,8 @@ loopback_allowed  # unused variable (tests/test_notifications_end_to_end.py:201)
 _.do_POST  # unused method (tests/test_walkthrough.py:89)
 _.log_message  # unused method (tests/test_walkthrough.py:98)
 loopback_allowed  # unused variable (tests/test_walkthrough.py:289)
+contradicts_decision_id  # unused variable (services/enrollment/src/enrollment/escalation_state/schemas.py:95)
+contradicts_decision_cohort_number  # unused variable (services/enrollment/src/enrollment/escalation_state/schemas.py:98)
+contradicts_decision_outcome  # unused variable (services/enrollment/src/enrollment/escalation_state/schemas.py:99)
+pending_resolution  # unused variable (services/enrollment/src/enrollment/escalation_state/schemas.py:100)
+late_dlts_to_resolve  # unused variable (services/enrollment/src/enrollment/escalation_state/schemas.py:126)

@@ -110,7 +110,7 @@ def test_every_endpoint_but_health_needs_a_token(
     checked = 0
     for name in services:
         client = api(name)
-        for path, operations in client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+        for path, operations in client.get("/openapi.json").json()["paths"].items():
             for method in operations:
                 if path in ANONYMOUS:
                     continue

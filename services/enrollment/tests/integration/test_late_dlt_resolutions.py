@@ -25,8 +25,7 @@ SIGNERS = ((Role.INVESTIGATOR, "dr-li"), (Role.SAFETY_PHYSICIAN, "dr-chen"))
 
 
 def close_windows(site: Site) -> None:
-    with site.sessions() as session, session.begin():
-        CLOSE_DLT_WINDOWS.run(session, datetime.now(UTC) + timedelta(days=20))
+    CLOSE_DLT_WINDOWS.run(site.sessions, datetime.now(UTC) + timedelta(days=20))
 
 
 def sign_pending_decision(site: Site) -> dict[str, Any]:
