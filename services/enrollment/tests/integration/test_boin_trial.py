@@ -16,9 +16,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.auth import Role
+from doseline.settings import ServiceSettings
 from doseline.testing.plugin import TokenFactory
 from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 from enrollment.protocol import PROTOCOLS_DIR, load_shipped_protocol
+from enrollment.settings import EnrollmentSettings
 from escalation import BOIN, recommend
 
 from .conftest import Site
@@ -45,15 +47,24 @@ def boin_site(
     auth: TokenFactory,
     sessions: Callable[[str], sessionmaker[Session]],
     clean_db: Engine,
+    settings_for: Callable[..., ServiceSettings],
 ) -> Site:
     client = api("enrollment")
+    settings = settings_for("enrollment")
+    assert isinstance(settings, EnrollmentSettings)
     created = client.post(
         "/v1/trials", json={"shipped_protocol": "hdmsc-rp-02"}, headers=auth(Role.ADMIN)
     )
     assert created.status_code == 201, created.text
     assert created.json()["design_variant"] == "boin"
     return Site(
-        api=client, auth=auth, sessions=sessions("enrollment"), engine=clean_db, trial=BOIN_TRIAL
+        api=client,
+        app=client.app,
+        settings=settings,
+        auth=auth,
+        sessions=sessions("enrollment"),
+        engine=clean_db,
+        trial=BOIN_TRIAL,
     )
 
 
