@@ -202,3 +202,4 @@ contradicts_decision_cohort_number  # unused variable (services/enrollment/src/e
 contradicts_decision_outcome  # unused variable (services/enrollment/src/enrollment/escalation_state/schemas.py:99)
 pending_resolution  # unused variable (services/enrollment/src/enrollment/escalation_state/schemas.py:100)
 late_dlts_to_resolve  # unused variable (services/enrollment/src/enrollment/escalation_state/schemas.py:126)
+recorded_content_hash  # unused variable (services/safety/src/safety/ehr/models.py:80)
