@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -103,10 +104,17 @@ SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]+")
 SIGNATURE = re.compile(r"v1,[A-Za-z0-9+/=]+")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PID = re.compile(r"\bpid \d+")
+# The shipped protocol's sites (WCH, PUMCH) keep China Standard Time.
+SITE_ZONE = ZoneInfo("Asia/Shanghai")
 
 
-def normalise(output: str, *, today: date, clone: Path | None = None) -> str:
-    """The output with its volatile values replaced by the placeholders the Markdown uses."""
+def normalise(
+    output: str, *, today: date, site_today: date | None = None, clone: Path | None = None
+) -> str:
+    """The output with its volatile values replaced by the placeholders the Markdown uses.
+
+    `site_today` is the day at the trial's sites, which is not always `today` (UTC): a date
+    that is the site's today reads `<site today>` whatever the hour of the run."""
     text = ANSI.sub("", output)
     if clone is not None:
         text = text.replace(str(clone), "<clone>")
@@ -124,6 +132,8 @@ def normalise(output: str, *, today: date, clone: Path | None = None) -> str:
             day = date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             return match[0]
+        if day == site_today:
+            return "<site today>"
         offset = (day - today).days
         return f"<day {offset}>" if abs(offset) <= 400 else match[0]
 
@@ -185,6 +195,17 @@ def test_volatile_values_become_placeholders() -> None:
         '"born":"1960-01-01"}\n'
         "lab-<run> WCH-<run>-1 pid <pid> <clone>/.state whsec_<secret> v1,<signature>\n"
         "<sha256>"
+    )
+
+
+def test_the_sites_day_is_named_whatever_the_hour() -> None:
+    today = date(2026, 12, 7)
+    output = "withdrawn on 2026-12-08; infused on 2026-12-07"
+    assert normalise(output, today=today, site_today=date(2026, 12, 8)) == (
+        "withdrawn on <site today>; infused on <day 0>"
+    )
+    assert normalise(output, today=today, site_today=today) == (
+        "withdrawn on <day 1>; infused on <site today>"
     )
 
 
@@ -355,6 +376,7 @@ def _replace_between(text: str, replacement: str) -> str:
 @pytest.mark.slow
 def test_readme_and_walkthrough_run_as_written(make_run: Instance) -> None:
     today = datetime.now(UTC).date()
+    site_today = datetime.now(SITE_ZONE).date()
     scratch = make_run.clone.parent / "blocks"
     scratch.mkdir()
     shell = Shell(make_run.clone, make_run.env, scratch)
@@ -371,7 +393,7 @@ def test_readme_and_walkthrough_run_as_written(make_run: Instance) -> None:
                     continue
                 status, output = shell.run(block.body)
                 where = f"{path}:{block.start + 1}"
-                actual = normalise(output, today=today, clone=make_run.clone)
+                actual = normalise(output, today=today, site_today=site_today, clone=make_run.clone)
                 if status != 0:
                     failures.append(f"{where} exited with {status}:\n{block.body}\n---\n{output}")
                     break
