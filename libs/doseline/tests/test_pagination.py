@@ -40,16 +40,28 @@ def test_no_cursor_is_the_first_page() -> None:
     assert REPORTED.read("") is None
 
 
+# Fixed values: test ids must be the same in every collecting process (pytest-xdist).
+SOME_ID = "0ce60c62-1f2e-4b7a-9c3d-5e6f7a8b9c0d"
+SOME_MOMENT = datetime(2026, 12, 7, 8, 33, 12, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     "cursor",
     [
-        "%%%",
-        encode_cursor({"p": 7}),
-        encode_cursor({"created_at": "2026-03-01T09:30:00", "id": str(uuid.uuid4())}),
-        encode_cursor({"created_at": "yesterday", "id": str(uuid.uuid4())}),
-        encode_cursor({"created_at": datetime.now(UTC), "id": "not-a-uuid"}),
-        encode_cursor({"created_at": 5, "id": str(uuid.uuid4())}),
-        encode_cursor({"created_at": datetime.now(UTC), "id": str(uuid.uuid4()), "x": 1}),
+        pytest.param("%%%", id="not-base64"),
+        pytest.param(encode_cursor({"p": 7}), id="another-lists-key"),
+        pytest.param(
+            encode_cursor({"created_at": "2026-03-01T09:30:00", "id": SOME_ID}),
+            id="moment-without-offset",
+        ),
+        pytest.param(encode_cursor({"created_at": "yesterday", "id": SOME_ID}), id="not-a-moment"),
+        pytest.param(
+            encode_cursor({"created_at": SOME_MOMENT, "id": "not-a-uuid"}), id="not-a-uuid"
+        ),
+        pytest.param(encode_cursor({"created_at": 5, "id": SOME_ID}), id="number-for-a-moment"),
+        pytest.param(
+            encode_cursor({"created_at": SOME_MOMENT, "id": SOME_ID, "x": 1}), id="extra-field"
+        ),
     ],
 )
 def test_a_cursor_another_list_or_a_hand_made_one_is_refused(cursor: str) -> None:
