@@ -86,8 +86,8 @@ def test_every_layer_and_endpoint_contract_is_kept(graph: grimp.ImportGraph) -> 
     assert broken == []
 
 
-def test_safety_imaging_and_notifications_each_have_a_layers_contract() -> None:
-    assert {"safety", "imaging", "notifications"} <= set(_layer_contracts())
+def test_every_service_has_a_layers_contract() -> None:
+    assert {"enrollment", "safety", "imaging", "notifications"} <= set(_layer_contracts())
 
 
 @pytest.mark.parametrize("service", sorted(_layer_contracts()))
@@ -121,6 +121,8 @@ def test_an_endpoint_importing_a_repository_breaks_the_contract(
 def test_a_repository_importing_its_service_breaks_the_layers(graph: grimp.ImportGraph) -> None:
     contracts = _layer_contracts()
     for importer, imported in [
+        ("enrollment.cohorts.repository", "enrollment.cohorts.service"),
+        ("enrollment.escalation_state.service", "enrollment.escalation_state.tasks"),
         ("safety.adverse_events.repository", "safety.adverse_events.service"),
         ("imaging.assessments.models", "imaging.assessments.repository"),
         ("notifications.subscriptions.service", "notifications.subscriptions.endpoints"),

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from doseline.auth import READ_ROLES, Principal, Role, require_roles
 from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
-from enrollment.subjects import repository as subjects_repository
 from enrollment.visits import service
 from enrollment.visits.schemas import VisitOut, VisitRecordCreate, VisitRecordOut
 
@@ -33,7 +32,6 @@ def trial_visits(
     state: Literal["done", "upcoming", "due", "overdue", "cancelled"] | None = None,
     on: Annotated[date | None, Query(description="Site date; default today at the site")] = None,
 ) -> list[VisitOut]:
-    visible_subjects = subjects_repository.visible_subject_ids(session, trial_id, principal)
     return [
         VisitOut(
             subject_id=subject_id,
@@ -46,9 +44,9 @@ def trial_visits(
             state=status_.state.value,
         )
         for subject_id, status_ in service.trial_visits(
-            session, trial_id=trial_id, on=on, now=datetime.now(UTC)
+            session, trial_id=trial_id, principal=principal, on=on, now=datetime.now(UTC)
         )
-        if (state is None or status_.state.value == state) and subject_id in visible_subjects
+        if state is None or status_.state.value == state
     ]
 
 

@@ -42,8 +42,10 @@ def subject_schedule(session: Session, protocol: Protocol, subject_id: str) -> S
 
 
 def trial_visits(
-    session: Session, *, trial_id: str, on: date | None, now: datetime
+    session: Session, *, trial_id: str, principal: Principal, on: date | None, now: datetime
 ) -> list[tuple[str, VisitStatus]]:
+    """The visits of the trial's treated subjects at the caller's sites, on a site date."""
+    visible = subjects_repository.visible_subject_ids(session, trial_id, principal)
     trial = trials_repository.get_trial(session, trial_id)
     if trial is None:
         raise NotFound(f"no trial {trial_id}")
@@ -52,6 +54,8 @@ def trial_visits(
     subject_ids = repository.enrolled_subject_ids(session, trial_id)
     result: list[tuple[str, VisitStatus]] = []
     for subject_id in subject_ids:
+        if subject_id not in visible:
+            continue
         schedule = subject_schedule(session, protocol, subject_id)
         if schedule is None:
             continue
