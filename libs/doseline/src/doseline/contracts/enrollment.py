@@ -327,7 +327,7 @@ class EscalationDecisionWithdrawn(_TrialEvent):
 
 
 @register
-class EscalationLateDltResolved(_TrialEvent):
+class EscalationLateDltResolved(_SubjectTrialEvent):
     event_type: ClassVar[str] = "enrollment.escalation.late_dlt_resolved"
     description: ClassVar[str] = (
         "The investigator and the safety physician signed how they resolved a DLT confirmed "

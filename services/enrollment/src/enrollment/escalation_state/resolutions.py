@@ -36,6 +36,7 @@ from enrollment.escalation_state.signing import (
     refuse_second_signature,
     require_signing_role,
 )
+from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.models import Trial
 from enrollment.trials.protocols import protocol_of
@@ -359,7 +360,11 @@ def _take_effect(
         after=_record(resolution),
         reason="signed by investigator and safety physician",
     )
-    outbox.record_event(session, _event(resolution, now), subject=f"trials/{trial.id}/escalation")
+    site_id = subjects_repository.site_of_subject(session, resolution.subject_id)
+    assert site_id is not None, resolution.subject_id  # a DLT is about a registered subject
+    outbox.record_event(
+        session, _event(resolution, site_id, now), subject=f"trials/{trial.id}/escalation"
+    )
     recompute(
         session,
         trial_id=trial.id,
@@ -390,9 +395,10 @@ def _open_expansion(
     resolution.opened_cohort_number = number
 
 
-def _event(resolution: LateDltResolution, now: datetime) -> EscalationLateDltResolved:
+def _event(resolution: LateDltResolution, site_id: str, now: datetime) -> EscalationLateDltResolved:
     return EscalationLateDltResolved(
         trial_id=resolution.trial_id,
+        site_id=site_id,
         resolution_id=str(resolution.id),
         dlt_id=resolution.dlt_id,
         subject_id=resolution.subject_id,
