@@ -6,11 +6,6 @@ contract hooks, uvicorn's `should_exit`, pydicom attributes. Regenerate with
 `vulture --make-whitelist` after removing what is really dead, and review the difference.
 """
 
-# Unused in the code today, in modules being reworked elsewhere: delete with that work.
-latest_decision  # unused function (services/enrollment/src/enrollment/escalation_state/repository.py:185)
-_.is_panel  # unused property (services/safety/src/safety/ehr/reading.py:104)
-LOINC_SYSTEM  # unused variable (services/safety/src/safety/ehr/loinc.py:28)
-
 # Read or called by a framework.
 _.should_exit  # unused attribute (bench/enrollment_slot_contention.py:201)
 _.do_POST  # unused method (bench/notifications_latency.py:123)

@@ -185,18 +185,6 @@ def decided_decision(
     ).first()
 
 
-def latest_decision(session: Session, trial_id: str) -> EscalationDecision | None:
-    return session.scalars(
-        select(EscalationDecision)
-        .where(
-            EscalationDecision.trial_id == trial_id,
-            EscalationDecision.status.in_(("pending", "decided")),
-        )
-        .order_by(EscalationDecision.cohort_number.desc(), EscalationDecision.created_at.desc())
-        .limit(1)
-    ).first()
-
-
 def get_decision(
     session: Session, decision_id: uuid.UUID, *, for_update: bool = False
 ) -> EscalationDecision | None:

@@ -25,8 +25,6 @@ from safety.grading.lab import LOINC_TO_TERM
 from safety.grading.lab_criteria import LabTerm
 from safety.grading.units import parse_unit
 
-LOINC_SYSTEM: Final = "http://loinc.org"
-
 _COLUMNS: Final = (
     "loinc",
     "terms",

@@ -101,11 +101,6 @@ class LabResult:
     members: tuple[str, ...] = ()
     contained: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    @property
-    def is_panel(self) -> bool:
-        """A panel carries no value of its own: its results are its members."""
-        return bool(self.members) and self.value is None and self.value_problem is None
-
     def describe_code(self) -> str:
         code = self.loinc_codes[0] if self.loinc_codes else None
         shown = f"LOINC {code}" if code else "a code outside LOINC"
