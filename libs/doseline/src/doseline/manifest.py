@@ -16,6 +16,7 @@ from typing_extensions import TypeVar
 from doseline.consumers import Handler
 from doseline.instance import env_prefix
 from doseline.schema import ServiceSchema
+from doseline.sdtm import DataCut, Dataset
 from doseline.settings import ServiceSettings
 
 ENTRY_POINT_GROUP = "doseline.services"
@@ -68,6 +69,8 @@ class ServiceManifest(Generic[SettingsT]):
     handlers: Callable[[SettingsT], Mapping[str, Handler]]
     periodic_jobs: Callable[[SettingsT], Sequence[PeriodicJob]] = _no_periodic_jobs
     bootstrap: Callable[[SettingsT, Session], list[str]] | None = None
+    # The SDTM domains of the service's own data at a data cut (doseline.sdtm), if it has any.
+    sdtm: Callable[[Session, DataCut], Sequence[Dataset]] | None = None
     summary: str = ""
     extra: Mapping[str, object] = field(default_factory=dict)
 

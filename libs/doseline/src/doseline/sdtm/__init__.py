@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 DataType = Literal["string", "integer", "float", "date", "datetime"]
@@ -106,6 +106,18 @@ class Dataset:
                     raise ValueError(
                         f"{self.domain.name} record {number}: required {variable.name} is empty"
                     )
+
+
+@dataclass(frozen=True)
+class DataCut:
+    """What an export covers: one trial's data as it stood at `at` (timezone-aware, UTC)."""
+
+    trial_id: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("a data cut time must carry its time zone")
 
 
 def study_day(on: date, reference_start: date | None) -> int | None:
