@@ -13,10 +13,10 @@ from enrollment.deviations import endpoints as deviations
 from enrollment.dose_orders import endpoints as dose_orders
 from enrollment.dosing import endpoints as dosing
 from enrollment.escalation_state import endpoints as escalation_state
+from enrollment.scope import SCOPED_PARAMETERS
 from enrollment.screening import endpoints as screening
 from enrollment.settings import EnrollmentSettings
 from enrollment.subjects import endpoints as subjects
-from enrollment.subjects.scope import SCOPED_PARAMETERS
 from enrollment.trials import endpoints as trials
 from enrollment.visits import endpoints as visits
 

@@ -20,7 +20,7 @@ from enrollment.deviations.tasks import RECORD_MISSED_INFUSIONS
 from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 from enrollment.escalation_state.tasks import on_dlt_adjudicated
 from enrollment.settings import EnrollmentSettings
-from enrollment.trials.service import bootstrap as bootstrap_trials
+from enrollment.workflows.trials import bootstrap as bootstrap_trials
 
 
 def handlers(_settings: EnrollmentSettings) -> Mapping[str, Handler]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from doseline import audit, outbox, sitetime
+from doseline import audit, outbox
 from doseline.auth import Principal
 from doseline.contracts.enrollment import (
     CohortOpened,
@@ -41,6 +41,7 @@ from enrollment.subjects.models import Subject
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.models import Trial
 from enrollment.trials.protocols import protocol_of
+from enrollment.trials.service import site_today
 
 SYSTEM_ACTOR = "enrollment service <system>"
 
@@ -124,9 +125,34 @@ def cohorts_of(session: Session, *, trial_id: str, now: datetime) -> list[Cohort
     return [summarise(session, c, now=now) for c in repository.cohorts_of(session, trial_id)]
 
 
-def site_today(trial: Trial, now: datetime) -> date:
-    """The calendar day at the site (the trial's IANA zone) at `now`."""
-    return sitetime.site_today(trial.time_zone, now)
+def refuse_consent_after_enrolment(
+    session: Session, subject: Subject, consent_signed_on: date
+) -> None:
+    """409 if the subject was enrolled before `consent_signed_on` (at the site)."""
+    if subject.status != "enrolled":
+        return
+    trial = trials_repository.get_trial(session, subject.trial_id)
+    enrolment = repository.enrolment_of(session, subject.id)
+    assert trial is not None
+    assert enrolment is not None
+    if consent_signed_on > site_today(trial, enrolment.enrolled_at):
+        raise Conflict(
+            "the subject was enrolled before this consent date; a consent date cannot follow"
+            " enrolment",
+            slug="consent-after-enrolment",
+        )
+
+
+def enrolment_to_withdraw(session: Session, subject: Subject) -> Enrolment:
+    """The subject's enrolment: only an enrolled subject is withdrawn (409 otherwise)."""
+    enrolment = repository.enrolment_of(session, subject.id)
+    if enrolment is None:
+        raise Conflict(
+            f"subject {subject.id} is not enrolled ({subject.status}); only an enrolled subject"
+            " is withdrawn. A subject waiting for a slot is removed from the waitlist instead",
+            slug="not-enrolled",
+        )
+    return enrolment
 
 
 def _enrollable_subject(session: Session, trial: Trial, subject_id: str) -> Subject:

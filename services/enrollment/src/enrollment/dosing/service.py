@@ -869,6 +869,10 @@ def series_weight_of(session: Session, preparation: DosePreparation) -> WeightMe
     return repository.get_weight(session, preparation.series_weight_measurement_id)
 
 
+def infusions_given(session: Session, subject_id: str) -> int:
+    return repository.given_count(session, subject_id)
+
+
 def cancel_pending_preparations(
     session: Session, *, subject_id: str, why: str, actor: str, now: datetime
 ) -> tuple[int, ...]:

@@ -15,7 +15,6 @@ from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.etags import check_if_match
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts import service as cohorts_service
-from enrollment.cohorts.service import site_today
 from enrollment.screening import repository
 from enrollment.screening.eligibility import (
     Answer,
@@ -28,6 +27,7 @@ from enrollment.screening.schemas import AnswerIn, SubjectFactsIn
 from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.protocols import protocol_of
+from enrollment.trials.service import site_today
 
 _SUBJECT_STATUS = {
     Eligibility.ELIGIBLE: "eligible",

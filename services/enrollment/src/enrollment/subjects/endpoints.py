@@ -24,6 +24,7 @@ from enrollment.subjects.schemas import (
     WithdrawalCreate,
     WithdrawalOut,
 )
+from enrollment.workflows import subjects as subject_workflow
 
 router = APIRouter(tags=["subjects"])
 
@@ -141,7 +142,7 @@ def record_consent(
     principal: Coordinator,
     if_match: IfMatchHeader = None,
 ) -> JSONResponse:
-    subject = service.record_consent(
+    subject = subject_workflow.record_consent(
         session,
         subject_id=subject_id,
         consent_signed_on=body.consent_signed_on,
@@ -174,7 +175,7 @@ def withdraw_subject(
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     def create() -> StoredResponse:
-        done = service.withdraw_subject(
+        done = subject_workflow.withdraw_subject(
             session,
             subject_id=subject_id,
             reason=body.reason,

@@ -1,58 +1,18 @@
-"""Site scope of enrollment's subject data: what leads each parameter to a subject's site."""
+"""Site scope of subjects named in a request body, and of rows listed with their subject ids
+(what leads a path parameter to a site: `enrollment.scope`)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doseline.auth import Principal
-from doseline.site_scope import ScopedParameter, not_found, require_in_scope
-from enrollment.dosing.models import DosePreparation, Infusion
+from doseline.site_scope import not_found, require_in_scope
 from enrollment.subjects import repository
-from enrollment.subjects.models import Subject
 
 T = TypeVar("T")
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
-def _site_of_preparation(session: Session, value: str) -> str | None:
-    key = _uuid(value)
-    if key is None:
-        return None
-    return session.scalars(
-        select(Subject.site_id)
-        .join(DosePreparation, DosePreparation.subject_id == Subject.id)
-        .where(DosePreparation.id == key)
-    ).first()
-
-
-def _site_of_infusion(session: Session, value: str) -> str | None:
-    key = _uuid(value)
-    if key is None:
-        return None
-    return session.scalars(
-        select(Subject.site_id)
-        .join(Infusion, Infusion.subject_id == Subject.id)
-        .where(Infusion.id == key)
-    ).first()
-
-
-# Every path or query parameter of the enrollment API that names subject data.
-SCOPED_PARAMETERS: Mapping[str, ScopedParameter] = {
-    "subject_id": ScopedParameter(repository.site_of_subject, not_found("subject")),
-    "preparation_id": ScopedParameter(_site_of_preparation, not_found("dose preparation")),
-    "infusion_id": ScopedParameter(_site_of_infusion, not_found("infusion")),
-}
 
 
 def require_visible_subject(session: Session, principal: Principal, subject_id: str) -> None:

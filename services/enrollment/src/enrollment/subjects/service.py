@@ -1,9 +1,12 @@
-"""Subject use cases: issue study ids, detect duplicates by keyed hash, record consent, withdraw."""
+"""Subject use cases: issue study ids, detect duplicates by keyed hash, record consent, withdraw.
+
+What a consent correction or a withdrawal changes in other domains (the DLT window, pending
+preparations, the escalation state) is run by `enrollment.workflows.subjects`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -13,17 +16,13 @@ from doseline.contracts.enrollment import SubjectWithdrawn, WithdrawalReason
 from doseline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from doseline.etags import check_if_match
 from doseline.identity import declared_system, hospital_id_hash
-from enrollment.cohorts import repository as cohorts_repository
-from enrollment.cohorts.service import site_today
-from enrollment.dlt_windows import service as dlt_windows_service
-from enrollment.dosing import repository as dosing_repository
-from enrollment.dosing import service as dosing_service
-from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol, Site
 from enrollment.subjects import repository
 from enrollment.subjects.models import Subject, SubjectWithdrawal
 from enrollment.trials import repository as trials_repository
+from enrollment.trials.models import Trial
 from enrollment.trials.protocols import protocol_of
+from enrollment.trials.service import site_today
 
 
 def study_subject_id(trial_id: str, number: int) -> str:
@@ -124,17 +123,17 @@ def get_subject(session: Session, subject_id: str) -> Subject:
     return subject
 
 
-def record_consent(
+def consent_to_record(
     session: Session,
     *,
     subject_id: str,
     consent_signed_on: date,
     reason: str | None,
     if_match: str | None,
-    principal: Principal,
     now: datetime,
 ) -> Subject:
-    """Record (or correct, with a reason) the date the subject signed the consent form."""
+    """The subject, locked, if `consent_signed_on` may be recorded (or corrected, with a
+    reason); the enrolment day is checked by the cohorts (`refuse_consent_after_enrolment`)."""
     subject = repository.get_subject(session, subject_id, for_update=True)
     if subject is None:
         raise NotFound(f"no subject {subject_id}")
@@ -150,14 +149,18 @@ def record_consent(
             ["body", "reason"],
             "a consent date is already recorded; give the reason for the correction",
         )
-    if subject.status == "enrolled" and consent_signed_on > _enrolment_day(session, subject):
-        raise Conflict(
-            "the subject was enrolled before this consent date; a consent date cannot follow"
-            " enrolment",
-            slug="consent-after-enrolment",
-        )
-    if subject.consent_signed_on is not None:
-        dlt_windows_service.hold_for_late_fact(session, subject_id=subject.id)
+    return subject
+
+
+def store_consent(
+    session: Session,
+    subject: Subject,
+    *,
+    consent_signed_on: date,
+    reason: str | None,
+    principal: Principal,
+) -> date | None:
+    """Record the consent date and audit it; returns the date it corrects, if any."""
     before = {"consent_signed_on": subject.consent_signed_on}
     subject.consent_signed_on = consent_signed_on
     session.flush()
@@ -171,22 +174,7 @@ def record_consent(
         after={"consent_signed_on": consent_signed_on},
         reason=reason,
     )
-    if before["consent_signed_on"] is not None:
-        dlt_windows_service.reopen_for_late_fact(
-            session,
-            subject_id=subject.id,
-            late_fact=f"consent date corrected by {principal.audit_name}: {reason}",
-            now=now,
-        )
-    return subject
-
-
-def _enrolment_day(session: Session, subject: Subject) -> date:
-    trial = trials_repository.get_trial(session, subject.trial_id)
-    enrolment = cohorts_repository.enrolment_of(session, subject.id)
-    assert trial is not None
-    assert enrolment is not None
-    return site_today(trial, enrolment.enrolled_at)
+    return before["consent_signed_on"]
 
 
 def subjects_of(
@@ -197,34 +185,11 @@ def subjects_of(
     return repository.subjects_of(session, trial_id, principal=principal, after=after, limit=limit)
 
 
-@dataclass(frozen=True)
-class Withdrawal:
-    """A recorded withdrawal and what it did."""
-
-    subject: Subject
-    withdrawal: SubjectWithdrawal
-    cancelled_preparations: tuple[int, ...]
-    judgement: dlt_windows_service.WithdrawalJudgement
-
-
-def withdraw_subject(
-    session: Session,
-    *,
-    subject_id: str,
-    reason: WithdrawalReason,
-    effective_on: date,
-    details: str,
-    safety_follow_up: bool,
-    if_match: str | None,
-    principal: Principal,
-    now: datetime,
-) -> Withdrawal:
-    """Withdraw or discontinue an enrolled subject from `effective_on` (a site calendar day).
-
-    No further dose: pending preparations are cancelled and infusions refused. The subject's
-    DLT evaluability is judged with the withdrawal counted (a replacement slot within the cap
-    if not evaluable), and the escalation state is recomputed in the same transaction.
-    """
+def subject_to_withdraw(
+    session: Session, *, subject_id: str, reason: WithdrawalReason, principal: Principal
+) -> Subject:
+    """The subject, locked, if the caller may withdraw it for `reason` and it is not withdrawn
+    already; whether it is enrolled is the cohorts' to say (`enrolment_to_withdraw`)."""
     if reason != "lost_to_follow_up" and not principal.has_any([Role.INVESTIGATOR]):
         raise Forbidden(
             "only an investigator withdraws a subject; a coordinator may record only"
@@ -243,17 +208,25 @@ def withdraw_subject(
             slug="already-withdrawn",
             extra={"withdrawal_reason": existing.reason},
         )
-    enrolment = cohorts_repository.enrolment_of(session, subject_id)
-    if enrolment is None:
-        raise Conflict(
-            f"subject {subject_id} is not enrolled ({subject.status}); only an enrolled subject"
-            " is withdrawn. A subject waiting for a slot is removed from the waitlist instead",
-            slug="not-enrolled",
-        )
+    return subject
+
+
+def check_withdrawal(
+    session: Session,
+    subject: Subject,
+    *,
+    enrolled_at: datetime,
+    reason: WithdrawalReason,
+    effective_on: date,
+    safety_follow_up: bool,
+    if_match: str | None,
+    now: datetime,
+) -> Trial:
+    """The subject's trial, if a withdrawal from `effective_on` is one it can record."""
     check_if_match(if_match, current_version=subject.version)
     trial = trials_repository.get_trial(session, subject.trial_id)
     assert trial is not None
-    enrolled_on = site_today(trial, enrolment.enrolled_at)
+    enrolled_on = site_today(trial, enrolled_at)
     if effective_on > site_today(trial, now):
         raise InvalidInput.at(
             ["body", "effective_on"], "is after today at the site; record it on or after that day"
@@ -267,17 +240,25 @@ def withdraw_subject(
         raise InvalidInput.at(
             ["body", "safety_follow_up"], "must be false when the reason is death"
         )
-    dlt_windows_service.hold_for_withdrawal(session, trial_id=trial.id, subject_id=subject_id)
-    cancelled = dosing_service.cancel_pending_preparations(
-        session,
-        subject_id=subject_id,
-        why=f"subject withdrawn ({reason}) on {effective_on.isoformat()}",
-        actor=principal.audit_name,
-        now=now,
-    )
+    return trial
+
+
+def store_withdrawal(
+    session: Session,
+    subject: Subject,
+    *,
+    reason: WithdrawalReason,
+    effective_on: date,
+    details: str,
+    safety_follow_up: bool,
+    cancelled_preparations: tuple[int, ...],
+    principal: Principal,
+    now: datetime,
+) -> SubjectWithdrawal:
+    """The withdrawal row, the subject withdrawn, and the audit entry naming what it did."""
     withdrawal = SubjectWithdrawal(
-        subject_id=subject_id,
-        trial_id=trial.id,
+        subject_id=subject.id,
+        trial_id=subject.trial_id,
         reason=reason,
         effective_on=effective_on,
         details=details,
@@ -294,43 +275,46 @@ def withdraw_subject(
         actor=principal.audit_name,
         action="subject.withdraw",
         entity_type="subject",
-        entity_id=subject_id,
+        entity_id=subject.id,
         before=before,
         after={
             "status": subject.status,
             "reason": reason,
             "effective_on": effective_on,
             "safety_follow_up": safety_follow_up,
-            "cancelled_preparations": list(cancelled),
+            "cancelled_preparations": list(cancelled_preparations),
         },
         reason=details,
     )
-    judgement = dlt_windows_service.judge_withdrawal(
-        session,
-        subject_id=subject_id,
-        late_fact=f"withdrawn ({reason}) on {effective_on.isoformat()} by {principal.audit_name}",
-        now=now,
-    )
-    cohort = cohorts_repository.get_cohort(session, enrolment.cohort_id)
-    assert cohort is not None
+    return withdrawal
+
+
+def publish_withdrawal(
+    session: Session,
+    subject: Subject,
+    withdrawal: SubjectWithdrawal,
+    *,
+    reason: WithdrawalReason,
+    cohort_number: int,
+    dose_level: int,
+    infusions_received: int,
+    dlt_evaluability: Literal["evaluable", "not-evaluable", "pending"],
+    replacement_slot_opened: bool,
+) -> None:
     outbox.record_event(
         session,
         SubjectWithdrawn(
-            trial_id=trial.id,
-            subject_id=subject_id,
+            trial_id=subject.trial_id,
+            subject_id=subject.id,
             site_id=subject.site_id,
             reason=reason,
-            effective_on=effective_on,
-            safety_follow_up=safety_follow_up,
-            cohort_number=cohort.number,
-            dose_level=enrolment.dose_level,
-            infusions_received=dosing_repository.given_count(session, subject_id),
-            dlt_evaluability=judgement.status.value,
-            replacement_slot_opened=judgement.replacement_slot_opened,
+            effective_on=withdrawal.effective_on,
+            safety_follow_up=withdrawal.safety_follow_up,
+            cohort_number=cohort_number,
+            dose_level=dose_level,
+            infusions_received=infusions_received,
+            dlt_evaluability=dlt_evaluability,
+            replacement_slot_opened=replacement_slot_opened,
         ),
-        subject=f"subjects/{subject_id}",
+        subject=f"subjects/{subject.id}",
     )
-    escalation_service.recompute(
-        session, trial_id=trial.id, cause=f"subject {subject_id} withdrawn", now=now
-    )
-    return Withdrawal(subject, withdrawal, cancelled, judgement)

@@ -15,6 +15,7 @@ from doseline.http import DbSession
 from doseline.idempotency import IdempotencyKeyHeader, StoredResponse, idempotent_response
 from enrollment.trials import service
 from enrollment.trials.schemas import ProtocolAmendment, ProtocolVersionOut, TrialCreate, TrialOut
+from enrollment.workflows import trials as trial_workflow
 
 router = APIRouter(prefix="/v1/trials", tags=["trials"])
 
@@ -65,7 +66,7 @@ def create_trial(
             if body.protocol_yaml is not None
             else service.read_shipped_protocol(str(body.shipped_protocol))
         )
-        trial = service.create_trial(
+        trial = trial_workflow.create_trial(
             session, document=document, actor=principal.audit_name, now=datetime.now(UTC)
         )
         return StoredResponse(
@@ -116,7 +117,7 @@ def amend_protocol(
 ) -> JSONResponse:
     trial = service.get_trial(session, trial_id, for_update=True)
     check_if_match(if_match, current_version=trial.version)
-    service.amend_protocol(
+    trial_workflow.amend_protocol(
         session,
         trial=trial,
         document=body.protocol_yaml,

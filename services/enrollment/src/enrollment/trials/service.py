@@ -1,7 +1,10 @@
-"""Trial use cases: create a trial from a protocol document, amend its protocol, bootstrap."""
+"""Trial use cases: create a trial from a protocol document, amend its protocol, publish the
+rules in force. What follows in other domains (the first cohort, the escalation state, a
+recompute) is started by `enrollment.workflows.trials`."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -13,16 +16,15 @@ from doseline import audit, outbox, pagination, sitetime
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.schema import ServiceSchema
-from enrollment.cohorts import service as cohorts_service
-from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol, ProtocolError, load_protocol
-from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository
 from enrollment.trials.models import ProtocolVersionRow, Trial
 from enrollment.trials.protocols import parse_stored, protocol_of, shipped_protocol_path
 
-BOOTSTRAP_PROTOCOL = "hdmsc-rp-01"
-BOOTSTRAP_ACTOR = "bootstrap <system>"
+
+def site_today(trial: Trial, now: datetime) -> date:
+    """The calendar day at the site (the trial's IANA zone) at `now`."""
+    return sitetime.site_today(trial.time_zone, now)
 
 
 def read_shipped_protocol(name: str) -> str:
@@ -125,9 +127,10 @@ def publish_activation(
     )
 
 
-def create_trial(session: Session, *, document: str, actor: str, now: datetime) -> Trial:
-    """A trial under `document`, with its first cohort open at the starting dose."""
-    protocol = parse_protocol(document)
+def create_trial(
+    session: Session, *, protocol: Protocol, document: str, actor: str, now: datetime
+) -> Trial:
+    """A trial under `protocol` (parsed from `document`); no cohort is open yet."""
     trial_id = protocol.protocol.id
     if repository.get_trial(session, trial_id) is not None:
         raise Conflict(
@@ -159,27 +162,6 @@ def create_trial(session: Session, *, document: str, actor: str, now: datetime) 
             "time_zone": trial.time_zone,
         },
     )
-    design = protocol.design()
-    cohorts_service.open_cohort(
-        session,
-        trial=trial,
-        number=1,
-        dose_level=design.start_dose,
-        size=design.cohort_size,
-        decision_id=None,
-        actor=actor,
-        now=now,
-    )
-    escalation_service.initialise(session, trial=trial, now=now)
-    publish_activation(
-        session,
-        trial=trial,
-        protocol=protocol,
-        activation="initial",
-        effective_from=None,
-        reason=None,
-        now=now,
-    )
     return trial
 
 
@@ -187,19 +169,22 @@ def amend_protocol(
     session: Session,
     *,
     trial: Trial,
+    protocol: Protocol,
     document: str,
+    sites_with_subjects: Collection[str],
     reason: str,
     actor: str,
     now: datetime,
     effective_from: date | None = None,
 ) -> Trial:
-    """A new protocol version for the trial; decisions already taken keep the version they used.
+    """A new protocol version for the trial (`protocol`, parsed from `document`); decisions
+    already taken keep the version they used. `sites_with_subjects` are the sites the trial's
+    subjects belong to: an amendment may not drop one.
 
     ``effective_from`` is the first site date the version governs (default: today at the site).
     It may lie in the past (an amendment that applies to events already reported, which safety
     then re-assesses); it may not lie in the future, because enrollment applies the new version
     from now on."""
-    protocol = parse_protocol(document)
     today = sitetime.site_today(trial.time_zone, now)
     if effective_from is None:
         effective_from = today
@@ -223,8 +208,7 @@ def amend_protocol(
             f"an amendment needs a new version string (version {current.version} is in force)",
         )
     kept = {site.id for site in protocol.sites}
-    dropped = sorted(set(subjects_repository.sites_of_trial_subjects(session, trial.id).values()))
-    dropped = [site_id for site_id in dropped if site_id not in kept]
+    dropped = sorted(site_id for site_id in set(sites_with_subjects) if site_id not in kept)
     if dropped:
         raise Conflict(
             f"the amendment drops the sites {dropped}, which have subjects; keep them listed",
@@ -260,39 +244,25 @@ def amend_protocol(
         reason=reason,
         now=now,
     )
-    escalation_service.recompute(
-        session,
-        trial_id=trial.id,
-        cause=f"protocol amended to {protocol.protocol.version}",
-        now=now,
-    )
     return trial
 
 
-def bootstrap(session: Session) -> list[str]:
-    """Create HDMSC-RP-01 from the shipped protocol if it is absent (idempotent)."""
-    document = read_shipped_protocol(BOOTSTRAP_PROTOCOL)
-    protocol = parse_protocol(document)
-    trial = repository.get_trial(session, protocol.protocol.id)
-    if trial is not None:
-        lines = [f"trial {protocol.protocol.id} already exists"]
-        if not _activation_published(session, trial.id):
-            # A trial created before protocol versions were published: its consumers (safety,
-            # imaging) have no rules until the version in force is published once.
-            current = protocol_of(session, trial)
-            publish_activation(
-                session,
-                trial=trial,
-                protocol=current,
-                activation="initial",
-                effective_from=None,
-                reason="version in force published for a trial that predates protocol events",
-                now=datetime.now(UTC),
-            )
-            lines.append(f"protocol {current.protocol.version} of {trial.id} published")
-        return lines
-    create_trial(session, document=document, actor=BOOTSTRAP_ACTOR, now=datetime.now(UTC))
-    return [f"trial {protocol.protocol.id} created from protocol {protocol.protocol.version}"]
+def publish_if_unpublished(session: Session, trial: Trial) -> list[str]:
+    """Publish the version in force of a trial created before protocol versions were published:
+    its consumers (safety, imaging) have no rules until it is published once."""
+    if _activation_published(session, trial.id):
+        return []
+    current = protocol_of(session, trial)
+    publish_activation(
+        session,
+        trial=trial,
+        protocol=current,
+        activation="initial",
+        effective_from=None,
+        reason="version in force published for a trial that predates protocol events",
+        now=datetime.now(UTC),
+    )
+    return [f"protocol {current.protocol.version} of {trial.id} published"]
 
 
 def _activation_published(session: Session, trial_id: str) -> bool:
