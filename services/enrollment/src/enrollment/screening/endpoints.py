@@ -17,6 +17,7 @@ from enrollment.screening import service
 from enrollment.screening.models import Screening
 from enrollment.screening.schemas import ScreeningCreate, ScreeningOut, SubjectFactsOut
 from enrollment.subjects.scope import visible
+from enrollment.workflows import screening as screening_workflow
 
 router = APIRouter(tags=["screening"])
 
@@ -62,7 +63,7 @@ def record_screening(
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     def create() -> StoredResponse:
-        row = service.record_screening(
+        row = screening_workflow.record_screening(
             session,
             subject_id=subject_id,
             screened_on_day=body.screened_on,

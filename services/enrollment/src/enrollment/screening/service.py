@@ -1,8 +1,12 @@
-"""Screening use cases: answer every criterion, decide eligibility with reasons, keep failures."""
+"""Screening use cases: answer every criterion, decide eligibility with reasons, keep failures.
+
+What a screen failure gives up in the cohorts (reserved slots, the waitlist place) is run by
+`enrollment.workflows.screening`."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,8 +17,6 @@ from doseline.auth import Principal
 from doseline.contracts.enrollment import SubjectScreened
 from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.etags import check_if_match
-from enrollment.cohorts import repository as cohorts_repository
-from enrollment.cohorts import service as cohorts_service
 from enrollment.screening import repository
 from enrollment.screening.eligibility import (
     Answer,
@@ -25,10 +27,13 @@ from enrollment.screening.eligibility import (
 from enrollment.screening.models import Screening
 from enrollment.screening.schemas import AnswerIn, SubjectFactsIn
 from enrollment.subjects import repository as subjects_repository
+from enrollment.subjects.models import Subject
 from enrollment.trials import repository as trials_repository
+from enrollment.trials.models import Trial
 from enrollment.trials.protocols import protocol_of
 from enrollment.trials.service import site_today
 
+_ENROLLED = frozenset({"enrolled", "withdrawn"})
 _SUBJECT_STATUS = {
     Eligibility.ELIGIBLE: "eligible",
     Eligibility.INELIGIBLE: "screen_failed",
@@ -43,7 +48,17 @@ def _answer(value: AnswerIn) -> Answer:
     )
 
 
-def record_screening(
+@dataclass(frozen=True)
+class Assessed:
+    """A screening judged and not stored yet, with the subject (locked) and its trial."""
+
+    subject: Subject
+    trial: Trial
+    screening: Screening
+    status: Eligibility
+
+
+def assess(
     session: Session,
     *,
     subject_id: str,
@@ -52,11 +67,13 @@ def record_screening(
     facts: SubjectFactsIn,
     principal: Principal,
     now: datetime,
-) -> Screening:
+) -> Assessed:
+    """The subject's eligibility from `answers` under the protocol in force (nothing stored)."""
     subject = subjects_repository.get_subject(session, subject_id, for_update=True)
     if subject is None:
         raise NotFound(f"no subject {subject_id}")
-    if cohorts_repository.enrolment_of(session, subject_id) is not None:
+    # Enrolled (and, after that, withdrawn) is the status of every subject with an enrolment.
+    if subject.status in _ENROLLED:
         raise Conflict(
             f"subject {subject_id} is already enrolled; screening is closed",
             slug="already-enrolled",
@@ -94,50 +111,44 @@ def record_screening(
         recorded_by=principal.audit_name,
         recorded_at=now,
     )
-    # A screen failure gives up reserved slots and the waitlist place: locked before any audit.
-    held = (
-        cohorts_service.hold_for_screen_failure(session, subject_id=subject_id, now=now)
-        if result.status is Eligibility.INELIGIBLE
-        else None
-    )
+    return Assessed(subject=subject, trial=trial, screening=screening, status=result.status)
+
+
+def store(
+    session: Session, assessed: Assessed, *, facts: SubjectFactsIn, principal: Principal
+) -> Screening:
+    """Store the screening and the subject's new status, audit and publish them."""
+    subject, trial, screening = assessed.subject, assessed.trial, assessed.screening
     session.add(screening)
     before = {"status": subject.status}
-    subject.status = _SUBJECT_STATUS[result.status]
+    subject.status = _SUBJECT_STATUS[assessed.status]
     session.flush()
     audit.record(
         session,
         actor=principal.audit_name,
         action="subject.screen",
         entity_type="subject",
-        entity_id=subject_id,
+        entity_id=subject.id,
         before=before,
         after={
             "screening_id": str(screening.id),
-            "status": result.status.value,
+            "status": assessed.status.value,
             "reasons": screening.reasons,
             "answers": screening.answers,
             "subject_facts": facts.model_dump(mode="json"),
         },
     )
-    if result.status is not Eligibility.INCOMPLETE:
+    if assessed.status is not Eligibility.INCOMPLETE:
         outbox.record_event(
             session,
             SubjectScreened(
                 trial_id=trial.id,
-                subject_id=subject_id,
+                subject_id=subject.id,
                 site_id=subject.site_id,
-                eligible=result.eligible,
-                screened_on=screened_on_day,
+                eligible=screening.eligible,
+                screened_on=screening.screened_on,
             ),
-            subject=f"subjects/{subject_id}",
-        )
-    if held is not None:
-        cohorts_service.release_for_screen_failure(
-            session,
-            held,
-            reason=f"screen failure on {screened_on_day.isoformat()}: "
-            + "; ".join(screening.reasons),
-            actor=principal.audit_name,
+            subject=f"subjects/{subject.id}",
         )
     return screening
 
