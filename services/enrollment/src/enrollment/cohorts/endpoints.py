@@ -25,8 +25,8 @@ from enrollment.cohorts.schemas import (
     WaitlistEntryOut,
     WaitlistRemoval,
 )
-from enrollment.escalation_state import service as escalation_service
 from enrollment.subjects.scope import require_visible_subject, visible
+from enrollment.workflows import cohorts as cohort_workflow
 
 router = APIRouter(prefix="/v1/trials/{trial_id}", tags=["cohorts"])
 
@@ -71,7 +71,7 @@ def enrol(
     require_visible_subject(session, principal, body.subject_id)
 
     def create() -> StoredResponse:
-        enrolment = service.enrol(
+        enrolment = cohort_workflow.enrol(
             session,
             trial_id=trial_id,
             subject_id=body.subject_id,
@@ -119,10 +119,9 @@ def open_next_cohort(
 ) -> JSONResponse:
     def create() -> StoredResponse:
         now = datetime.now(UTC)
-        cohort = escalation_service.open_next_cohort(
+        summary = cohort_workflow.open_next_cohort(
             session, trial_id=trial_id, principal=principal, now=now
         )
-        summary = service.summarise(session, cohort, now=now)
         return StoredResponse(201, cohort_out(summary).model_dump(mode="json"))
 
     return idempotent_response(

@@ -32,8 +32,6 @@ from enrollment.cohorts.models import (
     SlotReservation,
     WaitlistEntry,
 )
-from enrollment.escalation_state import repository as escalation_repository
-from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol
 from enrollment.screening import repository as screening_repository
 from enrollment.subjects import repository as subjects_repository
@@ -219,9 +217,10 @@ def _cohort_full(trial: Trial, cohort: Cohort, enrolled: int, reserved: int) -> 
     )
 
 
-def enrol(
-    session: Session, *, trial_id: str, subject_id: str, principal: Principal, now: datetime
-) -> Enrolment:
+def enrollable(
+    session: Session, *, trial_id: str, subject_id: str, now: datetime
+) -> tuple[Trial, Subject]:
+    """The open trial and the subject (locked), if the subject may take a slot now."""
     trial = trials_repository.get_trial(session, trial_id)
     if trial is None:
         raise NotFound(f"no trial {trial_id}")
@@ -233,20 +232,57 @@ def enrol(
             f"the consent date {subject.consent_signed_on} is after today at the site",
             slug="consent-in-future",
         )
-    # The escalation state before the cohort, as every writer of both locks them: the
-    # enrolment is a fact the state is derived from (a DLT received before it now counts).
-    escalation_repository.lock_state(session, trial_id)
-    cohort = repository.lock_latest_cohort(session, trial_id)
-    if cohort is None:
-        raise Conflict(f"trial {trial_id} has no cohort", slug="no-open-cohort")
+    return trial, subject
+
+
+@dataclass(frozen=True)
+class _FreeSlot:
+    """The slot an enrolment takes in the newest cohort, and what it uses up."""
+
+    cohort: Cohort
+    enrolled: int
+    reservation: SlotReservation | None
+    waitlist_entry: WaitlistEntry | None
+
+
+def enrol(
+    session: Session, *, trial: Trial, subject: Subject, principal: Principal, now: datetime
+) -> Enrolment:
+    """Enrol the subject (from `enrollable`) into a free slot of the trial's newest cohort.
+
+    The caller holds the trial's escalation lock: every writer of both locks the escalation
+    state before the cohort, and the enrolment is a fact the state is derived from."""
+    cohort = _locked_newest_cohort(session, trial)
     protocol = protocol_of(session, trial)
+    _refuse_over_cap(session, trial, protocol)
+    slot = _free_slot(session, trial, cohort, subject.id, now=now)
+    enrolment = _store_enrolment(session, trial, subject, slot, protocol, principal, now)
+    _publish_enrolment(session, subject, cohort, protocol, now)
+    return enrolment
+
+
+def _locked_newest_cohort(session: Session, trial: Trial) -> Cohort:
+    cohort = repository.lock_latest_cohort(session, trial.id)
+    if cohort is None:
+        raise Conflict(f"trial {trial.id} has no cohort", slug="no-open-cohort")
+    return cohort
+
+
+def _refuse_over_cap(session: Session, trial: Trial, protocol: Protocol) -> None:
     # Only one cohort takes patients at a time, so the cohort lock also guards the cap.
-    in_trial = repository.trial_enrolled_count(session, trial_id)
+    in_trial = repository.trial_enrolled_count(session, trial.id)
     if in_trial >= protocol.enrolment.cap:
         raise Conflict(
             f"the trial has enrolled {in_trial} subjects, its cap of {protocol.enrolment.cap}",
             slug="enrolment-cap-reached",
         )
+
+
+def _free_slot(
+    session: Session, trial: Trial, cohort: Cohort, subject_id: str, *, now: datetime
+) -> _FreeSlot:
+    """A slot of the cohort free for the subject: its own reservation, or a slot nobody else
+    reserved that the waitlist lets it take (its head first)."""
     enrolled = repository.enrolled_count(session, cohort.id)
     reservations = repository.active_reservations(session, cohort.id, now=now)
     own = next((r for r in reservations if r.subject_id == subject_id), None)
@@ -256,7 +292,7 @@ def enrol(
         raise _cohort_full(trial, cohort, enrolled, held_by_others)
     entry = repository.waitlist_entry_of(session, subject_id)
     if own is None:
-        queue = repository.waiting(session, trial_id)
+        queue = repository.waiting(session, trial.id)
         allowed = {e.subject_id for e in queue[:free]}
         if queue and subject_id not in allowed:
             raise Conflict(
@@ -265,12 +301,26 @@ def enrol(
                 f" ({', '.join(e.subject_id for e in queue[:free])})",
                 slug="waitlist-order",
             )
+    return _FreeSlot(cohort=cohort, enrolled=enrolled, reservation=own, waitlist_entry=entry)
+
+
+def _store_enrolment(
+    session: Session,
+    trial: Trial,
+    subject: Subject,
+    slot: _FreeSlot,
+    protocol: Protocol,
+    principal: Principal,
+    now: datetime,
+) -> Enrolment:
+    """The enrolment row; the reservation, waitlist entry, subject and cohort moved on; audit."""
+    cohort, own, entry = slot.cohort, slot.reservation, slot.waitlist_entry
     enrolment = Enrolment(
-        trial_id=trial_id,
-        subject_id=subject_id,
+        trial_id=trial.id,
+        subject_id=subject.id,
         cohort_id=cohort.id,
-        slot_number=enrolled + 1,
-        sequence=repository.last_sequence(session, trial_id) + 1,
+        slot_number=slot.enrolled + 1,
+        sequence=repository.last_sequence(session, trial.id) + 1,
         dose_level=cohort.dose_level,
         protocol_version=protocol.protocol.version,
         enrolled_by=principal.audit_name,
@@ -282,7 +332,7 @@ def enrol(
     if entry is not None and entry.status == "waiting":
         entry.status = "enrolled"
     subject.status = "enrolled"
-    if enrolled + 1 >= cohort.slots:
+    if slot.enrolled + 1 >= cohort.slots:
         cohort.status = "treating"
     session.flush()
     audit.record(
@@ -290,7 +340,7 @@ def enrol(
         actor=principal.audit_name,
         action="subject.enrol",
         entity_type="subject",
-        entity_id=subject_id,
+        entity_id=subject.id,
         after={
             "cohort_number": cohort.number,
             "dose_level": cohort.dose_level,
@@ -299,11 +349,17 @@ def enrol(
             "reservation_id": str(own.id) if own is not None else None,
         },
     )
+    return enrolment
+
+
+def _publish_enrolment(
+    session: Session, subject: Subject, cohort: Cohort, protocol: Protocol, now: datetime
+) -> None:
     outbox.record_event(
         session,
         SubjectEnrolled(
-            trial_id=trial_id,
-            subject_id=subject_id,
+            trial_id=subject.trial_id,
+            subject_id=subject.id,
             site_id=subject.site_id,
             cohort_number=cohort.number,
             dose_level=cohort.dose_level,
@@ -311,14 +367,10 @@ def enrol(
             protocol_version=protocol.protocol.version,
             site_time_zone=_site_zone(protocol, subject.site_id),
             hospital_id_hashes=[subject.hospital_id_hash] if subject.hospital_id_hash else [],
-            **_subject_facts(session, subject_id),
+            **_subject_facts(session, subject.id),
         ),
-        subject=f"subjects/{subject_id}",
+        subject=f"subjects/{subject.id}",
     )
-    escalation_service.recompute(
-        session, trial_id=trial_id, cause=f"subject {subject_id} enrolled", now=now
-    )
-    return enrolment
 
 
 def _subject_facts(session: Session, subject_id: str) -> dict[str, Any]:

@@ -99,6 +99,13 @@ class Judgement:
     revision: gating.Revision | None
 
 
+def lock(session: Session, trial_id: str) -> None:
+    """Lock the trial's escalation state until the transaction ends. Every writer of the facts
+    the state is derived from (enrolments, DLT windows, cohorts) takes it first, before the
+    rows it changes and before its first audit entry, so a trial's writers run one at a time."""
+    repository.lock_state(session, trial_id)
+
+
 def initialise(session: Session, *, trial: Trial, now: datetime) -> EscalationHistory:
     """The escalation row of a new trial and its first state (no patients yet)."""
     session.add(EscalationState(trial_id=trial.id, outcomes="", state_hash="", history_seq=0))

@@ -1,8 +1,8 @@
 """Escalation use cases, one module per responsibility; the endpoints and the other use-case
-packages call them through this module.
+packages and enrollment.workflows call them through this module.
 
 - `recompute`: derive the state from stored facts (every recompute takes the trial's escalation
-  lock, so DLT events, window closures and signatures on one trial apply one at a time);
+  lock, `lock`, so DLT events, window closures and signatures on one trial apply one at a time);
 - `gating`: keep the pending decision in step with the state, withdraw a signed decision the
   facts no longer support;
 - `signing`: the two signatures that put a decision in effect;
@@ -23,7 +23,13 @@ from enrollment.escalation_state.dlt_facts import (
     store_dlt_adjudication,
 )
 from enrollment.escalation_state.next_cohort import open_next_cohort
-from enrollment.escalation_state.recompute import TrialFacts, gather_facts, initialise, recompute
+from enrollment.escalation_state.recompute import (
+    TrialFacts,
+    gather_facts,
+    initialise,
+    lock,
+    recompute,
+)
 from enrollment.escalation_state.records import SYSTEM_ACTOR
 from enrollment.escalation_state.resolutions import (
     OUTCOMES,
@@ -76,6 +82,7 @@ __all__ = [
     "gather_facts",
     "history",
     "initialise",
+    "lock",
     "open_next_cohort",
     "propose_resolution",
     "recompute",
