@@ -8,8 +8,6 @@ flagged, never refused; a missed one is a deviation of the day its window closed
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -17,14 +15,18 @@ import structlog
 from sqlalchemy.orm import Session
 
 from doseline import audit, outbox
-from doseline.contracts.enrollment import DeviationKind, ProtocolDeviationRecorded
+from doseline.contracts.enrollment import ProtocolDeviationRecorded
 from doseline.errors import NotFound
 from enrollment.deviations import repository
 from enrollment.deviations.models import ProtocolDeviation
 from enrollment.dlt_windows.models import DltWindow
 from enrollment.dose_orders import repository as dose_orders_repository
 from enrollment.dosing import repository as dosing_repository
-from enrollment.dosing.schedule import PlannedInfusion, infusion_schedule, missed_infusions
+from enrollment.dosing.schedule import (
+    Departure,
+    infusion_schedule,
+    missed_infusions,
+)
 from enrollment.protocol import Protocol
 from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
@@ -33,18 +35,6 @@ from enrollment.trials.protocols import protocol_of
 log = structlog.get_logger(__name__)
 
 SYSTEM_ACTOR = "missed-infusion job <system>"
-
-
-@dataclass(frozen=True)
-class Departure:
-    """What happened to one planned infusion, to be recorded as a deviation."""
-
-    kind: DeviationKind
-    planned: PlannedInfusion
-    description: str
-    occurred_at: datetime | None = None
-    site_date: date | None = None
-    infusion_id: uuid.UUID | None = None
 
 
 def record_deviation(

@@ -1,5 +1,5 @@
 """DLT window closure and re-assessment: evaluability at the end of each window, replacement,
-escalation recompute, and the same computation re-opened by a fact that arrives late.
+and the same computation re-opened by a fact that arrives late.
 
 Windows are closed by a scheduled worker job, never by a request: a window ends when the site's
 calendar day (the trial's IANA zone) is past its last day, whatever anyone is doing. Facts keep
@@ -10,13 +10,18 @@ computation ever silently ignores a fact (docs/adr/0006-late-facts-reopen-evalua
 Lock order, for every writer: the trial's escalation state, then DLT windows, then cohorts,
 all before the first audit entry (the audit trail's lock is held from the first entry of a
 transaction to its commit, so a row lock taken after it can deadlock with an enrolment).
+
+The escalation state and dosing sit above this package: what they record about a subject
+(infusions, DLTs) is handed in as `SubjectFacts` by a `FactsOf` the caller passes, and the
+escalation lock and recompute around these steps are the caller's
+(`enrollment.workflows.dlt_windows`, `enrollment.workflows.late_facts`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Literal
 
 import structlog
@@ -24,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from doseline import audit, outbox
 from doseline.contracts.enrollment import DltWindowClosed, DltWindowReassessed
-from doseline.numbers import plain
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts import service as cohorts_service
 from enrollment.cohorts.models import Cohort, Enrolment, ReplacementSlot
@@ -39,9 +43,6 @@ from enrollment.dlt_windows.rules import (
     assess_evaluability,
     replacement,
 )
-from enrollment.dosing import repository as dosing_repository
-from enrollment.escalation_state import repository as escalation_repository
-from enrollment.escalation_state import service as escalation_service
 from enrollment.protocol import Protocol
 from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
@@ -59,8 +60,24 @@ _EVENT_STATUS: dict[Evaluability, Literal["evaluable", "not-evaluable", "pending
 }
 
 
+@dataclass(frozen=True)
+class SubjectFacts:
+    """What dosing and the DLT adjudications record about a subject, as its evaluability
+    needs them."""
+
+    infusions_received: int
+    # Infusions the protocol requires in full that were given short, described (docs/adr/0016).
+    short_infusions: list[str]
+    confirmed_dlt: bool
+    suspected_dlt_pending: bool
+
+
+# Reads the facts of one subject (`session`, the protocol in force, the subject id).
+FactsOf = Callable[[Session, Protocol, str], SubjectFacts]
+
+
 def _assess(
-    session: Session, protocol: Protocol, window: DltWindow, *, today: date
+    session: Session, protocol: Protocol, window: DltWindow, *, today: date, facts_of: FactsOf
 ) -> EvaluabilityAssessment:
     """The subject's evaluability from every fact stored now."""
     dates = WindowDates(
@@ -69,32 +86,18 @@ def _assess(
         end=window.ends_on,
         days=protocol.dlt_window.days,
     )
-    subject = [window.subject_id]
     withdrawal = subjects_repository.withdrawal_of(session, window.subject_id)
+    facts = facts_of(session, protocol, window.subject_id)
     return assess_evaluability(
         protocol.evaluability,
         dates,
-        infusions_received=dosing_repository.given_count(session, window.subject_id),
-        confirmed_dlt=window.subject_id
-        in escalation_repository.confirmed_dlt_subjects(session, subject),
+        infusions_received=facts.infusions_received,
+        confirmed_dlt=facts.confirmed_dlt,
         today=today,
         withdrawn_on=None if withdrawal is None else withdrawal.effective_on,
-        suspected_dlt_pending=window.subject_id
-        in escalation_repository.suspected_dlt_subjects(session, subject),
-        short_infusions=_short_infusions(session, protocol, window.subject_id),
+        suspected_dlt_pending=facts.suspected_dlt_pending,
+        short_infusions=facts.short_infusions,
     )
-
-
-def _short_infusions(session: Session, protocol: Protocol, subject_id: str) -> list[str]:
-    """Infusions the protocol requires in full that were given short (docs/adr/0016)."""
-    return [
-        f"infusion {infusion.infusion_number} was not given in full"
-        f" ({plain(infusion.dose_given_cells or Decimal(0))} of the"
-        f" {plain(preparation.full_dose_cells)} cells of the level)"
-        for infusion, preparation in dosing_repository.short_infusions(
-            session, subject_id, protocol.evaluability.full_dose_infusions
-        )
-    ]
 
 
 def _cohort_of(session: Session, subject_id: str) -> tuple[Enrolment, Cohort]:
@@ -210,43 +213,57 @@ def _close_window(
     log.info("dlt_window.closed", subject_id=window.subject_id, evaluable=assessment.evaluable)
 
 
-def close_due_windows(session: Session, now: datetime) -> int:
-    """Close every open window whose last day has passed at its site; returns how many."""
-    closed = 0
+def trials_with_windows_due(session: Session, now: datetime) -> list[tuple[Trial, Protocol, date]]:
+    """Trials with an open window whose last day has passed at the site, with the protocol in
+    force and the site's day."""
+    due = []
     for trial in trials_repository.list_trials(session):
         protocol = protocol_of(session, trial)
         today = protocol.site.date_of(now)
-        if not repository.any_window_due(session, trial.id, today):
+        if repository.any_window_due(session, trial.id, today):
+            due.append((trial, protocol, today))
+    return due
+
+
+def lock_due_windows(session: Session, trial: Trial, today: date) -> list[DltWindow]:
+    """The trial's open windows ending before `today`, locked with their cohorts (the caller
+    holds the escalation lock: an infusion being recorded for a due window is either committed
+    before the windows are assessed, or re-assesses the window closed here)."""
+    due = repository.lock_windows_ending_before(session, trial.id, today)
+    cohort_ids = {_cohort_of(session, window.subject_id)[1].id for window in due}
+    for cohort_id in sorted(cohort_ids):
+        cohorts_repository.get_cohort(session, cohort_id, for_update=True)
+    return due
+
+
+def close_windows(
+    session: Session,
+    *,
+    trial: Trial,
+    protocol: Protocol,
+    windows: list[DltWindow],
+    today: date,
+    facts_of: FactsOf,
+    now: datetime,
+) -> int:
+    """Close each window (from `lock_due_windows`) whose evaluability is decided; how many."""
+    closed = 0
+    for window in windows:
+        assessment = _assess(session, protocol, window, today=today, facts_of=facts_of)
+        if assessment.status is Evaluability.PENDING:
+            # A suspected DLT awaits adjudication: neither evaluable nor replaced yet.
             continue
-        # The escalation lock first, as every other writer of the state and of the windows
-        # takes it: an infusion being recorded for a due window is either committed before
-        # this job counts infusions, or re-assesses the window the job closed.
-        escalation_repository.lock_state(session, trial.id)
-        due = repository.lock_windows_ending_before(session, trial.id, today)
-        if not due:
-            continue
-        cohort_ids = {_cohort_of(session, window.subject_id)[1].id for window in due}
-        for cohort_id in sorted(cohort_ids):
-            cohorts_repository.get_cohort(session, cohort_id, for_update=True)
-        for window in due:
-            assessment = _assess(session, protocol, window, today=today)
-            if assessment.status is Evaluability.PENDING:
-                # A suspected DLT awaits adjudication: neither evaluable nor replaced yet.
-                continue
-            _close_window(
-                session,
-                trial=trial,
-                protocol=protocol,
-                window=window,
-                assessment=assessment,
-                actor=SYSTEM_ACTOR,
-                reason=None,
-                now=now,
-            )
-            closed += 1
-        escalation_service.recompute(
-            session, trial_id=trial.id, cause="DLT window(s) closed", now=now
+        _close_window(
+            session,
+            trial=trial,
+            protocol=protocol,
+            window=window,
+            assessment=assessment,
+            actor=SYSTEM_ACTOR,
+            reason=None,
+            now=now,
         )
+        closed += 1
     return closed
 
 
@@ -264,30 +281,38 @@ class Reassessment:
     replacement_slot: ReplacementSlot | None
 
 
-def hold_for_late_fact(session: Session, *, subject_id: str) -> None:
-    """Take the locks a re-assessment of the subject's window may need, in the order every
-    writer takes them: call it before the use case writes its first audit entry.
+def trial_to_hold(session: Session, *, subject_id: str) -> str | None:
+    """The trial whose escalation lock a re-assessment of the subject's window needs; None
+    when the subject has no window (nothing to re-assess)."""
+    if repository.window_of(session, subject_id) is None:
+        return None
+    enrolment = cohorts_repository.enrolment_of(session, subject_id)
+    assert enrolment is not None
+    return enrolment.trial_id
+
+
+def lock_window(session: Session, *, subject_id: str) -> None:
+    """Lock the subject's window and its cohort, after the trial's escalation lock and before
+    the use case's first audit entry (every writer's order).
 
     Waits for a DLT-window job that is closing windows of the trial right now, so the window
     is then read as the job left it (closed without this fact), and re-assessed."""
-    if repository.window_of(session, subject_id) is None:
-        return
     enrolment = cohorts_repository.enrolment_of(session, subject_id)
     assert enrolment is not None
-    escalation_repository.lock_state(session, enrolment.trial_id)
     repository.lock_window(session, subject_id)
     cohorts_repository.get_cohort(session, enrolment.cohort_id, for_update=True)
 
 
 def reassess_window(
-    session: Session, *, subject_id: str, late_fact: str, now: datetime
+    session: Session, *, subject_id: str, late_fact: str, facts_of: FactsOf, now: datetime
 ) -> Reassessment | None:
     """Re-assess the subject's closed DLT window with every fact stored now.
 
     Does not recompute the escalation state (the caller does, once, after all its facts are
     stored). None when there is nothing to re-assess: no window, or a window still open (the
-    job judges it at its end, with every fact stored by then). `hold_for_late_fact` must have
-    run first in the transaction, before its first audit entry.
+    job judges it at its end, with every fact stored by then). The locks must have been taken
+    first in the transaction, before its first audit entry (`trial_to_hold`, the escalation
+    lock, `lock_window`: enrollment.workflows.late_facts.hold_for_late_fact).
 
     - not evaluable → evaluable (a late fourth infusion, a late confirmed DLT): the window
       says so, and the replacement slot it opened is withdrawn if still free, or flagged for
@@ -298,7 +323,7 @@ def reassess_window(
       and its replacement slot is withdrawn (or flagged) until the DLT is adjudicated; the job
       closes the window again then.
     """
-    # Read as `hold_for_late_fact` locked it (a window created by this transaction is open).
+    # Read as `lock_window` locked it (a window created by this transaction is open).
     window = repository.window_of(session, subject_id)
     if window is None or window.status != "closed":
         return None
@@ -308,7 +333,7 @@ def reassess_window(
     protocol = protocol_of(session, trial)
     # A closed window stays completed: judge it as of a day after its end, whatever the clock.
     today = max(protocol.site.date_of(now), window.ends_on + timedelta(days=1))
-    assessment = _assess(session, protocol, window, today=today)
+    assessment = _assess(session, protocol, window, today=today, facts_of=facts_of)
     before = {
         "status": window.status,
         "evaluable": window.evaluable,
@@ -401,19 +426,6 @@ def reassess_window(
     )
 
 
-def reopen_for_late_fact(
-    session: Session, *, subject_id: str, late_fact: str, now: datetime
-) -> Reassessment | None:
-    """Re-assess the subject's closed window after a late fact, and bring the escalation state
-    in step when the judgement changed. Called in the transaction that records the fact."""
-    result = reassess_window(session, subject_id=subject_id, late_fact=late_fact, now=now)
-    if result is not None and result.changed:
-        escalation_service.recompute(
-            session, trial_id=result.trial_id, cause=f"late fact: {late_fact}", now=now
-        )
-    return result
-
-
 def _site_of(session: Session, subject_id: str) -> str:
     site_id = subjects_repository.site_of_subject(session, subject_id)
     assert site_id is not None, subject_id  # a DLT window exists only for a registered subject
@@ -429,18 +441,8 @@ class WithdrawalJudgement:
     replacement_slot_opened: bool
 
 
-def hold_for_withdrawal(session: Session, *, trial_id: str, subject_id: str) -> None:
-    """The locks `judge_withdrawal` needs, in every writer's order (escalation state, window,
-    cohort): call it before the withdrawal's first audit entry."""
-    enrolment = cohorts_repository.enrolment_of(session, subject_id)
-    assert enrolment is not None
-    escalation_repository.lock_state(session, trial_id)
-    repository.lock_window(session, subject_id)
-    cohorts_repository.get_cohort(session, enrolment.cohort_id, for_update=True)
-
-
 def judge_withdrawal(
-    session: Session, *, subject_id: str, late_fact: str, now: datetime
+    session: Session, *, subject_id: str, late_fact: str, facts_of: FactsOf, now: datetime
 ) -> WithdrawalJudgement:
     """Judge the DLT evaluability of a subject whose withdrawal is stored (PROTOCOL.md: a
     subject withdrawn before completing the window without a DLT is not evaluable, and is
@@ -462,7 +464,9 @@ def judge_withdrawal(
             session, trial=trial, protocol=protocol, cohort=cohort, subject_id=subject_id, now=now
         )
     if window.status == "closed":
-        result = reassess_window(session, subject_id=subject_id, late_fact=late_fact, now=now)
+        result = reassess_window(
+            session, subject_id=subject_id, late_fact=late_fact, facts_of=facts_of, now=now
+        )
         status = Evaluability.EVALUABLE if window.evaluable else Evaluability.NOT_EVALUABLE
         if result is not None:
             status = result.status
@@ -473,7 +477,9 @@ def judge_withdrawal(
             and window.replaced
         )
         return WithdrawalJudgement(status, window.reason or "", opened)
-    assessment = _assess(session, protocol, window, today=protocol.site.date_of(now))
+    assessment = _assess(
+        session, protocol, window, today=protocol.site.date_of(now), facts_of=facts_of
+    )
     if assessment.status is Evaluability.PENDING:
         return WithdrawalJudgement(assessment.status, assessment.reason, False)
     _close_window(

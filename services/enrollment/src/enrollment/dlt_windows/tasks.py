@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from doseline.manifest import PeriodicJob, in_one_transaction
-from enrollment.dlt_windows.service import close_due_windows
+from enrollment.workflows.dlt_windows import close_due_windows
 
 
 def close_dlt_windows(session: Session, now: datetime) -> None:

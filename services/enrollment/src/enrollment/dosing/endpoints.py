@@ -28,6 +28,7 @@ from enrollment.dosing.schemas import (
     WeightCreate,
     WeightOut,
 )
+from enrollment.workflows import dosing as dosing_workflow
 
 router = APIRouter(tags=["dosing"])
 
@@ -113,7 +114,7 @@ def record_weight(
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     def create() -> StoredResponse:
-        row = service.record_weight(
+        row = dosing_workflow.record_weight(
             session,
             subject_id=subject_id,
             weight_kg=body.weight_kg,
@@ -217,7 +218,7 @@ def record_infusion(
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     def create() -> StoredResponse:
-        row, _window = service.record_infusion(
+        row = dosing_workflow.record_infusion(
             session, subject_id=subject_id, body=body, principal=principal, now=datetime.now(UTC)
         )
         return StoredResponse(

@@ -9,6 +9,7 @@ administration is infusion n, and a late one is flagged, never renumbered or ref
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from doseline import sitetime
+from doseline.contracts.enrollment import DeviationKind
 from doseline.numbers import plain
 from enrollment.protocol.config import (
     InfusionRules,
@@ -68,6 +70,18 @@ class PlannedInfusion:
 
     def contains(self, day: date) -> bool:
         return self.window_opens <= day <= self.window_closes
+
+
+@dataclass(frozen=True)
+class Departure:
+    """What happened to one planned infusion, to be recorded as a deviation."""
+
+    kind: DeviationKind
+    planned: PlannedInfusion
+    description: str
+    occurred_at: datetime | None = None
+    site_date: date | None = None
+    infusion_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,7 @@ from doseline.etags import check_if_match
 from doseline.numbers import plain
 from enrollment.cohorts import repository as cohorts_repository
 from enrollment.cohorts.models import Enrolment
-from enrollment.deviations import service as deviations_service
-from enrollment.deviations.service import Departure
 from enrollment.dlt_windows import repository as dlt_windows_repository
-from enrollment.dlt_windows import service as dlt_windows_service
 from enrollment.dlt_windows.models import DltWindow
 from enrollment.dlt_windows.rules import dlt_window
 from enrollment.dose_orders import repository as dose_orders_repository
@@ -35,6 +32,7 @@ from enrollment.dosing import repository
 from enrollment.dosing.models import DosePreparation, Infusion, WeightMeasurement
 from enrollment.dosing.schedule import (
     AdministrationTiming,
+    Departure,
     InfusionDose,
     InfusionOrderError,
     InfusionSchedule,
@@ -125,8 +123,9 @@ def record_weight(
     principal: Principal,
     now: datetime,
 ) -> WeightMeasurement:
+    """Record a weight (the caller holds the locks a late fact takes, and re-assesses the DLT
+    window after: enrollment.workflows.dosing)."""
     subject, _trial, protocol = _subject(session, subject_id)
-    dlt_windows_service.hold_for_late_fact(session, subject_id=subject.id)
     if measured_on > protocol.site.date_of(now):
         raise InvalidInput.at(["body", "measured_on"], "is after today at the site")
     try:
@@ -161,12 +160,6 @@ def record_weight(
             "weight_id": str(row.id),
             "cancelled_preparations": list(cancelled),
         },
-    )
-    dlt_windows_service.reopen_for_late_fact(
-        session,
-        subject_id=subject.id,
-        late_fact=f"weight of {measured_on.isoformat()} recorded by {principal.audit_name}",
-        now=now,
     )
     return row
 
@@ -610,23 +603,51 @@ def _departures(
     return flags, departures
 
 
-def record_infusion(
-    session: Session,
-    *,
-    subject_id: str,
-    body: InfusionCreate,
-    principal: Principal,
-    now: datetime,
-) -> tuple[Infusion, DltWindow]:
+@dataclass(frozen=True)
+class Dosable:
+    """A subject (locked) who may be dosed now, with the trial, protocol and enrolment."""
+
+    subject: Subject
+    trial: Trial
+    protocol: Protocol
+    enrolment: Enrolment
+
+
+def infusion_to_record(session: Session, *, subject_id: str) -> Dosable:
+    """The subject, if an infusion may be recorded for it: enrolled, not withdrawn, not held."""
     subject, trial, protocol = _subject(session, subject_id)
     enrolment = _enrolment(session, subject_id)
     refuse_while_held(session, subject_id, "the infusion is not recorded")
-    dlt_windows_service.hold_for_late_fact(session, subject_id=subject.id)
-    timing = _timing(session, protocol, subject_id, body, now)
-    preparation, weight = _verified_preparation(session, protocol, subject_id, timing)
+    return Dosable(subject=subject, trial=trial, protocol=protocol, enrolment=enrolment)
+
+
+@dataclass(frozen=True)
+class RecordedInfusion:
+    """An infusion stored, the DLT window it opened (or fell in), and its departures from the
+    plan, which the caller records as deviations."""
+
+    infusion: Infusion
+    window: DltWindow
+    departures: list[Departure]
+    infusion_number: int
+
+
+def record_infusion(
+    session: Session,
+    dosable: Dosable,
+    *,
+    body: InfusionCreate,
+    principal: Principal,
+    now: datetime,
+) -> RecordedInfusion:
+    """Store, audit and publish the infusion, opening the subject's DLT window with the first
+    (the caller holds the locks a late fact takes: enrollment.workflows.dosing)."""
+    subject, trial, protocol = dosable.subject, dosable.trial, dosable.protocol
+    timing = _timing(session, protocol, subject.id, body, now)
+    preparation, weight = _verified_preparation(session, protocol, subject.id, timing)
     given = _dose_given(protocol, body, preparation, weight.weight_kg)
     flags, departures = _departures(timing, preparation, given, body)
-    row = _infusion_row(subject_id, body, timing, preparation, given, flags, principal, now)
+    row = _infusion_row(subject.id, body, timing, preparation, given, flags, principal, now)
     session.add(row)
     window_row = _dlt_window_for(session, trial, protocol, subject.id, timing.schedule)
     session.flush()
@@ -639,30 +660,17 @@ def record_infusion(
         subject,
         trial,
         protocol,
-        enrolment,
+        dosable.enrolment,
         window_row,
         preparation,
         body.started_at,
     )
-    for departure in departures:
-        deviations_service.record_deviation(
-            session,
-            trial_id=trial.id,
-            subject_id=subject.id,
-            site_id=subject.site_id,
-            departure=replace(departure, infusion_id=row.id),
-            actor=principal.audit_name,
-            now=now,
-        )
-    # Entered after the window was closed (back-dated, or simply late): the closed judgement
-    # is re-opened with this infusion counted, never left standing without it.
-    dlt_windows_service.reopen_for_late_fact(
-        session,
-        subject_id=subject.id,
-        late_fact=f"infusion {timing.infusion_number} recorded by {principal.audit_name}",
-        now=now,
+    return RecordedInfusion(
+        infusion=row,
+        window=window_row,
+        departures=[replace(departure, infusion_id=row.id) for departure in departures],
+        infusion_number=timing.infusion_number,
     )
-    return row, window_row
 
 
 def _infusion_row(
@@ -871,6 +879,18 @@ def series_weight_of(session: Session, preparation: DosePreparation) -> WeightMe
 
 def infusions_given(session: Session, subject_id: str) -> int:
     return repository.given_count(session, subject_id)
+
+
+def short_infusions(session: Session, protocol: Protocol, subject_id: str) -> list[str]:
+    """Infusions the protocol requires in full that were given short (docs/adr/0016)."""
+    return [
+        f"infusion {infusion.infusion_number} was not given in full"
+        f" ({plain(infusion.dose_given_cells or Decimal(0))} of the"
+        f" {plain(preparation.full_dose_cells)} cells of the level)"
+        for infusion, preparation in repository.short_infusions(
+            session, subject_id, protocol.evaluability.full_dose_infusions
+        )
+    ]
 
 
 def cancel_pending_preparations(

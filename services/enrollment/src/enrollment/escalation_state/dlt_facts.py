@@ -37,6 +37,15 @@ class DltAdjudication:
     event_id: str
 
 
+def has_confirmed_dlt(session: Session, subject_id: str) -> bool:
+    return subject_id in repository.confirmed_dlt_subjects(session, [subject_id])
+
+
+def has_suspected_dlt(session: Session, subject_id: str) -> bool:
+    """A DLT suspected for the subject and not adjudicated yet."""
+    return subject_id in repository.suspected_dlt_subjects(session, [subject_id])
+
+
 def apply_dlt_adjudication(
     session: Session, adjudication: DltAdjudication, *, now: datetime
 ) -> bool:

@@ -19,6 +19,8 @@ from enrollment.escalation_state.dlt_facts import (
     DltAdjudication,
     DltStatus,
     apply_dlt_adjudication,
+    has_confirmed_dlt,
+    has_suspected_dlt,
     recompute_after_dlt,
     store_dlt_adjudication,
 )
@@ -80,6 +82,8 @@ __all__ = [
     "dose_level_summaries",
     "escalation_view",
     "gather_facts",
+    "has_confirmed_dlt",
+    "has_suspected_dlt",
     "history",
     "initialise",
     "lock",

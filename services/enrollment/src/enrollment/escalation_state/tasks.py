@@ -8,13 +8,8 @@ from sqlalchemy.orm import Session
 
 from doseline.contracts.safety import DltConfirmed, DltRuledOut, DltSuspected
 from doseline.events import Envelope
-from enrollment.dlt_windows.service import hold_for_late_fact, reassess_window
-from enrollment.escalation_state.service import (
-    DltAdjudication,
-    DltStatus,
-    recompute_after_dlt,
-    store_dlt_adjudication,
-)
+from enrollment.escalation_state.service import DltAdjudication, DltStatus
+from enrollment.workflows import dlt_adjudications
 
 
 def on_dlt_adjudicated(session: Session, envelope: Envelope) -> None:
@@ -46,16 +41,4 @@ def on_dlt_adjudicated(session: Session, envelope: Envelope) -> None:
         adjudicated_at=envelope.time if isinstance(data, DltSuspected) else data.adjudicated_at,
         event_id=envelope.id,
     )
-    now = datetime.now(UTC)
-    hold_for_late_fact(session, subject_id=adjudication.subject_id)
-    if not store_dlt_adjudication(session, adjudication, now=now):
-        return
-    # A DLT adjudicated after the subject's window closed may change who is evaluable and
-    # which replacement slots stand: re-assess first, so the state is recomputed once, right.
-    reassess_window(
-        session,
-        subject_id=adjudication.subject_id,
-        late_fact=f"DLT {adjudication.dlt_id} {status.replace('_', ' ')}",
-        now=now,
-    )
-    recompute_after_dlt(session, adjudication, now=now)
+    dlt_adjudications.apply_dlt_adjudication(session, adjudication, now=datetime.now(UTC))

@@ -98,7 +98,10 @@ def withdraw_subject(
         if_match=if_match,
         now=now,
     )
-    dlt_windows_service.hold_for_withdrawal(session, trial_id=trial.id, subject_id=subject_id)
+    # The locks judging the withdrawal needs, in every writer's order (escalation state,
+    # window, cohort), before the withdrawal's first audit entry.
+    escalation_service.lock(session, trial.id)
+    dlt_windows_service.lock_window(session, subject_id=subject_id)
     cancelled = dosing_service.cancel_pending_preparations(
         session,
         subject_id=subject_id,
@@ -121,6 +124,7 @@ def withdraw_subject(
         session,
         subject_id=subject_id,
         late_fact=f"withdrawn ({reason}) on {effective_on.isoformat()} by {principal.audit_name}",
+        facts_of=late_facts.subject_facts,
         now=now,
     )
     subjects_service.publish_withdrawal(
