@@ -141,6 +141,30 @@ def refuse_consent_after_enrolment(
         )
 
 
+def enrolment_to_dose(session: Session, subject_id: str) -> Enrolment:
+    """The subject's enrolment, if the subject may still be dosed: enrolled, not withdrawn."""
+    enrolment = repository.enrolment_of(session, subject_id)
+    if enrolment is None:
+        raise Conflict(
+            f"subject {subject_id} is not enrolled; only enrolled subjects are dosed",
+            slug="not-enrolled",
+        )
+    withdrawal = subjects_repository.withdrawal_of(session, subject_id)
+    if withdrawal is not None:
+        raise Conflict(
+            f"subject {subject_id} was withdrawn ({withdrawal.reason.replace('_', ' ')}) on"
+            f" {withdrawal.effective_on.isoformat()}; a withdrawn subject receives no further"
+            " dose",
+            slug="subject-withdrawn",
+            title="Subject withdrawn",
+            extra={
+                "withdrawal_reason": withdrawal.reason,
+                "effective_on": withdrawal.effective_on.isoformat(),
+            },
+        )
+    return enrolment
+
+
 def enrolment_to_withdraw(session: Session, subject: Subject) -> Enrolment:
     """The subject's enrolment: only an enrolled subject is withdrawn (409 otherwise)."""
     enrolment = repository.enrolment_of(session, subject.id)

@@ -17,6 +17,7 @@ from doseline.pagination import Page
 from enrollment.dose_orders import service
 from enrollment.dose_orders.models import DoseOrder
 from enrollment.dose_orders.schemas import DoseOrderCreate, DoseOrderOut, HoldResolution
+from enrollment.workflows import dose_orders as dose_order_workflow
 
 router = APIRouter(tags=["dose orders"])
 
@@ -47,7 +48,7 @@ def order_dose(
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     def create() -> StoredResponse:
-        row = service.order_dose(
+        row = dose_order_workflow.order_dose(
             session, subject_id=subject_id, body=body, principal=principal, now=datetime.now(UTC)
         )
         return StoredResponse(201, order_out(row).model_dump(mode="json"))
@@ -71,7 +72,7 @@ def resolve_hold(
     key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     def create() -> StoredResponse:
-        row = service.resolve_hold(
+        row = dose_order_workflow.resolve_hold(
             session,
             subject_id=subject_id,
             outcome=body.outcome,

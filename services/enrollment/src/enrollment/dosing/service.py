@@ -21,12 +21,13 @@ from doseline.contracts.enrollment import InfusionAdministered
 from doseline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from doseline.etags import check_if_match
 from doseline.numbers import plain
-from enrollment.cohorts import repository as cohorts_repository
+from enrollment.cohorts import service as cohorts_service
 from enrollment.cohorts.models import Enrolment
 from enrollment.dlt_windows import repository as dlt_windows_repository
 from enrollment.dlt_windows.models import DltWindow
 from enrollment.dlt_windows.rules import dlt_window
 from enrollment.dose_orders import repository as dose_orders_repository
+from enrollment.dose_orders import service as dose_orders_service
 from enrollment.dose_orders.models import DoseOrder
 from enrollment.dosing import repository
 from enrollment.dosing.models import DosePreparation, Infusion, WeightMeasurement
@@ -51,58 +52,12 @@ from enrollment.dosing.schedule import (
 from enrollment.dosing.schemas import InfusionCorrection, InfusionCreate, PreparationCreate
 from enrollment.protocol import Protocol
 from enrollment.subjects import repository as subjects_repository
+from enrollment.subjects import service as subjects_service
 from enrollment.subjects.models import Subject
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.models import Trial
 from enrollment.trials.protocols import protocol_of
 from escalation import InvalidWeightError
-
-
-def _subject(session: Session, subject_id: str) -> tuple[Subject, Trial, Protocol]:
-    subject = subjects_repository.get_subject(session, subject_id, for_update=True)
-    if subject is None:
-        raise NotFound(f"no subject {subject_id}")
-    trial = trials_repository.get_trial(session, subject.trial_id)
-    assert trial is not None
-    return subject, trial, protocol_of(session, trial)
-
-
-def _enrolment(session: Session, subject_id: str) -> Enrolment:
-    """The subject's enrolment, if the subject may still be dosed: enrolled, not withdrawn."""
-    enrolment = cohorts_repository.enrolment_of(session, subject_id)
-    if enrolment is None:
-        raise Conflict(
-            f"subject {subject_id} is not enrolled; only enrolled subjects are dosed",
-            slug="not-enrolled",
-        )
-    withdrawal = subjects_repository.withdrawal_of(session, subject_id)
-    if withdrawal is not None:
-        raise Conflict(
-            f"subject {subject_id} was withdrawn ({withdrawal.reason.replace('_', ' ')}) on"
-            f" {withdrawal.effective_on.isoformat()}; a withdrawn subject receives no further"
-            " dose",
-            slug="subject-withdrawn",
-            title="Subject withdrawn",
-            extra={
-                "withdrawal_reason": withdrawal.reason,
-                "effective_on": withdrawal.effective_on.isoformat(),
-            },
-        )
-    return enrolment
-
-
-def dosable_subject(session: Session, subject_id: str) -> tuple[Subject, Trial, Protocol]:
-    """The subject (locked), trial and protocol, if the subject may still be dosed."""
-    found = _subject(session, subject_id)
-    _enrolment(session, subject_id)
-    return found
-
-
-def known_subject(session: Session, subject_id: str) -> Subject:
-    subject = subjects_repository.get_subject(session, subject_id)
-    if subject is None:
-        raise NotFound(f"no subject {subject_id}")
-    return subject
 
 
 def _weight_problem(error: ValueError) -> InvalidInput:
@@ -125,7 +80,7 @@ def record_weight(
 ) -> WeightMeasurement:
     """Record a weight (the caller holds the locks a late fact takes, and re-assesses the DLT
     window after: enrollment.workflows.dosing)."""
-    subject, _trial, protocol = _subject(session, subject_id)
+    subject, _trial, protocol = subjects_service.locked_with_protocol(session, subject_id)
     if measured_on > protocol.site.date_of(now):
         raise InvalidInput.at(["body", "measured_on"], "is after today at the site")
     try:
@@ -180,29 +135,6 @@ def _dosing_weight(session: Session, subject_id: str, first_on: date) -> WeightM
     return repository.latest_weight_on_or_before(
         session, subject_id, first_on
     ) or repository.latest_weight(session, subject_id)
-
-
-def refuse_while_held(session: Session, subject_id: str, refused: str) -> None:
-    """409 while an investigator's hold is in force (active, or made permanent)."""
-    hold = dose_orders_repository.blocking_hold(session, subject_id)
-    if hold is None:
-        return
-    if hold.status == "permanent":
-        raise Conflict(
-            f"{refused}: the investigator stopped dosing subject {subject_id} for good"
-            f" ({hold.resolution_reason}); no further dose is prepared or given",
-            slug="dosing-stopped",
-            title="Dosing stopped",
-            extra={"dose_order_id": str(hold.id)},
-        )
-    raise Conflict(
-        f"{refused}: {hold.ordered_by} holds the dose of subject {subject_id} ({hold.reason});"
-        " an investigator releases the hold first"
-        f" (POST /v1/subjects/{subject_id}/dose-hold/resolution)",
-        slug="dose-held",
-        title="Dose held",
-        extra={"dose_order_id": str(hold.id)},
-    )
 
 
 def _first_infusion_day(
@@ -290,8 +222,8 @@ def prepare_dose(
     principal: Principal,
     now: datetime,
 ) -> DosePreparation:
-    subject, _trial, protocol = _subject(session, subject_id)
-    enrolment = _enrolment(session, subject_id)
+    subject, _trial, protocol = subjects_service.locked_with_protocol(session, subject_id)
+    enrolment = cohorts_service.enrolment_to_dose(session, subject_id)
     number = body.infusion_number
     _check_preparable(session, protocol, subject_id, number)
     first_on = _first_infusion_day(session, protocol, subject_id, body.first_infusion_on)
@@ -332,7 +264,7 @@ def prepare_dose(
 
 
 def _check_preparable(session: Session, protocol: Protocol, subject_id: str, number: int) -> None:
-    refuse_while_held(session, subject_id, f"infusion {number} is not prepared")
+    dose_orders_service.refuse_while_held(session, subject_id, f"infusion {number} is not prepared")
     if number > protocol.infusions.count:
         raise Conflict(
             f"infusion {number} refused: the protocol plans {protocol.infusions.count} infusions",
@@ -615,9 +547,9 @@ class Dosable:
 
 def infusion_to_record(session: Session, *, subject_id: str) -> Dosable:
     """The subject, if an infusion may be recorded for it: enrolled, not withdrawn, not held."""
-    subject, trial, protocol = _subject(session, subject_id)
-    enrolment = _enrolment(session, subject_id)
-    refuse_while_held(session, subject_id, "the infusion is not recorded")
+    subject, trial, protocol = subjects_service.locked_with_protocol(session, subject_id)
+    enrolment = cohorts_service.enrolment_to_dose(session, subject_id)
+    dose_orders_service.refuse_while_held(session, subject_id, "the infusion is not recorded")
     return Dosable(subject=subject, trial=trial, protocol=protocol, enrolment=enrolment)
 
 

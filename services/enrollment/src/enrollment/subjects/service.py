@@ -123,6 +123,16 @@ def get_subject(session: Session, subject_id: str) -> Subject:
     return subject
 
 
+def locked_with_protocol(session: Session, subject_id: str) -> tuple[Subject, Trial, Protocol]:
+    """The subject (locked), its trial and the protocol in force; 404 for an unknown subject."""
+    subject = repository.get_subject(session, subject_id, for_update=True)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}")
+    trial = trials_repository.get_trial(session, subject.trial_id)
+    assert trial is not None
+    return subject, trial, protocol_of(session, trial)
+
+
 def consent_to_record(
     session: Session,
     *,
