@@ -2,14 +2,17 @@
 
 Each service's use-case packages are layered: endpoints and tasks, then service, then repository,
 then models (`[tool.importlinter]`, one `layers` contract per service). A second contract forbids
-any endpoint to import any repository, its own or another package's. These tests run the
-contracts from pyproject.toml through import-linter on the real import graph, then on copies of
-it with one offending import added, so a contract that stopped matching would fail here too.
+any endpoint to import any repository, its own or another package's. Enrollment's use-case
+packages are also ordered among themselves, with the workflows that span them on top. These
+tests run the contracts from pyproject.toml through import-linter on the real import graph, then
+on copies of it with one offending import added, so a contract that stopped matching would fail
+here too.
 """
 
 from __future__ import annotations
 
 import tomllib
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ CONTRACTS: list[dict[str, Any]] = CONFIG["contracts"]
 LAYER_MODULES = ("endpoints", "service", "repository")
 # Packages still outside the layers, with the reason; each one is named in pyproject.toml too.
 ENDPOINT_RULE = "Endpoints never import a repository (call one service function)"
+ENROLLMENT_ORDER = "enrollment: use-case packages in one order, workflows on top"
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +53,11 @@ def _contract(name: str) -> Contract:
 
 
 def _layer_contracts() -> dict[str, dict[str, Any]]:
-    """The service each layers contract is for, by the root package of its containers."""
+    """The service each per-package layers contract (endpoints, service, repository, models)
+    is for, by the root package of its containers."""
     by_service: dict[str, dict[str, Any]] = {}
     for contract in CONTRACTS:
-        if contract["type"] == "layers":
+        if contract["type"] == "layers" and "service" in contract["layers"]:
             (service,) = {container.split(".")[0] for container in contract["containers"]}
             by_service[service] = contract
     return by_service
@@ -68,6 +73,12 @@ def _use_case_packages(service: str) -> set[str]:
     }
 
 
+def _kept(contract: Contract, graph: grimp.ImportGraph) -> bool:
+    """Whether `contract` holds, checked on a copy: a contract removes the imports it ignores
+    from the graph it checks (`lint-imports` hands each contract a copy too)."""
+    return contract.check(deepcopy(graph), verbose=False).kept
+
+
 def _kept_with_import(
     contract: Contract, graph: grimp.ImportGraph, importer: str, imported: str
 ) -> bool:
@@ -75,7 +86,7 @@ def _kept_with_import(
     assert not graph.direct_import_exists(importer=importer, imported=imported)
     graph.add_import(importer=importer, imported=imported, line_number=1, line_contents="")
     try:
-        return contract.check(graph, verbose=False).kept
+        return _kept(contract, graph)
     finally:
         graph.remove_import(importer=importer, imported=imported)
 
@@ -140,3 +151,50 @@ def test_dlt_adjudication_breaks_its_contract_by_reading_adverse_events(
     assert not _kept_with_import(
         contract, graph, "safety.adjudication.service", "safety.adverse_events.repository"
     )
+
+
+def test_enrollment_use_case_packages_keep_their_order(graph: grimp.ImportGraph) -> None:
+    assert _kept(_contract(ENROLLMENT_ORDER), graph)
+
+
+# An import up the order, each one a step a lower domain once started in a higher one itself.
+UPWARD_IMPORTS = [
+    ("enrollment.trials.service", "enrollment.cohorts.service"),
+    ("enrollment.subjects.service", "enrollment.escalation_state.service"),
+    ("enrollment.screening.service", "enrollment.cohorts.repository"),
+    ("enrollment.cohorts.service", "enrollment.escalation_state.repository"),
+    ("enrollment.dlt_windows.service", "enrollment.dosing.repository"),
+    ("enrollment.dose_orders.service", "enrollment.dosing.service"),
+    ("enrollment.dosing.service", "enrollment.deviations.service"),
+    ("enrollment.visits.service", "enrollment.escalation_state.service"),
+    ("enrollment.escalation_state.service", "enrollment.workflows.late_facts"),
+]
+
+
+@pytest.mark.parametrize(("importer", "imported"), UPWARD_IMPORTS)
+def test_an_import_up_the_enrollment_order_breaks_it(
+    graph: grimp.ImportGraph, importer: str, imported: str
+) -> None:
+    assert not _kept_with_import(_contract(ENROLLMENT_ORDER), graph, importer, imported)
+
+
+def test_entry_points_may_call_the_workflows_above_their_package(
+    graph: grimp.ImportGraph,
+) -> None:
+    assert graph.direct_import_exists(
+        importer="enrollment.trials.endpoints", imported="enrollment.workflows.trials"
+    )
+    assert _kept_with_import(
+        _contract(ENROLLMENT_ORDER),
+        graph,
+        "enrollment.cohorts.tasks",
+        "enrollment.workflows.dlt_windows",
+    )
+
+
+def test_a_new_enrollment_package_must_be_placed_in_the_order(graph: grimp.ImportGraph) -> None:
+    graph.add_module("enrollment.labs")
+    try:
+        assert not _kept(_contract(ENROLLMENT_ORDER), graph)
+    finally:
+        graph.remove_module("enrollment.labs")
