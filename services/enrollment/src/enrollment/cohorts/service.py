@@ -490,47 +490,76 @@ def withdraw_replacement_slot(
     enrolments = repository.enrolments_in(session, cohort.id)
     reservations = repository.active_reservations(session, cohort.id, now=now)
     free = cohort.slots - len(enrolments) - len(reservations)
-    cohort_before = {"slots": cohort.slots, "status": cohort.status}
     slot.premise_failed = premise_failed
     slot.changed_at = now
-    entity_id = f"{trial.id}/{cohort.number}"
     if free >= 1:
-        cohort.slots -= 1
-        if cohort.status == "open" and len(enrolments) >= cohort.slots:
-            cohort.status = "treating"
-        slot.status = "withdrawn"
-        session.flush()
-        audit.record(
-            session,
-            actor=SYSTEM_ACTOR,
-            action="cohort.withdraw_replacement_slot",
-            entity_type="cohort",
-            entity_id=entity_id,
-            before={**cohort_before, "replacement_slot_status": "open"},
-            after={
-                "slots": cohort.slots,
-                "status": cohort.status,
-                "replacement_slot_id": str(slot.id),
-                "replacement_slot_status": "withdrawn",
-            },
-            reason=f"subject {replaced_subject} no longer needs a replacement: {premise_failed}",
+        _withdraw_free_slot(
+            session, trial, cohort, slot, enrolments, replaced_subject, premise_failed
         )
-        outbox.record_event(
-            session,
-            ReplacementSlotWithdrawn(
-                trial_id=trial.id,
-                site_id=_site_of_subject(session, replaced_subject),
-                replacement_slot_id=str(slot.id),
-                cohort_number=cohort.number,
-                dose_level=cohort.dose_level,
-                replaced_subject_id=replaced_subject,
-                slots=cohort.slots,
-                reason=premise_failed,
-            ),
-            subject=f"trials/{trial.id}/cohorts/{cohort.number}",
-        )
-        return slot
-    occupant = reservations[-1].subject_id if reservations else enrolments[-1].subject_id
+    else:
+        occupant = reservations[-1].subject_id if reservations else enrolments[-1].subject_id
+        _flag_taken_slot(session, trial, cohort, slot, occupant, replaced_subject, premise_failed)
+    return slot
+
+
+def _withdraw_free_slot(
+    session: Session,
+    trial: Trial,
+    cohort: Cohort,
+    slot: ReplacementSlot,
+    enrolments: list[Enrolment],
+    replaced_subject: str,
+    premise_failed: str,
+) -> None:
+    """The cohort gives the free slot back: one slot fewer, audited and published."""
+    cohort_before = {"slots": cohort.slots, "status": cohort.status}
+    cohort.slots -= 1
+    if cohort.status == "open" and len(enrolments) >= cohort.slots:
+        cohort.status = "treating"
+    slot.status = "withdrawn"
+    session.flush()
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="cohort.withdraw_replacement_slot",
+        entity_type="cohort",
+        entity_id=f"{trial.id}/{cohort.number}",
+        before={**cohort_before, "replacement_slot_status": "open"},
+        after={
+            "slots": cohort.slots,
+            "status": cohort.status,
+            "replacement_slot_id": str(slot.id),
+            "replacement_slot_status": "withdrawn",
+        },
+        reason=f"subject {replaced_subject} no longer needs a replacement: {premise_failed}",
+    )
+    outbox.record_event(
+        session,
+        ReplacementSlotWithdrawn(
+            trial_id=trial.id,
+            site_id=_site_of_subject(session, replaced_subject),
+            replacement_slot_id=str(slot.id),
+            cohort_number=cohort.number,
+            dose_level=cohort.dose_level,
+            replaced_subject_id=replaced_subject,
+            slots=cohort.slots,
+            reason=premise_failed,
+        ),
+        subject=f"trials/{trial.id}/cohorts/{cohort.number}",
+    )
+
+
+def _flag_taken_slot(
+    session: Session,
+    trial: Trial,
+    cohort: Cohort,
+    slot: ReplacementSlot,
+    occupant: str,
+    replaced_subject: str,
+    premise_failed: str,
+) -> None:
+    """Someone holds the slot already: flagged for the investigator, audited and published."""
+    cohort_before = {"slots": cohort.slots, "status": cohort.status}
     slot.status = "flagged"
     slot.occupant_subject_id = occupant
     session.flush()
@@ -539,7 +568,7 @@ def withdraw_replacement_slot(
         actor=SYSTEM_ACTOR,
         action="cohort.flag_replacement_slot",
         entity_type="cohort",
-        entity_id=entity_id,
+        entity_id=f"{trial.id}/{cohort.number}",
         before={**cohort_before, "replacement_slot_status": "open"},
         after={
             **cohort_before,
@@ -567,7 +596,6 @@ def withdraw_replacement_slot(
         ),
         subject=f"trials/{trial.id}/cohorts/{cohort.number}",
     )
-    return slot
 
 
 def restore_flagged_replacement_slot(

@@ -334,79 +334,32 @@ def reassess_window(
     # A closed window stays completed: judge it as of a day after its end, whatever the clock.
     today = max(protocol.site.date_of(now), window.ends_on + timedelta(days=1))
     assessment = _assess(session, protocol, window, today=today, facts_of=facts_of)
-    before = {
-        "status": window.status,
-        "evaluable": window.evaluable,
-        "reason": window.reason,
-        "replaced": window.replaced,
-    }
+    before = _judgement_of(window)
     pending = assessment.status is Evaluability.PENDING
     changed = pending or assessment.evaluable != window.evaluable
     if not changed and assessment.reason == window.reason:
         return None
     previous_evaluable = window.evaluable
-    slot: ReplacementSlot | None = None
-    window.reason = assessment.reason
-    if pending:
-        window.status = "open"
-        window.evaluable = None
-        window.closed_at = None
-    else:
-        window.evaluable = assessment.evaluable
-    if changed and (pending or assessment.evaluable) and window.replaced:
-        slot = cohorts_service.withdraw_replacement_slot(
-            session,
-            trial=trial,
-            replaced_subject=subject_id,
-            premise_failed=f"{late_fact}: the subject is {assessment.status} ({assessment.reason})",
-            now=now,
-        )
-        if slot is not None and slot.status == "withdrawn":
-            window.replaced = False
-    elif changed and assessment.status is Evaluability.NOT_EVALUABLE:
-        _replace_if_due(
+    _rejudge(window, assessment)
+    slot = (
+        _follow_replacement(
             session,
             trial=trial,
             protocol=protocol,
             window=window,
             cohort=cohort,
             assessment=assessment,
+            late_fact=late_fact,
             now=now,
         )
-    session.flush()
-    audit.record(
-        session,
-        actor=REASSESSMENT_ACTOR,
-        action="dlt_window.reassess",
-        entity_type="subject",
-        entity_id=subject_id,
-        before=before,
-        after={
-            "status": window.status,
-            "evaluable": window.evaluable,
-            "reason": window.reason,
-            "replaced": window.replaced,
-            "replacement_slot": None if slot is None else slot.status,
-        },
-        reason=f"late fact: {late_fact}",
+        if changed
+        else None
     )
+    session.flush()
+    _audit_reassessment(session, window, before, slot, late_fact)
     if changed:
-        outbox.record_event(
-            session,
-            DltWindowReassessed(
-                trial_id=trial.id,
-                subject_id=subject_id,
-                site_id=_site_of(session, subject_id),
-                cohort_number=cohort.number,
-                dose_level=enrolment.dose_level,
-                window_start=window.starts_on,
-                window_end=window.ends_on,
-                status=_EVENT_STATUS[assessment.status],
-                previous_evaluable=previous_evaluable,
-                reason=assessment.reason,
-                late_fact=late_fact,
-            ),
-            subject=f"subjects/{subject_id}",
+        _publish_reassessment(
+            session, window, enrolment, cohort, assessment, previous_evaluable, late_fact
         )
     log.info(
         "dlt_window.reassessed",
@@ -423,6 +376,114 @@ def reassess_window(
         reason=assessment.reason,
         changed=changed,
         replacement_slot=slot,
+    )
+
+
+def _judgement_of(window: DltWindow) -> dict[str, object]:
+    return {
+        "status": window.status,
+        "evaluable": window.evaluable,
+        "reason": window.reason,
+        "replaced": window.replaced,
+    }
+
+
+def _audit_reassessment(
+    session: Session,
+    window: DltWindow,
+    before: dict[str, object],
+    slot: ReplacementSlot | None,
+    late_fact: str,
+) -> None:
+    audit.record(
+        session,
+        actor=REASSESSMENT_ACTOR,
+        action="dlt_window.reassess",
+        entity_type="subject",
+        entity_id=window.subject_id,
+        before=before,
+        after={
+            **_judgement_of(window),
+            "replacement_slot": None if slot is None else slot.status,
+        },
+        reason=f"late fact: {late_fact}",
+    )
+
+
+def _rejudge(window: DltWindow, assessment: EvaluabilityAssessment) -> None:
+    """The window says what the assessment found; pending re-opens it until the job closes it."""
+    window.reason = assessment.reason
+    if assessment.status is Evaluability.PENDING:
+        window.status = "open"
+        window.evaluable = None
+        window.closed_at = None
+    else:
+        window.evaluable = assessment.evaluable
+
+
+def _follow_replacement(
+    session: Session,
+    *,
+    trial: Trial,
+    protocol: Protocol,
+    window: DltWindow,
+    cohort: Cohort,
+    assessment: EvaluabilityAssessment,
+    late_fact: str,
+    now: datetime,
+) -> ReplacementSlot | None:
+    """After a changed judgement: a subject no longer non-evaluable gives back the slot opened
+    to replace it (withdrawn if free, else flagged); a subject now non-evaluable is replaced."""
+    pending = assessment.status is Evaluability.PENDING
+    if (pending or assessment.evaluable) and window.replaced:
+        slot = cohorts_service.withdraw_replacement_slot(
+            session,
+            trial=trial,
+            replaced_subject=window.subject_id,
+            premise_failed=f"{late_fact}: the subject is {assessment.status} ({assessment.reason})",
+            now=now,
+        )
+        if slot is not None and slot.status == "withdrawn":
+            window.replaced = False
+        return slot
+    if assessment.status is Evaluability.NOT_EVALUABLE:
+        _replace_if_due(
+            session,
+            trial=trial,
+            protocol=protocol,
+            window=window,
+            cohort=cohort,
+            assessment=assessment,
+            now=now,
+        )
+    return None
+
+
+def _publish_reassessment(
+    session: Session,
+    window: DltWindow,
+    enrolment: Enrolment,
+    cohort: Cohort,
+    assessment: EvaluabilityAssessment,
+    previous_evaluable: bool | None,
+    late_fact: str,
+) -> None:
+    outbox.record_event(
+        session,
+        DltWindowReassessed(
+            trial_id=enrolment.trial_id,
+            subject_id=window.subject_id,
+            site_id=_site_of(session, window.subject_id),
+            cohort_number=cohort.number,
+            dose_level=enrolment.dose_level,
+            window_start=window.starts_on,
+            window_end=window.ends_on,
+            status=_EVENT_STATUS[assessment.status],
+            previous_evaluable=previous_evaluable,
+            reason=assessment.reason,
+            late_fact=late_fact,
+        ),
+        subject=f"subjects/{window.subject_id}",
     )
 
 

@@ -165,35 +165,26 @@ def create_trial(
     return trial
 
 
-def amend_protocol(
-    session: Session,
-    *,
-    trial: Trial,
-    protocol: Protocol,
-    document: str,
-    sites_with_subjects: Collection[str],
-    reason: str,
-    actor: str,
-    now: datetime,
-    effective_from: date | None = None,
-) -> Trial:
-    """A new protocol version for the trial (`protocol`, parsed from `document`); decisions
-    already taken keep the version they used. `sites_with_subjects` are the sites the trial's
-    subjects belong to: an amendment may not drop one.
-
-    ``effective_from`` is the first site date the version governs (default: today at the site).
-    It may lie in the past (an amendment that applies to events already reported, which safety
-    then re-assesses); it may not lie in the future, because enrollment applies the new version
-    from now on."""
+def _effective_from(trial: Trial, effective_from: date | None, now: datetime) -> date:
+    """The first site date an amendment governs: today at the site unless an earlier day is
+    named; never a later one."""
     today = sitetime.site_today(trial.time_zone, now)
     if effective_from is None:
-        effective_from = today
-    elif effective_from > today:
+        return today
+    if effective_from > today:
         raise InvalidInput.at(
             ["body", "effective_from"],
             f"is after today's date at the site ({today.isoformat()}); amend the protocol on the"
             " day it comes into force",
         )
+    return effective_from
+
+
+def _check_amendment(
+    session: Session, trial: Trial, protocol: Protocol, sites_with_subjects: Collection[str]
+) -> ProtocolVersionRow:
+    """The version in force, if `protocol` may replace it: the same trial, a new document and
+    version string, and every site with subjects still listed."""
     if protocol.protocol.id != trial.id:
         raise InvalidInput.at(
             ["body", "protocol_yaml"],
@@ -215,6 +206,31 @@ def amend_protocol(
             slug="site-has-subjects",
             extra={"sites": dropped},
         )
+    return current
+
+
+def amend_protocol(
+    session: Session,
+    *,
+    trial: Trial,
+    protocol: Protocol,
+    document: str,
+    sites_with_subjects: Collection[str],
+    reason: str,
+    actor: str,
+    now: datetime,
+    effective_from: date | None = None,
+) -> Trial:
+    """A new protocol version for the trial (`protocol`, parsed from `document`); decisions
+    already taken keep the version they used. `sites_with_subjects` are the sites the trial's
+    subjects belong to: an amendment may not drop one.
+
+    ``effective_from`` is the first site date the version governs (default: today at the site).
+    It may lie in the past (an amendment that applies to events already reported, which safety
+    then re-assesses); it may not lie in the future, because enrollment applies the new version
+    from now on."""
+    effective_from = _effective_from(trial, effective_from, now)
+    current = _check_amendment(session, trial, protocol, sites_with_subjects)
     version = _store_version(session, protocol, document, actor, now)
     before = {"protocol_version": current.version, "protocol_hash": current.content_hash}
     trial.protocol_version_id = version.id

@@ -18,6 +18,7 @@ from enrollment.trials.protocols import protocol_of
 from enrollment.visits import repository
 from enrollment.visits.models import VisitRecord
 from enrollment.visits.schedule import (
+    ScheduledVisit,
     SubjectVisits,
     VisitState,
     VisitStatus,
@@ -78,6 +79,37 @@ def _visit_states(
     )
 
 
+def _visit_to_record(
+    session: Session, protocol: Protocol, *, subject_id: str, visit_id: str, today: date
+) -> ScheduledVisit:
+    """The subject's scheduled visit `visit_id`, if it is not recorded yet nor cancelled."""
+    schedule = subject_schedule(session, protocol, subject_id)
+    if schedule is None:
+        raise Conflict(
+            f"subject {subject_id} has no infusion yet, so no visit schedule",
+            slug="no-visit-schedule",
+        )
+    visit = next((v for v in schedule.visits if v.visit_id == visit_id), None)
+    if visit is None:
+        known = ", ".join(v.visit_id for v in schedule.visits)
+        raise InvalidInput.at(
+            ["body", "visit_id"],
+            f"is not a scheduled visit of this subject (scheduled so far: {known})",
+        )
+    if visit_id in repository.completed_visits(session, subject_id):
+        raise Conflict(f"visit {visit_id} is already recorded", slug="visit-already-recorded")
+    if any(
+        s.visit.visit_id == visit_id and s.state is VisitState.CANCELLED
+        for s in _visit_states(session, schedule, subject_id, today)
+    ):
+        raise Conflict(
+            f"visit {visit_id} was cancelled: subject {subject_id} was withdrawn without"
+            " continued safety follow-up",
+            slug="visit-cancelled",
+        )
+    return visit
+
+
 def record_visit(
     session: Session,
     *,
@@ -95,31 +127,13 @@ def record_visit(
     protocol = protocol_of(session, trial)
     if visit_date > protocol.site.date_of(now):
         raise InvalidInput.at(["body", "visit_date"], "is after today at the site")
-    schedule = subject_schedule(session, protocol, subject_id)
-    if schedule is None:
-        raise Conflict(
-            f"subject {subject_id} has no infusion yet, so no visit schedule",
-            slug="no-visit-schedule",
-        )
-    visit = next((v for v in schedule.visits if v.visit_id == visit_id), None)
-    if visit is None:
-        known = ", ".join(v.visit_id for v in schedule.visits)
-        raise InvalidInput.at(
-            ["body", "visit_id"],
-            f"is not a scheduled visit of this subject (scheduled so far: {known})",
-        )
-    if visit_id in repository.completed_visits(session, subject_id):
-        raise Conflict(f"visit {visit_id} is already recorded", slug="visit-already-recorded")
-    day = protocol.site.date_of(now)
-    if any(
-        s.visit.visit_id == visit_id and s.state is VisitState.CANCELLED
-        for s in _visit_states(session, schedule, subject_id, day)
-    ):
-        raise Conflict(
-            f"visit {visit_id} was cancelled: subject {subject_id} was withdrawn without"
-            " continued safety follow-up",
-            slug="visit-cancelled",
-        )
+    visit = _visit_to_record(
+        session,
+        protocol,
+        subject_id=subject_id,
+        visit_id=visit_id,
+        today=protocol.site.date_of(now),
+    )
     row = VisitRecord(
         subject_id=subject_id,
         visit=visit_id,

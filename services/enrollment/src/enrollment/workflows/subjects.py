@@ -98,15 +98,12 @@ def withdraw_subject(
         if_match=if_match,
         now=now,
     )
-    # The locks judging the withdrawal needs, in every writer's order (escalation state,
-    # window, cohort), before the withdrawal's first audit entry.
-    escalation_service.lock(session, trial.id)
-    dlt_windows_service.lock_window(session, subject_id=subject_id)
-    cancelled = dosing_service.cancel_pending_preparations(
+    cancelled = _stop_dosing(
         session,
+        trial_id=trial.id,
         subject_id=subject_id,
         why=f"subject withdrawn ({reason}) on {effective_on.isoformat()}",
-        actor=principal.audit_name,
+        principal=principal,
         now=now,
     )
     withdrawal = subjects_service.store_withdrawal(
@@ -142,3 +139,22 @@ def withdraw_subject(
         session, trial_id=trial.id, cause=f"subject {subject_id} withdrawn", now=now
     )
     return Withdrawal(subject, withdrawal, cancelled, judgement)
+
+
+def _stop_dosing(
+    session: Session,
+    *,
+    trial_id: str,
+    subject_id: str,
+    why: str,
+    principal: Principal,
+    now: datetime,
+) -> tuple[int, ...]:
+    """Take the locks judging the withdrawal needs, in every writer's order (escalation state,
+    window, cohort) before the withdrawal's first audit entry, then cancel the doses prepared
+    and not given; the infusion numbers cancelled."""
+    escalation_service.lock(session, trial_id)
+    dlt_windows_service.lock_window(session, subject_id=subject_id)
+    return dosing_service.cancel_pending_preparations(
+        session, subject_id=subject_id, why=why, actor=principal.audit_name, now=now
+    )
