@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 from doseline.auth import Principal
 from doseline.contracts.enrollment import WithdrawalReason
 from enrollment.cohorts import service as cohorts_service
+from enrollment.cohorts.models import Enrolment
 from enrollment.dlt_windows import service as dlt_windows_service
 from enrollment.dosing import service as dosing_service
 from enrollment.escalation_state import service as escalation_service
 from enrollment.subjects import service as subjects_service
 from enrollment.subjects.models import Subject, SubjectWithdrawal
+from enrollment.trials.models import Trial
 from enrollment.workflows import late_facts
 
 
@@ -84,18 +86,14 @@ def withdraw_subject(
     DLT evaluability is judged with the withdrawal counted (a replacement slot within the cap
     if not evaluable), and the escalation state is recomputed in the same transaction.
     """
-    subject = subjects_service.subject_to_withdraw(
-        session, subject_id=subject_id, reason=reason, principal=principal
-    )
-    enrolment = cohorts_service.enrolment_to_withdraw(session, subject)
-    trial = subjects_service.check_withdrawal(
+    subject, enrolment, trial = _withdrawable(
         session,
-        subject,
-        enrolled_at=enrolment.enrolled_at,
+        subject_id=subject_id,
         reason=reason,
         effective_on=effective_on,
         safety_follow_up=safety_follow_up,
         if_match=if_match,
+        principal=principal,
         now=now,
     )
     cancelled = _stop_dosing(
@@ -139,6 +137,36 @@ def withdraw_subject(
         session, trial_id=trial.id, cause=f"subject {subject_id} withdrawn", now=now
     )
     return Withdrawal(subject, withdrawal, cancelled, judgement)
+
+
+def _withdrawable(
+    session: Session,
+    *,
+    subject_id: str,
+    reason: WithdrawalReason,
+    effective_on: date,
+    safety_follow_up: bool,
+    if_match: str | None,
+    principal: Principal,
+    now: datetime,
+) -> tuple[Subject, Enrolment, Trial]:
+    """The subject (locked), its enrolment and trial, if the caller may record this
+    withdrawal: the subject's checks, then the enrolment's, then the dates'."""
+    subject = subjects_service.subject_to_withdraw(
+        session, subject_id=subject_id, reason=reason, principal=principal
+    )
+    enrolment = cohorts_service.enrolment_to_withdraw(session, subject)
+    trial = subjects_service.check_withdrawal(
+        session,
+        subject,
+        enrolled_at=enrolment.enrolled_at,
+        reason=reason,
+        effective_on=effective_on,
+        safety_follow_up=safety_follow_up,
+        if_match=if_match,
+        now=now,
+    )
+    return subject, enrolment, trial
 
 
 def _stop_dosing(
