@@ -22,6 +22,7 @@ from safety.catalogue import service as catalogue
 from safety.db import schema
 from safety.dictionary import shipped
 from safety.protocols import tasks as protocol_tasks
+from safety.sdtm import service as sdtm
 from safety.settings import SafetySettings
 from safety.subjects import tasks as subject_tasks
 
@@ -83,5 +84,6 @@ SERVICE = ServiceManifest(
     handlers=handlers,
     periodic_jobs=periodic_jobs,
     bootstrap=bootstrap,
+    sdtm=sdtm.datasets,
     summary=SUMMARY,
 )
