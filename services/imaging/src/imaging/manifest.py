@@ -23,6 +23,7 @@ from imaging.ct_analyses.storage import storage_from
 from imaging.db import schema
 from imaging.protocols import tasks as protocol_tasks
 from imaging.schedule import service as schedule
+from imaging.sdtm import service as sdtm
 from imaging.settings import ImagingSettings
 from imaging.subjects import tasks as subject_tasks
 
@@ -77,5 +78,6 @@ SERVICE = ServiceManifest(
     handlers=handlers,
     periodic_jobs=periodic_jobs,
     bootstrap=bootstrap,
+    sdtm=sdtm.datasets,
     summary=SUMMARY,
 )
