@@ -1,9 +1,9 @@
-"""Imaging's SDTM datasets at a data cut: RE, FT, QS and LB (arterial blood gas).
+"""Imaging's SDTM datasets at a data cut: RE, FT and QS.
 
 What the data cut holds: each assessment recorded by the cut and not voided, with its values as
 they are now (an assessment is corrected in place, with the audit trail keeping what it was; a
-voided one is left out). CT volumetry has no SDTM dataset yet (see
-docs/sdtm-domains-safety-imaging.md).
+voided one is left out). Arterial blood gas and CT volumetry have no dataset yet
+(docs/sdtm-domains-safety-imaging.md says why).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from doseline.sdtm import DataCut, Dataset, Domain, Value, study_day
 from imaging.assessments.models import AssessmentRow
 from imaging.sdtm import mapping, repository
-from imaging.sdtm.domains import FT, LB, QS, RE
+from imaging.sdtm.domains import FT, QS, RE
 
 Record = dict[str, Value]
 # An assessment's records without their sequence number, sorted by test within the assessment.
@@ -24,11 +24,9 @@ Rows = Callable[[AssessmentRow], list[Record]]
 
 
 def datasets(session: Session, cut: DataCut) -> tuple[Dataset, ...]:
-    """RE, FT, QS and LB of the trial at the cut (the manifest's `sdtm`)."""
+    """RE, FT and QS of the trial at the cut (the manifest's `sdtm`)."""
     first_days = repository.first_infusion_days(session, cut.trial_id)
-    rows = repository.recorded_at(
-        session, cut.trial_id, ("pft", "walk", "sgrq", "blood_gas"), cut.at
-    )
+    rows = repository.recorded_at(session, cut.trial_id, ("pft", "walk", "sgrq"), cut.at)
     by_kind: dict[str, list[AssessmentRow]] = {}
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row)
@@ -36,7 +34,6 @@ def datasets(session: Session, cut: DataCut) -> tuple[Dataset, ...]:
         _dataset(RE, "RE", by_kind.get("pft", []), first_days, respiratory_records),
         _dataset(FT, "FT", by_kind.get("walk", []), first_days, walk_records),
         _dataset(QS, "QS", by_kind.get("sgrq", []), first_days, questionnaire_records),
-        _dataset(LB, "LB", by_kind.get("blood_gas", []), first_days, blood_gas_records),
     )
 
 
@@ -108,16 +105,4 @@ def questionnaire_records(assessment: AssessmentRow) -> list[Record]:
             "QSSTRESN": answer.numeric,
         }
         for answer in mapping.questionnaire(assessment.inputs)
-    ]
-
-
-def blood_gas_records(assessment: AssessmentRow) -> list[Record]:
-    return [
-        {
-            **_result("LB", finding),
-            "LBCAT": "BLOOD GAS",
-            "LBLOINC": loinc,
-            "LBSPEC": mapping.arterial_blood_specimen(),
-        }
-        for finding, loinc in mapping.arterial_blood(assessment.inputs)
     ]
