@@ -212,3 +212,24 @@ def test_every_codelist_a_variable_names_is_committed(domain: Domain) -> None:
     for variable in domain.variables:
         if variable.codelist is not None:
             assert codelist(variable.codelist).code == variable.codelist
+
+
+def test_a_reported_term_over_200_characters_continues_in_suppae_aeterm1() -> None:
+    specification = "x" * 250
+    event, version = _event(
+        term_name="Respiratory, thoracic and mediastinal disorders - Other, specify",
+        term_code="10038738",
+        specification=specification,
+    )
+    whole = f"{version.term_name} - {specification}"
+    record = service.ae_record(event, version, None, 2, DAY_1)
+    extra = [
+        r
+        for r in service.suppae_records(event, version, 2, "not_suspected")
+        if r["QNAM"].startswith("AETERM")
+    ]
+    assert record["AETERM"] == whole[:200]
+    assert len(whole) == 317
+    assert [(r["QNAM"], r["QVAL"], r["IDVARVAL"]) for r in extra] == [("AETERM1", whole[200:], "2")]
+    assert all(len(r["QLABEL"]) <= 40 for r in extra)
+    Dataset(AE, (record,))

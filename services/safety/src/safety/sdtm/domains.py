@@ -86,7 +86,7 @@ AE = Domain(
             "Topic",
             "Req",
             f"{_AE_VERSION}.term_name, with ' - ' and {_AE_VERSION}.specification for an "
-            "'Other, specify' term",
+            "'Other, specify' term (its first 200 characters; the rest in SUPPAE AETERM1, ...)",
             length=200,
         ),
         Variable(
@@ -309,7 +309,7 @@ SUPPAE = Domain(
             "string",
             "Topic",
             "Req",
-            "derived: AEDLT, AEEXPCT, AEPRGR or AECTCV",
+            "derived: AEDLT, AEEXPCT, AEPRGR, AECTCV, or AETERM1, AETERM2, ...",
             length=8,
         ),
         Variable(
@@ -330,8 +330,9 @@ SUPPAE = Domain(
             "AEDLT: derived from safety.dlt_assessments.is_suspected_dlt and "
             "safety.dlt_signatures.decision (Y confirmed, N ruled out or not suspected, U "
             f"suspected and not yet adjudicated); AEEXPCT: {_AE_VERSION}.expected; AEPRGR: "
-            f"{_AE_VERSION}.proposed_grade; AECTCV: {_AE_VERSION}.ctcae_version",
-            length=20,
+            f"{_AE_VERSION}.proposed_grade; AECTCV: {_AE_VERSION}.ctcae_version; AETERMn: "
+            "the reported term past its first 200 characters",
+            length=200,
         ),
         Variable(
             "QORIG",
@@ -340,7 +341,7 @@ SUPPAE = Domain(
             "Record Qualifier",
             "Req",
             "derived: Assigned (AEDLT: a signed adjudication), Derived (AEDLT before it, "
-            "AEPRGR), CRF (AEEXPCT, AECTCV)",
+            "AEPRGR), CRF (AEEXPCT, AECTCV, AETERMn)",
             length=8,
         ),
         Variable(

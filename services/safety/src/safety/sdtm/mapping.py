@@ -158,9 +158,15 @@ def causality(attribution: str) -> str:
     return CAUSALITY[attribution]
 
 
-def reported_term(term_name: str, specification: str | None) -> str:
-    """The CTCAE term; an 'Other, specify' term with the event's name after it."""
-    return term_name if specification is None else f"{term_name} - {specification}"
+def reported_term(term_name: str, specification: str | None) -> list[str]:
+    """The CTCAE term, an 'Other, specify' term with the event's name after it, in pieces of
+    at most 200 characters: the first is AETERM, the others SUPPAE's AETERM1, AETERM2, ...
+    (SDTMIG v3.4 section 4.5.3.2: text over 200 characters)."""
+    text = term_name if specification is None else f"{term_name} - {specification}"
+    return [text[start : start + TEXT_WIDTH] for start in range(0, len(text), TEXT_WIDTH)]
+
+
+TEXT_WIDTH: Final = 200
 
 
 DltStatus = Literal["confirmed", "ruled_out", "suspected", "not_suspected"]

@@ -86,7 +86,7 @@ def ae_record(
         "USUBJID": event.subject_id,
         "AESEQ": number,
         "AESPID": str(event.id),
-        "AETERM": mapping.reported_term(version.term_name, version.specification),
+        "AETERM": mapping.reported_term(version.term_name, version.specification)[0],
         "AELLT": version.term_name,
         "AELLTCD": int(version.term_code),
         "AEDECOD": version.term_name,
@@ -132,7 +132,9 @@ def suppae_records(
     number: int,
     status: mapping.DltStatus,
 ) -> list[Record]:
-    def qualifier(qnam: str, value: str, origin: str, evaluator: str | None = None) -> Record:
+    def qualifier(
+        qnam: str, value: str, origin: str, evaluator: str | None = None, label: str | None = None
+    ) -> Record:
         return {
             "STUDYID": event.trial_id,
             "RDOMAIN": "AE",
@@ -140,7 +142,7 @@ def suppae_records(
             "IDVAR": "AESEQ",
             "IDVARVAL": str(number),
             "QNAM": qnam,
-            "QLABEL": QLABELS[qnam],
+            "QLABEL": QLABELS[qnam] if label is None else label,
             "QVAL": value,
             "QORIG": origin,
             "QEVAL": evaluator,
@@ -155,6 +157,10 @@ def suppae_records(
         records.append(qualifier(QNAM_EXPECTED, mapping.yes_no(version.expected), "CRF"))
     if version.proposed_grade is not None:
         records.append(qualifier(QNAM_PROPOSED_GRADE, str(version.proposed_grade), "Derived"))
+    rest = mapping.reported_term(version.term_name, version.specification)[1:]
+    for place, piece in enumerate(rest, start=1):
+        label = f"Reported Term for the Adverse Event {place}"
+        records.append(qualifier(f"AETERM{place}", piece, "CRF", label=label))
     return records
 
 
