@@ -117,6 +117,11 @@ def test_answers_are_option_positions_or_true_false_and_unanswered_items_are_lef
     ]
 
 
+def test_a_whole_number_stored_as_json_integer_is_a_float_result() -> None:
+    (fvc,) = mapping.pulmonary_function({}, {"fvc_l": 3})
+    assert (fvc.value, mapping.number_text(fvc.value)) == (3.0, "3")
+
+
 @pytest.mark.parametrize(("value", "text"), [(450.0, "450"), (2.5, "2.5"), (0.61, "0.61")])
 def test_results_are_written_without_a_trailing_zero(value: float, text: str) -> None:
     assert mapping.number_text(value) == text

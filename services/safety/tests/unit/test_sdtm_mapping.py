@@ -77,8 +77,15 @@ def test_every_attribution_has_a_causality_value(attribution: str) -> None:
         ("mm[Hg]", "mmHg"),
         ("Cel", "C"),
         ("s", "s"),
+        ("sec", "s"),
         ("{INR}", None),
         ("mg/dL", "mg/dL"),
+        ("K/uL", "10^9/L"),
+        ("\u00b5mol/L", "umol/L"),
+        ("mmHg", "mmHg"),
+        ("/uL", "10^6/L"),
+        ("mEq/L", "mEq/L"),
+        ("IU/L", "U/L"),
     ],
 )
 def test_ucum_units_become_ct_units(ucum: str, ct: str | None) -> None:
@@ -87,7 +94,8 @@ def test_ucum_units_become_ct_units(ucum: str, ct: str | None) -> None:
 
 def test_a_unit_ct_does_not_list_is_kept_as_sent_since_unit_is_extensible() -> None:
     assert codelist("C71620").extensible
-    assert mapping.unit("mg/24.h") == "mg/24.h"
+    assert mapping.unit("mL/min/{1.73_m2}") == "mL/min/{1.73_m2}"
+    assert mapping.unit("mg/24.x") == "mg/24.x"
 
 
 def test_every_graded_blood_analyte_has_a_ct_lab_test_paired_with_its_name() -> None:

@@ -55,7 +55,9 @@ _DLCO_UNITS: Final = {"mL/min/mmHg": "C67417", "mmol/min/kPa": "C116242"}
 
 def _re(term: str, value: float, unit: str | None, *, derived: bool = False) -> Finding:
     test_code = codelist(RETESTCD).value(term)
-    return Finding(test_code, paired_value(RETESTCD, RETEST, test_code), value, unit, derived)
+    # JSON gives 3 for 3.0: every result is a float.
+    name = paired_value(RETESTCD, RETEST, test_code)
+    return Finding(test_code, name, float(value), unit, derived)
 
 
 def pulmonary_function(inputs: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[Finding]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Final, Literal
 
 from doseline.sdtm.controlled_terminology import codelist, paired_value
+from safety.grading.units import UnknownUnitError, parse_unit
 from safety.sdtm.domains import ACN, LBTEST, LBTESTCD, NY, OUT, UNIT
 
 YesNo = Literal["Y", "N"]
@@ -98,27 +99,38 @@ _CATEGORIES: Final[dict[str, str]] = {
     **dict.fromkeys(("po2_arterial", "oxygen_saturation", "ph_arterial"), "BLOOD GAS"),
 }
 
-# UCUM units as laboratories send them -> CDISC UNIT (C71620) term. UCUM's 10*3/uL is CT's
-# 10^9/L (the same quantity; 10^3/uL is its synonym) and ng/mL is ug/L. INR has no unit.
+# The grader's unit (safety.grading.units, by its UCUM code) -> CDISC UNIT (C71620) term. UCUM's
+# 10*9/L is CT's 10^9/L (10^3/uL is its synonym), /mm3 is 10^6/L, ng/mL is ug/L; a ratio, INR
+# or pH has no unit.
 _UNIT_TERMS: Final[dict[str, str | None]] = {
+    "10*9/L": "C67255",
+    "/mm3": "C67452",
     "g/dL": "C64783",
     "g/L": "C42576",
-    "mmol/L": "C64387",
-    "umol/L": "C48508",
     "mg/dL": "C67015",
-    "10*3/uL": "C67255",
-    "10*9/L": "C67255",
-    "U/L": "C67456",
-    "ng/mL": "C67306",
+    "mg/L": "C64572",
     "ug/L": "C67306",
     "ng/L": "C67327",
-    "s": "C42535",
-    "%": "C25613",
+    "mmol/L": "C64387",
+    "umol/L": "C48508",
+    "meq/L": "C67474",
+    "U/L": "C67456",
+    "ukat/L": "C67397",
+    "Cel": "C42559",
+    "[degF]": "C44277",
     "mm[Hg]": "C49670",
     "kPa": "C67284",
-    "Cel": "C42559",
-    "{INR}": None,
+    "%": "C25613",
     "1": None,
+    "s": "C42535",
+    "ms": "C41140",
+    "mL": "C28254",
+    "L": "C48505",
+    "kg": "C28252",
+    "mL/min/mm[Hg]": "C67417",
+    "mmol/min/kPa": "C116242",
+    "g/(24.h)": "C67372",
+    "mg/(24.h)": "C67399",
 }
 
 
@@ -200,9 +212,14 @@ def lab_category(analyte: str) -> str:
     return _CATEGORIES.get(analyte, "CHEMISTRY")
 
 
-def unit(ucum: str) -> str | None:
-    """The CT unit of a UCUM unit; one CT does not list is kept as sent (UNIT is extensible)."""
-    if ucum in _UNIT_TERMS:
-        term = _UNIT_TERMS[ucum]
-        return None if term is None else codelist(UNIT).value(term)
-    return ucum
+def unit(received: str) -> str | None:
+    """The CT unit of a unit as the laboratory spelt it (UCUM or a common spelling, as the
+    grader reads it); one CT does not list is kept as received (UNIT is extensible)."""
+    try:
+        code = parse_unit(received).code
+    except UnknownUnitError:
+        return received
+    if code not in _UNIT_TERMS:
+        return received
+    term = _UNIT_TERMS[code]
+    return None if term is None else codelist(UNIT).value(term)
