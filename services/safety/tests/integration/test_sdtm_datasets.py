@@ -13,6 +13,7 @@ from safety.sdtm import service as sdtm
 from .conftest import HYPOXIA, TRIAL, Desk, site_today
 from .test_dlt_adjudication import _adjudicate, _dlts, _follow_up
 from .test_ehr_intake import observation, post
+from .test_lists_page import _statements
 
 SUBJECT = "HDMSC-RP-01-001"
 
@@ -132,3 +133,20 @@ def test_a_dlt_suspected_and_not_yet_signed_is_flagged_unknown(trial: Desk, day1
 
     (flag,) = [r for r in datasets["SUPPAE"].records if r["QNAM"] == "AEDLT"]
     assert (flag["QVAL"], flag["QORIG"], flag["QEVAL"]) == ("U", "Derived", None)
+
+
+def test_the_export_reads_as_many_statements_for_four_aes_as_for_one(
+    trial: Desk, day1: date
+) -> None:
+    trial.report(onset_date=_day(day1, 40))
+    assert post(trial, observation("obs-1")).status_code in (200, 201)
+    with _statements() as one_each:
+        _export(trial, datetime.now(UTC))
+    for study_day in (41, 42, 43):
+        trial.report(onset_date=_day(day1, study_day), grade=2)
+    for number in (2, 3):
+        assert post(trial, observation(f"obs-{number}", value=0.9)).status_code in (200, 201)
+    with _statements() as four_aes:
+        datasets = _export(trial, datetime.now(UTC))
+    assert [len(datasets[name].records) for name in ("AE", "LB")] == [4, 3]
+    assert len(four_aes) == len(one_each)
