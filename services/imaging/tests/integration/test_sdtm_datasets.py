@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from doseline.contracts.protocol import ProtocolActivated
 from doseline.sdtm import DataCut, Dataset
+from enrollment.protocol import load_shipped_protocol
+from imaging.protocols import tasks as protocol_tasks
 from imaging.sdtm import service as sdtm
 
 from .conftest import DAY_1, SUBJECT, TRIAL, Desk, at_site
@@ -16,6 +19,22 @@ from .test_assessments_api import PFT_MAN_60, ROOM_AIR_GAS, _answers
 
 @pytest.fixture
 def treated(desk: Desk) -> Desk:
+    """A subject of HDMSC-RP-01 under its shipped protocol, infused on days 1, 4, 7 and 10."""
+    shipped = load_shipped_protocol("hdmsc-rp-01")
+    desk.deliver(
+        ProtocolActivated(
+            trial_id=shipped.trial_id,
+            protocol_id=shipped.protocol_id,
+            protocol_version=shipped.version,
+            content_hash=shipped.content_hash,
+            sequence=1,
+            activation="initial",
+            effective_from=None,
+            activated_at=datetime.now(UTC),
+            rules=shipped.trial_rules(),
+        ),
+        protocol_tasks.on_protocol_activated,
+    )
     desk.enrol()
     desk.treat()
     return desk
@@ -75,12 +94,16 @@ def test_recorded_outcomes_become_re_ft_and_qs_with_study_days(
         "2.5",
         "L",
     )
-    assert (fev1["RESTRESN"], fev1["REDRVFL"], fev1["VISIT"]) == (2.5, None, "baseline")
+    assert (fev1["RESTRESN"], fev1["REDRVFL"]) == (2.5, None)
+    assert (fev1["VISIT"], fev1["VISITNUM"]) == ("BASELINE", 2.0)
     assert (fev1["RESPID"], fev1["REDTC"]) == (pft["id"], (DAY_1 - timedelta(days=3)).isoformat())
     predicted = respiratory[("FEV1PP", -3)]
     assert predicted["RESTRESN"] == pytest.approx(82.42, abs=5e-3)
     assert (predicted["REORRESU"], predicted["REDRVFL"]) == ("%", "Y")
-    assert respiratory[("FVC", 29)]["RESTRESN"] == 3.1
+    fvc = respiratory[("FVC", 29)]
+    assert fvc["RESTRESN"] == 3.1
+    # Screening 1, baseline 2, infusions 3 to 6, then month-1 (out of its window, still its visit).
+    assert (fvc["VISIT"], fvc["VISITNUM"]) == ("MONTH-1", 7.0)
     ratio = respiratory[("FEV1FVC", 29)]
     assert ratio["RESTRESN"] == pytest.approx(2.2 / 3.1)
     assert (ratio["REDRVFL"], ratio["REORRESU"]) == ("Y", None)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from doseline.sdtm import Domain
 from doseline.sdtm.controlled_terminology import codelist
+from imaging.assessments.models import AssessmentRow
 from imaging.sdtm import mapping
 from imaging.sdtm.domains import FT, QS, RE
+from imaging.sdtm.service import Visits
 from imaging.sgrq.weights import ITEMS, Instrument
 
 
@@ -132,3 +136,10 @@ def test_every_codelist_a_variable_names_is_committed(domain: Domain) -> None:
     for variable in domain.variables:
         if variable.codelist is not None:
             assert codelist(variable.codelist).code == variable.codelist
+
+
+def test_without_a_protocol_version_a_visit_has_its_name_but_no_number() -> None:
+    assessment = AssessmentRow(visit="month-1", performed_on=date(2026, 3, 1))
+    assert Visits([]).of(assessment) == {"VISITNUM": None, "VISIT": "MONTH-1"}
+    pending = AssessmentRow(visit=None, performed_on=date(2026, 3, 1))
+    assert Visits([]).of(pending) == {"VISITNUM": None, "VISIT": None}

@@ -71,12 +71,22 @@ def _timing(
 ) -> tuple[Variable, ...]:
     return (
         Variable(
+            "VISITNUM",
+            "Visit Number",
+            "float",
+            "Timing",
+            "Exp",
+            f"derived: the number of {_ROW}.visit in the protocol version in force at "
+            f"{prefix}DTC (doseline.sdtm.visits: screening 1, baseline 2, infusion n 2 + n, then "
+            "the follow-ups in order), as enrollment's TV numbers it",
+        ),
+        Variable(
             "VISIT",
             "Visit Name",
             "string",
             "Timing",
             "Perm",
-            f"{_ROW}.visit (the protocol's visit code)",
+            f"{_ROW}.visit (the protocol's visit id) in capitals",
             length=40,
         ),
         Variable(

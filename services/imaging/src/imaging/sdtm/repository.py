@@ -8,7 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doseline import protocol_versions
 from imaging.assessments.models import AssessmentRow
+from imaging.protocols.models import ProtocolVersionRow
 from imaging.subjects.models import SubjectRow
 
 
@@ -36,3 +38,8 @@ def recorded_at(
         )
         .order_by(AssessmentRow.subject_id, AssessmentRow.performed_at, AssessmentRow.id)
     ).all()
+
+
+def protocol_versions_of(session: Session, trial_id: str) -> list[ProtocolVersionRow]:
+    """The trial's protocol versions received from enrollment, in activation order."""
+    return protocol_versions.versions(session, ProtocolVersionRow, trial_id)

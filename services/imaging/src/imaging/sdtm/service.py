@@ -8,13 +8,17 @@ voided one is left out). Arterial blood gas and CT volumetry have no dataset yet
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 
 from sqlalchemy.orm import Session
 
+from doseline.contracts.protocol import in_force_at
+from doseline.protocol_versions import rules_of
 from doseline.sdtm import DataCut, Dataset, Domain, Value, study_day
+from doseline.sdtm.visits import visit_name, visit_numbers
 from imaging.assessments.models import AssessmentRow
+from imaging.protocols.models import ProtocolVersionRow
 from imaging.sdtm import mapping, repository
 from imaging.sdtm.domains import FT, QS, RE
 
@@ -26,15 +30,35 @@ Rows = Callable[[AssessmentRow], list[Record]]
 def datasets(session: Session, cut: DataCut) -> tuple[Dataset, ...]:
     """RE, FT and QS of the trial at the cut (the manifest's `sdtm`)."""
     first_days = repository.first_infusion_days(session, cut.trial_id)
+    visits = Visits(repository.protocol_versions_of(session, cut.trial_id))
     rows = repository.recorded_at(session, cut.trial_id, ("pft", "walk", "sgrq"), cut.at)
     by_kind: dict[str, list[AssessmentRow]] = {}
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row)
     return (
-        _dataset(RE, "RE", by_kind.get("pft", []), first_days, respiratory_records),
-        _dataset(FT, "FT", by_kind.get("walk", []), first_days, walk_records),
-        _dataset(QS, "QS", by_kind.get("sgrq", []), first_days, questionnaire_records),
+        _dataset(RE, "RE", by_kind.get("pft", []), first_days, visits, respiratory_records),
+        _dataset(FT, "FT", by_kind.get("walk", []), first_days, visits, walk_records),
+        _dataset(QS, "QS", by_kind.get("sgrq", []), first_days, visits, questionnaire_records),
     )
+
+
+class Visits:
+    """VISITNUM and VISIT of an assessment's visit, numbered by the protocol version in force on
+    the day it was done; no number when no protocol version has arrived (a schedule registered
+    through imaging's API) or the visit is pending."""
+
+    def __init__(self, versions: Sequence[ProtocolVersionRow]) -> None:
+        self.versions = versions
+
+    def of(self, assessment: AssessmentRow) -> Record:
+        if assessment.visit is None:
+            return {"VISITNUM": None, "VISIT": None}
+        version = in_force_at(self.versions, assessment.performed_on)
+        numbers = {} if version is None else visit_numbers(rules_of(version))
+        return {
+            "VISITNUM": numbers.get(assessment.visit),
+            "VISIT": visit_name(assessment.visit),
+        }
 
 
 def _dataset(
@@ -42,6 +66,7 @@ def _dataset(
     prefix: str,
     assessments: Iterable[AssessmentRow],
     first_days: Mapping[str, date | None],
+    visits: Visits,
     records_of: Rows,
 ) -> Dataset:
     ordered = sorted(
@@ -61,7 +86,7 @@ def _dataset(
                     f"{prefix}SEQ": number,
                     f"{prefix}SPID": str(assessment.id),
                     **record,
-                    "VISIT": assessment.visit,
+                    **visits.of(assessment),
                     f"{prefix}DTC": assessment.performed_on.isoformat(),
                     f"{prefix}DY": study_day(assessment.performed_on, first_on),
                 }
