@@ -522,6 +522,15 @@ LB = Domain(
             length=1,
         ),
         Variable(
+            "VISITNUM",
+            "Visit Number",
+            "float",
+            "Timing",
+            "Exp",
+            "not assigned: a result arrives from the EHR by its collection date, not by a "
+            "protocol visit (LBDY places it in the study)",
+        ),
+        Variable(
             "LBDTC",
             "Date/Time of Specimen Collection",
             "date",

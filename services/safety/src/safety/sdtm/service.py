@@ -222,6 +222,7 @@ def lab_record(
         "LBNRIND": None,
         "LBLOINC": result.loinc,
         "LBTOXGR": None if result.grade is None else str(result.grade),
+        "VISITNUM": None,
         "LBDTC": result.effective_on.isoformat(),
         "LBDY": study_day(result.effective_on, first_infusion_on),
     }
