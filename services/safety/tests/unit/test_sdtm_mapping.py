@@ -120,7 +120,7 @@ def test_every_graded_blood_analyte_has_a_ct_lab_test_paired_with_its_name() -> 
         ("rule_out", True, "ruled_out", ("N", "Assigned")),
         (None, True, "suspected", ("U", "Derived")),
         (None, False, "not_suspected", ("N", "Derived")),
-        (None, None, "not_suspected", ("N", "Derived")),
+        (None, None, "not_assessed", ("U", "Derived")),
     ],
 )
 def test_the_dlt_flag_is_the_signed_decision_else_the_rules_verdict(

@@ -329,7 +329,8 @@ SUPPAE = Domain(
             "Req",
             "AEDLT: derived from safety.dlt_assessments.is_suspected_dlt and "
             "safety.dlt_signatures.decision (Y confirmed, N ruled out or not suspected, U "
-            f"suspected and not yet adjudicated); AEEXPCT: {_AE_VERSION}.expected; AEPRGR: "
+            "suspected and not yet adjudicated, or not yet assessed); AEEXPCT: "
+            f"{_AE_VERSION}.expected; AEPRGR: "
             f"{_AE_VERSION}.proposed_grade; AECTCV: {_AE_VERSION}.ctcae_version; AETERMn: "
             "the reported term past its first 200 characters",
             length=200,

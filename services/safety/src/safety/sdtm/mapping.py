@@ -181,18 +181,19 @@ def reported_term(term_name: str, specification: str | None) -> list[str]:
 TEXT_WIDTH: Final = 200
 
 
-DltStatus = Literal["confirmed", "ruled_out", "suspected", "not_suspected"]
+DltStatus = Literal["confirmed", "ruled_out", "suspected", "not_suspected", "not_assessed"]
 
 
 def dlt_flag(status: DltStatus) -> tuple[str, str]:
-    """AEDLT's value and origin: Y or N once a DLT is adjudicated (or never suspected); U while
-    the rules suspect one that is not yet signed off."""
+    """AEDLT's value and origin: Y or N once a DLT is adjudicated (or the rules did not suspect
+    one); U while the rules suspect one not yet signed off, or have not judged the event yet
+    (the subject's DLT window is not known)."""
     match status:
         case "confirmed":
             return ny("Y"), "Assigned"
         case "ruled_out":
             return ny("N"), "Assigned"
-        case "suspected":
+        case "suspected" | "not_assessed":
             return ny("U"), "Derived"
         case "not_suspected":
             return ny("N"), "Derived"

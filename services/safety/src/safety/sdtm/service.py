@@ -121,9 +121,9 @@ def dlt_status(assessment: DltAssessmentRow | None, decision: str | None) -> map
         return "confirmed"
     if decision == "rule_out":
         return "ruled_out"
-    if assessment is not None and assessment.is_suspected_dlt:
-        return "suspected"
-    return "not_suspected"
+    if assessment is None:
+        return "not_assessed"
+    return "suspected" if assessment.is_suspected_dlt else "not_suspected"
 
 
 def suppae_records(
