@@ -31,6 +31,10 @@ HEAVY = (
     "schemathesis",
     "hypothesis",
     "alembic",
+    "pyreadstat",
+    "odmlib",
+    "xmlschema",
+    "jsonschema",
 )
 
 

@@ -120,6 +120,20 @@ class DataCut:
             raise ValueError("a data cut time must carry its time zone")
 
 
+@dataclass(frozen=True)
+class Study:
+    """What the study package says of the study itself: STUDYID, its title, the protocol version
+    the data was collected under. One installed service (enrollment) declares it."""
+
+    study_id: str
+    title: str
+    protocol_version: str
+
+    def __post_init__(self) -> None:
+        if not self.study_id or not self.protocol_version:
+            raise ValueError("a study needs its STUDYID and protocol version")
+
+
 def study_day(on: date, reference_start: date | None) -> int | None:
     """The SDTM study day (--DY) of `on` against the subject's RFSTDTC date.
 

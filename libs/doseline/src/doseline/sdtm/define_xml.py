@@ -1,0 +1,258 @@
+"""Define-XML 2.1: the metadata document describing every dataset of a study package.
+
+Built with `odmlib`'s Define-XML 2.1 model (imported only when a document is written) from the
+same `Domain` metadata the datasets are written from: one ItemGroupDef per dataset (class,
+structure, keys, its XPT file as def:leaf), one ItemDef per variable (type and the length the
+files use), a CodeList per CT codelist a variable names (the values the data holds, with their
+NCI codes from the CT table), and an origin from each variable's `source`:
+
+    "derived: <rule>"   Derived, with a MethodDef stating the rule
+    "protocol: <where>" Protocol (trial design values taken from the protocol document)
+    "assigned: <what>"  Assigned (the sponsor's study identifiers, sequence numbers)
+    anything else       Collected by the investigator, the source field named in the comment
+
+The document's creation time is the data cut, so the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from doseline.sdtm import DataCut, Dataset, Study, Variable
+from doseline.sdtm.columns import Column, columns
+from doseline.sdtm.dataset_json import (
+    METADATA_VERSION_OID,
+    ORIGINATOR,
+    item_group_oid,
+    item_oid,
+    timestamp,
+)
+from doseline.sdtm.terminology import Codelist, terminology
+from doseline.sdtm.xpt import file_name
+
+SDTMIG_VERSION = "3.4"
+_IG = "STD.SDTMIG.3.4"
+_CT = "STD.CT.SDTM"
+_DATA_TYPES = {
+    "string": "text",
+    "integer": "integer",
+    "float": "float",
+    "date": "date",
+    "datetime": "datetime",
+}
+_CLASSES = {
+    "Special-Purpose": "SPECIAL PURPOSE",
+    "Interventions": "INTERVENTIONS",
+    "Events": "EVENTS",
+    "Findings": "FINDINGS",
+    "Trial Design": "TRIAL DESIGN",
+    "Relationship": "RELATIONSHIP",
+}
+
+
+def origin_of(variable: Variable) -> tuple[str, str]:
+    """The Define-XML origin type of a variable and what its `source` says beyond it."""
+    for prefix, kind in (
+        ("derived:", "Derived"),
+        ("protocol:", "Protocol"),
+        ("assigned:", "Assigned"),
+    ):
+        if variable.source.startswith(prefix):
+            return kind, variable.source.removeprefix(prefix).strip()
+    return "Collected", variable.source
+
+
+def _text(define: Any, text: str) -> Any:
+    return define.Description(TranslatedText=[define.TranslatedText(_content=text, lang="en")])
+
+
+def _codelist_oid(code: str, variable: str) -> str:
+    return f"CL.{code}.{variable}"
+
+
+def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes:
+    """The Define-XML 2.1 document of `datasets` (UTF-8 bytes, validated by the published XSD)."""
+    import odmlib.define_2_1.model as define  # noqa: PLC0415 (heavy: only when written)
+
+    table = terminology()
+    ordered = sorted(datasets, key=lambda dataset: dataset.domain.name)
+    item_groups = []
+    item_defs = []
+    methods = []
+    comments = []
+    codelists: dict[str, tuple[Codelist | None, str, str, set[str]]] = {}
+    for dataset in ordered:
+        domain = dataset.domain
+        written = columns(dataset)
+        refs = []
+        for number, column in enumerate(written, start=1):
+            variable = column.variable
+            kind, detail = origin_of(variable)
+            oid = item_oid(domain.name, variable.name)
+            ref: dict[str, Any] = {
+                "ItemOID": oid,
+                "OrderNumber": number,
+                "Mandatory": "Yes" if variable.core == "Req" else "No",
+                "Role": variable.role,
+            }
+            if column.key_sequence is not None:
+                ref["KeySequence"] = column.key_sequence
+            item = _item_def(define, domain.name, column)
+            if kind == "Derived":
+                method = f"MT.{domain.name}.{variable.name}"
+                ref["MethodOID"] = method
+                methods.append(
+                    define.MethodDef(
+                        OID=method,
+                        Name=f"Algorithm for {domain.name}.{variable.name}",
+                        Type="Computation",
+                        Description=_text(define, detail),
+                    )
+                )
+                item.Origin = [define.Origin(Type="Derived")]
+            elif kind == "Collected":
+                comment = f"COM.{domain.name}.{variable.name}"
+                item.CommentOID = comment
+                comments.append(
+                    define.CommentDef(OID=comment, Description=_text(define, f"Source: {detail}"))
+                )
+                item.Origin = [define.Origin(Type="Collected", Source="Investigator")]
+            else:
+                item.Origin = [define.Origin(Type=kind, Description=_text(define, detail))]
+            if variable.codelist is not None:
+                values = {str(r[variable.name]) for r in dataset.records if r.get(variable.name)}
+                oid_list = _codelist_oid(variable.codelist, f"{domain.name}.{variable.name}")
+                known = table.codelists.get(variable.codelist)
+                _check_terms(domain.name, variable, known, values)
+                codelists[oid_list] = (
+                    known,
+                    variable.codelist,
+                    _DATA_TYPES[variable.data_type],
+                    values,
+                )
+                item.CodeListRef = define.CodeListRef(CodeListOID=oid_list)
+            refs.append(define.ItemRef(**ref))
+            item_defs.append(item)
+        leaf = f"LF.{domain.name}"
+        item_groups.append(
+            define.ItemGroupDef(
+                OID=item_group_oid(domain.name),
+                Name=domain.name,
+                Repeating="No" if domain.name == "DM" else "Yes",
+                IsReferenceData="Yes" if domain.observation_class == "Trial Design" else "No",
+                SASDatasetName=domain.name,
+                Domain=domain.name,
+                Purpose="Tabulation",
+                Structure=domain.structure,
+                ArchiveLocationID=leaf,
+                StandardOID=_IG,
+                Description=_text(define, domain.label),
+                ItemRef=refs,
+                Class=define.Class(Name=_CLASSES[domain.observation_class]),
+                leaf=define.leaf(
+                    ID=leaf,
+                    href=file_name(dataset),
+                    title=define.title(_content=file_name(dataset)),
+                ),
+            )
+        )
+    mdv = define.MetaDataVersion(
+        OID=METADATA_VERSION_OID,
+        Name=f"{study.study_id} SDTM, protocol version {study.protocol_version}",
+        Description=f"SDTM datasets of {study.study_id} at the data cut {timestamp(cut)}",
+        DefineVersion="2.1.0",
+        Standards=define.Standards(
+            Standard=[
+                define.Standard(
+                    OID=_IG, Name="SDTMIG", Type="IG", Version=SDTMIG_VERSION, Status="Final"
+                ),
+                define.Standard(
+                    OID=_CT,
+                    Name="CDISC/NCI",
+                    Type="CT",
+                    PublishingSet="SDTM",
+                    Version=table.version.removeprefix("SDTM CT "),
+                    Status="Final",
+                ),
+            ]
+        ),
+        ItemGroupDef=item_groups,
+        ItemDef=item_defs,
+        CodeList=[_codelist(define, oid, *codelists[oid]) for oid in sorted(codelists)],
+        MethodDef=methods,
+        CommentDef=comments,
+    )
+    odm = define.ODM(
+        FileOID=f"DEF.{study.study_id}.{timestamp(cut)}",
+        FileType="Snapshot",
+        CreationDateTime=timestamp(cut),
+        AsOfDateTime=timestamp(cut),
+        ODMVersion="1.3.2",
+        Originator=ORIGINATOR,
+        SourceSystem=ORIGINATOR,
+        Context="Submission",
+        Study=define.Study(
+            OID=study.study_id,
+            GlobalVariables=define.GlobalVariables(
+                StudyName=define.StudyName(_content=study.study_id),
+                StudyDescription=define.StudyDescription(_content=study.title),
+                ProtocolName=define.ProtocolName(_content=study.study_id),
+            ),
+            MetaDataVersion=mdv,
+        ),
+    )
+    return (odm.to_xml_string(xml_declaration=True) + "\n").encode("utf-8")
+
+
+def _item_def(define: Any, domain: str, column: Column) -> Any:
+    variable = column.variable
+    described: dict[str, Any] = {
+        "OID": item_oid(domain, variable.name),
+        "Name": variable.name,
+        "DataType": _DATA_TYPES[variable.data_type],
+        "SASFieldName": variable.name,
+        "Description": _text(define, variable.label),
+    }
+    if variable.data_type in ("string", "integer", "float"):
+        described["Length"] = column.length
+    if variable.data_type == "float":
+        described["SignificantDigits"] = column.significant_digits or 0
+    return define.ItemDef(**described)
+
+
+def _check_terms(domain: str, variable: Variable, known: Codelist | None, values: set[str]) -> None:
+    if known is None or known.extensible:
+        return
+    if outside := sorted(values - set(known.terms)):
+        raise ValueError(
+            f"{domain}.{variable.name}: {outside} are not terms of the non-extensible CDISC "
+            f"codelist {known.code} ({known.name})"
+        )
+
+
+def _codelist(
+    define: Any, oid: str, known: Codelist | None, code: str, data_type: str, values: set[str]
+) -> Any:
+    items = []
+    for number, value in enumerate(sorted(values), start=1):
+        term = known.terms.get(value) if known is not None else None
+        item: dict[str, Any] = {
+            "CodedValue": value,
+            "OrderNumber": number,
+        }
+        if known is not None and value not in known.terms:
+            item["ExtendedValue"] = "Yes"
+        if term is not None:
+            item["Alias"] = [define.Alias(Context="nci:ExtCodeID", Name=term)]
+        items.append(define.EnumeratedItem(**item))
+    found = define.CodeList(
+        OID=oid,
+        Name=known.name if known is not None else code,
+        DataType=data_type,
+        EnumeratedItem=items,
+    )
+    if known is not None:
+        found.StandardOID = _CT
+        found.Alias = [define.Alias(Context="nci:ExtCodeID", Name=code)]
+    return found
