@@ -6,6 +6,8 @@
     doseline <service> <command> …        a service's admin command (`doseline safety ctcae-import`,
                                           `doseline enrollment audit-verify`), run against the
                                           database and broker of the running `make run`
+    doseline sdtm-package --trial … --data-cut … --out …
+                                          the trial's CDISC SDTM package from every service's data
 
 The typer application; `doseline.cli` is the light entry point in front of it.
 """
@@ -18,8 +20,9 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -157,6 +160,67 @@ def _run_service_command(service: str, args: list[str]) -> None:
     os.environ.setdefault(f"{service.upper()}_LOG_JSON", "false")
     sys.argv = [f"doseline {service}", *args]
     runpy.run_module(service, run_name="__main__", alter_sys=True)
+
+
+def _reach_running_instance(services: list[str]) -> None:
+    """Point each service's DATABASE_URL at the running `make run` (or at DATABASE_URL)."""
+    state = instances.state_dir()
+    found = instances.read(state)
+    if found is not None and found.database == "embedded" and not found.is_alive():
+        typer.echo(
+            f"doseline: the embedded database runs only while `make run` does, and make run "
+            f"(pid {found.pid}) has stopped; start `make run` first",
+            err=True,
+        )
+        raise typer.Exit(1)
+    for service in services:
+        if found is not None:
+            for key, value in found.service_env(service).items():
+                os.environ.setdefault(key, value)
+        elif os.environ.get("DATABASE_URL"):
+            os.environ.setdefault(f"{service.upper()}_DATABASE_URL", os.environ["DATABASE_URL"])
+
+
+def _data_cut(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 date-time (e.g. 2026-06-30T23:59:59Z)",
+            param_hint="--data-cut",
+        ) from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(
+            "give the data cut's time zone (Z or +08:00): a cut is one instant",
+            param_hint="--data-cut",
+        )
+    return moment
+
+
+@app.command("sdtm-package")
+def sdtm_package(
+    trial: Annotated[str, typer.Option(help="The trial's id (its code, e.g. HDMSC-RP-01)")],
+    data_cut: Annotated[
+        str, typer.Option(help="ISO 8601 instant the export describes, e.g. 2026-06-30T23:59:59Z")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory to write (absent or empty)")],
+) -> None:
+    """Write the trial's CDISC SDTM package (Dataset-JSON, XPT, define.xml, manifest.json) from
+    every installed service's data as it stood at the data cut."""
+    at = _data_cut(data_cut)
+    from doseline.manifest import installed_services  # noqa: PLC0415 (the web stack when used)
+    from doseline.sdtm import DataCut  # noqa: PLC0415
+    from doseline.sdtm.export import export_package  # noqa: PLC0415
+
+    services = installed_services()
+    _reach_running_instance(list(services))
+    try:
+        manifest = export_package(services, DataCut(trial, at), out)
+    except FileExistsError as error:
+        raise typer.BadParameter(str(error), param_hint="--out") from None
+    except LookupError as error:
+        raise typer.BadParameter(str(error), param_hint="--trial") from None
+    typer.echo(f"doseline: SDTM package of {trial} at {at.isoformat()} written; see {manifest}")
 
 
 def _forwarder(service: str) -> Callable[[typer.Context], None]:

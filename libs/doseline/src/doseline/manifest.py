@@ -16,7 +16,7 @@ from typing_extensions import TypeVar
 from doseline.consumers import Handler
 from doseline.instance import env_prefix
 from doseline.schema import ServiceSchema
-from doseline.sdtm import DataCut, Dataset
+from doseline.sdtm import DataCut, Dataset, Domain, Study
 from doseline.settings import ServiceSettings
 
 ENTRY_POINT_GROUP = "doseline.services"
@@ -71,6 +71,12 @@ class ServiceManifest(Generic[SettingsT]):
     bootstrap: Callable[[SettingsT, Session], list[str]] | None = None
     # The SDTM domains of the service's own data at a data cut (doseline.sdtm), if it has any.
     sdtm: Callable[[Session, DataCut], Sequence[Dataset]] | None = None
+    # The study the SDTM package describes (STUDYID, title, protocol version at the cut): declared
+    # by the one service that owns the trial's protocol (enrollment). LookupError: no such trial.
+    sdtm_study: Callable[[Session, DataCut], Study] | None = None
+    # The domains `sdtm` builds, without a database: docs/sdtm.md's mapping table is rendered
+    # from them (and a test keeps the two equal).
+    sdtm_domains: Sequence[Domain] = ()
     summary: str = ""
     extra: Mapping[str, object] = field(default_factory=dict)
 

@@ -19,6 +19,8 @@ from enrollment.db import schema
 from enrollment.deviations.tasks import RECORD_MISSED_INFUSIONS
 from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 from enrollment.escalation_state.tasks import on_dlt_adjudicated
+from enrollment.sdtm import service as sdtm
+from enrollment.sdtm.domains import DOMAINS as SDTM_DOMAINS
 from enrollment.settings import EnrollmentSettings
 from enrollment.workflows.trials import bootstrap as bootstrap_trials
 
@@ -51,5 +53,8 @@ SERVICE = ServiceManifest(
     handlers=handlers,
     periodic_jobs=periodic_jobs,
     bootstrap=bootstrap,
+    sdtm=sdtm.datasets,
+    sdtm_study=sdtm.study,
+    sdtm_domains=SDTM_DOMAINS,
     summary=SUMMARY,
 )

@@ -98,7 +98,7 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
             }
             if column.key_sequence is not None:
                 ref["KeySequence"] = column.key_sequence
-            item = _item_def(define, domain.name, column)
+            item: dict[str, Any] = {}
             if kind == "Derived":
                 method = f"MT.{domain.name}.{variable.name}"
                 ref["MethodOID"] = method
@@ -110,30 +110,33 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
                         Description=_text(define, detail),
                     )
                 )
-                item.Origin = [define.Origin(Type="Derived")]
+                item["Origin"] = [define.Origin(Type="Derived")]
             elif kind == "Collected":
                 comment = f"COM.{domain.name}.{variable.name}"
-                item.CommentOID = comment
+                item["CommentOID"] = comment
                 comments.append(
                     define.CommentDef(OID=comment, Description=_text(define, f"Source: {detail}"))
                 )
-                item.Origin = [define.Origin(Type="Collected", Source="Investigator")]
+                item["Origin"] = [define.Origin(Type="Collected", Source="Investigator")]
             else:
-                item.Origin = [define.Origin(Type=kind, Description=_text(define, detail))]
+                item["Origin"] = [define.Origin(Type=kind, Description=_text(define, detail))]
             if variable.codelist is not None:
                 values = {str(r[variable.name]) for r in dataset.records if r.get(variable.name)}
-                oid_list = _codelist_oid(variable.codelist, f"{domain.name}.{variable.name}")
                 known = table.codelists.get(variable.codelist)
                 _check_terms(domain.name, variable, known, values)
-                codelists[oid_list] = (
-                    known,
-                    variable.codelist,
-                    _DATA_TYPES[variable.data_type],
-                    values,
-                )
-                item.CodeListRef = define.CodeListRef(CodeListOID=oid_list)
+                if not values and known is not None:
+                    values = set(known.terms)  # no data yet: the codelist's terms
+                if values:
+                    oid_list = _codelist_oid(variable.codelist, f"{domain.name}.{variable.name}")
+                    codelists[oid_list] = (
+                        known,
+                        variable.codelist,
+                        _DATA_TYPES[variable.data_type],
+                        values,
+                    )
+                    item["CodeListRef"] = define.CodeListRef(CodeListOID=oid_list)
             refs.append(define.ItemRef(**ref))
-            item_defs.append(item)
+            item_defs.append(_item_def(define, domain.name, column, item))
         leaf = f"LF.{domain.name}"
         item_groups.append(
             define.ItemGroupDef(
@@ -205,9 +208,10 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
     return (odm.to_xml_string(xml_declaration=True) + "\n").encode("utf-8")
 
 
-def _item_def(define: Any, domain: str, column: Column) -> Any:
+def _item_def(define: Any, domain: str, column: Column, extra: dict[str, Any]) -> Any:
     variable = column.variable
     described: dict[str, Any] = {
+        **extra,
         "OID": item_oid(domain, variable.name),
         "Name": variable.name,
         "DataType": _DATA_TYPES[variable.data_type],
@@ -246,13 +250,13 @@ def _codelist(
         if term is not None:
             item["Alias"] = [define.Alias(Context="nci:ExtCodeID", Name=term)]
         items.append(define.EnumeratedItem(**item))
-    found = define.CodeList(
+    standard: dict[str, Any] = {}
+    if known is not None:
+        standard = {"StandardOID": _CT, "Alias": [define.Alias(Context="nci:ExtCodeID", Name=code)]}
+    return define.CodeList(
         OID=oid,
         Name=known.name if known is not None else code,
         DataType=data_type,
         EnumeratedItem=items,
+        **standard,
     )
-    if known is not None:
-        found.StandardOID = _CT
-        found.Alias = [define.Alias(Context="nci:ExtCodeID", Name=code)]
-    return found

@@ -1,0 +1,1 @@
+"""Enrollment's CDISC SDTM domains: DM, DS, EX, EC, SV, VS and the trial design domains."""
