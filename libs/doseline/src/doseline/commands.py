@@ -220,6 +220,9 @@ def sdtm_package(
         raise typer.BadParameter(str(error), param_hint="--out") from None
     except LookupError as error:
         raise typer.BadParameter(str(error), param_hint="--trial") from None
+    except ValueError as error:  # data the standards cannot take: nothing was written
+        typer.echo(f"doseline: no package written: {error}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"doseline: SDTM package of {trial} at {at.isoformat()} written; see {manifest}")
 
 

@@ -69,7 +69,9 @@ class ServiceManifest(Generic[SettingsT]):
     handlers: Callable[[SettingsT], Mapping[str, Handler]]
     periodic_jobs: Callable[[SettingsT], Sequence[PeriodicJob]] = _no_periodic_jobs
     bootstrap: Callable[[SettingsT, Session], list[str]] | None = None
-    # The SDTM domains of the service's own data at a data cut (doseline.sdtm), if it has any.
+    # The SDTM domains of the service's own data at a data cut (doseline.sdtm), if it has any;
+    # a trial it holds nothing of gives its domains without records (only `sdtm_study` refuses
+    # an unknown trial).
     sdtm: Callable[[Session, DataCut], Sequence[Dataset]] | None = None
     # The study the SDTM package describes (STUDYID, title, protocol version at the cut): declared
     # by the one service that owns the trial's protocol (enrollment). LookupError: no such trial.

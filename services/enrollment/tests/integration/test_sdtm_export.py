@@ -189,3 +189,58 @@ def test_the_package_of_the_trial_is_valid_reproducible_and_holds_no_hospital_id
     assert all(digest.encode() not in everything for digest in hashes if digest)
     dm = json.loads((tmp_path / "one" / "json" / "dm.json").read_text(encoding="utf-8"))
     assert {row[2] for row in dm["rows"]} == set(trial.values())
+
+
+def test_the_command_writes_the_package_of_the_running_instance(
+    site: Site,
+    trial: dict[str, str],
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from doseline.commands import app
+
+    monkeypatch.setenv("DOSELINE_STATE_DIR", str(tmp_path / "no-instance"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for name in ("ENROLLMENT", "SAFETY", "IMAGING", "NOTIFICATIONS"):
+        monkeypatch.delenv(f"{name}_DATABASE_URL", raising=False)
+    cut = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    runner = CliRunner()
+    out = tmp_path / "package"
+    done = runner.invoke(
+        app, ["sdtm-package", "--trial", site.trial, "--data-cut", cut, "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {"DM", "EX", "TS"} <= set(manifest["datasets"])
+    again = runner.invoke(
+        app, ["sdtm-package", "--trial", site.trial, "--data-cut", cut, "--out", str(out)]
+    )
+    assert again.exit_code == 2
+    assert "not an empty directory" in again.output
+    unknown = runner.invoke(
+        app, ["sdtm-package", "--trial", "NO-SUCH", "--data-cut", cut, "--out", str(tmp_path / "x")]
+    )
+    assert unknown.exit_code == 2
+    assert "no trial NO-SUCH" in unknown.output
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("30/06/2026", "not an ISO 8601 date-time"), ("2026-06-30T23:59:59", "time zone")],
+)
+def test_the_command_names_a_data_cut_it_cannot_read(
+    value: str, message: str, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from doseline.commands import app
+
+    done = CliRunner().invoke(
+        app, ["sdtm-package", "--trial", "T", "--data-cut", value, "--out", str(tmp_path / "o")]
+    )
+    assert done.exit_code == 2
+    assert message in done.output
