@@ -8,6 +8,7 @@
                                           database and broker of the running `make run`
     doseline sdtm-package --trial … --data-cut … --out …
                                           the trial's CDISC SDTM package from every service's data
+    doseline sdtm-mapping                 the mapping table of docs/sdtm.md
 
 The typer application; `doseline.cli` is the light entry point in front of it.
 """
@@ -224,6 +225,17 @@ def sdtm_package(
         typer.echo(f"doseline: no package written: {error}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"doseline: SDTM package of {trial} at {at.isoformat()} written; see {manifest}")
+
+
+@app.command("sdtm-mapping")
+def sdtm_mapping() -> None:
+    """Print the SDTM mapping table (source field -> DOMAIN.VARIABLE) of every installed
+    service's domains, as docs/sdtm.md shows it."""
+    from doseline.manifest import installed_services  # noqa: PLC0415 (the web stack when used)
+    from doseline.sdtm.mapping import mapping_table  # noqa: PLC0415
+
+    domains = [d for manifest in installed_services().values() for d in manifest.sdtm_domains]
+    typer.echo(mapping_table(domains), nl=False)
 
 
 def _forwarder(service: str) -> Callable[[typer.Context], None]:

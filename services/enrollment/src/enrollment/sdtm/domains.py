@@ -45,7 +45,13 @@ def _v(
 
 
 STUDYID = _v(
-    "STUDYID", "Study Identifier", "string", "Identifier", "Req", "enrollment.trials.id", 40
+    "STUDYID",
+    "Study Identifier",
+    "string",
+    "Identifier",
+    "Req",
+    "assigned: the trial code (enrollment.trials.id)",
+    40,
 )
 
 
@@ -61,7 +67,7 @@ USUBJID = _v(
     "string",
     "Identifier",
     "Req",
-    "enrollment.subjects.id (STUDYID-subject number; never a hospital identifier)",
+    "assigned: enrollment.subjects.id, STUDYID-subject number (never a hospital id)",
     60,
 )
 
@@ -113,7 +119,7 @@ DM = Domain(
             "string",
             "Topic",
             "Req",
-            "enrollment.subjects.number (three digits)",
+            "assigned: enrollment.subjects.number (three digits)",
             10,
         ),
         _v(
