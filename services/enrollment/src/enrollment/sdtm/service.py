@@ -558,8 +558,12 @@ def _te(trial_id: str, protocol: Protocol) -> Dataset:
     )
 
 
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def _window(before: int, after: int) -> str:
-    return f"window {before} days before to {after} days after"
+    return f"Within {_days(before)} before to {_days(after)} after the planned day"
 
 
 def _tv(trial_id: str, protocol: Protocol) -> Dataset:
