@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import doseline.sdtm
 from doseline.auth import Role
 from doseline.manifest import ServiceManifest
 from doseline.sdtm import DataCut, Dataset
-from doseline.sdtm.export import export_package
+from doseline.sdtm.export import export_package, study_datasets
 from enrollment.manifest import SERVICE
 from enrollment.subjects.models import Subject
 
@@ -180,6 +181,14 @@ def test_the_package_of_the_trial_is_valid_reproducible_and_holds_no_hospital_id
         if path.endswith(".xpt"):
             _frame, meta = pyreadstat.read_xport(tmp_path / "one" / path)
             assert meta.table_name == Path(path).stem.upper()
+            described = json.loads(
+                (tmp_path / "one" / "json" / f"{Path(path).stem}.json").read_text(encoding="utf-8")
+            )
+            assert meta.column_names == [column["name"] for column in described["columns"]]
+            assert meta.column_labels == [column["label"] for column in described["columns"]]
+            for column in described["columns"]:  # one width for a string in every format
+                if column["dataType"] == "string":
+                    assert meta.variable_storage_width[column["name"]] == column["length"]
     validator = ODMSchemaValidator(standard="define", version="2.1")
     validator.validate_file(str(tmp_path / "one" / "define.xml"))  # type: ignore[no-untyped-call]
 
@@ -244,3 +253,17 @@ def test_the_command_names_a_data_cut_it_cannot_read(
     )
     assert done.exit_code == 2
     assert message in done.output
+
+
+def test_a_package_needs_exactly_one_service_to_name_the_study() -> None:
+    @contextmanager
+    def never(_manifest: ServiceManifest) -> Iterator[Session]:
+        raise AssertionError("no session is opened before the services are checked")
+        yield
+
+    cut = DataCut("HDMSC-RP-01", datetime(2026, 6, 30, tzinfo=UTC))
+    nameless = replace(SERVICE, sdtm_study=None)
+    with pytest.raises(ValueError, match=r"exactly one installed service must declare the study"):
+        study_datasets({"enrollment": nameless}, cut, never)
+    with pytest.raises(ValueError, match=r"\['enrollment', 'enrollment'\]"):
+        study_datasets({"one": SERVICE, "two": SERVICE}, cut, never)
