@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from doseline import sitetime
+
 DataType = Literal["string", "integer", "float", "date", "datetime"]
 Role = Literal[
     "Identifier",
@@ -137,10 +139,10 @@ class Study:
 def study_day(on: date, reference_start: date | None) -> int | None:
     """The SDTM study day (--DY) of `on` against the subject's RFSTDTC date.
 
-    Day 1 is the reference start date and there is no day 0: the day before it is -1.
-    None when the subject has no reference start (never dosed).
+    Day 1 is the reference start date and there is no day 0: the day before it is -1 (the one
+    rule, `doseline.sitetime.study_day`). None when the subject has no reference start (never
+    dosed).
     """
     if reference_start is None:
         return None
-    days = (on - reference_start).days
-    return days + 1 if days >= 0 else days
+    return sitetime.study_day(reference_start, on)

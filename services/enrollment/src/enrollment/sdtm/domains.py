@@ -92,7 +92,7 @@ def _epoch() -> Variable:
     )
 
 
-def _study_day(prefix: str, label: str, of: str) -> Variable:
+def _dy_variable(prefix: str, label: str, of: str) -> Variable:
     return _v(
         f"{prefix}",
         label,
@@ -299,7 +299,7 @@ DM = Domain(
             "Perm",
             "enrollment.screenings.screened_on (latest screening)",
         ),
-        _study_day("DMDY", "Study Day of Collection", "DMDTC"),
+        _dy_variable("DMDY", "Study Day of Collection", "DMDTC"),
     ),
 )
 
@@ -353,7 +353,7 @@ DS = Domain(
             "enrollment.subjects.consent_signed_on, screenings.signed_off_at, "
             "enrolments.enrolled_at, subject_withdrawals.effective_on, visit_records.visit_date",
         ),
-        _study_day("DSSTDY", "Study Day of Start of Disposition Event", "DSSTDTC"),
+        _dy_variable("DSSTDY", "Study Day of Start of Disposition Event", "DSSTDTC"),
     ),
 )
 
@@ -446,8 +446,8 @@ def _exposure(prefix: str, label: str, structure: str, dose_source: str, unit: s
                 "Exp",
                 "enrollment.infusions.ended_at (site time)",
             ),
-            _study_day(f"{prefix}STDY", "Study Day of Start of Treatment", f"{prefix}STDTC"),
-            _study_day(f"{prefix}ENDY", "Study Day of End of Treatment", f"{prefix}ENDTC"),
+            _dy_variable(f"{prefix}STDY", "Study Day of Start of Treatment", f"{prefix}STDTC"),
+            _dy_variable(f"{prefix}ENDY", "Study Day of End of Treatment", f"{prefix}ENDTC"),
         ),
     )
 
@@ -512,8 +512,8 @@ SV = Domain(
             "Exp",
             "derived: the visit's day (SVSTDTC)",
         ),
-        _study_day("SVSTDY", "Study Day of Start of Visit", "SVSTDTC"),
-        _study_day("SVENDY", "Study Day of End of Visit", "SVENDTC"),
+        _dy_variable("SVSTDY", "Study Day of Start of Visit", "SVSTDTC"),
+        _dy_variable("SVENDY", "Study Day of End of Visit", "SVENDTC"),
     ),
 )
 
@@ -614,7 +614,7 @@ VS = Domain(
             "Exp",
             "enrollment.weight_measurements.measured_on",
         ),
-        _study_day("VSDY", "Study Day of Vital Signs", "VSDTC"),
+        _dy_variable("VSDY", "Study Day of Vital Signs", "VSDTC"),
     ),
 )
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from doseline.sdtm import DataCut, Dataset, Study, Value, study_day
 from doseline.sdtm.terminology import ct_version, terminology
+from doseline.sitetime import site_date, site_zone
 from enrollment.dosing.models import Infusion
 from enrollment.protocol import AnswerType, Protocol
 from enrollment.screening.models import Screening
@@ -88,7 +88,7 @@ class _Subject:
     """What every domain needs of one subject: its study ids, site clock and reference days."""
 
     row: Subject
-    zone: ZoneInfo
+    zone: str  # the subject's site's IANA time zone
     infusions: list[Infusion]
     first_day: date | None
     last_day: date | None
@@ -96,10 +96,11 @@ class _Subject:
     def local(self, moment: datetime | None) -> str | None:
         if moment is None:
             return None
-        return moment.astimezone(self.zone).replace(tzinfo=None).isoformat(timespec="seconds")
+        wall = moment.astimezone(site_zone(self.zone)).replace(tzinfo=None)
+        return wall.isoformat(timespec="seconds")
 
     def day_of(self, moment: datetime) -> date:
-        return moment.astimezone(self.zone).date()
+        return site_date(moment, self.zone)
 
     def study_day(self, on: date | None) -> int | None:
         return None if on is None else study_day(on, self.first_day)
@@ -112,11 +113,11 @@ class _Subject:
         return "FOLLOW-UP"
 
 
-def _infusion_day(subject_zone: ZoneInfo, infusion: Infusion) -> date:
+def _infusion_day(subject_zone: str, infusion: Infusion) -> date:
     if infusion.site_date is not None:
         return infusion.site_date
     assert infusion.started_at is not None  # a given infusion has its start
-    return infusion.started_at.astimezone(subject_zone).date()
+    return site_date(infusion.started_at, subject_zone)
 
 
 def _arm(protocol: Protocol, level: int) -> tuple[str, str]:
@@ -158,7 +159,7 @@ def datasets(session: Session, cut: DataCut) -> list[Dataset]:
 
 def _subjects(protocol: Protocol, rows: TrialRows) -> dict[str, _Subject]:
     """The trial's consented subjects (DM's population) by id."""
-    zones = {site.id: ZoneInfo(site.time_zone) for site in protocol.sites}
+    zones = {site.id: site.time_zone for site in protocol.sites}
     given: dict[str, list[Infusion]] = defaultdict(list)
     for infusion in rows.infusions:
         given[infusion.subject_id].append(infusion)
