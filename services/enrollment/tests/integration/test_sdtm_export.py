@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jsonschema
 import pyreadstat
@@ -256,10 +256,8 @@ def test_the_command_names_a_data_cut_it_cannot_read(
 
 
 def test_a_package_needs_exactly_one_service_to_name_the_study() -> None:
-    @contextmanager
-    def never(_manifest: ServiceManifest) -> Iterator[Session]:
+    def never(_manifest: ServiceManifest) -> NoReturn:
         raise AssertionError("no session is opened before the services are checked")
-        yield
 
     cut = DataCut("HDMSC-RP-01", datetime(2026, 6, 30, tzinfo=UTC))
     nameless = replace(SERVICE, sdtm_study=None)
