@@ -180,6 +180,13 @@ def _reach_running_instance(services: list[str]) -> None:
                 os.environ.setdefault(key, value)
         elif os.environ.get("DATABASE_URL"):
             os.environ.setdefault(f"{service.upper()}_DATABASE_URL", os.environ["DATABASE_URL"])
+        elif not os.environ.get(f"{service.upper()}_DATABASE_URL"):
+            typer.echo(
+                f"doseline: no running `make run` found ({state / instances.INSTANCE_FILE}) and "
+                f"neither DATABASE_URL nor {service.upper()}_DATABASE_URL is set; using "
+                f"{service}'s defaults",
+                err=True,
+            )
 
 
 def _data_cut(value: str) -> datetime:
@@ -209,18 +216,25 @@ def sdtm_package(
     """Write the trial's CDISC SDTM package (Dataset-JSON, XPT, define.xml, manifest.json) from
     every installed service's data as it stood at the data cut."""
     at = _data_cut(data_cut)
-    from doseline.manifest import installed_services  # noqa: PLC0415 (the web stack when used)
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415 (the web stack when used)
+
+    from doseline.manifest import installed_services  # noqa: PLC0415
     from doseline.sdtm import DataCut  # noqa: PLC0415
     from doseline.sdtm.export import export_package  # noqa: PLC0415
 
     services = installed_services()
-    _reach_running_instance(list(services))
+    _reach_running_instance(
+        [name for name, m in services.items() if m.sdtm is not None or m.sdtm_study is not None]
+    )
     try:
         manifest = export_package(services, DataCut(trial, at), out)
     except FileExistsError as error:
         raise typer.BadParameter(str(error), param_hint="--out") from None
     except LookupError as error:
         raise typer.BadParameter(str(error), param_hint="--trial") from None
+    except OperationalError as error:
+        typer.echo(f"doseline: cannot reach a service's database: {error.orig}", err=True)
+        raise typer.Exit(1) from None
     except ValueError as error:  # data the standards cannot take: nothing was written
         typer.echo(f"doseline: no package written: {error}", err=True)
         raise typer.Exit(1) from None

@@ -123,7 +123,7 @@ def _infusion_day(subject_zone: str, infusion: Infusion) -> date:
 def _arm(protocol: Protocol, level: int) -> tuple[str, str]:
     dose = protocol.dose_escalation.level(level)
     unit = protocol.dose_escalation.unit
-    return f"DL{level}", f"Dose level {level}: hDMSC {dose.per_kg:E} {unit}".replace(".000000", "")
+    return f"DL{level}", f"Dose level {level}: hDMSC {dose.per_kg:E} {unit}"
 
 
 def _number(value: Decimal | None) -> float | None:
