@@ -1,8 +1,8 @@
 """CDISC Controlled Terminology: the submission values Doseline writes, from one CT package.
 
 `terminology.json` beside this module is the table (codelist code → name, extensibility and
-its submission values with their NCI codes), copied from the CDISC SDTM CT package it names
-(published by NCI EVS). Define-XML's CodeLists are written from it, and a value outside a
+its submission values with their NCI codes), entered from the CDISC SDTM CT package it names
+(published by NCI EVS; its `source` says how). Define-XML's CodeLists are written from it, and a value outside a
 non-extensible codelist is refused before any file is written.
 """
 
