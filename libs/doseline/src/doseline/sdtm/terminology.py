@@ -2,8 +2,8 @@
 
 `terminology.json` beside this module is the table (codelist code → name, extensibility and
 its submission values with their NCI codes), entered from the CDISC SDTM CT package it names
-(published by NCI EVS; its `source` says how). Define-XML's CodeLists are written from it, and a value outside a
-non-extensible codelist is refused before any file is written.
+(published by NCI EVS; its `source` says how). Define-XML's CodeLists are written from it,
+and a value outside a non-extensible codelist is refused before any file is written.
 """
 
 from __future__ import annotations
