@@ -13,6 +13,7 @@ from safety.catalogue import endpoints as catalogue
 from safety.db import schema
 from safety.ehr import endpoints as ehr
 from safety.grading_assistance import endpoints as grading
+from safety.icsr import endpoints as icsr
 from safety.protocols import endpoints as protocols
 from safety.reference_ranges import endpoints as reference_ranges
 from safety.settings import SafetySettings
@@ -40,6 +41,7 @@ def create_app(settings: SafetySettings | None = None) -> FastAPI:
             diagnostics.router,
             catalogue.router,
             adverse_events.router,
+            icsr.router,
             adjudication.router,
             ehr.router,
             grading.router,

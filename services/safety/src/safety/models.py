@@ -4,6 +4,7 @@ from safety.adjudication import models as adjudication_models
 from safety.adverse_events import models as adverse_events_models
 from safety.catalogue import models as catalogue_models
 from safety.ehr import models as ehr_models
+from safety.icsr import models as icsr_models
 from safety.protocols import models as protocols_models
 from safety.reference_ranges import models as reference_ranges_models
 from safety.subjects import models as subjects_models
@@ -13,6 +14,7 @@ __all__ = [
     "adverse_events_models",
     "catalogue_models",
     "ehr_models",
+    "icsr_models",
     "protocols_models",
     "reference_ranges_models",
     "subjects_models",

@@ -123,3 +123,23 @@ class SaeOverdue(SubjectEvent):
     ae_id: str
     aware_at: AwareDatetime
     due_at: AwareDatetime
+
+
+@register
+class IcsrReady(SubjectEvent):
+    event_type: ClassVar[str] = "safety.icsr.ready"
+    description: ClassVar[str] = (
+        "An ICH E2B(R3) case safety report message of a serious adverse event is ready to "
+        "fetch: the initial report, a follow-up, or the nullification of a withdrawn SAE."
+    )
+
+    trial_id: str
+    subject_id: str
+    ae_id: str
+    ae_version: int = Field(ge=1, description="The AE version the message reports")
+    safety_report_id: str = Field(
+        description="C.1.1: the case's id, the same in its follow-ups and nullification"
+    )
+    message_number: int = Field(ge=1, description="1 for the first message of the AE, then +1")
+    kind: Literal["initial", "follow_up", "nullification"]
+    href: str = Field(description="Where to GET the message (application/xml)")

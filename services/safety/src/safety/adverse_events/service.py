@@ -41,6 +41,7 @@ from safety.adverse_events.schemas import (
 from safety.catalogue import service as catalogue
 from safety.catalogue.models import CtcaeTermRow
 from safety.grading.validation import require_defined_grade
+from safety.icsr import service as icsr
 from safety.subjects import repository as subjects_repository
 from safety.subjects import service as subjects
 from safety.subjects.models import SubjectRow
@@ -141,6 +142,7 @@ def report(
     )
     if ae.serious:
         _announce_sae(session, ae, version)
+    icsr.record_version(session, ae, version, subject)
     _assess(session, ae, version, subject, actor=actor)
     return ae
 
@@ -189,6 +191,7 @@ def follow_up(
     )
     if ae.serious and not was_serious:
         _announce_sae(session, ae, version)
+    icsr.record_version(session, ae, version, subject)
     _assess(session, ae, version, subject, actor=actor)
     return version
 
