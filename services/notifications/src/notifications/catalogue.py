@@ -34,6 +34,8 @@ EXAMPLE_STRINGS = {
     "mac": "3f9c" * 16,
     "algorithm": "hmac-sha256",
     "key_id": "2027-01",
+    "safety_report_id": "HDMSC-RP-01-ae-id-1",
+    "href": "/v1/adverse-events/ae-id-1/icsr/messages/1",
 }
 
 
