@@ -542,11 +542,15 @@ def scenario(
 
     safety, imaging = clients["safety"], clients["imaging"]
     investigator_b = scenario.as_(Role.INVESTIGATOR, sites=(SITE_B,))
-    ae = ok(
-        safety.post("/v1/adverse-events", json=ae_body(subject_b, grade=5), headers=investigator_b),
-        201,
-    )
+    # A serious AE, so that its E2B(R3) case safety report exists too (message 1).
+    fatal = {
+        **ae_body(subject_b, grade=5),
+        "seriousness": ["death"],
+        "aware_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+    }
+    ae = ok(safety.post("/v1/adverse-events", json=fatal, headers=investigator_b), 201)
     scenario.ids["ae_id"] = str(ae["id"])
+    scenario.ids["number"] = "1"
     [dlt] = ok(safety.get("/v1/dlts", params={"trial_id": TRIAL}, headers=scenario.sponsor()))
     scenario.ids["dlt_id"] = str(dlt["id"])
     intake = safety.post(

@@ -115,19 +115,20 @@ SOURCES = [
      ["WCH-DOSELINE"]),
     ("N.1.4 batch receiver", "/hl7:MCCI_IN200100UV01/hl7:receiver/hl7:device/hl7:id/@extension",
      ["SPONSOR-GATEWAY"]),
-    ("N.1.5 batch date", "/hl7:MCCI_IN200100UV01/hl7:creationTime/@value", ["20260302093015+0000"]),
+    ("N.1.5 batch date", "/hl7:MCCI_IN200100UV01/hl7:creationTime/@value",
+     ["20260302093015.0000+0000"]),
     ("N.2.r.1 message id", "/hl7:MCCI_IN200100UV01/hl7:PORR_IN049016UV/hl7:id/@extension",
      [f"{FACTS.safety_report_id}-1"]),
     ("C.1.1 safety report id", f"{CASE}/hl7:id[@root='2.16.840.1.113883.3.989.2.1.3.1']/@extension",
      [FACTS.safety_report_id]),
     ("C.1.2 date of creation",
      "/hl7:MCCI_IN200100UV01/hl7:PORR_IN049016UV/hl7:controlActProcess/hl7:effectiveTime/@value",
-     ["20260302093015+0000"]),
+     ["20260302093015.0000+0000"]),
     ("C.1.3 report from study",
      f"{CASE}/hl7:subjectOf2/hl7:investigationCharacteristic[hl7:code/@code='1']/hl7:value/@code",
      ["2"]),
     ("C.1.4 first received = awareness", f"{CASE}/hl7:effectiveTime/hl7:low/@value",
-     ["20260301220500+0000"]),
+     ["20260301220500.0000+0000"]),
     ("C.1.7 SUSAR: related and unexpected",
      f"{CASE}/hl7:component/hl7:observationEvent[hl7:code/@code='23']/hl7:value/@value", ["true"]),
     ("C.3.2 sender organisation = the site",
@@ -229,7 +230,7 @@ def test_a_follow_up_keeps_the_case_id_and_has_a_new_message_id() -> None:
     assert at(document, "/hl7:MCCI_IN200100UV01/hl7:PORR_IN049016UV/hl7:id/@extension") == [
         f"{FACTS.safety_report_id}-2"
     ]
-    assert at(document, f"{CASE}/hl7:availabilityTime/@value") == ["20260303080000+0000"]
+    assert at(document, f"{CASE}/hl7:availabilityTime/@value") == ["20260303080000.0000+0000"]
 
 
 def test_a_nullification_says_so_with_its_reason() -> None:
@@ -272,3 +273,14 @@ def test_docs_e2b_maps_every_element_the_builder_is_tested_for() -> None:
         if element.split(" ")[0] not in documented
     ]
     assert missing == []
+
+
+def test_two_versions_within_one_second_have_ordered_creation_dates() -> None:
+    later = dataclasses.replace(
+        FACTS, kind="follow_up", created_at=FACTS.created_at.replace(microsecond=250_000)
+    )
+    path = (
+        "/hl7:MCCI_IN200100UV01/hl7:PORR_IN049016UV/hl7:controlActProcess/hl7:effectiveTime/@value"
+    )
+    assert at(build(FACTS, PARTIES), path) == ["20260302093015.0000+0000"]
+    assert at(build(later, PARTIES), path) == ["20260302093015.2500+0000"]

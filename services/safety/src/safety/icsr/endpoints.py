@@ -18,11 +18,15 @@ from safety.icsr.schemas import IcsrMessageOut
 router = APIRouter(tags=["serious adverse events"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 XML = "application/xml"
+NOT_SERIOUS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The adverse event has never been serious: it has no case safety report"}
+}
 XML_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {XML: {"schema": {"type": "string"}}},
         "description": "The ICH E2B(R3) batch (MCCI_IN200100UV01) carrying the ICSR",
-    }
+    },
+    **NOT_SERIOUS,
 }
 
 
@@ -40,6 +44,7 @@ def latest_icsr(ae_id: uuid.UUID, request: Request, session: DbSession, _: Reade
 @router.get(
     "/v1/adverse-events/{ae_id}/icsr/messages",
     summary="Every E2B(R3) message of a serious adverse event: initial, follow-ups, nullification",
+    responses=NOT_SERIOUS,
 )
 def list_icsr_messages(ae_id: uuid.UUID, session: DbSession, _: Reader) -> list[IcsrMessageOut]:
     ae = adverse_events.require_adverse_event(session, ae_id)
