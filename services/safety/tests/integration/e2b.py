@@ -134,6 +134,10 @@ def business_rule_errors(document: bytes) -> list[str]:
     report_ids = values(document, REQUIRED["C.1.1 safety report id"])
     if report_ids != values(document, REQUIRED["C.1.8.1 worldwide case id"]):
         errors.append("C.1.8.1 differs from C.1.1 (the sender is the first sender of the case)")
+    received = values(document, REQUIRED["C.1.4 first received"])
+    latest = values(document, REQUIRED["C.1.5 most recent information"])
+    if received and latest and received[0][:14] > latest[0][:14]:
+        errors.append(f"C.1.4 {received[0]} is after C.1.5 {latest[0]}")
     for code in SERIOUSNESS_CODES:
         path = (
             f"{REACTION}/hl7:outboundRelationship2/hl7:observation[hl7:code/@code='{code}']"

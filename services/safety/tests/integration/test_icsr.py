@@ -212,3 +212,15 @@ def test_reports_are_read_as_the_adverse_event_is_by_role_and_site(enrolled: Des
     ehr = enrolled.client.get(path, headers=enrolled.as_(Role.EHR_INTEGRATION))
     assert ehr.status_code == 403
     assert enrolled.client.get(path).status_code == 401
+
+
+def test_an_awareness_a_little_ahead_of_the_server_clock_is_not_after_the_report_date(
+    enrolled: Desk,
+) -> None:
+    ahead = (datetime.now(UTC) + timedelta(minutes=3)).isoformat()
+    ae = enrolled.report(seriousness=["hospitalisation"], aware_at=ahead, grade=3)
+    document = _fetch(enrolled, f"/v1/adverse-events/{ae['id']}/icsr")
+    assert business_rule_errors(document) == []
+    assert values(document, f"{CASE}/hl7:effectiveTime/hl7:low/@value") == values(
+        document, f"{CASE}/hl7:availabilityTime/@value"
+    )

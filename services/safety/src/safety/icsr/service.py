@@ -130,7 +130,9 @@ def _facts(
         rules = protocol_versions.rules_of(protocol)
         site_name = next((s.name for s in rules.sites if s.id == subject.site_id), None)
     if ae.aware_at is not None:
-        received = ae.aware_at
+        # Awareness may be a few minutes ahead of the server (CLOCK_SKEW); C.1.4 is never
+        # after the case's own date C.1.5 (an IG business rule).
+        received = min(ae.aware_at, version.recorded_at)
     else:  # pragma: no cover - a serious AE has its awareness time, kept after a withdrawal
         assert first_received is not None
         received = IcsrFacts.from_json(first_received.facts).first_received_at
