@@ -284,3 +284,12 @@ def test_two_versions_within_one_second_have_ordered_creation_dates() -> None:
     )
     assert at(build(FACTS, PARTIES), path) == ["20260302093015.0000+0000"]
     assert at(build(later, PARTIES), path) == ["20260302093015.2500+0000"]
+
+
+def test_a_character_xml_cannot_carry_is_replaced_not_fatal() -> None:
+    facts = dataclasses.replace(FACTS, verbatim="dyspnoea \ufffe at rest")
+    document = build(facts, PARTIES)
+    assert at(document, f"{REACTION}/hl7:value/hl7:originalText/text()") == [
+        "dyspnoea \ufffd at rest"
+    ]
+    assert ich_schema().validate(etree.fromstring(document))

@@ -13,6 +13,7 @@ study subject id, as the IG's D.1.1.4 "investigation number"; never a medical re
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
@@ -88,6 +89,9 @@ ACTION_TAKEN = {
     "not_applicable": ("9", "Not applicable"),
 }
 RELATED = frozenset({"possible", "probable", "definite"})
+# Characters XML 1.0 cannot carry (safety refuses control characters at its doors, but text may
+# hold a noncharacter such as U+FFFE): sent as U+FFFD rather than failing the whole message.
+NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 Kind = Literal["initial", "follow_up", "nullification"]
 
@@ -223,7 +227,7 @@ class _Writer:
     @staticmethod
     def text(parent: etree._Element, tag: str, value: str, /, **attrs: str) -> etree._Element:
         element = etree.SubElement(parent, f"{{{HL7}}}{tag}", attrib=attrs)
-        element.text = value
+        element.text = NOT_XML.sub("\ufffd", value)
         return element
 
 
