@@ -14,7 +14,15 @@ from doseline.auth import Role
 from safety.manifest import SERVICE
 
 from .conftest import Desk, ae_body, site_today
-from .e2b import CASE, PATIENT, REACTION, business_rule_errors, schema_errors, values
+from .e2b import (
+    CASE,
+    PATIENT,
+    REACTION,
+    business_rule_errors,
+    read_back,
+    schema_errors,
+    values,
+)
 
 SUBJECT = "HDMSC-RP-01-001"
 
@@ -92,6 +100,18 @@ def test_a_reported_sae_is_announced_and_its_message_validates_against_the_ich_s
     assert values(document, f"{PATIENT}/hl7:subjectOf1/hl7:researchStudy/hl7:title/text()") == [
         "HDMSC-RP-01 (protocol HDMSC-RP-01 version 1.0)"
     ]
+    # What another E2B(R3) implementation reads from it is what safety holds.
+    case = read_back(document)
+    assert case["safety_report_id"] == ready["safety_report_id"]
+    assert case["report_type"]["code"] == "2"
+    [reaction] = case["reactions"]
+    assert (reaction["meddra"]["code"], reaction["hospitalisation"]) == ("10035742", True)
+    assert reaction["results_in_death"] == {"null_flavor": "NI"}
+    assert case["patient"]["name"] == {"null_flavor": "MSK"}
+    [drug] = case["drugs"]
+    [related] = drug["relatedness"]
+    assert related["reaction_id"] == reaction["id"]
+    assert [a["result"] for a in related["assessments"]] == ["possible"]
 
 
 def test_a_follow_up_is_a_new_message_of_the_same_case_and_the_first_is_unchanged(
@@ -155,6 +175,11 @@ def test_removing_every_seriousness_criterion_nullifies_the_case_with_the_reason
         document, f"{characteristic}[hl7:code/@code='4']/hl7:value/hl7:originalText/text()"
     )
     assert "admission was for planned diagnostics" in reason
+    nullified = read_back(document)
+    assert (nullified["nullification_amendment"]["code"], nullified["nullification_reason"]) == (
+        "1",
+        reason,
+    )
     # Serious again: a new case, since ICH never reuses a nullified safety report id.
     _follow_up(
         enrolled,
