@@ -71,7 +71,7 @@ def record_version(
         kind=kind,
         report_id=report_id,
         number=number,
-        first_received=last,
+        previous=last,
     )
     row = IcsrMessageRow(
         ae_id=ae.id,
@@ -122,7 +122,7 @@ def _facts(
     kind: Kind,
     report_id: str,
     number: int,
-    first_received: IcsrMessageRow | None,
+    previous: IcsrMessageRow | None,
 ) -> IcsrFacts:
     protocol = in_force_at(protocols_repository.versions(session, ae.trial_id), version.onset_date)
     site_name = None
@@ -134,8 +134,8 @@ def _facts(
         # after the case's own date C.1.5 (an IG business rule).
         received = min(ae.aware_at, version.recorded_at)
     else:  # pragma: no cover - a serious AE has its awareness time, kept after a withdrawal
-        assert first_received is not None
-        received = IcsrFacts.from_json(first_received.facts).first_received_at
+        assert previous is not None
+        received = IcsrFacts.from_json(previous.facts).first_received_at
     last_infusion = (
         None
         if subject.last_infusion_at is None
