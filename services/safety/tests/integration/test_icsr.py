@@ -4,13 +4,16 @@ are new messages of the same case; removing the seriousness nullifies the case."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from doseline.auth import Role
+from doseline.testing.plugin import EventPump
 from safety.manifest import SERVICE
 
 from .conftest import Desk, ae_body, site_today
@@ -249,3 +252,19 @@ def test_an_awareness_a_little_ahead_of_the_server_clock_is_not_after_the_report
     assert values(document, f"{CASE}/hl7:effectiveTime/hl7:low/@value") == values(
         document, f"{CASE}/hl7:availabilityTime/@value"
     )
+
+
+def test_a_gateway_finds_the_message_in_the_event_feed_and_fetches_it(
+    enrolled: Desk, api: Callable[..., TestClient], deliver_events: EventPump
+) -> None:
+    ae_id = _serious(enrolled)
+    assert deliver_events() > 0  # over the real broker, to notifications' event log
+    gateway = enrolled.as_(Role.SAFETY_PHYSICIAN, person="sponsor-gateway")
+    feed = api("notifications").get("/v1/events", params={"type": "safety.icsr.*"}, headers=gateway)
+    assert feed.status_code == 200, feed.text
+    [event] = feed.json()["items"]
+    assert event["type"] == "safety.icsr.ready"
+    assert event["data"]["ae_id"] == ae_id
+    document = _fetch(enrolled, event["data"]["href"], Role.SAFETY_PHYSICIAN)
+    assert schema_errors(document) == []
+    assert read_back(document)["safety_report_id"] == event["data"]["safety_report_id"]
