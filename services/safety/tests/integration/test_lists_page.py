@@ -77,19 +77,45 @@ def test_the_dlt_list_pages_through_every_case_once_following_its_next_links(
     assert len(set(seen)) == 3
 
 
-def test_a_dlt_page_carries_each_cases_signatures_read_in_one_query(treated: Desk) -> None:
-    _suspected(treated, 1)
-    [case] = treated.client.get("/v1/dlts", headers=treated.as_(Role.MONITOR)).json()
-    etag = treated.client.get(f"/v1/dlts/{case['id']}", headers=treated.as_(Role.MONITOR))
-    signer = treated.auth(
+def _confirm(desk: Desk, dlt_id: str) -> None:
+    etag = desk.client.get(f"/v1/dlts/{dlt_id}", headers=desk.as_(Role.MONITOR))
+    signer = desk.auth(
         Role.SAFETY_PHYSICIAN, subject="dr-chen", name="Dr Chen", auth_time=datetime.now(UTC)
     )
-    confirmed = treated.client.post(
-        f"/v1/dlts/{case['id']}/adjudication",
+    confirmed = desk.client.post(
+        f"/v1/dlts/{dlt_id}/adjudication",
         json={"decision": "confirm", "comment": "reviewed source documents"},
         headers={**signer, "If-Match": etag.headers["ETag"]},
     )
     assert confirmed.status_code == 200, confirmed.text
+
+
+def test_a_case_adjudicated_between_two_pages_is_shown_once_in_its_place(
+    treated: Desk,
+) -> None:
+    reported = [ae["id"] for ae in _suspected(treated, 3)]
+    first = treated.client.get("/v1/dlts?limit=2", headers=treated.as_(Role.MONITOR))
+    assert first.status_code == 200, first.text
+    link = _next_link(first)
+    assert link is not None
+    on_first = {case["id"] for case in first.json()}
+    everything = treated.client.get("/v1/dlts", headers=treated.as_(Role.MONITOR)).json()
+    [still_to_come] = [case["id"] for case in everything if case["id"] not in on_first]
+    # One case already read and one still to come change (their last change is now the newest).
+    _confirm(treated, first.json()[0]["id"])
+    _confirm(treated, still_to_come)
+    second = treated.client.get(link, headers=treated.as_(Role.MONITOR))
+    assert second.status_code == 200, second.text
+    assert _next_link(second) is None
+    cases = first.json() + second.json()
+    assert [case["ae_id"] for case in cases] == reported  # each once, in the order opened
+    assert [case["status"] for case in second.json()] == ["confirmed"]
+
+
+def test_a_dlt_page_carries_each_cases_signatures_read_in_one_query(treated: Desk) -> None:
+    _suspected(treated, 1)
+    [case] = treated.client.get("/v1/dlts", headers=treated.as_(Role.MONITOR)).json()
+    _confirm(treated, case["id"])
     with _statements() as one_case:
         listed = treated.client.get("/v1/dlts", headers=treated.as_(Role.MONITOR)).json()
     [signature] = listed[0]["signatures"]

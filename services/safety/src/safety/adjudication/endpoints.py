@@ -22,7 +22,7 @@ router = APIRouter(tags=["dlt"])
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 
 
-@router.get("/v1/dlts", summary="DLT cases of a trial, by status, in the order they last changed")
+@router.get("/v1/dlts", summary="DLT cases of a trial, by status, in the order they were opened")
 def list_dlts(
     request: Request,
     response: Response,

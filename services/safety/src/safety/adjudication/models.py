@@ -35,13 +35,14 @@ class DltCaseRow(Base):
     """A suspected DLT and its adjudication: suspected, confirmed or ruled out."""
 
     __tablename__ = "dlt_cases"
-    # The list pages in the order cases last changed (doseline.pagination), filtered or not.
+    # The list pages in the order cases were opened (doseline.pagination), filtered or not: a
+    # key that never changes, so a case adjudicated between two page reads is shown once.
     __table_args__ = (
-        Index("ix_dlt_cases_updated_at_id", "updated_at", "id"),
-        Index("ix_dlt_cases_status_updated_at_id", "status", "updated_at", "id"),
-        Index("ix_dlt_cases_trial_id_updated_at_id", "trial_id", "updated_at", "id"),
+        Index("ix_dlt_cases_created_at_id", "created_at", "id"),
+        Index("ix_dlt_cases_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_dlt_cases_trial_id_created_at_id", "trial_id", "created_at", "id"),
         Index(
-            "ix_dlt_cases_trial_id_status_updated_at_id", "trial_id", "status", "updated_at", "id"
+            "ix_dlt_cases_trial_id_status_created_at_id", "trial_id", "status", "created_at", "id"
         ),
     )
 
@@ -59,6 +60,8 @@ class DltCaseRow(Base):
     baseline_grade: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Consumers apply the highest sequence they have seen (contracts/safety.py).
     adjudication_sequence: Mapped[int] = mapped_column(Integer)
+    # When the case was opened (first suspected); never changes.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -42,16 +42,16 @@ def cases(
     limit: int,
     principal: Principal | None = None,
 ) -> Sequence[DltCaseRow]:
-    """Cases in the order they last changed, `limit` of them after the `after` key."""
+    """Cases in the order they were opened, `limit` of them after the `after` key."""
     query = select(DltCaseRow).where(
         subject_in_scope(DltCaseRow.subject_id, principal),
-        pagination.after(after, DltCaseRow.updated_at, DltCaseRow.id),
+        pagination.after(after, DltCaseRow.created_at, DltCaseRow.id),
     )
     if trial_id is not None:
         query = query.where(DltCaseRow.trial_id == trial_id)
     if status is not None:
         query = query.where(DltCaseRow.status == status)
-    return session.scalars(query.order_by(DltCaseRow.updated_at, DltCaseRow.id).limit(limit)).all()
+    return session.scalars(query.order_by(DltCaseRow.created_at, DltCaseRow.id).limit(limit)).all()
 
 
 def signatures(session: Session, dlt_id: uuid.UUID) -> Sequence[DltSignatureRow]:

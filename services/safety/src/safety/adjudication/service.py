@@ -230,6 +230,7 @@ def _suspect(
             study_day=study_day,
             baseline_grade=verdict.baseline_grade,
             adjudication_sequence=1,
+            created_at=now,
             updated_at=now,
         )
         session.add(case)
@@ -385,7 +386,7 @@ def adjudicate(
     return signature
 
 
-CASE_ORDER = pagination.Keyset(updated_at=datetime, id=uuid.UUID)
+CASE_ORDER = pagination.Keyset(created_at=datetime, id=uuid.UUID)
 
 
 def case_page(
@@ -397,7 +398,10 @@ def case_page(
     limit: int,
     principal: Principal,
 ) -> pagination.Page[DltOut]:
-    """A page of cases in the order they last changed, with their signatures read at once."""
+    """A page of cases in the order they were opened, with their signatures read at once.
+
+    The key never changes: a case adjudicated, withdrawn or re-suspected between two page reads
+    keeps its place, so a client paging through sees every case once, in its current state."""
     rows = repository.cases(
         session,
         trial_id=trial_id,
@@ -406,7 +410,7 @@ def case_page(
         limit=limit + 1,
         principal=principal,
     )
-    page = CASE_ORDER.page(rows, limit=limit, key=lambda row: (row.updated_at, row.id))
+    page = CASE_ORDER.page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
     signed = repository.signatures_of(session, [row.id for row in page.items])
     return page.shown_as(lambda row: DltOut.of(row, signed.get(row.id, [])))
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -92,6 +93,8 @@ class ProposedAdverseEventRow(Base):
 
     __table_args__ = (
         UniqueConstraint("source", "observation_id", name="uq_proposed_adverse_events_result"),
+        # The list pages in the order proposals were made (doseline.pagination).
+        Index("ix_proposed_adverse_events_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -113,6 +116,8 @@ class ProposedAdverseEventRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the proposal was first made; never changes (the list's order, doseline.pagination).
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -57,6 +57,7 @@ def propose(
         decided_by=None,
         decided_at=None,
         decision_reason=None,
+        created_at=now,
         updated_at=now,
         version=1,
     )

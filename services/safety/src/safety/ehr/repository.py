@@ -205,7 +205,7 @@ def proposals(
 ) -> Sequence[ProposedAdverseEventRow]:
     query = select(ProposedAdverseEventRow).where(
         subject_in_scope(ProposedAdverseEventRow.subject_id, principal),
-        pagination.after(after, ProposedAdverseEventRow.updated_at, ProposedAdverseEventRow.id),
+        pagination.after(after, ProposedAdverseEventRow.created_at, ProposedAdverseEventRow.id),
     )
     if trial_id is not None:
         query = query.where(ProposedAdverseEventRow.trial_id == trial_id)
@@ -214,5 +214,5 @@ def proposals(
     if status is not None:
         query = query.where(ProposedAdverseEventRow.status == status)
     return session.scalars(
-        query.order_by(ProposedAdverseEventRow.updated_at, ProposedAdverseEventRow.id).limit(limit)
+        query.order_by(ProposedAdverseEventRow.created_at, ProposedAdverseEventRow.id).limit(limit)
     ).all()

@@ -176,7 +176,7 @@ def _isolated(request: Intake, work: Work) -> LabIntakeOut:
 
 
 CONFLICT_ORDER = pagination.Keyset(received_at=datetime, id=uuid.UUID)
-PROPOSAL_ORDER = pagination.Keyset(updated_at=datetime, id=uuid.UUID)
+PROPOSAL_ORDER = pagination.Keyset(created_at=datetime, id=uuid.UUID)
 
 
 def conflict_page(
@@ -209,7 +209,8 @@ def proposal_page(
     limit: int,
     principal: Principal,
 ) -> pagination.Page[ProposalOut]:
-    """Proposed AEs in the order they last changed, `limit` after the cursor."""
+    """Proposed AEs in the order they were first proposed, `limit` after the cursor: a proposal
+    updated or decided between two page reads keeps its place (shown once)."""
     rows = repository.proposals(
         session,
         trial_id=trial_id,
@@ -219,7 +220,7 @@ def proposal_page(
         limit=limit + 1,
         principal=principal,
     )
-    page = PROPOSAL_ORDER.page(rows, limit=limit, key=lambda row: (row.updated_at, row.id))
+    page = PROPOSAL_ORDER.page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
     return page.shown_as(ProposalOut.of)
 
 
