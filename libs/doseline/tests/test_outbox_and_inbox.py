@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import audit, outbox
 from doseline.broker import make_broker
-from doseline.consumers import bind_consumers
+from doseline.consumers import OwnTransactions, bind_consumers
 from doseline.contracts.system import TracerPing
 from doseline.events import Envelope
 from doseline.manifest import ServiceManifest
@@ -100,6 +100,32 @@ def test_a_message_delivered_twice_changes_state_once(
     _run_worker(broker, consumers.queues)
     assert _count(clean_db, "SELECT count(*) FROM safety.audit_log") == 1
     assert _count(clean_db, "SELECT count(*) FROM safety.inbox") == 1
+
+
+def test_a_handler_with_its_own_transactions_is_prepared_once_before_its_first_message(
+    sessions: Callable[[str], sessionmaker[Session]],
+    clean_db: Engine,
+    broker: dramatiq.Broker,
+) -> None:
+    happened: list[str] = []
+    consumers = bind_consumers(
+        broker,
+        service="safety",
+        handlers={
+            TracerPing.event_type: OwnTransactions(
+                run=lambda _sessions, envelope: happened.append(f"run {envelope.id}"),
+                prepare=lambda: happened.append("prepare"),
+            )
+        },
+        sessions=sessions("safety"),
+        partial=True,
+    )
+    assert happened == ["prepare"]  # when bound, before any message
+    envelope = _write_tracer(sessions("enrollment"))
+    (route,) = [r for r in routes_for(envelope.type) if r.service == "safety"]
+    broker.enqueue(message_for(envelope, route))
+    _run_worker(broker, consumers.queues)
+    assert happened == ["prepare", f"run {envelope.id}"]
 
 
 def test_relay_delivers_to_every_routed_service_and_marks_rows_published(

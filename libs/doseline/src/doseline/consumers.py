@@ -23,9 +23,15 @@ class OwnTransactions:
     """A handler for slow work (minutes of file I/O and computation): it opens its own short
     transactions around the work instead of running inside the consumer's, so no transaction
     or lock stays open while it works. It claims its work itself, idempotently (a conditional
-    update), which makes a duplicate delivery harmless without the inbox."""
+    update), which makes a duplicate delivery harmless without the inbox.
+
+    `prepare` runs once when a worker binds its consumers, before it takes a message: work every
+    message would otherwise pay on a fresh worker (importing libraries that take seconds), so
+    the first messages after a start are not slower and its threads do not queue behind one
+    another on the import lock."""
 
     run: Callable[[sessionmaker[Session], Envelope], None]
+    prepare: Callable[[], None] | None = None
 
 
 Handler = Callable[[Session, Envelope], None] | OwnTransactions
@@ -76,6 +82,9 @@ def bind_consumers(
     for event_type, route in routes.items():
         by_actor.setdefault(route.actor, {})[event_type] = handlers[event_type]
         queues[route.actor] = route.queue
+    for handler in handlers.values():
+        if isinstance(handler, OwnTransactions) and handler.prepare is not None:
+            handler.prepare()
     actors = {
         name: dramatiq.Actor(
             _consume(name, table, sessions),

@@ -38,7 +38,8 @@ def handlers(settings: ImagingSettings) -> Mapping[str, Handler]:
         ProtocolActivated.event_type: protocol_tasks.on_protocol_activated,
         # One storage per worker: a boto3 client is costly to build and safe to share.
         CtUploaded.event_type: OwnTransactions(
-            partial(ct_tasks.measure_uploaded, settings, storage_from(settings))
+            partial(ct_tasks.measure_uploaded, settings, storage_from(settings)),
+            prepare=ct_tasks.load_measuring_libraries,
         ),
     }
 

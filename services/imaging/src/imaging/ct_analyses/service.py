@@ -349,11 +349,18 @@ def page_of_subject(
     )
 
 
+def load_measuring_libraries() -> None:
+    """Import what `measure` needs (highdicom, pydicom and nibabel take seconds): a worker
+    does it when it binds its consumers, so that its first measurements do not wait for it
+    one behind the other; a process that only serves the API never imports them."""
+    from imaging.ct import dicom_seg, label_map  # noqa: F401, PLC0415
+
+
 def measure(
     path: Path, file_format: str, parameters: dict[str, Any], limits: ReadLimits
 ) -> LungLesionVolumes:
     """Volumes of a stored upload (pure computation on the file; no database)."""
-    # highdicom, pydicom and nibabel take seconds to import: loaded by the first measurement.
+    # Imported here, not at the top: see load_measuring_libraries.
     from imaging.ct.dicom_seg import SegmentChoice, dicom_seg_volumes  # noqa: PLC0415
     from imaging.ct.label_map import LabelMapLabels, label_map_volumes  # noqa: PLC0415
 

@@ -34,6 +34,11 @@ def measure_uploaded(
     )
 
 
+def load_measuring_libraries() -> None:
+    """At the worker's start: the file-reading libraries, before the first work order."""
+    service.load_measuring_libraries()
+
+
 def announce_lost(settings: ImagingSettings, session: Session, now: datetime) -> None:
     """The periodic sweep: rows and outbox only, in the job's short transaction."""
     service.announce_lost(session, now, lease=timedelta(seconds=settings.ct_analysis_lease_seconds))
