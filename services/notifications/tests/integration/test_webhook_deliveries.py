@@ -40,6 +40,14 @@ def _detail(
     return body
 
 
+def _state(client: TestClient, auth: TokenFactory, subscription_id: str) -> dict[str, Any]:
+    """The subscription as an administrator reads it (active, consecutive failures, …)."""
+    response = client.get(f"/v1/subscriptions/{subscription_id}", headers=auth(Role.ADMIN))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def test_a_dlt_reaches_the_receiver_as_a_signed_cloudevent(
     client: TestClient,
     auth: TokenFactory,
@@ -107,8 +115,7 @@ def test_a_receiver_that_fails_its_first_attempts_gets_the_event_later_under_the
     attempts = _detail(client, auth, subscription["id"], delivery["id"])["attempt_log"]
     assert [a["status_code"] for a in attempts] == [500, 503, 429, 200]
     assert [a["outcome"] for a in attempts] == ["retry", "retry", "retry", "delivered"]
-    state = client.get(f"/v1/subscriptions/{subscription['id']}", headers=auth(Role.ADMIN))
-    assert state.json()["consecutive_failures"] == 0
+    assert _state(client, auth, subscription["id"])["consecutive_failures"] == 0
 
 
 def test_a_receiver_that_never_recovers_is_disabled_and_an_event_says_so(
@@ -127,7 +134,7 @@ def test_a_receiver_that_never_recovers_is_disabled_and_an_event_says_so(
 
     attempts = 1 + len(FAST["retry_schedule_seconds"])
     assert len(receiver.received) == attempts
-    state = client.get(f"/v1/subscriptions/{subscription['id']}", headers=auth(Role.ADMIN)).json()
+    state = _state(client, auth, subscription["id"])
     assert state["active"] is False
     assert envelope.id in state["disabled_reason"]
     [delivery] = deliveries(client, auth, subscription["id"])
@@ -181,7 +188,7 @@ def test_an_endpoint_answering_410_gone_is_disabled_at_once(
     append(log_db, dlt_confirmed(1), dlt_confirmed(2))
     drain_until_settled(dispatcher, log_db)
     assert len(receiver.received) == 1
-    state = client.get(f"/v1/subscriptions/{subscription['id']}", headers=auth(Role.ADMIN)).json()
+    state = _state(client, auth, subscription["id"])
     assert state["active"] is False
     assert "410" in state["disabled_reason"]
 

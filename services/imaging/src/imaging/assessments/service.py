@@ -126,6 +126,30 @@ def _announce(session: Session, row: AssessmentRow) -> None:
         )
 
 
+def _changed(
+    session: Session,
+    row: AssessmentRow,
+    verb: str,
+    *,
+    actor: str,
+    before: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """Write a recorded, corrected or voided assessment, its audit entry and its events."""
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"assessment.{row.kind}.{verb}",
+        entity_type="assessment",
+        entity_id=str(row.id),
+        before=before,
+        after=snapshot(row),
+        reason=reason,
+    )
+    _announce(session, row)
+
+
 def check_performed_at(performed_at: datetime, *, now: datetime | None = None) -> None:
     moment = now or datetime.now(UTC)
     if performed_at < _EARLIEST:
@@ -175,16 +199,7 @@ def record(
     schedule = schedule_service.schedule_for(session, subject.trial_id, row.performed_on)
     _apply(row, _assignment(subject, row, schedule))
     session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=f"assessment.{derived.kind}.record",
-        entity_type="assessment",
-        entity_id=str(row.id),
-        after=snapshot(row),
-    )
-    _announce(session, row)
+    _changed(session, row, "record", actor=actor)
     return row
 
 
@@ -219,18 +234,7 @@ def supersede(
     row.recorded_at = datetime.now(UTC)
     schedule = schedule_service.schedule_for(session, row.trial_id, row.performed_on)
     _apply(row, _assignment(subject, row, schedule))
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=f"assessment.{row.kind}.correct",
-        entity_type="assessment",
-        entity_id=str(row.id),
-        before=before,
-        after=snapshot(row),
-        reason=reason,
-    )
-    _announce(session, row)
+    _changed(session, row, "correct", actor=actor, before=before, reason=reason)
     return row
 
 
@@ -263,18 +267,7 @@ def void(session: Session, row: AssessmentRow, *, reason: str, actor: str) -> As
     before = snapshot(row)
     row.status = "voided"
     row.void_reason = reason
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=f"assessment.{row.kind}.void",
-        entity_type="assessment",
-        entity_id=str(row.id),
-        before=before,
-        after=snapshot(row),
-        reason=reason,
-    )
-    _announce(session, row)
+    _changed(session, row, "void", actor=actor, before=before, reason=reason)
     return row
 
 

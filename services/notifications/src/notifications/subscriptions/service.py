@@ -104,6 +104,27 @@ def _found(session: Session, subscription_id: uuid.UUID, *, lock: bool = False) 
     return subscription
 
 
+def _issue_secret(
+    session: Session,
+    settings: NotificationsSettings,
+    subscription_id: uuid.UUID,
+    moment: datetime,
+) -> str:
+    """A new signing secret for the subscription, stored sealed; returned in clear, once."""
+    secret = new_secret()
+    repository.add_secret(
+        session,
+        SubscriptionSecret(
+            id=uuid.uuid4(),
+            subscription_id=subscription_id,
+            secret=SecretBox(settings.secret_key.get_secret_value()).seal(secret),
+            created_at=moment,
+            expires_at=None,
+        ),
+    )
+    return secret
+
+
 def create(
     session: Session,
     *,
@@ -131,17 +152,7 @@ def create(
         updated_at=moment,
     )
     repository.add(session, subscription)
-    secret = new_secret()
-    repository.add_secret(
-        session,
-        SubscriptionSecret(
-            id=uuid.uuid4(),
-            subscription_id=subscription.id,
-            secret=SecretBox(settings.secret_key.get_secret_value()).seal(secret),
-            created_at=moment,
-            expires_at=None,
-        ),
-    )
+    secret = _issue_secret(session, settings, subscription.id, moment)
     audit.record(
         session,
         actor=actor,
@@ -277,17 +288,7 @@ def rotate_secret(
     if previous is not None:
         previous_expires = moment + overlap
         previous.expires_at = previous_expires
-    secret = new_secret()
-    repository.add_secret(
-        session,
-        SubscriptionSecret(
-            id=uuid.uuid4(),
-            subscription_id=subscription.id,
-            secret=SecretBox(settings.secret_key.get_secret_value()).seal(secret),
-            created_at=moment,
-            expires_at=None,
-        ),
-    )
+    secret = _issue_secret(session, settings, subscription.id, moment)
     audit.record(
         session,
         actor=actor,
