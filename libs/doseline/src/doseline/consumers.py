@@ -25,10 +25,10 @@ class OwnTransactions:
     or lock stays open while it works. It claims its work itself, idempotently (a conditional
     update), which makes a duplicate delivery harmless without the inbox.
 
-    `prepare` runs once when a worker binds its consumers, before it takes a message: work every
-    message would otherwise pay on a fresh worker (importing libraries that take seconds), so
-    the first messages after a start are not slower and its threads do not queue behind one
-    another on the import lock."""
+    `prepare` runs once in a worker process before it takes a message (`ConsumerSet.prepare`):
+    work every message would otherwise pay on a fresh worker (importing libraries that take
+    seconds), so the first messages after a start are not slower and its threads do not queue
+    behind one another on the import lock."""
 
     run: Callable[[sessionmaker[Session], Envelope], None]
     prepare: Callable[[], None] | None = None
@@ -47,10 +47,16 @@ class ConsumerSet:
 
     service: str
     actors: Mapping[str, dramatiq.Actor[..., None]]
+    preparations: tuple[Callable[[], None], ...] = ()
 
     @property
     def queues(self) -> set[str]:
         return {actor.queue_name for actor in self.actors.values()}
+
+    def prepare(self) -> None:
+        """Run the handlers' `prepare` steps (OwnTransactions), before the first message."""
+        for preparation in self.preparations:
+            preparation()
 
 
 def bind_consumers(
@@ -82,9 +88,6 @@ def bind_consumers(
     for event_type, route in routes.items():
         by_actor.setdefault(route.actor, {})[event_type] = handlers[event_type]
         queues[route.actor] = route.queue
-    for handler in handlers.values():
-        if isinstance(handler, OwnTransactions) and handler.prepare is not None:
-            handler.prepare()
     actors = {
         name: dramatiq.Actor(
             _consume(name, table, sessions),
@@ -96,7 +99,13 @@ def bind_consumers(
         )
         for name, table in by_actor.items()
     }
-    return ConsumerSet(service=service, actors=actors)
+    preparations = tuple(
+        handler.prepare
+        for table in by_actor.values()
+        for handler in table.values()
+        if isinstance(handler, OwnTransactions) and handler.prepare is not None
+    )
+    return ConsumerSet(service=service, actors=actors, preparations=preparations)
 
 
 def _consume(

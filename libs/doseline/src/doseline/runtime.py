@@ -122,6 +122,7 @@ class BackgroundWorker:
         dramatiq.set_broker(self._broker)
         consumers = start_consumers(manifest, settings, broker=self._broker, sessions=sessions)
         self._queues = consumers.queues
+        self._consumers = consumers
         self._heartbeat = RedisHeartbeat(self._broker)
         self._worker = dramatiq.Worker(
             self._broker,
@@ -130,12 +131,22 @@ class BackgroundWorker:
             # How long an idle thread waits for a message before it looks whether to stop.
             worker_timeout=500,
         )
+        # No more messages of a queue in hand than threads to handle them (dramatiq's default is
+        # twice as many): a CT work order this worker could not start yet stays in `imaging.ct`
+        # for an idle worker, and counts in the queue depth imaging workers are scaled on.
+        self._worker.queue_prefetch = settings.worker_threads
         # Every service checkpoints its audit trail; the job is the kit's, not the manifest's.
         jobs = [*manifest.periodic_jobs(settings), checkpoint_job(settings)]
         self._job_names = [job.name for job in jobs]
         self._periodic = PeriodicRunner(
             jobs=jobs, sessions=sessions, schema_name=manifest.schema.name
         )
+
+    def prepare(self) -> None:
+        """What the consumers need loaded before their first message (a worker process runs it
+        before `start`; `make run`'s all-in-one leaves it to the first message, so that the
+        API is up sooner)."""
+        self._consumers.prepare()
 
     def start(self) -> None:
         if self._queues:
@@ -193,6 +204,7 @@ def run_worker(manifest: ServiceManifest[SettingsT], settings: SettingsT) -> Non
     stop = threading.Event()
     _stop_on_signals(stop)
     worker = BackgroundWorker(manifest, settings)
+    worker.prepare()
     worker.start()
     stop.wait()
     worker.stop()

@@ -351,8 +351,8 @@ def page_of_subject(
 
 def load_measuring_libraries() -> None:
     """Import what `measure` needs (highdicom, pydicom and nibabel take seconds): a worker
-    does it when it binds its consumers, so that its first measurements do not wait for it
-    one behind the other; a process that only serves the API never imports them."""
+    process does it before it takes a work order, so that its first measurements do not wait
+    for it one behind the other; a process that only serves the API never imports them."""
     from imaging.ct import dicom_seg, label_map  # noqa: F401, PLC0415
 
 
