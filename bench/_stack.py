@@ -29,11 +29,11 @@ from sqlalchemy.orm import Session
 from doseline import migrations
 from doseline.audit import AuditKeys
 from doseline.auth import Role, mint_token
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.db import make_engine, normalise_database_url
 from doseline.events import Envelope, EventContract
 from doseline.manifest import installed_services
+from doseline.testing import facts
 from enrollment.protocol import load_shipped_protocol
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
@@ -42,8 +42,8 @@ from safety.manifest import SERVICE as SAFETY
 from safety.protocols import tasks as safety_protocols
 from safety.subjects import tasks as safety_subjects
 
-TRIAL = "HDMSC-RP-01"
-SITE_ZONE = "Asia/Shanghai"
+TRIAL = facts.TRIAL
+SITE_ZONE = facts.SITE_TIME_ZONE
 
 
 def free_port() -> int:
@@ -141,7 +141,7 @@ def prepare_safety(database_url: str, *subjects: str) -> None:
             actor="bench <setup>",
         )
     protocol = load_shipped_protocol("hdmsc-rp-01")
-    facts: list[tuple[EventContract, Callable[[Session, Envelope], object]]] = [
+    received: list[tuple[EventContract, Callable[[Session, Envelope], object]]] = [
         (
             # The trial's protocol first, as enrollment publishes it: safety's DLT rules.
             ProtocolActivated(
@@ -159,39 +159,17 @@ def prepare_safety(database_url: str, *subjects: str) -> None:
         )
     ]
     for subject in subjects:
-        facts += [
+        received += [
             (
-                SubjectEnrolled(
-                    trial_id=TRIAL,
-                    subject_id=subject,
-                    site_id="WCH",
-                    cohort_number=1,
-                    dose_level=1,
-                    enrolled_at=datetime.now(UTC) - timedelta(days=25),
-                    protocol_version="1.0",
-                    site_time_zone=SITE_ZONE,
-                ),
+                facts.enrolled(subject, enrolled_at=datetime.now(UTC) - timedelta(days=25)),
                 safety_subjects.on_subject_enrolled,
             ),
             (
-                InfusionAdministered(
-                    trial_id=TRIAL,
-                    subject_id=subject,
-                    site_id="WCH",
-                    infusion_number=1,
-                    infusions_planned=4,
-                    is_last=False,
-                    administered_at=datetime.combine(day1, datetime.min.time(), UTC),
-                    dose_level=1,
-                    dose_cells="2.00E+7",
-                    first_infusion_on=day1,
-                    dlt_window_start=day1,
-                    dlt_window_end=day1 + timedelta(days=29),
-                ),
+                facts.infused(subject, day1=day1),
                 safety_subjects.on_infusion_administered,
             ),
         ]
-    for contract, handler in facts:
+    for contract, handler in received:
         envelope = contract.envelope(
             source="urn:doseline:enrollment", subject=None, correlation_id="bench"
         )

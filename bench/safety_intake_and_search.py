@@ -42,10 +42,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from doseline import migrations
 from doseline.audit import AuditKeys
 from doseline.auth import Role, mint_token
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.db import make_engine, normalise_database_url
 from doseline.settings import Environment
+from doseline.testing import facts
 from enrollment.protocol import load_shipped_protocol
 from safety.catalogue import repository as catalogue_repository
 from safety.catalogue import service as catalogue
@@ -57,7 +57,7 @@ from safety.subjects import tasks
 
 SUBJECTS = 50
 OBSERVATIONS = 1000
-TRIAL = "HDMSC-RP-01"
+TRIAL = facts.TRIAL
 
 
 def _headers(role: Role) -> dict[str, str]:
@@ -176,34 +176,16 @@ def prepare_intake(sessions: sessionmaker[Session]) -> date:
         _deliver(
             sessions,
             tasks.on_subject_enrolled,
-            SubjectEnrolled(
-                trial_id=TRIAL,
-                subject_id=subject_id,
-                site_id="WCH",
-                cohort_number=1,
-                dose_level=1,
-                enrolled_at=datetime.now(UTC) - timedelta(days=30),
-                protocol_version="1.0",
-                site_time_zone="Asia/Shanghai",
-            ),
+            facts.enrolled(subject_id, enrolled_at=datetime.now(UTC) - timedelta(days=30)),
         )
         _deliver(
             sessions,
             tasks.on_infusion_administered,
-            InfusionAdministered(
-                trial_id=TRIAL,
-                subject_id=subject_id,
-                site_id="WCH",
-                infusion_number=1,
-                infusions_planned=4,
-                is_last=False,
+            facts.infused(
+                subject_id,
+                day1=day1,
                 administered_at=datetime.combine(day1, datetime.min.time(), UTC)
                 + timedelta(hours=2),
-                dose_level=1,
-                dose_cells="2.00E+7",
-                first_infusion_on=day1,
-                dlt_window_start=day1,
-                dlt_window_end=day1 + timedelta(days=29),
             ),
         )
     return datetime.now(UTC).date() - timedelta(days=1)

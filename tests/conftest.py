@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import outbox
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.contracts.protocol import ProtocolActivated
+from doseline.testing import facts
 from doseline.testing.plugin import EventPump
 from enrollment.protocol import load_shipped_protocol
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 
-TRIAL = "HDMSC-RP-01"
-SITE_ZONE = "Asia/Shanghai"
+TRIAL = facts.TRIAL
+SITE_ZONE = facts.SITE_TIME_ZONE
 
 EnrolAndInfuse = Callable[[str, EventPump], date]
 
@@ -63,16 +63,7 @@ def enrol_and_infuse(sessions: Callable[[str], sessionmaker[Session]]) -> EnrolA
             )
             outbox.record_event(
                 session,
-                SubjectEnrolled(
-                    trial_id=TRIAL,
-                    subject_id=subject_id,
-                    site_id="WCH",
-                    cohort_number=1,
-                    dose_level=1,
-                    enrolled_at=datetime.now(UTC) - timedelta(days=50),
-                    protocol_version="1.0",
-                    site_time_zone=SITE_ZONE,
-                ),
+                facts.enrolled(subject_id, enrolled_at=datetime.now(UTC) - timedelta(days=50)),
                 subject=f"subjects/{subject_id}",
             )
         # Enrolment first, as enrollment sends it: the infusion names an enrolled subject.
@@ -80,20 +71,7 @@ def enrol_and_infuse(sessions: Callable[[str], sessionmaker[Session]]) -> EnrolA
         with sessions("enrollment")() as session, session.begin():
             outbox.record_event(
                 session,
-                InfusionAdministered(
-                    trial_id=TRIAL,
-                    subject_id=subject_id,
-                    site_id="WCH",
-                    infusion_number=1,
-                    infusions_planned=4,
-                    is_last=False,
-                    administered_at=datetime.combine(day1, datetime.min.time(), UTC),
-                    dose_level=1,
-                    dose_cells="2.00E+7",
-                    first_infusion_on=day1,
-                    dlt_window_start=day1,
-                    dlt_window_end=day1 + timedelta(days=29),
-                ),
+                facts.infused(subject_id, day1=day1),
                 subject=f"subjects/{subject_id}",
             )
         assert deliver_events() >= 1

@@ -14,15 +14,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.auth import Role
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.enrollment import SubjectEnrolled
 from doseline.events import EventContract
 from doseline.identity import hospital_id_hash
+from doseline.testing import facts
 from doseline.testing.plugin import TokenFactory
 from imaging.manifest import bootstrap
 from imaging.settings import ImagingSettings
 from imaging.subjects import tasks
 
-TRIAL = "HDMSC-RP-01"
+TRIAL = facts.TRIAL
 SITE_ZONE = "Asia/Shanghai"
 SUBJECT = "HDMSC-RP-01-001"
 # Day 1 of the first subject; infusions on days 1, 4, 7, 10 (PROTOCOL.md treatment schedule).
@@ -91,19 +92,8 @@ class Desk:
             day1 + timedelta(days=3 * (number - 1)), time(9), ZoneInfo(SITE_ZONE)
         )
         self.deliver(
-            InfusionAdministered(
-                trial_id=TRIAL,
-                subject_id=subject_id,
-                site_id="WCH",
-                infusion_number=number,
-                infusions_planned=4,
-                is_last=number == 4,
-                administered_at=given,
-                dose_level=1,
-                dose_cells="2.00E+7",
-                first_infusion_on=day1,
-                dlt_window_start=day1,
-                dlt_window_end=day1 + timedelta(days=29),
+            facts.infused(
+                subject_id, day1=day1, number=number, administered_at=given, trial_id=TRIAL
             ),
             tasks.on_infusion_administered,
         )

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from doseline import outbox
 from doseline.auth import Role
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.enrollment import SubjectEnrolled
 from doseline.schema import ServiceSchema
+from doseline.testing import facts
 from doseline.testing.plugin import EventPump
 from imaging.ct_analyses import repository as ct_repository
 from imaging.manifest import SERVICE
@@ -217,19 +218,14 @@ def test_enrollments_events_reach_imaging_over_the_real_broker(
         )
         outbox.record_event(
             session,
-            InfusionAdministered(
-                trial_id=TRIAL,
-                subject_id=SUBJECT,
-                site_id="WCH",
-                infusion_number=4,
-                infusions_planned=4,
-                is_last=True,
+            facts.infused(
+                SUBJECT,
+                day1=DAY_1,
+                number=4,
                 administered_at=given,
+                trial_id=TRIAL,
                 dose_level=2,
                 dose_cells="6.00E+7",
-                first_infusion_on=DAY_1,
-                dlt_window_start=DAY_1,
-                dlt_window_end=DAY_1 + timedelta(days=29),
             ),
             subject=f"subjects/{SUBJECT}",
         )

@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline.auth import Role
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.enrollment import SubjectEnrolled
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.events import EventContract
+from doseline.testing import facts
 from doseline.testing.plugin import TokenFactory
 from enrollment.protocol import Protocol, load_protocol, load_shipped_protocol
 from safety.catalogue import service as catalogue
@@ -27,7 +28,7 @@ from safety.dictionary.terms import CtcaeDictionary
 from safety.protocols import tasks as protocol_tasks
 from safety.subjects import tasks
 
-TRIAL = "HDMSC-RP-01"
+TRIAL = facts.TRIAL
 SITE_ZONE = "Asia/Shanghai"
 WORKBOOK = "CTCAE_v5.0_2017-11-27.xlsx"
 PNEUMONITIS = "10035742"
@@ -110,20 +111,13 @@ class Desk:
 
     def infuse(self, subject_id: str, *, day1: date, number: int = 1) -> None:
         self.deliver(
-            InfusionAdministered(
-                trial_id=TRIAL,
-                subject_id=subject_id,
-                site_id="WCH",
-                infusion_number=number,
-                infusions_planned=4,
-                is_last=number == 4,
+            facts.infused(
+                subject_id,
+                day1=day1,
+                number=number,
                 administered_at=datetime.combine(day1, datetime.min.time(), UTC)
                 + timedelta(days=3 * (number - 1), hours=2),
-                dose_level=1,
-                dose_cells="2.00E+7",
-                first_infusion_on=day1,
-                dlt_window_start=day1,
-                dlt_window_end=day1 + timedelta(days=29),
+                trial_id=TRIAL,
             ),
             tasks.on_infusion_administered,
         )

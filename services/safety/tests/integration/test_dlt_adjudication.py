@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from doseline.audit import canonical_json
 from doseline.auth import Role
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
+from doseline.contracts.enrollment import SubjectEnrolled
 from doseline.contracts.protocol import ProtocolActivated
+from doseline.testing import facts
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.manifest import SERVICE
 from safety.protocols import tasks as protocol_tasks
@@ -290,20 +291,7 @@ def test_an_ae_waits_for_the_protocol_and_is_assessed_when_its_rules_arrive(
         subject_tasks.on_subject_enrolled,
     )
     desk.deliver(
-        InfusionAdministered(
-            trial_id=other_trial,
-            subject_id="HDMSC-RP-02-001",
-            site_id="WCH",
-            infusion_number=1,
-            infusions_planned=4,
-            is_last=False,
-            administered_at=datetime.combine(day1, datetime.min.time(), UTC),
-            dose_level=1,
-            dose_cells="2.00E+7",
-            first_infusion_on=day1,
-            dlt_window_start=day1,
-            dlt_window_end=day1 + timedelta(days=29),
-        ),
+        facts.infused("HDMSC-RP-02-001", day1=day1, trial_id=other_trial),
         subject_tasks.on_infusion_administered,
     )
     ae = desk.report(subject_id="HDMSC-RP-02-001", onset_date=_day(day1, 12), grade=4)
