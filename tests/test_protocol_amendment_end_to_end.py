@@ -13,9 +13,8 @@ signed one for a safety physician's review without changing it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,136 +22,28 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from doseline import sitetime
 from doseline.auth import Role
 from doseline.contracts.protocol import DltRules
-from doseline.testing.identifiers import hospital_identifier
+from doseline.testing.enrollment_api import ok, site_day, staff_headers, treat
 from doseline.testing.plugin import EventPump, TokenFactory
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
 from safety.dictionary.spreadsheet import read_ctcae
 
 TRIAL = "HDMSC-RP-01"
-ZONE = "Asia/Shanghai"
 PNEUMONITIS = "10035742"
 WORKBOOK = "CTCAE_v5.0_2017-11-27.xlsx"
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "services" / "enrollment" / "protocols" / "hdmsc-rp-01.yaml"
 
 
-def _ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def _headers(auth: TokenFactory, role: Role, person: str, **extra: str) -> dict[str, str]:
-    return {
-        **auth(role, subject=person, auth_time=datetime.now(UTC)),
-        "Idempotency-Key": str(uuid.uuid4()),
-        **extra,
-    }
-
-
-def _site_day(offset: int) -> date:
-    return sitetime.site_today(ZONE, datetime.now(UTC) + timedelta(days=offset))
-
-
-def _treat(client: TestClient, auth: TokenFactory, *, day1_offset: int) -> str:
-    """Register, consent, screen, enrol, weigh, and give the first infusion."""
-    nurse = _headers(auth, Role.COORDINATOR, "nurse-wang")
-    registration = {"hospital_identifier": hospital_identifier()}
-    sid = str(
-        _ok(client.post(f"/v1/trials/{TRIAL}/subjects", json=registration, headers=nurse), 201)[
-            "id"
-        ]
-    )
-    read = client.get(f"/v1/subjects/{sid}", headers=nurse)
-    _ok(
-        client.patch(
-            f"/v1/subjects/{sid}",
-            json={"consent_signed_on": _site_day(day1_offset - 8).isoformat()},
-            headers={**nurse, "If-Match": read.headers["ETag"]},
-        )
-    )
-    answers = {
-        "INC-01": {"value": True},
-        "INC-02": {"value": True, "evidence_date": _site_day(day1_offset - 12).isoformat()},
-        "INC-03": {"value": True, "evidence_grade": 1},
-        "INC-04": {"value": True},
-        "INC-05": {"value": 61},
-        "INC-06": {"value": True, "evidence_date": _site_day(day1_offset - 8).isoformat()},
-    }
-    screened = client.post(
-        f"/v1/subjects/{sid}/screenings",
-        json={"screened_on": _site_day(day1_offset - 7).isoformat(), "answers": answers},
-        headers=_headers(auth, Role.COORDINATOR, "nurse-wang"),
-    )
-    screening = _ok(screened, 201)
-    assert screening["status"] == "eligible", screening
-    _ok(
-        client.post(
-            f"/v1/subjects/{sid}/screenings/{screening['id']}/sign-off",
-            headers=_headers(
-                auth, Role.INVESTIGATOR, "dr-li", **{"If-Match": screened.headers["ETag"]}
-            ),
-        )
-    )
-    _ok(
-        client.post(
-            f"/v1/trials/{TRIAL}/enrolments",
-            json={"subject_id": sid},
-            headers=_headers(auth, Role.COORDINATOR, "nurse-wang"),
-        ),
-        201,
-    )
-    _ok(
-        client.post(
-            f"/v1/subjects/{sid}/weights",
-            json={"weight_kg": "58.0", "measured_on": _site_day(day1_offset - 2).isoformat()},
-            headers=_headers(auth, Role.COORDINATOR, "nurse-wang"),
-        ),
-        201,
-    )
-    prepared = client.post(
-        f"/v1/subjects/{sid}/dose-preparations",
-        json={
-            "infusion_number": 1,
-            "product_lot": "LOT-9",
-            "first_infusion_on": _site_day(day1_offset).isoformat(),
-        },
-        headers=_headers(auth, Role.PHARMACIST, "pharm-zhao"),
-    )
-    preparation = _ok(prepared, 201)
-    _ok(
-        client.post(
-            f"/v1/dose-preparations/{preparation['id']}/verification",
-            headers=_headers(
-                auth, Role.PHARMACIST, "pharm-liu", **{"If-Match": prepared.headers["ETag"]}
-            ),
-        )
-    )
-    _ok(
-        client.post(
-            f"/v1/subjects/{sid}/infusions",
-            json={
-                "started_at": (datetime.now(UTC) + timedelta(days=day1_offset)).isoformat(),
-                "dose_given_cells": preparation["dose_cells"],
-                "product_lot": "LOT-9",
-            },
-            headers=_headers(auth, Role.PHARMACIST, "pharm-zhao"),
-        ),
-        201,
-    )
-    return sid
-
-
 def _baseline(safety: TestClient, auth: TokenFactory, subject_id: str, grade: int) -> None:
     etag = safety.get(f"/v1/subjects/{subject_id}", headers=auth(Role.MONITOR)).headers["ETag"]
-    _ok(
+    ok(
         safety.put(
             f"/v1/subjects/{subject_id}/baseline",
             json={"pneumonitis_grade": grade, "oxygen_use": False, "conditions": []},
-            headers={**_headers(auth, Role.INVESTIGATOR, "dr-li"), "If-Match": etag},
+            headers={**staff_headers(auth, Role.INVESTIGATOR, "dr-li"), "If-Match": etag},
         )
     )
 
@@ -160,7 +51,7 @@ def _baseline(safety: TestClient, auth: TokenFactory, subject_id: str, grade: in
 def _pneumonitis(
     safety: TestClient, auth: TokenFactory, subject_id: str, onset: date, grade: int
 ) -> dict[str, Any]:
-    body: dict[str, Any] = _ok(
+    body: dict[str, Any] = ok(
         safety.post(
             "/v1/adverse-events",
             json={
@@ -173,7 +64,7 @@ def _pneumonitis(
                 "action_taken": "dose_not_changed",
                 "outcome": "not_recovered_not_resolved",
             },
-            headers=_headers(auth, Role.INVESTIGATOR, "dr-li"),
+            headers=staff_headers(auth, Role.INVESTIGATOR, "dr-li"),
         ),
         201,
     )
@@ -183,7 +74,7 @@ def _pneumonitis(
 def _case_of(safety: TestClient, auth: TokenFactory, ae_id: str) -> dict[str, Any]:
     [case] = [
         dlt
-        for dlt in _ok(
+        for dlt in ok(
             safety.get("/v1/dlts", params={"trial_id": TRIAL}, headers=auth(Role.MONITOR))
         )
         if dlt["ae_id"] == ae_id
@@ -192,7 +83,7 @@ def _case_of(safety: TestClient, auth: TokenFactory, ae_id: str) -> dict[str, An
 
 
 def _latest_assessment(safety: TestClient, auth: TokenFactory, ae_id: str) -> dict[str, Any]:
-    assessments = _ok(
+    assessments = ok(
         safety.get(f"/v1/adverse-events/{ae_id}/dlt-assessments", headers=auth(Role.MONITOR))
     )
     return dict(assessments[-1])
@@ -224,15 +115,26 @@ def test_an_amended_pneumonitis_rule_reaches_safety_and_is_applied_new_open_and_
     assert criteria["DLT-04"]["min_increase_over_baseline"] == 2
     assert criteria["DLT-01"]["except_terms"][0]["meddra_code"] == PNEUMONITIS
 
-    trial = _ok(
+    trial = ok(
         enrollment.post("/v1/trials", json={"shipped_protocol": "hdmsc-rp-01"}, headers=admin), 201
     )
     day1_offset = -10
-    subjects = [_treat(enrollment, auth, day1_offset=day1_offset) for _ in range(3)]
+    subjects = [
+        treat(
+            enrollment,
+            auth,
+            day1_offset=day1_offset,
+            infusions=1,
+            age=61,
+            weight_kg="58.0",
+            product_lot="LOT-9",
+        )
+        for _ in range(3)
+    ]
     assert deliver_events() > 0
 
     # Safety received version 1.0 with exactly the document's DLT rules.
-    [initial] = _ok(safety.get(f"/v1/trials/{TRIAL}/protocol-versions", headers=auth(Role.MONITOR)))
+    [initial] = ok(safety.get(f"/v1/trials/{TRIAL}/protocol-versions", headers=auth(Role.MONITOR)))
     assert (initial["protocol_version"], initial["content_hash"]) == (
         "1.0",
         trial["protocol"]["content_hash"],
@@ -241,7 +143,7 @@ def test_an_amended_pneumonitis_rule_reaches_safety_and_is_applied_new_open_and_
         mode="json"
     )
 
-    day1 = _site_day(day1_offset)
+    day1 = site_day(day1_offset)
     for subject_id in subjects:
         _baseline(safety, auth, subject_id, 1)
     signed_ae = _pneumonitis(safety, auth, subjects[0], day1 + timedelta(days=3), grade=3)
@@ -253,11 +155,11 @@ def test_an_amended_pneumonitis_rule_reaches_safety_and_is_applied_new_open_and_
     signed_case = _case_of(safety, auth, signed_ae["id"])
     assert (signed_case["matched_rules"], signed_case["protocol_version"]) == (["DLT-04"], "1.0")
     etag = safety.get(f"/v1/dlts/{signed_case['id']}", headers=auth(Role.MONITOR)).headers["ETag"]
-    _ok(
+    ok(
         safety.post(
             f"/v1/dlts/{signed_case['id']}/adjudication",
             json={"decision": "confirm", "comment": "source documents reviewed"},
-            headers=_headers(auth, Role.SAFETY_PHYSICIAN, "dr-chen", **{"If-Match": etag}),
+            headers=staff_headers(auth, Role.SAFETY_PHYSICIAN, "dr-chen", **{"If-Match": etag}),
         )
     )
     assert deliver_events() > 0
@@ -268,7 +170,7 @@ def test_an_amended_pneumonitis_rule_reaches_safety_and_is_applied_new_open_and_
     )
     assert amended_text.count("min_increase_over_baseline: 3") == 1
     current = enrollment.get(f"/v1/trials/{TRIAL}", headers=admin)
-    amended = _ok(
+    amended = ok(
         enrollment.put(
             f"/v1/trials/{TRIAL}/protocol",
             json={
@@ -282,7 +184,7 @@ def test_an_amended_pneumonitis_rule_reaches_safety_and_is_applied_new_open_and_
     assert amended["protocol"]["version"] == "1.1"
     assert deliver_events() > 0
 
-    versions = _ok(safety.get(f"/v1/trials/{TRIAL}/protocol-versions", headers=auth(Role.MONITOR)))
+    versions = ok(safety.get(f"/v1/trials/{TRIAL}/protocol-versions", headers=auth(Role.MONITOR)))
     assert [(v["protocol_version"], v["activation"]) for v in versions] == [
         ("1.0", "initial"),
         ("1.1", "amendment"),
@@ -300,7 +202,7 @@ def test_an_amended_pneumonitis_rule_reaches_safety_and_is_applied_new_open_and_
     still = _case_of(safety, auth, signed_ae["id"])
     assert (still["status"], still["protocol_version"]) == ("confirmed", "1.0")
     assert [s["voided_at"] for s in still["signatures"]] == [None]
-    [review] = _ok(
+    [review] = ok(
         safety.get(f"/v1/trials/{TRIAL}/dlt-reviews", headers=auth(Role.SAFETY_PHYSICIAN))
     )
     assert (review["dlt_id"], review["adjudication"]) == (still["id"], "confirmed")
@@ -320,5 +222,5 @@ def test_an_amended_pneumonitis_rule_reaches_safety_and_is_applied_new_open_and_
 
     # Enrollment still counts the signed DLT: the amendment did not undo it.
     assert deliver_events() > 0
-    state = _ok(enrollment.get(f"/v1/trials/{TRIAL}/escalation", headers=auth(Role.MONITOR)))
+    state = ok(enrollment.get(f"/v1/trials/{TRIAL}/escalation", headers=auth(Role.MONITOR)))
     assert state["dose_levels"][0]["dlts"] == 1
