@@ -37,7 +37,6 @@ from doseline.testing import facts
 from enrollment.protocol import load_shipped_protocol
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
-from safety.dictionary.spreadsheet import read_ctcae
 from safety.manifest import SERVICE as SAFETY
 from safety.protocols import tasks as safety_protocols
 from safety.subjects import tasks as safety_subjects
@@ -132,11 +131,10 @@ def prepare_safety(database_url: str, *subjects: str) -> None:
     workbook = shipped.workbook()
     day1 = datetime.now(ZoneInfo(SITE_ZONE)).date() - timedelta(days=20)
     with sessions() as session, session.begin():
-        catalogue.store_dictionary(
+        catalogue.import_file(
             session,
-            read_ctcae(workbook, version="5.0"),
-            source_file=workbook.name,
-            source_sha256=catalogue.file_sha256(workbook),
+            workbook,
+            version=shipped.VERSION,
             replace=False,
             actor="bench <setup>",
         )

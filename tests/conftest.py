@@ -16,7 +16,6 @@ from doseline.testing.plugin import EventPump
 from enrollment.protocol import load_shipped_protocol
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
-from safety.dictionary.spreadsheet import read_ctcae
 
 TRIAL = facts.TRIAL
 SITE_ZONE = facts.SITE_TIME_ZONE
@@ -33,11 +32,10 @@ def enrol_and_infuse(sessions: Callable[[str], sessionmaker[Session]]) -> EnrolA
 
     def scenario(subject_id: str, deliver_events: EventPump) -> date:
         with sessions("safety")() as session, session.begin():
-            catalogue.store_dictionary(
+            catalogue.import_file(
                 session,
-                read_ctcae(shipped.workbook(), version="5.0"),
-                source_file=shipped.workbook().name,
-                source_sha256=catalogue.file_sha256(shipped.workbook()),
+                shipped.workbook(),
+                version=shipped.VERSION,
                 replace=False,
                 actor="test <fixture>",
             )

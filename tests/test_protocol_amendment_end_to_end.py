@@ -28,11 +28,9 @@ from doseline.testing.enrollment_api import ok, site_day, staff_headers, treat
 from doseline.testing.plugin import EventPump, TokenFactory
 from safety.catalogue import service as catalogue
 from safety.dictionary import shipped
-from safety.dictionary.spreadsheet import read_ctcae
 
 TRIAL = "HDMSC-RP-01"
 PNEUMONITIS = "10035742"
-WORKBOOK = "CTCAE_v5.0_2017-11-27.xlsx"
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "services" / "enrollment" / "protocols" / "hdmsc-rp-01.yaml"
 
@@ -96,11 +94,10 @@ def test_an_amended_pneumonitis_rule_reaches_safety_and_is_applied_new_open_and_
     deliver_events: EventPump,
 ) -> None:
     with sessions("safety")() as session, session.begin():
-        catalogue.store_dictionary(
+        catalogue.import_file(
             session,
-            read_ctcae(shipped.workbook(), version="5.0"),
-            source_file=WORKBOOK,
-            source_sha256=catalogue.file_sha256(shipped.workbook()),
+            shipped.workbook(),
+            version=shipped.VERSION,
             replace=False,
             actor="test <fixture>",
         )
