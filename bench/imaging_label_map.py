@@ -10,20 +10,27 @@ For the same label map (uint8 gzipped, and int16 uncompressed), times:
    queued) then the worker's `process_next` (claim, measure, record the CT assessment).
 Best of 3 for 1-3 and the wall time of each step of 4; peak Python-heap memory (tracemalloc,
 which numpy reports to) for 1-3.
-5. the queue: 20 uploads of the uint8 label map queued, then measured by one and by two imaging
-   worker processes (`python -m imaging worker`, as production runs them, with their default
-   threads), side by side in one run: the wall time from the relay publishing the 20 work orders
-   to the last analysis done, each count of workers started and ready before the clock starts.
+5. the queue: 20 uploads of the uint8 label map queued (spread over 20 subjects, or
+   `--subjects N`), then measured by one and by two imaging worker processes (`python -m
+   imaging worker`, as production runs them, each in a session of its own), with 4 and with 1
+   thread each (`--threads 4,1`), in `--rounds 3` rounds that alternate which count goes first:
+   the wall time from the relay publishing the 20 work orders to the last analysis done, each
+   count of workers started and ready (measuring libraries loaded) before the clock starts.
+   Beside it the CPU time of the workers, of the bench and of the whole machine over that wall
+   time, the CPUs the workers wanted (on a CPU or runnable, waiting for one: what they would use
+   on idle CPUs), and the load average; a table at the end.
 
 Needs the machine's PostgreSQL (BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/
 postgres; a scratch database is created and dropped for each run) and, for 5, its RabbitMQ
 (BENCH_BROKER_URL, default amqp://guest:guest@127.0.0.1:5672/%2F; queues of a namespace of their
 own, deleted afterwards).
-Usage: uv run --frozen python bench/imaging_label_map.py [--queue]
+Usage: uv run --frozen python bench/imaging_label_map.py [--queue] [--subjects N] [--rounds N]
+       [--threads 4,1] [--no-baseline]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -34,6 +41,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -49,11 +57,11 @@ from doseline import migrations
 from doseline.audit import AuditKeys
 from doseline.auth import Role, mint_token
 from doseline.broker import make_broker
-from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.db import make_engine, normalise_database_url
 from doseline.relay import OutboxRelay
 from doseline.routing import QUEUE_NAMESPACE_VARIABLE
 from doseline.settings import Environment
+from doseline.testing import facts
 from imaging.ct.file_limits import ReadLimits
 from imaging.ct.label_map import LabelMapLabels, label_map_volumes
 from imaging.ct_analyses import service as ct_service
@@ -124,9 +132,11 @@ def headers(role: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def prepared(url: str, storage_dir: Path) -> tuple[Any, Any, ImagingSettings]:
-    """A migrated scratch database with the protocol's defaults and one enrolled, infused
-    subject; its engine, audited session factory and settings."""
+def prepared(
+    url: str, storage_dir: Path, subjects: tuple[str, ...] = (SUBJECT,)
+) -> tuple[Any, Any, ImagingSettings]:
+    """A migrated scratch database with the protocol's defaults and `subjects` enrolled and
+    infused; its engine, audited session factory and settings."""
     migrations.upgrade(migrations=SERVICE.migrations, schema=SERVICE.schema, database_url=url)
     engine = make_engine(url, pool_size=4)
     sessions = SERVICE.schema.session_factory(engine, audit_keys=AuditKeys.development())
@@ -139,37 +149,28 @@ def prepared(url: str, storage_dir: Path) -> tuple[Any, Any, ImagingSettings]:
     )
     with sessions() as session, session.begin():
         bootstrap(settings, session)
-        enrolled = SubjectEnrolled(
-            trial_id="HDMSC-RP-01",
-            subject_id=SUBJECT,
-            site_id="WCH",
-            cohort_number=1,
-            dose_level=1,
-            enrolled_at=datetime(2026, 1, 1, tzinfo=UTC),
-            protocol_version="1.0",
-            site_time_zone="Asia/Shanghai",
-        )
-        tasks.on_subject_enrolled(
-            session, enrolled.envelope(source="bench", subject=None, correlation_id="bench")
-        )
-        infusion = InfusionAdministered(
-            trial_id="HDMSC-RP-01",
-            subject_id=SUBJECT,
-            site_id="WCH",
-            infusion_number=1,
-            infusions_planned=4,
-            is_last=False,
-            administered_at=datetime(2026, 1, 5, 1, tzinfo=UTC),
-            dose_level=1,
-            dose_cells="2.00E+7",
-            first_infusion_on=date(2026, 1, 5),
-            dlt_window_start=date(2026, 1, 5),
-            dlt_window_end=date(2026, 2, 3),
-        )
-        tasks.on_infusion_administered(
-            session, infusion.envelope(source="bench", subject=None, correlation_id="bench")
-        )
+    for subject_id in subjects:
+        with sessions() as session, session.begin():
+            _enrol_and_infuse(session, subject_id)
     return engine, sessions, settings
+
+
+def _enrol_and_infuse(session: Any, subject_id: str) -> None:
+    for fact, handler in (
+        (
+            facts.enrolled(subject_id, enrolled_at=datetime(2026, 1, 1, tzinfo=UTC)),
+            tasks.on_subject_enrolled,
+        ),
+        (
+            facts.infused(
+                subject_id,
+                day1=date(2026, 1, 5),
+                administered_at=datetime(2026, 1, 5, 1, tzinfo=UTC),
+            ),
+            tasks.on_infusion_administered,
+        ),
+    ):
+        handler(session, fact.envelope(source="bench", subject=None, correlation_id="bench"))
 
 
 def service_path(url: str, path: Path, storage_dir: Path) -> dict[str, float]:
@@ -221,8 +222,16 @@ async def _chunks(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
 
-def queue_uploads(sessions: Any, storage: LocalObjectStorage, path: Path, count: int) -> None:
-    """`count` uploads of the label map, each a queued analysis with its work order."""
+def queue_subjects(count: int) -> tuple[str, ...]:
+    """The subjects the queue's uploads are spread over (one: every upload of the same one)."""
+    return tuple(f"HDMSC-RP-01-{number:03d}" for number in range(1, count + 1))
+
+
+def queue_uploads(
+    sessions: Any, storage: LocalObjectStorage, path: Path, count: int, subjects: tuple[str, ...]
+) -> None:
+    """`count` uploads of the label map, each a queued analysis with its work order, spread
+    over `subjects` in turn."""
     content = path.read_bytes()
     parameters = ct_service.validated_parameters(
         file_format="nifti",
@@ -231,14 +240,15 @@ def queue_uploads(sessions: Any, storage: LocalObjectStorage, path: Path, count:
         other_labels=[3],
         lesion_outside_lung="count_as_lung",
     )
-    for _ in range(count):
+    for index in range(count):
+        subject_id = subjects[index % len(subjects)]
         incoming = asyncio.run(storage.receive(_chunks(content), max_bytes=len(content)))
         ct_service.create(
             sessions,
             storage,
             incoming,
             ct_service.UploadRequest(
-                subject_id=SUBJECT,
+                subject_id=subject_id,
                 performed_at=datetime(2026, 1, 2, 1, tzinfo=UTC),
                 file_format="nifti",
                 parameters=parameters,
@@ -246,7 +256,7 @@ def queue_uploads(sessions: Any, storage: LocalObjectStorage, path: Path, count:
             actor="bench",
             principal="bench",
             idempotency_key=None,
-            path=f"/v1/subjects/{SUBJECT}/ct-analyses",
+            path=f"/v1/subjects/{subject_id}/ct-analyses",
         )
 
 
@@ -264,6 +274,10 @@ def start_workers(
                     env=environment,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
+                    # A session of its own, as a worker started on its own is: Linux shares the
+                    # CPUs between sessions (autogroups) before threads, so workers started in
+                    # the bench's session would share one session's share of a busy machine.
+                    start_new_session=True,
                 )
             )
     deadline = time.monotonic() + 300
@@ -283,14 +297,22 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
         worker.wait(timeout=60)
 
 
-def measured(sessions: Any) -> tuple[int, int]:
+def measured(sessions: Any) -> tuple[int, int, float]:
+    """Analyses done and failed, and the seconds the workers spent measuring them."""
     with sessions() as session:
-        rows = dict(
-            session.execute(
-                select(CtAnalysisRow.status, func.count()).group_by(CtAnalysisRow.status)
+        rows = {
+            status: (count, seconds)
+            for status, count, seconds in session.execute(
+                select(
+                    CtAnalysisRow.status,
+                    func.count(),
+                    func.coalesce(func.sum(CtAnalysisRow.processing_seconds), 0.0),
+                ).group_by(CtAnalysisRow.status)
             ).all()
-        )
-    return rows.get("done", 0), rows.get("failed", 0)
+        }
+    done, measuring = rows.get("done", (0, 0.0))
+    failed, failing = rows.get("failed", (0, 0.0))
+    return done, failed, float(measuring) + float(failing)
 
 
 def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
@@ -303,14 +325,65 @@ def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
     return total / ticks
 
 
+def wanted_cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
+    """Time the processes' threads ran on a CPU or waited, runnable, for one (Linux schedstat):
+    what they would have run on idle CPUs. A thread blocked on a lock, the GIL or I/O adds
+    nothing, so this over the wall time is the CPUs the work could use, whatever else runs."""
+    total = 0
+    for process in processes:
+        for task in Path(f"/proc/{process.pid}/task").iterdir():
+            try:
+                on_cpu, waiting, _slices = (task / "schedstat").read_text().split()
+            except FileNotFoundError:  # a thread that ended meanwhile
+                continue
+            total += int(on_cpu) + int(waiting)
+    return total / 1e9
+
+
+def own_cpu_seconds() -> float:
+    """CPU time this process (the bench: relay, polling, its database) used so far."""
+    times = os.times()
+    return times.user + times.system
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy so far, every CPU (Linux /proc/stat)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class QueueRun:
+    """One count of workers measuring the queue: wall time, the CPU time of the workers, of the
+    bench and of the whole machine over that wall time, and the workers' measuring time."""
+
+    workers: int
+    threads: int
+    wall_s: float
+    worker_cpu_s: float
+    wanted_cpu_s: float
+    bench_cpu_s: float
+    machine_cpu_s: float
+    measuring_s: float
+    load: float
+
+
 def queue_seconds(
-    url: str, broker_url: str, path: Path, root: Path, *, workers: int, threads: int
-) -> tuple[float, float]:
-    """Seconds for `workers` worker processes of `threads` threads to measure QUEUED analyses
-    whose work orders the relay publishes when the clock starts, and the CPU seconds they used."""
-    storage_dir = root / f"objects-{workers}-{threads}"
-    engine, sessions, _settings = prepared(url, storage_dir)
-    queue_uploads(sessions, LocalObjectStorage(storage_dir), path, QUEUED)
+    url: str,
+    broker_url: str,
+    path: Path,
+    root: Path,
+    *,
+    workers: int,
+    threads: int,
+    subjects: tuple[str, ...],
+) -> QueueRun:
+    """`workers` worker processes of `threads` threads measuring QUEUED analyses whose work
+    orders the relay publishes when the clock starts."""
+    storage_dir = root / f"objects-{uuid.uuid4().hex[:8]}"
+    engine, sessions, _settings = prepared(url, storage_dir, subjects)
+    queue_uploads(sessions, LocalObjectStorage(storage_dir), path, QUEUED, subjects)
     environment = {
         **os.environ,
         "IMAGING_DATABASE_URL": url,
@@ -325,36 +398,49 @@ def queue_seconds(
     try:
         relay = OutboxRelay(engine=engine, schema=SERVICE.schema, broker=broker)
         cpu_before = cpu_seconds(processes)
+        wanted_before = wanted_cpu_seconds(processes)
+        own_before = own_cpu_seconds()
+        machine_before = machine_busy_seconds()
         started = time.perf_counter()
         if relay.drain() < QUEUED:
             raise RuntimeError("the relay did not publish every work order")
-        while sum(measured(sessions)) < QUEUED:
+        while sum(measured(sessions)[:2]) < QUEUED:
             time.sleep(0.05)
         seconds = time.perf_counter() - started
-        cpu = cpu_seconds(processes) - cpu_before
-        done, failed = measured(sessions)
+        run = QueueRun(
+            workers=workers,
+            threads=threads,
+            wall_s=seconds,
+            worker_cpu_s=cpu_seconds(processes) - cpu_before,
+            wanted_cpu_s=wanted_cpu_seconds(processes) - wanted_before,
+            bench_cpu_s=own_cpu_seconds() - own_before,
+            machine_cpu_s=machine_busy_seconds() - machine_before,
+            measuring_s=measured(sessions)[2],
+            load=os.getloadavg()[0],
+        )
+        done, failed, _measuring = measured(sessions)
         if failed:
             raise RuntimeError(f"{failed} analyses failed")
         print(
-            f"  {workers} worker process(es) x {threads} thread(s): {done} label maps in "
-            f"{seconds:.2f} s, {cpu:.1f} CPU s (machine load average {os.getloadavg()[0]:.1f} "
-            f"on {os.cpu_count()} CPUs)"
+            f"  {workers} worker(s) x {threads} thread(s): {done} label maps in "
+            f"{run.wall_s:.2f} s, workers {run.worker_cpu_s:.1f} CPU s, load {run.load:.1f}",
+            flush=True,
         )
     finally:
         stop_workers(processes)
         _delete_queues(broker)
         broker.close()
         engine.dispose()
-    return seconds, cpu
+    return run
 
 
-def sequential_seconds(url: str, path: Path, root: Path) -> float:
+def sequential_seconds(url: str, path: Path, root: Path, subjects: tuple[str, ...]) -> float:
     """The former periodic job's throughput: one thread measuring the queue one by one,
     whatever the number of workers (it ran under one lock for the whole cluster)."""
     storage_dir = root / "objects-sequential"
-    engine, sessions, _settings = prepared(url, storage_dir)
+    engine, sessions, _settings = prepared(url, storage_dir, subjects)
     storage = LocalObjectStorage(storage_dir)
-    queue_uploads(sessions, storage, path, QUEUED)
+    queue_uploads(sessions, storage, path, QUEUED, subjects)
     started = time.perf_counter()
     count = ct_service.process_pending(
         sessions, storage, limits=ReadLimits(), lease=timedelta(minutes=10), max_analyses=QUEUED
@@ -389,33 +475,102 @@ def drop_database(admin: Any, database: str) -> None:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
-def queue_figure(admin: Any, admin_url: str, path: Path, root: Path) -> None:
+def queue_figure(admin: Any, admin_url: str, path: Path, root: Path, options: Any) -> None:
     broker_url = os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
     os.environ[QUEUE_NAMESPACE_VARIABLE] = f"bench-{uuid.uuid4().hex[:8]}."
-    print(f"== queue: {QUEUED} uploads of the uint8 label map, measured by imaging workers")
-    database, url = scratch_database(admin, admin_url)
-    try:
-        baseline = sequential_seconds(url, path, root)
-    finally:
-        drop_database(admin, database)
-    # The production default (4 threads a process), and one thread a process.
-    for threads in (4, 1):
-        seconds: dict[int, float] = {}
-        for workers in (1, 2):
-            database, url = scratch_database(admin, admin_url)
-            try:
-                seconds[workers], _cpu = queue_seconds(
-                    url, broker_url, path, root, workers=workers, threads=threads
-                )
-            finally:
-                drop_database(admin, database)
+    subjects = queue_subjects(options.subjects)
+    print(
+        f"== queue: {QUEUED} uploads of the uint8 label map over {len(subjects)} subject(s), "
+        f"measured by imaging workers; {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    baseline = None
+    if not options.no_baseline:
+        database, url = scratch_database(admin, admin_url)
+        try:
+            baseline = sequential_seconds(url, path, root, subjects)
+        finally:
+            drop_database(admin, database)
+    runs: list[tuple[int, QueueRun]] = []
+    for round_number in range(1, options.rounds + 1):
+        # Alternate which count of workers goes first, so that a drift in the machine's load
+        # falls on both.
+        order = (1, 2) if round_number % 2 else (2, 1)
+        for threads in options.threads:
+            for workers in order:
+                database, url = scratch_database(admin, admin_url)
+                try:
+                    run = queue_seconds(
+                        url,
+                        broker_url,
+                        path,
+                        root,
+                        workers=workers,
+                        threads=threads,
+                        subjects=subjects,
+                    )
+                finally:
+                    drop_database(admin, database)
+                runs.append((round_number, run))
+    print_queue_table(runs, baseline)
+
+
+def print_queue_table(runs: list[tuple[int, QueueRun]], baseline: float | None) -> None:
+    """One line per run, then two workers' throughput against one's, round by round."""
+    print()
+    print(
+        "| round | workers × threads | wall (s) | workers' CPU (s) | CPUs used "
+        "| CPUs wanted | measuring (s, summed) | bench CPU (s) | machine busy CPU (s) "
+        "| load (1 min) |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for round_number, run in runs:
         print(
-            f"  {threads} thread(s) a worker: two workers {seconds[1] / seconds[2]:.2f} times "
-            f"the throughput of one; one worker {baseline / seconds[1]:.2f} times the former job"
+            f"| {round_number} | {run.workers} × {run.threads} | {run.wall_s:.1f} "
+            f"| {run.worker_cpu_s:.1f} | {run.worker_cpu_s / run.wall_s:.2f} "
+            f"| {run.wanted_cpu_s / run.wall_s:.2f} "
+            f"| {run.measuring_s:.1f} | {run.bench_cpu_s:.1f} | {run.machine_cpu_s:.1f} "
+            f"| {run.load:.1f} |"
         )
+    if baseline is not None:
+        print(f"\nthe former job (one thread, one after another): {baseline:.1f} s")
+    by_key = {(number, run.threads, run.workers): run for number, run in runs}
+    for threads in sorted({run.threads for _number, run in runs}, reverse=True):
+        ratios = [
+            by_key[(number, threads, 1)].wall_s / by_key[(number, threads, 2)].wall_s
+            for number in sorted({number for number, _run in runs})
+            if (number, threads, 1) in by_key and (number, threads, 2) in by_key
+        ]
+        listed = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+        print(f"{threads} thread(s) a worker: two workers' throughput / one's, by round: {listed}")
+
+
+def arguments() -> Any:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--queue", action="store_true", help="time the queue alone (5), not figures 1-4"
+    )
+    parser.add_argument(
+        "--subjects", type=int, default=QUEUED, help="subjects the uploads are spread over"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of 1 and 2 workers")
+    parser.add_argument(
+        "--threads",
+        type=lambda value: [int(part) for part in value.split(",")],
+        default=[4, 1],
+        help="threads a worker, comma-separated (the production default is 4)",
+    )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the former job's one-by-one figure"
+    )
+    options = parser.parse_args()
+    if not 1 <= options.subjects <= QUEUED or options.rounds < 1:
+        parser.error(f"--subjects takes 1 to {QUEUED}, --rounds at least 1")
+    return options
 
 
 def main() -> None:
+    options = arguments()
     admin_url = normalise_database_url(
         os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
@@ -427,7 +582,7 @@ def main() -> None:
             "int16 .nii": write(label_map(np.int16), root / "labels_i16.nii"),
         }
         # `--queue` times the queue alone (5), without the single-file figures (1-4).
-        for name, path in files.items() if "--queue" not in sys.argv else ():
+        for name, path in files.items() if not options.queue else ():
             print(f"== {name}: {SHAPE}, {path.stat().st_size / 1e6:.1f} MB on disk")
             load, load_peak = best_of(3, partial(load_as_stored, path))
             floats, float_peak = best_of(3, partial(load_as_float, path))
@@ -448,7 +603,7 @@ def main() -> None:
                 f"{timings['measure_in_worker_s'] * 1000:.0f} ms), lung "
                 f"{timings['lung_ml']:.1f} mL, lesion {timings['lesion_ml']:.1f} mL"
             )
-        queue_figure(admin, admin_url, files["uint8 .nii.gz"], root)
+        queue_figure(admin, admin_url, files["uint8 .nii.gz"], root, options)
     admin.dispose()
 
 
