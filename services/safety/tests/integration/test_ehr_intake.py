@@ -188,6 +188,26 @@ def test_a_corrected_result_updates_the_earlier_proposal(lab: Desk) -> None:
     assert (proposal["status"], proposal["observation_version_id"]) == ("withdrawn", "3")
 
 
+def test_a_proposal_corrected_between_two_pages_is_shown_once_in_its_place(lab: Desk) -> None:
+    for number in (1, 2, 3):
+        assert outcomes(post(lab, observation(f"obs-{number}"))) == ["proposed"]
+    first = lab.client.get(
+        "/v1/proposed-adverse-events", params={"limit": 2}, headers=lab.as_(Role.MONITOR)
+    )
+    assert first.status_code == 200, first.text
+    next_page = first.links["next"]["url"]
+    # The result already read and the one still to come are corrected: their last change is
+    # now the newest, and neither moves.
+    for observation_id in ("obs-1", "obs-3"):
+        corrected = observation(observation_id, version="2", status="corrected", value=0.4)
+        assert outcomes(post(lab, corrected)) == ["updated"]
+    second = lab.client.get(next_page, headers=lab.as_(Role.MONITOR))
+    assert second.status_code == 200, second.text
+    assert "next" not in second.links
+    shown = [(p["observation_id"], p["proposed_grade"]) for p in first.json() + second.json()]
+    assert shown == [("obs-1", 3), ("obs-2", 3), ("obs-3", 4)]
+
+
 @pytest.mark.parametrize(
     ("resource", "words"),
     [
