@@ -14,10 +14,10 @@ import pytest
 from odmlib.odm_parser import ODMSchemaValidator
 
 from doseline.sdtm import DataCut, Dataset, Domain, Study, Variable
+from doseline.sdtm.controlled_terminology import ct_version
 from doseline.sdtm.dataset_json import dataset_json
 from doseline.sdtm.define_xml import define_xml
 from doseline.sdtm.package import MANIFEST, package_files, write_package
-from doseline.sdtm.terminology import ct_version
 from doseline.sdtm.xpt import xpt
 
 SCHEMA = (
@@ -223,7 +223,7 @@ def test_define_xml_is_valid_against_the_define_xml_2_1_schema(
         '<EnumeratedItem CodedValue="kg" OrderNumber="1">'
         '<Alias Context="nci:ExtCodeID" Name="C28252" />' in text
     )
-    assert 'Version="2024-09-27"' in text
+    assert 'Version="2025-03-28"' in text
 
 
 def test_the_package_lists_every_file_with_its_digest_and_is_the_same_bytes_twice(
@@ -243,7 +243,7 @@ def test_the_package_lists_every_file_with_its_digest_and_is_the_same_bytes_twic
     assert second.read_bytes() == first.read_bytes()
     assert manifest["data_cut"] == "2026-04-01T18:30:00+00:00"
     assert manifest["protocol_version"] == "1.2"
-    assert manifest["controlled_terminology"] == ct_version() == "SDTM CT 2024-09-27"
+    assert manifest["controlled_terminology"] == ct_version() == "SDTM CT 2025-03-28"
     for entry in manifest["files"]:
         data = (tmp_path / "one" / entry["path"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()

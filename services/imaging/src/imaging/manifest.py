@@ -24,6 +24,7 @@ from imaging.db import schema
 from imaging.protocols import tasks as protocol_tasks
 from imaging.schedule import service as schedule
 from imaging.sdtm import service as sdtm
+from imaging.sdtm.domains import DOMAINS as SDTM_DOMAINS
 from imaging.settings import ImagingSettings
 from imaging.subjects import tasks as subject_tasks
 
@@ -80,5 +81,6 @@ SERVICE = ServiceManifest(
     periodic_jobs=periodic_jobs,
     bootstrap=bootstrap,
     sdtm=sdtm.datasets,
+    sdtm_domains=SDTM_DOMAINS,
     summary=SUMMARY,
 )

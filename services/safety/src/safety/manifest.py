@@ -23,6 +23,7 @@ from safety.db import schema
 from safety.dictionary import shipped
 from safety.protocols import tasks as protocol_tasks
 from safety.sdtm import service as sdtm
+from safety.sdtm.domains import DOMAINS as SDTM_DOMAINS
 from safety.settings import SafetySettings
 from safety.subjects import tasks as subject_tasks
 
@@ -85,5 +86,6 @@ SERVICE = ServiceManifest(
     periodic_jobs=periodic_jobs,
     bootstrap=bootstrap,
     sdtm=sdtm.datasets,
+    sdtm_domains=SDTM_DOMAINS,
     summary=SUMMARY,
 )

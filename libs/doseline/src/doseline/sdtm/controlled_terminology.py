@@ -1,10 +1,15 @@
 """CDISC Controlled Terminology: the codelists whose submission values the datasets carry.
 
-Each codelist used by a service's domains is a small JSON file in `terminology/`, named by its
-NCI codelist code (`C66742.json`, No Yes Response), with the CT package it was taken from and
-its terms (NCI term code, submission value, NCI preferred term). A file marked `subset` holds
-only the terms Doseline's data can produce (LBTESTCD has thousands); the others are whole.
-`terminology/SOURCE.md` says where they come from and under which terms.
+The one source of CT for every service's domains and the Define-XML document. Each codelist is
+a small JSON file in `terminology/`, named by its NCI codelist code (`C66742.json`, No Yes
+Response), with the CT package it was taken from and its terms (NCI term code, submission value,
+NCI preferred term). A file marked `subset` holds only the terms Doseline's data can produce
+(LBTESTCD has thousands); the others are whole. Every file comes from one CT package,
+`CT_PACKAGE`, the version manifest.json and define.xml record. `terminology/SOURCE.md` says
+where they come from and under which terms.
+
+A value outside a codelist is a sponsor-extended value when the codelist is extensible
+(define.xml marks it `ExtendedValue="Yes"`) and is refused when it is not (`check_values`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from types import MappingProxyType
+
+CT_PACKAGE = "SDTM CT 2025-03-28"
 
 
 @dataclass(frozen=True)
@@ -41,11 +48,27 @@ class Codelist:
     def values(self) -> frozenset[str]:
         return frozenset(self.terms.values())
 
-    def term_code(self, value: str) -> str:
-        """The NCI term code of the submission value `value`."""
+    def code_of(self, value: str) -> str | None:
+        """The NCI term code of `value`, None for a value outside the codelist (extended)."""
         for code, submission_value in self.terms.items():
             if submission_value == value:
                 return code
+        return None
+
+    def check_values(self, values: set[str], where: str) -> None:
+        """Refuse values outside a non-extensible codelist (ValueError naming `where`)."""
+        if self.extensible:
+            return
+        if outside := sorted(values - self.values):
+            raise ValueError(
+                f"{where}: {outside} are not terms of the non-extensible CDISC codelist "
+                f"{self.code} ({self.name})"
+            )
+
+    def term_code(self, value: str) -> str:
+        """The NCI term code of the submission value `value`."""
+        if (code := self.code_of(value)) is not None:
+            return code
         raise KeyError(f"{value!r} is not a submission value of {self.code} ({self.short_name})")
 
 
@@ -56,6 +79,8 @@ def codelist(code: str) -> Codelist:
     data = json.loads(resource.read_text(encoding="utf-8"))
     if data["codelist"] != code:
         raise ValueError(f"terminology/{code}.json holds codelist {data['codelist']}")
+    if data["ct_package"] != CT_PACKAGE:
+        raise ValueError(f"terminology/{code}.json is from {data['ct_package']}, not {CT_PACKAGE}")
     return Codelist(
         code=code,
         name=data["name"],
@@ -71,3 +96,8 @@ def paired_value(test_code_list: str, test_name_list: str, test_code: str) -> st
     """The --TEST submission value paired with the --TESTCD value `test_code`: CDISC pairs a
     test code codelist with a test name codelist through their shared NCI term codes."""
     return codelist(test_name_list).value(codelist(test_code_list).term_code(test_code))
+
+
+def ct_version() -> str:
+    """The CT package every codelist comes from, e.g. "SDTM CT 2025-03-28"."""
+    return CT_PACKAGE

@@ -4,7 +4,9 @@ Built with `odmlib`'s Define-XML 2.1 model (imported only when a document is wri
 same `Domain` metadata the datasets are written from: one ItemGroupDef per dataset (class,
 structure, keys, its XPT file as def:leaf), one ItemDef per variable (type and the length the
 files use), a CodeList per CT codelist a variable names (the values the data holds, with their
-NCI codes from the CT table), and an origin from each variable's `source`:
+NCI codes from the committed codelists, doseline.sdtm.controlled_terminology; a value outside
+an extensible codelist is marked as a sponsor-extended value), and an origin from each
+variable's `source`:
 
     "derived: <rule>"   Derived, with a MethodDef stating the rule
     "protocol: <where>" Protocol (trial design values taken from the protocol document)
@@ -21,6 +23,7 @@ from typing import Any
 
 from doseline.sdtm import DataCut, Dataset, Study, Variable
 from doseline.sdtm.columns import Column, columns
+from doseline.sdtm.controlled_terminology import Codelist, codelist, ct_version
 from doseline.sdtm.dataset_json import (
     METADATA_VERSION_OID,
     ORIGINATOR,
@@ -28,7 +31,6 @@ from doseline.sdtm.dataset_json import (
     item_oid,
     timestamp,
 )
-from doseline.sdtm.terminology import Codelist, terminology
 from doseline.sdtm.xpt import file_name
 
 SDTMIG_VERSION = "3.4"
@@ -75,13 +77,12 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
     """The Define-XML 2.1 document of `datasets` (UTF-8 bytes, validated by the published XSD)."""
     import odmlib.define_2_1.model as define  # noqa: PLC0415 (heavy: only when written)
 
-    table = terminology()
     ordered = sorted(datasets, key=lambda dataset: dataset.domain.name)
     item_groups = []
     item_defs = []
     methods = []
     comments = []
-    codelists: dict[str, tuple[Codelist | None, str, str, set[str]]] = {}
+    codelists: dict[str, tuple[Codelist, str, set[str]]] = {}
     for dataset in ordered:
         domain = dataset.domain
         written = columns(dataset)
@@ -122,18 +123,13 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
                 item["Origin"] = [define.Origin(Type=kind, Description=_text(define, detail))]
             if variable.codelist is not None:
                 values = {str(r[variable.name]) for r in dataset.records if r.get(variable.name)}
-                known = table.codelists.get(variable.codelist)
-                _check_terms(domain.name, variable, known, values)
-                if not values and known is not None:
-                    values = set(known.terms)  # no data yet: the codelist's terms
+                known = codelist(variable.codelist)
+                known.check_values(values, f"{domain.name}.{variable.name}")
+                if not values:
+                    values = set(known.values)  # no data yet: the codelist's terms
                 if values:
                     oid_list = _codelist_oid(variable.codelist, f"{domain.name}.{variable.name}")
-                    codelists[oid_list] = (
-                        known,
-                        variable.codelist,
-                        _DATA_TYPES[variable.data_type],
-                        values,
-                    )
+                    codelists[oid_list] = (known, _DATA_TYPES[variable.data_type], values)
                     item["CodeListRef"] = define.CodeListRef(CodeListOID=oid_list)
             refs.append(define.ItemRef(**ref))
             item_defs.append(_item_def(define, domain.name, column, item))
@@ -175,7 +171,7 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
                     Name="CDISC/NCI",
                     Type="CT",
                     PublishingSet="SDTM",
-                    Version=table.version.removeprefix("SDTM CT "),
+                    Version=ct_version().removeprefix("SDTM CT "),
                     Status="Final",
                 ),
             ]
@@ -225,38 +221,24 @@ def _item_def(define: Any, domain: str, column: Column, extra: dict[str, Any]) -
     return define.ItemDef(**described)
 
 
-def _check_terms(domain: str, variable: Variable, known: Codelist | None, values: set[str]) -> None:
-    if known is None or known.extensible:
-        return
-    if outside := sorted(values - set(known.terms)):
-        raise ValueError(
-            f"{domain}.{variable.name}: {outside} are not terms of the non-extensible CDISC "
-            f"codelist {known.code} ({known.name})"
-        )
-
-
-def _codelist(
-    define: Any, oid: str, known: Codelist | None, code: str, data_type: str, values: set[str]
-) -> Any:
+def _codelist(define: Any, oid: str, known: Codelist, data_type: str, values: set[str]) -> Any:
     items = []
     for number, value in enumerate(sorted(values), start=1):
-        term = known.terms.get(value) if known is not None else None
+        term = known.code_of(value)
         item: dict[str, Any] = {
             "CodedValue": value,
             "OrderNumber": number,
         }
-        if known is not None and value not in known.terms:
+        if term is None:
             item["ExtendedValue"] = "Yes"
-        if term is not None:
+        else:
             item["Alias"] = [define.Alias(Context="nci:ExtCodeID", Name=term)]
         items.append(define.EnumeratedItem(**item))
-    standard: dict[str, Any] = {}
-    if known is not None:
-        standard = {"StandardOID": _CT, "Alias": [define.Alias(Context="nci:ExtCodeID", Name=code)]}
     return define.CodeList(
         OID=oid,
-        Name=known.name if known is not None else code,
+        Name=known.name,
         DataType=data_type,
         EnumeratedItem=items,
-        **standard,
+        StandardOID=_CT,
+        Alias=[define.Alias(Context="nci:ExtCodeID", Name=known.code)],
     )

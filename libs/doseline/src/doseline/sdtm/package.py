@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from doseline.sdtm import DataCut, Dataset, Study
+from doseline.sdtm.controlled_terminology import ct_version
 from doseline.sdtm.dataset_json import dataset_json, timestamp
 from doseline.sdtm.define_xml import SDTMIG_VERSION, define_xml
-from doseline.sdtm.terminology import ct_version
 from doseline.sdtm.xpt import file_name, xpt
 
 MANIFEST = "manifest.json"

@@ -19,8 +19,13 @@ def visit_numbers(rules: TrialRules) -> dict[str, float]:
     numbers = {SCREENING: 1.0, rules.visits.baseline_id: 2.0}
     infusions = len(rules.infusions.days)
     for order, visit in enumerate(rules.visits.follow_up, start=1):
-        numbers[visit.id] = float(2 + infusions + order)
+        numbers[visit.id] = infusion_visit_number(infusions + order)
     return numbers
+
+
+def infusion_visit_number(number: int) -> float:
+    """VISITNUM of infusion `number` (1, 2, ...): right after screening and baseline."""
+    return float(2 + number)
 
 
 def visit_name(visit_id: str) -> str:

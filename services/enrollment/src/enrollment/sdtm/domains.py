@@ -2,8 +2,8 @@
 
 `source` names the enrollment field a value is read from, or the rule ("derived: ...",
 "protocol: ...", "assigned: ...") that gives it; the Define-XML origins and the mapping table
-in docs/sdtm.md are written from it. Codelists are CDISC CT codelist codes
-(doseline/sdtm/terminology.json).
+in docs/sdtm.md are written from it. Codelists are CDISC CT codelist codes, each committed in
+doseline/sdtm/terminology/ (doseline.sdtm.controlled_terminology).
 
 Exposure is in two domains, as SDTMIG 3.4 separates them: EC holds what the pharmacist records
 (the number of cells given), EX the dose in the protocol's unit (cells per kg of the dosing

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from doseline.sdtm import DataCut, Dataset, Study, Value, study_day
-from doseline.sdtm.terminology import ct_version, terminology
+from doseline.sdtm.controlled_terminology import codelist, ct_version
+from doseline.sdtm.visits import SCREENING, infusion_visit_number, visit_name, visit_numbers
 from doseline.sitetime import site_date, site_zone
 from enrollment.dosing.models import Infusion
 from enrollment.protocol import AnswerType, Protocol
@@ -352,12 +353,10 @@ def _ds(
 def _route(protocol: Protocol) -> str:
     route = protocol.trial.route.strip().lower()
     if not route.startswith("intravenous"):
-        raise ValueError(f"route {protocol.trial.route!r} has no CDISC CT term in Doseline's table")
+        raise ValueError(
+            f"route {protocol.trial.route!r} has no CDISC CT term in Doseline's codelists"
+        )
     return "INTRAVENOUS"
-
-
-def _infusion_visit(protocol: Protocol, number: int) -> float:
-    return float(2 + number)
 
 
 def _exposure(
@@ -390,7 +389,7 @@ def _exposure(
                         f"{prefix}ROUTE": route,
                         f"{prefix}LOT": infusion.product_lot,
                         f"{prefix}ADJ": adjustment,
-                        "VISITNUM": _infusion_visit(protocol, infusion.infusion_number),
+                        "VISITNUM": infusion_visit_number(infusion.infusion_number),
                         "VISIT": f"INFUSION {infusion.infusion_number}",
                         "EPOCH": "TREATMENT",
                         f"{prefix}STDTC": subject.local(infusion.started_at),
@@ -402,19 +401,10 @@ def _exposure(
     return Dataset(domains.EX, tuple(per_kg)), Dataset(domains.EC, tuple(as_given))
 
 
-def _visit_numbers(protocol: Protocol) -> dict[str, float]:
-    """TV's visit numbers: screening 1, baseline 2, infusions next, then the follow-ups."""
-    numbers = {"screening": 1.0, protocol.visits.baseline.id: 2.0}
-    after_infusions = 2 + protocol.infusions.count
-    for order, visit in enumerate(protocol.visits.follow_up, start=1):
-        numbers[visit.id] = float(after_infusions + order)
-    return numbers
-
-
 def _sv(
     trial_id: str, protocol: Protocol, rows: TrialRows, subjects: dict[str, _Subject]
 ) -> Dataset:
-    numbers = _visit_numbers(protocol)
+    numbers = visit_numbers(protocol.trial_rules())
     records: list[dict[str, Value]] = []
 
     def visit(subject: _Subject, number: float, name: str, on: date, planned: int | None) -> None:
@@ -435,7 +425,7 @@ def _sv(
     for subject in subjects.values():
         screening = _latest_screening(rows, subject.row.id)
         if screening is not None:
-            visit(subject, numbers["screening"], "SCREENING", screening.screened_on, None)
+            visit(subject, numbers[SCREENING], visit_name(SCREENING), screening.screened_on, None)
         for infusion in subject.infusions:
             number = infusion.infusion_number
             planned = (
@@ -443,14 +433,20 @@ def _sv(
             )
             visit(
                 subject,
-                _infusion_visit(protocol, number),
+                infusion_visit_number(number),
                 f"INFUSION {number}",
                 _infusion_day(subject.zone, infusion),
                 planned,
             )
         for record in rows.visits:
             if record.subject_id == subject.row.id and record.visit in numbers:
-                visit(subject, numbers[record.visit], record.visit.upper(), record.visit_date, None)
+                visit(
+                    subject,
+                    numbers[record.visit],
+                    visit_name(record.visit),
+                    record.visit_date,
+                    None,
+                )
     return Dataset(domains.SV, tuple(records))
 
 
@@ -568,14 +564,14 @@ def _window(before: int, after: int) -> str:
 
 
 def _tv(trial_id: str, protocol: Protocol) -> Dataset:
-    numbers = _visit_numbers(protocol)
+    numbers = visit_numbers(protocol.trial_rules())
     baseline = protocol.visits.baseline
     window = protocol.infusions.window
     planned: list[tuple[float, str, int | None, str, str | None]] = [
-        (numbers["screening"], "SCREENING", None, "Informed consent signed", None),
+        (numbers[SCREENING], visit_name(SCREENING), None, "Informed consent signed", None),
         (
             numbers[baseline.id],
-            baseline.id.upper(),
+            visit_name(baseline.id),
             None,
             ascii_text(baseline.label),
             f"Up to {baseline.window_days_before_first_infusion} days before the first infusion, "
@@ -585,7 +581,7 @@ def _tv(trial_id: str, protocol: Protocol) -> Dataset:
     for number, day in enumerate(protocol.infusions.days, start=1):
         planned.append(
             (
-                _infusion_visit(protocol, number),
+                infusion_visit_number(number),
                 f"INFUSION {number}",
                 day,
                 f"Infusion {number} on study day {day}",
@@ -596,7 +592,7 @@ def _tv(trial_id: str, protocol: Protocol) -> Dataset:
         planned.append(
             (
                 numbers[visit.id],
-                visit.id.upper(),
+                visit_name(visit.id),
                 None,
                 ascii_text(visit.label),
                 _window(visit.window.before_days, visit.window.after_days),
@@ -659,9 +655,12 @@ def _ti(trial_id: str, protocol: Protocol, version: str) -> Dataset:
 _PHASES = {"I": "PHASE I TRIAL", "1": "PHASE I TRIAL"}
 
 
-def _ct_code(codelist: str, value: str) -> str | None:
-    found = terminology().codelists.get(codelist)
-    return found.terms.get(value) if found is not None else None
+def _ct_code(code: str, value: str) -> str | None:
+    """TSVALCD of a TSVAL from a CT codelist: its NCI term code, None for a sponsor-extended
+    value of an extensible codelist; a value outside a non-extensible one is refused."""
+    found = codelist(code)
+    found.check_values({value}, f"TS.TSVAL {value!r}")
+    return found.code_of(value)
 
 
 def _ts(
@@ -694,7 +693,9 @@ def _ts(
     }
     phase = _PHASES.get(trial.phase.strip().upper())
     if phase is None:
-        raise ValueError(f"trial phase {trial.phase!r} has no CDISC CT term in Doseline's table")
+        raise ValueError(
+            f"trial phase {trial.phase!r} has no CDISC CT term in Doseline's codelists"
+        )
     ages = [
         c for c in protocol.eligibility.all if c.answer is AnswerType.NUMBER and c.unit == "years"
     ]

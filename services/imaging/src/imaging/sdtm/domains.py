@@ -307,3 +307,5 @@ QS = Domain(
         *_timing("QS", "Date/Time of Finding"),
     ),
 )
+
+DOMAINS = (RE, FT, QS)

@@ -3,7 +3,7 @@
 What the data cut holds: each assessment recorded by the cut and not voided, with its values as
 they are now (an assessment is corrected in place, with the audit trail keeping what it was; a
 voided one is left out). Arterial blood gas and CT volumetry have no dataset yet
-(docs/sdtm-domains-safety-imaging.md says why).
+(docs/sdtm.md says why).
 """
 
 from __future__ import annotations

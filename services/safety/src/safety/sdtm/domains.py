@@ -549,3 +549,5 @@ LB = Domain(
         ),
     ),
 )
+
+DOMAINS = (AE, SUPPAE, LB)

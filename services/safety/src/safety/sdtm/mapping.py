@@ -2,7 +2,7 @@
 
 CDISC CT submission values come from the committed codelists (doseline.sdtm.controlled_
 terminology); where SDTM has no codelist (AEREL, LBCAT) the values are this study's and the
-docs list them (docs/sdtm-domains-safety-imaging.md).
+docs list them (docs/sdtm.md).
 """
 
 from __future__ import annotations
