@@ -7,12 +7,13 @@ from __future__ import annotations
 from doseline.manifest import installed_services
 from doseline.sdtm import Domain
 from doseline.sdtm.mapping import documented_table, mapping_table
+from doseline.sdtm.merge import one_per_domain
 from doseline.testing.plugin import repository_root
 
 SERVICE_DOMAINS = {
     "enrollment": {"DM", "DS", "EX", "EC", "SV", "VS", "TA", "TE", "TV", "TI", "TS"},
     "safety": {"AE", "SUPPAE", "LB"},
-    "imaging": {"RE", "FT", "QS"},
+    "imaging": {"RE", "FT", "QS", "LB"},
 }
 
 
@@ -43,7 +44,8 @@ def test_the_documented_mapping_table_is_the_one_the_services_declare() -> None:
 def test_every_variable_of_every_domain_is_a_row_of_the_table() -> None:
     domains = _domains()
     rows = mapping_table(domains).splitlines()[2:]
-    assert len(rows) == sum(len(domain.variables) for domain in domains)
+    assert len(rows) == sum(len(domain.variables) for domain in one_per_domain(domains))
+    assert sum(row.startswith("| LB.LBTESTCD |") for row in rows) == 1
     assert any(row.startswith("| EX.EXDOSE | Dose | float | Exp | Collected |") for row in rows)
     assert any(row.startswith("| AE.AETOXGR |") and "(CT " not in row for row in rows)
     assert any(row.startswith("| RE.RETESTCD |") and row.endswith("(CT C111106) |") for row in rows)

@@ -4,12 +4,13 @@ HDMSC-RP-01 through the in-process clients of enrollment, safety and imaging ove
 broker: screening with the subject's facts, enrolment, weights and dual-verified infusions of
 three subjects, a grade 3 pneumonitis confirmed as a DLT by a signed adjudication, a serious
 adverse event, lab results sent by the hospital as a FHIR Bundle with its Patient, lung
-function, a six-minute walk and an SGRQ, and the signed escalation decision of the first
-cohort. Then the package at a data cut, written twice, and every file opened: each domain the
-issue names is there, each Dataset-JSON file validates against CDISC's schema, each XPT reads
-back with pyreadstat to the JSON's rows, keys are unique, required variables are filled, every
---DY is the study day of its --DTC against DM.RFSTDTC, no hospital identifier, patient name or
-birth date is in any byte, and the second export is the same bytes as the first.
+function, a six-minute walk, an SGRQ and an arterial blood gas, and the signed escalation
+decision of the first cohort. Then the package at a data cut, written twice, and every file
+opened: each domain the issue names is there (LB merged from safety's labs and imaging's blood
+gas), each Dataset-JSON file validates against CDISC's schema, each XPT reads back with
+pyreadstat to the JSON's rows, keys are unique, required variables are filled, every --DY is
+the study day of its --DTC against DM.RFSTDTC, no hospital identifier, patient name or birth
+date is in any byte, and the second export is the same bytes as the first.
 """
 
 from __future__ import annotations
@@ -252,8 +253,8 @@ def sgrq_answers() -> dict[str, Any]:
 
 
 def the_trial(site: Site) -> list[str]:
-    """Three subjects treated at level 1, one DLT confirmed, an SAE, labs, lung function, a walk
-    and an SGRQ, and the first cohort's escalation decision signed."""
+    """Three subjects treated at level 1, one DLT confirmed, an SAE, labs, lung function, a walk,
+    an SGRQ and a blood gas, and the first cohort's escalation decision signed."""
     facts = {"sex": "male", "birth_date": BIRTH_DATE.isoformat(), "height_cm": "170"}
     first = site.enrol(MRN, facts)
     site.treat(first, "62.5")
@@ -319,6 +320,8 @@ def the_trial(site: Site) -> list[str]:
         first, "walk-tests", {**man_facts, "weight_kg": 62.5, "stops": 0, "distance_m": 442.8}
     )
     site.assess(first, "sgrq", {"responses": sgrq_answers()})
+    gas = {"age_years": 54, "ph": 7.42, "pao2": 72, "paco2": 38, "fio2": 0.21}
+    site.assess(first, "blood-gases", gas)
 
     others = [site.enrol(f"WCH-5521-{n}", {"sex": "male"}) for n in (2, 3)]
     for sid in others:
@@ -504,7 +507,15 @@ def test_one_trial_through_every_service_gives_a_whole_valid_reproducible_packag
         if row["QNAM"] == "AEDLT" and row["USUBJID"] == package.subjects[0]
     }
     assert ("1", "Y") in flags
-    assert {row["LBTESTCD"] for row in package.rows("LB")} == {"NEUT", "HGB"}
+    labs = package.rows("LB")  # safety's lab results and imaging's blood gas, one LBSEQ
+    assert {(row["LBTESTCD"], row["LBCAT"], row["LBSPEC"]) for row in labs} == {
+        ("NEUT", "HEMATOLOGY", None),
+        ("HGB", "HEMATOLOGY", None),
+        ("PH", "BLOOD GAS", "ARTERIAL BLOOD"),
+        ("PO2", "BLOOD GAS", "ARTERIAL BLOOD"),
+        ("PCO2", "BLOOD GAS", "ARTERIAL BLOOD"),
+    }
+    assert sorted(row["LBSEQ"] for row in labs) == [1, 2, 3, 4, 5]
     assert {row["RETESTCD"] for row in package.rows("RE")} >= {"FEV1", "FVC"}
     assert [row["FTTESTCD"] for row in package.rows("FT")] == ["SIXMW106"]
 

@@ -261,6 +261,10 @@ def test_a_package_is_not_written_over_another_and_a_failure_leaves_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_one_domain_from_two_services_is_refused(vital_signs: Dataset) -> None:
-    with pytest.raises(ValueError, match=r"\['VS'\]"):
-        package_files([vital_signs, vital_signs], STUDY, CUT)
+def test_one_domain_from_two_services_is_written_once(vital_signs: Dataset) -> None:
+    merged = package_files([Dataset(VS, RECORDS[:2]), Dataset(VS, RECORDS[2:])], STUDY, CUT)
+    whole = package_files([vital_signs], STUDY, CUT)
+    assert sorted(merged) == sorted(whole)
+    for path in ("json/vs.json", "vs.xpt"):  # the same rows, VSSEQ numbered in key order
+        assert merged[path] == whole[path]
+    assert b"per subject over every service's records" in merged["define.xml"]

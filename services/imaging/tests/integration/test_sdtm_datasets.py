@@ -1,4 +1,4 @@
-"""Imaging's SDTM datasets built from recorded lung function, walk and SGRQ tests."""
+"""Imaging's SDTM datasets built from recorded lung function, walk, SGRQ and blood gas tests."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _by_test(dataset: Dataset, prefix: str) -> dict[tuple[Any, Any], Any]:
     return {(r[f"{prefix}TESTCD"], r[f"{prefix}DY"]): r for r in dataset.records}
 
 
-def test_recorded_outcomes_become_re_ft_and_qs_with_study_days(
+def test_recorded_outcomes_become_re_ft_qs_and_blood_gas_lb_with_study_days(
     treated: Desk,
 ) -> None:
     baseline = at_site(DAY_1 - timedelta(days=3))
@@ -72,21 +72,20 @@ def test_recorded_outcomes_become_re_ft_and_qs_with_study_days(
     answers["8"] = True
     treated.post(f"{subject}/sgrq", {"responses": answers, "performed_at": baseline})
     treated.post(
-        f"{subject}/blood-gases", {**ROOM_AIR_GAS, "performed_at": at_site(DAY_1 - timedelta(1))}
+        f"{subject}/blood-gases",
+        {**ROOM_AIR_GAS, "hco3_mmol_l": 24, "performed_at": at_site(DAY_1 - timedelta(days=1))},
     )
-    voided = treated.post(
-        f"{subject}/walk-tests", {**walk, "distance_m": 40, "performed_at": day_29}
-    )
+    voided = treated.post(f"{subject}/blood-gases", {**ROOM_AIR_GAS, "performed_at": baseline})
     response = treated.client.post(
         f"/v1/assessments/{voided['id']}/void",
-        json={"reason": "distance typed in laps, not metres"},
+        json={"reason": "sample was venous, not arterial"},
         headers={**treated.as_(), "If-Match": '"v1"'},
     )
     assert response.status_code == 200, response.text
 
     datasets = _export(treated, datetime.now(UTC))
 
-    assert sorted(datasets) == ["FT", "QS", "RE"], "blood gas has no dataset yet"
+    assert sorted(datasets) == ["FT", "LB", "QS", "RE"]
     respiratory = _by_test(datasets["RE"], "RE")
     fev1 = respiratory[("FEV1", -3)]
     assert (fev1["RETEST"], fev1["REORRES"], fev1["REORRESU"]) == (
@@ -111,7 +110,7 @@ def test_recorded_outcomes_become_re_ft_and_qs_with_study_days(
         range(1, len(datasets["RE"].records) + 1)
     )
 
-    (distance,) = datasets["FT"].records  # the voided walk test is left out
+    (distance,) = datasets["FT"].records
     assert (distance["FTTESTCD"], distance["FTTEST"], distance["FTCAT"]) == (
         "SIXMW106",
         "SIXMW1-Distance at 6 Minutes",
@@ -131,5 +130,16 @@ def test_recorded_outcomes_become_re_ft_and_qs_with_study_days(
     wheeze = items["SGRQ0109"]
     assert (wheeze["QSORRES"], wheeze["QSSTRESN"]) == ("TRUE", None)
 
+    gases = {r["LBTESTCD"]: r for r in datasets["LB"].records}
+    assert sorted(gases) == ["BICARB", "PCO2", "PH", "PO2"], "the voided sample is left out"
+    assert (gases["PO2"]["LBORRES"], gases["PO2"]["LBORRESU"], gases["PO2"]["LBLOINC"]) == (
+        "80",
+        "mmHg",
+        "2703-7",
+    )
+    assert (gases["PH"]["LBORRESU"], gases["PH"]["LBDY"]) == (None, -1)
+    assert {r["LBCAT"] for r in gases.values()} == {"BLOOD GAS"}
+    assert {r["LBSPEC"] for r in gases.values()} == {"ARTERIAL BLOOD"}
+
     before = _export(treated, datetime.now(UTC) - timedelta(days=1))
-    assert [len(before[name].records) for name in ("RE", "FT", "QS")] == [0, 0, 0]
+    assert [len(before[name].records) for name in ("RE", "FT", "QS", "LB")] == [0, 0, 0, 0]

@@ -10,7 +10,7 @@ from doseline.sdtm import Domain
 from doseline.sdtm.controlled_terminology import codelist
 from imaging.assessments.models import AssessmentRow
 from imaging.sdtm import mapping
-from imaging.sdtm.domains import FT, QS, RE
+from imaging.sdtm.domains import FT, LB, QS, RE
 from imaging.sdtm.service import Visits
 from imaging.sgrq.weights import ITEMS, Instrument
 
@@ -126,12 +126,27 @@ def test_a_whole_number_stored_as_json_integer_is_a_float_result() -> None:
     assert (fvc.value, mapping.number_text(fvc.value)) == (3.0, "3")
 
 
+def test_blood_gas_pressures_keep_their_unit_and_ph_has_none() -> None:
+    findings = {
+        f.test_code: (f.value, f.unit, loinc)
+        for f, loinc in mapping.arterial_blood(
+            {"ph": 7.4, "pao2": 10.7, "paco2": 5.3, "pressure_unit": "kPa", "sao2_percent": 95}
+        )
+    }
+    assert findings == {
+        "PH": (7.4, None, "2744-1"),
+        "PO2": (10.7, "kPa", "2703-7"),
+        "PCO2": (5.3, "kPa", "2019-8"),
+        "OXYSAT": (95.0, "%", "2708-6"),
+    }
+
+
 @pytest.mark.parametrize(("value", "text"), [(450.0, "450"), (2.5, "2.5"), (0.61, "0.61")])
 def test_results_are_written_without_a_trailing_zero(value: float, text: str) -> None:
     assert mapping.number_text(value) == text
 
 
-@pytest.mark.parametrize("domain", [RE, FT, QS], ids=lambda d: d.name)
+@pytest.mark.parametrize("domain", [RE, FT, QS, LB], ids=lambda d: d.name)
 def test_every_codelist_a_variable_names_is_committed(domain: Domain) -> None:
     for variable in domain.variables:
         if variable.codelist is not None:

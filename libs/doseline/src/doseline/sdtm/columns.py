@@ -22,7 +22,8 @@ class Column:
     key_sequence: int | None
 
 
-def _order_key(value: Value) -> tuple[int, str | int | float]:
+def order_key(value: Value) -> tuple[int, str | int | float]:
+    """A value's place in a sort: nulls first."""
     return (0, "") if value is None else (1, value)
 
 
@@ -31,7 +32,7 @@ def sorted_records(dataset: Dataset) -> list[Mapping[str, Value]]:
     order = [*dataset.domain.keys]
     order += [v.name for v in dataset.domain.variables if v.name not in dataset.domain.keys]
     return sorted(
-        dataset.records, key=lambda record: [_order_key(record.get(name)) for name in order]
+        dataset.records, key=lambda record: [order_key(record.get(name)) for name in order]
     )
 
 

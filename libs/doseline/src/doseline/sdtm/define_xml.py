@@ -13,7 +13,9 @@ variable's `source`:
     "assigned: <what>"  Assigned (the sponsor's study identifiers, sequence numbers)
     anything else       Collected by the investigator, the source field named in the comment
 
-The document's creation time is the data cut, so the same data gives the same bytes.
+A variable of a domain merged from two services may have an origin of each kind its sources
+name (Define-XML 2.1 allows several def:Origin). The document's creation time is the data
+cut, so the same data gives the same bytes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from doseline.sdtm.dataset_json import (
     item_oid,
     timestamp,
 )
+from doseline.sdtm.merge import ALSO
 from doseline.sdtm.xpt import file_name
 
 SDTMIG_VERSION = "3.4"
@@ -53,16 +56,22 @@ _CLASSES = {
 }
 
 
-def origin_of(variable: Variable) -> tuple[str, str]:
-    """The Define-XML origin type of a variable and what its `source` says beyond it."""
+def _origin(source: str) -> tuple[str, str]:
     for prefix, kind in (
         ("derived:", "Derived"),
         ("protocol:", "Protocol"),
         ("assigned:", "Assigned"),
     ):
-        if variable.source.startswith(prefix):
-            return kind, variable.source.removeprefix(prefix).strip()
-    return "Collected", variable.source
+        if source.startswith(prefix):
+            return kind, source.removeprefix(prefix).strip()
+    return "Collected", source
+
+
+def origins_of(variable: Variable) -> list[tuple[str, str]]:
+    """The Define-XML origin type of each source of a variable (one, or one per service when
+    services' datasets of a domain were merged, doseline.sdtm.merge) and what it says beyond
+    it."""
+    return [_origin(source) for source in variable.source.split(ALSO)]
 
 
 def _text(define: Any, text: str) -> Any:
@@ -89,7 +98,6 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
         refs = []
         for number, column in enumerate(written, start=1):
             variable = column.variable
-            kind, detail = origin_of(variable)
             oid = item_oid(domain.name, variable.name)
             ref: dict[str, Any] = {
                 "ItemOID": oid,
@@ -99,8 +107,9 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
             }
             if column.key_sequence is not None:
                 ref["KeySequence"] = column.key_sequence
-            item: dict[str, Any] = {}
-            if kind == "Derived":
+            item: dict[str, Any] = {"Origin": []}
+            found = origins_of(variable)
+            if derived := [detail for kind, detail in found if kind == "Derived"]:
                 method = f"MT.{domain.name}.{variable.name}"
                 ref["MethodOID"] = method
                 methods.append(
@@ -108,19 +117,28 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
                         OID=method,
                         Name=f"Algorithm for {domain.name}.{variable.name}",
                         Type="Computation",
-                        Description=_text(define, detail),
+                        Description=_text(define, "; ".join(derived)),
                     )
                 )
-                item["Origin"] = [define.Origin(Type="Derived")]
-            elif kind == "Collected":
+            if collected := [detail for kind, detail in found if kind == "Collected"]:
                 comment = f"COM.{domain.name}.{variable.name}"
                 item["CommentOID"] = comment
                 comments.append(
-                    define.CommentDef(OID=comment, Description=_text(define, f"Source: {detail}"))
+                    define.CommentDef(
+                        OID=comment, Description=_text(define, f"Source: {'; '.join(collected)}")
+                    )
                 )
-                item["Origin"] = [define.Origin(Type="Collected", Source="Investigator")]
-            else:
-                item["Origin"] = [define.Origin(Type=kind, Description=_text(define, detail))]
+            for kind, detail in found:
+                if kind == "Derived" and derived:
+                    item["Origin"].append(define.Origin(Type="Derived"))
+                    derived = []
+                elif kind == "Collected" and collected:
+                    item["Origin"].append(define.Origin(Type="Collected", Source="Investigator"))
+                    collected = []
+                elif kind not in ("Derived", "Collected"):
+                    item["Origin"].append(
+                        define.Origin(Type=kind, Description=_text(define, detail))
+                    )
             if variable.codelist is not None:
                 values = {str(r[variable.name]) for r in dataset.records if r.get(variable.name)}
                 known = codelist(variable.codelist)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from doseline.sdtm import Domain
-from doseline.sdtm.define_xml import origin_of
+from doseline.sdtm.define_xml import origins_of
+from doseline.sdtm.merge import one_per_domain
 
 START = "<!-- sdtm-mapping:start (doseline sdtm-mapping renders this table) -->"
 END = "<!-- sdtm-mapping:end -->"
@@ -18,14 +19,18 @@ def _cell(text: str) -> str:
 
 
 def mapping_table(domains: Iterable[Domain]) -> str:
-    """A Markdown table: DOMAIN.VARIABLE, label, type, core, origin, source; by domain name."""
+    """A Markdown table: DOMAIN.VARIABLE, label, type, core, origin, source; by domain name.
+    A domain two services build is one domain here, as in the package (doseline.sdtm.merge):
+    a variable both give names each origin and source."""
     lines = [
         "| DOMAIN.VARIABLE | label | type | core | origin | source |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for domain in sorted(domains, key=lambda found: found.name):
+    for domain in sorted(one_per_domain(domains), key=lambda found: found.name):
         for variable in domain.variables:
-            kind, detail = origin_of(variable)
+            found = origins_of(variable)
+            kind = ", ".join(dict.fromkeys(kind for kind, _ in found))
+            detail = "; ".join(detail for _, detail in found)
             codelist = f" (CT {variable.codelist})" if variable.codelist else ""
             lines.append(
                 f"| {domain.name}.{variable.name} | {_cell(variable.label)} | "

@@ -25,16 +25,16 @@ from doseline.sdtm import DataCut, Dataset, Study
 from doseline.sdtm.controlled_terminology import ct_version
 from doseline.sdtm.dataset_json import dataset_json, timestamp
 from doseline.sdtm.define_xml import SDTMIG_VERSION, define_xml
+from doseline.sdtm.merge import merge_datasets
 from doseline.sdtm.xpt import file_name, xpt
 
 MANIFEST = "manifest.json"
 
 
 def package_files(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> dict[str, bytes]:
-    """Every file of the package by its relative path (manifest.json last)."""
-    names = [dataset.domain.name for dataset in datasets]
-    if duplicated := sorted({name for name in names if names.count(name) > 1}):
-        raise ValueError(f"domains {duplicated} come from more than one service")
+    """Every file of the package by its relative path (manifest.json last). Datasets of one
+    domain from two services are written as one (doseline.sdtm.merge)."""
+    datasets = merge_datasets(datasets)
     files: dict[str, bytes] = {}
     for dataset in sorted(datasets, key=lambda found: found.domain.name):
         stem = dataset.domain.name.lower()

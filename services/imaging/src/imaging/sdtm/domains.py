@@ -1,8 +1,10 @@
-"""The SDTM metadata of imaging's domains (SDTMIG v3.4): RE, FT and QS.
+"""The SDTM metadata of imaging's domains (SDTMIG v3.4): RE, FT, QS and LB (blood gas).
 
-All three are Findings domains read from `imaging.assessments` (one row per test performed; its
+All four are Findings domains read from `imaging.assessments` (one row per test performed; its
 `inputs` are what was measured or answered, its `metrics` the headline numbers); each variable
-names its source there or the rule that derives it.
+names its source there or the rule that derives it. LB holds arterial blood gas results only;
+safety's LB (lab results from the hospital) has the same metadata where the two meet, so the
+study package writes both as one LB (doseline.sdtm.merge).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ SIXMW1TC = "C115388"
 SIXMW1TN = "C115387"
 FTCAT = "C115304"
 QSCAT = "C100129"
+LBTESTCD = "C65047"
+LBTEST = "C67154"
 UNIT = "C71620"
+SPECTYPE = "C78734"
 
 _ROW = "imaging.assessments"
 _FIRST_INFUSION = "imaging.subjects.first_infusion_on (RFSTDTC)"
@@ -308,4 +313,70 @@ QS = Domain(
     ),
 )
 
-DOMAINS = (RE, FT, QS)
+LB = Domain(
+    name="LB",
+    label="Laboratory Test Results",
+    observation_class="Findings",
+    structure="One record per lab test per time point per visit per subject",
+    keys=("STUDYID", "USUBJID", "LBTESTCD", "LBDTC", "LBSEQ"),
+    variables=(
+        *_identifiers("LB", "LB", "blood_gas"),
+        Variable(
+            "LBTESTCD",
+            "Lab Test or Examination Short Name",
+            "string",
+            "Topic",
+            "Req",
+            "derived: PH, PO2, PCO2, BICARB, BASEEXCS or OXYSAT by the value's name in "
+            f"{_ROW}.inputs of a blood_gas assessment",
+            length=8,
+            codelist=LBTESTCD,
+        ),
+        Variable(
+            "LBTEST",
+            "Lab Test or Examination Name",
+            "string",
+            "Synonym Qualifier",
+            "Req",
+            "derived: the CT test name paired with LBTESTCD",
+            length=40,
+            codelist=LBTEST,
+        ),
+        Variable(
+            "LBCAT",
+            "Category for Lab Test",
+            "string",
+            "Grouping Qualifier",
+            "Exp",
+            "derived: BLOOD GAS",
+            length=20,
+        ),
+        *_results(
+            "LB",
+            f"{_ROW}.inputs: ph, pao2 and paco2 (in inputs.pressure_unit), hco3_mmol_l, "
+            "base_excess_mmol_l, sao2_percent",
+        ),
+        Variable(
+            "LBLOINC",
+            "LOINC Code",
+            "string",
+            "Synonym Qualifier",
+            "Perm",
+            "derived: the arterial blood gas LOINC code of the test (imaging.blood_gas.loinc)",
+            length=20,
+        ),
+        Variable(
+            "LBSPEC",
+            "Specimen Type",
+            "string",
+            "Record Qualifier",
+            "Perm",
+            "derived: ARTERIAL BLOOD",
+            length=20,
+            codelist=SPECTYPE,
+        ),
+        *_timing("LB", "Date/Time of Specimen Collection", "Study Day of Specimen Collection"),
+    ),
+)
+
+DOMAINS = (RE, FT, QS, LB)

@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from doseline.sdtm.controlled_terminology import codelist, paired_value
+from imaging.blood_gas import loinc as blood_gas_loinc
 from imaging.sdtm.domains import (
     FTCAT,
+    LBTEST,
+    LBTESTCD,
     QSCAT,
     RETEST,
     RETESTCD,
     SIXMW1TC,
     SIXMW1TN,
+    SPECTYPE,
     UNIT,
 )
 from imaging.sgrq.weights import ITEMS, Instrument
@@ -151,6 +155,48 @@ def questionnaire(inputs: Mapping[str, Any]) -> list[Answer]:
             )
         )
     return answers
+
+
+# (inputs key, LBTESTCD term, LOINC code); a pressure is in inputs.pressure_unit.
+_BLOOD_GAS: Final = (
+    ("ph", "C45997", blood_gas_loinc.PH_ARTERIAL),
+    ("pao2", "C71251", blood_gas_loinc.PAO2),
+    ("paco2", "C82625", blood_gas_loinc.PACO2),
+    ("hco3_mmol_l", "C74667", blood_gas_loinc.HCO3_ARTERIAL),
+    ("base_excess_mmol_l", "C119270", blood_gas_loinc.BASE_EXCESS_ARTERIAL),
+    ("sao2_percent", "C60832", blood_gas_loinc.SAO2),
+)
+_PRESSURE_UNITS: Final = {"mm[Hg]": "C49670", "kPa": "C67284"}
+_MMOL_L = "C64387"
+
+
+def arterial_blood(inputs: Mapping[str, Any]) -> list[tuple[Finding, str]]:
+    """The blood gas values recorded, each with its LOINC code; pH has no unit."""
+    units = {
+        "ph": None,
+        "pao2": _PRESSURE_UNITS[inputs.get("pressure_unit", "mm[Hg]")],
+        "paco2": _PRESSURE_UNITS[inputs.get("pressure_unit", "mm[Hg]")],
+        "hco3_mmol_l": _MMOL_L,
+        "base_excess_mmol_l": _MMOL_L,
+        "sao2_percent": _PERCENT,
+    }
+    findings = []
+    for key, term, loinc in _BLOOD_GAS:
+        if inputs.get(key) is None:
+            continue
+        test_code = codelist(LBTESTCD).value(term)
+        finding = Finding(
+            test_code,
+            paired_value(LBTESTCD, LBTEST, test_code),
+            float(inputs[key]),
+            _unit(units[key]),
+        )
+        findings.append((finding, loinc))
+    return findings
+
+
+def arterial_blood_specimen() -> str:
+    return codelist(SPECTYPE).value("C78729")
 
 
 def number_text(value: float) -> str:

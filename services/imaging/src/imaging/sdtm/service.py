@@ -1,9 +1,9 @@
-"""Imaging's SDTM datasets at a data cut: RE, FT and QS.
+"""Imaging's SDTM datasets at a data cut: RE, FT, QS and LB (arterial blood gas).
 
 What the data cut holds: each assessment recorded by the cut and not voided, with its values as
 they are now (an assessment is corrected in place, with the audit trail keeping what it was; a
-voided one is left out). Arterial blood gas and CT volumetry have no dataset yet
-(docs/sdtm.md says why).
+voided one is left out). Imaging's LB is merged with safety's in the study package
+(doseline.sdtm.merge). CT volumetry has no dataset yet (docs/sdtm.md says why).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from doseline.sdtm.visits import visit_name, visit_numbers
 from imaging.assessments.models import AssessmentRow
 from imaging.protocols.models import ProtocolVersionRow
 from imaging.sdtm import mapping, repository
-from imaging.sdtm.domains import FT, QS, RE
+from imaging.sdtm.domains import FT, LB, QS, RE
 
 Record = dict[str, Value]
 # An assessment's records without their sequence number, sorted by test within the assessment.
@@ -28,10 +28,12 @@ Rows = Callable[[AssessmentRow], list[Record]]
 
 
 def datasets(session: Session, cut: DataCut) -> tuple[Dataset, ...]:
-    """RE, FT and QS of the trial at the cut (the manifest's `sdtm`)."""
+    """RE, FT, QS and LB of the trial at the cut (the manifest's `sdtm`)."""
     first_days = repository.first_infusion_days(session, cut.trial_id)
     visits = Visits(repository.protocol_versions_of(session, cut.trial_id))
-    rows = repository.recorded_at(session, cut.trial_id, ("pft", "walk", "sgrq"), cut.at)
+    rows = repository.recorded_at(
+        session, cut.trial_id, ("pft", "walk", "sgrq", "blood_gas"), cut.at
+    )
     by_kind: dict[str, list[AssessmentRow]] = {}
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row)
@@ -39,6 +41,7 @@ def datasets(session: Session, cut: DataCut) -> tuple[Dataset, ...]:
         _dataset(RE, "RE", by_kind.get("pft", []), first_days, visits, respiratory_records),
         _dataset(FT, "FT", by_kind.get("walk", []), first_days, visits, walk_records),
         _dataset(QS, "QS", by_kind.get("sgrq", []), first_days, visits, questionnaire_records),
+        _dataset(LB, "LB", by_kind.get("blood_gas", []), first_days, visits, blood_gas_records),
     )
 
 
@@ -130,4 +133,16 @@ def questionnaire_records(assessment: AssessmentRow) -> list[Record]:
             "QSSTRESN": answer.numeric,
         }
         for answer in mapping.questionnaire(assessment.inputs)
+    ]
+
+
+def blood_gas_records(assessment: AssessmentRow) -> list[Record]:
+    return [
+        {
+            **_result("LB", finding),
+            "LBCAT": "BLOOD GAS",
+            "LBLOINC": loinc,
+            "LBSPEC": mapping.arterial_blood_specimen(),
+        }
+        for finding, loinc in mapping.arterial_blood(assessment.inputs)
     ]
