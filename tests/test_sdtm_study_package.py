@@ -452,6 +452,11 @@ def test_one_trial_through_every_service_gives_a_whole_valid_reproducible_packag
     validator.validate_file(str(root / "define.xml"))  # type: ignore[no-untyped-call]
     define = (root / "define.xml").read_text(encoding="utf-8")
     assert define.count('Version="2025-03-28"') == 1
+    # Sponsor-extended units of an extensible codelist are marked; CT terms carry their NCI code.
+    assert (
+        '<EnumeratedItem CodedValue="cells/kg" OrderNumber="1" def:ExtendedValue="Yes" />' in define
+    )
+    assert '<Alias Context="nci:ExtCodeID" Name="C202487" />' in define  # EPOCH SCREENING
 
     dm = {row["USUBJID"]: row for row in package.rows("DM")}
     assert sorted(dm) == sorted(package.subjects)

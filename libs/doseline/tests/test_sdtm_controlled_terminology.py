@@ -6,7 +6,7 @@ from importlib.resources import files
 
 import pytest
 
-from doseline.sdtm.controlled_terminology import codelist, paired_value
+from doseline.sdtm.controlled_terminology import CT_PACKAGE, codelist, ct_version, paired_value
 
 COMMITTED = sorted(
     entry.name.removesuffix(".json")
@@ -51,3 +51,24 @@ def test_a_value_outside_a_codelist_is_a_key_error_naming_the_codelist() -> None
         codelist("C66742").term_code("MAYBE")
     with pytest.raises(KeyError, match="C66767 \\(ACN\\) has no term C0"):
         codelist("C66767").value("C0")
+
+
+def test_the_package_records_the_one_ct_version_every_file_comes_from() -> None:
+    assert ct_version() == CT_PACKAGE == "SDTM CT 2025-03-28"
+    assert {codelist(code).ct_package for code in COMMITTED} == {ct_version()}
+
+
+def test_enrollment_codelists_carry_the_2025_03_28_terms() -> None:
+    epoch = codelist("C99079")
+    assert (epoch.term_code("SCREENING"), epoch.term_code("FOLLOW-UP")) == ("C202487", "C202578")
+    assert not codelist("C99077").extensible  # Study Type Response
+    assert paired_value("C66738", "C67152", "TPHASE") == "Trial Phase Classification"
+
+
+def test_a_value_an_extensible_codelist_lacks_is_extended_and_a_closed_one_refuses_it() -> None:
+    units = codelist("C71620")
+    assert units.code_of("cells/kg") is None
+    units.check_values({"kg", "cells/kg"}, "EX.EXDOSU")
+    assert units.code_of("kg") == "C28252"
+    with pytest.raises(ValueError, match=r"TS\.TSVAL: \['OTHER'\] .* C99077"):
+        codelist("C99077").check_values({"INTERVENTIONAL", "OTHER"}, "TS.TSVAL")
