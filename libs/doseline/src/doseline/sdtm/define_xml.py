@@ -128,17 +128,17 @@ def define_xml(datasets: Sequence[Dataset], study: Study, cut: DataCut) -> bytes
                         OID=comment, Description=_text(define, f"Source: {'; '.join(collected)}")
                     )
                 )
+            given: set[str] = set()  # one Derived and one Collected origin, the rest each
             for kind, detail in found:
-                if kind == "Derived" and derived:
+                if kind == "Derived" and kind not in given:
                     item["Origin"].append(define.Origin(Type="Derived"))
-                    derived = []
-                elif kind == "Collected" and collected:
+                elif kind == "Collected" and kind not in given:
                     item["Origin"].append(define.Origin(Type="Collected", Source="Investigator"))
-                    collected = []
                 elif kind not in ("Derived", "Collected"):
                     item["Origin"].append(
                         define.Origin(Type=kind, Description=_text(define, detail))
                     )
+                given.add(kind)
             if variable.codelist is not None:
                 values = {str(r[variable.name]) for r in dataset.records if r.get(variable.name)}
                 known = codelist(variable.codelist)
