@@ -121,6 +121,8 @@ NOT_SUBJECT_SCOPED: dict[tuple[str, str, str], str] = {
         for method, path, reason in (
             ("GET", "/healthz", "liveness"),
             ("GET", "/readyz", "readiness"),
+            ("GET", "/problems", "the catalogue of problem types"),
+            ("GET", "/problems/{slug}", "one problem type of the catalogue"),
             ("POST", "/v1/diagnostics/tracer", "plumbing check: a tracer event, no subject"),
             ("GET", "/v1/diagnostics/tracer/{event_id}", "plumbing check: a tracer event"),
         )

@@ -11,6 +11,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from doseline import problems
 from doseline.errors import Forbidden, Unauthorized
 from doseline.settings import ServiceSettings
 from doseline.tokens import ALL_SITES, DEVELOPMENT_JWT_SECRET, Role, mint_token
@@ -43,7 +44,7 @@ class Principal:
         if not self.can_access_site(site):
             raise Forbidden(
                 f"your account is not authorised for site {site!r}",
-                slug="site-not-authorised",
+                problem=problems.SITE_NOT_AUTHORISED,
                 extra={"site_id": site, "your_sites": sorted(self.sites)},
             )
 

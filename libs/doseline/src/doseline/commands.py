@@ -3,6 +3,7 @@
     doseline run                          start everything (what `make run` does)
     doseline status                       what `make run` started: URLs, database, broker, readiness
     doseline token mint --role …          a development token
+    doseline problems-catalogue           every problem type of every service (docs/problems.md)
     doseline <service> <command> …        a service's admin command (`doseline safety ctcae-import`,
                                           `doseline enrollment audit-verify`), run against the
                                           database and broker of the running `make run`
@@ -126,6 +127,24 @@ def status() -> None:
     for name, url in found.services.items():
         typer.echo(f"  {name:<14}{url}  {answers[name]}  (docs {url}/docs)")
     raise typer.Exit(0 if all(answer == "ready" for answer in answers.values()) else 1)
+
+
+@app.command("problems-catalogue")
+def problems_catalogue(
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of standard output")
+    ] = None,
+) -> None:
+    """Print every problem type of every installed service (Markdown, for docs/problems.md)."""
+    from doseline.manifest import installed_services  # noqa: PLC0415 (loads every service)
+    from doseline.problem_docs import render_problem_catalogue  # noqa: PLC0415
+
+    text = render_problem_catalogue(installed_services())
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
 
 
 def _service_names() -> list[str]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
+
+from doseline import problems
+from doseline.problems import ProblemType, problem_type
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -12,38 +14,44 @@ PROBLEM_JSON = "application/problem+json"
 class DoselineError(Exception):
     """A failure a client can act on; rendered as `application/problem+json`.
 
-    `slug` is the stable machine-readable kind (it becomes the problem `type`); `detail` says,
-    in words, what happened and what to fix.
+    `problem_type` is its entry in a problem catalogue (doseline.problems): the stable
+    machine-readable kind (it becomes the problem `type`), its status and title. Each class
+    answers one status with its `default_problem`, and a problem raised through a class has that
+    class's status (`raise Conflict("...", problem=DOSE_HELD)`; tests/test_problem_catalogue.py
+    checks every raise site). `detail` says, in words, what happened and what to fix.
     """
 
-    status: int = HTTPStatus.BAD_REQUEST
-    slug: str = "bad-request"
-    title: str = "Bad request"
+    default_problem: ClassVar[ProblemType] = problems.BAD_REQUEST
 
     def __init__(
         self,
         detail: str,
         *,
-        slug: str | None = None,
-        title: str | None = None,
-        status: int | None = None,
+        problem: ProblemType | None = None,
         extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
-        if slug is not None:
-            self.slug = slug
-        if title is not None:
-            self.title = title
-        if status is not None:
-            self.status = status
+        self.problem_type = problem or self.default_problem
         self.extra: dict[str, Any] = dict(extra or {})
         self.headers: dict[str, str] = dict(headers or {})
 
     @property
+    def slug(self) -> str:
+        return self.problem_type.slug
+
+    @property
+    def title(self) -> str:
+        return self.problem_type.title
+
+    @property
+    def status(self) -> int:
+        return self.problem_type.status
+
+    @property
     def type_uri(self) -> str:
-        return problem_type(self.slug)
+        return self.problem_type.uri
 
     def to_problem(self, *, instance: str | None = None) -> dict[str, Any]:
         # Extension members never overwrite the RFC 9457 members (a resource's own `status`,
@@ -60,74 +68,125 @@ class DoselineError(Exception):
         return body
 
 
-def problem_type(slug: str) -> str:
-    """The problem `type` URI; relative, resolved against the API's own base URL."""
-    return f"/problems/{slug}"
-
-
 class InvalidInput(DoselineError):
-    status = HTTPStatus.UNPROCESSABLE_ENTITY
-    slug = "invalid-input"
-    title = "The request is not valid"
+    default_problem = problems.INVALID_INPUT
 
     @classmethod
-    def at(cls, field: Sequence[str | int], message: str, **kwargs: Any) -> InvalidInput:
+    def at(
+        cls, field: Sequence[str | int], message: str, *, problem: ProblemType | None = None
+    ) -> InvalidInput:
         """An error about one field, in the same shape as request validation errors."""
         loc = [str(part) for part in field]
         return cls(
             f"{'.'.join(loc)}: {message}",
+            problem=problem,
             extra={"errors": [{"loc": loc, "msg": message}]},
-            **kwargs,
         )
 
 
 class Unauthorized(DoselineError):
-    status = HTTPStatus.UNAUTHORIZED
-    slug = "unauthorized"
-    title = "Authentication required"
+    default_problem = problems.UNAUTHORIZED
 
-    def __init__(self, detail: str, **kwargs: Any) -> None:
-        headers = {"WWW-Authenticate": 'Bearer realm="doseline"'}
-        super().__init__(detail, headers=headers, **kwargs)
+    def __init__(
+        self,
+        detail: str,
+        *,
+        problem: ProblemType | None = None,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        challenge = {"WWW-Authenticate": 'Bearer realm="doseline"', **(headers or {})}
+        super().__init__(detail, problem=problem, extra=extra, headers=challenge)
 
 
 class Forbidden(DoselineError):
-    status = HTTPStatus.FORBIDDEN
-    slug = "forbidden"
-    title = "Not allowed"
+    default_problem = problems.FORBIDDEN
 
 
 class NotFound(DoselineError):
-    status = HTTPStatus.NOT_FOUND
-    slug = "not-found"
-    title = "Not found"
+    default_problem = problems.NOT_FOUND
+
+
+class MethodNotAllowed(DoselineError):
+    default_problem = problems.METHOD_NOT_ALLOWED
 
 
 class Conflict(DoselineError):
-    status = HTTPStatus.CONFLICT
-    slug = "conflict"
-    title = "Conflict with the current state"
+    default_problem = problems.CONFLICT
 
 
 class PreconditionRequired(DoselineError):
-    status = HTTPStatus.PRECONDITION_REQUIRED
-    slug = "if-match-required"
-    title = "If-Match header required"
+    default_problem = problems.IF_MATCH_REQUIRED
 
 
 class PreconditionFailed(DoselineError):
-    status = HTTPStatus.PRECONDITION_FAILED
-    slug = "stale-etag"
-    title = "The resource changed since you read it"
+    default_problem = problems.STALE_ETAG
 
 
 class PayloadTooLarge(DoselineError):
-    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-    slug = "payload-too-large"
-    title = "Payload too large"
+    default_problem = problems.PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaType(DoselineError):
+    default_problem = problems.UNSUPPORTED_MEDIA_TYPE
+
+
+class InternalError(DoselineError):
+    default_problem = problems.INTERNAL_ERROR
 
 
 class ServiceUnavailable(DoselineError):
-    status = HTTPStatus.SERVICE_UNAVAILABLE
-    slug = "unavailable"
-    title = "A dependency is unavailable"
+    default_problem = problems.UNAVAILABLE
+
+
+# The class of each status, for a problem chosen while the request runs.
+_CLASS_OF_STATUS: dict[int, type[DoselineError]] = {
+    kind.default_problem.status: kind
+    for kind in (
+        DoselineError,
+        InvalidInput,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        PreconditionRequired,
+        PreconditionFailed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InternalError,
+        ServiceUnavailable,
+    )
+}
+
+
+def error_class(status: int) -> type[DoselineError]:
+    """The error class answering `status` (the root class for a status without its own)."""
+    return _CLASS_OF_STATUS.get(status, DoselineError)
+
+
+def error_of(problem: ProblemType, detail: str, **kwargs: Any) -> DoselineError:
+    """An error of `problem`, as the class of its status (for a problem known only at run time:
+    a raise site that knows its problem names the class itself)."""
+    return error_class(problem.status)(detail, problem=problem, **kwargs)
+
+
+__all__ = [
+    "PROBLEM_JSON",
+    "Conflict",
+    "DoselineError",
+    "Forbidden",
+    "InternalError",
+    "InvalidInput",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "error_class",
+    "error_of",
+    "problem_type",
+]

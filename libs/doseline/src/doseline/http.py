@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic_core import CoreSchema
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
@@ -26,14 +26,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from doseline import problems
 from doseline.api_contract import Problem, install_contract
 from doseline.auth import TokenVerifier
 from doseline.broker import check_broker
 from doseline.db import make_engine
-from doseline.errors import PROBLEM_JSON, DoselineError, ServiceUnavailable, problem_type
+from doseline.errors import (
+    PROBLEM_JSON,
+    DoselineError,
+    InternalError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    error_of,
+    problem_type,
+)
 from doseline.hygiene import BodyLimits, InputHygiene
 from doseline.logging import bind_correlation_id, clear_correlation_id, configure_logging
 from doseline.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from doseline.problems import ProblemCatalogue
 from doseline.schema import ServiceSchema
 from doseline.settings import ServiceSettings
 
@@ -110,6 +123,16 @@ def exactly_one_of(*groups: tuple[str, ...]) -> dict[str, Any]:
     return {"oneOf": branches}
 
 
+class ProblemTypeDescription(BaseModel):
+    """A problem type of the catalogue: what `/problems/{slug}` in a problem's `type` means."""
+
+    type: str
+    slug: str
+    status: int
+    title: str
+    description: str = Field(description="What the problem means and what to do about it")
+
+
 def problem_response(request: Request, error: DoselineError) -> JSONResponse:
     body = error.to_problem(instance=request.url.path)
     body["correlation_id"] = request.scope.get("state", {}).get("correlation_id")
@@ -131,12 +154,10 @@ def _validation_problem(request: Request, error: RequestValidationError) -> JSON
         detail = "the request body is not valid JSON: " + "; ".join(e["msg"] for e in errors)
     else:
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
-    problem = DoselineError(
-        detail,
-        status=400 if malformed else 422,
-        slug="malformed-json" if malformed else "invalid-input",
-        title="Malformed JSON" if malformed else "The request is not valid",
-        extra={"errors": errors},
+    problem: DoselineError = (
+        DoselineError(detail, problem=problems.MALFORMED_JSON, extra={"errors": errors})
+        if malformed
+        else InvalidInput(detail, extra={"errors": errors})
     )
     return problem_response(request, problem)
 
@@ -153,20 +174,17 @@ def _allowed_methods(request: Request) -> str:
 
 
 def _http_problem(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+    # Starlette's own refusals: no route (404), a route without the method (405), a body it
+    # could not read (400); any other status answers the kit's problem of that status.
+    problem = (
+        problems.HTTP_ERROR
+        if error.status_code == 400
+        else problems.KIT.for_status(error.status_code) or problems.HTTP_ERROR
+    )
     headers = dict(error.headers or {})
     if error.status_code == 405:
         headers["Allow"] = _allowed_methods(request)
-    return problem_response(
-        request,
-        DoselineError(
-            str(error.detail),
-            status=error.status_code,
-            slug=slug,
-            title=str(error.detail),
-            headers=headers,
-        ),
-    )
+    return problem_response(request, error_of(problem, str(error.detail), headers=headers))
 
 
 RETRY_AFTER_SECONDS = 5
@@ -197,12 +215,9 @@ def _unexpected_problem(request: Request, error: Exception) -> JSONResponse:
         log.warning("request.value_out_of_range", path=request.url.path, error=type(error).__name__)
         return problem_response(
             request,
-            DoselineError(
+            InvalidInput(
                 "a value in the request is out of the range that can be stored; check numbers "
-                "and text lengths",
-                status=422,
-                slug="invalid-input",
-                title="The request is not valid",
+                "and text lengths"
             ),
         )
     # The exception's type and where it was raised, never its message: messages (a driver's
@@ -215,11 +230,8 @@ def _unexpected_problem(request: Request, error: Exception) -> JSONResponse:
     )
     return problem_response(
         request,
-        DoselineError(
-            "an unexpected error occurred; it has been logged with the correlation id below",
-            status=500,
-            slug="internal-error",
-            title="Internal error",
+        InternalError(
+            "an unexpected error occurred; it has been logged with the correlation id below"
         ),
     )
 
@@ -317,10 +329,12 @@ def build_app(
     engine: Engine | None = None,
     version: str = "0.1.0",
     router_dependencies: Sequence[Any] = (),
+    problem_catalogue: ProblemCatalogue = problems.KIT,
 ) -> FastAPI:
     """A service's app: its routers plus everything every Doseline API has in common.
 
-    `router_dependencies` run before every endpoint of `routers` (the site-scope guard)."""
+    `router_dependencies` run before every endpoint of `routers` (the site-scope guard);
+    `problem_catalogue` is every problem type the service answers, served at `/problems`."""
     configure_logging(
         service=settings.service_name, level=settings.log_level, json=settings.log_json
     )
@@ -387,14 +401,33 @@ def build_app(
         except Exception as error:
             failures["broker"] = type(error).__name__
         if failures:
-            raise DoselineError(
+            raise ServiceUnavailable(
                 "not ready: " + ", ".join(f"{part} unavailable" for part in failures),
-                status=503,
-                slug="not-ready",
-                title="Not ready",
+                problem=problems.NOT_READY,
                 extra={"checks": failures},
             )
         return {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+
+    @app.get(
+        "/problems",
+        tags=["problems"],
+        summary="Every problem type this API answers (docs/problems.md)",
+        response_model=list[ProblemTypeDescription],
+    )
+    def problem_types() -> list[dict[str, Any]]:
+        return [entry.describe() for entry in problem_catalogue]
+
+    @app.get(
+        "/problems/{slug}",
+        tags=["problems"],
+        summary="What a problem `type` means and what to do about it",
+        response_model=ProblemTypeDescription,
+    )
+    def problem_type_description(slug: str) -> dict[str, Any]:
+        entry = problem_catalogue.get(slug)
+        if entry is None:
+            raise NotFound("this API has no problem type of that name; GET /problems lists them")
+        return entry.describe()
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
@@ -416,28 +449,17 @@ async def json_body(request: Request, *, media_types: Sequence[str], max_bytes: 
     as JSON after its media type (415) and size (413) are checked; malformed JSON is a 400."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in media_types:
-        raise DoselineError(
-            f"send the body as {' or '.join(media_types)}, not {media or 'no content type'}",
-            status=415,
-            slug="unsupported-media-type",
-            title="Unsupported media type",
+        raise UnsupportedMediaType(
+            f"send the body as {' or '.join(media_types)}, not {media or 'no content type'}"
         )
     raw = await request.body()
     if len(raw) > max_bytes:
-        raise DoselineError(
-            f"the request body exceeds {max_bytes} bytes; split it",
-            status=413,
-            slug="payload-too-large",
-            title="Payload too large",
-        )
+        raise PayloadTooLarge(f"the request body exceeds {max_bytes} bytes; split it")
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DoselineError(
-            f"the request body is not valid JSON: {error}",
-            status=400,
-            slug="malformed-json",
-            title="Malformed JSON",
+            f"the request body is not valid JSON: {error}", problem=problems.MALFORMED_JSON
         ) from None
 
 

@@ -26,19 +26,13 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from doseline.errors import DoselineError, InvalidInput, PayloadTooLarge
+from doseline.errors import DoselineError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 MAX_DEPTH = 64
 BIGINT = 2**63
 ALLOWED_IN_TEXT = frozenset("\t\n\r")
 JSON_MEDIA_SUFFIX = "+json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class UnsupportedMediaType(DoselineError):
-    status = 415
-    slug = "unsupported-media-type"
-    title = "Unsupported media type"
 
 
 def control_character_in(text: str, *, allowed: frozenset[str] = frozenset()) -> str | None:

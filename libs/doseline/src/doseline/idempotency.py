@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from doseline import problems
 from doseline.audit import canonical_json
 from doseline.errors import InvalidInput
 from doseline.schema import ServiceSchema
@@ -90,8 +91,7 @@ def run_once(
             raise InvalidInput(
                 "this Idempotency-Key was already used for a different request; "
                 "use a new key for a new request",
-                slug="idempotency-key-reused",
-                title="Idempotency-Key reused",
+                problem=problems.IDEMPOTENCY_KEY_REUSED,
             )
         return StoredResponse(
             status_code=stored.status_code,

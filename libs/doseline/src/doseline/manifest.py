@@ -15,6 +15,7 @@ from typing_extensions import TypeVar
 
 from doseline.consumers import Handler
 from doseline.instance import env_prefix
+from doseline.problems import KIT, ProblemCatalogue
 from doseline.schema import ServiceSchema
 from doseline.sdtm import DataCut, Dataset, Domain, Study
 from doseline.settings import ServiceSettings
@@ -79,6 +80,8 @@ class ServiceManifest(Generic[SettingsT]):
     # The domains `sdtm` builds, without a database: docs/sdtm.md's mapping table is rendered
     # from them (and a test keeps the two equal).
     sdtm_domains: Sequence[Domain] = ()
+    # Every problem type the service answers: the kit's and its own (its `problems.py`).
+    problems: ProblemCatalogue = KIT
     summary: str = ""
     extra: Mapping[str, object] = field(default_factory=dict)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
+from doseline import problems
 from doseline.auth import Principal
-from doseline.errors import DoselineError
+from doseline.errors import Unauthorized
 
 REAUTHENTICATION_WINDOW: Final = timedelta(minutes=5)
 # A token issued by a clock slightly ahead of ours is still fresh.
@@ -20,10 +21,8 @@ CLOCK_SKEW: Final = timedelta(seconds=30)
 CHALLENGE: Final = 'Bearer realm="doseline", error="insufficient_user_authentication"'
 
 
-class ReauthenticationRequired(DoselineError):
-    status = 401
-    slug = "reauthentication-required"
-    title = "Re-authentication required to sign"
+class ReauthenticationRequired(Unauthorized):
+    default_problem = problems.REAUTHENTICATION_REQUIRED
 
 
 def authenticated_within(

@@ -15,23 +15,20 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from doseline.errors import DoselineError
+from doseline import problems
+from doseline.errors import InvalidInput
 
 
-class UnknownTimeZone(DoselineError, ValueError):
+class UnknownTimeZone(InvalidInput, ValueError):
     """A site's time zone is missing or not an IANA name: its calendar dates cannot be known."""
 
-    status = 422
-    slug = "unknown-site-time-zone"
-    title = "The site's time zone is not known"
+    default_problem = problems.UNKNOWN_SITE_TIME_ZONE
 
 
-class NaiveDateTime(DoselineError, ValueError):
+class NaiveDateTime(InvalidInput, ValueError):
     """An instant without a UTC offset: which day it is at the site cannot be known."""
 
-    status = 422
-    slug = "time-zone-missing"
-    title = "The time has no UTC offset"
+    default_problem = problems.TIME_ZONE_MISSING
 
 
 @lru_cache(maxsize=256)

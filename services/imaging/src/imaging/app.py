@@ -11,6 +11,7 @@ from imaging.assessments import endpoints as assessments
 from imaging.ct_analyses import endpoints as ct_analyses
 from imaging.db import schema
 from imaging.fhir import endpoints as fhir
+from imaging.problems import PROBLEMS
 from imaging.reports import endpoints as reports
 from imaging.schedule import endpoints as schedule
 from imaging.settings import ImagingSettings
@@ -23,8 +24,9 @@ SUMMARY = (
 )
 DESCRIPTION = f"""{SUMMARY}
 
-Every endpoint but `/healthz` and `/readyz` needs an `Authorization: Bearer <token>` header.
-Errors are RFC 9457 `application/problem+json`.
+Every endpoint but `/healthz`, `/readyz` and `/problems` needs an `Authorization: Bearer <token>`
+header. Errors are RFC 9457 `application/problem+json`; each problem's `type`
+(`/problems/{{slug}}`) resolves here to what it means and what to do (`GET /problems` lists them).
 """
 
 
@@ -34,6 +36,7 @@ def create_app(settings: ImagingSettings | None = None) -> FastAPI:
         schema=schema,
         title="Doseline imaging and outcomes",
         description=DESCRIPTION,
+        problem_catalogue=PROBLEMS,
         routers=[
             diagnostics.router,
             schedule.router,

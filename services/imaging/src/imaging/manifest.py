@@ -21,6 +21,7 @@ from imaging.app import SUMMARY, create_app
 from imaging.ct_analyses import tasks as ct_tasks
 from imaging.ct_analyses.storage import storage_from
 from imaging.db import schema
+from imaging.problems import PROBLEMS
 from imaging.protocols import tasks as protocol_tasks
 from imaging.schedule import service as schedule
 from imaging.sdtm import service as sdtm
@@ -82,5 +83,6 @@ SERVICE = ServiceManifest(
     bootstrap=bootstrap,
     sdtm=sdtm.datasets,
     sdtm_domains=SDTM_DOMAINS,
+    problems=PROBLEMS,
     summary=SUMMARY,
 )

@@ -10,6 +10,7 @@ from doseline.site_scope import site_scope_dependency
 from notifications.db import schema
 from notifications.deliveries import endpoints as deliveries
 from notifications.event_log import endpoints as event_log
+from notifications.problems import PROBLEMS
 from notifications.scope import SCOPED_PARAMETERS
 from notifications.settings import NotificationsSettings
 from notifications.subscriptions import endpoints as subscriptions
@@ -20,8 +21,9 @@ SUMMARY = (
 )
 DESCRIPTION = f"""{SUMMARY}
 
-Every endpoint but `/healthz` and `/readyz` needs an `Authorization: Bearer <token>` header.
-Errors are RFC 9457 `application/problem+json`.
+Every endpoint but `/healthz`, `/readyz` and `/problems` needs an `Authorization: Bearer <token>`
+header. Errors are RFC 9457 `application/problem+json`; each problem's `type`
+(`/problems/{{slug}}`) resolves here to what it means and what to do (`GET /problems` lists them).
 """
 
 
@@ -33,4 +35,5 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[diagnostics.router, event_log.router, subscriptions.router, deliveries.router],
         router_dependencies=[site_scope_dependency(SCOPED_PARAMETERS)],
+        problem_catalogue=PROBLEMS,
     )

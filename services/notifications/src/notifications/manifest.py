@@ -12,6 +12,7 @@ from notifications import PORT
 from notifications.app import SUMMARY, create_app
 from notifications.db import schema
 from notifications.event_log.tasks import record_event_handler
+from notifications.problems import PROBLEMS
 from notifications.publishing import publishing_for
 from notifications.settings import NotificationsSettings
 
@@ -39,5 +40,6 @@ SERVICE = ServiceManifest(
     migrations=Path(__file__).parent / "migrations",
     handlers=handlers,
     periodic_jobs=periodic_jobs,
+    problems=PROBLEMS,
     summary=SUMMARY,
 )

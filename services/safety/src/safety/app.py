@@ -14,6 +14,7 @@ from safety.db import schema
 from safety.ehr import endpoints as ehr
 from safety.grading_assistance import endpoints as grading
 from safety.icsr import endpoints as icsr
+from safety.problems import PROBLEMS
 from safety.protocols import endpoints as protocols
 from safety.reference_ranges import endpoints as reference_ranges
 from safety.settings import SafetySettings
@@ -26,8 +27,9 @@ SUMMARY = (
 )
 DESCRIPTION = f"""{SUMMARY}
 
-Every endpoint but `/healthz` and `/readyz` needs an `Authorization: Bearer <token>` header.
-Errors are RFC 9457 `application/problem+json`.
+Every endpoint but `/healthz`, `/readyz` and `/problems` needs an `Authorization: Bearer <token>`
+header. Errors are RFC 9457 `application/problem+json`; each problem's `type`
+(`/problems/{{slug}}`) resolves here to what it means and what to do (`GET /problems` lists them).
 """
 
 
@@ -37,6 +39,7 @@ def create_app(settings: SafetySettings | None = None) -> FastAPI:
         schema=schema,
         title="Doseline safety",
         description=DESCRIPTION,
+        problem_catalogue=PROBLEMS,
         routers=[
             diagnostics.router,
             catalogue.router,

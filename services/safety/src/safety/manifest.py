@@ -21,6 +21,7 @@ from safety.app import SUMMARY, create_app
 from safety.catalogue import service as catalogue
 from safety.db import schema
 from safety.dictionary import shipped
+from safety.problems import PROBLEMS
 from safety.protocols import tasks as protocol_tasks
 from safety.sdtm import service as sdtm
 from safety.sdtm.domains import DOMAINS as SDTM_DOMAINS
@@ -87,5 +88,6 @@ SERVICE = ServiceManifest(
     bootstrap=bootstrap,
     sdtm=sdtm.datasets,
     sdtm_domains=SDTM_DOMAINS,
+    problems=PROBLEMS,
     summary=SUMMARY,
 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from doseline.errors import InvalidInput
+from doseline.problems import UNUSABLE_BUNDLE
 
 RESPONSE_TYPES: Final = {
     "batch": "batch-response",
@@ -30,7 +31,7 @@ class Entry:
 
 
 def unusable(message: str) -> InvalidInput:
-    return InvalidInput(message, slug="unusable-bundle", title="Unusable FHIR Bundle")
+    return InvalidInput(message, problem=UNUSABLE_BUNDLE)
 
 
 def entries_of(bundle: dict[str, Any]) -> tuple[str, list[Entry]]:

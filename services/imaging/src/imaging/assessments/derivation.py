@@ -29,6 +29,7 @@ from imaging.pft import assessment as pft
 from imaging.pft.reference import PftParameter, PftReferenceError, ReferenceComparison
 from imaging.pft.reference import Sex as PftSex
 from imaging.pft.reference import Subject as PftSubject
+from imaging.problems import IMPLAUSIBLE_MEASUREMENT
 from imaging.schedule.service import ReferenceChoice
 from imaging.sgrq import scoring as sgrq
 from imaging.sgrq.weights import Instrument
@@ -87,7 +88,7 @@ def as_json(value: Any) -> Any:
 
 
 def invalid(error: Exception) -> InvalidInput:
-    return InvalidInput(str(error), slug="implausible-measurement", title="Implausible measurement")
+    return InvalidInput(str(error), problem=IMPLAUSIBLE_MEASUREMENT)
 
 
 def ct_from_volumes(volumes: LungLesionVolumes, inputs: dict[str, Any]) -> Derived:

@@ -25,6 +25,7 @@ from imaging.assessments.schemas import (
     SgrqIn,
     WalkTestIn,
 )
+from imaging.problems import SUBJECT_FACT_DISAGREES
 from imaging.protocols import service as protocols
 from imaging.schedule import service as schedule_service
 from imaging.schedule.visits import VisitAssignment, VisitSchedule, assign_visit
@@ -368,8 +369,7 @@ def _person(
         raise InvalidInput.at(
             [*location, error.field],
             str(error),
-            slug="subject-fact-disagrees",
-            title="A fact about the subject disagrees with screening",
+            problem=SUBJECT_FACT_DISAGREES,
         ) from None
 
 

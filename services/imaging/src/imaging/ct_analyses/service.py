@@ -50,6 +50,7 @@ from imaging.ct_analyses.storage import (
     ObjectStorageUnavailable,
     content_key,
 )
+from imaging.problems import UNREADABLE_FILE
 from imaging.subjects import service as subjects
 
 log = structlog.get_logger(__name__)
@@ -147,7 +148,7 @@ def check_file_type(file_format: str, incoming: Incoming) -> None:
     """Refuse at once a file that is plainly not what it claims to be (the worker reads it)."""
     head = incoming.head
     if incoming.size_bytes == 0:
-        raise InvalidInput("the upload is empty", slug="unreadable-file", title="Unreadable file")
+        raise InvalidInput("the upload is empty", problem=UNREADABLE_FILE)
     if file_format == "nifti":
         plain_nifti = len(head) >= 4 and (
             int.from_bytes(head[:4], "little") in _NIFTI_HEADER_SIZES
@@ -157,15 +158,13 @@ def check_file_type(file_format: str, incoming: Incoming) -> None:
             raise InvalidInput(
                 "the upload is neither a NIfTI file (.nii or .nii.gz) nor a ZIP of a label map "
                 "and its CT image",
-                slug="unreadable-file",
-                title="Unreadable file",
+                problem=UNREADABLE_FILE,
             )
     elif not (head.startswith(_ZIP_MAGIC) or head[128:132] == b"DICM"):
         raise InvalidInput(
             "the upload is neither a DICOM file (Part 10, 'DICM' at byte 128) nor a ZIP of a "
             "DICOM-SEG and its source CT series",
-            slug="unreadable-file",
-            title="Unreadable file",
+            problem=UNREADABLE_FILE,
         )
 
 

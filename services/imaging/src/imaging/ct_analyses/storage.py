@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from doseline.errors import PayloadTooLarge, ServiceUnavailable
+from imaging.problems import OBJECT_STORAGE_UNAVAILABLE
 from imaging.settings import ImagingSettings
 
 
@@ -49,8 +50,7 @@ def content_key(sha256: str) -> str:
 class ObjectStorageUnavailable(ServiceUnavailable):
     """The object store refused or could not be reached (missing bucket, credentials, network)."""
 
-    slug = "object-storage-unavailable"
-    title = "Object storage is unavailable"
+    default_problem = OBJECT_STORAGE_UNAVAILABLE
 
 
 class ObjectStorage(Protocol):

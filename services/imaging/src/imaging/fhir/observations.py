@@ -41,6 +41,7 @@ from imaging.assessments.schemas import BloodGasIn, PulmonaryFunctionIn, WalkTes
 from imaging.blood_gas import loinc as blood_gas_loinc
 from imaging.blood_gas.calculations import kpa_to_mmhg
 from imaging.pft import loinc as pft_loinc
+from imaging.problems import UNUSABLE_OBSERVATION
 from imaging.walk import loinc as walk_loinc
 
 STUDY_SUBJECT_SYSTEM = "urn:doseline:study-subject-id"
@@ -82,7 +83,7 @@ RATIO_UNITS: Final = {"1": 1.0, "{ratio}": 1.0, "{Number}": 1.0, "%": 0.01}
 
 
 def problem(message: str) -> InvalidInput:
-    return InvalidInput(message, slug="unusable-observation", title="Unusable FHIR Observation")
+    return InvalidInput(message, problem=UNUSABLE_OBSERVATION)
 
 
 @dataclass(frozen=True)

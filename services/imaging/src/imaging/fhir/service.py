@@ -39,6 +39,7 @@ from imaging.assessments.derivation import Derived
 from imaging.assessments.models import AssessmentRow
 from imaging.fhir import bundles, observations
 from imaging.fhir.observations import STUDY_SUBJECT_SYSTEM, ParsedObservation, problem
+from imaging.problems import OBSERVATION_VERSION_CONFLICT, SUBJECT_NOT_KNOWN_YET
 from imaging.protocols import service as protocols
 from imaging.schedule import repository as schedule_repository
 from imaging.schedule import service as schedule_service
@@ -77,8 +78,7 @@ def _not_known(detail: str) -> Conflict:
     return Conflict(
         "no enrolled subject known to imaging has this identifier (system "
         f"{detail!r}); check it, or resend after the enrolment has arrived",
-        slug="subject-not-known-yet",
-        title="Subject not known to imaging yet",
+        problem=SUBJECT_NOT_KNOWN_YET,
     )
 
 
@@ -167,8 +167,7 @@ def _by_patient(
     raise Conflict(
         f"no enrolled subject known to imaging has an identifier of {reference} (systems "
         f"{systems}); check them, or resend after the enrolment has arrived",
-        slug="subject-not-known-yet",
-        title="Subject not known to imaging yet",
+        problem=SUBJECT_NOT_KNOWN_YET,
     )
 
 
@@ -408,8 +407,7 @@ def _known(
             f"Observation {parsed.observation_id} was recorded as version {row.fhir_version_id}; "
             f"a different version must be amended, corrected or entered-in-error, not "
             f"{parsed.status!r}",
-            slug="observation-version-conflict",
-            title="Another version of a recorded Observation",
+            problem=OBSERVATION_VERSION_CONFLICT,
         )
     assessments.supersede(
         session,

@@ -11,6 +11,7 @@ from doseline import audit, sitetime, subject_projection
 from doseline.contracts.enrollment import InfusionAdministered, SubjectEnrolled
 from doseline.errors import Conflict, NotFound
 from imaging.assessments import repository as assessments
+from imaging.problems import SUBJECT_NOT_KNOWN_YET
 from imaging.schedule import service as schedule_service
 from imaging.schedule.visits import BASELINE, calendar
 from imaging.subjects import facts, repository
@@ -106,8 +107,7 @@ def not_known_yet(subject_id: str) -> Conflict:
     return Conflict(
         f"imaging has not yet received the enrolment of subject {subject_id!r} from "
         "enrollment; check the study subject id, or retry once the enrolment has arrived",
-        slug="subject-not-known-yet",
-        title="Subject not known to imaging yet",
+        problem=SUBJECT_NOT_KNOWN_YET,
     )
 
 

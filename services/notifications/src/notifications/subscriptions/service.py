@@ -17,6 +17,7 @@ from doseline.pagination import MAX_PAGE_SIZE
 from notifications.deliveries import repository as deliveries
 from notifications.event_log import repository as event_log
 from notifications.event_log.service import checked_patterns, serves_site
+from notifications.problems import REPLAY_TOO_LARGE, WEBHOOK_TARGET_REFUSED
 from notifications.settings import NotificationsSettings
 from notifications.subscriptions import repository
 from notifications.subscriptions.models import Subscription, SubscriptionSecret
@@ -46,7 +47,7 @@ def _checked_url(url: str, *, settings: NotificationsSettings, resolve: Resolver
         else:
             check_target(url, allowed=settings.allowed_target_networks, resolve=resolve)
     except TargetRefused as error:
-        raise InvalidInput.at(["body", "url"], str(error), slug="webhook-target-refused") from None
+        raise InvalidInput.at(["body", "url"], str(error), problem=WEBHOOK_TARGET_REFUSED) from None
     return url
 
 
@@ -331,7 +332,7 @@ def replay(
         if len(events) > MAX_REPLAY_EVENTS:
             raise Conflict(
                 f"more than {MAX_REPLAY_EVENTS} events in this range; replay a shorter range",
-                slug="replay-too-large",
+                problem=REPLAY_TOO_LARGE,
             )
     scheduled = deliveries.schedule_replay(
         session, subscription_id=subscription.id, events=events, due=moment

@@ -30,6 +30,7 @@ from safety.adjudication.models import (
 )
 from safety.adjudication.schemas import DltOut
 from safety.catalogue import service as catalogue
+from safety.problems import DLT_NOT_FOUND, DLT_NOT_SUSPECTED, DLT_STALE
 from safety.protocols import repository as protocols_repository
 from safety.protocols import service as protocols
 from safety.subjects import repository as subjects_repository
@@ -345,12 +346,12 @@ def adjudicate(
     if case.status != "suspected":
         raise Conflict(
             f"this DLT is {case.status.replace('_', ' ')}; only a suspected DLT can be adjudicated",
-            slug="dlt-not-suspected",
+            problem=DLT_NOT_SUSPECTED,
             extra={"dlt_status": case.status},
         )
     version = current_version(case.ae_id)
     if version.number != case.ae_version:  # pragma: no cover - edits reassess first
-        raise Conflict("the adverse event changed; read the DLT again", slug="dlt-stale")
+        raise Conflict("the adverse event changed; read the DLT again", problem=DLT_STALE)
     record_hash = version.record_sha256
     signature = DltSignatureRow(
         id=uuid.uuid4(),
@@ -422,7 +423,7 @@ def signatures_of(session: Session, case: DltCaseRow) -> list[DltSignatureRow]:
 def require_case(session: Session, dlt_id: uuid.UUID, *, lock: bool = False) -> DltCaseRow:
     row = repository.case(session, dlt_id, lock=lock)
     if row is None:
-        raise NotFound(f"no DLT {dlt_id}", slug="dlt-not-found")
+        raise NotFound(f"no DLT {dlt_id}", problem=DLT_NOT_FOUND)
     return row
 
 

@@ -42,6 +42,7 @@ from safety.catalogue import service as catalogue
 from safety.catalogue.models import CtcaeTermRow
 from safety.grading.validation import require_defined_grade
 from safety.icsr import service as icsr
+from safety.problems import ADVERSE_EVENT_NOT_FOUND, NOT_SERIOUS, SAE_ALREADY_REPORTED
 from safety.subjects import repository as subjects_repository
 from safety.subjects import service as subjects
 from safety.subjects.models import SubjectRow
@@ -202,13 +203,13 @@ def record_sponsor_report(
     """The report reached the sponsor: the SAE clock stops."""
     if not ae.serious or ae.aware_at is None:
         raise Conflict(
-            "this adverse event is not serious; it has no reporting clock", slug="not-serious"
+            "this adverse event is not serious; it has no reporting clock", problem=NOT_SERIOUS
         )
     if ae.reported_to_sponsor_at is not None:
         raise Conflict(
             "the report to the sponsor was already recorded at "
             f"{ae.reported_to_sponsor_at.isoformat()}",
-            slug="sae-already-reported",
+            problem=SAE_ALREADY_REPORTED,
         )
     if reported_at > now + CLOCK_SKEW:
         raise InvalidInput.at(["body", "reported_at"], "is in the future")
@@ -314,7 +315,7 @@ def require_adverse_event(
 ) -> AdverseEventRow:
     row = repository.adverse_event(session, ae_id, lock=lock)
     if row is None:
-        raise NotFound(f"no adverse event {ae_id}", slug="adverse-event-not-found")
+        raise NotFound(f"no adverse event {ae_id}", problem=ADVERSE_EVENT_NOT_FOUND)
     return row
 
 

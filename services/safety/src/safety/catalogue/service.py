@@ -17,6 +17,7 @@ from safety.catalogue import repository
 from safety.catalogue.models import CtcaeTermRow, CtcaeVersionRow
 from safety.dictionary.spreadsheet import ProgressCallback, read_ctcae
 from safety.dictionary.terms import CtcaeDictionary, CtcaeTerm, GradeDefinition, SystemOrganClass
+from safety.problems import CTCAE_TERM_NOT_FOUND, CTCAE_VERSION_EXISTS, CTCAE_VERSION_NOT_LOADED
 
 ImportStatus = Literal["imported", "unchanged", "replaced"]
 
@@ -82,7 +83,7 @@ def store_dictionary(
             f"CTCAE v{dictionary.version} is already loaded from {existing.source_file} "
             f"(sha256 {existing.source_sha256[:12]}…); this file differs. Import it with "
             "replace (CLI --replace, API ?replace=true) if it is meant to supersede it",
-            slug="ctcae-version-exists",
+            problem=CTCAE_VERSION_EXISTS,
             extra={"version": dictionary.version, "loaded_sha256": existing.source_sha256},
         )
     before = None
@@ -187,7 +188,7 @@ def require_version(session: Session, version: str) -> CtcaeVersionRow:
             f"CTCAE v{version} is not loaded; loaded versions: {loaded or 'none'}. "
             "An administrator imports it with `doseline safety ctcae-import PATH` (v5.0 ships with "
             "Doseline and loads at start-up)",
-            slug="ctcae-version-not-loaded",
+            problem=CTCAE_VERSION_NOT_LOADED,
         )
     return row
 
@@ -199,7 +200,7 @@ def require_term(session: Session, version: str, meddra_code: str) -> CtcaeTermR
         raise NotFound(
             f"CTCAE v{version} has no term with MedDRA code {meddra_code}; search "
             f"/v1/ctcae/versions/{version}/terms?q=… for the code",
-            slug="ctcae-term-not-found",
+            problem=CTCAE_TERM_NOT_FOUND,
         )
     return row
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from doseline.errors import DoselineError
+from doseline.errors import InvalidInput
 from safety.dictionary.terms import (
     GRADES,
     CtcaeDictionary,
@@ -32,6 +32,7 @@ from safety.dictionary.terms import (
     GradeDefinition,
     SystemOrganClass,
 )
+from safety.problems import CTCAE_IMPORT_FAILED
 
 ProgressCallback = Callable[[int, int], None]
 """Called as `on_progress(done, total)` with the number of sheet rows read so far."""
@@ -57,12 +58,10 @@ _ZERO_WIDTH: Final = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _SPACES: Final = re.compile(r"[^\S\n]+")
 
 
-class DictionaryImportError(DoselineError):
+class DictionaryImportError(InvalidInput):
     """The file is not a CTCAE dictionary this reader can import; says where and why."""
 
-    status = 422
-    slug = "ctcae-import-failed"
-    title = "The CTCAE dictionary file cannot be imported"
+    default_problem = CTCAE_IMPORT_FAILED
 
     def __init__(
         self,

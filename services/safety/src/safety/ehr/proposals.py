@@ -20,6 +20,7 @@ from safety.ehr.models import ProposedAdverseEventRow
 from safety.ehr.reading import LabResult
 from safety.ehr.schemas import AcceptanceIn
 from safety.ehr.staging import AuditNote
+from safety.problems import PROPOSAL_NOT_OPEN
 from safety.subjects.models import SubjectRow
 
 CTCAE_VERSION: Final = "5.0"
@@ -143,7 +144,7 @@ def accept(
     if proposal.status != "proposed":
         raise Conflict(
             f"this proposal is {proposal.status}; only an open proposal can be accepted",
-            slug="proposal-not-open",
+            problem=PROPOSAL_NOT_OPEN,
         )
     try:
         ae_id = _report_or_follow_up(session, proposal, body, actor=actor, now=now)
@@ -230,7 +231,7 @@ def reject(
     if proposal.status != "proposed":
         raise Conflict(
             f"this proposal is {proposal.status}; only an open proposal can be rejected",
-            slug="proposal-not-open",
+            problem=PROPOSAL_NOT_OPEN,
         )
     before = proposal_snapshot(proposal)
     proposal.status = "rejected"

@@ -10,14 +10,23 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from doseline.errors import DoselineError
+from doseline.errors import DoselineError, InvalidInput, error_of
 from doseline.fhir.outcomes import issue_code, operation_outcome, response_entry
+from doseline.problems import KIT
 from safety.ehr.schemas import LabIntakeOut
+from safety.problems import (
+    NOT_A_GRADED_LAB_RESULT,
+    OBSERVATION_VERSION_CONFLICT,
+    SUBJECT_NOT_MATCHED,
+    UNUSABLE_OBSERVATION,
+)
 
 OUTCOME_SYSTEM: Final = "urn:doseline:lab-intake-outcome"
-_TITLES: Final = {
-    404: ("subject-not-matched", "Subject not matched"),
-    409: ("observation-version-conflict", "Another content under a received version"),
+# The problem of a lone resource refused with a status: the kit's problem of any other status.
+_REFUSALS: Final = {
+    404: SUBJECT_NOT_MATCHED,
+    409: OBSERVATION_VERSION_CONFLICT,
+    422: UNUSABLE_OBSERVATION,
 }
 
 
@@ -53,24 +62,22 @@ def response_bundle(response_type: str, answers: list[LabIntakeOut]) -> dict[str
 def refusal(answer: LabIntakeOut) -> DoselineError | None:
     """A lone resource that cannot be used is a 4xx, never a 200 that says it was refused."""
     if answer.outcome == "skipped":
-        return DoselineError(
-            answer.detail, status=422, slug="not-a-graded-lab-result", title="Not graded"
-        )
+        return InvalidInput(answer.detail, problem=NOT_A_GRADED_LAB_RESULT)
     if (
         answer.outcome == "report"
         and answer.results
         and all(result.status_code >= 400 for result in answer.results)
     ):
         details = "; ".join(f"{r.observation_id}: {r.detail}" for r in answer.results[:5])
-        return DoselineError(
+        return InvalidInput(
             f"no result of the report could be used: {details}"[:1000],
-            status=422,
-            slug="unusable-observation",
-            title="Unusable FHIR Observation",
+            problem=UNUSABLE_OBSERVATION,
         )
     if answer.status_code < 400:
         return None
-    slug, title = _TITLES.get(
-        answer.status_code, ("unusable-observation", "Unusable FHIR Observation")
+    problem = (
+        _REFUSALS.get(answer.status_code)
+        or KIT.for_status(answer.status_code)
+        or UNUSABLE_OBSERVATION
     )
-    return DoselineError(answer.detail, status=answer.status_code, slug=slug, title=title)
+    return error_of(problem, answer.detail)

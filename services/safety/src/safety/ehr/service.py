@@ -35,6 +35,7 @@ from safety.ehr.reading import EntryRejected
 from safety.ehr.receiving import receive
 from safety.ehr.schemas import ConflictOut, LabIntakeOut, ProposalOut
 from safety.ehr.staging import Key
+from safety.problems import PROPOSAL_NOT_FOUND
 
 ACCEPTED_RESOURCES: Final = ("Observation", "DiagnosticReport", "Bundle")
 
@@ -230,5 +231,5 @@ def require_proposal(
     """The proposed AE `proposal_id` (locked for a decision when `lock`), or 404."""
     row = repository.proposal(session, proposal_id, lock=lock)
     if row is None:
-        raise NotFound(f"no proposed adverse event {proposal_id}", slug="proposal-not-found")
+        raise NotFound(f"no proposed adverse event {proposal_id}", problem=PROPOSAL_NOT_FOUND)
     return row

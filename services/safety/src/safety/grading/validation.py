@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from doseline.errors import InvalidInput
 from safety.dictionary.terms import GRADES, CtcaeTerm
+from safety.problems import CTCAE_GRADE_NOT_DEFINED
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,7 @@ class GradeProblem:
 class UndefinedGradeError(InvalidInput):
     """A grade the term does not define was reported (rendered as 422 problem+json)."""
 
-    slug = "ctcae-grade-not-defined"
-    title = "The CTCAE term does not define this grade"
+    default_problem = CTCAE_GRADE_NOT_DEFINED
 
     def __init__(self, problem: GradeProblem) -> None:
         super().__init__(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from doseline.auth import Principal, Role, require_roles
-from doseline.errors import DoselineError, InvalidInput
+from doseline.errors import InvalidInput, UnsupportedMediaType
 from safety.grading.clinical import ANSWER_MODELS, ClinicalTerm, grade_clinical, questions_for
 from safety.grading_assistance import service
 from safety.grading_assistance.schemas import (
@@ -93,12 +93,7 @@ MAX_CASE_FILE_BYTES = 5_000_000
 async def lab_agreement(request: Request, _: SafetyPhysician) -> AgreementOut:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "text/csv":
-        raise DoselineError(
-            f"send the cases as text/csv, not {media or 'no content type'}",
-            status=415,
-            slug="unsupported-media-type",
-            title="Unsupported media type",
-        )
+        raise UnsupportedMediaType(f"send the cases as text/csv, not {media or 'no content type'}")
     raw = await request.body()
     if len(raw) > MAX_CASE_FILE_BYTES:
         raise InvalidInput.at(["body"], f"the file is larger than {MAX_CASE_FILE_BYTES} bytes")

@@ -29,6 +29,7 @@ from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.icsr import repository
 from safety.icsr.message import IcsrFacts, IcsrParties, Kind, build
 from safety.icsr.models import IcsrMessageRow
+from safety.problems import ICSR_MESSAGE_NOT_FOUND, NOT_SERIOUS
 from safety.protocols import repository as protocols_repository
 from safety.settings import SafetySettings
 from safety.subjects.models import SubjectRow
@@ -191,7 +192,7 @@ def require_messages(session: Session, ae: AdverseEventRow) -> Sequence[IcsrMess
     if not found:
         raise Conflict(
             f"adverse event {ae.id} has never been serious: it has no case safety report",
-            slug="not-serious",
+            problem=NOT_SERIOUS,
         )
     return found
 
@@ -202,7 +203,7 @@ def require_message(session: Session, ae: AdverseEventRow, number: int) -> IcsrM
     if row is None:
         raise NotFound(
             f"adverse event {ae.id} has no case safety report message {number}",
-            slug="icsr-message-not-found",
+            problem=ICSR_MESSAGE_NOT_FOUND,
         )
     return row
 

@@ -20,6 +20,7 @@ from doseline import protocol_versions
 from doseline.auth import Principal
 from doseline.contracts.protocol import ProtocolActivated, TrialRules, in_force_at
 from doseline.errors import NotFound
+from safety.problems import PROTOCOL_NOT_RECEIVED
 from safety.protocols import repository
 from safety.protocols.models import DltReviewRow, ProtocolVersionRow
 from safety.subjects import repository as subjects_repository
@@ -71,7 +72,7 @@ def received_versions(session: Session, trial_id: str) -> list[ProtocolVersionRo
         raise NotFound(
             f"no protocol version of trial {trial_id} has reached safety; its DLT rules arrive "
             "with enrollment's enrollment.protocol.activated event",
-            slug="protocol-not-received",
+            problem=PROTOCOL_NOT_RECEIVED,
         )
     return rows
 

@@ -14,6 +14,7 @@ from doseline import audit
 from doseline.errors import InvalidInput, NotFound
 from safety.ehr.loinc import lab_code
 from safety.grading import units as u
+from safety.problems import TRIAL_NOT_FOUND
 from safety.protocols import repository as protocols
 from safety.reference_ranges import repository
 from safety.reference_ranges.models import ReferenceRangeRow, SiteReferenceRangesRow
@@ -160,7 +161,7 @@ def lock_site(
 def require_known_trial(session: Session, trial_id: str) -> None:
     """A trial safety has received a protocol for; another id is most likely a typo."""
     if not protocols.versions(session, trial_id):
-        raise NotFound(f"trial {trial_id} is unknown to safety", slug="trial-not-found")
+        raise NotFound(f"trial {trial_id} is unknown to safety", problem=TRIAL_NOT_FOUND)
 
 
 def _invalid(found: list[RangeProblem]) -> InvalidInput:

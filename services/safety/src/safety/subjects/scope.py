@@ -15,6 +15,12 @@ from doseline.site_scope import ScopedParameter, in_scope, require_in_scope
 from safety.adjudication.models import DltCaseRow
 from safety.adverse_events.models import AdverseEventRow
 from safety.ehr.models import ProposedAdverseEventRow
+from safety.problems import (
+    ADVERSE_EVENT_NOT_FOUND,
+    DLT_NOT_FOUND,
+    PROPOSAL_NOT_FOUND,
+    SUBJECT_NOT_FOUND,
+)
 from safety.subjects import repository
 from safety.subjects.models import SubjectRow
 
@@ -41,7 +47,7 @@ def _site_through(model: Any) -> Any:
 
 
 def subject_not_found(subject_id: str) -> DoselineError:
-    return NotFound(f"subject {subject_id} is unknown to safety", slug="subject-not-found")
+    return NotFound(f"subject {subject_id} is unknown to safety", problem=SUBJECT_NOT_FOUND)
 
 
 # Every path or query parameter of the safety API that names subject data; the errors are the
@@ -50,14 +56,14 @@ SCOPED_PARAMETERS: Mapping[str, ScopedParameter] = {
     "subject_id": ScopedParameter(repository.site_of_subject, subject_not_found),
     "ae_id": ScopedParameter(
         _site_through(AdverseEventRow),
-        lambda v: NotFound(f"no adverse event {v}", slug="adverse-event-not-found"),
+        lambda v: NotFound(f"no adverse event {v}", problem=ADVERSE_EVENT_NOT_FOUND),
     ),
     "dlt_id": ScopedParameter(
-        _site_through(DltCaseRow), lambda v: NotFound(f"no DLT {v}", slug="dlt-not-found")
+        _site_through(DltCaseRow), lambda v: NotFound(f"no DLT {v}", problem=DLT_NOT_FOUND)
     ),
     "proposal_id": ScopedParameter(
         _site_through(ProposedAdverseEventRow),
-        lambda v: NotFound(f"no proposed adverse event {v}", slug="proposal-not-found"),
+        lambda v: NotFound(f"no proposed adverse event {v}", problem=PROPOSAL_NOT_FOUND),
     ),
 }
 

@@ -13,6 +13,7 @@ from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.etags import check_if_match
 from safety.catalogue import service as catalogue
 from safety.grading.validation import require_defined_grade
+from safety.problems import SUBJECT_NOT_FOUND, SUBJECT_UNKNOWN_TO_SAFETY
 from safety.subjects import repository
 from safety.subjects.models import SubjectHospitalIdRow, SubjectRow
 from safety.subjects.schemas import BaselineIn
@@ -52,7 +53,7 @@ def require_known_subject(session: Session, subject_id: str, *, lock: bool = Fal
         raise Conflict(
             f"subject {subject_id} is unknown to safety: check the study id; if it is right, "
             "enrollment's 'subject enrolled' event has not been received yet, retry shortly",
-            slug="subject-unknown-to-safety",
+            problem=SUBJECT_UNKNOWN_TO_SAFETY,
             extra={"subject_id": subject_id},
         )
     return row
@@ -61,7 +62,7 @@ def require_known_subject(session: Session, subject_id: str, *, lock: bool = Fal
 def require_subject(session: Session, subject_id: str) -> SubjectRow:
     row = repository.subject(session, subject_id)
     if row is None:
-        raise NotFound(f"subject {subject_id} is unknown to safety", slug="subject-not-found")
+        raise NotFound(f"subject {subject_id} is unknown to safety", problem=SUBJECT_NOT_FOUND)
     return row
 
 
