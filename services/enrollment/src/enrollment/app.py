@@ -13,6 +13,7 @@ from enrollment.deviations import endpoints as deviations
 from enrollment.dose_orders import endpoints as dose_orders
 from enrollment.dosing import endpoints as dosing
 from enrollment.escalation_state import endpoints as escalation_state
+from enrollment.problems import PROBLEMS
 from enrollment.scope import SCOPED_PARAMETERS
 from enrollment.screening import endpoints as screening
 from enrollment.settings import EnrollmentSettings
@@ -26,8 +27,9 @@ SUMMARY = (
 )
 DESCRIPTION = f"""{SUMMARY}
 
-Every endpoint but `/healthz` and `/readyz` needs an `Authorization: Bearer <token>` header.
-Errors are RFC 9457 `application/problem+json`.
+Every endpoint but `/healthz`, `/readyz` and `/problems` needs an `Authorization: Bearer <token>`
+header. Errors are RFC 9457 `application/problem+json`; each problem's `type`
+(`/problems/{{slug}}`) resolves here to what it means and what to do (`GET /problems` lists them).
 """
 
 
@@ -37,6 +39,7 @@ def create_app(settings: EnrollmentSettings | None = None) -> FastAPI:
         schema=schema,
         title="Doseline enrollment",
         description=DESCRIPTION,
+        problem_catalogue=PROBLEMS,
         routers=[
             diagnostics.router,
             trials.router,

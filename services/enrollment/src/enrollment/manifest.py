@@ -19,6 +19,7 @@ from enrollment.db import schema
 from enrollment.deviations.tasks import RECORD_MISSED_INFUSIONS
 from enrollment.dlt_windows.tasks import CLOSE_DLT_WINDOWS
 from enrollment.escalation_state.tasks import on_dlt_adjudicated
+from enrollment.problems import PROBLEMS
 from enrollment.sdtm import service as sdtm
 from enrollment.sdtm.domains import DOMAINS as SDTM_DOMAINS
 from enrollment.settings import EnrollmentSettings
@@ -56,5 +57,6 @@ SERVICE = ServiceManifest(
     sdtm=sdtm.datasets,
     sdtm_study=sdtm.study,
     sdtm_domains=SDTM_DOMAINS,
+    problems=PROBLEMS,
     summary=SUMMARY,
 )

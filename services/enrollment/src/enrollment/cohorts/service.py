@@ -32,6 +32,26 @@ from enrollment.cohorts.models import (
     SlotReservation,
     WaitlistEntry,
 )
+from enrollment.problems import (
+    ALREADY_ENROLLED,
+    ALREADY_RESERVED,
+    ALREADY_WAITING,
+    COHORT_FULL,
+    CONSENT_AFTER_ENROLMENT,
+    CONSENT_IN_FUTURE,
+    CONSENT_REQUIRED,
+    ELIGIBILITY_NOT_SIGNED_OFF,
+    ENROLMENT_CAP_REACHED,
+    NO_OPEN_COHORT,
+    NOT_ELIGIBLE,
+    NOT_ENROLLED,
+    NOT_WAITING,
+    SCREENING_REQUIRED,
+    SITE_NOT_IN_PROTOCOL,
+    SUBJECT_WITHDRAWN,
+    TRIAL_COMPLETED,
+    WAITLIST_ORDER,
+)
 from enrollment.protocol import Protocol
 from enrollment.screening import repository as screening_repository
 from enrollment.subjects import repository as subjects_repository
@@ -137,7 +157,7 @@ def refuse_consent_after_enrolment(
         raise Conflict(
             "the subject was enrolled before this consent date; a consent date cannot follow"
             " enrolment",
-            slug="consent-after-enrolment",
+            problem=CONSENT_AFTER_ENROLMENT,
         )
 
 
@@ -147,7 +167,7 @@ def enrolment_to_dose(session: Session, subject_id: str) -> Enrolment:
     if enrolment is None:
         raise Conflict(
             f"subject {subject_id} is not enrolled; only enrolled subjects are dosed",
-            slug="not-enrolled",
+            problem=NOT_ENROLLED,
         )
     withdrawal = subjects_repository.withdrawal_of(session, subject_id)
     if withdrawal is not None:
@@ -155,8 +175,7 @@ def enrolment_to_dose(session: Session, subject_id: str) -> Enrolment:
             f"subject {subject_id} was withdrawn ({withdrawal.reason.replace('_', ' ')}) on"
             f" {withdrawal.effective_on.isoformat()}; a withdrawn subject receives no further"
             " dose",
-            slug="subject-withdrawn",
-            title="Subject withdrawn",
+            problem=SUBJECT_WITHDRAWN,
             extra={
                 "withdrawal_reason": withdrawal.reason,
                 "effective_on": withdrawal.effective_on.isoformat(),
@@ -172,7 +191,7 @@ def enrolment_to_withdraw(session: Session, subject: Subject) -> Enrolment:
         raise Conflict(
             f"subject {subject.id} is not enrolled ({subject.status}); only an enrolled subject"
             " is withdrawn. A subject waiting for a slot is removed from the waitlist instead",
-            slug="not-enrolled",
+            problem=NOT_ENROLLED,
         )
     return enrolment
 
@@ -183,32 +202,30 @@ def _enrollable_subject(session: Session, trial: Trial, subject_id: str) -> Subj
     if subject is None or subject.trial_id != trial.id:
         raise NotFound(f"trial {trial.id} has no subject {subject_id}")
     if repository.enrolment_of(session, subject_id) is not None:
-        raise Conflict(f"subject {subject_id} is already enrolled", slug="already-enrolled")
+        raise Conflict(f"subject {subject_id} is already enrolled", problem=ALREADY_ENROLLED)
     if subject.consent_signed_on is None:
         raise Conflict(
             f"subject {subject_id} has no consent date; record the signed consent (PATCH the"
             " subject with consent_signed_on) before enrolment",
-            slug="consent-required",
-            title="Consent required",
+            problem=CONSENT_REQUIRED,
         )
     screening = screening_repository.latest_screening(session, subject_id)
     if screening is None:
         raise Conflict(
             f"subject {subject_id} has not been screened; record the screening first",
-            slug="screening-required",
+            problem=SCREENING_REQUIRED,
         )
     if not screening.eligible:
         raise Conflict(
             f"subject {subject_id} is not eligible: " + "; ".join(screening.reasons),
-            slug="not-eligible",
-            title="Subject not eligible",
+            problem=NOT_ELIGIBLE,
             extra={"reasons": screening.reasons},
         )
     if screening.signed_off_at is None:
         raise Conflict(
             f"the eligibility of subject {subject_id} is not signed off; an investigator signs"
             " off the screening before enrolment",
-            slug="eligibility-not-signed-off",
+            problem=ELIGIBILITY_NOT_SIGNED_OFF,
         )
     return subject
 
@@ -228,8 +245,7 @@ def _cohort_full(trial: Trial, cohort: Cohort, enrolled: int, reserved: int) -> 
         )
     return Conflict(
         detail,
-        slug="cohort-full",
-        title="Cohort full",
+        problem=COHORT_FULL,
         extra={
             "trial_id": trial.id,
             "cohort_number": cohort.number,
@@ -249,12 +265,12 @@ def enrollable(
     if trial is None:
         raise NotFound(f"no trial {trial_id}")
     if trial.status != "open":
-        raise Conflict(f"trial {trial_id} is {trial.status}", slug="trial-completed")
+        raise Conflict(f"trial {trial_id} is {trial.status}", problem=TRIAL_COMPLETED)
     subject = _enrollable_subject(session, trial, subject_id)
     if subject.consent_signed_on is not None and subject.consent_signed_on > site_today(trial, now):
         raise Conflict(
             f"the consent date {subject.consent_signed_on} is after today at the site",
-            slug="consent-in-future",
+            problem=CONSENT_IN_FUTURE,
         )
     return trial, subject
 
@@ -288,7 +304,7 @@ def enrol(
 def _locked_newest_cohort(session: Session, trial: Trial) -> Cohort:
     cohort = repository.lock_latest_cohort(session, trial.id)
     if cohort is None:
-        raise Conflict(f"trial {trial.id} has no cohort", slug="no-open-cohort")
+        raise Conflict(f"trial {trial.id} has no cohort", problem=NO_OPEN_COHORT)
     return cohort
 
 
@@ -298,7 +314,7 @@ def _refuse_over_cap(session: Session, trial: Trial, protocol: Protocol) -> None
     if in_trial >= protocol.enrolment.cap:
         raise Conflict(
             f"the trial has enrolled {in_trial} subjects, its cap of {protocol.enrolment.cap}",
-            slug="enrolment-cap-reached",
+            problem=ENROLMENT_CAP_REACHED,
         )
 
 
@@ -323,7 +339,7 @@ def _free_slot(
                 f"{len(queue)} subject(s) are waiting for a slot; the free slot(s) of cohort"
                 f" {cohort.number} go to the head of the waitlist first"
                 f" ({', '.join(e.subject_id for e in queue[:free])})",
-                slug="waitlist-order",
+                problem=WAITLIST_ORDER,
             )
     return _FreeSlot(cohort=cohort, enrolled=enrolled, reservation=own, waitlist_entry=entry)
 
@@ -421,7 +437,7 @@ def _site_zone(protocol: Protocol, site_id: str) -> str:
     if site is None:
         raise Conflict(
             f"site {site_id!r} is not in protocol version {protocol.version}",
-            slug="site-not-in-protocol",
+            problem=SITE_NOT_IN_PROTOCOL,
         )
     return site.time_zone
 
@@ -649,7 +665,7 @@ def join_waitlist(
     entry = repository.waitlist_entry_of(session, subject_id, for_update=True)
     position = repository.last_waitlist_position(session, trial_id) + 1
     if entry is not None and entry.status != "removed":
-        raise Conflict(f"subject {subject_id} is already on the waitlist", slug="already-waiting")
+        raise Conflict(f"subject {subject_id} is already on the waitlist", problem=ALREADY_WAITING)
     if entry is None:
         entry = WaitlistEntry(trial_id=trial_id, subject_id=subject_id, position=position)
         session.add(entry)
@@ -681,7 +697,7 @@ def remove_from_waitlist(
     if entry.status != "waiting":
         raise Conflict(
             f"subject {subject_id} is no longer waiting ({entry.status}); nothing to remove",
-            slug="not-waiting",
+            problem=NOT_WAITING,
             extra={"waitlist_status": entry.status},
         )
     _take_off_waitlist(session, entry, reason=reason, actor=principal.audit_name)
@@ -762,15 +778,15 @@ def reserve_slot(
     if trial is None:
         raise NotFound(f"no trial {trial_id}")
     if trial.status != "open":
-        raise Conflict(f"trial {trial_id} is {trial.status}", slug="trial-completed")
+        raise Conflict(f"trial {trial_id} is {trial.status}", problem=TRIAL_COMPLETED)
     _enrollable_subject(session, trial, subject_id)
     cohort = repository.lock_latest_cohort(session, trial_id)
     if cohort is None:
-        raise Conflict(f"trial {trial_id} has no cohort", slug="no-open-cohort")
+        raise Conflict(f"trial {trial_id} has no cohort", problem=NO_OPEN_COHORT)
     enrolled = repository.enrolled_count(session, cohort.id)
     reservations = repository.active_reservations(session, cohort.id, now=now)
     if any(r.subject_id == subject_id for r in reservations):
-        raise Conflict(f"subject {subject_id} already holds a slot", slug="already-reserved")
+        raise Conflict(f"subject {subject_id} already holds a slot", problem=ALREADY_RESERVED)
     if cohort.status != "open" or cohort.slots - enrolled - len(reservations) <= 0:
         raise _cohort_full(trial, cohort, enrolled, len(reservations))
     expiry = protocol_of(session, trial).enrolment.slot_reservation_expiry

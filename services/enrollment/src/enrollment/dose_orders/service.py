@@ -25,6 +25,13 @@ from enrollment.cohorts import service as cohorts_service
 from enrollment.dose_orders import repository
 from enrollment.dose_orders.models import DoseOrder
 from enrollment.dose_orders.schemas import DoseOrderCreate
+from enrollment.problems import (
+    DOSE_HELD,
+    DOSING_STOPPED,
+    NO_ACTIVE_HOLD,
+    NO_DOSE_LEFT,
+    REDUCTION_NOT_LOWER,
+)
 from enrollment.protocol import Protocol
 from enrollment.subjects import service as subjects_service
 from enrollment.subjects.models import Subject
@@ -40,16 +47,14 @@ def refuse_while_held(session: Session, subject_id: str, refused: str) -> None:
         raise Conflict(
             f"{refused}: the investigator stopped dosing subject {subject_id} for good"
             f" ({hold.resolution_reason}); no further dose is prepared or given",
-            slug="dosing-stopped",
-            title="Dosing stopped",
+            problem=DOSING_STOPPED,
             extra={"dose_order_id": str(hold.id)},
         )
     raise Conflict(
         f"{refused}: {hold.ordered_by} holds the dose of subject {subject_id} ({hold.reason});"
         " an investigator releases the hold first"
         f" (POST /v1/subjects/{subject_id}/dose-hold/resolution)",
-        slug="dose-held",
-        title="Dose held",
+        problem=DOSE_HELD,
         extra={"dose_order_id": str(hold.id)},
     )
 
@@ -66,7 +71,7 @@ def _next_infusion(subject_id: str, given: int, count: int) -> int:
         raise Conflict(
             f"subject {subject_id} has received all {count} infusions: there is no dose left"
             " to hold or reduce",
-            slug="no-dose-left",
+            problem=NO_DOSE_LEFT,
         )
     return given + 1
 
@@ -78,7 +83,7 @@ def _check_reduction(current: DoseOrder | None, percent: int) -> None:
         raise Conflict(
             f"the dose is already reduced to {current.percent_of_dose}%; a further reduction"
             f" must be lower than that, not {percent}%",
-            slug="reduction-not-lower",
+            problem=REDUCTION_NOT_LOWER,
             extra={"dose_order_id": str(current.id)},
         )
 
@@ -201,7 +206,7 @@ def hold_to_resolve(session: Session, *, subject_id: str) -> tuple[Subject, Tria
         raise Conflict(
             f"subject {subject_id} has no active dose hold"
             + ("" if hold is None else f": the hold is {hold.status} since {hold.resolved_at}"),
-            slug="no-active-hold",
+            problem=NO_ACTIVE_HOLD,
         )
     return subject, trial, hold
 

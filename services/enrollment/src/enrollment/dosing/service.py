@@ -50,6 +50,16 @@ from enrollment.dosing.schedule import (
     validate_weight,
 )
 from enrollment.dosing.schemas import InfusionCorrection, InfusionCreate, PreparationCreate
+from enrollment.problems import (
+    ALREADY_PREPARED,
+    ALREADY_VERIFIED,
+    DOSE_NOT_VERIFIED,
+    INFUSION_COUNT_EXCEEDED,
+    PREPARATION_CANCELLED,
+    VERIFIER_IS_PREPARER,
+    WEIGHT_NOT_USABLE,
+    WEIGHT_REQUIRED,
+)
 from enrollment.protocol import Protocol
 from enrollment.subjects import repository as subjects_repository
 from enrollment.subjects import service as subjects_service
@@ -63,8 +73,7 @@ from escalation import InvalidWeightError
 def _weight_problem(error: ValueError) -> InvalidInput:
     return InvalidInput(
         str(error),
-        slug="weight-not-usable",
-        title="Weight cannot be used for dosing",
+        problem=WEIGHT_NOT_USABLE,
         extra={"errors": [{"loc": ["body", "weight_kg"], "msg": str(error)}]},
     )
 
@@ -175,7 +184,7 @@ def _dosing_basis(
     series = _dosing_weight(session, subject_id, first_on)
     if series is None:
         raise Conflict(
-            f"subject {subject_id} has no body weight; record one first", slug="weight-required"
+            f"subject {subject_id} has no body weight; record one first", problem=WEIGHT_REQUIRED
         )
     if infusion_number == 1 or repository.preparation_for(session, subject_id, 1) is None:
         return DosingBasis(series, first_on)
@@ -268,13 +277,12 @@ def _check_preparable(session: Session, protocol: Protocol, subject_id: str, num
     if number > protocol.infusions.count:
         raise Conflict(
             f"infusion {number} refused: the protocol plans {protocol.infusions.count} infusions",
-            slug="infusion-count-exceeded",
-            title="No such infusion",
+            problem=INFUSION_COUNT_EXCEEDED,
         )
     if repository.preparation_for(session, subject_id, number) is not None:
         raise Conflict(
             f"infusion {number} of subject {subject_id} is already prepared",
-            slug="already-prepared",
+            problem=ALREADY_PREPARED,
         )
 
 
@@ -324,16 +332,15 @@ def verify_preparation(
     if row.cancelled_at is not None:
         raise Conflict(
             f"this dose preparation was cancelled: {row.cancellation_reason}",
-            slug="preparation-cancelled",
+            problem=PREPARATION_CANCELLED,
         )
     check_if_match(if_match, current_version=row.version)
     if row.verified_at is not None:
-        raise Conflict("this dose preparation is already verified", slug="already-verified")
+        raise Conflict("this dose preparation is already verified", problem=ALREADY_VERIFIED)
     if row.prepared_by_subject == principal.subject:
         raise Forbidden(
             "you prepared this dose; a different pharmacist or an investigator must verify it",
-            slug="verifier-is-preparer",
-            title="Dual verification needs a second person",
+            problem=VERIFIER_IS_PREPARER,
         )
     row.verified_by = principal.audit_name
     row.verified_at = now
@@ -368,9 +375,7 @@ def _timing(
             [row.started_at for row in previous if row.started_at is not None],
         )
     except TooManyInfusionsError as error:
-        raise Conflict(
-            str(error), slug="infusion-count-exceeded", title="No such infusion"
-        ) from None
+        raise Conflict(str(error), problem=INFUSION_COUNT_EXCEEDED) from None
     except InfusionOrderError as error:
         raise InvalidInput.at(["body", "started_at"], str(error)) from None
 
@@ -385,8 +390,7 @@ def _verified_preparation(
         raise Conflict(
             f"infusion {number} needs a dose prepared by a pharmacist and verified by a second"
             " person before it is recorded",
-            slug="dose-not-verified",
-            title="Dose not verified",
+            problem=DOSE_NOT_VERIFIED,
         )
     weight = repository.get_weight(session, preparation.weight_measurement_id)
     assert weight is not None

@@ -14,6 +14,12 @@ from enrollment.cohorts.models import Cohort
 from enrollment.escalation_state import repository
 from enrollment.escalation_state.late_dlts import pending_late_dlts
 from enrollment.escalation_state.signing import SIGNING_ROLES
+from enrollment.problems import (
+    COHORT_ALREADY_OPEN,
+    ENROLMENT_CAP_REACHED,
+    ESCALATION_GATE_CLOSED,
+    TRIAL_COMPLETED,
+)
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.protocols import protocol_of
 
@@ -28,7 +34,7 @@ def open_next_cohort(
         raise NotFound(f"no trial {trial_id}")
     if trial.status != "open":
         raise Conflict(
-            f"trial {trial_id} is {trial.status}; no cohort can open", slug="trial-completed"
+            f"trial {trial_id} is {trial.status}; no cohort can open", problem=TRIAL_COMPLETED
         )
     cohorts = repository.cohorts_of(session, trial_id)
     last = cohorts[-1]
@@ -37,7 +43,7 @@ def open_next_cohort(
         raise _gate_closed(session, trial_id, last)
     if decision.next_cohort_opened:
         raise Conflict(
-            f"the cohort after cohort {last.number} is already open", slug="cohort-already-open"
+            f"the cohort after cohort {last.number} is already open", problem=COHORT_ALREADY_OPEN
         )
     assert decision.next_dose is not None
     assert decision.next_cohort_size is not None
@@ -48,7 +54,7 @@ def open_next_cohort(
             f"cohort {last.number + 1} needs {decision.next_cohort_size} subjects, but"
             f" {enrolled} of the cap of {cap} are enrolled; the protocol cannot continue as"
             " decided: amend it or stop the trial",
-            slug="enrolment-cap-reached",
+            problem=ENROLMENT_CAP_REACHED,
         )
     decision.next_cohort_opened = True
     return cohorts_service.open_cohort(
@@ -86,4 +92,4 @@ def _gate_closed(session: Session, trial_id: str, last: Cohort) -> Conflict:
             f"the escalation decision for cohort {last.number} still needs the signature of"
             f" the {' and the '.join(missing)}; the next cohort opens only after both"
         )
-    return Conflict(detail, slug="escalation-gate-closed", title="Escalation gate closed")
+    return Conflict(detail, problem=ESCALATION_GATE_CLOSED)

@@ -36,6 +36,19 @@ from enrollment.escalation_state.signing import (
     refuse_second_signature,
     require_signing_role,
 )
+from enrollment.problems import (
+    COHORT_NOT_COMPLETE,
+    COHORT_STILL_OPEN,
+    ENROLMENT_CAP_REACHED,
+    LATE_DLT_ALREADY_RESOLVED,
+    NO_SUCH_COHORT,
+    NO_SUCH_DOSE_LEVEL,
+    NOTHING_TO_RESOLVE,
+    RESOLUTION_NOT_PENDING,
+    RESOLUTION_PENDING,
+    STATE_CHANGED,
+    TRIAL_COMPLETED,
+)
 from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.models import Trial
@@ -128,7 +141,7 @@ def sign_resolution(
     if resolution.status != "pending":
         raise Conflict(
             f"this resolution is {resolution.status}; only a pending resolution can be signed",
-            slug="resolution-not-pending",
+            problem=RESOLUTION_NOT_PENDING,
             extra={"resolution_status": resolution.status},
         )
     _require_state(state, signing.state_hash, resolution.state_hash)
@@ -136,7 +149,7 @@ def sign_resolution(
         raise Conflict(
             "a cohort opened since this resolution was proposed; propose it again on the"
             " current state",
-            slug="state-changed",
+            problem=STATE_CHANGED,
             extra={"current_state_hash": state.state_hash},
         )
     signatures = repository.resolution_signatures_of(session, resolution.id)
@@ -161,7 +174,7 @@ def _locked(session: Session, trial_id: str) -> tuple[EscalationState, Trial]:
         raise NotFound(f"no trial {trial_id}")
     if trial.status != "open":
         raise Conflict(
-            f"trial {trial_id} is {trial.status}; its escalation is over", slug="trial-completed"
+            f"trial {trial_id} is {trial.status}; its escalation is over", problem=TRIAL_COMPLETED
         )
     return state, trial
 
@@ -171,7 +184,7 @@ def _require_state(state: EscalationState, *hashes: str) -> None:
         raise Conflict(
             "the escalation state changed since you read it; review the new state and sign its"
             " hash",
-            slug="state-changed",
+            problem=STATE_CHANGED,
             extra={"current_state_hash": state.state_hash},
         )
 
@@ -182,7 +195,7 @@ def _nothing_to_resolve(session: Session, trial_id: str, dlt_id: str) -> Conflic
         return Conflict(
             f"DLT {dlt_id} was resolved already (resolution {resolved.id},"
             f" {resolved.outcome.replace('_', ' ')}); a DLT is resolved once",
-            slug="late-dlt-already-resolved",
+            problem=LATE_DLT_ALREADY_RESOLVED,
             extra={"resolution_id": str(resolved.id)},
         )
     waiting = [late.fact.dlt_id for late in pending_late_dlts(session, trial_id)]
@@ -190,7 +203,7 @@ def _nothing_to_resolve(session: Session, trial_id: str, dlt_id: str) -> Conflic
         f"DLT {dlt_id} is not a late DLT awaiting resolution (a DLT confirmed after the"
         " decision on its cohort was signed and the next cohort opened); late DLTs to resolve:"
         f" {', '.join(waiting) if waiting else 'none'}",
-        slug="nothing-to-resolve",
+        problem=NOTHING_TO_RESOLVE,
         extra={"late_dlts": waiting},
     )
 
@@ -207,7 +220,7 @@ def _supersede_stale_pending(session: Session, trial_id: str, dlt_id: str, state
             f"a resolution of DLT {dlt_id} ({pending.outcome.replace('_', ' ')}) awaits the"
             f" signature of the {' and the '.join(missing_roles(signed))}: sign resolution"
             f" {pending.id} or wait for the state to change",
-            slug="resolution-pending",
+            problem=RESOLUTION_PENDING,
             extra={"resolution_id": str(pending.id)},
         )
     pending.status = "superseded"
@@ -269,13 +282,13 @@ def _check_outcome(session: Session, trial: Trial, row: LateDltResolution) -> No
                 f"cohort {last.number} is not complete yet (DLT windows open or a DLT awaiting"
                 " adjudication); a revised decision decides what follows it, so record it once"
                 " the cohort is complete, or record that the decision stands",
-                slug="cohort-not-complete",
+                problem=COHORT_NOT_COMPLETE,
             )
         for name, level in (("next_dose", row.next_dose), ("mtd", row.mtd)):
             if level is not None and not 1 <= level <= levels:
                 raise Conflict(
                     f"{name} {level} is not a dose level of the protocol (1 to {levels})",
-                    slug="no-such-dose-level",
+                    problem=NO_SUCH_DOSE_LEVEL,
                 )
         return
     if row.outcome == "cohort_expanded":
@@ -291,20 +304,20 @@ def _check_expansion(
         raise Conflict(
             f"the trial has cohorts 1 to {last}; cohort {row.expanded_cohort_number} cannot be"
             " expanded",
-            slug="no-such-cohort",
+            problem=NO_SUCH_COHORT,
         )
     if status == "open":
         raise Conflict(
             f"cohort {last} still takes patients, and one cohort takes patients at a time:"
             " expand once it is full",
-            slug="cohort-still-open",
+            problem=COHORT_STILL_OPEN,
         )
     enrolled = cohorts_repository.trial_enrolled_count(session, trial.id)
     if enrolled + row.added_subjects > cap:
         raise Conflict(
             f"{row.added_subjects} more subjects would take the trial past its cap of {cap}"
             f" ({enrolled} enrolled)",
-            slug="enrolment-cap-reached",
+            problem=ENROLMENT_CAP_REACHED,
         )
 
 

@@ -17,6 +17,13 @@ from enrollment.cohorts import service as cohorts_service
 from enrollment.escalation_state import repository
 from enrollment.escalation_state.models import DecisionSignature, EscalationDecision
 from enrollment.escalation_state.records import SYSTEM_ACTOR, decision_record
+from enrollment.problems import (
+    ALREADY_SIGNED,
+    DECISION_NOT_PENDING,
+    SAME_SIGNER,
+    SIGNING_ROLE_MISSING,
+    STATE_CHANGED,
+)
 from enrollment.trials import repository as trials_repository
 from enrollment.trials.models import Trial
 
@@ -31,7 +38,7 @@ def require_signing_role(principal: Principal, role: Role, *, what: str, now: da
     if role not in principal.roles:
         raise Forbidden(
             f"you cannot sign as {role.value}: your token does not carry that role",
-            slug="signing-role-missing",
+            problem=SIGNING_ROLE_MISSING,
         )
     require_fresh_authentication(principal, now=now)
 
@@ -60,14 +67,14 @@ def sign_decision(
     if decision.status != "pending":
         raise Conflict(
             f"this decision is {decision.status}; only a pending decision can be signed",
-            slug="decision-not-pending",
+            problem=DECISION_NOT_PENDING,
             extra={"decision_status": decision.status},
         )
     if signed_state_hash != state.state_hash or decision.state_hash != state.state_hash:
         raise Conflict(
             "the escalation state changed since you read it; review the new state and sign its"
             " hash",
-            slug="state-changed",
+            problem=STATE_CHANGED,
             extra={"current_state_hash": state.state_hash},
         )
     signatures = repository.signatures_of(session, decision.id)
@@ -128,10 +135,12 @@ def refuse_second_signature(
         raise Conflict(
             f"you have already signed this {what}; the second signature must come from a"
             " different person",
-            slug="same-signer",
+            problem=SAME_SIGNER,
         )
     if role.value in roles:
-        raise Conflict(f"this {what} already has the {role.value} signature", slug="already-signed")
+        raise Conflict(
+            f"this {what} already has the {role.value} signature", problem=ALREADY_SIGNED
+        )
 
 
 def take_effect(

@@ -17,6 +17,12 @@ from doseline.auth import Principal
 from doseline.contracts.enrollment import SubjectScreened
 from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.etags import check_if_match
+from enrollment.problems import (
+    ALREADY_ENROLLED,
+    ALREADY_SIGNED_OFF,
+    SCREENING_INCOMPLETE,
+    SCREENING_SUPERSEDED,
+)
 from enrollment.screening import repository
 from enrollment.screening.eligibility import (
     Answer,
@@ -76,7 +82,7 @@ def assess(
     if subject.status in _ENROLLED:
         raise Conflict(
             f"subject {subject_id} is already enrolled; screening is closed",
-            slug="already-enrolled",
+            problem=ALREADY_ENROLLED,
         )
     trial = trials_repository.get_trial(session, subject.trial_id)
     assert trial is not None
@@ -171,16 +177,16 @@ def sign_off(
     if latest is None or latest.id != screening.id:
         raise Conflict(
             "a later screening of this subject exists; sign off that one",
-            slug="screening-superseded",
+            problem=SCREENING_SUPERSEDED,
         )
     if screening.status == Eligibility.INCOMPLETE.value:
         raise Conflict(
             "the screening is incomplete: answer every criterion first: "
             + "; ".join(screening.reasons),
-            slug="screening-incomplete",
+            problem=SCREENING_INCOMPLETE,
         )
     if screening.signed_off_at is not None:
-        raise Conflict("this screening is already signed off", slug="already-signed-off")
+        raise Conflict("this screening is already signed off", problem=ALREADY_SIGNED_OFF)
     screening.signed_off_by = principal.audit_name
     screening.signed_off_by_subject = principal.subject
     screening.signed_off_at = now

@@ -16,6 +16,12 @@ from doseline.contracts.enrollment import SubjectWithdrawn, WithdrawalReason
 from doseline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from doseline.etags import check_if_match
 from doseline.identity import declared_system, hospital_id_hash
+from enrollment.problems import (
+    ALREADY_WITHDRAWN,
+    DUPLICATE_SUBJECT,
+    TRIAL_COMPLETED,
+    WITHDRAWAL_NEEDS_INVESTIGATOR,
+)
 from enrollment.protocol import Protocol, Site
 from enrollment.subjects import repository
 from enrollment.subjects.models import Subject, SubjectWithdrawal
@@ -47,7 +53,7 @@ def register_subject(
     if trial is None:
         raise NotFound(f"no trial {trial_id}")
     if trial.status != "open":
-        raise Conflict(f"trial {trial_id} is {trial.status}", slug="trial-completed")
+        raise Conflict(f"trial {trial_id} is {trial.status}", problem=TRIAL_COMPLETED)
     site = _registration_site(protocol_of(session, trial), site_id)
     principal.require_site(site.id)
     digest = _registration_hash(
@@ -58,7 +64,7 @@ def register_subject(
         raise Conflict(
             f"this hospital identifier already belongs to subject {duplicate.id} of this"
             " trial; continue with that subject",
-            slug="duplicate-subject",
+            problem=DUPLICATE_SUBJECT,
             extra={"subject_id": duplicate.id},
         )
     trial.last_subject_number += 1
@@ -204,7 +210,7 @@ def subject_to_withdraw(
         raise Forbidden(
             "only an investigator withdraws a subject; a coordinator may record only"
             " lost_to_follow_up",
-            slug="withdrawal-needs-investigator",
+            problem=WITHDRAWAL_NEEDS_INVESTIGATOR,
         )
     subject = repository.get_subject(session, subject_id, for_update=True)
     if subject is None:
@@ -215,7 +221,7 @@ def subject_to_withdraw(
         raise Conflict(
             f"subject {subject_id} was already withdrawn ({existing.reason}) on"
             f" {existing.effective_on.isoformat()}",
-            slug="already-withdrawn",
+            problem=ALREADY_WITHDRAWN,
             extra={"withdrawal_reason": existing.reason},
         )
     return subject

@@ -16,6 +16,13 @@ from doseline import audit, outbox, pagination, sitetime
 from doseline.contracts.protocol import ProtocolActivated
 from doseline.errors import Conflict, InvalidInput, NotFound
 from doseline.schema import ServiceSchema
+from enrollment.problems import (
+    INVALID_PROTOCOL,
+    NO_CHANGE,
+    PROTOCOL_NOT_FOUND,
+    SITE_HAS_SUBJECTS,
+    TRIAL_EXISTS,
+)
 from enrollment.protocol import Protocol, ProtocolError, load_protocol
 from enrollment.trials import repository
 from enrollment.trials.models import ProtocolVersionRow, Trial
@@ -32,7 +39,7 @@ def read_shipped_protocol(name: str) -> str:
     if not path.is_file():
         raise NotFound(
             f"no shipped protocol {name!r}; send the document as protocol_yaml instead",
-            slug="protocol-not-found",
+            problem=PROTOCOL_NOT_FOUND,
         )
     return path.read_text(encoding="utf-8")
 
@@ -49,8 +56,7 @@ def parse_protocol(document: str) -> Protocol:
     except ProtocolError as error:
         raise InvalidInput(
             f"the protocol document is not valid: {error}",
-            slug="invalid-protocol",
-            title="Invalid protocol",
+            problem=INVALID_PROTOCOL,
             extra={
                 "errors": [
                     {
@@ -135,7 +141,7 @@ def create_trial(
     if repository.get_trial(session, trial_id) is not None:
         raise Conflict(
             f"trial {trial_id} already exists; amend its protocol instead",
-            slug="trial-exists",
+            problem=TRIAL_EXISTS,
         )
     version = _store_version(session, protocol, document, actor, now)
     trial = Trial(
@@ -192,7 +198,7 @@ def _check_amendment(
         )
     current = repository.get_protocol_version(session, trial.protocol_version_id)
     if protocol.content_hash == current.content_hash:
-        raise Conflict("the document is the protocol version already in force", slug="no-change")
+        raise Conflict("the document is the protocol version already in force", problem=NO_CHANGE)
     if protocol.protocol.version == current.version:
         raise InvalidInput.at(
             ["body", "protocol_yaml"],
@@ -203,7 +209,7 @@ def _check_amendment(
     if dropped:
         raise Conflict(
             f"the amendment drops the sites {dropped}, which have subjects; keep them listed",
-            slug="site-has-subjects",
+            problem=SITE_HAS_SUBJECTS,
             extra={"sites": dropped},
         )
     return current

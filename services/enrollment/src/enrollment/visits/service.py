@@ -11,6 +11,7 @@ from doseline import audit
 from doseline.auth import Principal
 from doseline.errors import Conflict, InvalidInput, NotFound
 from enrollment.dosing import repository as dosing_repository
+from enrollment.problems import NO_VISIT_SCHEDULE, VISIT_ALREADY_RECORDED, VISIT_CANCELLED
 from enrollment.protocol import Protocol
 from enrollment.subjects import repository as subjects_repository
 from enrollment.trials import repository as trials_repository
@@ -87,7 +88,7 @@ def _visit_to_record(
     if schedule is None:
         raise Conflict(
             f"subject {subject_id} has no infusion yet, so no visit schedule",
-            slug="no-visit-schedule",
+            problem=NO_VISIT_SCHEDULE,
         )
     visit = next((v for v in schedule.visits if v.visit_id == visit_id), None)
     if visit is None:
@@ -97,7 +98,7 @@ def _visit_to_record(
             f"is not a scheduled visit of this subject (scheduled so far: {known})",
         )
     if visit_id in repository.completed_visits(session, subject_id):
-        raise Conflict(f"visit {visit_id} is already recorded", slug="visit-already-recorded")
+        raise Conflict(f"visit {visit_id} is already recorded", problem=VISIT_ALREADY_RECORDED)
     if any(
         s.visit.visit_id == visit_id and s.state is VisitState.CANCELLED
         for s in _visit_states(session, schedule, subject_id, today)
@@ -105,7 +106,7 @@ def _visit_to_record(
         raise Conflict(
             f"visit {visit_id} was cancelled: subject {subject_id} was withdrawn without"
             " continued safety follow-up",
-            slug="visit-cancelled",
+            problem=VISIT_CANCELLED,
         )
     return visit
 
