@@ -3,6 +3,7 @@
     doseline run                          start everything (what `make run` does)
     doseline status                       what `make run` started: URLs, database, broker, readiness
     doseline token mint --role …          a development token
+    doseline problems-catalogue           every problem type of every service (docs/problems.md)
     doseline <service> <command> …        a service's admin command (`doseline safety ctcae-import`,
                                           `doseline enrollment audit-verify`), run against the
                                           database and broker of the running `make run`
