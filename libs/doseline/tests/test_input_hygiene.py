@@ -19,7 +19,7 @@ from doseline import hygiene
 from doseline.auth import Principal, Role, require_roles
 from doseline.db import make_engine
 from doseline.errors import InvalidInput
-from doseline.http import DbSession, build_app
+from doseline.http import DbSession, build_app, json_body
 from doseline.hygiene import check_json, control_character_in
 from doseline.manifest import ServiceManifest
 from doseline.pagination import decode_cursor, encode_cursor
@@ -51,6 +51,12 @@ def _router() -> APIRouter:
     @router.post("/raw")
     async def raw(request: Request, _: Writer) -> dict[str, int]:
         return {"bytes": len(await request.body())}
+
+    @router.post("/document")
+    async def document(request: Request, _: Writer) -> dict[str, Any]:
+        read = await json_body(request, media_types=["application/json"], max_bytes=64 * 1024)
+        handed = request.scope.get("state", {}).get(hygiene.PARSED_BODY)
+        return {"read": read, "parsed_once": handed is not None and handed[1] is read}
 
     @router.post("/bug")
     def bug(body: NoteIn, _: Writer) -> None:
@@ -345,3 +351,14 @@ def test_any_body_is_refused_by_the_quick_reading_exactly_when_the_walk_refuses_
 ) -> None:
     raw = json.dumps(_nested(wrap, value), ensure_ascii=ascii_only).encode()
     assert _verdict(raw) == _walked(raw)
+
+
+def test_a_raw_json_body_is_parsed_once_for_the_checks_and_the_endpoint(
+    client: TestClient, auth: TokenFactory
+) -> None:
+    sent = {"resourceType": "Bundle", "entry": [{"resource": {"id": "a]", "n": 1}}]}
+    answer = _post(client, auth, "/v1/notes/document", json.dumps(sent))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"read": sent, "parsed_once": True}
+    malformed = _post(client, auth, "/v1/notes/document", '{"resourceType": ')
+    assert _problem(malformed, 400)["detail"].startswith("the request body is not valid JSON")

@@ -31,7 +31,7 @@ from doseline.auth import TokenVerifier
 from doseline.broker import check_broker
 from doseline.db import make_engine
 from doseline.errors import PROBLEM_JSON, DoselineError, ServiceUnavailable, problem_type
-from doseline.hygiene import BodyLimits, InputHygiene
+from doseline.hygiene import PARSED_BODY, BodyLimits, InputHygiene
 from doseline.logging import bind_correlation_id, clear_correlation_id, configure_logging
 from doseline.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from doseline.schema import ServiceSchema
@@ -430,6 +430,9 @@ async def json_body(request: Request, *, media_types: Sequence[str], max_bytes: 
             slug="payload-too-large",
             title="Payload too large",
         )
+    parsed = request.scope.get("state", {}).get(PARSED_BODY)
+    if parsed is not None and parsed[0] == raw:
+        return parsed[1]
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

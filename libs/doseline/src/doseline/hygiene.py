@@ -26,7 +26,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from fastapi.routing import APIRoute
@@ -140,9 +140,15 @@ def _plainly_acceptable(raw: bytes) -> bool:
     return not brackets or max(accumulate(array("b", brackets))) < MAX_DEPTH
 
 
-def check_json(raw: bytes) -> None:
-    """Refuse a JSON document that no Doseline endpoint could store; malformed JSON is left to
-    the endpoint, which answers 400 with the parser's message."""
+NOT_JSON: Final = object()
+"""What `check_json` returns for a body that does not parse."""
+PARSED_BODY: Final = "doseline.parsed_body"
+"""The request state key under which the middleware leaves (body, document) for `json_body`."""
+
+
+def check_json(raw: bytes) -> Any:
+    """Refuse a JSON document that no Doseline endpoint could store; the document, or NOT_JSON
+    for malformed JSON, which is left to the endpoint (a 400 with the parser's message)."""
     try:
         document = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
@@ -150,10 +156,10 @@ def check_json(raw: bytes) -> None:
             ["body"], f"nests arrays or objects deeper than {MAX_DEPTH} levels"
         ) from None
     except (ValueError, UnicodeDecodeError):
-        return
-    if _plainly_acceptable(raw):
-        return
-    _check_document(document)
+        return NOT_JSON
+    if not _plainly_acceptable(raw):
+        _check_document(document)
+    return document
 
 
 def _check_document(document: Any) -> None:
@@ -230,7 +236,10 @@ class InputHygiene:
         if more:
             raise PayloadTooLarge(f"the request body exceeds {limit} bytes; send less")
         if body:
-            check_json(body)
+            document = check_json(body)
+            if document is not NOT_JSON:
+                # Parsed once: an endpoint reading the raw body (doseline.http.json_body) takes it.
+                scope.setdefault("state", {})[PARSED_BODY] = (body, document)
         return _replay(body, receive)
 
 
