@@ -833,6 +833,23 @@ def test_site_b_events_carry_their_site_and_reach_only_site_b_subscriptions(
     assert SITE_B in sites_delivered
 
 
+def test_a_lab_proposal_is_announced_with_its_site_and_only_to_that_site(
+    scenario: Scenario,
+) -> None:
+    notifications = scenario.clients["notifications"]
+    events = ok(notifications.get("/v1/events", params={"limit": 200}, headers=scenario.sponsor()))[
+        "items"
+    ]
+    [proposed] = [e for e in events if e["type"] == "safety.ae.proposed"]
+    assert proposed["data"]["proposal_id"] == scenario.ids["proposal_id"]
+    assert proposed["data"]["observation_id"] == "anc-b"
+    assert proposed["data"]["site_id"] == SITE_B
+    seen_by_a = ok(
+        notifications.get("/v1/events", params={"limit": 200}, headers=scenario.site_a())
+    )["items"]
+    assert all(e["type"] != "safety.ae.proposed" for e in seen_by_a)
+
+
 def test_the_sponsor_wide_roles_are_configurable(
     scenario: Scenario, api: Callable[..., TestClient]
 ) -> None:

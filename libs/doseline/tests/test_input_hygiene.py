@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
+from doseline import hygiene
 from doseline.auth import Principal, Role, require_roles
 from doseline.db import make_engine
-from doseline.http import DbSession, build_app
+from doseline.errors import InvalidInput
+from doseline.http import DbSession, build_app, json_body
 from doseline.hygiene import check_json, control_character_in
 from doseline.manifest import ServiceManifest
 from doseline.pagination import decode_cursor, encode_cursor
@@ -46,6 +51,12 @@ def _router() -> APIRouter:
     @router.post("/raw")
     async def raw(request: Request, _: Writer) -> dict[str, int]:
         return {"bytes": len(await request.body())}
+
+    @router.post("/document")
+    async def document(request: Request, _: Writer) -> dict[str, Any]:
+        read = await json_body(request, media_types=["application/json"], max_bytes=64 * 1024)
+        handed = request.scope.get("state", {}).get(hygiene.PARSED_BODY)
+        return {"read": read, "parsed_once": handed is not None and handed[1] is read}
 
     @router.post("/bug")
     def bug(body: NoteIn, _: Writer) -> None:
@@ -250,3 +261,104 @@ def test_the_checks_name_the_first_offending_character() -> None:
     assert control_character_in("fine\ttext", allowed=frozenset("\t")) is None
     check_json(b'{"valid": ["json", 1, 2.5, null, true]}')
     check_json(b"{not json")  # left to the endpoint's own 400
+
+
+def test_a_control_character_is_what_unicode_calls_one() -> None:
+    for point in range(0x110000):
+        character = chr(point)
+        expected = f"U+{point:04X}" if unicodedata.category(character) == "Cc" else None
+        assert control_character_in(character) == expected
+
+
+def _verdict(raw: bytes) -> str | None:
+    """What check_json says of a body: None, or the refusal's detail."""
+    try:
+        check_json(raw)
+    except InvalidInput as refused:
+        return str(refused.detail)
+    return None
+
+
+def _walked(raw: bytes) -> str | None:
+    """What the walk over every value says of a body that parses."""
+    try:
+        hygiene._check_document(json.loads(raw))
+    except InvalidInput as refused:
+        return str(refused.detail)
+    return None
+
+
+def _nested(depth: int, inner: Any = 1) -> Any:
+    value = inner
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+BORDERS = {
+    "63 levels": json.dumps(_nested(62)),
+    "64 levels": json.dumps(_nested(63)),
+    "65 levels": json.dumps(_nested(64)),
+    "64 levels, empty innermost": json.dumps(_nested(63, [])),
+    "brackets in strings": json.dumps({"a": "]]]]]]" * 20, "b": _nested(62)}),
+    "opening brackets in strings": json.dumps({"a": "[[[[[[" * 20}),
+    "largest 64-bit integer": json.dumps({"n": 2**63 - 1, "m": -(2**63)}),
+    "2**63": json.dumps({"n": 2**63}),
+    "below -2**63": json.dumps({"n": -(2**63) - 1}),
+    "19 digits in a string": json.dumps({"n": "1" * 30}),
+    "long fraction": "[0.12345678901234567890123]",
+    "escaped line break in text": json.dumps({"text": "a\nb"}),
+    "escaped line break in a name": json.dumps({"a\nb": 1}),
+    "escaped NUL": json.dumps({"text": "a\u0000b"}),
+    "escaped backspace": json.dumps({"text": "a\bb"}),
+    "raw DEL": json.dumps({"text": "a\u007fb"}, ensure_ascii=False),
+    "raw C1": json.dumps({"text": "a\u0085b"}, ensure_ascii=False),
+    "escaped C1": json.dumps({"text": "a\u0085b"}),
+    "an accent, escaped": json.dumps({"text": "é"}),
+    "an accent, raw": json.dumps({"text": "é¢"}, ensure_ascii=False),
+    "escaped quotes and backslashes": json.dumps({'a"]': '\\"[', "b": ["\\", '"']}),
+}
+
+
+@pytest.mark.parametrize("body", sorted(BORDERS), ids=str)
+def test_the_quick_reading_of_a_body_agrees_with_the_walk_over_every_value(body: str) -> None:
+    text = BORDERS[body]
+    for raw in (text.encode(), text.encode("utf-16"), b"\xef\xbb\xbf" + text.encode()):
+        assert _verdict(raw) == _walked(raw), (body, raw[:40])
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**64), max_value=2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(codec="utf-8", max_codepoint=0x200), max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(codec="utf-8", max_codepoint=0x200), max_size=4),
+            children,
+            max_size=3,
+        )
+    ),
+    max_leaves=40,
+)
+
+
+@given(value=JSON_VALUES, ascii_only=st.booleans(), wrap=st.integers(min_value=0, max_value=70))
+def test_any_body_is_refused_by_the_quick_reading_exactly_when_the_walk_refuses_it(
+    value: Any, ascii_only: bool, wrap: int
+) -> None:
+    raw = json.dumps(_nested(wrap, value), ensure_ascii=ascii_only).encode()
+    assert _verdict(raw) == _walked(raw)
+
+
+def test_a_raw_json_body_is_parsed_once_for_the_checks_and_the_endpoint(
+    client: TestClient, auth: TokenFactory
+) -> None:
+    sent = {"resourceType": "Bundle", "entry": [{"resource": {"id": "a]", "n": 1}}]}
+    answer = _post(client, auth, "/v1/notes/document", json.dumps(sent))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"read": sent, "parsed_once": True}
+    malformed = _post(client, auth, "/v1/notes/document", '{"resourceType": ')
+    assert _problem(malformed, 400)["detail"].startswith("the request body is not valid JSON")

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import dramatiq
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from doseline import audit, outbox
@@ -79,6 +79,43 @@ def test_the_envelope_carries_cloudevents_attributes_and_the_correlation_id(
     assert envelope.time.tzinfo is not None
     assert envelope.correlationid
     assert TracerPing.from_envelope(envelope).note == "hello"
+
+
+def test_many_events_of_one_change_are_written_in_order_by_one_insert_and_all_relayed(
+    sessions: Callable[[str], sessionmaker[Session]],
+    clean_db: Engine,
+    broker: dramatiq.Broker,
+    services: dict[str, ServiceManifest],
+) -> None:
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    factory = sessions("enrollment")
+    event.listen(clean_db, "before_cursor_execute", count)
+    try:
+        with factory() as session, session.begin():
+            written = outbox.record_events(
+                session,
+                [(TracerPing(emitted_by="enrollment", note=f"n{n}"), None) for n in range(250)],
+            )
+    finally:
+        event.remove(clean_db, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    with factory() as session:
+        table = services["enrollment"].schema.kit.outbox
+        stored = session.execute(select(table.c.event_id, table.c.envelope).order_by(table.c.id))
+        rows = stored.all()
+    assert [row.event_id for row in rows] == [envelope.id for envelope in written]
+    assert [Envelope.model_validate(row.envelope) for row in rows] == written
+    assert len({envelope.correlationid for envelope in written}) == 1
+    relay = OutboxRelay(engine=clean_db, schema=services["enrollment"].schema, broker=broker)
+    assert relay.drain() == 250
+    assert (
+        _count(clean_db, "SELECT count(*) FROM enrollment.outbox WHERE published_at IS NULL") == 0
+    )
 
 
 def test_a_message_delivered_twice_changes_state_once(

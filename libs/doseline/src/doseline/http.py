@@ -43,7 +43,7 @@ from doseline.errors import (
     error_of,
     problem_type,
 )
-from doseline.hygiene import BodyLimits, InputHygiene
+from doseline.hygiene import PARSED_BODY, BodyLimits, InputHygiene
 from doseline.logging import bind_correlation_id, clear_correlation_id, configure_logging
 from doseline.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from doseline.problems import ProblemCatalogue
@@ -455,6 +455,9 @@ async def json_body(request: Request, *, media_types: Sequence[str], max_bytes: 
     raw = await request.body()
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"the request body exceeds {max_bytes} bytes; split it")
+    parsed = request.scope.get("state", {}).get(PARSED_BODY)
+    if parsed is not None and parsed[0] == raw:
+        return parsed[1]
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -10,16 +10,23 @@ One ASGI middleware, so that no service can forget it:
   cannot be stored in a 64-bit column, or when it uses the non-standard NaN / Infinity constants;
 - a body sent to an endpoint that takes JSON in another media type is a 415.
 
+A large body (a lab Bundle of a thousand Observations is 450 KB and 30,000 values) is first read
+as bytes: when no escape or byte could make a control character, no number is long enough to
+overflow and the brackets do not nest too deep, nothing in it can break a rule and the walk over
+every value is skipped. Anything else is walked, and refused naming the field as before.
+
 Problems never repeat the offending value: request content stays out of responses and logs.
 """
 
 from __future__ import annotations
 
 import json
-import unicodedata
+import re
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import accumulate
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from fastapi.routing import APIRoute
@@ -35,11 +42,15 @@ JSON_MEDIA_SUFFIX = "+json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+# Unicode's control characters (general category Cc) are exactly C0, DEL and C1.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def control_character_in(text: str, *, allowed: frozenset[str] = frozenset()) -> str | None:
     """The first control character of `text` that is not `allowed` (as "U+001B"), else None."""
-    for character in text:
-        if character not in allowed and unicodedata.category(character) == "Cc":
-            return f"U+{ord(character):04X}"
+    for found in _CONTROL.finditer(text):
+        if found.group() not in allowed:
+            return f"U+{ord(found.group()):04X}"
     return None
 
 
@@ -88,9 +99,50 @@ def _walk(value: Any) -> Iterator[tuple[list[str | int], Any]]:
                 stack.append(([*location, index], child))
 
 
-def check_json(raw: bytes) -> None:
-    """Refuse a JSON document that no Doseline endpoint could store; malformed JSON is left to
-    the endpoint, which answers 400 with the parser's message."""
+# In a UTF-8 JSON text that parsed, a string can hold a control character only through an
+# escape (\b, \f, \n, \r, \t, \u00XX) or a raw DEL or C1 character (UTF-8 C2 80-9F): raw C0
+# bytes inside strings are not JSON. Some matches are harmless (\u00e9, a text ending in a
+# backslash): those bodies are walked.
+_ESCAPED_CONTROL = re.compile(rb"\\[bfnrt]|\\u00[0-9A-Fa-f]{2}")
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# 2**63 has 19 digits: a shorter run of digits is an integer a 64-bit column holds.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+_OPENS, _CLOSES = b"[{", b"]}"
+_NESTING = bytes.maketrans(_OPENS + _CLOSES, b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(set(range(256)) - set(_OPENS + _CLOSES))
+
+
+def _plainly_acceptable(raw: bytes) -> bool:
+    """Whether a body that parsed as JSON holds nothing `_check_document` could refuse: no
+    possible control character, no integer of 19 digits or more, brackets nested less than
+    MAX_DEPTH deep (strings removed first, so that their brackets do not count)."""
+    if json.detect_encoding(raw) != "utf-8" or b"\x7f" in raw:
+        return False
+    if b"\xc2" in raw and _C1.search(raw):
+        return False
+    if b"\\" in raw:
+        if _ESCAPED_CONTROL.search(raw):
+            return False
+        bare = _STRING.sub(b'""', raw)
+    else:
+        # Without escapes every quote opens or closes a string.
+        bare = b"".join(raw.split(b'"')[::2])
+    if _LONG_NUMBER.search(bare):
+        return False
+    brackets = bare.translate(_NESTING, _NOT_BRACKETS)
+    return not brackets or max(accumulate(array("b", brackets))) < MAX_DEPTH
+
+
+NOT_JSON: Final = object()
+"""What `check_json` returns for a body that does not parse."""
+PARSED_BODY: Final = "doseline.parsed_body"
+"""The request state key under which the middleware leaves (body, document) for `json_body`."""
+
+
+def check_json(raw: bytes) -> Any:
+    """Refuse a JSON document that no Doseline endpoint could store; the document, or NOT_JSON
+    for malformed JSON, which is left to the endpoint (a 400 with the parser's message)."""
     try:
         document = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
@@ -98,7 +150,14 @@ def check_json(raw: bytes) -> None:
             ["body"], f"nests arrays or objects deeper than {MAX_DEPTH} levels"
         ) from None
     except (ValueError, UnicodeDecodeError):
-        return
+        return NOT_JSON
+    if not _plainly_acceptable(raw):
+        _check_document(document)
+    return document
+
+
+def _check_document(document: Any) -> None:
+    """Every value of a parsed body against the rules, refused naming the first that breaks one."""
     for location, item in _walk(document):
         # The document itself is at depth 1: ["body"].
         if len(location) > MAX_DEPTH:
@@ -171,7 +230,10 @@ class InputHygiene:
         if more:
             raise PayloadTooLarge(f"the request body exceeds {limit} bytes; send less")
         if body:
-            check_json(body)
+            document = check_json(body)
+            if document is not NOT_JSON:
+                # Parsed once: an endpoint reading the raw body (doseline.http.json_body) takes it.
+                scope.setdefault("state", {})[PARSED_BODY] = (body, document)
         return _replay(body, receive)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from doseline import bulk
 from doseline.events import Envelope, EventContract
 from doseline.logging import correlation_id
 from doseline.schema import ServiceSchema
@@ -24,6 +27,24 @@ def add(session: Session, envelope: Envelope) -> None:
     session.execute(select(func.pg_notify(schema.notify_channel, envelope.id)))
 
 
+def add_all(session: Session, envelopes: Sequence[Envelope]) -> None:
+    """Queue many envelopes at once: one INSERT of one array per column (doseline.bulk), in
+    the given order, and one NOTIFY (the relay reads every row pending when it wakes)."""
+    if not envelopes:
+        return
+    schema = ServiceSchema.of(session)
+    rows = [
+        {
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "envelope": envelope.model_dump(mode="json"),
+        }
+        for envelope in envelopes
+    ]
+    session.execute(bulk.insert_rows(schema.kit.outbox, rows))
+    session.execute(select(func.pg_notify(schema.notify_channel, envelopes[-1].id)))
+
+
 def record_event(
     session: Session,
     contract: EventContract,
@@ -39,6 +60,22 @@ def record_event(
     )
     add(session, envelope)
     return envelope
+
+
+def record_events(
+    session: Session, events: Sequence[tuple[EventContract, str | None]]
+) -> list[Envelope]:
+    """`record_event` for many events of one change (each with its CloudEvents subject), written
+    together (`add_all`)."""
+    schema = ServiceSchema.of(session)
+    source = f"urn:doseline:{schema.name}"
+    correlation = correlation_id()
+    envelopes = [
+        contract.envelope(source=source, subject=subject, correlation_id=correlation)
+        for contract, subject in events
+    ]
+    add_all(session, envelopes)
+    return envelopes
 
 
 def pending_count(session: Session) -> int:

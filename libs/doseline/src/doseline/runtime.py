@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import time
@@ -35,10 +36,28 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+# Python collects its youngest objects every 700 allocations by default. A request that reads a
+# large body (a lab Bundle: 30,000 values) triggers dozens of collections, promotes what it still
+# holds to the oldest generation and, every few such requests, a full collection over everything
+# the process holds: 150-500 ms in the middle of a request.
+YOUNG_COLLECTION_THRESHOLD = 10_000
+
+
+def settle_heap() -> None:
+    """Once the application is built: what is alive now (modules, models, schemas, routes) lives
+    as long as the process, so it is frozen out of every later collection (gc.freeze), and the
+    youngest generation is collected less often (YOUNG_COLLECTION_THRESHOLD)."""
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
+
+
 def run_api(
     manifest: ServiceManifest[SettingsT], settings: SettingsT, *, host: str, port: int
 ) -> None:
     app = manifest.create_app(settings)
+    settle_heap()
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
@@ -241,6 +260,7 @@ def run_all_in_one(
     relay.start()
     try:
         app = manifest.create_app(settings)
+        settle_heap()
         server = uvicorn.Server(
             uvicorn.Config(
                 app,

@@ -36,6 +36,11 @@ EXAMPLE_STRINGS = {
     "key_id": "2027-01",
     "safety_report_id": "HDMSC-RP-01-ae-id-1",
     "href": "/v1/adverse-events/ae-id-1/icsr/messages/1",
+    "loinc": "751-8",
+    "value": "0.4",
+    "unit": "10*9/L",
+    "observation_id": "anc-20260302-004",
+    "observation_version_id": "1",
 }
 
 

@@ -6,17 +6,20 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, event, func, select, text
 
 from doseline import audit
 from doseline.auth import Role
 from doseline.identity import DEVELOPMENT_IDENTIFIER_KEY, hospital_id_hash
 from safety.ehr.models import LabObservationRow, ProposedAdverseEventRow
+from safety.manifest import SERVICE
 
 from .conftest import SHIPPED_PROTOCOL, Desk, site_today
 
@@ -380,6 +383,103 @@ def test_a_bundle_of_1000_observations_posted_twice_creates_each_proposed_ae_onc
     assert Counter(outcomes(second)) == {"duplicate": 1000}
     with lab.db() as session:
         assert session.scalar(select(func.count()).select_from(ProposedAdverseEventRow)) == 800
+
+
+def proposed_events(desk: Desk) -> list[dict[str, Any]]:
+    """The `safety.ae.proposed` envelopes in the outbox, in the order written."""
+    outbox = SERVICE.schema.kit.outbox
+    with desk.db() as session:
+        rows = session.execute(
+            select(outbox.c.envelope)
+            .where(outbox.c.event_type == "safety.ae.proposed")
+            .order_by(outbox.c.id)
+        ).all()
+    return [row.envelope for row in rows]
+
+
+def test_each_proposal_is_announced_once_and_nothing_else_is(lab: Desk) -> None:
+    values = [0.4, 0.8, 1.2, 1.6, 3.0]  # grades 4, 3, 2, 1, 0
+    resources = [observation(f"anc-{n}", value=values[n % len(values)]) for n in range(10)]
+    refused = {
+        key: value for key, value in observation("no-value").items() if key != "valueQuantity"
+    }
+    first = post(lab, bundle(*resources, refused))
+    answered = entries(first)
+    assert Counter(outcomes(first)) == {"proposed": 8, "graded": 2, "rejected": 1}
+    announced = proposed_events(lab)
+    assert len(announced) == 8
+    proposals = {
+        entry["location"].rsplit("/", 1)[-1]: resource["id"]
+        for entry, resource in zip(answered, resources, strict=False)
+        if entry["outcome"] == "proposed"
+    }
+    assert {e["data"]["proposal_id"]: e["data"]["observation_id"] for e in announced} == proposals
+    grades = {f"anc-{n}": 4 - n % 5 for n in range(10)}
+    for envelope in announced:
+        data = envelope["data"]
+        assert envelope["subject"] == f"subjects/{SUBJECT}"
+        assert envelope["source"] == "urn:doseline:safety"
+        assert data["trial_id"] == "HDMSC-RP-01"
+        assert data["subject_id"] == SUBJECT
+        assert data["site_id"] == "WCH"
+        assert data["loinc"] == ANC
+        assert data["unit"] == "10*9/L"
+        assert data["value"] == str(values[int(data["observation_id"][4:]) % 5])
+        assert data["observation_version_id"] == "1"
+        assert data["term"] == "Neutrophil count decreased"
+        assert data["grade"] == grades[data["observation_id"]]
+        assert data["onset_date"] == (site_today() - timedelta(days=1)).isoformat()
+    with lab.db() as session:
+        stored = session.scalars(select(ProposedAdverseEventRow.id)).all()
+    assert {str(pid) for pid in stored} == set(proposals)
+
+    again = post(lab, bundle(*resources, refused))
+    assert Counter(outcomes(again)) == {"duplicate": 10, "rejected": 1}
+    assert len(proposed_events(lab)) == 8
+
+
+def test_a_corrected_result_regrades_its_proposal_without_announcing_another(
+    lab: Desk,
+) -> None:
+    """A correction regrades the proposal it finds; it is not a new proposal to announce."""
+    post(lab, observation(value=0.8))
+    corrected = post(lab, observation(version="2", status="corrected", value=0.4))
+    assert outcomes(corrected) == ["updated"]
+    [announced] = proposed_events(lab)
+    assert announced["data"]["grade"] == 3
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+
+def test_the_statements_of_a_post_do_not_grow_with_its_observations(lab: Desk) -> None:
+    """One statement per kind of row, the events included: 5 and 100 Observations (each batch
+    proposing and grading 0, first posted then re-posted) cost the same statements."""
+    values = [0.4, 0.8, 1.2, 1.6, 3.0]
+    counted: dict[tuple[int, str], int] = {}
+    for size in (5, 100):
+        resources = [
+            observation(f"anc-{size}-{n}", value=values[n % len(values)]) for n in range(size)
+        ]
+        for attempt in ("first", "again"):
+            with statements() as seen:
+                response = post(lab, bundle(*resources))
+            assert response.status_code == 200, response.text
+            counted[size, attempt] = len(seen)
+    assert len(proposed_events(lab)) == 4 + 80
+    assert counted[5, "first"] == counted[100, "first"]
+    assert counted[5, "again"] == counted[100, "again"]
 
 
 def test_the_same_observation_twice_in_one_bundle_is_one_proposal(lab: Desk) -> None:

@@ -41,6 +41,34 @@ class AdverseEventUpdated(_AdverseEventFacts):
     reason_for_change: str
 
 
+@register
+class AdverseEventProposed(SubjectEvent):
+    event_type: ClassVar[str] = "safety.ae.proposed"
+    description: ClassVar[str] = (
+        "A laboratory result received from an EHR was graded 1 or more in the subject's AE "
+        "reporting period: an adverse event is proposed for an investigator to accept (which "
+        "reports it) or reject. Nothing is reported yet; a result graded 0 proposes nothing "
+        "and announces nothing."
+    )
+
+    trial_id: str
+    subject_id: str
+    proposal_id: str = Field(description="GET /v1/proposed-adverse-events/{proposal_id}")
+    observation_id: str = Field(description="The FHIR Observation id the sending system gave")
+    observation_version_id: str = Field(
+        description="Its version (meta.versionId, else meta.lastUpdated, else a content hash)"
+    )
+    loinc: str = Field(description="LOINC code of the result")
+    value: str = Field(description="The result as sent, a decimal number in `unit`")
+    unit: str
+    ctcae_version: str
+    term_code: str = Field(description="MedDRA code of the CTCAE term")
+    term: str
+    grade: int = Field(ge=1, le=5, description="The CTCAE grade proposed")
+    grading_reason: str
+    onset_date: date = Field(description="The result's day at the subject's site")
+
+
 class _DltFacts(SubjectEvent):
     trial_id: str
     subject_id: str

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from doseline import audit
+from doseline.contracts.safety import AdverseEventProposed
 from doseline.errors import Conflict, InvalidInput
 from safety.adverse_events import service as adverse_events
 from safety.adverse_events.schemas import AdverseEventContent, AdverseEventIn
@@ -70,6 +72,35 @@ def propose(
         after=proposal_snapshot(proposal),
     )
     return proposal, entry
+
+
+def announcement(
+    proposal: ProposedAdverseEventRow,
+    subject: SubjectRow,
+    *,
+    loinc: str,
+    value: Decimal,
+    unit: str,
+) -> tuple[AdverseEventProposed, str]:
+    """The event announcing a new proposal (written with it), and its CloudEvents subject."""
+    event = AdverseEventProposed(
+        trial_id=proposal.trial_id,
+        subject_id=proposal.subject_id,
+        site_id=subject.site_id,
+        proposal_id=str(proposal.id),
+        observation_id=proposal.observation_id,
+        observation_version_id=proposal.observation_version_id,
+        loinc=loinc,
+        value=str(value),
+        unit=unit,
+        ctcae_version=proposal.ctcae_version,
+        term_code=proposal.term_code,
+        term=proposal.term_name,
+        grade=proposal.proposed_grade,
+        grading_reason=proposal.grading_reason,
+        onset_date=proposal.onset_date,
+    )
+    return event, adverse_events.subject_subject_uri(proposal.subject_id)
 
 
 def update(

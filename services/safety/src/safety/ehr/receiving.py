@@ -218,7 +218,7 @@ def _propose_or_update(
     if proposal is None:
         if term is None:
             return answer(201, "graded", verdict.reason, **extra)
-        created = _propose(intake, result, subject, verdict, measured.onset, term)
+        created = _propose(intake, result, subject, verdict, measured, term)
         return answer(201, "proposed", verdict.reason, proposal_id=created.id, **extra)
     if term is None:
         if proposal.status == "proposed":
@@ -240,20 +240,23 @@ def _propose(
     result: LabResult,
     subject: SubjectRow,
     verdict: lab_grading.LabVerdict,
-    onset: date,
+    measured: Measured,
     term: CtcaeTermRow,
 ) -> ProposedAdverseEventRow:
     created, entry = proposals.propose(
         subject,
         result,
         verdict,
-        onset,
+        measured.onset,
         term,
         source=intake.sender,
         actor=intake.actor,
         now=intake.now,
     )
-    intake.staged.proposal(created, entry)
+    announcement = proposals.announcement(
+        created, subject, loinc=measured.loinc, value=measured.value, unit=measured.unit
+    )
+    intake.staged.proposal(created, entry, announcement)
     intake.proposals[result.observation_id] = created
     return created
 

@@ -4,7 +4,8 @@ A request is one Observation, a DiagnosticReport with its contained results, or 
 them as EHRs send it (plan.py says what each entry is). Each Observation is answered for itself,
 like a FHIR batch: one unusable entry never fails the others. Every entry is decided in memory
 (receiving.py, with what the request reads once: context.py), then the request's rows are
-stored together, one statement per kind of row (staging.py), and audited: an entry per
+stored together, one statement per kind of row (staging.py), announced (one
+`safety.ae.proposed` event per new proposal, all in one outbox INSERT) and audited: an entry per
 proposal change and conflict, and one for the delivery with what became of every result.
 
 Another request storing the same Observation version (or a proposal for the same Observation)
@@ -90,6 +91,7 @@ def intake(
         # Another request stored some of these first: decide again, those answered 409.
         savepoint.rollback()
         concurrent |= lost
+    staging.announce(session, request.staged)
     for note in staging.audit_entries(session, request.staged):
         note.record(session)
     _delivery_entry(payload, found, actor=actor).record(session)

@@ -2,10 +2,11 @@
 
 Every entry is decided in memory first (what it is, whom it is about, its grade), its rows staged
 here; then one statement per kind of row stores them all: the received results, the new
-proposals, the conflicts kept for review, and the audit entries in the order the entries were
-decided, chained with the delivery's own entry last. A refused entry stages nothing (`mark`,
-`undo`). A result or proposal another request stored first is found by the insert itself (ON
-CONFLICT DO NOTHING): `store` names those entries, and the intake decides again without them.
+proposals, the events announcing them (doseline.outbox), the conflicts kept for review, and the
+audit entries in the order the entries were decided, chained with the delivery's own entry
+last. A refused entry stages nothing (`mark`, `undo`). A result or proposal another request
+stored first is found by the insert itself (ON CONFLICT DO NOTHING): `store` names those
+entries, and the intake decides again without them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from doseline import audit
+from doseline import audit, outbox
+from doseline.events import EventContract
 from safety.ehr import repository
 from safety.ehr.models import LabIntakeConflictRow, ProposedAdverseEventRow
 from safety.ehr.repository import GRADED_STATUSES, EarlierResult
@@ -69,6 +71,8 @@ class Staged:
     proposals: list[ProposedAdverseEventRow] = field(default_factory=list)
     """New proposals; changes to stored ones are the session's (flushed with these)."""
     proposed_by: dict[uuid.UUID, Key] = field(default_factory=dict)
+    announcements: list[tuple[EventContract, str]] = field(default_factory=list)
+    """One event per new proposal, in the same order, with its CloudEvents subject."""
     conflicts: list[LabIntakeConflictRow] = field(default_factory=list)
     audit: list[tuple[AuditNote, uuid.UUID | None]] = field(default_factory=list)
     """In order; an entry with a conflict's id is written only if that conflict is new."""
@@ -89,6 +93,7 @@ class Staged:
             self.proposed_by.pop(proposal.id, None)
         del self.observations[mark.observations :]
         del self.proposals[mark.proposals :]
+        del self.announcements[mark.proposals :]
         del self.conflicts[mark.conflicts :]
         del self.audit[mark.audit :]
 
@@ -100,8 +105,14 @@ class Staged:
     def staged_observation(self, key: Key) -> Row | None:
         return self._by_key.get(key)
 
-    def proposal(self, row: ProposedAdverseEventRow, entry: AuditNote) -> None:
+    def proposal(
+        self,
+        row: ProposedAdverseEventRow,
+        entry: AuditNote,
+        announcement: tuple[EventContract, str],
+    ) -> None:
         self.proposals.append(row)
+        self.announcements.append(announcement)
         self.proposed_by[row.id] = (row.observation_id, row.observation_version_id)
         self.audit.append((entry, None))
 
@@ -142,6 +153,12 @@ def store(session: Session, staged: Staged) -> set[Key]:
         return lost
     session.flush()
     return set()
+
+
+def announce(session: Session, staged: Staged) -> None:
+    """The new proposals' events, in the outbox with one statement (after `store` stored them
+    all: nothing is announced that another request stored first)."""
+    outbox.record_events(session, staged.announcements)
 
 
 def audit_entries(session: Session, staged: Staged) -> list[AuditNote]:
