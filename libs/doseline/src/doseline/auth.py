@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from doseline import problems
 from doseline.errors import Forbidden, Unauthorized
@@ -71,6 +72,11 @@ class TokenVerifier:
             if settings.jwt_secret is not None and self._jwks is None
             else None
         )
+
+    @property
+    def may_block(self) -> bool:
+        """Verifying may wait on the network (a JWKS key not fetched yet, or refreshed)."""
+        return self._jwks is not None
 
     def verify(self, token: str) -> Principal:
         try:
@@ -140,10 +146,7 @@ def principal_from_claims(
 _bearer = HTTPBearer(auto_error=False, description="OAuth2 bearer JWT")
 
 
-def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+def _verified(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
@@ -155,24 +158,38 @@ def current_principal(
     return principal
 
 
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified caller. A shared-secret token is checked on the event loop (microseconds of
+    CPU, no I/O); a JWKS-signed one in a worker thread, since its key may have to be fetched."""
+    verifier: TokenVerifier = request.app.state.token_verifier
+    if verifier.may_block:
+        return await run_in_threadpool(_verified, request, credentials)
+    return _verified(request, credentials)
+
+
 def principal_of(request: Request) -> Principal:
-    """The caller of `request`, verified from its bearer token (outside dependency injection)."""
+    """The caller of `request`, verified from its bearer token (outside dependency injection,
+    in a worker thread: it may fetch a JWKS key)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     credentials = (
         HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip()) if token else None
     )
-    return current_principal(request, credentials)
+    return _verified(request, credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only callers holding at least one of `roles`."""
     allowed = frozenset(roles)
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    # A check of the token's claims: on the event loop, not worth a worker thread.
+    async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.roles & allowed:
             raise Forbidden(
                 "this action needs one of the roles: "

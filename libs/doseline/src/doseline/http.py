@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
+import anyio
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -21,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic_core import CoreSchema
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -297,10 +299,31 @@ class _RequestContext:
             clear_correlation_id()
 
 
-def _session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
-    with request.app.state.sessions() as session, session.begin():
+async def _session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request, committed before the response is sent.
+
+    Opening the session touches no connection (the first statement checks one out), so it
+    happens on the event loop; only the commit or rollback, which talk to the database, go to
+    a worker thread. A sync generator would cost a thread hand-off on entry too, and under load
+    each hand-off waits for the interpreter lock. The end runs shielded: a request cancelled
+    while its transaction ends still returns its connection to the pool."""
+    session: Session = request.app.state.sessions()
+    transaction = session.begin()
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(session.close)  # rolls the transaction back
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_commit, session, transaction)
+
+
+def _commit(session: Session, transaction: SessionTransaction) -> None:
+    try:
+        transaction.commit()
+    finally:
+        session.close()
 
 
 DbSession = Annotated[Session, Depends(_session, scope="function")]

@@ -13,13 +13,14 @@ a site named openly (registering a subject there) is `Principal.require_site` (4
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from doseline.auth import Principal, principal_of
 from doseline.errors import DoselineError, NotFound
@@ -56,17 +57,21 @@ def in_scope(column: Any, principal: Principal) -> ColumnElement[bool]:
     return condition
 
 
-def site_scope_guard(parameters: Mapping[str, ScopedParameter]) -> Callable[..., None]:
+def site_scope_guard(parameters: Mapping[str, ScopedParameter]) -> Callable[..., Awaitable[None]]:
     """An app-wide dependency checking every scoped path and query parameter of a request."""
 
-    def guard(request: Request, session: DbSession) -> None:
+    async def guard(request: Request, session: DbSession) -> None:
+        # Most requests name no scoped parameter: answered on the event loop; the others read
+        # the database, in a worker thread.
         named = [
             (name, str(value))
             for name, value in [*request.path_params.items(), *request.query_params.items()]
             if name in parameters
         ]
-        if not named:
-            return
+        if named:
+            await run_in_threadpool(check, request, session, named)
+
+    def check(request: Request, session: Session, named: list[tuple[str, str]]) -> None:
         principal = principal_of(request)
         for name, value in named:
             scoped = parameters[name]
