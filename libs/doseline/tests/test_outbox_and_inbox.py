@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 import dramatiq
+import psycopg
 import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,7 @@ from doseline import audit, outbox
 from doseline.broker import make_broker
 from doseline.consumers import OwnTransactions, bind_consumers
 from doseline.contracts.system import TracerPing
+from doseline.db import libpq_url
 from doseline.events import Envelope
 from doseline.manifest import ServiceManifest
 from doseline.relay import OutboxRelay, message_for
@@ -65,6 +67,27 @@ def test_a_rolled_back_transaction_leaves_no_outbox_row(
         outbox.record_event(session, TracerPing(emitted_by="enrollment"), subject=None)
         session.rollback()
     assert _count(clean_db, "SELECT count(*) FROM enrollment.outbox") == 0
+
+
+def test_an_event_wakes_the_relay_when_its_transaction_commits_and_only_then(
+    sessions: Callable[[str], sessionmaker[Session]], clean_db: Engine
+) -> None:
+    """The row and its NOTIFY are one statement: the relay hears of a committed event, by id,
+    and of nothing a rollback took back."""
+    factory = sessions("enrollment")
+    listener = psycopg.connect(libpq_url(clean_db.url.render_as_string(hide_password=False)))
+    listener.autocommit = True
+    try:
+        listener.execute("LISTEN enrollment_outbox")
+        with factory() as session, session.begin():
+            outbox.record_event(session, TracerPing(emitted_by="enrollment"), subject=None)
+            session.rollback()
+        committed = _write_tracer(factory, note="wake up")
+        heard = [note.payload for note in listener.notifies(timeout=5, stop_after=1)]
+    finally:
+        listener.close()
+    assert heard == [committed.id]
+    assert _count(clean_db, "SELECT count(*) FROM enrollment.outbox") == 1
 
 
 def test_the_envelope_carries_cloudevents_attributes_and_the_correlation_id(

@@ -215,8 +215,11 @@ def _chain_pending(session: Session) -> None:
             }
         )
         prev_hash = digest
-    # One INSERT of one array per column, however many entries the transaction made.
-    session.execute(bulk.insert_rows(table, rows))
+    # One INSERT of one array per column, however many entries the transaction made; the
+    # statement is built once per process.
+    session.execute(
+        bulk.insert_statement(table, tuple(rows[0])), bulk.array_parameters(table, rows)
+    )
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from doseline import bulk
@@ -16,15 +16,16 @@ from doseline.schema import ServiceSchema
 def add(session: Session, envelope: Envelope) -> None:
     """Queue an envelope for publication when (and only if) the session's transaction commits."""
     schema = ServiceSchema.of(session)
-    session.execute(
-        insert(schema.kit.outbox).values(
-            event_id=envelope.id,
-            event_type=envelope.type,
-            envelope=envelope.model_dump(mode="json"),
-        )
-    )
+    outbox = schema.kit.outbox
     # NOTIFY is transactional too: the relay wakes only after the commit makes the row visible.
-    session.execute(select(func.pg_notify(schema.notify_channel, envelope.id)))
+    # It is sent by the statement that stores the row (one round trip, not two).
+    notified = select(func.pg_notify(schema.notify_channel, envelope.id)).subquery()
+    row = select(
+        bindparam("event_id", envelope.id, type_=outbox.c.event_id.type),
+        bindparam("event_type", envelope.type, type_=outbox.c.event_type.type),
+        bindparam("envelope", envelope.model_dump(mode="json"), type_=outbox.c.envelope.type),
+    ).select_from(notified)
+    session.execute(insert(outbox).from_select(["event_id", "event_type", "envelope"], row))
 
 
 def add_all(session: Session, envelopes: Sequence[Envelope]) -> None:
