@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 
 from doseline.auth import Role
 from safety.adverse_events.models import AdverseEventRow
@@ -239,3 +241,45 @@ def test_the_ae_list_pages_with_a_cursor_oldest_first(enrolled: Desk) -> None:
         if cursor is None:
             break
     assert seen == created
+
+
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+
+def test_a_report_costs_the_same_statements_however_many_aes_are_stored(enrolled: Desk) -> None:
+    """Each row a report needs is read once (the subject, the CTCAE term), and nothing it runs
+    grows with the AEs already stored: the 2nd and the 12th report run the same statements."""
+    onset = (site_today() - timedelta(days=5)).isoformat()
+    enrolled.report(grade=1, onset_date=onset)
+    with _statements() as second:
+        enrolled.report(grade=1, onset_date=onset)
+    for _ in range(9):
+        enrolled.report(grade=1, onset_date=onset)
+    with _statements() as twelfth:
+        answer = enrolled.report(grade=1, onset_date=onset)
+    assert len(second) == len(twelfth)
+    assert [_shape(s) for s in second] == [_shape(s) for s in twelfth]
+    subject_reads = [
+        s for s in second if _shape(s).startswith("SELECT") and "FROM safety.subjects" in s
+    ]
+    # One for the caller's site scope, one locking the subject for the DLT rules and the event.
+    assert len(subject_reads) == 2
+    assert sum("FROM safety.ctcae_terms" in s for s in second) == 1
+    assert not any("FROM safety.ctcae_versions" in s for s in second)
+    assert answer["dlt_evaluation"] == "not_dlt"
+    assert answer["current"]["number"] == 1
+
+
+def _shape(statement: str) -> str:
+    return " ".join(statement.split())

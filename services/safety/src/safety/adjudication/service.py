@@ -65,10 +65,18 @@ class VersionFacts:
 # ---------------------------------------------------------------------------- assessment
 
 
-def assess(session: Session, version: VersionFacts, subject: SubjectRow, *, actor: str) -> str:
+def assess(
+    session: Session,
+    version: VersionFacts,
+    subject: SubjectRow,
+    *,
+    actor: str,
+    new_event: bool = False,
+) -> str:
     """Apply the DLT rules in force at the AE's onset; raise, reopen or withdraw a DLT case.
 
-    Returns the AE's DLT evaluation, for the adverse event to store."""
+    Returns the AE's DLT evaluation, for the adverse event to store. `new_event`: the AE is
+    being reported in this transaction, so no DLT case can exist for it yet (none is read)."""
     if subject.first_infusion_on is None or subject.dlt_window_end is None:
         # Enrollment's infusion event has not arrived: keep the AE, assess when it does.
         return "awaiting_dlt_window"
@@ -93,7 +101,7 @@ def assess(session: Session, version: VersionFacts, subject: SubjectRow, *, acto
     )
     session.add(assessment)
     session.flush()
-    existing = repository.case_of_ae(session, version.ae_id, lock=True)
+    existing = None if new_event else repository.case_of_ae(session, version.ae_id, lock=True)
     if verdict.is_suspected_dlt:
         _suspect(session, version, protocol, verdict, existing, actor=actor, now=now)
     elif existing is not None and existing.status in {"suspected", "confirmed", "ruled_out"}:

@@ -53,7 +53,7 @@ def report_adverse_event(
 
     def create() -> StoredResponse:
         now = datetime.now(UTC)
-        ae = service.report(
+        ae, first = service.report(
             session,
             body,
             actor=principal.audit_name,
@@ -63,7 +63,7 @@ def report_adverse_event(
         )
         return StoredResponse(
             201,
-            service.view(session, ae, now=now).model_dump(mode="json"),
+            service.view(session, ae, now=now, current=first).model_dump(mode="json"),
             {"ETag": etag(ae.version), "Location": f"/v1/adverse-events/{ae.id}"},
         )
 

@@ -107,8 +107,9 @@ def report(
     source: str,
     now: datetime,
     proposed: ProposedGrade | None = None,
-) -> AdverseEventRow:
-    """Record a new adverse event (version 1), start its SAE clock, apply the DLT rules."""
+) -> tuple[AdverseEventRow, AdverseEventVersionRow]:
+    """Record a new adverse event (version 1), start its SAE clock, apply the DLT rules; the
+    event and its first version."""
     subject = subjects.require_known_subject(session, body.subject_id, lock=True)
     term = validate_content(session, subject, body, now=now)
     ae = AdverseEventRow(
@@ -124,7 +125,7 @@ def report(
     )
     _start_clock(ae, body)
     session.add(ae)
-    session.flush()
+    # The event and its first version reach the database in one flush.
     version = _new_version(
         session, ae, 1, body, term, actor=actor, now=now, proposed=proposed, reason=None
     )
@@ -138,14 +139,14 @@ def report(
     )
     outbox.record_event(
         session,
-        AdverseEventRecorded(**_event_facts(session, ae, version)),
+        AdverseEventRecorded(**_event_facts(ae, version, subject)),
         subject=subject_subject_uri(ae.subject_id),
     )
     if ae.serious:
         _announce_sae(session, ae, version)
     icsr.record_version(session, ae, version, subject)
-    _assess(session, ae, version, subject, actor=actor)
-    return ae
+    _assess(session, ae, version, subject, actor=actor, new_event=True)
+    return ae, version
 
 
 def follow_up(
@@ -187,7 +188,7 @@ def follow_up(
     )
     outbox.record_event(
         session,
-        AdverseEventUpdated(**_event_facts(session, ae, version), reason_for_change=reason),
+        AdverseEventUpdated(**_event_facts(ae, version, subject), reason_for_change=reason),
         subject=subject_subject_uri(ae.subject_id),
     )
     if ae.serious and not was_serious:
@@ -395,12 +396,12 @@ def site_of(session: Session, subject_id: str) -> str:
 
 
 def _event_facts(
-    session: Session, ae: AdverseEventRow, version: AdverseEventVersionRow
+    ae: AdverseEventRow, version: AdverseEventVersionRow, subject: SubjectRow
 ) -> dict[str, Any]:
     return {
         "trial_id": ae.trial_id,
         "subject_id": ae.subject_id,
-        "site_id": site_of(session, ae.subject_id),
+        "site_id": subject.site_id,
         "ae_id": str(ae.id),
         "ae_version": version.number,
         "ctcae_version": version.ctcae_version,
@@ -443,9 +444,10 @@ def _assess(
     subject: SubjectRow,
     *,
     actor: str,
+    new_event: bool = False,
 ) -> None:
     ae.dlt_evaluation = adjudication.assess(
-        session, version_facts(ae, version), subject, actor=actor
+        session, version_facts(ae, version), subject, actor=actor, new_event=new_event
     )
     session.flush()
 

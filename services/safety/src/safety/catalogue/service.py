@@ -194,9 +194,11 @@ def require_version(session: Session, version: str) -> CtcaeVersionRow:
 
 
 def require_term(session: Session, version: str, meddra_code: str) -> CtcaeTermRow:
-    require_version(session, version)
+    # A term's version is loaded (foreign key): the version is read only to say which is
+    # missing. A term read before in the same transaction comes from the session's identity map.
     row = repository.term_row(session, version, meddra_code)
     if row is None:
+        require_version(session, version)
         raise NotFound(
             f"CTCAE v{version} has no term with MedDRA code {meddra_code}; search "
             f"/v1/ctcae/versions/{version}/terms?q=… for the code",

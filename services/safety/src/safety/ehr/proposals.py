@@ -215,7 +215,7 @@ def _report_or_follow_up(
         grade=proposal.proposed_grade, reason=proposal.grading_reason, basis=proposal.grading_basis
     )
     if proposal.ae_id is None:
-        ae = adverse_events.report(
+        ae, _ = adverse_events.report(
             session,
             AdverseEventIn(subject_id=proposal.subject_id, **content),
             actor=actor,
