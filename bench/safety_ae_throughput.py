@@ -7,7 +7,10 @@ the Idempotency-Key recorded; the machine's PostgreSQL, a scratch database.
 Baseline: a FastAPI app with one `POST /v1/adverse-events` that reads the JSON body and answers
 201 with an AE response captured from Doseline's path (the same bytes), under the same uvicorn
 settings. Both are driven by the same client, in its own process, with the same concurrency and
-request count, in the same run; the figure is requests per second and the ratio.
+request count, in the same run; the figure is requests per second and the ratio. Beside it, the
+CPU time of the serving process per request (user + system of this process, which serves both
+apps while the client runs in its own), which a busy machine disturbs less than the rate, and the
+SQL statements one report runs.
 
 Usage: uv run --frozen python bench/safety_ae_throughput.py
 (BENCH_REQUESTS, default 2000; BENCH_CONCURRENCY, default 8)
@@ -21,6 +24,7 @@ import statistics
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +42,7 @@ from _stack import (
 )
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, event
 
 from doseline.auth import Role
 from doseline.settings import Environment
@@ -97,16 +102,47 @@ def drive(
     return time.perf_counter() - started, statuses
 
 
-def rate(port: int, token: str, first: int) -> float:
-    """Requests per second over REQUESTS, after a warm-up, from a separate client process."""
+@dataclass(frozen=True)
+class Rate:
+    per_second: float
+    cpu_ms: float  # CPU time of the serving process per request
+
+
+def rate(port: int, token: str, first: int) -> Rate:
+    """Requests per second over REQUESTS, after a warm-up, from a separate client process, and
+    the serving process's CPU time per request meanwhile."""
     url = f"http://127.0.0.1:{port}"
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         pool.apply(drive, (url, token, first, WARM_UP, CONCURRENCY))
+        before = os.times()
         elapsed, statuses = pool.apply(drive, (url, token, first + WARM_UP, REQUESTS, CONCURRENCY))
+        after = os.times()
     refused = [code for code in statuses if code != 201]
     if refused:
         raise RuntimeError(f"{len(refused)} of {len(statuses)} requests not created: {refused[:5]}")
-    return len(statuses) / elapsed
+    cpu = (after.user - before.user) + (after.system - before.system)
+    return Rate(len(statuses) / elapsed, cpu / len(statuses) * 1000)
+
+
+def statements_of_one_report(client: httpx.Client, engine: Engine, number: int) -> int:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        ok(
+            client.post(
+                "/v1/adverse-events",
+                json=ae_body(number),
+                headers=headers(Role.INVESTIGATOR, "dr-li"),
+            ),
+            201,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
 
 
 def bare_app(answer: dict[str, Any]) -> FastAPI:
@@ -121,7 +157,7 @@ def bare_app(answer: dict[str, Any]) -> FastAPI:
 
 
 def main() -> None:
-    rounds: list[tuple[float, float]] = []
+    rounds: list[tuple[Rate, Rate]] = []
     with scratch_database("ae_throughput_bench") as database_url:
         prepare_safety(database_url, *SUBJECTS)
         settings = SafetySettings(
@@ -131,7 +167,8 @@ def main() -> None:
             log_level="WARNING",
         )
         token = bearer(Role.INVESTIGATOR, "dr-li")
-        with served(SAFETY.create_app(settings)) as safety_port:
+        app = SAFETY.create_app(settings)
+        with served(app) as safety_port:
             with httpx.Client(base_url=f"http://127.0.0.1:{safety_port}", timeout=30) as client:
                 for subject in SUBJECTS:
                     record_baseline(client, subject)
@@ -143,21 +180,28 @@ def main() -> None:
                     ),
                     201,
                 )
+                statements = statements_of_one_report(client, app.state.engine, -1)
             with served(bare_app(answer)) as bare_port:
                 for round_number in range(3):
                     first = 1 + round_number * (REQUESTS + WARM_UP)
                     rounds.append((rate(safety_port, token, first), rate(bare_port, token, first)))
 
     print(f"{REQUESTS} requests per round, {CONCURRENCY} concurrent, client in its own process")
-    print("| round | Doseline AE report (req/s) | bare FastAPI, same JSON (req/s) | ratio |")
-    print("|---|---:|---:|---:|")
-    for number, (doseline_rate, bare_rate) in enumerate(rounds, start=1):
+    print(f"SQL statements of one AE report: {statements}")
+    print(
+        "| round | Doseline AE report (req/s) | bare FastAPI, same JSON (req/s) | ratio |"
+        " Doseline CPU (ms/request) | bare CPU (ms/request) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for number, (doseline, bare) in enumerate(rounds, start=1):
         print(
-            f"| {number} | {doseline_rate:.0f} | {bare_rate:.0f} |"
-            f" {doseline_rate / bare_rate:.0%} |"
+            f"| {number} | {doseline.per_second:.0f} | {bare.per_second:.0f} |"
+            f" {doseline.per_second / bare.per_second:.0%} |"
+            f" {doseline.cpu_ms:.2f} | {bare.cpu_ms:.2f} |"
         )
-    ratio = statistics.median(d / b for d, b in rounds)
-    print(f"median ratio: {ratio:.0%}")
+    ratio = statistics.median(d.per_second / b.per_second for d, b in rounds)
+    cpu_ratio = statistics.median(b.cpu_ms / d.cpu_ms for d, b in rounds)
+    print(f"median ratio: {ratio:.0%} (CPU time per request, bare / Doseline: {cpu_ratio:.0%})")
 
 
 if __name__ == "__main__":

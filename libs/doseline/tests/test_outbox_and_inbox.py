@@ -75,8 +75,9 @@ def test_an_event_wakes_the_relay_when_its_transaction_commits_and_only_then(
     """The row and its NOTIFY are one statement: the relay hears of a committed event, by id,
     and of nothing a rollback took back."""
     factory = sessions("enrollment")
-    listener = psycopg.connect(libpq_url(clean_db.url.render_as_string(hide_password=False)))
-    listener.autocommit = True
+    listener = psycopg.connect(
+        libpq_url(clean_db.url.render_as_string(hide_password=False)), autocommit=True
+    )
     try:
         listener.execute("LISTEN enrollment_outbox")
         with factory() as session, session.begin():
