@@ -144,7 +144,8 @@ def report(
     )
     if ae.serious:
         _announce_sae(session, ae, version)
-    icsr.record_version(session, ae, version, subject)
+        # A new AE has no earlier safety report: only a serious one calls for one (its first).
+        icsr.record_version(session, ae, version, subject)
     _assess(session, ae, version, subject, actor=actor, new_event=True)
     return ae, version
 
