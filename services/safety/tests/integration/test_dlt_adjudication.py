@@ -17,6 +17,7 @@ from doseline.contracts.protocol import ProtocolActivated
 from doseline.testing import facts
 from safety.adverse_events.models import AdverseEventRow, AdverseEventVersionRow
 from safety.manifest import SERVICE
+from safety.protocols import service as protocols
 from safety.protocols import tasks as protocol_tasks
 from safety.subjects import tasks as subject_tasks
 
@@ -422,3 +423,41 @@ def test_a_new_baseline_updates_an_open_suspicion_with_a_higher_sequence(
     ]
     # Baseline 2 -> grade 4: two grades over baseline (DLT-04) and grade 4 (DLT-05).
     assert suspected[1]["rules"] == ["DLT-04", "DLT-05"]
+
+
+def test_the_rules_in_force_are_each_versions_own_though_they_are_parsed_once_per_content(
+    desk: Desk,
+) -> None:
+    """Parsed rules are kept per process by the digest of their text, never by a label: two
+    trials whose versions carry the same content hash but different rules each get their own."""
+    first = amended(SHIPPED_PROTOCOL, "1.0", lambda d: d["protocol"].update(id="HDMSC-RP-07"))
+
+    def one_criterion_fewer(document: dict[str, Any]) -> None:
+        document["protocol"]["id"] = "HDMSC-RP-08"
+        document["dlt_rules"]["criteria"].pop()
+
+    second = amended(SHIPPED_PROTOCOL, "1.0", one_criterion_fewer)
+    for trial, protocol in (("HDMSC-RP-07", first), ("HDMSC-RP-08", second)):
+        desk.deliver(
+            ProtocolActivated(
+                trial_id=trial,
+                protocol_id=trial,
+                protocol_version="1.0",
+                content_hash=first.content_hash,
+                sequence=1,
+                activation="initial",
+                effective_from=None,
+                activated_at=datetime.now(UTC),
+                rules=protocol.trial_rules(),
+            ),
+            protocol_tasks.on_protocol_activated,
+        )
+    with desk.db() as session:
+        for _ in range(2):  # the second time from the parsed rules kept
+            seven = protocols.rules_in_force(session, "HDMSC-RP-07", site_today())
+            eight = protocols.rules_in_force(session, "HDMSC-RP-08", site_today())
+            assert seven is not None
+            assert eight is not None
+            assert seven.rules == first.trial_rules()
+            assert eight.rules == second.trial_rules()
+            assert len(eight.rules.dlt_rules.criteria) == len(seven.rules.dlt_rules.criteria) - 1

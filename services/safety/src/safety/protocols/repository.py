@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,52 @@ def sites_received(session: Session) -> list[SiteRules]:
 
 def versions(session: Session, trial_id: str) -> list[ProtocolVersionRow]:
     return protocol_versions.versions(session, ProtocolVersionRow, trial_id)
+
+
+@dataclass(frozen=True)
+class VersionInBrief:
+    """A received version without its rules: the rules' digest stands for them."""
+
+    sequence: int
+    effective_from: date | None
+    protocol_version: str
+    content_hash: str
+    rules_sha256: str
+
+
+def versions_in_brief(session: Session, trial_id: str) -> list[VersionInBrief]:
+    """Every version of the trial, in activation order, with the SHA-256 of its rules' text
+    (computed by the database, so the rules themselves are not sent)."""
+    rows = session.execute(
+        select(
+            ProtocolVersionRow.sequence,
+            ProtocolVersionRow.effective_from,
+            ProtocolVersionRow.protocol_version,
+            ProtocolVersionRow.content_hash,
+            func.encode(
+                func.sha256(func.convert_to(cast(ProtocolVersionRow.rules, Text), "UTF8")), "hex"
+            ).label("rules_sha256"),
+        )
+        .where(ProtocolVersionRow.trial_id == trial_id)
+        .order_by(ProtocolVersionRow.sequence)
+    ).all()
+    return [
+        VersionInBrief(
+            sequence=row.sequence,
+            effective_from=row.effective_from,
+            protocol_version=row.protocol_version,
+            content_hash=row.content_hash,
+            rules_sha256=row.rules_sha256,
+        )
+        for row in rows
+    ]
+
+
+def version(session: Session, trial_id: str, sequence: int) -> ProtocolVersionRow:
+    row = session.get(ProtocolVersionRow, (trial_id, sequence))
+    if row is None:  # pragma: no cover - listed in this transaction; versions are never deleted
+        raise LookupError(f"trial {trial_id} has no protocol version {sequence}")
+    return row
 
 
 def reviews(

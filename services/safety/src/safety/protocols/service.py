@@ -49,11 +49,30 @@ def rules_of(row: ProtocolVersionRow) -> RulesInForce:
     )
 
 
+# The rules of each distinct content, parsed once per process: a version's rules never change,
+# and an assessment otherwise loaded and re-read every version's rules on every AE.
+_PARSED_RULES: dict[str, TrialRules] = {}
+_PARSED_RULES_KEPT = 64
+
+
 def rules_in_force(session: Session, trial_id: str, day: date) -> RulesInForce | None:
     """The rules that govern facts of site date ``day`` in the trial (None: none received)."""
     repository.share_trial(session, trial_id)
-    row = in_force_at(repository.versions(session, trial_id), day)
-    return None if row is None else rules_of(row)
+    brief = in_force_at(repository.versions_in_brief(session, trial_id), day)
+    if brief is None:
+        return None
+    rules = _PARSED_RULES.get(brief.rules_sha256)
+    if rules is None:
+        rules = protocol_versions.rules_of(repository.version(session, trial_id, brief.sequence))
+        if len(_PARSED_RULES) >= _PARSED_RULES_KEPT:
+            _PARSED_RULES.clear()
+        _PARSED_RULES[brief.rules_sha256] = rules
+    return RulesInForce(
+        sequence=brief.sequence,
+        protocol_version=brief.protocol_version,
+        content_hash=brief.content_hash,
+        rules=rules,
+    )
 
 
 def record(session: Session, event: ProtocolActivated) -> ProtocolVersionRow | None:
