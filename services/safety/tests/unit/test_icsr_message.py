@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from safety.icsr.message import IcsrFacts, IcsrParties, build
+from safety.icsr.message import IcsrFacts, IcsrParties, Kind, build
 
 E2B = Path(__file__).resolve().parents[4] / "tests" / "data" / "real" / "e2b"
 NS = {"hl7": "urn:hl7-org:v3"}
@@ -103,8 +103,8 @@ def test_the_ich_schemas_refuse_a_message_missing_a_required_element() -> None:
 
 
 @pytest.mark.parametrize("kind", ["initial", "follow_up", "nullification"])
-def test_every_kind_of_message_is_valid_against_the_ich_schemas(kind: str) -> None:
-    facts = dataclasses.replace(FACTS, kind=kind, reason="a reason")  # type: ignore[arg-type]
+def test_every_kind_of_message_is_valid_against_the_ich_schemas(kind: Kind) -> None:
+    facts = dataclasses.replace(FACTS, kind=kind, reason="a reason")
     document = etree.fromstring(build(facts, PARTIES))
     assert ich_schema().validate(document), ich_schema().error_log
 

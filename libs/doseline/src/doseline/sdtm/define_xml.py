@@ -21,6 +21,7 @@ cut, so the same data gives the same bytes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from os import PathLike
 from typing import Any
 
 from doseline.sdtm import DataCut, Dataset, Study, Variable
@@ -260,3 +261,15 @@ def _codelist(define: Any, oid: str, known: Codelist, data_type: str, values: se
         StandardOID=_CT,
         Alias=[define.Alias(Context="nci:ExtCodeID", Name=known.code)],
     )
+
+
+def check_define_xml(path: str | PathLike[str]) -> None:
+    """Validate a written define.xml against the Define-XML 2.1 XSD that odmlib ships.
+
+    Raises odmlib's validation error naming the first element the schema refuses.
+    """
+    from odmlib.odm_parser import ODMSchemaValidator  # noqa: PLC0415 (heavy: only when checked)
+
+    # odmlib is untyped: its validator is used through Any, in this one place.
+    validator: Any = ODMSchemaValidator
+    validator(standard="define", version="2.1").validate_file(str(path))

@@ -367,7 +367,11 @@ def _exposure(
     as_given: list[dict[str, Value]] = []
     for subject in subjects.values():
         for infusion in subject.infusions:
-            preparation = rows.preparations.get(infusion.preparation_id)  # type: ignore[arg-type]
+            preparation = (
+                rows.preparations.get(infusion.preparation_id)
+                if infusion.preparation_id is not None
+                else None
+            )
             adjustment = None
             if preparation is not None and preparation.percent_of_dose < 100:
                 adjustment = f"DOSE REDUCED TO {preparation.percent_of_dose}% BY A DOSE ORDER"
