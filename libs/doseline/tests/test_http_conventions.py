@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from doseline import audit
 from doseline.auth import Principal, Role, TokenVerifier, mint_token, require_roles
@@ -222,6 +222,39 @@ def test_a_bug_is_a_500_problem_with_the_correlation_id(
     assert body["correlation_id"] == "trace-123"
     assert response.headers["x-correlation-id"] == "trace-123"
     assert "a bug" not in body["detail"]  # internals are logged, not shown
+
+
+def test_no_free_database_connection_is_a_503_to_retry_not_a_500(
+    clean_db: Engine,
+    services: dict[str, ServiceManifest],
+    settings_for: Callable[..., ServiceSettings],
+    auth: TokenFactory,
+) -> None:
+    one_connection = create_engine(
+        clean_db.url.render_as_string(hide_password=False),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0.2,
+    )
+    app = build_app(
+        settings_for("enrollment"),
+        schema=services["enrollment"].schema,
+        title="kit test",
+        description="",
+        routers=[_kit_router()],
+        engine=one_connection,
+    )
+    client = TestClient(app, raise_server_exceptions=False)
+    try:
+        with one_connection.connect():  # the pool's only connection, held elsewhere
+            response = client.post(
+                "/v1/notes", json={"text": "hello"}, headers=auth(Role.COORDINATOR)
+            )
+        body = _problem(response, 503)
+        assert response.headers["retry-after"]
+        assert "retry" in body["detail"]
+    finally:
+        one_connection.dispose()
 
 
 def test_a_retried_create_with_the_same_key_returns_the_first_result(

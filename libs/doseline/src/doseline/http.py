@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic_core import CoreSchema
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, SessionTransaction
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -193,8 +193,9 @@ RETRY_AFTER_SECONDS = 5
 
 
 def _database_unavailable(error: Exception) -> bool:
-    """The database could not be reached or dropped the connection (not a bad statement)."""
-    return isinstance(error, OperationalError) or (
+    """The database could not be reached, dropped the connection, or no pooled connection came
+    free in time (not a bad statement)."""
+    return isinstance(error, OperationalError | PoolTimeout) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
     )
 
@@ -313,10 +314,19 @@ async def _session(request: Request) -> AsyncIterator[Session]:
         yield session
     except BaseException:
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(session.close)  # rolls the transaction back
+            await _outside_the_pool(session.close)  # rolls the transaction back
         raise
     with anyio.CancelScope(shield=True):
-        await run_in_threadpool(_commit, session, transaction)
+        await _outside_the_pool(lambda: _commit(session, transaction))
+
+
+async def _outside_the_pool(end: Callable[[], None]) -> None:
+    """Run a transaction's end in a thread that does not wait for the request thread pool.
+
+    Requests blocked on a row lock hold the pool's threads; the request holding that lock must
+    still reach its commit, or every thread waits on a lock whose owner waits for a thread (the
+    same reason FastAPI runs a sync dependency's exit under a limiter of its own)."""
+    await anyio.to_thread.run_sync(end, limiter=anyio.CapacityLimiter(1))
 
 
 def _commit(session: Session, transaction: SessionTransaction) -> None:
