@@ -10,6 +10,7 @@ study package writes both as one LB (doseline.sdtm.merge).
 from __future__ import annotations
 
 from doseline.sdtm import Domain, Variable
+from doseline.sdtm.standard import identifiers, timing, visit_name, visit_number
 
 RETESTCD = "C111106"
 RETEST = "C111107"
@@ -26,46 +27,13 @@ _ROW = "imaging.assessments"
 _FIRST_INFUSION = "imaging.subjects.first_infusion_on (RFSTDTC)"
 
 
-def _identifiers(prefix: str, domain: str, kind: str) -> tuple[Variable, ...]:
-    return (
-        Variable(
-            "STUDYID", "Study Identifier", "string", "Identifier", "Req", f"{_ROW}.trial_id", 40
-        ),
-        Variable(
-            "DOMAIN",
-            "Domain Abbreviation",
-            "string",
-            "Identifier",
-            "Req",
-            f"derived: {domain}",
-            length=2,
-        ),
-        Variable(
-            "USUBJID",
-            "Unique Subject Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            f"{_ROW}.subject_id (the study id, which starts with the trial id)",
-            length=80,
-        ),
-        Variable(
-            f"{prefix}SEQ",
-            "Sequence Number",
-            "integer",
-            "Identifier",
-            "Req",
-            f"derived: 1, 2, ... per subject, in order of {prefix}DTC, then {prefix}TESTCD",
-        ),
-        Variable(
-            f"{prefix}SPID",
-            "Sponsor-Defined Identifier",
-            "string",
-            "Identifier",
-            "Perm",
-            f"{_ROW}.id of the {kind} assessment",
-            length=36,
-        ),
+def _identifiers(prefix: str, kind: str) -> tuple[Variable, ...]:
+    return identifiers(
+        prefix,
+        study=f"{_ROW}.trial_id",
+        subject=f"{_ROW}.subject_id (the study id, which starts with the trial id)",
+        sequence=f"derived: 1, 2, ... per subject, in order of {prefix}DTC, then {prefix}TESTCD",
+        sponsor_id=f"{_ROW}.id of the {kind} assessment",
     )
 
 
@@ -75,40 +43,18 @@ def _timing(
     dy_label: str = "Study Day of Visit/Collection/Exam",
 ) -> tuple[Variable, ...]:
     return (
-        Variable(
-            "VISITNUM",
-            "Visit Number",
-            "float",
-            "Timing",
-            "Exp",
+        visit_number(
             f"derived: the number of {_ROW}.visit in the protocol version in force at "
             f"{prefix}DTC (doseline.sdtm.visits: screening 1, baseline 2, infusion n 2 + n, then "
-            "the follow-ups in order), as enrollment's TV numbers it",
+            "the follow-ups in order), as enrollment's TV numbers it"
         ),
-        Variable(
-            "VISIT",
-            "Visit Name",
-            "string",
-            "Timing",
-            "Perm",
-            f"{_ROW}.visit (the protocol's visit id) in capitals",
-            length=40,
-        ),
-        Variable(
-            f"{prefix}DTC",
-            dtc_label,
-            "date",
-            "Timing",
-            "Exp",
-            f"{_ROW}.performed_on (the site's calendar day of the test)",
-        ),
-        Variable(
-            f"{prefix}DY",
-            dy_label,
-            "integer",
-            "Timing",
-            "Perm",
-            f"derived: study day of {prefix}DTC against {_FIRST_INFUSION}",
+        visit_name(f"{_ROW}.visit (the protocol's visit id) in capitals"),
+        *timing(
+            prefix,
+            source=f"{_ROW}.performed_on (the site's calendar day of the test)",
+            reference=_FIRST_INFUSION,
+            dtc_label=dtc_label,
+            dy_label=dy_label,
         ),
     )
 
@@ -182,7 +128,7 @@ RE = Domain(
     structure="One record per finding or result per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "RETESTCD", "REDTC", "RESEQ"),
     variables=(
-        *_identifiers("RE", "RE", "pft"),
+        *_identifiers("RE", "pft"),
         Variable(
             "RETESTCD",
             "Short Name of Respiratory Test",
@@ -231,7 +177,7 @@ FT = Domain(
     structure="One record per Functional Test (FT) question per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "FTCAT", "FTTESTCD", "FTDTC", "FTSEQ"),
     variables=(
-        *_identifiers("FT", "FT", "walk"),
+        *_identifiers("FT", "walk"),
         Variable(
             "FTTESTCD",
             "Short Name of Test",
@@ -274,7 +220,7 @@ QS = Domain(
     structure="One record per questionnaire per question per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "QSCAT", "QSTESTCD", "QSDTC", "QSSEQ"),
     variables=(
-        *_identifiers("QS", "QS", "sgrq"),
+        *_identifiers("QS", "sgrq"),
         Variable(
             "QSTESTCD",
             "Question Short Name",
@@ -320,7 +266,7 @@ LB = Domain(
     structure="One record per lab test per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "LBTESTCD", "LBDTC", "LBSEQ"),
     variables=(
-        *_identifiers("LB", "LB", "blood_gas"),
+        *_identifiers("LB", "blood_gas"),
         Variable(
             "LBTESTCD",
             "Lab Test or Examination Short Name",

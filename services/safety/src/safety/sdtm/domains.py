@@ -8,6 +8,15 @@ Define-XML document and the mapping table in the docs all read these.
 from __future__ import annotations
 
 from doseline.sdtm import Domain, Variable
+from doseline.sdtm.standard import (
+    collected,
+    identifiers,
+    study_day,
+    study_id,
+    subject_id,
+    timing,
+    visit_number,
+)
 
 NY = "C66742"
 ACN = "C66767"
@@ -18,6 +27,7 @@ UNIT = "C71620"
 
 _AE_VERSION = "safety.adverse_event_versions"
 _TERM = "safety.ctcae_terms"
+_FIRST_INFUSION = "safety.subjects.first_infusion_on (RFSTDTC)"
 
 
 def _flag(name: str, label: str, criterion: str) -> Variable:
@@ -41,43 +51,13 @@ AE = Domain(
     structure="One record per adverse event per subject",
     keys=("STUDYID", "USUBJID", "AEDECOD", "AESTDTC", "AESEQ"),
     variables=(
-        Variable(
-            "STUDYID",
-            "Study Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.adverse_events.trial_id",
-            length=40,
-        ),
-        Variable(
-            "DOMAIN", "Domain Abbreviation", "string", "Identifier", "Req", "derived: AE", length=2
-        ),
-        Variable(
-            "USUBJID",
-            "Unique Subject Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.adverse_events.subject_id (the study id, which starts with the trial id)",
-            length=80,
-        ),
-        Variable(
-            "AESEQ",
-            "Sequence Number",
-            "integer",
-            "Identifier",
-            "Req",
-            "derived: 1, 2, ... per subject, in order of onset date, then of report",
-        ),
-        Variable(
-            "AESPID",
-            "Sponsor-Defined Identifier",
-            "string",
-            "Identifier",
-            "Perm",
-            "safety.adverse_events.id",
-            length=36,
+        *identifiers(
+            "AE",
+            study="safety.adverse_events.trial_id",
+            subject="safety.adverse_events.subject_id (the study id, which starts with the trial "
+            "id)",
+            sequence="derived: 1, 2, ... per subject, in order of onset date, then of report",
+            sponsor_id="safety.adverse_events.id",
         ),
         Variable(
             "AETERM",
@@ -204,37 +184,13 @@ AE = Domain(
             f"{_AE_VERSION}.grade (the investigator's CTCAE grade, 1 to 5)",
             length=1,
         ),
-        Variable(
-            "AESTDTC",
-            "Start Date/Time of Adverse Event",
-            "date",
-            "Timing",
-            "Exp",
-            f"{_AE_VERSION}.onset_date",
+        collected("AESTDTC", "Start Date/Time of Adverse Event", f"{_AE_VERSION}.onset_date"),
+        collected("AEENDTC", "End Date/Time of Adverse Event", f"{_AE_VERSION}.resolution_date"),
+        study_day(
+            "AESTDY", "Study Day of Start of Adverse Event", "AESTDTC", _FIRST_INFUSION, core="Exp"
         ),
-        Variable(
-            "AEENDTC",
-            "End Date/Time of Adverse Event",
-            "date",
-            "Timing",
-            "Exp",
-            f"{_AE_VERSION}.resolution_date",
-        ),
-        Variable(
-            "AESTDY",
-            "Study Day of Start of Adverse Event",
-            "integer",
-            "Timing",
-            "Exp",
-            "derived: study day of AESTDTC against safety.subjects.first_infusion_on (RFSTDTC)",
-        ),
-        Variable(
-            "AEENDY",
-            "Study Day of End of Adverse Event",
-            "integer",
-            "Timing",
-            "Exp",
-            "derived: study day of AEENDTC against safety.subjects.first_infusion_on (RFSTDTC)",
+        study_day(
+            "AEENDY", "Study Day of End of Adverse Event", "AEENDTC", _FIRST_INFUSION, core="Exp"
         ),
     ),
 )
@@ -258,15 +214,7 @@ SUPPAE = Domain(
     structure="One record per supplemental qualifier per adverse event",
     keys=("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
     variables=(
-        Variable(
-            "STUDYID",
-            "Study Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.adverse_events.trial_id",
-            length=40,
-        ),
+        study_id("safety.adverse_events.trial_id"),
         Variable(
             "RDOMAIN",
             "Related Domain Abbreviation",
@@ -276,15 +224,7 @@ SUPPAE = Domain(
             "derived: AE",
             length=2,
         ),
-        Variable(
-            "USUBJID",
-            "Unique Subject Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.adverse_events.subject_id",
-            length=80,
-        ),
+        subject_id("safety.adverse_events.subject_id"),
         Variable(
             "IDVAR",
             "Identifying Variable",
@@ -364,43 +304,14 @@ LB = Domain(
     structure="One record per lab test per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "LBTESTCD", "LBDTC", "LBSEQ"),
     variables=(
-        Variable(
-            "STUDYID",
-            "Study Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.subjects.trial_id of the result's subject",
-            length=40,
-        ),
-        Variable(
-            "DOMAIN", "Domain Abbreviation", "string", "Identifier", "Req", "derived: LB", length=2
-        ),
-        Variable(
-            "USUBJID",
-            "Unique Subject Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.lab_observations.subject_id",
-            length=80,
-        ),
-        Variable(
-            "LBSEQ",
-            "Sequence Number",
-            "integer",
-            "Identifier",
-            "Req",
-            "derived: 1, 2, ... per subject, in order of LBDTC, then LBTESTCD, then Observation id",
-        ),
-        Variable(
-            "LBSPID",
-            "Sponsor-Defined Identifier",
-            "string",
-            "Identifier",
-            "Perm",
-            "safety.lab_observations.observation_id (the FHIR Observation id)",
-            length=64,
+        *identifiers(
+            "LB",
+            study="safety.subjects.trial_id of the result's subject",
+            subject="safety.lab_observations.subject_id",
+            sequence="derived: 1, 2, ... per subject, in order of LBDTC, then LBTESTCD, then "
+            "Observation id",
+            sponsor_id="safety.lab_observations.observation_id (the FHIR Observation id)",
+            sponsor_id_length=64,
         ),
         Variable(
             "LBTESTCD",
@@ -522,30 +433,16 @@ LB = Domain(
             "safety.lab_observations.grade (CTCAE v5.0 grade of the result)",
             length=1,
         ),
-        Variable(
-            "VISITNUM",
-            "Visit Number",
-            "float",
-            "Timing",
-            "Exp",
+        visit_number(
             "not assigned: a result arrives from the EHR by its collection date, not by a "
-            "protocol visit (LBDY places it in the study)",
+            "protocol visit (LBDY places it in the study)"
         ),
-        Variable(
-            "LBDTC",
-            "Date/Time of Specimen Collection",
-            "date",
-            "Timing",
-            "Exp",
-            "safety.lab_observations.effective_on",
-        ),
-        Variable(
-            "LBDY",
-            "Study Day of Specimen Collection",
-            "integer",
-            "Timing",
-            "Perm",
-            "derived: study day of LBDTC against safety.subjects.first_infusion_on (RFSTDTC)",
+        *timing(
+            "LB",
+            source="safety.lab_observations.effective_on",
+            reference=_FIRST_INFUSION,
+            dtc_label="Date/Time of Specimen Collection",
+            dy_label="Study Day of Specimen Collection",
         ),
     ),
 )
