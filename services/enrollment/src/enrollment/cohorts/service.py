@@ -425,12 +425,6 @@ def _subject_facts(session: Session, subject_id: str) -> dict[str, Any]:
     }
 
 
-def _site_of_subject(session: Session, subject_id: str) -> str:
-    site_id = subjects_repository.site_of_subject(session, subject_id)
-    assert site_id is not None, subject_id  # a replacement slot names a registered subject
-    return site_id
-
-
 def _site_zone(protocol: Protocol, site_id: str) -> str:
     """The subject's site's zone; a site the protocol in force no longer lists is a conflict."""
     site = protocol.site_by_id(site_id)
@@ -553,7 +547,7 @@ def _withdraw_free_slot(
         session,
         ReplacementSlotWithdrawn(
             trial_id=trial.id,
-            site_id=_site_of_subject(session, replaced_subject),
+            site_id=subjects_repository.site_of_registered_subject(session, replaced_subject),
             replacement_slot_id=str(slot.id),
             cohort_number=cohort.number,
             dose_level=cohort.dose_level,
@@ -602,7 +596,7 @@ def _flag_taken_slot(
         ReplacementSlotFlagged(
             trial_id=trial.id,
             # The replaced subject's site; the occupant may be another site's subject.
-            site_id=_site_of_subject(session, replaced_subject),
+            site_id=subjects_repository.site_of_registered_subject(session, replaced_subject),
             replacement_slot_id=str(slot.id),
             cohort_number=cohort.number,
             dose_level=cohort.dose_level,
@@ -722,7 +716,7 @@ def _take_off_waitlist(session: Session, entry: WaitlistEntry, *, reason: str, a
         WaitlistEntryRemoved(
             trial_id=entry.trial_id,
             subject_id=entry.subject_id,
-            site_id=_site_of_subject(session, entry.subject_id),
+            site_id=subjects_repository.site_of_registered_subject(session, entry.subject_id),
             position=entry.position,
             reason=reason,
         ),

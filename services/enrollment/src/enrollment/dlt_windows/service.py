@@ -200,7 +200,7 @@ def _close_window(
         DltWindowClosed(
             trial_id=trial.id,
             subject_id=window.subject_id,
-            site_id=_site_of(session, window.subject_id),
+            site_id=subjects_repository.site_of_registered_subject(session, window.subject_id),
             cohort_number=cohort.number,
             dose_level=enrolment.dose_level,
             window_start=window.starts_on,
@@ -473,7 +473,7 @@ def _publish_reassessment(
         DltWindowReassessed(
             trial_id=enrolment.trial_id,
             subject_id=window.subject_id,
-            site_id=_site_of(session, window.subject_id),
+            site_id=subjects_repository.site_of_registered_subject(session, window.subject_id),
             cohort_number=cohort.number,
             dose_level=enrolment.dose_level,
             window_start=window.starts_on,
@@ -485,12 +485,6 @@ def _publish_reassessment(
         ),
         subject=f"subjects/{window.subject_id}",
     )
-
-
-def _site_of(session: Session, subject_id: str) -> str:
-    site_id = subjects_repository.site_of_subject(session, subject_id)
-    assert site_id is not None, subject_id  # a DLT window exists only for a registered subject
-    return site_id
 
 
 @dataclass(frozen=True)
