@@ -5,6 +5,10 @@ from doseline.sdtm import Domain
 from doseline.sdtm.standard import (
     collected,
     identifiers,
+    measurement_name,
+    original_result,
+    original_unit,
+    standard_results,
     study_day,
     subject_id,
     timing,
@@ -76,3 +80,42 @@ def test_a_domain_built_from_the_builders_is_valid() -> None:
     )
     assert domain.variable("VISIT").length == 40
     assert domain.variable("VISITNUM").data_type == "float"
+
+
+def test_a_result_with_a_unit_carries_it_in_both_the_original_and_the_standard_form() -> None:
+    variables = (
+        measurement_name("LB", "Lab Test or Examination Name", codelist="C67154"),
+        original_result("LB", "lab.value"),
+        original_unit("LB", "lab.unit", codelist="C71620"),
+        *standard_results("LB", unit_codelist="C71620"),
+    )
+    assert [v.name for v in variables] == [
+        "LBTEST",
+        "LBORRES",
+        "LBORRESU",
+        "LBSTRESC",
+        "LBSTRESN",
+        "LBSTRESU",
+    ]
+    assert variables[0].source == "derived: the CT test name paired with LBTESTCD"
+    assert [v.source for v in variables[3:]] == [
+        "derived: LBORRES (no unit conversion)",
+        "derived: LBORRES as a number",
+        "derived: LBORRESU",
+    ]
+    assert [v.codelist for v in variables] == [
+        "C67154",
+        None,
+        "C71620",
+        None,
+        None,
+        "C71620",
+    ]
+
+
+def test_a_result_without_a_unit_has_no_standard_unit_and_may_say_more_of_stresc() -> None:
+    variables = standard_results("QS", character="derived: QSORRES as answered")
+    assert [(v.name, v.source) for v in variables] == [
+        ("QSSTRESC", "derived: QSORRES as answered"),
+        ("QSSTRESN", "derived: QSORRES as a number"),
+    ]

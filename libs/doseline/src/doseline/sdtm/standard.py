@@ -113,3 +113,85 @@ def timing(
         collected(f"{domain}DTC", dtc_label, source),
         study_day(f"{domain}DY", dy_label, f"{domain}DTC", reference, core=core),
     )
+
+
+def measurement_name(domain: str, label: str, *, codelist: str | None = None) -> Variable:
+    """`domain`TEST, the CT name paired with the record's `domain`TESTCD."""
+    return Variable(
+        f"{domain}TEST",
+        label,
+        "string",
+        "Synonym Qualifier",
+        "Req",
+        f"derived: the CT test name paired with {domain}TESTCD",
+        length=40,
+        codelist=codelist,
+    )
+
+
+def original_result(domain: str, source: str) -> Variable:
+    """`domain`ORRES, the result as collected."""
+    return Variable(
+        f"{domain}ORRES",
+        "Result or Finding in Original Units",
+        "string",
+        "Result Qualifier",
+        "Exp",
+        source,
+        length=40,
+    )
+
+
+def original_unit(domain: str, source: str, *, codelist: str) -> Variable:
+    """`domain`ORRESU, the unit of `domain`ORRES."""
+    return Variable(
+        f"{domain}ORRESU",
+        "Original Units",
+        "string",
+        "Variable Qualifier",
+        "Exp",
+        source,
+        length=20,
+        codelist=codelist,
+    )
+
+
+def standard_results(
+    domain: str, *, character: str | None = None, unit_codelist: str | None = None
+) -> tuple[Variable, ...]:
+    """`domain`STRESC and `domain`STRESN, and `domain`STRESU for a result with a unit: the
+    standard result is the original one, with no unit conversion. `character` is STRESC's
+    source when it says more than that."""
+    variables = [
+        Variable(
+            f"{domain}STRESC",
+            "Character Result/Finding in Std Format",
+            "string",
+            "Result Qualifier",
+            "Exp",
+            character or f"derived: {domain}ORRES (no unit conversion)",
+            length=40,
+        ),
+        Variable(
+            f"{domain}STRESN",
+            "Numeric Result/Finding in Standard Units",
+            "float",
+            "Result Qualifier",
+            "Exp",
+            f"derived: {domain}ORRES as a number",
+        ),
+    ]
+    if unit_codelist is not None:
+        variables.append(
+            Variable(
+                f"{domain}STRESU",
+                "Standard Units",
+                "string",
+                "Variable Qualifier",
+                "Exp",
+                f"derived: {domain}ORRESU",
+                length=20,
+                codelist=unit_codelist,
+            )
+        )
+    return tuple(variables)

@@ -10,7 +10,16 @@ study package writes both as one LB (doseline.sdtm.merge).
 from __future__ import annotations
 
 from doseline.sdtm import Domain, Variable
-from doseline.sdtm.standard import identifiers, timing, visit_name, visit_number
+from doseline.sdtm.standard import (
+    identifiers,
+    measurement_name,
+    original_result,
+    original_unit,
+    standard_results,
+    timing,
+    visit_name,
+    visit_number,
+)
 
 RETESTCD = "C111106"
 RETEST = "C111107"
@@ -60,65 +69,13 @@ def _timing(
 
 
 def _results(prefix: str, source: str, *, numeric: bool = True) -> tuple[Variable, ...]:
-    variables = [
-        Variable(
-            f"{prefix}ORRES",
-            "Result or Finding in Original Units",
-            "string",
-            "Result Qualifier",
-            "Exp",
-            source,
-            length=40,
-        ),
-    ]
-    if numeric:
-        variables.append(
-            Variable(
-                f"{prefix}ORRESU",
-                "Original Units",
-                "string",
-                "Variable Qualifier",
-                "Exp",
-                "derived: the CT unit of the value as recorded",
-                length=20,
-                codelist=UNIT,
-            )
-        )
-    variables.append(
-        Variable(
-            f"{prefix}STRESC",
-            "Character Result/Finding in Std Format",
-            "string",
-            "Result Qualifier",
-            "Exp",
-            f"derived: {prefix}ORRES (no unit conversion)",
-            length=40,
-        )
+    if not numeric:
+        return (original_result(prefix, source), *standard_results(prefix))
+    return (
+        original_result(prefix, source),
+        original_unit(prefix, "derived: the CT unit of the value as recorded", codelist=UNIT),
+        *standard_results(prefix, unit_codelist=UNIT),
     )
-    variables.append(
-        Variable(
-            f"{prefix}STRESN",
-            "Numeric Result/Finding in Standard Units",
-            "float",
-            "Result Qualifier",
-            "Exp",
-            f"derived: {prefix}ORRES as a number",
-        )
-    )
-    if numeric:
-        variables.append(
-            Variable(
-                f"{prefix}STRESU",
-                "Standard Units",
-                "string",
-                "Variable Qualifier",
-                "Exp",
-                f"derived: {prefix}ORRESU",
-                length=20,
-                codelist=UNIT,
-            )
-        )
-    return tuple(variables)
 
 
 RE = Domain(
@@ -140,16 +97,7 @@ RE = Domain(
             length=8,
             codelist=RETESTCD,
         ),
-        Variable(
-            "RETEST",
-            "Name of Respiratory Test",
-            "string",
-            "Synonym Qualifier",
-            "Req",
-            "derived: the CT test name paired with RETESTCD",
-            length=40,
-            codelist=RETEST,
-        ),
+        measurement_name("RE", "Name of Respiratory Test", codelist=RETEST),
         *_results(
             "RE",
             f"{_ROW}.metrics: fev1_l, fvc_l, fev1_fvc, dlco (in inputs.dlco_unit), "
@@ -188,16 +136,7 @@ FT = Domain(
             length=8,
             codelist=SIXMW1TC,
         ),
-        Variable(
-            "FTTEST",
-            "Name of Test",
-            "string",
-            "Synonym Qualifier",
-            "Req",
-            "derived: the CT test name paired with FTTESTCD",
-            length=40,
-            codelist=SIXMW1TN,
-        ),
+        measurement_name("FT", "Name of Test", codelist=SIXMW1TN),
         Variable(
             "FTCAT",
             "Category",
@@ -231,15 +170,7 @@ QS = Domain(
             f"{_ROW}.inputs.responses, by the item's place on the form",
             length=8,
         ),
-        Variable(
-            "QSTEST",
-            "Question Name",
-            "string",
-            "Synonym Qualifier",
-            "Req",
-            "derived: the CT test name paired with QSTESTCD",
-            length=40,
-        ),
+        measurement_name("QS", "Question Name"),
         Variable(
             "QSCAT",
             "Category of Question",
@@ -278,16 +209,7 @@ LB = Domain(
             length=8,
             codelist=LBTESTCD,
         ),
-        Variable(
-            "LBTEST",
-            "Lab Test or Examination Name",
-            "string",
-            "Synonym Qualifier",
-            "Req",
-            "derived: the CT test name paired with LBTESTCD",
-            length=40,
-            codelist=LBTEST,
-        ),
+        measurement_name("LB", "Lab Test or Examination Name", codelist=LBTEST),
         Variable(
             "LBCAT",
             "Category for Lab Test",
