@@ -8,6 +8,7 @@ from doseline.sdtm.standard import (
     measurement_name,
     original_result,
     original_unit,
+    planned_visit_day,
     standard_results,
     study_day,
     subject_id,
@@ -79,6 +80,8 @@ def test_a_domain_built_from_the_builders_is_valid() -> None:
         ),
     )
     assert domain.variable("VISIT").length == 40
+    visit_day = planned_visit_day("protocol: infusions.days")
+    assert (visit_day.name, visit_day.data_type, visit_day.role) == ("VISITDY", "integer", "Timing")
     assert domain.variable("VISITNUM").data_type == "float"
 
 

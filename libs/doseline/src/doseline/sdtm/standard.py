@@ -85,6 +85,11 @@ def visit_name(source: str) -> Variable:
     return Variable("VISIT", "Visit Name", "string", "Timing", "Perm", source, length=40)
 
 
+def planned_visit_day(source: str) -> Variable:
+    """VISITDY, the study day the protocol plans the visit on."""
+    return Variable("VISITDY", "Planned Study Day of Visit", "integer", "Timing", "Perm", source)
+
+
 def collected(
     name: str, label: str, source: str, *, data_type: DataType = "date", core: Core = "Exp"
 ) -> Variable:

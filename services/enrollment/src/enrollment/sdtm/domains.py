@@ -13,7 +13,14 @@ weight), one record per infusion in each, so exposure is never counted twice.
 from __future__ import annotations
 
 from doseline.sdtm import Core, DataType, Domain, Role, Variable
-from doseline.sdtm.standard import collected, identifiers, study_day, visit_name, visit_number
+from doseline.sdtm.standard import (
+    collected,
+    identifiers,
+    planned_visit_day,
+    study_day,
+    visit_name,
+    visit_number,
+)
 
 NY = "C66742"
 SEX = "C66731"
@@ -438,14 +445,7 @@ SV = Domain(
             "derived: SCREENING, INFUSION <n>, or the protocol's visit id in capitals",
             40,
         ),
-        _v(
-            "VISITDY",
-            "Planned Study Day of Visit",
-            "integer",
-            "Timing",
-            "Perm",
-            "protocol: infusions.days (infusion visits)",
-        ),
+        planned_visit_day("protocol: infusions.days (infusion visits)"),
         _epoch(),
         collected(
             "SVSTDTC",
@@ -713,14 +713,7 @@ TV = Domain(
             "protocol: visit id in capitals, INFUSION <n>",
             40,
         ),
-        _v(
-            "VISITDY",
-            "Planned Study Day of Visit",
-            "integer",
-            "Timing",
-            "Perm",
-            "protocol: infusions.days",
-        ),
+        planned_visit_day("protocol: infusions.days"),
         _v(
             "ARMCD",
             "Planned Arm Code",
