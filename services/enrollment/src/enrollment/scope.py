@@ -6,7 +6,7 @@ domains, and the subjects package sits below the dosing one."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,31 +24,27 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _site_of_preparation(session: Session, value: str) -> str | None:
-    key = _uuid(value)
-    if key is None:
-        return None
-    return session.scalars(
-        select(Subject.site_id)
-        .join(DosePreparation, DosePreparation.subject_id == Subject.id)
-        .where(DosePreparation.id == key)
-    ).first()
+def _site_of_row(
+    model: type[DosePreparation] | type[Infusion],
+) -> Callable[[Session, str], str | None]:
+    """The site of the subject a `model` row (by its id) belongs to; None for no such row."""
 
+    def site_of(session: Session, value: str) -> str | None:
+        key = _uuid(value)
+        if key is None:
+            return None
+        return session.scalars(
+            select(Subject.site_id)
+            .join(model, model.subject_id == Subject.id)
+            .where(model.id == key)
+        ).first()
 
-def _site_of_infusion(session: Session, value: str) -> str | None:
-    key = _uuid(value)
-    if key is None:
-        return None
-    return session.scalars(
-        select(Subject.site_id)
-        .join(Infusion, Infusion.subject_id == Subject.id)
-        .where(Infusion.id == key)
-    ).first()
+    return site_of
 
 
 # Every path or query parameter of the enrollment API that names subject data.
 SCOPED_PARAMETERS: Mapping[str, ScopedParameter] = {
     "subject_id": ScopedParameter(subjects_repository.site_of_subject, not_found("subject")),
-    "preparation_id": ScopedParameter(_site_of_preparation, not_found("dose preparation")),
-    "infusion_id": ScopedParameter(_site_of_infusion, not_found("infusion")),
+    "preparation_id": ScopedParameter(_site_of_row(DosePreparation), not_found("dose preparation")),
+    "infusion_id": ScopedParameter(_site_of_row(Infusion), not_found("infusion")),
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -425,12 +425,6 @@ def _subject_facts(session: Session, subject_id: str) -> dict[str, Any]:
     }
 
 
-def _site_of_subject(session: Session, subject_id: str) -> str:
-    site_id = subjects_repository.site_of_subject(session, subject_id)
-    assert site_id is not None, subject_id  # a replacement slot names a registered subject
-    return site_id
-
-
 def _site_zone(protocol: Protocol, site_id: str) -> str:
     """The subject's site's zone; a site the protocol in force no longer lists is a conflict."""
     site = protocol.site_by_id(site_id)
@@ -518,6 +512,30 @@ def withdraw_replacement_slot(
     return slot
 
 
+class _SlotFacts(TypedDict):
+    trial_id: str
+    site_id: str
+    replacement_slot_id: str
+    cohort_number: int
+    dose_level: int
+    replaced_subject_id: str
+
+
+def _slot_facts(
+    session: Session, trial: Trial, cohort: Cohort, slot: ReplacementSlot, replaced_subject: str
+) -> _SlotFacts:
+    """What every replacement slot event says of the slot. The site is the replaced subject's
+    (a subject who took the slot may be another site's)."""
+    return _SlotFacts(
+        trial_id=trial.id,
+        site_id=subjects_repository.site_of_registered_subject(session, replaced_subject),
+        replacement_slot_id=str(slot.id),
+        cohort_number=cohort.number,
+        dose_level=cohort.dose_level,
+        replaced_subject_id=replaced_subject,
+    )
+
+
 def _withdraw_free_slot(
     session: Session,
     trial: Trial,
@@ -552,12 +570,7 @@ def _withdraw_free_slot(
     outbox.record_event(
         session,
         ReplacementSlotWithdrawn(
-            trial_id=trial.id,
-            site_id=_site_of_subject(session, replaced_subject),
-            replacement_slot_id=str(slot.id),
-            cohort_number=cohort.number,
-            dose_level=cohort.dose_level,
-            replaced_subject_id=replaced_subject,
+            **_slot_facts(session, trial, cohort, slot, replaced_subject),
             slots=cohort.slots,
             reason=premise_failed,
         ),
@@ -600,13 +613,7 @@ def _flag_taken_slot(
     outbox.record_event(
         session,
         ReplacementSlotFlagged(
-            trial_id=trial.id,
-            # The replaced subject's site; the occupant may be another site's subject.
-            site_id=_site_of_subject(session, replaced_subject),
-            replacement_slot_id=str(slot.id),
-            cohort_number=cohort.number,
-            dose_level=cohort.dose_level,
-            replaced_subject_id=replaced_subject,
+            **_slot_facts(session, trial, cohort, slot, replaced_subject),
             occupant_subject_id=occupant,
             reason=premise_failed,
         ),
@@ -722,7 +729,7 @@ def _take_off_waitlist(session: Session, entry: WaitlistEntry, *, reason: str, a
         WaitlistEntryRemoved(
             trial_id=entry.trial_id,
             subject_id=entry.subject_id,
-            site_id=_site_of_subject(session, entry.subject_id),
+            site_id=subjects_repository.site_of_registered_subject(session, entry.subject_id),
             position=entry.position,
             reason=reason,
         ),

@@ -165,8 +165,7 @@ def record_missed_infusions(session: Session, now: datetime) -> int:
         for window in due:
             subjects_repository.get_subject(session, window.subject_id, for_update=True)
         for window in due:
-            site_id = subjects_repository.site_of_subject(session, window.subject_id)
-            assert site_id is not None
+            site_id = subjects_repository.site_of_registered_subject(session, window.subject_id)
             departures = _missed(session, protocol, window, today)
             for departure in departures:
                 record_deviation(

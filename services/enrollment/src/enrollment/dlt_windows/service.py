@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypedDict
 
 import structlog
 from sqlalchemy.orm import Session
@@ -151,6 +151,29 @@ def _replace_if_due(
     return decision.reason
 
 
+class _WindowFacts(TypedDict):
+    subject_id: str
+    site_id: str
+    cohort_number: int
+    dose_level: int
+    window_start: date
+    window_end: date
+
+
+def _window_facts(
+    session: Session, window: DltWindow, enrolment: Enrolment, cohort: Cohort
+) -> _WindowFacts:
+    """What every DLT window event says of the window: its subject, site, cohort and days."""
+    return _WindowFacts(
+        subject_id=window.subject_id,
+        site_id=subjects_repository.site_of_registered_subject(session, window.subject_id),
+        cohort_number=cohort.number,
+        dose_level=enrolment.dose_level,
+        window_start=window.starts_on,
+        window_end=window.ends_on,
+    )
+
+
 def _close_window(
     session: Session,
     *,
@@ -199,12 +222,7 @@ def _close_window(
         session,
         DltWindowClosed(
             trial_id=trial.id,
-            subject_id=window.subject_id,
-            site_id=_site_of(session, window.subject_id),
-            cohort_number=cohort.number,
-            dose_level=enrolment.dose_level,
-            window_start=window.starts_on,
-            window_end=window.ends_on,
+            **_window_facts(session, window, enrolment, cohort),
             evaluable=assessment.evaluable,
             reason=assessment.reason,
         ),
@@ -472,12 +490,7 @@ def _publish_reassessment(
         session,
         DltWindowReassessed(
             trial_id=enrolment.trial_id,
-            subject_id=window.subject_id,
-            site_id=_site_of(session, window.subject_id),
-            cohort_number=cohort.number,
-            dose_level=enrolment.dose_level,
-            window_start=window.starts_on,
-            window_end=window.ends_on,
+            **_window_facts(session, window, enrolment, cohort),
             status=_EVENT_STATUS[assessment.status],
             previous_evaluable=previous_evaluable,
             reason=assessment.reason,
@@ -485,12 +498,6 @@ def _publish_reassessment(
         ),
         subject=f"subjects/{window.subject_id}",
     )
-
-
-def _site_of(session: Session, subject_id: str) -> str:
-    site_id = subjects_repository.site_of_subject(session, subject_id)
-    assert site_id is not None, subject_id  # a DLT window exists only for a registered subject
-    return site_id
 
 
 @dataclass(frozen=True)

@@ -373,8 +373,7 @@ def _take_effect(
         after=_record(resolution),
         reason="signed by investigator and safety physician",
     )
-    site_id = subjects_repository.site_of_subject(session, resolution.subject_id)
-    assert site_id is not None, resolution.subject_id  # a DLT is about a registered subject
+    site_id = subjects_repository.site_of_registered_subject(session, resolution.subject_id)
     outbox.record_event(
         session, _event(resolution, site_id, now), subject=f"trials/{trial.id}/escalation"
     )

@@ -13,6 +13,14 @@ weight), one record per infusion in each, so exposure is never counted twice.
 from __future__ import annotations
 
 from doseline.sdtm import Core, DataType, Domain, Role, Variable
+from doseline.sdtm.standard import (
+    collected,
+    identifiers,
+    planned_visit_day,
+    study_day,
+    visit_name,
+    visit_number,
+)
 
 NY = "C66742"
 SEX = "C66731"
@@ -44,37 +52,22 @@ def _v(
     return Variable(name, label, data_type, role, core, source, length, codelist)
 
 
-STUDYID = _v(
-    "STUDYID",
-    "Study Identifier",
-    "string",
-    "Identifier",
-    "Req",
-    "assigned: the trial code (enrollment.trials.id)",
-    40,
-)
+_STUDY = "assigned: the trial code (enrollment.trials.id)"
+_SUBJECT = "assigned: enrollment.subjects.id, STUDYID-subject number (never a hospital id)"
+_RFSTDTC = "RFSTDTC (doseline.sdtm.study_day: no day 0)"
 
 
-def _domain(name: str) -> Variable:
-    return _v(
-        "DOMAIN", "Domain Abbreviation", "string", "Identifier", "Req", f"assigned: {name}", 2
-    )
-
-
-USUBJID = _v(
-    "USUBJID",
-    "Unique Subject Identifier",
-    "string",
-    "Identifier",
-    "Req",
-    "assigned: enrollment.subjects.id, STUDYID-subject number (never a hospital id)",
-    60,
-)
-
-
-def _seq(prefix: str, order: str) -> Variable:
-    return _v(
-        f"{prefix}SEQ", "Sequence Number", "integer", "Identifier", "Req", f"derived: {order}"
+def _identifiers(
+    domain: str, *, subject: bool = True, order: str | None = None
+) -> tuple[Variable, ...]:
+    """STUDYID and DOMAIN, USUBJID of a subject-level domain, --SEQ in `order`."""
+    return identifiers(
+        domain,
+        study=_STUDY,
+        subject=_SUBJECT if subject else None,
+        subject_length=60,
+        sequence=f"derived: {order}" if order else None,
+        rule="assigned",
     )
 
 
@@ -92,17 +85,6 @@ def _epoch() -> Variable:
     )
 
 
-def _dy_variable(prefix: str, label: str, of: str) -> Variable:
-    return _v(
-        f"{prefix}",
-        label,
-        "integer",
-        "Timing",
-        "Perm",
-        f"derived: study day of {of} against RFSTDTC (doseline.sdtm.study_day: no day 0)",
-    )
-
-
 DM = Domain(
     "DM",
     "Demographics",
@@ -110,9 +92,7 @@ DM = Domain(
     "One record per subject",
     ("STUDYID", "USUBJID"),
     (
-        STUDYID,
-        _domain("DM"),
-        USUBJID,
+        *_identifiers("DM"),
         _v(
             "SUBJID",
             "Subject Identifier for the Study",
@@ -291,15 +271,13 @@ DM = Domain(
             "protocol: sites[].country as ISO 3166-1 alpha-3",
             3,
         ),
-        _v(
+        collected(
             "DMDTC",
             "Date/Time of Collection",
-            "date",
-            "Timing",
-            "Perm",
             "enrollment.screenings.screened_on (latest screening)",
+            core="Perm",
         ),
-        _dy_variable("DMDY", "Study Day of Collection", "DMDTC"),
+        study_day("DMDY", "Study Day of Collection", "DMDTC", _RFSTDTC),
     ),
 )
 
@@ -310,10 +288,7 @@ DS = Domain(
     "One record per disposition status or protocol milestone per subject",
     ("STUDYID", "USUBJID", "DSSTDTC", "DSDECOD"),
     (
-        STUDYID,
-        _domain("DS"),
-        USUBJID,
-        _seq("DS", "order of DSSTDTC, DSDECOD within the subject"),
+        *_identifiers("DS", order="order of DSSTDTC, DSDECOD within the subject"),
         _v(
             "DSTERM",
             "Reported Term for the Disposition Event",
@@ -344,16 +319,13 @@ DS = Domain(
             DSCAT,
         ),
         _epoch(),
-        _v(
+        collected(
             "DSSTDTC",
             "Start Date/Time of Disposition Event",
-            "date",
-            "Timing",
-            "Exp",
             "enrollment.subjects.consent_signed_on, screenings.signed_off_at, "
             "enrolments.enrolled_at, subject_withdrawals.effective_on, visit_records.visit_date",
         ),
-        _dy_variable("DSSTDY", "Study Day of Start of Disposition Event", "DSSTDTC"),
+        study_day("DSSTDY", "Study Day of Start of Disposition Event", "DSSTDTC", _RFSTDTC),
     ),
 )
 
@@ -367,10 +339,7 @@ def _exposure(prefix: str, label: str, structure: str, dose_source: str, unit: s
         structure,
         ("STUDYID", "USUBJID", f"{prefix}TRT", f"{prefix}STDTC"),
         (
-            STUDYID,
-            _domain(name),
-            USUBJID,
-            _seq(prefix, "infusion number"),
+            *_identifiers(name, order="infusion number"),
             _v(
                 f"{prefix}TRT",
                 "Name of Treatment",
@@ -420,34 +389,25 @@ def _exposure(prefix: str, label: str, structure: str, dose_source: str, unit: s
                 "short (enrollment.dose_preparations.percent_of_dose, infusions.full_dose)",
                 200,
             ),
-            _v(
-                "VISITNUM",
-                "Visit Number",
-                "float",
-                "Timing",
-                "Exp",
-                "derived: the infusion's visit (TV)",
-            ),
-            _v("VISIT", "Visit Name", "string", "Timing", "Perm", "derived: INFUSION <n>", 40),
+            visit_number("derived: the infusion's visit (TV)"),
+            visit_name("derived: INFUSION <n>"),
             _epoch(),
-            _v(
+            collected(
                 f"{prefix}STDTC",
                 "Start Date/Time of Treatment",
-                "datetime",
-                "Timing",
-                "Exp",
                 "enrollment.infusions.started_at (site time)",
+                data_type="datetime",
             ),
-            _v(
+            collected(
                 f"{prefix}ENDTC",
                 "End Date/Time of Treatment",
-                "datetime",
-                "Timing",
-                "Exp",
                 "enrollment.infusions.ended_at (site time)",
+                data_type="datetime",
             ),
-            _dy_variable(f"{prefix}STDY", "Study Day of Start of Treatment", f"{prefix}STDTC"),
-            _dy_variable(f"{prefix}ENDY", "Study Day of End of Treatment", f"{prefix}ENDTC"),
+            study_day(
+                f"{prefix}STDY", "Study Day of Start of Treatment", f"{prefix}STDTC", _RFSTDTC
+            ),
+            study_day(f"{prefix}ENDY", "Study Day of End of Treatment", f"{prefix}ENDTC", _RFSTDTC),
         ),
     )
 
@@ -474,9 +434,7 @@ SV = Domain(
     "One record per actual visit per subject",
     ("STUDYID", "USUBJID", "VISITNUM"),
     (
-        STUDYID,
-        _domain("SV"),
-        USUBJID,
+        *_identifiers("SV"),
         _v("VISITNUM", "Visit Number", "float", "Topic", "Req", "derived: the visit's TV number"),
         _v(
             "VISIT",
@@ -487,33 +445,20 @@ SV = Domain(
             "derived: SCREENING, INFUSION <n>, or the protocol's visit id in capitals",
             40,
         ),
-        _v(
-            "VISITDY",
-            "Planned Study Day of Visit",
-            "integer",
-            "Timing",
-            "Perm",
-            "protocol: infusions.days (infusion visits)",
-        ),
+        planned_visit_day("protocol: infusions.days (infusion visits)"),
         _epoch(),
-        _v(
+        collected(
             "SVSTDTC",
             "Start Date/Time of Visit",
-            "date",
-            "Timing",
-            "Exp",
             "enrollment.screenings.screened_on, infusions.site_date, visit_records.visit_date",
         ),
-        _v(
+        collected(
             "SVENDTC",
             "End Date/Time of Visit",
-            "date",
-            "Timing",
-            "Exp",
             "derived: the visit's day (SVSTDTC)",
         ),
-        _dy_variable("SVSTDY", "Study Day of Start of Visit", "SVSTDTC"),
-        _dy_variable("SVENDY", "Study Day of End of Visit", "SVENDTC"),
+        study_day("SVSTDY", "Study Day of Start of Visit", "SVSTDTC", _RFSTDTC),
+        study_day("SVENDY", "Study Day of End of Visit", "SVENDTC", _RFSTDTC),
     ),
 )
 
@@ -525,10 +470,7 @@ VS = Domain(
     # VSSEQ last: two weights may be measured on one day (a re-weighing)
     ("STUDYID", "USUBJID", "VSTESTCD", "VSDTC", "VSSEQ"),
     (
-        STUDYID,
-        _domain("VS"),
-        USUBJID,
-        _seq("VS", "measurement day within the subject"),
+        *_identifiers("VS", order="measurement day within the subject"),
         _v(
             "VSTESTCD",
             "Vital Signs Test Short Name",
@@ -606,15 +548,12 @@ VS = Domain(
             NY,
         ),
         _epoch(),
-        _v(
+        collected(
             "VSDTC",
             "Date/Time of Measurements",
-            "date",
-            "Timing",
-            "Exp",
             "enrollment.weight_measurements.measured_on",
         ),
-        _dy_variable("VSDY", "Study Day of Vital Signs", "VSDTC"),
+        study_day("VSDY", "Study Day of Vital Signs", "VSDTC", _RFSTDTC),
     ),
 )
 
@@ -625,8 +564,7 @@ TA = Domain(
     "One record per planned Element per Arm",
     ("STUDYID", "ARMCD", "TAETORD"),
     (
-        STUDYID,
-        _domain("TA"),
+        *_identifiers("TA", subject=False),
         _v(
             "ARMCD",
             "Planned Arm Code",
@@ -709,8 +647,7 @@ TE = Domain(
     "One record per planned Element",
     ("STUDYID", "ETCD"),
     (
-        STUDYID,
-        _domain("TE"),
+        *_identifiers("TE", subject=False),
         _v("ETCD", "Element Code", "string", "Topic", "Req", "protocol: SCRN, DL<n>, FU", 8),
         _v(
             "ELEMENT",
@@ -758,8 +695,7 @@ TV = Domain(
     "One record per planned Visit per Arm",
     ("STUDYID", "VISITNUM"),
     (
-        STUDYID,
-        _domain("TV"),
+        *_identifiers("TV", subject=False),
         _v(
             "VISITNUM",
             "Visit Number",
@@ -777,14 +713,7 @@ TV = Domain(
             "protocol: visit id in capitals, INFUSION <n>",
             40,
         ),
-        _v(
-            "VISITDY",
-            "Planned Study Day of Visit",
-            "integer",
-            "Timing",
-            "Perm",
-            "protocol: infusions.days",
-        ),
+        planned_visit_day("protocol: infusions.days"),
         _v(
             "ARMCD",
             "Planned Arm Code",
@@ -822,8 +751,7 @@ TI = Domain(
     "One record per I/E criterion",
     ("STUDYID", "IETESTCD", "TIVERS"),
     (
-        STUDYID,
-        _domain("TI"),
+        *_identifiers("TI", subject=False),
         _v(
             "IETESTCD",
             "Incl/Excl Criterion Short Name",
@@ -870,9 +798,7 @@ TS = Domain(
     "One record per trial summary parameter value",
     ("STUDYID", "TSPARMCD", "TSSEQ"),
     (
-        STUDYID,
-        _domain("TS"),
-        _seq("TS", "order of the values of one parameter"),
+        *_identifiers("TS", subject=False, order="order of the values of one parameter"),
         _v(
             "TSPARMCD",
             "Trial Summary Parameter Short Name",

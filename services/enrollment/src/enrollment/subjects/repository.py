@@ -31,6 +31,14 @@ def site_of_subject(session: Session, subject_id: str) -> str | None:
     return session.scalars(select(Subject.site_id).where(Subject.id == subject_id)).first()
 
 
+def site_of_registered_subject(session: Session, subject_id: str) -> str:
+    """The site of a subject the caller's own rows name (a DLT window, a cohort's replacement
+    slot, a waitlist entry, a DLT resolution): one registered before them, so it has one."""
+    site_id = site_of_subject(session, subject_id)
+    assert site_id is not None, subject_id
+    return site_id
+
+
 def subjects_of(
     session: Session, trial_id: str, *, principal: Principal, after: int, limit: int
 ) -> list[Subject]:

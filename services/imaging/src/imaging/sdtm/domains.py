@@ -10,6 +10,16 @@ study package writes both as one LB (doseline.sdtm.merge).
 from __future__ import annotations
 
 from doseline.sdtm import Domain, Variable
+from doseline.sdtm.standard import (
+    identifiers,
+    measurement_name,
+    original_result,
+    original_unit,
+    standard_results,
+    timing,
+    visit_name,
+    visit_number,
+)
 
 RETESTCD = "C111106"
 RETEST = "C111107"
@@ -26,46 +36,13 @@ _ROW = "imaging.assessments"
 _FIRST_INFUSION = "imaging.subjects.first_infusion_on (RFSTDTC)"
 
 
-def _identifiers(prefix: str, domain: str, kind: str) -> tuple[Variable, ...]:
-    return (
-        Variable(
-            "STUDYID", "Study Identifier", "string", "Identifier", "Req", f"{_ROW}.trial_id", 40
-        ),
-        Variable(
-            "DOMAIN",
-            "Domain Abbreviation",
-            "string",
-            "Identifier",
-            "Req",
-            f"derived: {domain}",
-            length=2,
-        ),
-        Variable(
-            "USUBJID",
-            "Unique Subject Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            f"{_ROW}.subject_id (the study id, which starts with the trial id)",
-            length=80,
-        ),
-        Variable(
-            f"{prefix}SEQ",
-            "Sequence Number",
-            "integer",
-            "Identifier",
-            "Req",
-            f"derived: 1, 2, ... per subject, in order of {prefix}DTC, then {prefix}TESTCD",
-        ),
-        Variable(
-            f"{prefix}SPID",
-            "Sponsor-Defined Identifier",
-            "string",
-            "Identifier",
-            "Perm",
-            f"{_ROW}.id of the {kind} assessment",
-            length=36,
-        ),
+def _identifiers(prefix: str, kind: str) -> tuple[Variable, ...]:
+    return identifiers(
+        prefix,
+        study=f"{_ROW}.trial_id",
+        subject=f"{_ROW}.subject_id (the study id, which starts with the trial id)",
+        sequence=f"derived: 1, 2, ... per subject, in order of {prefix}DTC, then {prefix}TESTCD",
+        sponsor_id=f"{_ROW}.id of the {kind} assessment",
     )
 
 
@@ -75,104 +52,30 @@ def _timing(
     dy_label: str = "Study Day of Visit/Collection/Exam",
 ) -> tuple[Variable, ...]:
     return (
-        Variable(
-            "VISITNUM",
-            "Visit Number",
-            "float",
-            "Timing",
-            "Exp",
+        visit_number(
             f"derived: the number of {_ROW}.visit in the protocol version in force at "
             f"{prefix}DTC (doseline.sdtm.visits: screening 1, baseline 2, infusion n 2 + n, then "
-            "the follow-ups in order), as enrollment's TV numbers it",
+            "the follow-ups in order), as enrollment's TV numbers it"
         ),
-        Variable(
-            "VISIT",
-            "Visit Name",
-            "string",
-            "Timing",
-            "Perm",
-            f"{_ROW}.visit (the protocol's visit id) in capitals",
-            length=40,
-        ),
-        Variable(
-            f"{prefix}DTC",
-            dtc_label,
-            "date",
-            "Timing",
-            "Exp",
-            f"{_ROW}.performed_on (the site's calendar day of the test)",
-        ),
-        Variable(
-            f"{prefix}DY",
-            dy_label,
-            "integer",
-            "Timing",
-            "Perm",
-            f"derived: study day of {prefix}DTC against {_FIRST_INFUSION}",
+        visit_name(f"{_ROW}.visit (the protocol's visit id) in capitals"),
+        *timing(
+            prefix,
+            source=f"{_ROW}.performed_on (the site's calendar day of the test)",
+            reference=_FIRST_INFUSION,
+            dtc_label=dtc_label,
+            dy_label=dy_label,
         ),
     )
 
 
 def _results(prefix: str, source: str, *, numeric: bool = True) -> tuple[Variable, ...]:
-    variables = [
-        Variable(
-            f"{prefix}ORRES",
-            "Result or Finding in Original Units",
-            "string",
-            "Result Qualifier",
-            "Exp",
-            source,
-            length=40,
-        ),
-    ]
-    if numeric:
-        variables.append(
-            Variable(
-                f"{prefix}ORRESU",
-                "Original Units",
-                "string",
-                "Variable Qualifier",
-                "Exp",
-                "derived: the CT unit of the value as recorded",
-                length=20,
-                codelist=UNIT,
-            )
-        )
-    variables.append(
-        Variable(
-            f"{prefix}STRESC",
-            "Character Result/Finding in Std Format",
-            "string",
-            "Result Qualifier",
-            "Exp",
-            f"derived: {prefix}ORRES (no unit conversion)",
-            length=40,
-        )
+    if not numeric:
+        return (original_result(prefix, source), *standard_results(prefix))
+    return (
+        original_result(prefix, source),
+        original_unit(prefix, "derived: the CT unit of the value as recorded", codelist=UNIT),
+        *standard_results(prefix, unit_codelist=UNIT),
     )
-    variables.append(
-        Variable(
-            f"{prefix}STRESN",
-            "Numeric Result/Finding in Standard Units",
-            "float",
-            "Result Qualifier",
-            "Exp",
-            f"derived: {prefix}ORRES as a number",
-        )
-    )
-    if numeric:
-        variables.append(
-            Variable(
-                f"{prefix}STRESU",
-                "Standard Units",
-                "string",
-                "Variable Qualifier",
-                "Exp",
-                f"derived: {prefix}ORRESU",
-                length=20,
-                codelist=UNIT,
-            )
-        )
-    return tuple(variables)
 
 
 RE = Domain(
@@ -182,7 +85,7 @@ RE = Domain(
     structure="One record per finding or result per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "RETESTCD", "REDTC", "RESEQ"),
     variables=(
-        *_identifiers("RE", "RE", "pft"),
+        *_identifiers("RE", "pft"),
         Variable(
             "RETESTCD",
             "Short Name of Respiratory Test",
@@ -194,16 +97,7 @@ RE = Domain(
             length=8,
             codelist=RETESTCD,
         ),
-        Variable(
-            "RETEST",
-            "Name of Respiratory Test",
-            "string",
-            "Synonym Qualifier",
-            "Req",
-            "derived: the CT test name paired with RETESTCD",
-            length=40,
-            codelist=RETEST,
-        ),
+        measurement_name("RE", "Name of Respiratory Test", codelist=RETEST),
         *_results(
             "RE",
             f"{_ROW}.metrics: fev1_l, fvc_l, fev1_fvc, dlco (in inputs.dlco_unit), "
@@ -231,7 +125,7 @@ FT = Domain(
     structure="One record per Functional Test (FT) question per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "FTCAT", "FTTESTCD", "FTDTC", "FTSEQ"),
     variables=(
-        *_identifiers("FT", "FT", "walk"),
+        *_identifiers("FT", "walk"),
         Variable(
             "FTTESTCD",
             "Short Name of Test",
@@ -242,16 +136,7 @@ FT = Domain(
             length=8,
             codelist=SIXMW1TC,
         ),
-        Variable(
-            "FTTEST",
-            "Name of Test",
-            "string",
-            "Synonym Qualifier",
-            "Req",
-            "derived: the CT test name paired with FTTESTCD",
-            length=40,
-            codelist=SIXMW1TN,
-        ),
+        measurement_name("FT", "Name of Test", codelist=SIXMW1TN),
         Variable(
             "FTCAT",
             "Category",
@@ -274,7 +159,7 @@ QS = Domain(
     structure="One record per questionnaire per question per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "QSCAT", "QSTESTCD", "QSDTC", "QSSEQ"),
     variables=(
-        *_identifiers("QS", "QS", "sgrq"),
+        *_identifiers("QS", "sgrq"),
         Variable(
             "QSTESTCD",
             "Question Short Name",
@@ -285,15 +170,7 @@ QS = Domain(
             f"{_ROW}.inputs.responses, by the item's place on the form",
             length=8,
         ),
-        Variable(
-            "QSTEST",
-            "Question Name",
-            "string",
-            "Synonym Qualifier",
-            "Req",
-            "derived: the CT test name paired with QSTESTCD",
-            length=40,
-        ),
+        measurement_name("QS", "Question Name"),
         Variable(
             "QSCAT",
             "Category of Question",
@@ -320,7 +197,7 @@ LB = Domain(
     structure="One record per lab test per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "LBTESTCD", "LBDTC", "LBSEQ"),
     variables=(
-        *_identifiers("LB", "LB", "blood_gas"),
+        *_identifiers("LB", "blood_gas"),
         Variable(
             "LBTESTCD",
             "Lab Test or Examination Short Name",
@@ -332,16 +209,7 @@ LB = Domain(
             length=8,
             codelist=LBTESTCD,
         ),
-        Variable(
-            "LBTEST",
-            "Lab Test or Examination Name",
-            "string",
-            "Synonym Qualifier",
-            "Req",
-            "derived: the CT test name paired with LBTESTCD",
-            length=40,
-            codelist=LBTEST,
-        ),
+        measurement_name("LB", "Lab Test or Examination Name", codelist=LBTEST),
         Variable(
             "LBCAT",
             "Category for Lab Test",

@@ -8,6 +8,19 @@ Define-XML document and the mapping table in the docs all read these.
 from __future__ import annotations
 
 from doseline.sdtm import Domain, Variable
+from doseline.sdtm.standard import (
+    collected,
+    identifiers,
+    measurement_name,
+    original_result,
+    original_unit,
+    standard_results,
+    study_day,
+    study_id,
+    subject_id,
+    timing,
+    visit_number,
+)
 
 NY = "C66742"
 ACN = "C66767"
@@ -18,6 +31,7 @@ UNIT = "C71620"
 
 _AE_VERSION = "safety.adverse_event_versions"
 _TERM = "safety.ctcae_terms"
+_FIRST_INFUSION = "safety.subjects.first_infusion_on (RFSTDTC)"
 
 
 def _flag(name: str, label: str, criterion: str) -> Variable:
@@ -41,43 +55,13 @@ AE = Domain(
     structure="One record per adverse event per subject",
     keys=("STUDYID", "USUBJID", "AEDECOD", "AESTDTC", "AESEQ"),
     variables=(
-        Variable(
-            "STUDYID",
-            "Study Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.adverse_events.trial_id",
-            length=40,
-        ),
-        Variable(
-            "DOMAIN", "Domain Abbreviation", "string", "Identifier", "Req", "derived: AE", length=2
-        ),
-        Variable(
-            "USUBJID",
-            "Unique Subject Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.adverse_events.subject_id (the study id, which starts with the trial id)",
-            length=80,
-        ),
-        Variable(
-            "AESEQ",
-            "Sequence Number",
-            "integer",
-            "Identifier",
-            "Req",
-            "derived: 1, 2, ... per subject, in order of onset date, then of report",
-        ),
-        Variable(
-            "AESPID",
-            "Sponsor-Defined Identifier",
-            "string",
-            "Identifier",
-            "Perm",
-            "safety.adverse_events.id",
-            length=36,
+        *identifiers(
+            "AE",
+            study="safety.adverse_events.trial_id",
+            subject="safety.adverse_events.subject_id (the study id, which starts with the trial "
+            "id)",
+            sequence="derived: 1, 2, ... per subject, in order of onset date, then of report",
+            sponsor_id="safety.adverse_events.id",
         ),
         Variable(
             "AETERM",
@@ -204,37 +188,13 @@ AE = Domain(
             f"{_AE_VERSION}.grade (the investigator's CTCAE grade, 1 to 5)",
             length=1,
         ),
-        Variable(
-            "AESTDTC",
-            "Start Date/Time of Adverse Event",
-            "date",
-            "Timing",
-            "Exp",
-            f"{_AE_VERSION}.onset_date",
+        collected("AESTDTC", "Start Date/Time of Adverse Event", f"{_AE_VERSION}.onset_date"),
+        collected("AEENDTC", "End Date/Time of Adverse Event", f"{_AE_VERSION}.resolution_date"),
+        study_day(
+            "AESTDY", "Study Day of Start of Adverse Event", "AESTDTC", _FIRST_INFUSION, core="Exp"
         ),
-        Variable(
-            "AEENDTC",
-            "End Date/Time of Adverse Event",
-            "date",
-            "Timing",
-            "Exp",
-            f"{_AE_VERSION}.resolution_date",
-        ),
-        Variable(
-            "AESTDY",
-            "Study Day of Start of Adverse Event",
-            "integer",
-            "Timing",
-            "Exp",
-            "derived: study day of AESTDTC against safety.subjects.first_infusion_on (RFSTDTC)",
-        ),
-        Variable(
-            "AEENDY",
-            "Study Day of End of Adverse Event",
-            "integer",
-            "Timing",
-            "Exp",
-            "derived: study day of AEENDTC against safety.subjects.first_infusion_on (RFSTDTC)",
+        study_day(
+            "AEENDY", "Study Day of End of Adverse Event", "AEENDTC", _FIRST_INFUSION, core="Exp"
         ),
     ),
 )
@@ -258,15 +218,7 @@ SUPPAE = Domain(
     structure="One record per supplemental qualifier per adverse event",
     keys=("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
     variables=(
-        Variable(
-            "STUDYID",
-            "Study Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.adverse_events.trial_id",
-            length=40,
-        ),
+        study_id("safety.adverse_events.trial_id"),
         Variable(
             "RDOMAIN",
             "Related Domain Abbreviation",
@@ -276,15 +228,7 @@ SUPPAE = Domain(
             "derived: AE",
             length=2,
         ),
-        Variable(
-            "USUBJID",
-            "Unique Subject Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.adverse_events.subject_id",
-            length=80,
-        ),
+        subject_id("safety.adverse_events.subject_id"),
         Variable(
             "IDVAR",
             "Identifying Variable",
@@ -364,43 +308,14 @@ LB = Domain(
     structure="One record per lab test per time point per visit per subject",
     keys=("STUDYID", "USUBJID", "LBTESTCD", "LBDTC", "LBSEQ"),
     variables=(
-        Variable(
-            "STUDYID",
-            "Study Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.subjects.trial_id of the result's subject",
-            length=40,
-        ),
-        Variable(
-            "DOMAIN", "Domain Abbreviation", "string", "Identifier", "Req", "derived: LB", length=2
-        ),
-        Variable(
-            "USUBJID",
-            "Unique Subject Identifier",
-            "string",
-            "Identifier",
-            "Req",
-            "safety.lab_observations.subject_id",
-            length=80,
-        ),
-        Variable(
-            "LBSEQ",
-            "Sequence Number",
-            "integer",
-            "Identifier",
-            "Req",
-            "derived: 1, 2, ... per subject, in order of LBDTC, then LBTESTCD, then Observation id",
-        ),
-        Variable(
-            "LBSPID",
-            "Sponsor-Defined Identifier",
-            "string",
-            "Identifier",
-            "Perm",
-            "safety.lab_observations.observation_id (the FHIR Observation id)",
-            length=64,
+        *identifiers(
+            "LB",
+            study="safety.subjects.trial_id of the result's subject",
+            subject="safety.lab_observations.subject_id",
+            sequence="derived: 1, 2, ... per subject, in order of LBDTC, then LBTESTCD, then "
+            "Observation id",
+            sponsor_id="safety.lab_observations.observation_id (the FHIR Observation id)",
+            sponsor_id_length=64,
         ),
         Variable(
             "LBTESTCD",
@@ -412,16 +327,7 @@ LB = Domain(
             length=8,
             codelist=LBTESTCD,
         ),
-        Variable(
-            "LBTEST",
-            "Lab Test or Examination Name",
-            "string",
-            "Synonym Qualifier",
-            "Req",
-            "derived: the CT test name paired with LBTESTCD",
-            length=40,
-            codelist=LBTEST,
-        ),
+        measurement_name("LB", "Lab Test or Examination Name", codelist=LBTEST),
         Variable(
             "LBCAT",
             "Category for Lab Test",
@@ -431,25 +337,8 @@ LB = Domain(
             "derived: HEMATOLOGY, CHEMISTRY, COAGULATION or BLOOD GAS by analyte",
             length=20,
         ),
-        Variable(
-            "LBORRES",
-            "Result or Finding in Original Units",
-            "string",
-            "Result Qualifier",
-            "Exp",
-            "safety.lab_observations.value",
-            length=40,
-        ),
-        Variable(
-            "LBORRESU",
-            "Original Units",
-            "string",
-            "Variable Qualifier",
-            "Exp",
-            "safety.lab_observations.unit (UCUM) as its CT unit",
-            length=20,
-            codelist=UNIT,
-        ),
+        original_result("LB", "safety.lab_observations.value"),
+        original_unit("LB", "safety.lab_observations.unit (UCUM) as its CT unit", codelist=UNIT),
         Variable(
             "LBORNRLO",
             "Reference Range Lower Limit in Orig Unit",
@@ -468,32 +357,11 @@ LB = Domain(
             "not kept: the range a result was graded against is not stored with it",
             length=40,
         ),
-        Variable(
-            "LBSTRESC",
-            "Character Result/Finding in Std Format",
-            "string",
-            "Result Qualifier",
-            "Exp",
-            "derived: LBORRES (no unit conversion: standard units are the original units)",
-            length=40,
-        ),
-        Variable(
-            "LBSTRESN",
-            "Numeric Result/Finding in Standard Units",
-            "float",
-            "Result Qualifier",
-            "Exp",
-            "derived: LBORRES as a number",
-        ),
-        Variable(
-            "LBSTRESU",
-            "Standard Units",
-            "string",
-            "Variable Qualifier",
-            "Exp",
-            "derived: LBORRESU",
-            length=20,
-            codelist=UNIT,
+        *standard_results(
+            "LB",
+            character="derived: LBORRES (no unit conversion: standard units are the original "
+            "units)",
+            unit_codelist=UNIT,
         ),
         Variable(
             "LBNRIND",
@@ -522,30 +390,16 @@ LB = Domain(
             "safety.lab_observations.grade (CTCAE v5.0 grade of the result)",
             length=1,
         ),
-        Variable(
-            "VISITNUM",
-            "Visit Number",
-            "float",
-            "Timing",
-            "Exp",
+        visit_number(
             "not assigned: a result arrives from the EHR by its collection date, not by a "
-            "protocol visit (LBDY places it in the study)",
+            "protocol visit (LBDY places it in the study)"
         ),
-        Variable(
-            "LBDTC",
-            "Date/Time of Specimen Collection",
-            "date",
-            "Timing",
-            "Exp",
-            "safety.lab_observations.effective_on",
-        ),
-        Variable(
-            "LBDY",
-            "Study Day of Specimen Collection",
-            "integer",
-            "Timing",
-            "Perm",
-            "derived: study day of LBDTC against safety.subjects.first_infusion_on (RFSTDTC)",
+        *timing(
+            "LB",
+            source="safety.lab_observations.effective_on",
+            reference=_FIRST_INFUSION,
+            dtc_label="Date/Time of Specimen Collection",
+            dy_label="Study Day of Specimen Collection",
         ),
     ),
 )
