@@ -10,7 +10,7 @@ from doseline.sdtm.standard import (
     original_unit,
     planned_visit_day,
     standard_results,
-    study_day,
+    study_day_variable,
     subject_id,
     timing,
     visit_name,
@@ -62,7 +62,7 @@ def test_timing_places_a_record_by_its_date_and_study_day() -> None:
     assert (dy.name, dy.data_type, dy.role, dy.core) == ("REDY", "integer", "Timing", "Perm")
     assert dy.source == "derived: study day of REDTC against subjects.first_infusion_on (RFSTDTC)"
     assert collected("EXSTDTC", "Start", "x", data_type="datetime").data_type == "datetime"
-    assert study_day("AESTDY", "Day", "AESTDTC", "RFSTDTC", core="Exp").core == "Exp"
+    assert study_day_variable("AESTDY", "Day", "AESTDTC", "RFSTDTC", core="Exp").core == "Exp"
 
 
 def test_a_domain_built_from_the_builders_is_valid() -> None:

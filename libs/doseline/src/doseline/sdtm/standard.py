@@ -97,7 +97,9 @@ def collected(
     return Variable(name, label, data_type, "Timing", core, source)
 
 
-def study_day(name: str, label: str, of: str, reference: str, *, core: Core = "Perm") -> Variable:
+def study_day_variable(
+    name: str, label: str, of: str, reference: str, *, core: Core = "Perm"
+) -> Variable:
     """A --DY variable: the study day of the --DTC variable `of` against `reference` (RFSTDTC)."""
     return Variable(
         name, label, "integer", "Timing", core, f"derived: study day of {of} against {reference}"
@@ -116,7 +118,7 @@ def timing(
     """`domain`DTC from `source` and `domain`DY, its study day against `reference`."""
     return (
         collected(f"{domain}DTC", dtc_label, source),
-        study_day(f"{domain}DY", dy_label, f"{domain}DTC", reference, core=core),
+        study_day_variable(f"{domain}DY", dy_label, f"{domain}DTC", reference, core=core),
     )
 
 

@@ -17,7 +17,7 @@ from doseline.sdtm.standard import (
     collected,
     identifiers,
     planned_visit_day,
-    study_day,
+    study_day_variable,
     visit_name,
     visit_number,
 )
@@ -277,7 +277,7 @@ DM = Domain(
             "enrollment.screenings.screened_on (latest screening)",
             core="Perm",
         ),
-        study_day("DMDY", "Study Day of Collection", "DMDTC", _RFSTDTC),
+        study_day_variable("DMDY", "Study Day of Collection", "DMDTC", _RFSTDTC),
     ),
 )
 
@@ -325,7 +325,9 @@ DS = Domain(
             "enrollment.subjects.consent_signed_on, screenings.signed_off_at, "
             "enrolments.enrolled_at, subject_withdrawals.effective_on, visit_records.visit_date",
         ),
-        study_day("DSSTDY", "Study Day of Start of Disposition Event", "DSSTDTC", _RFSTDTC),
+        study_day_variable(
+            "DSSTDY", "Study Day of Start of Disposition Event", "DSSTDTC", _RFSTDTC
+        ),
     ),
 )
 
@@ -404,10 +406,12 @@ def _exposure(prefix: str, label: str, structure: str, dose_source: str, unit: s
                 "enrollment.infusions.ended_at (site time)",
                 data_type="datetime",
             ),
-            study_day(
+            study_day_variable(
                 f"{prefix}STDY", "Study Day of Start of Treatment", f"{prefix}STDTC", _RFSTDTC
             ),
-            study_day(f"{prefix}ENDY", "Study Day of End of Treatment", f"{prefix}ENDTC", _RFSTDTC),
+            study_day_variable(
+                f"{prefix}ENDY", "Study Day of End of Treatment", f"{prefix}ENDTC", _RFSTDTC
+            ),
         ),
     )
 
@@ -457,8 +461,8 @@ SV = Domain(
             "End Date/Time of Visit",
             "derived: the visit's day (SVSTDTC)",
         ),
-        study_day("SVSTDY", "Study Day of Start of Visit", "SVSTDTC", _RFSTDTC),
-        study_day("SVENDY", "Study Day of End of Visit", "SVENDTC", _RFSTDTC),
+        study_day_variable("SVSTDY", "Study Day of Start of Visit", "SVSTDTC", _RFSTDTC),
+        study_day_variable("SVENDY", "Study Day of End of Visit", "SVENDTC", _RFSTDTC),
     ),
 )
 
@@ -553,7 +557,7 @@ VS = Domain(
             "Date/Time of Measurements",
             "enrollment.weight_measurements.measured_on",
         ),
-        study_day("VSDY", "Study Day of Vital Signs", "VSDTC", _RFSTDTC),
+        study_day_variable("VSDY", "Study Day of Vital Signs", "VSDTC", _RFSTDTC),
     ),
 )
 

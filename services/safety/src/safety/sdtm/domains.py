@@ -15,7 +15,7 @@ from doseline.sdtm.standard import (
     original_result,
     original_unit,
     standard_results,
-    study_day,
+    study_day_variable,
     study_id,
     subject_id,
     timing,
@@ -190,10 +190,10 @@ AE = Domain(
         ),
         collected("AESTDTC", "Start Date/Time of Adverse Event", f"{_AE_VERSION}.onset_date"),
         collected("AEENDTC", "End Date/Time of Adverse Event", f"{_AE_VERSION}.resolution_date"),
-        study_day(
+        study_day_variable(
             "AESTDY", "Study Day of Start of Adverse Event", "AESTDTC", _FIRST_INFUSION, core="Exp"
         ),
-        study_day(
+        study_day_variable(
             "AEENDY", "Study Day of End of Adverse Event", "AEENDTC", _FIRST_INFUSION, core="Exp"
         ),
     ),
