@@ -20,6 +20,7 @@ from typing import Any
 import dramatiq
 import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import dq_name, xq_name
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -33,7 +34,7 @@ from doseline.auth import ALL_SITES, Role, mint_token
 from doseline.broker import make_broker
 from doseline.db import make_engine, normalise_database_url
 from doseline.manifest import ServiceManifest, installed_services
-from doseline.routing import QUEUE_NAMESPACE_VARIABLE, queue_namespace
+from doseline.routing import QUEUE_NAMESPACE_VARIABLE, ROUTES, queue_namespace
 from doseline.settings import Environment, ServiceSettings
 
 
@@ -168,6 +169,11 @@ def broker(broker_url: str) -> Iterator[dramatiq.Broker]:
     queues = list(real.get_declared_queues())
     for queue in queues:
         real.flush(queue)
+    if isinstance(real, RedisBroker):
+        # A Valkey list exists as soon as something is enqueued to it, declared or not: a relay
+        # publishing to a service nobody consumes in this test would feed the next test's worker.
+        for queue in {route.queue for routes in ROUTES.values() for route in routes} - set(queues):
+            real.flush(queue)
     if isinstance(real, RabbitmqBroker) and queue_namespace().startswith("test-"):
         # This run's queues exist for it alone; leave the shared broker as it was.
         for queue in queues:
